@@ -1,0 +1,40 @@
+// Runs every test file with node's test runner (TypeScript through tsx) and ends with the
+// one-line summary CI reads: "N passed, N failed, N skipped".
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const roots = ['main', 'shared', 'renderer/src', 'preload', 'e2e', 'scripts'];
+const skipDirs = new Set(['node_modules', 'dist', '.git']);
+
+function findTests(dir, out) {
+  let names;
+  try { names = readdirSync(dir); } catch { return out; }
+  for (const name of names) {
+    if (skipDirs.has(name)) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) findTests(p, out);
+    else if (/\.test\.tsx?$/.test(name)) out.push(relative(root, p));
+  }
+  return out;
+}
+
+const filter = process.argv.slice(2);
+let files = roots.flatMap((r) => findTests(join(root, r), [])).sort();
+if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
+if (!files.length) { console.error('no test files matched'); process.exit(2); }
+
+const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
+  '--test-reporter=tap', '--test-reporter-destination=.tmp/test-results.tap',
+  `--test-concurrency=${process.env.PEERFOLD_TEST_CONCURRENCY ?? 2}`, ...files];
+const { mkdirSync, readFileSync } = await import('node:fs');
+mkdirSync(join(root, '.tmp'), { recursive: true });
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PEERFOLD_TEST: '1' } });
+child.on('exit', (code) => {
+  const tap = readFileSync(join(root, '.tmp/test-results.tap'), 'utf8');
+  const num = (k) => Number((tap.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+  const passed = num('pass'), failed = num('fail') + num('cancelled'), skipped = num('skipped') + num('todo');
+  console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exit(code === 0 && failed === 0 ? 0 : 1);
+});

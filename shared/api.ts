@@ -1,0 +1,282 @@
+// The API contract: the single seam between the engine and every shell (Electron IPC, the
+// daemon's WebSocket, the CLI). Plain types only: no runtime imports, so main, preload and the
+// renderer can all include it.
+
+export type ShareId = string;
+export type DeviceId = string;
+
+export type ShareState = 'scanning' | 'syncing' | 'idle' | 'paused' | 'error';
+export type AccessLevel = 'read-write' | 'read-only' | 'encrypted';
+export type FileType = 'file' | 'dir' | 'symlink';
+/** How a peer was found / what path its connection takes. */
+export type PeerVia = 'lan' | 'manual' | 'internet' | 'relay';
+
+/** device id -> counter. A local change increments this device's counter. */
+export type VersionVector = Record<DeviceId, number>;
+
+export interface PathError {
+  path: string;
+  error: string;
+}
+
+export interface PullProgress {
+  path: string;
+  size: number;
+  /** bytes already in place (copied locally or fetched) */
+  done: number;
+  bytesPerSec: number;
+  /** seconds left at the current rate; null when unknown */
+  etaSec: number | null;
+}
+
+export interface ShareSummary {
+  id: ShareId;
+  name: string;
+  path: string;
+  access: AccessLevel;
+  state: ShareState;
+  paused: boolean;
+  /** share-level error (folder or marker missing, database trouble); null when fine */
+  error: string | null;
+  localFiles: number;
+  localBytes: number;
+  globalFiles: number;
+  globalBytes: number;
+  needFiles: number;
+  needBytes: number;
+  peersConnected: number;
+  inBytesPerSec: number;
+  outBytesPerSec: number;
+  pulling: PullProgress[];
+  conflicts: number;
+  /** per-path problems: unreadable files, names this file system cannot hold, ... */
+  errors: PathError[];
+  /** 'watching' normally; 'rescan-only' when the OS watch limit was hit */
+  watcher: 'watching' | 'rescan-only' | 'off';
+  /** ms since epoch of the last completed full scan, null before the first */
+  lastScanAt: number | null;
+}
+
+export interface DeviceInfo {
+  id: DeviceId;
+  name: string;
+  /** signaling port in use (0 until listening) */
+  listenPort: number;
+  version: string;
+}
+
+export interface StatusResult {
+  device: DeviceInfo;
+  /** true when everything is paused */
+  paused: boolean;
+  shares: ShareSummary[];
+}
+
+export interface FileEntry {
+  path: string;
+  type: FileType;
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  version: VersionVector;
+  sequence: number;
+  deleted: boolean;
+  chunks: number;
+  /** hex SHA-256 over the file's ordered chunk hashes; '' for dirs, symlinks and tombstones */
+  hash: string;
+  symlinkTarget: string | null;
+  modifiedBy: DeviceId;
+}
+
+export interface PeerInfo {
+  deviceId: DeviceId;
+  name: string;
+  shareIds: ShareId[];
+  connected: boolean;
+  address: string | null;
+  via: PeerVia;
+  inBytes: number;
+  outBytes: number;
+  inBytesPerSec: number;
+  outBytesPerSec: number;
+}
+
+export interface ConflictSide {
+  deviceId: DeviceId;
+  deviceName: string;
+  mtimeMs: number;
+  size: number;
+  hash: string;
+}
+
+export interface ConflictInfo {
+  shareId: ShareId;
+  /** the path that holds the winner */
+  path: string;
+  /** the path that holds the loser: name.conflict-<device>-<YYYYMMDD-HHMMSS>.ext */
+  conflictPath: string;
+  winner: ConflictSide;
+  loser: ConflictSide;
+  createdAt: number;
+}
+
+export interface ShareCodes {
+  readWrite: string | null;
+  readOnly: string | null;
+  encrypted: string | null;
+}
+
+export interface CodeCheck {
+  ok: boolean;
+  level: AccessLevel | null;
+  /** what is wrong, for a person: "checksum mismatch: a character is mistyped", ... */
+  error: string | null;
+}
+
+export interface ArchiveEntry {
+  /** path of the file in the share when it was archived */
+  path: string;
+  /** path relative to the share root, inside .peerfold/archive/ */
+  archivedPath: string;
+  archivedAt: number;
+  size: number;
+  reason: 'replaced' | 'deleted' | 'conflict-resolved';
+}
+
+export interface RecentChange {
+  shareId: ShareId;
+  path: string;
+  action: 'added' | 'modified' | 'deleted';
+  deviceId: DeviceId;
+  deviceName: string;
+  at: number;
+}
+
+export interface Settings {
+  deviceName: string;
+  /** signaling listen port; 0 picks any free port */
+  listenPort: number;
+  lanDiscovery: boolean;
+  /** 0 = unlimited */
+  maxSendKBps: number;
+  maxRecvKBps: number;
+  archiveDays: number;
+  /** Electron only; ignored by the daemon */
+  startAtLogin: boolean;
+}
+
+export interface DirListing {
+  path: string;
+  parent: string | null;
+  entries: { name: string; path: string; isDir: boolean }[];
+}
+
+export type ResolveKeep = 'local' | 'remote' | 'both';
+
+/** Names a share by its id or its folder path. */
+export interface ShareRef {
+  share: string;
+}
+
+/**
+ * Every call: method name -> params and result. The Electron IPC bridge, the WebSocket bridge and
+ * the CLI carry exactly these.
+ */
+export interface ApiMethods {
+  status: { params: { share?: string }; result: StatusResult };
+  share: { params: { path: string; name?: string }; result: { share: ShareSummary; codes: ShareCodes } };
+  join: { params: { code: string; path: string; name?: string }; result: { share: ShareSummary } };
+  unshare: { params: ShareRef; result: { ok: true } };
+  codes: { params: ShareRef; result: ShareCodes };
+  checkCode: { params: { code: string }; result: CodeCheck };
+  files: { params: ShareRef & { path?: string }; result: FileEntry[] };
+  rescan: { params: { share?: string }; result: { ok: true } };
+  pause: { params: { share?: string }; result: { ok: true } };
+  resume: { params: { share?: string }; result: { ok: true } };
+  peers: { params: { share?: string }; result: PeerInfo[] };
+  addPeer: { params: ShareRef & { address: string }; result: { ok: true } };
+  conflicts: { params: { share?: string }; result: ConflictInfo[] };
+  resolve: { params: ShareRef & { path: string; keep: ResolveKeep }; result: { ok: true } };
+  /** first bytes of a version for the conflict viewer: the current file or a conflict copy */
+  preview: { params: ShareRef & { path: string; maxBytes?: number }; result: FilePreview };
+  archive: { params: ShareRef; result: ArchiveEntry[] };
+  restore: { params: ShareRef & { archivedPath: string }; result: { ok: true } };
+  recent: { params: { share?: string; limit?: number }; result: RecentChange[] };
+  getIgnore: { params: ShareRef; result: { text: string } };
+  setIgnore: { params: ShareRef & { text: string }; result: { ok: true } };
+  getSettings: { params: Record<string, never>; result: Settings };
+  setSettings: { params: Partial<Settings>; result: Settings };
+  listDir: { params: { path?: string }; result: DirListing };
+  stop: { params: Record<string, never>; result: { ok: true } };
+}
+
+export interface FilePreview {
+  path: string;
+  size: number;
+  /** 'text' carries utf8 text; 'image' carries base64 with its mime type; 'binary' carries nothing */
+  kind: 'text' | 'image' | 'binary' | 'missing';
+  text: string | null;
+  base64: string | null;
+  mime: string | null;
+  truncated: boolean;
+}
+
+export type Method = keyof ApiMethods;
+export type Params<M extends Method> = ApiMethods[M]['params'];
+export type Result<M extends Method> = ApiMethods[M]['result'];
+
+/** Pushed from the engine; state flows one way: engine -> events -> renderer store. */
+export interface ApiEvents {
+  status: StatusResult;
+  conflict: ConflictInfo;
+  shareSynced: { shareId: ShareId; name: string };
+  error: { shareId: ShareId | null; message: string };
+  peers: PeerInfo[];
+}
+export type EventName = keyof ApiEvents;
+
+/** Error codes carried by failed calls. */
+export type ApiErrorCode = 'bad-request' | 'not-found' | 'refused' | 'internal';
+
+export interface ApiErrorShape {
+  code: ApiErrorCode;
+  message: string;
+}
+
+/** Shell-only capabilities; the renderer checks these instead of asking which shell it is in. */
+export interface ShellCapabilities {
+  /** a native folder picker (Electron) */
+  pickFolder: boolean;
+  /** dropped OS folders have a real path (Electron) */
+  dropPaths: boolean;
+  /** open a folder/file in the OS file manager (Electron) */
+  openPath: boolean;
+  startAtLogin: boolean;
+}
+
+/** What the preload exposes as window.peerfold and what the web bridge implements too. */
+export interface PeerfoldBridge {
+  call<M extends Method>(method: M, params: Params<M>): Promise<Result<M>>;
+  on<E extends EventName>(event: E, listener: (data: ApiEvents[E]) => void): () => void;
+  capabilities: ShellCapabilities;
+  /** Electron only: native folder picker; null when cancelled */
+  pickFolder?: () => Promise<string | null>;
+  /** Electron only: the OS path of a dropped File */
+  pathForFile?: (file: unknown) => string | null;
+  /** Electron only: open a path in the OS file manager */
+  openPath?: (path: string) => Promise<void>;
+}
+
+// Wire frames for the WebSocket bridge (and any other byte-stream carrier of the contract).
+export interface CallFrame<M extends Method = Method> {
+  id: number;
+  method: M;
+  params: Params<M>;
+}
+export type ReplyFrame =
+  | { id: number; result: unknown }
+  | { id: number; error: ApiErrorShape };
+export interface EventFrame<E extends EventName = EventName> {
+  event: E;
+  data: ApiEvents[E];
+}
