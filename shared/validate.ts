@@ -71,11 +71,11 @@ function text(max: number, what: string): ReqField<string> {
   });
 }
 
+/** `what` describes the accepted values for a person, e.g. "a port number from 0 to 65535". */
 function int(min: number, max: number, what: string): ReqField<number> {
   return req((v) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Invalid(`expected ${what} (a finite number)`);
-    if (!Number.isInteger(v)) throw new Invalid(`expected ${what} as a whole number, got ${v}`);
-    if (v < min || v > max) throw new Invalid(`${what} must be from ${min} to ${max}, got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max) throw new Invalid(`expected ${what}, got ${v}`);
     return v;
   });
 }
@@ -121,10 +121,10 @@ const schemas: { [M in Method]: Schema<Params<M>> } = {
   addPeer: { share: shareRef, address: str(limits.address, 'a peer address (HOST:PORT)') },
   conflicts: { share: opt(shareRef) },
   resolve: { share: shareRef, path, keep: oneOf(resolveKeeps, 'which version to keep') },
-  preview: { share: shareRef, path, maxBytes: opt(int(1, limits.previewBytes, 'maxBytes')) },
+  preview: { share: shareRef, path, maxBytes: opt(int(1, limits.previewBytes, `a byte count from 1 to ${limits.previewBytes}`)) },
   archive: { share: shareRef },
   restore: { share: shareRef, archivedPath: str(limits.path, 'an archived path') },
-  recent: { share: opt(shareRef), limit: opt(int(1, limits.recentLimit, 'limit')) },
+  recent: { share: opt(shareRef), limit: opt(int(1, limits.recentLimit, `a whole number from 1 to ${limits.recentLimit}`)) },
   getIgnore: { share: shareRef },
   setIgnore: { share: shareRef, text: text(limits.ignoreText, 'the ignore rules text') },
   getSettings: {},
@@ -136,12 +136,12 @@ const schemas: { [M in Method]: Schema<Params<M>> } = {
         return s;
       }),
     ),
-    listenPort: opt(int(0, 65535, 'listenPort (0 picks any free port)')),
-    lanDiscovery: opt(bool('lanDiscovery')),
-    maxSendKBps: opt(int(0, limits.bigCount, 'maxSendKBps (0 = unlimited)')),
-    maxRecvKBps: opt(int(0, limits.bigCount, 'maxRecvKBps (0 = unlimited)')),
-    archiveDays: opt(int(0, limits.bigCount, 'archiveDays')),
-    startAtLogin: opt(bool('startAtLogin')),
+    listenPort: opt(int(0, 65535, 'a port number from 0 to 65535 (0 picks any free port)')),
+    lanDiscovery: opt(bool('a boolean')),
+    maxSendKBps: opt(int(0, limits.bigCount, 'a whole number of kB/s, 0 or more (0 = unlimited)')),
+    maxRecvKBps: opt(int(0, limits.bigCount, 'a whole number of kB/s, 0 or more (0 = unlimited)')),
+    archiveDays: opt(int(0, limits.bigCount, 'a whole number of days, 0 or more')),
+    startAtLogin: opt(bool('a boolean')),
   },
   listDir: { path: opt(path) },
   stop: {},

@@ -1,0 +1,75 @@
+// One daemon per home: a lock file holding the owner's pid, created exclusively. A lock whose
+// process is gone (a crash, kill -9) is stale and is taken over.
+import { openSync, writeSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOCK_FILE } from './home-files.ts';
+
+export class DaemonRunningError extends Error {
+  constructor(
+    readonly home: string,
+    readonly pid: number,
+  ) {
+    super(`a daemon is already running for home ${home} (pid ${pid}); stop it with \`peerfold --home ${home} stop\``);
+    this.name = 'DaemonRunningError';
+  }
+}
+
+/** True when a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface DaemonLock {
+  readonly file: string;
+  release(): void;
+}
+
+function readLockPid(file: string): number | null {
+  try {
+    const n = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Takes the home's daemon lock or throws DaemonRunningError. `alive` is injectable for tests.
+ * Two daemons racing over a stale lock: both remove it, only one wins the exclusive create.
+ */
+export function acquireLock(home: string, alive: (pid: number) => boolean = isProcessAlive): DaemonLock {
+  const file = join(home, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      let released = false;
+      return {
+        file,
+        release() {
+          if (released) return;
+          released = true;
+          if (readLockPid(file) === process.pid) rmSync(file, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = readLockPid(file);
+      // an empty lock may be one being written this instant; treat it as held on the last attempt
+      if (pid !== null && pid !== process.pid && alive(pid)) throw new DaemonRunningError(home, pid);
+      if (attempt === 1) throw new DaemonRunningError(home, pid ?? 0);
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error('unreachable');
+}
