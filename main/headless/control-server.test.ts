@@ -126,6 +126,10 @@ test('the printed URL sets an HttpOnly SameSite=Strict cookie and redirects to /
   assert.match(setCookie, /HttpOnly/);
   assert.match(setCookie, /SameSite=Strict/);
   assert.match(setCookie, /Path=\//);
+  // a signed-in browser opening an old address is not thrown out
+  const stale = await http(server.port, `/?token=${'D'.repeat(43)}`, { headers: { cookie } });
+  assert.equal(stale.status, 302);
+  assert.equal(stale.headers['set-cookie'], undefined);
   const page = await http(server.port, '/', { headers: { cookie } });
   assert.equal(page.status, 200);
   assert.match(page.body, /id=root/);

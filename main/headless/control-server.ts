@@ -203,9 +203,13 @@ export function startControlServer(opts: ControlServerOptions): Promise<ControlS
     // the printed address: trade the token in the URL for a cookie, then drop it from the URL
     const queryToken = url.searchParams.get('token');
     if (queryToken !== null) {
-      if (!tokenMatches(queryToken, token)) return sendHtml(req, res, 401, loginPage('That address holds an old or wrong token.'), port);
+      const good = tokenMatches(queryToken, token);
+      if (!good && !isAuthorized(req.headers, token, port)) return sendHtml(req, res, 401, loginPage('That address holds an old or wrong token.'), port);
       url.searchParams.delete('token');
-      return signIn(req, res, url.pathname + url.search);
+      if (good) return signIn(req, res, url.pathname + url.search);
+      // already signed in through an old bookmark: just drop the stale token from the address
+      res.writeHead(302, { ...baseHeaders, Location: url.pathname + url.search, 'Cache-Control': 'no-store', 'Content-Length': 0 });
+      return void res.end();
     }
 
     if (!isAuthorized(req.headers, token, port)) return sendHtml(req, res, 401, loginPage(), port);

@@ -25,6 +25,9 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
+/** Lock files this process holds: our own pid in a lock is stale unless it is one of these. */
+const heldHere = new Set<string>();
+
 export interface DaemonLock {
   readonly file: string;
   release(): void;
@@ -54,18 +57,23 @@ export function acquireLock(home: string, alive: (pid: number) => boolean = isPr
         closeSync(fd);
       }
       let released = false;
+      heldHere.add(file);
       return {
         file,
         release() {
           if (released) return;
           released = true;
+          heldHere.delete(file);
           if (readLockPid(file) === process.pid) rmSync(file, { force: true });
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = readLockPid(file);
-      // an empty lock may be one being written this instant; treat it as held on the last attempt
+      // Our own pid in a lock we do not hold is stale: a container restarted with the same home
+      // gets the same small pid. An empty lock may be one being written this instant: it counts as
+      // held on the second look.
+      if (pid === process.pid && heldHere.has(file)) throw new DaemonRunningError(home, pid);
       if (pid !== null && pid !== process.pid && alive(pid)) throw new DaemonRunningError(home, pid);
       if (attempt === 1) throw new DaemonRunningError(home, pid ?? 0);
       rmSync(file, { force: true });
