@@ -1,0 +1,83 @@
+// The index's schema, as migrations: migration i takes PRAGMA user_version from i to i+1.
+// Append new migrations; never edit one that has shipped (databases out there already ran it).
+//
+// Layout notes (size matters: the index holds every device's entry for every path):
+// - device ids and share ids are long strings, so rows refer to them by small numbers
+//   (devices.no, shares.no); version vectors are BLOBs of (device no, counter) pairs (blobs.ts).
+// - a path is stored once per share (paths) however many devices have an entry for it; files
+//   holds one row per (path, device).
+// - chunk_index maps a chunk hash to (path, position) for the LOCAL device's live files only. It is
+//   keyed by a 48-bit prefix of the hash (an exact JS number: small rows, cheap journal entries);
+//   findChunk() checks the full hash against files.chunks.
+export const INDEX_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY) WITHOUT ROWID;
+  CREATE TABLE devices (no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+  CREATE TABLE shares (
+    no INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    access TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE paths (
+    id INTEGER PRIMARY KEY,
+    share_no INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    UNIQUE (share_no, path)
+  );
+  CREATE TABLE files (
+    path_id INTEGER NOT NULL,
+    device_no INTEGER NOT NULL,
+    share_no INTEGER NOT NULL,
+    type INTEGER NOT NULL,            -- 0 file, 1 dir, 2 symlink
+    size INTEGER NOT NULL,
+    mode INTEGER NOT NULL,
+    mtime_ms INTEGER NOT NULL,        -- may hold a fractional value (stored as REAL then)
+    inode INTEGER NOT NULL,
+    symlink_target TEXT,
+    version BLOB NOT NULL,
+    sequence INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    chunks BLOB NOT NULL,             -- 36 bytes per chunk: sha256 | u32 LE size
+    hash BLOB NOT NULL,               -- 32 bytes, or empty for non-files
+    modified_by INTEGER NOT NULL,     -- devices.no
+    UNIQUE (path_id, device_no)
+  );
+  CREATE INDEX files_by_sequence ON files (share_no, device_no, sequence);
+  CREATE TABLE chunk_index (
+    h INTEGER NOT NULL,               -- first 6 bytes of the chunk's sha256, big-endian (lookups verify the rest)
+    path_id INTEGER NOT NULL,
+    idx INTEGER NOT NULL,             -- position in that file's chunk list
+    PRIMARY KEY (h, path_id, idx)
+  ) WITHOUT ROWID;
+  CREATE TABLE peers (
+    share_no INTEGER NOT NULL,
+    device_no INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT,
+    via TEXT,
+    last_seen INTEGER NOT NULL,
+    remote_seq_seen INTEGER NOT NULL,
+    local_seq_acked INTEGER NOT NULL,
+    PRIMARY KEY (share_no, device_no)
+  ) WITHOUT ROWID;
+  CREATE TABLE addresses (
+    share_no INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    PRIMARY KEY (share_no, address)
+  ) WITHOUT ROWID;
+  CREATE TABLE conflicts (
+    share_no INTEGER NOT NULL,
+    conflict_path TEXT NOT NULL,
+    path TEXT NOT NULL,
+    winner TEXT NOT NULL,             -- JSON ConflictSide
+    loser TEXT NOT NULL,              -- JSON ConflictSide
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (share_no, conflict_path)
+  ) WITHOUT ROWID;
+  `,
+];

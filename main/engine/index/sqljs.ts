@@ -1,0 +1,41 @@
+// Loads sql.js (SQLite compiled to WebAssembly) once per process.
+// sql.js is a CommonJS module; under ESM (node, tsx) its module.exports arrives as the default import.
+// The .wasm file is read by us and handed over as bytes, so it works wherever our fs works (an Electron
+// asar too). Packagers that move the file set PEERFOLD_SQLJS_WASM to its path.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import initSqlJs from 'sql.js';
+import type { SqlJsStatic } from 'sql.js';
+
+let loading: Promise<SqlJsStatic> | null = null;
+
+export function sqlJsWasmPath(): string {
+  const override = process.env.PEERFOLD_SQLJS_WASM;
+  if (override) return override;
+  try {
+    return createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm');
+  } catch (err) {
+    throw new Error(
+      `cannot find sql.js's sql-wasm.wasm (${(err as Error).message}); ` +
+        'install dependencies (npm install) or set PEERFOLD_SQLJS_WASM to the file\'s path',
+    );
+  }
+}
+
+export function loadSqlJs(): Promise<SqlJsStatic> {
+  loading ??= (async () => {
+    const path = sqlJsWasmPath();
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      throw new Error(`cannot read the SQLite WebAssembly file ${path}: ${(err as Error).message}; set PEERFOLD_SQLJS_WASM to a valid sql-wasm.wasm`);
+    }
+    const wasmBinary = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    return initSqlJs({ wasmBinary });
+  })();
+  loading.catch(() => {
+    loading = null; // let a later call retry (e.g. after the env var was fixed)
+  });
+  return loading;
+}

@@ -1,0 +1,641 @@
+// IndexStore: the typed repository the engine uses for everything it persists about shares, files
+// (its own index and every peer's), chunks, peers, addresses and conflicts.
+// Every method is synchronous; group several into one atomic, durable step with transaction().
+import type { SqlValue } from 'sql.js';
+import { DurableDb, type DurableDbOptions } from './durable-db.ts';
+import { CHUNK_ENTRY_BYTES, blobToHash, chunkSpan, decodeChunks, decodeVersion, encodeChunks, encodeVersion, hashToBlob } from './blobs.ts';
+import { INDEX_MIGRATIONS } from './schema.ts';
+import type {
+  ChunkLocation,
+  ConflictInfo,
+  FileCounts,
+  FileRecord,
+  FileType,
+  PathEntries,
+  PeerPatch,
+  PeerRow,
+  PeerVia,
+  ShareRow,
+  SharePatch,
+} from './rows.ts';
+
+const TYPE_CODE: Record<FileType, number> = { file: 0, dir: 1, symlink: 2 };
+const TYPE_NAME: readonly FileType[] = ['file', 'dir', 'symlink'];
+
+// Columns of a file record, in the order decodeFile() reads them.
+const FILE_COLS = `p.path, f.device_no, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.symlink_target,
+  f.version, f.sequence, f.deleted, f.chunks, f.hash, f.modified_by`;
+
+const SQL = {
+  shareNo: 'SELECT no FROM shares WHERE id = ?',
+  deviceNo: 'SELECT no FROM devices WHERE id = ?',
+  deviceId: 'SELECT id FROM devices WHERE no = ?',
+  insertDevice: 'INSERT INTO devices (id) VALUES (?) RETURNING no',
+  pathId: 'SELECT id FROM paths WHERE share_no = ? AND path = ?',
+  insertPath: 'INSERT INTO paths (share_no, path) VALUES (?, ?) RETURNING id',
+  upsertFile: `INSERT INTO files (path_id, device_no, share_no, type, size, mode, mtime_ms, inode, symlink_target,
+      version, sequence, deleted, chunks, hash, modified_by)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+    ON CONFLICT (path_id, device_no) DO UPDATE SET type = ?4, size = ?5, mode = ?6, mtime_ms = ?7, inode = ?8,
+      symlink_target = ?9, version = ?10, sequence = ?11, deleted = ?12, chunks = ?13, hash = ?14, modified_by = ?15`,
+  oldChunks: 'SELECT chunks, deleted, type FROM files WHERE path_id = ? AND device_no = ?',
+  deleteChunk: 'DELETE FROM chunk_index WHERE h = ? AND path_id = ? AND idx = ?',
+  localChunkLists: 'SELECT path_id, chunks FROM files WHERE device_no = ? AND deleted = 0 AND type = 0',
+} as const;
+
+const INSERT_BATCHES = [32, 8, 1] as const;
+const insertSqlCache = new Map<number, string>();
+function insertChunksSql(rows: number): string {
+  let sql = insertSqlCache.get(rows);
+  if (!sql) {
+    sql = 'INSERT OR IGNORE INTO chunk_index (h, path_id, idx) VALUES ' + new Array(rows).fill('(?, ?, ?)').join(', ');
+    insertSqlCache.set(rows, sql);
+  }
+  return sql;
+}
+
+/** The chunk_index key: the first 6 bytes of a sha256 as an exact (48-bit) number. */
+function hashPrefix(bytes: Uint8Array, at: number): number {
+  return bytes[at]! * 2 ** 40 + bytes[at + 1]! * 2 ** 32 + ((bytes[at + 2]! << 24) >>> 0) + (bytes[at + 3]! << 16) + (bytes[at + 4]! << 8) + bytes[at + 5]!;
+}
+
+export interface OpenIndexResult {
+  store: IndexStore;
+  db: DurableDb;
+  /** non-null when a corrupt database was replaced by an empty one: show it, then rescan every share */
+  recovered: string | null;
+}
+
+export class IndexStore {
+  private readonly devNoById = new Map<string, number>();
+  private readonly devIdByNo = new Map<number, string>();
+  private readonly shareNoById = new Map<string, number>();
+
+  /** Opens the index database in `dir` (the home folder's index directory) with this module's schema. */
+  static async open(
+    dir: string,
+    localDeviceId: string,
+    options: Omit<DurableDbOptions, 'migrations'> = {},
+  ): Promise<OpenIndexResult> {
+    const { db, recovered } = await DurableDb.open(dir, { ...options, migrations: INDEX_MIGRATIONS });
+    return { store: new IndexStore(db, localDeviceId), db, recovered };
+  }
+
+  constructor(
+    readonly db: DurableDb,
+    readonly localDeviceId: string,
+  ) {
+    // ids learned inside a transaction that was rolled back may not exist: forget them all
+    db.onRollback(() => {
+      this.devNoById.clear();
+      this.devIdByNo.clear();
+      this.shareNoById.clear();
+    });
+    const stored = db.get<{ value: SqlValue }>("SELECT value FROM meta WHERE key = 'local_device'");
+    if (stored?.value !== localDeviceId) {
+      // first run, or this home got a new identity: the chunk index must describe the new local device
+      db.transaction(() => {
+        db.run("INSERT INTO meta (key, value) VALUES ('local_device', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [
+          localDeviceId,
+        ]);
+        db.run('DELETE FROM chunk_index');
+        const no = this.lookupDeviceNo(localDeviceId);
+        if (no !== undefined) {
+          for (const [pathId, chunks] of db.rows(SQL.localChunkLists, [no])) this.indexChunks(pathId as number, chunks as Uint8Array);
+        }
+      });
+    }
+  }
+
+  /** Runs fn as one atomic, durable transaction (nested calls join it). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn);
+  }
+
+  // ---- shares -------------------------------------------------------------------------------------
+
+  addShare(share: ShareRow): void {
+    if (this.lookupShareNo(share.id) !== undefined) throw new Error(`a share with id ${share.id} already exists`);
+    this.db.run('INSERT INTO shares (id, name, path, access, secret, paused, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      share.id,
+      share.name,
+      share.path,
+      share.access,
+      share.secret,
+      share.paused ? 1 : 0,
+      share.createdAt,
+    ]);
+  }
+
+  getShare(id: string): ShareRow | null {
+    const r = this.db.rows('SELECT id, name, path, access, secret, paused, created_at FROM shares WHERE id = ?', [id])[0];
+    return r ? decodeShare(r) : null;
+  }
+
+  listShares(): ShareRow[] {
+    return this.db.rows('SELECT id, name, path, access, secret, paused, created_at FROM shares ORDER BY no').map(decodeShare);
+  }
+
+  updateShare(id: string, patch: SharePatch): ShareRow {
+    const cur = this.getShare(id);
+    if (!cur) throw new Error(`no share with id ${id}`);
+    const next: ShareRow = { ...cur, ...stripUndefined(patch), id: cur.id, createdAt: cur.createdAt };
+    this.db.run('UPDATE shares SET name = ?, path = ?, access = ?, secret = ?, paused = ? WHERE id = ?', [
+      next.name,
+      next.path,
+      next.access,
+      next.secret,
+      next.paused ? 1 : 0,
+      id,
+    ]);
+    return next;
+  }
+
+  /** Removes the share and everything recorded for it (files of all devices, peers, addresses, conflicts). */
+  removeShare(id: string): boolean {
+    const no = this.lookupShareNo(id);
+    if (no === undefined) return false;
+    this.db.transaction(() => {
+      this.db.run('DELETE FROM chunk_index WHERE path_id IN (SELECT id FROM paths WHERE share_no = ?)', [no]);
+      this.db.run('DELETE FROM files WHERE share_no = ?', [no]);
+      this.db.run('DELETE FROM paths WHERE share_no = ?', [no]);
+      this.db.run('DELETE FROM peers WHERE share_no = ?', [no]);
+      this.db.run('DELETE FROM addresses WHERE share_no = ?', [no]);
+      this.db.run('DELETE FROM conflicts WHERE share_no = ?', [no]);
+      this.db.run('DELETE FROM shares WHERE no = ?', [no]);
+    });
+    this.shareNoById.delete(id);
+    return true;
+  }
+
+  // ---- files --------------------------------------------------------------------------------------
+
+  /** Inserts or replaces a batch of records, atomically (one transaction, one fsync). */
+  putFiles(records: readonly FileRecord[]): void {
+    if (!records.length) return;
+    this.db.transaction(() => {
+      for (const r of records) this.putFile(r);
+    });
+  }
+
+  private putFile(r: FileRecord): void {
+    checkPath(r.path);
+    const typeCode = TYPE_CODE[r.type];
+    if (typeCode === undefined) throw new TypeError(`${r.path}: unknown file type ${String(r.type)}`);
+    if (!Number.isSafeInteger(r.sequence) || r.sequence < 0) throw new TypeError(`${r.path}: bad sequence ${r.sequence}`);
+    const shareNo = this.shareNo(r.shareId);
+    const devNo = this.deviceNo(r.deviceId);
+    const pathId = this.pathId(shareNo, r.path);
+    const local = r.deviceId === this.localDeviceId;
+    const chunks = encodeChunks(r.chunks);
+    const version = encodeVersion(r.version, (id) => this.deviceNo(id));
+    const indexed = local && !r.deleted && r.type === 'file' ? chunks : null;
+    if (local) {
+      const old = this.db.rows(SQL.oldChunks, [pathId, devNo])[0];
+      const oldIndexed = old && old[1] === 0 && old[2] === TYPE_CODE.file ? (old[0] as Uint8Array) : null;
+      if (!(oldIndexed && indexed && Buffer.compare(oldIndexed, indexed) === 0)) {
+        if (oldIndexed) this.unindexChunks(pathId, oldIndexed);
+        if (indexed) this.indexChunks(pathId, indexed);
+      }
+    }
+    this.db.run(SQL.upsertFile, [
+      pathId,
+      devNo,
+      shareNo,
+      typeCode,
+      r.size,
+      r.mode,
+      r.mtimeMs,
+      r.inode,
+      r.symlinkTarget,
+      version,
+      r.sequence,
+      r.deleted ? 1 : 0,
+      chunks,
+      hashToBlob(r.hash),
+      this.deviceNo(r.modifiedBy),
+    ]);
+  }
+
+  /** Adds chunk_index rows for a local file's chunk list, in multi-row statements (fewer calls into SQLite). */
+  private indexChunks(pathId: number, chunks: Uint8Array): void {
+    const n = chunks.length / CHUNK_ENTRY_BYTES;
+    let i = 0;
+    for (const batch of INSERT_BATCHES) {
+      for (; n - i >= batch; i += batch) {
+        const params: number[] = new Array(batch * 3);
+        for (let k = 0; k < batch; k++) {
+          params[k * 3] = hashPrefix(chunks, (i + k) * CHUNK_ENTRY_BYTES);
+          params[k * 3 + 1] = pathId;
+          params[k * 3 + 2] = i + k;
+        }
+        this.db.run(insertChunksSql(batch), params);
+      }
+    }
+  }
+
+  private unindexChunks(pathId: number, chunks: Uint8Array): void {
+    const n = chunks.length / CHUNK_ENTRY_BYTES;
+    for (let i = 0; i < n; i++) this.db.run(SQL.deleteChunk, [hashPrefix(chunks, i * CHUNK_ENTRY_BYTES), pathId, i]);
+  }
+
+  getFile(shareId: string, deviceId: string, path: string): FileRecord | null {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return null;
+    const r = this.db.rows(
+      `SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id
+       WHERE p.share_no = ? AND p.path = ? AND f.device_no = ?`,
+      [shareNo, path, devNo],
+    )[0];
+    return r ? this.decodeFile(shareId, r) : null;
+  }
+
+  /**
+   * One device's records in a share, ordered by path (byte order of UTF-8). `prefix` limits them to
+   * that path and everything below it.
+   */
+  listFiles(shareId: string, deviceId: string, opts: { prefix?: string; includeDeleted?: boolean } = {}): FileRecord[] {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return [];
+    const prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    const params: (string | number)[] = [devNo, shareNo];
+    let where = '';
+    if (prefix) {
+      // '0' is the character right after '/', so [prefix/, prefix0) is exactly "below prefix"
+      where += ' AND (p.path = ? OR (p.path >= ? AND p.path < ?))';
+      params.push(prefix, prefix + '/', prefix + '0');
+    }
+    if (!opts.includeDeleted) where += ' AND f.deleted = 0';
+    return this.db
+      .rows(`SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ?${where} ORDER BY p.path`, params)
+      .map((r) => this.decodeFile(shareId, r));
+  }
+
+  /** A device's records with sequence > afterSeq, in sequence order, at most `limit` of them. */
+  filesSince(shareId: string, deviceId: string, afterSeq: number, limit: number): FileRecord[] {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return [];
+    return this.db
+      .rows(
+        `SELECT ${FILE_COLS} FROM files f JOIN paths p ON p.id = f.path_id
+         WHERE f.share_no = ? AND f.device_no = ? AND f.sequence > ? ORDER BY f.sequence, f.rowid LIMIT ?`,
+        [shareNo, devNo, afterSeq, limit],
+      )
+      .map((r) => this.decodeFile(shareId, r));
+  }
+
+  /** Highest sequence among a device's records in a share; 0 when it has none. */
+  maxSequence(shareId: string, deviceId: string): number {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return 0;
+    const v = this.db.rows('SELECT max(sequence) FROM files WHERE share_no = ? AND device_no = ?', [shareNo, devNo])[0]?.[0];
+    return typeof v === 'number' ? v : 0;
+  }
+
+  /** Every device's record for one path. */
+  entriesForPath(shareId: string, path: string): FileRecord[] {
+    const shareNo = this.lookupShareNo(shareId);
+    if (shareNo === undefined) return [];
+    return this.db
+      .rows(`SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id WHERE p.share_no = ? AND p.path = ? ORDER BY f.device_no`, [
+        shareNo,
+        path,
+      ])
+      .map((r) => this.decodeFile(shareId, r));
+  }
+
+  /**
+   * Every path of a share with all devices' records for it, in path order, read a page at a time
+   * (so memory stays flat and writes or snapshots between pages are fine: each page is a fresh query
+   * that resumes after the last path seen).
+   */
+  *iterateByPath(shareId: string, pageSize = 1000): Generator<PathEntries> {
+    const shareNo = this.lookupShareNo(shareId);
+    if (shareNo === undefined) return;
+    let after = '';
+    for (;;) {
+      const rows = this.db.rows(
+        `SELECT ${FILE_COLS} FROM (SELECT id, path FROM paths WHERE share_no = ? AND path > ? ORDER BY path LIMIT ?) p
+         LEFT JOIN files f ON f.path_id = p.id ORDER BY p.path, f.device_no`,
+        [shareNo, after, pageSize],
+      );
+      if (!rows.length) return;
+      let group: PathEntries | null = null;
+      for (const r of rows) {
+        const path = r[0] as string;
+        if (!group || group.path !== path) {
+          if (group?.entries.length) yield group;
+          group = { path, entries: [] };
+        }
+        if (r[1] !== null) group.entries.push(this.decodeFile(shareId, r));
+      }
+      if (group?.entries.length) yield group;
+      after = rows[rows.length - 1]![0] as string;
+    }
+  }
+
+  /** Counts of one device's non-deleted entries in a share. */
+  counts(shareId: string, deviceId: string): FileCounts {
+    const out: FileCounts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return out;
+    const rows = this.db.rows(
+      'SELECT type, count(*), total(size) FROM files WHERE share_no = ? AND device_no = ? AND deleted = 0 GROUP BY type',
+      [shareNo, devNo],
+    );
+    for (const [type, n, bytes] of rows) {
+      if (type === 0) {
+        out.files = n as number;
+        out.bytes = bytes as number;
+      } else if (type === 1) out.dirs = n as number;
+      else if (type === 2) out.symlinks = n as number;
+    }
+    return out;
+  }
+
+  /** Where this device already has a chunk on disk (live local files only, all shares). */
+  findChunk(hash: Uint8Array): ChunkLocation[] {
+    const devNo = this.lookupDeviceNo(this.localDeviceId);
+    if (devNo === undefined || hash.length !== 32) return [];
+    const rows = this.db.rows(
+      `SELECT s.id, p.path, ci.idx, f.chunks FROM chunk_index ci
+       JOIN paths p ON p.id = ci.path_id
+       JOIN shares s ON s.no = p.share_no
+       JOIN files f ON f.path_id = ci.path_id AND f.device_no = ?
+       WHERE ci.h = ? AND f.deleted = 0 ORDER BY s.no, p.path, ci.idx`,
+      [devNo, hashPrefix(hash, 0)],
+    );
+    const out: ChunkLocation[] = [];
+    for (const [shareId, path, idx, chunks] of rows) {
+      const blob = chunks as Uint8Array;
+      const at = (idx as number) * CHUNK_ENTRY_BYTES;
+      if (Buffer.compare(blob.subarray(at, at + 32), hash) !== 0) continue; // a 48-bit prefix collision
+      out.push({ shareId: shareId as string, path: path as string, ...chunkSpan(blob, idx as number) });
+    }
+    return out;
+  }
+
+  // ---- peers --------------------------------------------------------------------------------------
+
+  getPeer(shareId: string, deviceId: string): PeerRow | null {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return null;
+    const r = this.db.rows(
+      `SELECT s.id, d.id, name, address, via, last_seen, remote_seq_seen, local_seq_acked FROM peers
+       JOIN shares s ON s.no = peers.share_no JOIN devices d ON d.no = peers.device_no
+       WHERE peers.share_no = ? AND peers.device_no = ?`,
+      [shareNo, devNo],
+    )[0];
+    return r ? decodePeer(r) : null;
+  }
+
+  /** Peers of one share, or of every share. */
+  listPeers(shareId?: string): PeerRow[] {
+    let where = '';
+    const params: number[] = [];
+    if (shareId !== undefined) {
+      const shareNo = this.lookupShareNo(shareId);
+      if (shareNo === undefined) return [];
+      where = 'WHERE peers.share_no = ?';
+      params.push(shareNo);
+    }
+    return this.db
+      .rows(
+        `SELECT s.id, d.id, name, address, via, last_seen, remote_seq_seen, local_seq_acked FROM peers
+         JOIN shares s ON s.no = peers.share_no JOIN devices d ON d.no = peers.device_no ${where}
+         ORDER BY s.no, d.id`,
+        params,
+      )
+      .map(decodePeer);
+  }
+
+  /** Creates the peer's row if needed (defaults: empty name, no address, never seen, sequences 0) and applies the patch. */
+  updatePeer(shareId: string, deviceId: string, patch: PeerPatch): PeerRow {
+    const cur: PeerRow = this.getPeer(shareId, deviceId) ?? {
+      shareId,
+      deviceId,
+      name: '',
+      address: null,
+      via: null,
+      lastSeen: 0,
+      remoteSeqSeen: 0,
+      localSeqAcked: 0,
+    };
+    const next: PeerRow = { ...cur, ...stripUndefined(patch), shareId, deviceId };
+    this.db.transaction(() => {
+      this.db.run(
+        `INSERT INTO peers (share_no, device_no, name, address, via, last_seen, remote_seq_seen, local_seq_acked)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (share_no, device_no) DO UPDATE SET name = ?3, address = ?4, via = ?5, last_seen = ?6,
+           remote_seq_seen = ?7, local_seq_acked = ?8`,
+        [
+          this.shareNo(shareId),
+          this.deviceNo(deviceId),
+          next.name,
+          next.address,
+          next.via,
+          next.lastSeen,
+          next.remoteSeqSeen,
+          next.localSeqAcked,
+        ],
+      );
+    });
+    return next;
+  }
+
+  /** Drops everything known about a peer device in a share: its index entries and its bookkeeping. */
+  forgetDevice(shareId: string, deviceId: string): void {
+    if (deviceId === this.localDeviceId) throw new Error('refusing to forget the local device: remove the share instead');
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return;
+    this.db.transaction(() => {
+      this.db.run('DELETE FROM files WHERE share_no = ? AND device_no = ?', [shareNo, devNo]);
+      this.db.run('DELETE FROM peers WHERE share_no = ? AND device_no = ?', [shareNo, devNo]);
+      this.db.run('DELETE FROM paths WHERE share_no = ? AND NOT EXISTS (SELECT 1 FROM files f WHERE f.path_id = paths.id)', [shareNo]);
+    });
+  }
+
+  // ---- manual addresses ---------------------------------------------------------------------------
+
+  addAddress(shareId: string, address: string): void {
+    this.db.run('INSERT OR IGNORE INTO addresses (share_no, address) VALUES (?, ?)', [this.shareNo(shareId), address]);
+  }
+
+  removeAddress(shareId: string, address: string): boolean {
+    const shareNo = this.lookupShareNo(shareId);
+    if (shareNo === undefined) return false;
+    return this.db.run('DELETE FROM addresses WHERE share_no = ? AND address = ?', [shareNo, address]) > 0;
+  }
+
+  listAddresses(shareId: string): string[] {
+    const shareNo = this.lookupShareNo(shareId);
+    if (shareNo === undefined) return [];
+    return this.db.rows('SELECT address FROM addresses WHERE share_no = ? ORDER BY address', [shareNo]).map((r) => r[0] as string);
+  }
+
+  // ---- conflicts ----------------------------------------------------------------------------------
+
+  /** Records a conflict copy (replacing an earlier record for the same conflict path). */
+  addConflict(c: ConflictInfo): void {
+    this.db.run(
+      `INSERT INTO conflicts (share_no, conflict_path, path, winner, loser, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+       ON CONFLICT (share_no, conflict_path) DO UPDATE SET path = ?3, winner = ?4, loser = ?5, created_at = ?6`,
+      [this.shareNo(c.shareId), c.conflictPath, c.path, JSON.stringify(c.winner), JSON.stringify(c.loser), c.createdAt],
+    );
+  }
+
+  /** Conflicts of one share, or of every share, oldest first. */
+  listConflicts(shareId?: string): ConflictInfo[] {
+    let where = '';
+    const params: number[] = [];
+    if (shareId !== undefined) {
+      const shareNo = this.lookupShareNo(shareId);
+      if (shareNo === undefined) return [];
+      where = 'WHERE c.share_no = ?';
+      params.push(shareNo);
+    }
+    return this.db
+      .rows(
+        `SELECT s.id, c.path, c.conflict_path, c.winner, c.loser, c.created_at FROM conflicts c
+         JOIN shares s ON s.no = c.share_no ${where} ORDER BY c.created_at, s.no, c.conflict_path`,
+        params,
+      )
+      .map(([sid, path, conflictPath, winner, loser, createdAt]) => ({
+        shareId: sid as string,
+        path: path as string,
+        conflictPath: conflictPath as string,
+        winner: JSON.parse(winner as string),
+        loser: JSON.parse(loser as string),
+        createdAt: createdAt as number,
+      }));
+  }
+
+  removeConflict(shareId: string, conflictPath: string): boolean {
+    const shareNo = this.lookupShareNo(shareId);
+    if (shareNo === undefined) return false;
+    return this.db.run('DELETE FROM conflicts WHERE share_no = ? AND conflict_path = ?', [shareNo, conflictPath]) > 0;
+  }
+
+  // ---- ids ----------------------------------------------------------------------------------------
+
+  private lookupShareNo(id: string): number | undefined {
+    let no = this.shareNoById.get(id);
+    if (no === undefined) {
+      no = this.db.rows(SQL.shareNo, [id])[0]?.[0] as number | undefined;
+      if (no !== undefined) this.shareNoById.set(id, no);
+    }
+    return no;
+  }
+
+  private shareNo(id: string): number {
+    const no = this.lookupShareNo(id);
+    if (no === undefined) throw new Error(`no share with id ${id}`);
+    return no;
+  }
+
+  private lookupDeviceNo(id: string): number | undefined {
+    let no = this.devNoById.get(id);
+    if (no === undefined) {
+      no = this.db.rows(SQL.deviceNo, [id])[0]?.[0] as number | undefined;
+      if (no !== undefined) {
+        this.devNoById.set(id, no);
+        this.devIdByNo.set(no, id);
+      }
+    }
+    return no;
+  }
+
+  /** The device's number, registering the device if it is new (a write: call inside a transaction). */
+  private deviceNo(id: string): number {
+    if (typeof id !== 'string' || !id) throw new TypeError(`bad device id ${JSON.stringify(id)}`);
+    let no = this.lookupDeviceNo(id);
+    if (no === undefined) {
+      no = this.db.runReturning<{ no: number }>(SQL.insertDevice, [id])[0]!.no;
+      this.devNoById.set(id, no);
+      this.devIdByNo.set(no, id);
+    }
+    return no;
+  }
+
+  private deviceIdOf(no: number): string {
+    let id = this.devIdByNo.get(no);
+    if (id === undefined) {
+      id = this.db.rows(SQL.deviceId, [no])[0]?.[0] as string | undefined;
+      if (id === undefined) throw new Error(`index database refers to unknown device number ${no}`);
+      this.devIdByNo.set(no, id);
+      this.devNoById.set(id, no);
+    }
+    return id;
+  }
+
+  private pathId(shareNo: number, path: string): number {
+    const found = this.db.rows(SQL.pathId, [shareNo, path])[0]?.[0];
+    if (typeof found === 'number') return found;
+    return this.db.runReturning<{ id: number }>(SQL.insertPath, [shareNo, path])[0]!.id;
+  }
+
+  private decodeFile(shareId: string, r: SqlValue[]): FileRecord {
+    return {
+      shareId,
+      deviceId: this.deviceIdOf(r[1] as number),
+      path: r[0] as string,
+      type: TYPE_NAME[r[2] as number]!,
+      size: r[3] as number,
+      mode: r[4] as number,
+      mtimeMs: r[5] as number,
+      inode: r[6] as number,
+      symlinkTarget: r[7] as string | null,
+      version: decodeVersion(r[8] as Uint8Array, (no) => this.deviceIdOf(no)),
+      sequence: r[9] as number,
+      deleted: r[10] === 1,
+      chunks: decodeChunks(r[11] as Uint8Array),
+      hash: blobToHash(r[12] as Uint8Array),
+      modifiedBy: this.deviceIdOf(r[13] as number),
+    };
+  }
+}
+
+function decodeShare(r: SqlValue[]): ShareRow {
+  return {
+    id: r[0] as string,
+    name: r[1] as string,
+    path: r[2] as string,
+    access: r[3] as ShareRow['access'],
+    secret: r[4] as string,
+    paused: r[5] === 1,
+    createdAt: r[6] as number,
+  };
+}
+
+function decodePeer(r: SqlValue[]): PeerRow {
+  return {
+    shareId: r[0] as string,
+    deviceId: r[1] as string,
+    name: r[2] as string,
+    address: r[3] as string | null,
+    via: r[4] as PeerVia | null,
+    lastSeen: r[5] as number,
+    remoteSeqSeen: r[6] as number,
+    localSeqAcked: r[7] as number,
+  };
+}
+
+function checkPath(path: string): void {
+  if (typeof path !== 'string' || !path || path.startsWith('/') || path.endsWith('/') || path.includes('//')) {
+    throw new TypeError(`bad index path ${JSON.stringify(path)}: must be relative, '/'-separated, without empty segments`);
+  }
+  if (path.normalize('NFC') !== path) throw new TypeError(`index path ${JSON.stringify(path)} is not in NFC form`);
+}
+
+function stripUndefined<T extends object>(patch: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(patch)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
