@@ -12,6 +12,8 @@ import { acquireLock, DaemonRunningError, type DaemonLock } from './lock.ts';
 /** What the daemon needs of the engine: the API plus close(). The Engine facade satisfies it. */
 export interface DaemonEngine extends ApiHandler {
   close(): Promise<void>;
+  /** the engine's own way to ask its host process to stop (optional) */
+  onStopRequested?(listener: () => void): void;
 }
 export type OpenEngine = (opts: { home: string; listenPort?: number }) => Promise<DaemonEngine>;
 
@@ -102,6 +104,8 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     lock.release();
     throw err;
   }
+
+  engine.onStopRequested?.(() => void stop('the engine asked to stop'));
 
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
