@@ -60,11 +60,25 @@ export function normalizeFingerprint(fp: string): string | null {
   return /^[0-9a-f]{64}$/.test(hex) ? hex : null;
 }
 
+// Index messages carry a device ID per version vector entry: converting the few devices a node
+// knows over and over again is the hot path, so both directions are memoised (bounded).
+const CACHE_LIMIT = 4096;
+const textByHex = new Map<string, DeviceId>();
+const bytesByText = new Map<string, Uint8Array>();
+function remember<K, V>(cache: Map<K, V>, k: K, v: V): V {
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(k, v);
+  return v;
+}
+
 export function deviceIdFromBytes(bytes: Uint8Array): DeviceId {
   if (bytes.length !== DEVICE_ID_BYTES) throw new RangeError(`a device ID has ${DEVICE_ID_BYTES} bytes, got ${bytes.length}`);
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+  const known = textByHex.get(key);
+  if (known) return known;
   const data = toSymbols(bytes);
   const text = symbolsToText([...data, ...remainder(data)], RFC4648_ALPHABET);
-  return text.match(new RegExp(`.{1,${GROUP}}`, 'g'))!.join('-');
+  return remember(textByHex, key, text.match(new RegExp(`.{1,${GROUP}}`, 'g'))!.join('-'));
 }
 
 /** The device ID of a certificate whose SHA-256 fingerprint is `fpHex` (hex, colons allowed). */
@@ -104,9 +118,11 @@ export function parseDeviceId(text: string): DeviceIdParse {
 
 /** The 20 bytes of a device ID (throws on an invalid one: use parseDeviceId for user input). */
 export function deviceIdToBytes(deviceId: DeviceId): Uint8Array {
+  const known = bytesByText.get(deviceId);
+  if (known) return known.slice();
   const p = parseDeviceId(deviceId);
   if (!p.ok) throw new RangeError(`invalid device ID ${JSON.stringify(deviceId)}: ${p.error}`);
-  return p.bytes;
+  return remember(bytesByText, deviceId, p.bytes).slice();
 }
 
 /** True when the certificate with fingerprint `fpHex` is the one device `deviceId` names. */
