@@ -1,5 +1,5 @@
 // Draws Peerfold's app and tray icons and writes them to assets/: PNG (with a tiny encoder on
-// node:zlib), ICO and ICNS (both just containers of PNGs), so building needs no image tools and
+// node:zlib), ICO (BMP and PNG images) and ICNS (a container of PNGs), so building needs no image tools and
 // no downloads. Shapes are signed-distance functions, which give exact anti-aliasing at every size.
 //
 //   node scripts/make-icons.mjs            writes assets/
@@ -51,26 +51,55 @@ export function encodePng(width, height, rgba) {
   ]);
 }
 
-/** An ICO of PNG images (supported since Windows Vista). */
-export function encodeIco(pngs) {
+/**
+ * A 32-bit BMP image as stored inside an ICO: a BITMAPINFOHEADER with doubled height, BGRA rows
+ * bottom-up, then the 1-bit AND mask (unused with alpha, but required).
+ */
+export function encodeIcoBitmap(size, rgba) {
+  const header = Buffer.alloc(40);
+  header.writeUInt32LE(40, 0);
+  header.writeInt32LE(size, 4);
+  header.writeInt32LE(size * 2, 8);
+  header.writeUInt16LE(1, 12); // planes
+  header.writeUInt16LE(32, 14); // bits per pixel
+  const pixels = Buffer.alloc(size * size * 4);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const src = (y * size + x) * 4, dst = ((size - 1 - y) * size + x) * 4;
+      pixels[dst] = rgba[src + 2];
+      pixels[dst + 1] = rgba[src + 1];
+      pixels[dst + 2] = rgba[src];
+      pixels[dst + 3] = rgba[src + 3];
+    }
+  }
+  const maskRow = Math.ceil(size / 32) * 4;
+  return Buffer.concat([header, pixels, Buffer.alloc(maskRow * size)]);
+}
+
+/**
+ * An ICO: BMP images below 256 px (which every Windows tool reads, NSIS included) and PNG at
+ * 256 px (the form Windows expects at that size).
+ */
+export function encodeIco(images) {
   const header = Buffer.alloc(6);
   header.writeUInt16LE(0, 0);
   header.writeUInt16LE(1, 2); // icon
-  header.writeUInt16LE(pngs.length, 4);
+  header.writeUInt16LE(images.length, 4);
   const entries = [];
-  let offset = 6 + 16 * pngs.length;
-  for (const { size, png } of pngs) {
+  const datas = images.map(({ size, rgba, png }) => (size >= 256 ? png : encodeIcoBitmap(size, rgba)));
+  let offset = 6 + 16 * images.length;
+  images.forEach(({ size }, i) => {
     const e = Buffer.alloc(16);
     e[0] = size >= 256 ? 0 : size;
     e[1] = size >= 256 ? 0 : size;
     e.writeUInt16LE(1, 4); // planes
     e.writeUInt16LE(32, 6); // bits per pixel
-    e.writeUInt32LE(png.length, 8);
+    e.writeUInt32LE(datas[i].length, 8);
     e.writeUInt32LE(offset, 12);
-    offset += png.length;
+    offset += datas[i].length;
     entries.push(e);
-  }
-  return Buffer.concat([header, ...entries, ...pngs.map((p) => p.png)]);
+  });
+  return Buffer.concat([header, ...entries, ...datas]);
 }
 
 /** An ICNS of PNG images; types by pixel size (the @2x types carry the doubled size). */
@@ -179,7 +208,7 @@ function render(size, layers) {
     rgba[i * 4 + 3] = Math.round(a * 255);
     if (a > 0) for (let k = 0; k < 3; k++) rgba[i * 4 + k] = Math.round(clamp(out[i * 4 + k] / a, 0, 1) * 255);
   }
-  return encodePng(size, size, rgba);
+  return { size, rgba, png: encodePng(size, size, rgba) };
 }
 
 const solid = (c) => () => c;
@@ -305,14 +334,14 @@ export function makeIcons() {
   const app = new Map();
   for (const size of [16, 24, 32, 48, 64, 128, 256, 512, 1024]) app.set(size, appIcon(size));
   // the Linux icon set (electron-builder reads NxN.png from a folder without converting)
-  for (const size of [16, 24, 32, 48, 64, 128, 256, 512]) files.set(`icons/${size}x${size}.png`, app.get(size));
-  files.set('icon.ico', encodeIco([16, 24, 32, 48, 64, 128, 256].map((size) => ({ size, png: app.get(size) }))));
+  for (const size of [16, 24, 32, 48, 64, 128, 256, 512]) files.set(`icons/${size}x${size}.png`, app.get(size).png);
+  files.set('icon.ico', encodeIco([16, 24, 32, 48, 64, 128, 256].map((size) => app.get(size))));
   files.set('icon.icns', encodeIcns([
     ['icp4', 16], ['icp5', 32], ['ic07', 128], ['ic08', 256], ['ic09', 512],
     ['ic10', 1024], ['ic11', 32], ['ic12', 64], ['ic13', 256], ['ic14', 512],
-  ].map(([type, size]) => ({ type, png: app.get(size) }))));
+  ].map(([type, size]) => ({ type, png: app.get(size).png }))));
   for (const state of Object.keys(TRAY_STATES)) {
-    const s16 = trayIcon(state, 16), s32 = trayIcon(state, 32);
+    const s16 = trayIcon(state, 16).png, s32 = trayIcon(state, 32).png;
     files.set(`tray/tray-${state}.png`, s16);
     files.set(`tray/tray-${state}@2x.png`, s32);
     // Linux: tray hosts scale the image themselves; give them the larger one

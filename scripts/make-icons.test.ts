@@ -52,15 +52,27 @@ test('PNG encoder round-trips pixels', () => {
   assert.deepEqual([...png.rgba], [...rgba]);
 });
 
-test('ICO and ICNS containers index their PNGs correctly', () => {
+test('ICO: BMP below 256 px, PNG at 256 px, each indexed correctly', () => {
+  const small = new Uint8Array(2 * 2 * 4).map((_, i) => i); // 2x2, rows: [0..7], [8..15]
+  const big = encodePng(1, 1, new Uint8Array([1, 2, 3, 4]));
+  const ico = encodeIco([{ size: 2, rgba: small, png: Buffer.alloc(0) }, { size: 256, rgba: new Uint8Array(0), png: big }]);
+  assert.deepEqual([ico.readUInt16LE(0), ico.readUInt16LE(2), ico.readUInt16LE(4)], [0, 1, 2]);
+  assert.equal(ico[6], 2);
+  assert.equal(ico[6 + 16], 0); // 256 is written as 0
+  const off0 = ico.readUInt32LE(6 + 12), len0 = ico.readUInt32LE(6 + 8);
+  const bmp = ico.subarray(off0, off0 + len0);
+  assert.deepEqual([bmp.readUInt32LE(0), bmp.readInt32LE(4), bmp.readInt32LE(8), bmp.readUInt16LE(14)], [40, 2, 4, 32]);
+  // bottom row first, BGRA: pixel (0,1) = rgba 8,9,10,11 -> 10,9,8,11
+  assert.deepEqual([...bmp.subarray(40, 44)], [10, 9, 8, 11]);
+  assert.equal(len0, 40 + 16 + 4 * 2); // header, pixels, a 4-byte mask row per pixel row
+  const off1 = ico.readUInt32LE(6 + 16 + 12);
+  assert.deepEqual(ico.subarray(off1, off1 + ico.readUInt32LE(6 + 16 + 8)), big);
+  assert.equal(off1 + big.length, ico.length);
+});
+
+test('ICNS indexes its PNGs', () => {
   const a = encodePng(1, 1, new Uint8Array([1, 2, 3, 4]));
   const b = encodePng(2, 2, new Uint8Array(16));
-  const ico = encodeIco([{ size: 16, png: a }, { size: 256, png: b }]);
-  assert.deepEqual([ico.readUInt16LE(0), ico.readUInt16LE(2), ico.readUInt16LE(4)], [0, 1, 2]);
-  assert.equal(ico[6], 16);
-  assert.equal(ico[6 + 16], 0); // 256 is written as 0
-  const off1 = ico.readUInt32LE(6 + 16 + 12);
-  assert.deepEqual(ico.subarray(off1, off1 + ico.readUInt32LE(6 + 16 + 8)), b);
   const icns = encodeIcns([{ type: 'ic08', png: a }, { type: 'ic09', png: b }]);
   assert.equal(icns.toString('ascii', 0, 4), 'icns');
   assert.equal(icns.readUInt32BE(4), icns.length);

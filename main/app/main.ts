@@ -128,7 +128,7 @@ function serveRenderer(): void {
 
 function lockDownSession(): void {
   const s = session.defaultSession;
-  s.setPermissionRequestHandler((wc, permission, callback) => callback(permissionAllowed(permission, wc.getURL())));
+  s.setPermissionRequestHandler((_wc, permission, callback, details) => callback(permissionAllowed(permission, details.requestingUrl)));
   s.setPermissionCheckHandler((_wc, permission, requestingOrigin) => permissionAllowed(permission, requestingOrigin));
   // nothing from the network: the renderer talks to the engine only through the bridge
   s.webRequest.onBeforeRequest((details, callback) => {
