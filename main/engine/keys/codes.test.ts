@@ -103,3 +103,14 @@ test('transpositions: every adjacent swap is caught, and (measured) any swap', (
   assert.equal(adjacentCaught, adjacent);
   assert.equal(anyCaught, any);
 });
+
+test('the checksum is standard bech32m (BIP-350 test vectors)', async () => {
+  const { verifyChecksum } = await import('./bech32.ts');
+  for (const s of ['a1lqfn3a', 'abcdef1l7aum6echk45nj3s0wdvt2fg8x9yrzpqzd3ryx', 'split1checkupstagehandshakeupstreamerranterredcaperredlc445v', '?1v759aa']) {
+    const sep = s.lastIndexOf('1');
+    const symbols = [...s.slice(sep + 1)].map((c) => BECH32_ALPHABET.indexOf(c));
+    assert.ok(verifyChecksum(s.slice(0, sep), symbols), s);
+  }
+  // and a bech32 (not bech32m) string does not pass
+  assert.ok(!verifyChecksum('a', [...'2uel5l'].map((c) => BECH32_ALPHABET.indexOf(c))));
+});

@@ -125,7 +125,7 @@ class UintCodec extends Codec<number> {
 const INT_LIMIT = 2 ** 52;
 class IntCodec extends Codec<number> {
   readonly minSize = 1;
-  describe() { return 'int (zigzag varint, -2^52 .. 2^52 - 1)'; }
+  describe() { return 'int'; }
   size(v: number) {
     if (!Number.isSafeInteger(v) || v < -INT_LIMIT || v >= INT_LIMIT) throw new EncodeError(`int must be a whole number from -2^52 to 2^52 - 1, got ${v}`);
     return varintSize(IntCodec.zig(v));
@@ -140,7 +140,7 @@ class IntCodec extends Codec<number> {
 
 class BoolCodec extends Codec<boolean> {
   readonly minSize = 1;
-  describe() { return 'bool (one byte, 0 or 1)'; }
+  describe() { return 'bool'; }
   size(v: boolean) { if (typeof v !== 'boolean') throw new EncodeError(`bool expected, got ${typeof v}`); return 1; }
   write(w: Writer, v: boolean) { w.byte(v ? 1 : 0); }
   read(r: Reader) {
@@ -182,7 +182,7 @@ class FixedCodec extends Codec<Uint8Array> {
 class StringCodec extends Codec<string> {
   readonly minSize = 1;
   constructor(readonly max: number) { super(); }
-  describe() { return `string (UTF-8, max ${this.max} bytes)`; }
+  describe() { return `string (max ${this.max} bytes)`; }
   size(v: string) {
     if (typeof v !== 'string') throw new EncodeError(`string expected, got ${typeof v}`);
     const n = Buffer.byteLength(v, 'utf8');
@@ -241,7 +241,7 @@ class ListCodec<T> extends Codec<T[]> {
 class OptionalCodec<T> extends Codec<T | null> {
   readonly minSize = 1;
   constructor(readonly of: Codec<T>) { super(); }
-  describe() { return `optional ${this.of.describe()} (one byte 0 = absent, 1 = present and then the value)`; }
+  describe() { return `optional ${this.of.describe()}`; }
   size(v: T | null) { return v === null || v === undefined ? 1 : 1 + this.of.size(v); }
   write(w: Writer, v: T | null) {
     if (v === null || v === undefined) w.byte(0);
@@ -261,12 +261,14 @@ export type StructValue<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
 export class StructCodec<F extends Fields> extends Codec<StructValue<F>> {
   readonly minSize: number;
   readonly entries: [string, Codec<unknown>][];
-  constructor(readonly fields: F) {
+  constructor(readonly fields: F, readonly name = '') {
     super();
     this.entries = Object.entries(fields);
     this.minSize = this.entries.reduce((n, [, c]) => n + c.minSize, 0);
   }
-  describe() { return `struct { ${this.entries.map(([k, c]) => `${k}: ${c.describe()}`).join('; ')} }`; }
+  /** A named struct is described by its name; its fields are listed once, by layout(). */
+  describe() { return this.name || `struct { ${this.layout().join('; ')} }`; }
+  layout(): string[] { return this.entries.map(([k, c]) => `${k}: ${c.describe()}`); }
   size(v: StructValue<F>) {
     if (typeof v !== 'object' || v === null) throw new EncodeError('struct must be an object');
     let n = 0;
@@ -326,7 +328,7 @@ export const fixed = (length: number): Codec<Uint8Array> => new FixedCodec(lengt
 export const string = (maxBytes: number): Codec<string> => new StringCodec(maxBytes);
 export const list = <T>(of: Codec<T>, max: number): Codec<T[]> => new ListCodec(of, max);
 export const optional = <T>(of: Codec<T>): Codec<T | null> => new OptionalCodec(of);
-export const struct = <F extends Fields>(fields: F): StructCodec<F> => new StructCodec(fields);
+export const struct = <F extends Fields>(fields: F, name = ''): StructCodec<F> => new StructCodec(fields, name);
 export const mapped = <W, T>(inner: Codec<W>, label: string, toValue: (w: W) => T, toWire: (v: T) => W): Codec<T> =>
   new MappedCodec(inner, toValue, toWire, label);
 

@@ -50,7 +50,7 @@ export const hashField = fixed(32);
 export const levelField: Codec<AccessLevel> = enumOf('level', { 'read-write': 1, 'read-only': 2, encrypted: 3 });
 export const fileTypeField: Codec<FileType> = enumOf('file type', { file: 0, dir: 1, symlink: 2 });
 
-const versionEntry = struct({ device: fixed(20), counter: uint() });
+const versionEntry = struct({ device: fixed(20), counter: uint() }, 'VersionEntry');
 const cmpBytes = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
 
 /**
@@ -81,7 +81,7 @@ const mtimeField: Codec<number> = mapped(int(), 'mtime in ms', (n) => n, (n: num
 /** Unix permission bits; anything above them (file type bits) is dropped by the sender. */
 const modeField: Codec<number> = mapped(uint(0o7777), 'permission bits', (n) => n, (n: number) => n & 0o7777);
 
-export const chunkRefField = struct({ hash: hashField, size: uint(MAX_CHUNK_SIZE) });
+export const chunkRefField = struct({ hash: hashField, size: uint(MAX_CHUNK_SIZE) }, 'ChunkRef');
 export type ChunkRef = Infer<typeof chunkRefField>;
 
 /**
@@ -102,7 +102,7 @@ export const fileEntryField = struct({
   chunkCount: uint(MAX_CHUNKS_PER_FILE),
   chunks: list(chunkRefField, MAX_CHUNK_REFS_PER_MESSAGE),
   modifiedBy: deviceIdField,
-});
+}, 'FileEntry');
 export type FileEntryWire = Infer<typeof fileEntryField>;
 
 export const responseStatusField = enumOf('response status', {
@@ -138,13 +138,13 @@ export const MESSAGE_SCHEMAS = {
   auth: {
     tag: 2,
     schema: struct({
-      shares: list(struct({ share: shareField, level: levelField, mac: fixed(32) }), 3 * MAX_SHARES),
+      shares: list(struct({ share: shareField, level: levelField, mac: fixed(32) }, 'ShareProof'), 3 * MAX_SHARES),
     }),
   },
   authResult: {
     tag: 3,
     schema: struct({
-      accepted: list(struct({ share: shareField, level: levelField }), MAX_SHARES),
+      accepted: list(struct({ share: shareField, level: levelField }, 'AcceptedShare'), MAX_SHARES),
       reason: string(MAX_REASON_BYTES),
     }),
   },
@@ -207,6 +207,18 @@ export type IndexChunks = MessageOf<'indexChunks'>;
 export type IndexAck = MessageOf<'indexAck'>;
 export type Request = MessageOf<'request'>;
 export type Response = MessageOf<'response'>;
+
+/** The schema listing PROTOCOL.md carries (vectors.test.ts checks it is current). */
+export function describeMessages(): string {
+  const named = [versionEntry, chunkRefField, fileEntryField, MESSAGE_SCHEMAS.auth.schema.fields.shares, MESSAGE_SCHEMAS.authResult.schema.fields.accepted]
+    .map((c) => ('of' in c ? (c as unknown as { of: StructCodec<any> }).of : c) as StructCodec<any>);
+  const lines: string[] = [`header: format byte ${WIRE_FORMAT}, then the type tag as uint`, ''];
+  for (const s of named) lines.push(`${s.name}`, ...s.layout().map((f) => `  ${f}`), '');
+  for (const [type, { tag, schema }] of Object.entries(MESSAGE_SCHEMAS)) {
+    lines.push(`${tag} ${type}`, ...(schema as StructCodec<any>).layout().map((f) => `  ${f}`), '');
+  }
+  return lines.join('\n').trimEnd();
+}
 
 const BY_TAG = new Map<number, MessageType>(Object.entries(MESSAGE_SCHEMAS).map(([k, v]) => [v.tag, k as MessageType]));
 
