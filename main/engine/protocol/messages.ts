@@ -205,8 +205,8 @@ export type AuthResult = MessageOf<'authResult'>;
 export type IndexUpdate = MessageOf<'indexUpdate'>;
 export type IndexChunks = MessageOf<'indexChunks'>;
 export type IndexAck = MessageOf<'indexAck'>;
-export type Request = MessageOf<'request'>;
-export type Response = MessageOf<'response'>;
+export type BlockRequest = MessageOf<'request'>;
+export type BlockResponse = MessageOf<'response'>;
 
 /** The schema listing PROTOCOL.md carries (vectors.test.ts checks it is current). */
 export function describeMessages(): string {
