@@ -78,7 +78,8 @@ test('electron-builder --linux dir packs a complete app.asar, offline', () => {
     makeStubElectron(stub);
     const r = spawnSync(process.execPath, [
       join(root, 'node_modules/electron-builder/cli.js'),
-      '--linux', 'dir', '--x64', '--publish', 'never',
+      // the host's architecture: only its node-datachannel binary is installed
+      '--linux', 'dir', process.arch === 'arm64' ? '--arm64' : '--x64', '--publish', 'never',
       '--projectDir', root,
       `-c.electronDist=${stub}`,
       `-c.electronVersion=${ELECTRON_VERSION}`,
