@@ -1,0 +1,19 @@
+// Messages between HashPool (hasher.ts) and its workers (hash-worker.ts).
+
+import type { CdcParams } from './cdc.ts';
+import type { RawFileHash } from './file-hash.ts';
+
+export interface HashWorkerData {
+  params: CdcParams;
+  maxAttempts: number;
+  readSize: number;
+}
+
+export interface HashRequest {
+  id: number;
+  path: string;
+}
+
+export type HashResponse =
+  | { id: number; ok: true; result: RawFileHash }
+  | { id: number; ok: false; error: { message: string; code: string } };

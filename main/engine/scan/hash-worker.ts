@@ -1,0 +1,24 @@
+// Worker thread entry for HashPool (hasher.ts): hashes the files it is sent, one at a time.
+// Bundled builds ship this as a separate file next to the bundle that contains hasher.ts.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { hashFile, HashError } from './file-hash.ts';
+import type { HashRequest, HashResponse, HashWorkerData } from './hash-protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('hash-worker.ts must run as a worker thread (see hasher.ts)');
+const data = workerData as HashWorkerData;
+
+port.on('message', (req: HashRequest) => {
+  hashFile(req.path, { params: data.params, maxAttempts: data.maxAttempts, readSize: data.readSize }).then(
+    (result) => {
+      const msg: HashResponse = { id: req.id, ok: true, result };
+      port.postMessage(msg, [result.chunkHashes.buffer as ArrayBuffer, result.chunkSizes.buffer as ArrayBuffer]);
+    },
+    (err: unknown) => {
+      const e = err instanceof HashError ? err : new HashError(`cannot hash ${req.path}: ${String((err as Error)?.message ?? err)}`, 'EHASH');
+      const msg: HashResponse = { id: req.id, ok: false, error: { message: e.message, code: e.code } };
+      port.postMessage(msg);
+    },
+  );
+});

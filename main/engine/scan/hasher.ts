@@ -1,0 +1,201 @@
+// A small pool of worker threads that chunk and hash files, so every core hashes while the main
+// thread keeps walking and serving. Workers start on demand and stop after a while idle, so an
+// idle daemon holds no hashing threads.
+
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DEFAULT_CDC_PARAMS, validateParams, type CdcParams } from './cdc.ts';
+import { HashError, HASH_BYTES } from './file-hash.ts';
+import type { HashRequest, HashResponse, HashWorkerData } from './hash-protocol.ts';
+
+export { HashError } from './file-hash.ts';
+
+export interface ChunkRef {
+  /** SHA-256 of the chunk's bytes */
+  hash: Uint8Array;
+  size: number;
+}
+
+export interface FileHash {
+  size: number;
+  /** stat of the file as it was read (these, not an earlier lstat, belong with the chunks) */
+  mtimeMs: number;
+  inode: number;
+  /** permission bits (mode & 0o7777) */
+  mode: number;
+  chunks: ChunkRef[];
+  /** hex SHA-256 over the concatenated chunk hashes */
+  hash: string;
+}
+
+export interface HashPoolOptions {
+  /** worker threads; default os.availableParallelism(), at least 2 */
+  size?: number;
+  params?: CdcParams;
+  /** reads of a file that keeps changing before reporting it; default 3 */
+  maxAttempts?: number;
+  /** read size per worker; default 1 MiB (two buffers of it per busy worker) */
+  readSize?: number;
+  /** a worker idle this long exits; default 30 s */
+  idleMs?: number;
+  /** override the worker script (default: hash-worker next to this module, same extension) */
+  workerUrl?: URL;
+}
+
+/**
+ * Where the worker script is: a sibling of this module with this module's extension, so it is
+ * hash-worker.ts under tsx and hash-worker.js / .mjs / .cjs next to a bundle. A CommonJS bundle
+ * has no import.meta.url; there __filename is the bundle.
+ */
+export function defaultWorkerUrl(): URL {
+  const metaUrl = (import.meta as { url?: string }).url;
+  const self = metaUrl ? new URL(metaUrl) : pathToFileURL(__filename);
+  const ext = extname(fileURLToPath(self)) || '.js';
+  return new URL('./hash-worker' + ext, self);
+}
+
+/**
+ * Running from TypeScript source (tsx): the worker needs tsx's loader too. On Node 20,
+ * `execArgv: ['--import', 'tsx']` does not reach the worker's own entry module ("Unknown file
+ * extension .ts"), so register tsx's ESM hooks inside the worker first, then import the entry.
+ */
+function tsxBootstrap(entry: URL): string {
+  // Found through tsx's package.json rather than import.meta.resolve, which esbuild's CJS output
+  // (the Electron bundle) cannot carry; require.resolve would pick tsx's CJS build, which fails here.
+  const pkgJson = createRequire(entry).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgJson, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  const api = pathToFileURL(join(dirname(pkgJson), pkg.exports['./esm/api'].import.default)).href;
+  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
+}
+
+interface Task {
+  id: number;
+  path: string;
+  resolve: (h: FileHash) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | null;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+function toFileHash(raw: Extract<HashResponse, { ok: true }>['result']): FileHash {
+  const chunks: ChunkRef[] = new Array(raw.chunkSizes.length);
+  for (let k = 0; k < chunks.length; k++) {
+    chunks[k] = { hash: raw.chunkHashes.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES), size: raw.chunkSizes[k] };
+  }
+  return { size: raw.size, mtimeMs: raw.mtimeMs, inode: raw.inode, mode: raw.mode, chunks, hash: raw.hash };
+}
+
+export class HashPool {
+  readonly size: number;
+  private readonly data: HashWorkerData;
+  private readonly idleMs: number;
+  private readonly workerUrl: URL;
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(opts: HashPoolOptions = {}) {
+    this.size = Math.max(2, opts.size ?? availableParallelism());
+    const params = opts.params ?? DEFAULT_CDC_PARAMS;
+    validateParams(params);
+    this.data = { params: { ...params }, maxAttempts: opts.maxAttempts ?? 3, readSize: opts.readSize ?? 1024 * 1024 };
+    this.idleMs = opts.idleMs ?? 30_000;
+    this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
+  }
+
+  /** Tasks waiting for a worker plus tasks being hashed. */
+  get pending(): number {
+    let busy = 0;
+    for (const s of this.slots) if (s.task) busy++;
+    return busy + this.queue.length;
+  }
+
+  /** Chunk and hash one file. Rejects with a HashError (see file-hash.ts for its codes). */
+  hash(path: string): Promise<FileHash> {
+    if (this.closed) return Promise.reject(new HashError('the hash pool is closed', 'ECLOSED'));
+    return new Promise<FileHash>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, path, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops all workers; tasks not finished are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new HashError('the hash pool was closed', 'ECLOSED');
+    for (const t of this.queue.splice(0)) t.reject(err);
+    const slots = [...this.slots];
+    this.slots.clear();
+    for (const s of slots) {
+      if (s.idleTimer) clearTimeout(s.idleTimer);
+      s.task?.reject(err);
+      s.task = null;
+    }
+    await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length) {
+      let slot: Slot | undefined;
+      for (const s of this.slots) if (!s.task) { slot = s; break; }
+      if (!slot) {
+        if (this.slots.size >= this.size) return;
+        slot = this.spawn();
+      }
+      const task = this.queue.shift()!;
+      slot.task = task;
+      if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = null; }
+      slot.worker.ref();
+      const req: HashRequest = { id: task.id, path: task.path };
+      slot.worker.postMessage(req);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = this.workerUrl.pathname.endsWith('.ts')
+      ? new Worker(tsxBootstrap(this.workerUrl), { eval: true, workerData: this.data, execArgv: [] })
+      : new Worker(this.workerUrl, { workerData: this.data, execArgv: [] });
+    const slot: Slot = { worker, task: null, idleTimer: null };
+    this.slots.add(slot);
+    worker.on('message', (msg: HashResponse) => {
+      const task = slot.task;
+      if (!task || task.id !== msg.id) return;
+      slot.task = null;
+      if (msg.ok) task.resolve(toFileHash(msg.result));
+      else task.reject(new HashError(msg.error.message, msg.error.code));
+      this.idle(slot);
+      this.dispatch();
+    });
+    const fail = (why: string) => {
+      if (!this.slots.delete(slot)) return;
+      if (slot.idleTimer) clearTimeout(slot.idleTimer);
+      const task = slot.task;
+      slot.task = null;
+      task?.reject(new HashError(`hashing ${task.path} failed: ${why}`, 'EWORKER'));
+      if (!this.closed) this.dispatch();
+    };
+    worker.on('error', (err) => fail(err?.message ?? String(err)));
+    worker.on('exit', (code) => fail(`hash worker exited (code ${code})`));
+    return slot;
+  }
+
+  private idle(slot: Slot): void {
+    if (this.queue.length) return; // dispatch() hands it the next task right away
+    slot.worker.unref();
+    slot.idleTimer = setTimeout(() => {
+      if (slot.task || !this.slots.delete(slot)) return;
+      void slot.worker.terminate().catch(() => 0);
+    }, this.idleMs);
+    slot.idleTimer.unref();
+  }
+}
