@@ -25,14 +25,17 @@ let files = roots.flatMap((r) => findTests(join(root, r), [])).sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (!files.length) { console.error('no test files matched'); process.exit(2); }
 
+// one results file per run: several runs may share the tree
+const tapFile = `.tmp/test-results-${process.pid}.tap`;
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', '--test-reporter-destination=.tmp/test-results.tap',
+  '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
   `--test-concurrency=${process.env.PEERFOLD_TEST_CONCURRENCY ?? 2}`, ...files];
-const { mkdirSync, readFileSync } = await import('node:fs');
+const { mkdirSync, readFileSync, rmSync } = await import('node:fs');
 mkdirSync(join(root, '.tmp'), { recursive: true });
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PEERFOLD_TEST: '1' } });
 child.on('exit', (code) => {
-  const tap = readFileSync(join(root, '.tmp/test-results.tap'), 'utf8');
+  const tap = readFileSync(join(root, tapFile), 'utf8');
+  rmSync(join(root, tapFile), { force: true });
   const num = (k) => Number((tap.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
   const passed = num('pass'), failed = num('fail') + num('cancelled'), skipped = num('skipped') + num('todo');
   console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);

@@ -38,6 +38,7 @@ export interface ShareSummary {
   paused: boolean;
   /** share-level error (folder or marker missing, database trouble); null when fine */
   error: string | null;
+  /** files and symlinks (folders are not counted) */
   localFiles: number;
   localBytes: number;
   globalFiles: number;

@@ -1,0 +1,391 @@
+// One share on this device: keeps the local index in step with the folder (scans, the watcher,
+// periodic rescans), and reports the share's state. Pulling from peers is in puller.ts; this
+// object owns when it runs.
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PathError, ShareState } from '../../../shared/api.ts';
+import type { FileRecord, ShareRow } from '../index/rows.ts';
+import type { IndexStore } from '../index/store.ts';
+import type { HashPool } from '../scan/hasher.ts';
+import { IgnoreRules, PEERFOLD_DIR, loadIgnore } from '../scan/ignore.ts';
+import { scan, type ScanEvent, type ScannedEntry } from '../scan/scanner.ts';
+import { watch, type Watcher } from '../scan/watcher.ts';
+import { localChange, localDeletion, symlinkHash, type LocalChange } from '../sync/local-changes.ts';
+import { writeFileAtomic } from '../config/atomic-write.ts';
+import type { ConflictInfo, FilePreview, ResolveKeep, ArchiveEntry } from '../../../shared/api.ts';
+import { Puller, versionTag, type ChunkSwarm, type SyncSummary } from './puller.ts';
+import { applyResolution, findConflict, listConflicts } from './conflicts.ts';
+import { listArchive, pruneArchive, restoreFromArchive } from './archive.ts';
+import { previewFile } from './preview.ts';
+
+export const MARKER_FILE = `${PEERFOLD_DIR}/marker`;
+
+export interface FolderContext {
+  store: IndexStore;
+  self: { id: string; name: () => string };
+  pool: HashPool;
+  rescanIntervalMs: number;
+  /** something in this share's status changed */
+  changed(): void;
+  /** new local index entries exist: peers should hear of them */
+  localIndexChanged(): void;
+  /** the local index was brought up to date with the disk: a good moment to compute what to pull */
+  scanned(): void;
+  log(message: string): void;
+  swarm: () => ChunkSwarm | null;
+  /** peers may be used right now (not paused everywhere, network up) */
+  networkActive: () => boolean;
+  deviceName: (deviceId: string) => string;
+  archiveDays: () => number;
+  conflictCreated(info: { path: string; conflictPath: string }): void;
+  /** every need met for the first time since the share was added */
+  firstSyncDone(): void;
+}
+
+/** Creates the share's marker; its absence later means the folder is not what we shared. */
+export function writeMarker(root: string, shareId: string): void {
+  mkdirSync(join(root, PEERFOLD_DIR), { recursive: true });
+  writeFileAtomic(join(root, MARKER_FILE), `${shareId}\n`);
+  const ignore = join(root, PEERFOLD_DIR, 'ignore');
+  if (!existsSync(ignore)) writeFileAtomic(ignore, '# Paths to leave out of syncing, in .gitignore syntax, e.g.\n# *.tmp\n# build/\n');
+}
+
+/** Why the folder cannot be trusted right now, or null. */
+export function folderProblem(root: string, shareId: string): string | null {
+  try {
+    if (!statSync(root).isDirectory()) return `${root} is not a folder any more`;
+  } catch {
+    return `the folder ${root} is missing (an unmounted drive or a deleted folder?); syncing stopped so that its disappearance is not sent to other devices as deletions. Put it back, or unshare it`;
+  }
+  try {
+    if (readFileSync(join(root, MARKER_FILE), 'utf8').trim() !== shareId) return `the marker in ${root}/${MARKER_FILE} belongs to another share; syncing stopped. Unshare and share the folder again if this is intended`;
+  } catch {
+    return `the marker ${MARKER_FILE} is missing from ${root} (was the folder replaced or a drive unmounted?); syncing stopped so nothing is deleted by mistake. Put the folder back, or unshare and share it again`;
+  }
+  return null;
+}
+
+type PendingScan = { all: true } | { all: false; paths: Set<string> };
+
+export class Folder {
+  readonly id: string;
+  row: ShareRow;
+  private seq: number;
+  private watcher: Watcher | null = null;
+  private ignore: IgnoreRules | null = null;
+  private pending: PendingScan | null = null;
+  private scanning: Promise<void> | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  errors = new Map<string, string>();
+  problem: string | null = null;
+  watcherState: 'watching' | 'rescan-only' | 'off' = 'off';
+  lastScanAt: number | null = null;
+  scanActive = false;
+  readonly puller: Puller;
+  private everSynced = false;
+  private pruneTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    row: ShareRow,
+    private readonly ctx: FolderContext,
+  ) {
+    this.id = row.id;
+    this.row = row;
+    this.seq = ctx.store.maxSequence(row.id, ctx.self.id);
+    this.puller = new Puller({
+      shareId: row.id,
+      root: () => this.root,
+      store: ctx.store,
+      self: ctx.self.id,
+      selfName: ctx.self.name,
+      swarm: ctx.swarm,
+      active: () => !this.stopped && !this.row.paused && !this.problem && this.lastScanAt !== null && ctx.networkActive(),
+      record: (records) => this.recordPulled(records),
+      rescan: (paths) => this.requestScan(paths),
+      conflictCreated: (path, conflictPath) => ctx.conflictCreated({ path, conflictPath }),
+      changed: () => this.afterPullProgress(),
+      log: ctx.log,
+    });
+  }
+
+  private afterPullProgress(): void {
+    const s = this.puller.summary;
+    if (!this.everSynced && this.lastScanAt !== null && s.needFiles === 0 && s.pulling.length === 0 && (s.globalFiles ?? 0) > 0) {
+      this.everSynced = true;
+      this.ctx.firstSyncDone();
+    }
+    this.ctx.changed();
+  }
+
+  /** The index or the peers changed: see whether anything needs pulling. */
+  syncSoon(): void {
+    this.puller.schedule();
+  }
+
+  syncSummary(): SyncSummary & { conflicts: number } {
+    return { ...this.puller.summary, pulling: this.puller.progress(), conflicts: this.conflicts().length };
+  }
+
+  conflicts(): ConflictInfo[] {
+    return listConflicts(this.id, this.ctx.store.listFiles(this.id, this.ctx.self.id), this.ctx.deviceName);
+  }
+
+  async resolveConflict(path: string, keep: ResolveKeep): Promise<void> {
+    const c = findConflict(this.conflicts(), path);
+    const rec = this.ctx.store.getFile(this.id, this.ctx.self.id, c.conflictPath);
+    const paths = await applyResolution(this.root, c, keep, this.ctx.self.id, rec ? versionTag(rec) : 'conflict');
+    await this.requestScan(paths);
+  }
+
+  preview(path: string, maxBytes: number): Promise<FilePreview> {
+    return previewFile(this.root, path, maxBytes);
+  }
+
+  archiveEntries(): Promise<ArchiveEntry[]> {
+    return listArchive(this.root, (p) => {
+      const r = this.ctx.store.getFile(this.id, this.ctx.self.id, p);
+      return !!r && !r.deleted;
+    });
+  }
+
+  async restoreArchived(archivedPath: string): Promise<void> {
+    const restored = await restoreFromArchive(this.root, archivedPath, 'restored');
+    await this.requestScan([restored]);
+  }
+
+  get root(): string {
+    return this.row.path;
+  }
+
+  async start(): Promise<void> {
+    this.ignore = await loadIgnore(this.root).catch(() => null);
+    this.checkHealth();
+    this.startWatcher();
+    this.requestScan();
+    this.rescanTimer = setInterval(() => this.requestScan(), this.ctx.rescanIntervalMs);
+    this.rescanTimer.unref();
+    const prune = () => void pruneArchive(this.root, this.ctx.archiveDays()).catch(() => undefined);
+    prune();
+    this.pruneTimer = setInterval(prune, 6 * 3600_000);
+    this.pruneTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.puller.stop();
+    await this.watcher?.close();
+    this.watcher = null;
+    await this.scanning;
+  }
+
+  private startWatcher(): void {
+    if (this.watcher || this.problem) return;
+    try {
+      this.watcher = watch(this.root, (paths) => this.requestScan(paths), {
+        onState: (s) => {
+          this.watcherState = s;
+          if (s === 'rescan-only') this.ctx.log(`share ${this.row.name}: the OS limit on watched folders was reached; changes are found by periodic rescans instead`);
+          this.ctx.changed();
+        },
+      });
+      this.watcherState = this.watcher.state();
+    } catch (err) {
+      this.watcherState = 'rescan-only';
+      this.ctx.log(`share ${this.row.name}: cannot watch for changes (${(err as Error).message}); relying on periodic rescans`);
+    }
+  }
+
+  /** Re-checks the folder and its marker; true when it is safe to sync. */
+  checkHealth(): boolean {
+    const problem = folderProblem(this.root, this.id);
+    if (problem !== this.problem) {
+      this.problem = problem;
+      if (problem) this.ctx.log(`share ${this.row.name}: ${problem}`);
+      this.ctx.changed();
+    }
+    if (!problem && !this.watcher && !this.stopped && this.rescanTimer) this.startWatcher();
+    return !problem;
+  }
+
+  get state(): ShareState {
+    if (this.problem) return 'error';
+    if (this.row.paused) return 'paused';
+    if (this.scanActive || this.lastScanAt === null) return 'scanning';
+    return 'idle';
+  }
+
+  pathErrors(): PathError[] {
+    return [...this.errors].map(([path, error]) => ({ path, error }));
+  }
+
+  /** Queues a scan of some paths (or everything); scans run one at a time. */
+  requestScan(paths?: readonly string[]): Promise<void> {
+    if (!paths) this.pending = { all: true };
+    else if (!this.pending) this.pending = { all: false, paths: new Set(paths) };
+    else if (!this.pending.all) for (const p of paths) this.pending.paths.add(p);
+    if (!this.scanning) {
+      this.scanning = this.drainScans().finally(() => {
+        this.scanning = null;
+      });
+    }
+    return this.scanning;
+  }
+
+  /** Resolves once every requested scan, including ones queued meanwhile, has run. */
+  async scanIdle(): Promise<void> {
+    while (this.scanning) await this.scanning;
+  }
+
+  private async drainScans(): Promise<void> {
+    while (this.pending && !this.stopped) {
+      const job = this.pending;
+      this.pending = null;
+      if (!this.checkHealth()) return;
+      this.scanActive = true;
+      this.ctx.changed();
+      try {
+        await this.scanOnce(job.all ? undefined : [...job.paths]);
+        if (job.all) this.lastScanAt = Date.now();
+      } catch (err) {
+        this.ctx.log(`share ${this.row.name}: scan failed: ${(err as Error).message}`);
+      } finally {
+        this.scanActive = false;
+        this.ctx.changed();
+      }
+      this.ctx.scanned();
+      this.puller.schedule();
+    }
+  }
+
+  private previous(path: string) {
+    const r = this.ctx.store.getFile(this.id, this.ctx.self.id, path);
+    if (!r || r.deleted) return undefined;
+    return { type: r.type, size: r.size, mtimeMs: r.mtimeMs, inode: r.inode, mode: r.mode };
+  }
+
+  private async scanOnce(paths: string[] | undefined): Promise<void> {
+    const seen = new Set<string>();
+    const keep = new Set<string>(); // errors and ignored paths: what the index has stays
+    const batch: { path: string; change: LocalChange; prev: FileRecord | null }[] = [];
+    const newErrors = new Map<string, string>();
+    let roots: string[] = [];
+    let incomplete: string[] = [];
+
+    const flush = () => {
+      if (batch.length) this.applyChanges(batch.splice(0));
+    };
+    const events: AsyncGenerator<ScanEvent> = scan({
+      root: this.root,
+      paths,
+      previous: (p) => this.previous(p),
+      pool: this.ctx.pool,
+      ignore: this.ignore ?? undefined,
+    });
+    for await (const ev of events) {
+      if (this.stopped) return;
+      switch (ev.kind) {
+        case 'unchanged':
+          seen.add(ev.path);
+          break;
+        case 'changed': {
+          seen.add(ev.entry.path);
+          const prev = this.ctx.store.getFile(this.id, this.ctx.self.id, ev.entry.path);
+          const change = localChange(prev ?? undefined, toDiskEntry(ev.entry), this.ctx.self.id);
+          if (change.kind !== 'none') batch.push({ path: ev.entry.path, change, prev });
+          if (batch.length >= 500) flush();
+          break;
+        }
+        case 'error':
+          keep.add(ev.path);
+          newErrors.set(ev.path, ev.error);
+          break;
+        case 'ignored':
+          keep.add(ev.path);
+          break;
+        case 'skipped':
+          keep.add(ev.path);
+          break;
+        case 'done':
+          roots = ev.summary.roots;
+          incomplete = ev.summary.incomplete;
+          break;
+      }
+    }
+    flush();
+
+    // Whatever the walk covered but did not see is gone from disk: tombstones. Only when the
+    // folder is still the one we shared, so an unmounted drive never turns into mass deletes.
+    if (!this.checkHealth()) return;
+    const under = (p: string, dirs: readonly string[]) => dirs.some((d) => d === '' || p === d || p.startsWith(d + '/'));
+    for (const root of roots) {
+      for (const rec of this.ctx.store.listFiles(this.id, this.ctx.self.id, { prefix: root })) {
+        if (seen.has(rec.path) || under(rec.path, incomplete) || under(rec.path, [...keep])) continue;
+        if (this.ignore?.ignores(rec.path, rec.type === 'dir')) continue;
+        batch.push({ path: rec.path, change: localDeletion(rec, this.ctx.self.id), prev: rec });
+        if (batch.length >= 500) flush();
+      }
+    }
+    flush();
+
+    if (!paths) this.errors = newErrors;
+    else {
+      for (const p of [...this.errors.keys()]) if (under(p, roots)) this.errors.delete(p);
+      for (const [p, e] of newErrors) this.errors.set(p, e);
+    }
+  }
+
+  /** Records local changes in one transaction, each new version with the next local sequence. */
+  private applyChanges(items: { path: string; change: LocalChange; prev: FileRecord | null }[]): void {
+    const records: FileRecord[] = [];
+    let announced = false;
+    for (const { path, change, prev } of items) {
+      if (change.kind === 'none') continue;
+      const e = change.entry;
+      const base = {
+        shareId: this.id,
+        deviceId: this.ctx.self.id,
+        path,
+        type: e.type,
+        size: e.size,
+        mode: e.mode,
+        mtimeMs: e.mtimeMs,
+        inode: e.inode,
+        symlinkTarget: e.symlinkTarget,
+        chunks: e.chunks,
+        hash: e.hash,
+      };
+      if (change.kind === 'refresh' && prev) {
+        records.push({ ...base, version: prev.version, sequence: prev.sequence, deleted: false, modifiedBy: prev.modifiedBy });
+      } else if (change.kind === 'version') {
+        announced = true;
+        records.push({ ...base, version: change.version, sequence: 0, deleted: change.deleted, modifiedBy: this.ctx.self.id });
+      }
+    }
+    if (!records.length) return;
+    this.ctx.store.transaction(() => {
+      for (const r of records) if (r.sequence === 0) r.sequence = ++this.seq;
+      this.ctx.store.putFiles(records);
+    });
+    if (announced) this.ctx.localIndexChanged();
+    this.ctx.changed();
+  }
+
+  /** Writes entries the puller produced (content now on disk), each with the next local sequence. */
+  recordPulled(records: Omit<FileRecord, 'sequence'>[]): void {
+    if (!records.length) return;
+    this.ctx.store.transaction(() => {
+      this.ctx.store.putFiles(records.map((r) => ({ ...r, sequence: ++this.seq })));
+    });
+    this.ctx.localIndexChanged();
+    this.ctx.changed();
+  }
+}
+
+/** A symlink's content is its target: give it a hash so versions of links compare by content. */
+function toDiskEntry(e: ScannedEntry) {
+  const hash = e.type === 'symlink' ? symlinkHash(e.symlinkTarget ?? '') : e.type === 'dir' ? '' : e.hash;
+  return { path: e.path, type: e.type, size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, inode: e.inode, symlinkTarget: e.symlinkTarget, chunks: e.chunks, hash };
+}

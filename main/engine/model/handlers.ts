@@ -1,0 +1,227 @@
+// The API contract's methods, each a thin step from validated params to the engine's parts.
+import { mkdirSync, promises as fsp, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { ApiMethods, CodeCheck, DirListing, Method, RecentChange, ShareCodes } from '../../../shared/api.ts';
+import { ApiError } from '../../../shared/errors.ts';
+import type { Engine } from '../engine.ts';
+import type { ShareRow } from '../index/rows.ts';
+import { parseCode, shareCodes, shareSecretFromCode } from '../keys/codes.ts';
+import { createShareSecret, deriveShareKeys, type ShareSecret } from '../keys/secrets.ts';
+import { IGNORE_FILE } from '../scan/ignore.ts';
+import { MARKER_FILE, writeMarker } from './folder.ts';
+import { checkShareableFolder } from './share-paths.ts';
+import { fileEntry, shareSummary } from './status.ts';
+
+export type Handlers = {
+  [M in Method]: (params: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> | ApiMethods[M]['result'];
+};
+
+/** The share secret stored in a share row (its code). */
+export function rowSecret(row: ShareRow): ShareSecret {
+  const parsed = parseCode(row.secret);
+  if (!parsed.ok) throw new ApiError('internal', `the stored secret of share ${row.id} is unreadable: ${parsed.error}`);
+  return shareSecretFromCode(parsed);
+}
+
+function codeCheck(code: string): CodeCheck {
+  const parsed = parseCode(code);
+  if (!parsed.ok) return { ok: false, level: null, error: parsed.error };
+  return { ok: true, level: parsed.level, error: null };
+}
+
+export function createHandlers(engine: Engine): Handlers {
+  const targets = (share?: string) => (share ? [engine.folder(share)] : engine.allFolders());
+
+  async function addShare(row: ShareRow) {
+    writeMarker(row.path, row.id);
+    engine.store.addShare(row);
+    engine.saveShares();
+    const folder = await engine.startFolder(row);
+    return shareSummary(engine, folder);
+  }
+
+  return {
+    status: ({ share }) => engine.status(share),
+
+    async share({ path, name }) {
+      const abs = checkShareableFolder(path, engine.store.listShares(), engine.home, true);
+      const secret = createShareSecret();
+      const codes = shareCodes(secret);
+      const row: ShareRow = {
+        id: deriveShareKeys(secret).shareId,
+        name: name?.trim() || basename(abs) || abs,
+        path: abs,
+        access: 'read-write',
+        secret: codes.readWrite!,
+        paused: false,
+        createdAt: Date.now(),
+      };
+      return { share: await addShare(row), codes };
+    },
+
+    async join({ code, path, name }) {
+      const parsed = parseCode(code);
+      if (!parsed.ok) throw new ApiError('bad-request', `that code does not work: ${parsed.error}`);
+      if (parsed.level !== 'read-write') {
+        throw new ApiError('refused', `this is a ${parsed.level} code; this version of Peerfold joins with read-write codes only (read-only and encrypted peers come next)`);
+      }
+      const secret = shareSecretFromCode(parsed);
+      const id = deriveShareKeys(secret).shareId;
+      const existing = engine.store.getShare(id);
+      if (existing) throw new ApiError('refused', `this device already has that share, as "${existing.name}" in ${existing.path}`);
+      const target = resolve(path);
+      checkShareableFolder(target, engine.store.listShares(), engine.home, false);
+      try {
+        mkdirSync(target, { recursive: true });
+      } catch (err) {
+        throw new ApiError('refused', `cannot create the folder ${target}: ${(err as Error).message}`);
+      }
+      const abs = checkShareableFolder(target, engine.store.listShares(), engine.home, true);
+      const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: parsed.level, secret: parsed.code, paused: false, createdAt: Date.now() };
+      return { share: await addShare(row) };
+    },
+
+    async unshare({ share }) {
+      const f = engine.folder(share);
+      await engine.stopFolder(f.id);
+      engine.store.removeShare(f.id);
+      engine.saveShares();
+      try {
+        unlinkSync(join(f.root, MARKER_FILE));
+      } catch {
+        // already gone; the files themselves are never touched by unsharing
+      }
+      return { ok: true };
+    },
+
+    codes: ({ share }): ShareCodes => shareCodes(rowSecret(engine.folder(share).row)),
+    checkCode: ({ code }) => codeCheck(code),
+
+    files: ({ share, path }) => {
+      const f = engine.folder(share);
+      return engine.store.listFiles(f.id, engine.deviceId, { prefix: path, includeDeleted: true }).map(fileEntry);
+    },
+
+    async rescan({ share }) {
+      await Promise.all(targets(share).map((f) => f.requestScan()));
+      return { ok: true };
+    },
+
+    pause: ({ share }) => setPaused(engine, targets(share), true),
+    resume: ({ share }) => setPaused(engine, targets(share), false),
+
+    peers: ({ share }) => engine.network.peers(share ? engine.folder(share).id : undefined),
+    addPeer({ share, address }) {
+      const f = engine.folder(share);
+      if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(address) || Number(address.split(':').pop()) > 65535) {
+        throw new ApiError('bad-request', `"${address}" is not an address; give HOST:PORT, e.g. 192.168.1.20:21120`);
+      }
+      engine.store.addAddress(f.id, address);
+      engine.network.dialAddress(address, 'manual');
+      return { ok: true };
+    },
+
+    conflicts: ({ share }) => targets(share).flatMap((f) => f.conflicts()),
+    async resolve({ share, path, keep }) {
+      await engine.folder(share).resolveConflict(path, keep);
+      return { ok: true };
+    },
+    preview: ({ share, path, maxBytes }) => engine.folder(share).preview(path, maxBytes ?? 256 * 1024),
+    archive: ({ share }) => engine.folder(share).archiveEntries(),
+    async restore({ share, archivedPath }) {
+      await engine.folder(share).restoreArchived(archivedPath);
+      return { ok: true };
+    },
+
+    recent: ({ share, limit }) => {
+      const n = Math.min(limit ?? 50, 500);
+      const out: RecentChange[] = [];
+      for (const f of targets(share)) {
+        const max = engine.store.maxSequence(f.id, engine.deviceId);
+        for (const r of engine.store.filesSince(f.id, engine.deviceId, Math.max(0, max - n * 2), n * 2)) {
+          const edits = Object.values(r.version).reduce((a, b) => a + b, 0);
+          out.push({
+            shareId: f.id,
+            path: r.path,
+            action: r.deleted ? 'deleted' : edits <= 1 ? 'added' : 'modified',
+            deviceId: r.modifiedBy,
+            deviceName: engine.network.deviceName(r.modifiedBy),
+            at: r.deleted ? r.mtimeMs : r.mtimeMs,
+          });
+        }
+      }
+      return out.sort((a, b) => b.at - a.at).slice(0, n);
+    },
+
+    async getIgnore({ share }) {
+      const f = engine.folder(share);
+      try {
+        return { text: await fsp.readFile(join(f.root, IGNORE_FILE), 'utf8') };
+      } catch {
+        return { text: '' };
+      }
+    },
+    async setIgnore({ share, text }) {
+      const f = engine.folder(share);
+      await fsp.mkdir(dirname(join(f.root, IGNORE_FILE)), { recursive: true });
+      await fsp.writeFile(join(f.root, IGNORE_FILE), text.endsWith('\n') || text === '' ? text : `${text}\n`);
+      void f.requestScan();
+      return { ok: true };
+    },
+
+    getSettings: () => engine.settings.get(),
+    async setSettings(patch) {
+      const before = engine.settings.get();
+      const after = engine.settings.update(patch);
+      await engine.network.settingsChanged(before, after);
+      engine.statusChanged();
+      return after;
+    },
+
+    listDir: ({ path }) => listDir(path),
+
+    stop() {
+      setImmediate(() => engine.requestStop());
+      return { ok: true };
+    },
+  };
+}
+
+function setPaused(engine: Engine, folders: ReturnType<Engine['allFolders']>, paused: boolean) {
+  for (const f of folders) {
+    f.row = engine.store.updateShare(f.id, { paused });
+    engine.network.pauseChanged(f.id);
+  }
+  engine.saveShares();
+  engine.statusChanged();
+  return { ok: true as const };
+}
+
+/** Lists a server folder for the web UI's folder picker: directories first, hidden ones left out. */
+export function listDir(path?: string): DirListing {
+  const abs = resolve(path || homedir());
+  let names: string[];
+  try {
+    if (!statSync(abs).isDirectory()) throw new ApiError('bad-request', `${abs} is not a folder`);
+    names = readdirSync(abs);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError('not-found', `cannot open ${abs}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const entries = names
+    .filter((n) => !n.startsWith('.'))
+    .map((name) => {
+      const p = join(abs, name);
+      let isDir = false;
+      try {
+        isDir = statSync(p).isDirectory();
+      } catch {
+        // unreadable entries show as files: they cannot be opened as folders anyway
+      }
+      return { name, path: p, isDir };
+    })
+    .sort((a, b) => (a.isDir === b.isDir ? a.name.localeCompare(b.name) : a.isDir ? -1 : 1));
+  const parent = dirname(abs) === abs ? null : dirname(abs);
+  return { path: abs, parent, entries };
+}

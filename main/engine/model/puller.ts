@@ -1,0 +1,349 @@
+// Brings one share's files to the global state: works out what this device needs (sync/decide)
+// and carries it out (pull/): directories, then files (chunks copied locally where possible,
+// fetched from peers otherwise), then deletions, deepest first.
+import { lstatSync, promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { PullProgress, VersionVector } from '../../../shared/api.ts';
+import type { FileRecord } from '../index/rows.ts';
+import type { IndexStore } from '../index/store.ts';
+import { LocalChangeError, archiveCurrent, installTemp, makeDir, makeSymlink, removeForTombstone, unchangedOnDisk } from '../pull/apply.ts';
+import { buildTempFile, readVerified, type ChunkSpec } from '../pull/file-puller.ts';
+import { unsafeRemotePath } from '../pull/path-safety.ts';
+import { decide, type Decision } from '../sync/decide.ts';
+import { pickGlobal } from '../sync/global.ts';
+import { conflictPath } from '../sync/names.ts';
+import { bumpVector } from '../sync/vv.ts';
+
+/** Fetches a verified chunk of a file's global version from connected peers. */
+export interface ChunkSwarm {
+  fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array>;
+  /** devices connected for this share that hold exactly this version of the path */
+  holders(shareId: string, path: string, version: VersionVector): number;
+}
+
+export interface PullerContext {
+  shareId: string;
+  root: () => string;
+  store: IndexStore;
+  self: string;
+  selfName: () => string;
+  swarm: () => ChunkSwarm | null;
+  /** may the share touch disk and network now (not paused, folder healthy) */
+  active: () => boolean;
+  record(records: Omit<FileRecord, 'sequence'>[]): void;
+  rescan(paths: string[]): Promise<void>;
+  conflictCreated(path: string, conflictPath: string): void;
+  changed(): void;
+  log(message: string): void;
+}
+
+export interface NeedItem {
+  path: string;
+  global: FileRecord;
+  local: FileRecord | undefined;
+  decision: Exclude<Decision, { kind: 'none' }>;
+}
+
+export interface SyncSummary {
+  globalFiles: number | null;
+  globalBytes: number | null;
+  needFiles: number;
+  needBytes: number;
+  pulling: PullProgress[];
+  errors: { path: string; error: string }[];
+}
+
+interface Active {
+  size: number;
+  done: number;
+  started: number;
+  abort: AbortController;
+}
+
+const FILES_IN_PARALLEL = 4;
+
+export class Puller {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly active = new Map<string, Active>();
+  /** paths that failed and why; retried on the next pass */
+  readonly errors = new Map<string, string>();
+  summary: SyncSummary = { globalFiles: null, globalBytes: null, needFiles: 0, needBytes: 0, pulling: [], errors: [] };
+  private stopped = false;
+
+  constructor(private readonly ctx: PullerContext) {}
+
+  /** Runs a pass soon; passes never overlap, and one requested during a pass runs after it. */
+  schedule(delayMs = 50): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.loop().finally(() => {
+        this.running = null;
+      });
+    }, delayMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const a of this.active.values()) a.abort.abort();
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Cancels transfers in progress (pause); state and temp files stay for the next pass. */
+  abortTransfers(): void {
+    for (const a of this.active.values()) a.abort.abort();
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      const needs = this.computeNeed();
+      if (this.ctx.active() && needs.length) await this.execute(needs);
+      else this.ctx.changed();
+    } while (this.again && !this.stopped);
+    this.computeNeed();
+    this.ctx.changed();
+  }
+
+  /** Every path where this device differs from the global state, plus the share's global totals. */
+  computeNeed(): NeedItem[] {
+    const needs: NeedItem[] = [];
+    let globalFiles = 0;
+    let globalBytes = 0;
+    let needBytes = 0;
+    for (const { path, entries } of this.ctx.store.iterateByPath(this.ctx.shareId)) {
+      const global = pickGlobal(entries);
+      if (!global) continue;
+      if (!global.deleted && global.type !== 'dir') {
+        globalFiles++;
+        globalBytes += global.size;
+      }
+      const local = entries.find((e) => e.deviceId === this.ctx.self);
+      const decision = decide(local, global, this.ctx.self);
+      if (decision.kind === 'none') continue;
+      const unsafe = unsafeRemotePath(path);
+      if (unsafe) {
+        this.errors.set(path, `not synced: ${unsafe}`);
+        continue;
+      }
+      needs.push({ path, global, local, decision });
+      if (decision.kind === 'fetch' && global.type === 'file') needBytes += global.size;
+    }
+    this.summary = {
+      globalFiles,
+      globalBytes,
+      needFiles: needs.filter((n) => n.decision.kind !== 'adopt').length,
+      needBytes,
+      pulling: this.progress(),
+      errors: [...this.errors].map(([path, error]) => ({ path, error })),
+    };
+    return needs;
+  }
+
+  progress(): PullProgress[] {
+    const now = Date.now();
+    return [...this.active].map(([path, a]) => {
+      const secs = Math.max((now - a.started) / 1000, 0.001);
+      const bytesPerSec = Math.round(a.done / secs);
+      return { path, size: a.size, done: a.done, bytesPerSec, etaSec: bytesPerSec > 0 ? Math.ceil((a.size - a.done) / bytesPerSec) : null };
+    });
+  }
+
+  private async execute(needs: NeedItem[]): Promise<void> {
+    const adopts = needs.filter((n) => n.decision.kind === 'adopt');
+    const dirs = needs.filter((n) => n.decision.kind === 'fetch' && n.global.type === 'dir').sort((a, b) => a.path.localeCompare(b.path));
+    const files = needs.filter((n) => n.decision.kind === 'fetch' && n.global.type !== 'dir');
+    const deletes = needs.filter((n) => n.decision.kind === 'delete').sort((a, b) => b.path.localeCompare(a.path));
+
+    if (adopts.length) this.ctx.record(adopts.map((n) => this.adopted(n)));
+    for (const n of dirs) await this.guard(n, () => this.pullDir(n));
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length && this.ctx.active() && !this.stopped) {
+        const n = files[next++];
+        await this.guard(n, () => (n.global.type === 'symlink' ? this.pullSymlink(n) : this.pullFile(n)));
+      }
+    };
+    await Promise.all(Array.from({ length: FILES_IN_PARALLEL }, worker));
+    for (const n of deletes) {
+      if (!this.ctx.active() || this.stopped) break;
+      await this.guard(n, () => this.pullDelete(n));
+    }
+  }
+
+  /** Runs one item; failures are per path (retried next pass), never the whole pass. */
+  private async guard(n: NeedItem, fn: () => Promise<void>): Promise<void> {
+    if (!this.ctx.active() || this.stopped) return;
+    // the index may have moved on since the need was computed
+    const entries = this.ctx.store.entriesForPath(this.ctx.shareId, n.path);
+    const global = pickGlobal(entries);
+    const local = entries.find((e) => e.deviceId === this.ctx.self);
+    if (!global || decide(local, global, this.ctx.self).kind === 'none') return;
+    n.global = global;
+    n.local = local;
+    n.decision = decide(local, global, this.ctx.self) as NeedItem['decision'];
+    try {
+      await fn();
+      this.errors.delete(n.path);
+    } catch (err) {
+      if (err instanceof LocalChangeError) {
+        await this.ctx.rescan([n.path]);
+        this.again = true;
+        return;
+      }
+      if ((err as Error).name === 'AbortError') return;
+      const message = describe(err);
+      if (this.errors.get(n.path) !== message) this.ctx.log(`share ${this.ctx.shareId}: ${n.path}: ${message}`);
+      this.errors.set(n.path, message);
+    }
+  }
+
+  private adopted(n: NeedItem): Omit<FileRecord, 'sequence'> {
+    const version = n.decision.kind === 'adopt' ? n.decision.version : n.global.version;
+    const base = n.local && !n.local.deleted ? n.local : n.global;
+    return { ...base, shareId: this.ctx.shareId, deviceId: this.ctx.self, version, modifiedBy: n.global.modifiedBy, deleted: n.global.deleted };
+  }
+
+  private async ensureUnchanged(n: NeedItem): Promise<void> {
+    if (!(await unchangedOnDisk(this.ctx.root(), n.path, n.local))) throw new LocalChangeError(n.path);
+  }
+
+  private async keepOld(n: NeedItem): Promise<void> {
+    if (n.decision.kind !== 'fetch' || !n.local || n.local.deleted) return;
+    const root = this.ctx.root();
+    if (n.local.type === 'dir') return; // replaced by a file: only possible once it is empty
+    if (n.decision.keepOld === 'conflict-copy') {
+      const target = conflictPath(n.path, this.ctx.selfName(), n.local.mtimeMs, (p) => this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, p) !== null || existsQuick(root, p));
+      await fsp.rename(join(root, n.path), join(root, target));
+      const st = await fsp.lstat(join(root, target));
+      // the copy is a new file written by this device: it carries the losing content to everyone
+      const before = this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, target);
+      this.ctx.record([{ ...n.local, path: target, version: bumpVector(before?.version ?? {}, this.ctx.self), mtimeMs: st.mtimeMs, inode: st.ino, modifiedBy: this.ctx.self, deleted: false }]);
+      this.ctx.conflictCreated(n.path, target);
+    } else if (n.local.type === 'file') {
+      await archiveCurrent(root, n.path, versionTag(n.local), false);
+    }
+  }
+
+  private async pullDir(n: NeedItem): Promise<void> {
+    const root = this.ctx.root();
+    if (n.local && !n.local.deleted && n.local.type !== 'dir') {
+      await this.ensureUnchanged(n);
+      await this.keepOld(n);
+      if (n.local.type === 'file') await fsp.unlink(join(root, n.path)).catch(() => undefined);
+      else await fsp.unlink(join(root, n.path));
+    }
+    const st = await makeDir(root, n.path, n.global.mode & 0o7777 || 0o755);
+    this.ctx.record([{ ...n.global, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 }]);
+  }
+
+  private async pullSymlink(n: NeedItem): Promise<void> {
+    await this.ensureUnchanged(n);
+    await this.keepOld(n);
+    const st = await makeSymlink(this.ctx.root(), n.path, n.global.symlinkTarget ?? '');
+    this.ctx.record([{ ...n.global, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 }]);
+  }
+
+  private async pullDelete(n: NeedItem): Promise<void> {
+    await this.ensureUnchanged(n);
+    const result = await removeForTombstone(this.ctx.root(), n.path, n.local ? versionTag(n.local) : 'gone');
+    if (result === 'kept-nonempty-dir') throw new Error('folder not removed: it still holds files that are not deleted everywhere');
+    this.ctx.record([{ ...n.global, shareId: this.ctx.shareId, deviceId: this.ctx.self, inode: 0 }]);
+  }
+
+  private async pullFile(n: NeedItem): Promise<void> {
+    const root = this.ctx.root();
+    await this.ensureUnchanged(n);
+    const g = n.global;
+    const abort = new AbortController();
+    const entry: Active = { size: g.size, done: 0, started: Date.now(), abort };
+    this.active.set(n.path, entry);
+    this.ctx.changed();
+    try {
+      const { tempPath } = await buildTempFile({
+        root,
+        path: n.path,
+        size: g.size,
+        contentHash: g.hash || 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        chunks: g.chunks,
+        signal: abort.signal,
+        provider: {
+          local: (spec) => this.localChunk(spec),
+          remote: (spec, signal) => {
+            const swarm = this.ctx.swarm();
+            if (!swarm) throw new Error('no peer is connected that has this file');
+            return swarm.fetch(this.ctx.shareId, n.path, g.version, spec, signal);
+          },
+        },
+        onProgress: (p) => {
+          entry.done = p.done;
+          this.ctx.changed();
+        },
+      });
+      // the last moment before replacing: a local edit since the decision wins over us
+      if (!(await unchangedOnDisk(root, n.path, n.local))) {
+        throw new LocalChangeError(n.path);
+      }
+      await this.keepOld(n);
+      if (n.local && !n.local.deleted && n.local.type === 'symlink') await fsp.unlink(join(root, n.path)).catch(() => undefined);
+      if (n.local && !n.local.deleted && n.local.type === 'dir') await fsp.rmdir(join(root, n.path));
+      const st = await installTemp(root, n.path, tempPath, g.mode & 0o7777 || 0o644, g.mtimeMs);
+      this.ctx.record([{ ...g, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 }]);
+    } finally {
+      this.active.delete(n.path);
+      this.ctx.changed();
+    }
+  }
+
+  /** A chunk that some local file already holds: read it instead of fetching it. */
+  private async localChunk(spec: ChunkSpec): Promise<Uint8Array | null> {
+    for (const loc of this.ctx.store.findChunk(spec.hash)) {
+      const share = this.ctx.store.getShare(loc.shareId);
+      if (!share) continue;
+      const data = await readVerified(join(share.path, loc.path), loc.offset, loc.size, spec.hash);
+      if (data) return data;
+    }
+    return null;
+  }
+}
+
+/** A short tag for archive names: who made the version and their counter. */
+export function versionTag(r: Pick<FileRecord, 'version' | 'modifiedBy'>): string {
+  const who = r.modifiedBy.replace(/[^A-Za-z0-9]/g, '').slice(0, 7) || 'local';
+  return `${who}-${r.version[r.modifiedBy] ?? 0}`;
+}
+
+function existsQuick(root: string, p: string): boolean {
+  try {
+    lstatSync(join(root, p));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case 'ENAMETOOLONG':
+      return 'the name is too long for this file system';
+    case 'ENOSPC':
+      return 'the disk is full; free some space and it will be retried';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied; check the folder permissions';
+    case 'EINVAL':
+    case 'EILSEQ':
+      return 'this file system cannot hold that name';
+    default:
+      return e.message ?? String(err);
+  }
+}

@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tempNameFor } from '../scan/ignore.ts';
+
+export interface ChunkSpec {
+  hash: Uint8Array;
+  size: number;
+  /** where the chunk goes in the file being built */
+  offset: number;
+}
+
+/** Where chunk bytes come from. Both return verified bytes or null / throw. */
+export interface ChunkProvider {
+  /** a chunk from this device's own files (a rename or copy costs no transfer) */
+  local(spec: ChunkSpec): Promise<Uint8Array | null>;
+  /** a chunk from peers; the provider verifies it and drops peers that send bad data */
+  remote(spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array>;
+}
+
+export interface BuildProgress {
+  /** bytes in place so far */
+  done: number;
+  /** of which fetched over the network */
+  fetched: number;
+  /** of which found already in an interrupted earlier attempt's temp file */
+  resumed: number;
+}
+
+export interface BuildOptions {
+  root: string;
+  path: string;
+  size: number;
+  contentHash: string;
+  chunks: readonly { hash: Uint8Array; size: number }[];
+  provider: ChunkProvider;
+  /** chunks fetched at once; the provider bounds per-peer requests on its own */
+  parallel?: number;
+  signal: AbortSignal;
+  onProgress?: (p: BuildProgress) => void;
+}
+
+export function sha256(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+export function tempPathFor(root: string, path: string, contentHash: string): string {
+  const full = join(root, path);
+  return join(dirname(full), tempNameFor(full.slice(dirname(full).length + 1), contentHash));
+}
+
+/**
+ * Builds the file's content in a temp file beside the target: chunks an earlier interrupted
+ * attempt already wrote are kept, chunks found locally are copied, the rest are fetched. Every
+ * chunk is verified against its hash before it counts. Returns the temp file's path, fsynced.
+ */
+export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: string; progress: BuildProgress }> {
+  const tempPath = tempPathFor(opts.root, opts.path, opts.contentHash);
+  await fsp.mkdir(dirname(tempPath), { recursive: true });
+  const handle = await fsp.open(tempPath, constants.O_RDWR | constants.O_CREAT, 0o600);
+  const progress: BuildProgress = { done: 0, fetched: 0, resumed: 0 };
+  try {
+    const existing = (await handle.stat()).size;
+    const specs: ChunkSpec[] = [];
+    let offset = 0;
+    for (const c of opts.chunks) {
+      specs.push({ hash: c.hash, size: c.size, offset });
+      offset += c.size;
+    }
+    if (offset !== opts.size) throw new Error(`chunk sizes add up to ${offset}, not the file size ${opts.size}`);
+
+    const missing: ChunkSpec[] = [];
+    for (const spec of specs) {
+      opts.signal.throwIfAborted();
+      if (spec.offset + spec.size <= existing && (await regionMatches(handle, spec))) {
+        progress.done += spec.size;
+        progress.resumed += spec.size;
+        continue;
+      }
+      const local = await opts.provider.local(spec);
+      if (local) {
+        await handle.write(local, 0, local.length, spec.offset);
+        progress.done += spec.size;
+        opts.onProgress?.({ ...progress });
+        continue;
+      }
+      missing.push(spec);
+    }
+    opts.onProgress?.({ ...progress });
+
+    let next = 0;
+    const worker = async () => {
+      while (next < missing.length) {
+        opts.signal.throwIfAborted();
+        const spec = missing[next++];
+        const data = await opts.provider.remote(spec, opts.signal);
+        await handle.write(data, 0, data.length, spec.offset);
+        progress.done += spec.size;
+        progress.fetched += spec.size;
+        opts.onProgress?.({ ...progress });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 8, missing.length) }, worker));
+    await handle.truncate(opts.size);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return { tempPath, progress };
+}
+
+async function regionMatches(handle: fsp.FileHandle, spec: ChunkSpec): Promise<boolean> {
+  const buf = Buffer.allocUnsafe(spec.size);
+  const { bytesRead } = await handle.read(buf, 0, spec.size, spec.offset);
+  return bytesRead === spec.size && sha256(buf).equals(spec.hash);
+}
+
+/** Reads a region of a local file and returns it only when it still hashes to `hash`. */
+export async function readVerified(file: string, offset: number, size: number, hash: Uint8Array): Promise<Uint8Array | null> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(file, 'r');
+    const buf = Buffer.allocUnsafe(size);
+    const { bytesRead } = await handle.read(buf, 0, size, offset);
+    if (bytesRead !== size || !sha256(buf).equals(hash)) return null;
+    return buf;
+  } catch {
+    return null;
+  } finally {
+    await handle?.close();
+  }
+}
