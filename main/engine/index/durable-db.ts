@@ -82,7 +82,11 @@ export interface DurableDbStats {
   truncatedBytes: number;
 }
 
-const CONNECTION_PRAGMAS = 'PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;';
+// The database lives in sql.js's in-memory file system and has one connection: no rollback journal
+// file, no syncs, and an exclusive lock so SQLite trusts its page cache between transactions.
+// cache_size bounds that cache (64 MiB), which otherwise re-reads pages from the in-memory file.
+const CONNECTION_PRAGMAS =
+  'PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;'
 const DEFAULT_JOURNAL_LIMIT = 16 * 1024 * 1024;
 const DEFAULT_SNAPSHOT_EVERY_MS = 30 * 60 * 1000;
 const STATEMENT_CACHE_SIZE = 256;
@@ -578,7 +582,7 @@ export class DurableDb {
     try {
       st = this.sql.prepare(sql);
     } catch (err) {
-      throw toError(err);
+      throw new Error(`${errMessage(err)} (in SQL: ${sql.replace(/\s+/g, ' ').trim().slice(0, 160)})`);
     }
     this.stmts.set(sql, st);
     if (this.stmts.size > STATEMENT_CACHE_SIZE) {
@@ -658,9 +662,16 @@ export class DurableDb {
   }
 
   /** Snapshots (when the journal is not empty) and closes. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.depth > 0) throw new Error('close() called inside a transaction');
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.depth > 0) return Promise.reject(new Error('close() called inside a transaction'));
+    this.closing ??= this.closeGracefully();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | null = null;
+
+  private async closeGracefully(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     try {
       if (this.inFlight) await this.inFlight.catch(() => {});

@@ -26,6 +26,8 @@ const TYPE_NAME: readonly FileType[] = ['file', 'dir', 'symlink'];
 const FILE_COLS = `p.path, f.device_no, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.symlink_target,
   f.version, f.sequence, f.deleted, f.chunks, f.hash, f.modified_by`;
 
+const PEER_COLS = 's.id, d.id, pr.name, pr.address, pr.via, pr.last_seen, pr.remote_seq_seen, pr.local_seq_acked';
+
 const SQL = {
   shareNo: 'SELECT no FROM shares WHERE id = ?',
   deviceNo: 'SELECT no FROM devices WHERE id = ?',
@@ -363,13 +365,14 @@ export class IndexStore {
     const devNo = this.lookupDeviceNo(this.localDeviceId);
     if (devNo === undefined || hash.length !== 32) return [];
     const rows = this.db.rows(
-      `SELECT s.id, p.path, ci.idx, f.chunks FROM chunk_index ci
+      `SELECT s.id, p.path, ci.idx, f.chunks, s.no FROM chunk_index ci
        JOIN paths p ON p.id = ci.path_id
        JOIN shares s ON s.no = p.share_no
        JOIN files f ON f.path_id = ci.path_id AND f.device_no = ?
-       WHERE ci.h = ? AND f.deleted = 0 ORDER BY s.no, p.path, ci.idx`,
+       WHERE ci.h = ? AND f.deleted = 0`,
       [devNo, hashPrefix(hash, 0)],
     );
+    if (rows.length > 1) rows.sort((a, b) => (a[4] as number) - (b[4] as number) || cmp(a[1] as string, b[1] as string) || (a[2] as number) - (b[2] as number));
     const out: ChunkLocation[] = [];
     for (const [shareId, path, idx, chunks] of rows) {
       const blob = chunks as Uint8Array;
@@ -387,9 +390,8 @@ export class IndexStore {
     const devNo = this.lookupDeviceNo(deviceId);
     if (shareNo === undefined || devNo === undefined) return null;
     const r = this.db.rows(
-      `SELECT s.id, d.id, name, address, via, last_seen, remote_seq_seen, local_seq_acked FROM peers
-       JOIN shares s ON s.no = peers.share_no JOIN devices d ON d.no = peers.device_no
-       WHERE peers.share_no = ? AND peers.device_no = ?`,
+      `SELECT ${PEER_COLS} FROM peers pr JOIN shares s ON s.no = pr.share_no JOIN devices d ON d.no = pr.device_no
+       WHERE pr.share_no = ? AND pr.device_no = ?`,
       [shareNo, devNo],
     )[0];
     return r ? decodePeer(r) : null;
@@ -402,14 +404,13 @@ export class IndexStore {
     if (shareId !== undefined) {
       const shareNo = this.lookupShareNo(shareId);
       if (shareNo === undefined) return [];
-      where = 'WHERE peers.share_no = ?';
+      where = 'WHERE pr.share_no = ?';
       params.push(shareNo);
     }
     return this.db
       .rows(
-        `SELECT s.id, d.id, name, address, via, last_seen, remote_seq_seen, local_seq_acked FROM peers
-         JOIN shares s ON s.no = peers.share_no JOIN devices d ON d.no = peers.device_no ${where}
-         ORDER BY s.no, d.id`,
+        `SELECT ${PEER_COLS} FROM peers pr JOIN shares s ON s.no = pr.share_no JOIN devices d ON d.no = pr.device_no
+         ${where} ORDER BY s.no, d.id`,
         params,
       )
       .map(decodePeer);
@@ -632,6 +633,10 @@ function checkPath(path: string): void {
     throw new TypeError(`bad index path ${JSON.stringify(path)}: must be relative, '/'-separated, without empty segments`);
   }
   if (path.normalize('NFC') !== path) throw new TypeError(`index path ${JSON.stringify(path)} is not in NFC form`);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function stripUndefined<T extends object>(patch: T): Partial<T> {

@@ -1,0 +1,111 @@
+// Measures the index: putFiles batches, snapshot, open (from a snapshot and from a journal replay).
+//   node --import tsx main/engine/index/index.bench.ts [files=10000] [chunksPerFile=10]
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IndexStore } from './store.ts';
+import type { FileRecord } from './rows.ts';
+
+const FILES = Number(process.argv[2] ?? 10_000);
+const CHUNKS = Number(process.argv[3] ?? 10);
+const LOCAL = 'LOCAL-7Q2XK-4M8ZT-PL3VA-BD9RW-6HNQE-J5CYS-UF2GT';
+const PEER = 'PEER0-8R3YL-5N9AU-QM4WB-CE0SX-7IORF-K6DZT-VG3HU';
+
+function records(deviceId: string, shareId: string, seqBase: number, tag: string): FileRecord[] {
+  const out: FileRecord[] = [];
+  for (let i = 0; i < FILES; i++) {
+    const chunks = [];
+    for (let c = 0; c < CHUNKS; c++) chunks.push({ hash: createHash('sha256').update(`${tag}/${i}/${c}`).digest(), size: 65_536 + c });
+    const h = createHash('sha256');
+    for (const c of chunks) h.update(c.hash);
+    out.push({
+      shareId, deviceId, path: `projects/dir-${i % 200}/sub-${i % 7}/file-${i}.dat`, type: 'file', size: chunks.reduce((a, c) => a + c.size, 0),
+      mode: 0o644, mtimeMs: 1_700_000_000_000 + i * 1000.5, inode: 5_000_000 + i, symlinkTarget: null,
+      version: { [LOCAL]: 1 + (i % 3), [PEER]: i % 2 }, sequence: seqBase + i + 1, deleted: false, chunks, hash: h.digest('hex'), modifiedBy: deviceId,
+    });
+  }
+  return out;
+}
+
+// Wall time, and this process's CPU time over the same span (less disturbed by other load on the machine).
+let cpu0 = process.cpuUsage();
+function ms(t0: number): string {
+  const c = process.cpuUsage(cpu0);
+  cpu0 = process.cpuUsage();
+  return `${(performance.now() - t0).toFixed(0)} ms (cpu ${((c.user + c.system) / 1000).toFixed(0)} ms)`;
+}
+function start(): number {
+  cpu0 = process.cpuUsage();
+  return performance.now();
+}
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+const dir = mkdtempSync(join(tmpdir(), 'peerfold-index-bench-'));
+try {
+  let t = start();
+  const { store, db } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0, journalLimitBytes: 1 << 30 });
+  console.log(`open (new database):                      ${ms(t)}`);
+  store.addShare({ id: 'share-1', name: 'One', path: '/tmp/one', access: 'read-write', secret: 'x', paused: false, createdAt: 0 });
+  store.addShare({ id: 'warm', name: 'Warm', path: '/tmp/warm', access: 'read-write', secret: 'x', paused: false, createdAt: 0 });
+
+  const local = records(LOCAL, 'share-1', 0, 'l');
+  const peer = records(PEER, 'share-1', 0, 'p');
+  const warm = records(LOCAL, 'warm', 0, 'w').slice(0, 1000);
+
+  t = start();
+  store.putFiles(warm);
+  console.log(`putFiles 1,000 (cold: first batch in the process): ${ms(t)}`);
+
+  t = start();
+  store.putFiles(local);
+  console.log(`putFiles ${FILES} new local files (${FILES * CHUNKS} chunks):  ${ms(t)}   journal ${mib(db.stats().journalBytes)}`);
+  let j = db.stats().journalBytes;
+  t = start();
+  store.putFiles(local.map((r) => ({ ...r, mtimeMs: r.mtimeMs + 1, sequence: r.sequence + FILES })));
+  console.log(`putFiles ${FILES} local updates (same content):     ${ms(t)}   journal +${mib(db.stats().journalBytes - j)}`);
+  j = db.stats().journalBytes;
+  t = start();
+  store.putFiles(peer);
+  console.log(`putFiles ${FILES} new peer records:                 ${ms(t)}   journal +${mib(db.stats().journalBytes - j)}`);
+
+  const replayImage = mkdtempSync(join(tmpdir(), 'peerfold-index-bench-img-'));
+  cpSync(dir, replayImage, { recursive: true });
+
+  t = start();
+  await db.snapshot();
+  console.log(`snapshot:                                  ${ms(t)}   size ${mib(db.stats().snapshotBytes)}`);
+
+  t = start();
+  let groups = 0;
+  for (const g of store.iterateByPath('share-1')) groups += g.entries.length > 0 ? 1 : 0;
+  console.log(`iterateByPath over ${groups} paths x 2 devices:    ${ms(t)}`);
+  t = start();
+  let found = 0;
+  for (let i = 0; i < 10_000; i++) found += store.findChunk(local[i % FILES]!.chunks[i % CHUNKS]!.hash).length;
+  console.log(`findChunk x 10,000:                        ${ms(t)}   (${found} hits)`);
+  t = start();
+  let n = 0;
+  for (let after = 0; ; ) {
+    const page = store.filesSince('share-1', LOCAL, after, 1000);
+    if (!page.length) break;
+    n += page.length;
+    after = page[page.length - 1]!.sequence;
+  }
+  console.log(`filesSince, all ${n} in pages of 1000:      ${ms(t)}`);
+  await db.close();
+
+  t = start();
+  const again = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+  console.log(`open from snapshot (${FILES} local + ${FILES} peer files): ${ms(t)}`);
+  await again.db.close();
+
+  t = start();
+  const replay = await IndexStore.open(replayImage, LOCAL, { snapshotEveryMs: 0 });
+  console.log(`open replaying the whole journal (crash before any snapshot): ${ms(t)}   (${replay.db.stats().replayedRecords} records, then snapshot)`);
+  await replay.db.close();
+  rmSync(replayImage, { recursive: true, force: true });
+  console.log(`peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

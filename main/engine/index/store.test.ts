@@ -1,0 +1,367 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IndexStore } from './store.ts';
+import type { ChunkRef, FileRecord, ShareRow } from './rows.ts';
+
+const LOCAL = 'LOCALDEVICE-AAAA';
+const PEER = 'PEERDEVICE-BBBB';
+const PEER2 = 'PEERDEVICE-CCCC';
+
+function sha(s: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(s).digest());
+}
+
+function chunks(tag: string, sizes: number[]): ChunkRef[] {
+  return sizes.map((size, i) => ({ hash: sha(`${tag}#${i}`), size }));
+}
+
+function fileHash(cs: ChunkRef[]): string {
+  const h = createHash('sha256');
+  for (const c of cs) h.update(c.hash);
+  return h.digest('hex');
+}
+
+function file(path: string, over: Partial<FileRecord> = {}): FileRecord {
+  const cs = over.chunks ?? chunks(path, [100, 200, 50]);
+  return {
+    shareId: 's1',
+    deviceId: LOCAL,
+    path,
+    type: 'file',
+    size: cs.reduce((a, c) => a + c.size, 0),
+    mode: 0o644,
+    mtimeMs: 1_700_000_000_123.25,
+    inode: 2 ** 40 + 7,
+    symlinkTarget: null,
+    version: { [LOCAL]: 1 },
+    sequence: 1,
+    deleted: false,
+    chunks: cs,
+    hash: fileHash(cs),
+    modifiedBy: LOCAL,
+    ...over,
+  };
+}
+
+function share(id: string, over: Partial<ShareRow> = {}): ShareRow {
+  return { id, name: `Share ${id}`, path: `/data/${id}`, access: 'read-write', secret: `secret-${id}`, paused: false, createdAt: 1_700_000_000_000, ...over };
+}
+
+async function withStore(fn: (store: IndexStore, dir: string) => Promise<void> | void): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'peerfold-store-'));
+  const { store, db, recovered } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+  assert.equal(recovered, null);
+  try {
+    store.addShare(share('s1'));
+    await fn(store, dir);
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('shares: add, get, list, update, duplicate refused', async () => {
+  await withStore((store) => {
+    store.addShare(share('s2', { access: 'encrypted', paused: true }));
+    assert.deepEqual(store.getShare('s2'), share('s2', { access: 'encrypted', paused: true }));
+    assert.deepEqual(store.listShares().map((s) => s.id), ['s1', 's2']);
+    assert.throws(() => store.addShare(share('s2')), /already exists/);
+    const updated = store.updateShare('s2', { name: 'Renamed', paused: false, secret: undefined });
+    assert.equal(updated.name, 'Renamed');
+    assert.equal(updated.secret, 'secret-s2');
+    assert.deepEqual(store.getShare('s2'), updated);
+    assert.throws(() => store.updateShare('nope', { name: 'x' }), /no share with id nope/);
+    assert.equal(store.getShare('nope'), null);
+  });
+});
+
+test('file records round-trip exactly: files, dirs, symlinks, tombstones, multi-device versions', async () => {
+  await withStore((store) => {
+    const records: FileRecord[] = [
+      file('docs/a.txt', { version: { [LOCAL]: 3, [PEER]: 2, [PEER2]: 9_007_199_254_740_991 }, sequence: 5, modifiedBy: PEER }),
+      file('docs', { type: 'dir', size: 0, chunks: [], hash: '', mode: 0o755, sequence: 6 }),
+      file('link', { type: 'symlink', size: 0, chunks: [], hash: '', symlinkTarget: '../elsewhere ✓', sequence: 7 }),
+      file('gone.bin', { deleted: true, chunks: [], hash: '', size: 0, sequence: 8 }),
+      file('empty', { chunks: [], hash: fileHash([]), size: 0, sequence: 9 }),
+      file('Ünïcödé/名前.txt', { sequence: 10 }),
+    ];
+    store.putFiles(records);
+    for (const r of records) assert.deepEqual(store.getFile('s1', LOCAL, r.path), r, r.path);
+    assert.equal(store.getFile('s1', PEER, 'docs/a.txt'), null);
+    assert.equal(store.getFile('s1', LOCAL, 'missing'), null);
+    assert.equal(store.getFile('zz', LOCAL, 'docs/a.txt'), null);
+    // replace
+    const changed = file('docs/a.txt', { chunks: chunks('v2', [10]), version: { [LOCAL]: 4, [PEER]: 2 }, sequence: 11 });
+    changed.size = 10;
+    changed.hash = fileHash(changed.chunks);
+    store.putFiles([changed]);
+    assert.deepEqual(store.getFile('s1', LOCAL, 'docs/a.txt'), changed);
+  });
+});
+
+test('bad records are refused and a batch is all or nothing', async () => {
+  await withStore((store) => {
+    assert.throws(() => store.putFiles([file('ok'), file('x', { shareId: 'unknown' })]), /no share with id unknown/);
+    assert.equal(store.getFile('s1', LOCAL, 'ok'), null);
+    assert.throws(() => store.putFiles([file('/abs')]), /relative/);
+    assert.throws(() => store.putFiles([file('a//b')]), /empty segments/);
+    assert.throws(() => store.putFiles([file('cafe\u0301')]), /NFC/);
+    assert.throws(() => store.putFiles([file('h', { hash: 'xyz' })]), /64 hex/);
+    assert.throws(() => store.putFiles([file('c', { chunks: [{ hash: new Uint8Array(31), size: 1 }] })]), /32 bytes/);
+    assert.deepEqual(store.listFiles('s1', LOCAL, { includeDeleted: true }), []);
+  });
+});
+
+test('listFiles: ordering, prefix boundaries, tombstones', async () => {
+  await withStore((store) => {
+    const paths = ['b', 'a', 'a/x', 'a/y/z', 'ab', 'a.txt', 'a0'];
+    store.putFiles(paths.map((p, i) => file(p, { sequence: i + 1 })));
+    store.putFiles([file('a/dead', { deleted: true, chunks: [], hash: '', sequence: 20 })]);
+    const list = (o?: { prefix?: string; includeDeleted?: boolean }) => store.listFiles('s1', LOCAL, o).map((f) => f.path);
+    assert.deepEqual(list(), ['a', 'a.txt', 'a/x', 'a/y/z', 'a0', 'ab', 'b']);
+    assert.deepEqual(list({ prefix: 'a' }), ['a', 'a/x', 'a/y/z']);
+    assert.deepEqual(list({ prefix: '/a/' }), ['a', 'a/x', 'a/y/z']);
+    assert.deepEqual(list({ prefix: 'a', includeDeleted: true }), ['a', 'a/dead', 'a/x', 'a/y/z']);
+    assert.deepEqual(list({ prefix: 'a/y' }), ['a/y/z']);
+    assert.deepEqual(list({ prefix: 'nothing' }), []);
+    assert.deepEqual(store.listFiles('s1', PEER), []);
+  });
+});
+
+test('filesSince pages through one device in sequence order; maxSequence', async () => {
+  await withStore((store) => {
+    const seqs = [7, 3, 12, 1, 9, 4, 15, 2];
+    store.putFiles(seqs.map((s, i) => file(`f${i}`, { sequence: s })));
+    store.putFiles([file('peer-only', { deviceId: PEER, sequence: 100, version: { [PEER]: 1 }, modifiedBy: PEER })]);
+    assert.deepEqual(store.filesSince('s1', LOCAL, 0, 100).map((f) => f.sequence), [1, 2, 3, 4, 7, 9, 12, 15]);
+    assert.deepEqual(store.filesSince('s1', LOCAL, 4, 3).map((f) => f.sequence), [7, 9, 12]);
+    assert.deepEqual(store.filesSince('s1', LOCAL, 15, 10), []);
+    // a rewrite moves the entry to its new sequence
+    store.putFiles([file('f1', { sequence: 16 })]);
+    const paged: number[] = [];
+    for (let after = 0; ; ) {
+      const page = store.filesSince('s1', LOCAL, after, 3);
+      if (!page.length) break;
+      paged.push(...page.map((f) => f.sequence));
+      after = page[page.length - 1]!.sequence;
+    }
+    assert.deepEqual(paged, [1, 2, 4, 7, 9, 12, 15, 16]);
+    assert.equal(store.maxSequence('s1', LOCAL), 16);
+    assert.equal(store.maxSequence('s1', PEER), 100);
+    assert.equal(store.maxSequence('s1', 'nobody'), 0);
+    assert.deepEqual(store.filesSince('s1', PEER, 0, 10).map((f) => f.path), ['peer-only']);
+  });
+});
+
+test('entriesForPath and iterateByPath see every device, grouped and in path order', async () => {
+  await withStore((store) => {
+    store.addShare(share('s2'));
+    const recs: FileRecord[] = [];
+    for (let i = 0; i < 25; i++) {
+      const p = `dir/${String(i).padStart(2, '0')}`;
+      recs.push(file(p, { sequence: i + 1 }));
+      if (i % 2 === 0) recs.push(file(p, { deviceId: PEER, sequence: i + 1, version: { [PEER]: 1 }, modifiedBy: PEER }));
+      if (i % 5 === 0) recs.push(file(p, { deviceId: PEER2, sequence: i + 1, version: { [PEER2]: 1 }, modifiedBy: PEER2 }));
+    }
+    recs.push(file('other-share', { shareId: 's2' }));
+    store.putFiles(recs);
+    // a path only a forgotten device had leaves no group behind
+    store.putFiles([file('zz-only-peer2', { deviceId: PEER2, sequence: 99 })]);
+    store.forgetDevice('s1', PEER2);
+
+    assert.deepEqual(store.entriesForPath('s1', 'dir/00').map((e) => e.deviceId), [LOCAL, PEER]);
+    assert.deepEqual(store.entriesForPath('s1', 'nope'), []);
+
+    const groups = [...store.iterateByPath('s1', 4)];
+    assert.equal(groups.length, 25);
+    assert.deepEqual(groups.map((g) => g.path), recs.filter((r) => r.deviceId === LOCAL && r.shareId === 's1').map((r) => r.path));
+    assert.equal(groups[0]!.entries.length, 2);
+    assert.equal(groups[1]!.entries.length, 1);
+    for (const g of groups) for (const e of g.entries) assert.equal(e.path, g.path);
+    assert.equal(groups.reduce((n, g) => n + g.entries.length, 0), 25 + 13);
+  });
+});
+
+test('counts cover a device\'s live entries only', async () => {
+  await withStore((store) => {
+    store.putFiles([
+      file('a', { chunks: chunks('a', [1000]), size: 1000 }),
+      file('b', { chunks: chunks('b', [24]), size: 24 }),
+      file('d', { type: 'dir', size: 0, chunks: [], hash: '' }),
+      file('l', { type: 'symlink', size: 0, chunks: [], hash: '', symlinkTarget: 'a' }),
+      file('x', { deleted: true, size: 0, chunks: [], hash: '' }),
+      file('p', { deviceId: PEER, size: 5 }),
+    ]);
+    assert.deepEqual(store.counts('s1', LOCAL), { files: 2, dirs: 1, symlinks: 1, bytes: 1024 });
+    assert.deepEqual(store.counts('s1', PEER).files, 1);
+    assert.deepEqual(store.counts('s1', 'nobody'), { files: 0, dirs: 0, symlinks: 0, bytes: 0 });
+  });
+});
+
+test('findChunk finds local live copies with their offsets, and follows renames, edits and deletes', async () => {
+  await withStore((store) => {
+    store.addShare(share('s2'));
+    const shared = chunks('shared', [10])[0]!;
+    const a = chunks('a', [100, 200, 300]);
+    store.putFiles([
+      file('a.bin', { chunks: [...a, shared] }),
+      file('b.bin', { shareId: 's2', chunks: [shared, ...chunks('b', [7])] }),
+      file('peer.bin', { deviceId: PEER, chunks: chunks('peer', [5]) }),
+    ]);
+    assert.deepEqual(store.findChunk(a[2]!.hash), [{ shareId: 's1', path: 'a.bin', offset: 300, size: 300 }]);
+    assert.deepEqual(store.findChunk(shared.hash), [
+      { shareId: 's1', path: 'a.bin', offset: 600, size: 10 },
+      { shareId: 's2', path: 'b.bin', offset: 0, size: 10 },
+    ]);
+    assert.deepEqual(store.findChunk(chunks('peer', [5])[0]!.hash), [], 'peer files are not local copies');
+    assert.deepEqual(store.findChunk(sha('never')), []);
+
+    // a hash sharing the first 6 bytes with a stored one is not a match
+    const lookalike = new Uint8Array(a[0]!.hash);
+    lookalike[31]! ^= 0xff;
+    assert.deepEqual(store.findChunk(lookalike), []);
+
+    // rename a.bin -> moved/a.bin: tombstone + new entry
+    store.putFiles([
+      file('a.bin', { deleted: true, chunks: [], hash: '', size: 0, sequence: 2 }),
+      file('moved/a.bin', { chunks: [...a, shared], sequence: 3 }),
+    ]);
+    assert.deepEqual(store.findChunk(a[1]!.hash), [{ shareId: 's1', path: 'moved/a.bin', offset: 100, size: 200 }]);
+
+    // edit: the old chunk is gone, the new one is found
+    const edited = [a[0]!, ...chunks('new', [42])];
+    store.putFiles([file('moved/a.bin', { chunks: edited, sequence: 4 })]);
+    assert.deepEqual(store.findChunk(a[1]!.hash), []);
+    assert.deepEqual(store.findChunk(edited[1]!.hash), [{ shareId: 's1', path: 'moved/a.bin', offset: 100, size: 42 }]);
+    // metadata-only change keeps the index
+    store.putFiles([file('moved/a.bin', { chunks: edited, sequence: 5, mode: 0o600 })]);
+    assert.equal(store.findChunk(edited[1]!.hash).length, 1);
+    // becoming a directory drops it
+    store.putFiles([file('moved/a.bin', { type: 'dir', chunks: [], hash: '', size: 0, sequence: 6 })]);
+    assert.deepEqual(store.findChunk(edited[0]!.hash), []);
+
+    assert.ok(store.removeShare('s2'));
+    assert.deepEqual(store.findChunk(shared.hash), []);
+  });
+});
+
+test('removeShare removes everything of that share and nothing else', async () => {
+  await withStore((store) => {
+    store.addShare(share('s2'));
+    for (const id of ['s1', 's2']) {
+      store.putFiles([file('f', { shareId: id }), file('f', { shareId: id, deviceId: PEER })]);
+      store.updatePeer(id, PEER, { name: 'peer', remoteSeqSeen: 3 });
+      store.addAddress(id, '10.0.0.1:4000');
+      store.addConflict({ shareId: id, path: 'f', conflictPath: 'f.conflict-x', winner: side(LOCAL), loser: side(PEER), createdAt: 5 });
+    }
+    assert.ok(store.removeShare('s1'));
+    assert.equal(store.removeShare('s1'), false);
+    assert.equal(store.getShare('s1'), null);
+    assert.deepEqual(store.listFiles('s1', LOCAL, { includeDeleted: true }), []);
+    assert.deepEqual(store.listPeers('s1'), []);
+    assert.deepEqual(store.listAddresses('s1'), []);
+    assert.deepEqual(store.listConflicts('s1'), []);
+    assert.equal(store.listFiles('s2', LOCAL).length, 1);
+    assert.equal(store.listFiles('s2', PEER).length, 1);
+    assert.equal(store.listPeers().length, 1);
+    assert.equal(store.listConflicts().length, 1);
+    assert.deepEqual(store.findChunk(chunks('f', [100])[0]!.hash), [{ shareId: 's2', path: 'f', offset: 0, size: 100 }]);
+    // the same id can be shared again from scratch
+    store.addShare(share('s1'));
+    assert.deepEqual(store.listFiles('s1', LOCAL), []);
+  });
+});
+
+function side(deviceId: string) {
+  return { deviceId, deviceName: `name of ${deviceId}`, mtimeMs: 123, size: 4, hash: 'ab'.repeat(32) };
+}
+
+test('peers: bookkeeping upserts, forgetDevice drops a peer\'s index', async () => {
+  await withStore((store) => {
+    assert.equal(store.getPeer('s1', PEER), null);
+    const created = store.updatePeer('s1', PEER, { name: 'laptop', via: 'lan', lastSeen: 10 });
+    assert.deepEqual(created, { shareId: 's1', deviceId: PEER, name: 'laptop', address: null, via: 'lan', lastSeen: 10, remoteSeqSeen: 0, localSeqAcked: 0 });
+    store.updatePeer('s1', PEER, { remoteSeqSeen: 42, localSeqAcked: 7, address: '192.168.1.5:22000' });
+    assert.deepEqual(store.getPeer('s1', PEER), { ...created, remoteSeqSeen: 42, localSeqAcked: 7, address: '192.168.1.5:22000' });
+    store.updatePeer('s1', PEER2, { name: 'phone', via: 'relay' });
+    assert.deepEqual(store.listPeers('s1').map((p) => p.deviceId), [PEER, PEER2]);
+    assert.throws(() => store.updatePeer('zz', PEER, {}), /no share/);
+
+    store.putFiles([file('x', { deviceId: PEER }), file('y', { deviceId: PEER }), file('x')]);
+    store.forgetDevice('s1', PEER);
+    assert.equal(store.getPeer('s1', PEER), null);
+    assert.deepEqual(store.listFiles('s1', PEER, { includeDeleted: true }), []);
+    assert.equal(store.getFile('s1', LOCAL, 'x')?.path, 'x');
+    assert.deepEqual([...store.iterateByPath('s1')].map((g) => g.path), ['x']);
+    assert.throws(() => store.forgetDevice('s1', LOCAL), /local device/);
+  });
+});
+
+test('manual addresses and conflicts', async () => {
+  await withStore((store) => {
+    store.addAddress('s1', 'b.example:1');
+    store.addAddress('s1', 'a.example:2');
+    store.addAddress('s1', 'a.example:2');
+    assert.deepEqual(store.listAddresses('s1'), ['a.example:2', 'b.example:1']);
+    assert.ok(store.removeAddress('s1', 'a.example:2'));
+    assert.equal(store.removeAddress('s1', 'a.example:2'), false);
+    assert.deepEqual(store.listAddresses('s1'), ['b.example:1']);
+
+    const c1 = { shareId: 's1', path: 'doc.txt', conflictPath: 'doc.conflict-phone-20250101-120000.txt', winner: side(LOCAL), loser: side(PEER), createdAt: 2 };
+    const c2 = { ...c1, path: 'b.txt', conflictPath: 'b.conflict-phone-20250101-120000.txt', createdAt: 1 };
+    store.addConflict(c1);
+    store.addConflict(c2);
+    assert.deepEqual(store.listConflicts('s1'), [c2, c1]);
+    assert.deepEqual(store.listConflicts(), [c2, c1]);
+    assert.ok(store.removeConflict('s1', c2.conflictPath));
+    assert.deepEqual(store.listConflicts(), [c1]);
+  });
+});
+
+test('everything survives a reopen, including the chunk index; a new local identity rebuilds it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerfold-store-'));
+  try {
+    const first = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+    first.store.addShare(share('s1'));
+    const recs = [file('a', { version: { [LOCAL]: 1, [PEER]: 5 } }), file('b', { deviceId: PEER, modifiedBy: PEER })];
+    first.store.putFiles(recs);
+    first.store.updatePeer('s1', PEER, { name: 'p', remoteSeqSeen: 9 });
+    await first.db.close();
+
+    const second = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+    assert.deepEqual(second.store.getFile('s1', LOCAL, 'a'), recs[0]);
+    assert.deepEqual(second.store.getFile('s1', PEER, 'b'), recs[1]);
+    assert.equal(second.store.getPeer('s1', PEER)?.remoteSeqSeen, 9);
+    assert.equal(second.store.findChunk(recs[0]!.chunks[1]!.hash).length, 1);
+    await second.db.close();
+
+    // the home got a new identity: the old device's files are no longer "local copies"; PEER's
+    // would be if PEER were now the local device (e.g. a restored identity)
+    const third = await IndexStore.open(dir, PEER, { snapshotEveryMs: 0 });
+    assert.deepEqual(third.store.findChunk(recs[0]!.chunks[1]!.hash), []);
+    assert.deepEqual(third.store.findChunk(recs[1]!.chunks[0]!.hash), [{ shareId: 's1', path: 'b', offset: 0, size: 100 }]);
+    await third.db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a rolled-back transaction does not leave stale device ids in the cache', async () => {
+  await withStore((store) => {
+    const NEW = 'NEWDEVICE-DDDD';
+    assert.throws(() =>
+      store.transaction(() => {
+        store.putFiles([file('n', { deviceId: NEW, modifiedBy: NEW, version: { [NEW]: 1 } })]);
+        throw new Error('abort');
+      }),
+    );
+    store.putFiles([file('m', { version: { [NEW]: 2, [LOCAL]: 1 } })]);
+    assert.deepEqual(store.getFile('s1', LOCAL, 'm')?.version, { [NEW]: 2, [LOCAL]: 1 });
+    store.putFiles([file('n', { deviceId: NEW, modifiedBy: NEW })]);
+    assert.equal(store.getFile('s1', NEW, 'n')?.modifiedBy, NEW);
+  });
+});
