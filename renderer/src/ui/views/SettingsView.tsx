@@ -1,0 +1,227 @@
+// Device and network settings. The form edits a draft; Save sends only what changed.
+import { useEffect, useState } from 'react';
+import type { Settings } from '../../../../shared/api.ts';
+import { limits } from '../../../../shared/validate.ts';
+import { errorMessage } from '../../store/reducers.ts';
+import { shortDeviceId } from '../../store/format.ts';
+import { useApp, useAppState } from '../app-context.tsx';
+import { CopyButton, ErrorText, Spinner } from '../components/bits.tsx';
+import { Icon } from '../components/Icon.tsx';
+
+type Draft = { [K in keyof Settings]: Settings[K] extends number ? string : Settings[K] };
+
+const toDraft = (s: Settings): Draft => ({
+  ...s,
+  listenPort: String(s.listenPort),
+  maxSendKBps: String(s.maxSendKBps),
+  maxRecvKBps: String(s.maxRecvKBps),
+  archiveDays: String(s.archiveDays),
+});
+
+/** The draft as a patch of changed settings, or the first problem found. */
+function diffDraft(d: Draft, s: Settings, allowStartAtLogin: boolean): { patch: Partial<Settings>; problem: string | null } {
+  const patch: Partial<Settings> = {};
+  const int = (v: string, what: string, max: number): number | string => {
+    const t = v.trim();
+    if (!/^\d+$/.test(t) || Number(t) > max) return `${what} must be a whole number from 0 to ${max.toLocaleString('en-US')}.`;
+    return Number(t);
+  };
+  const name = d.deviceName.trim();
+  if (!name) return { patch, problem: 'The device name cannot be empty.' };
+  if (name !== s.deviceName) patch.deviceName = name;
+  const fields: [keyof Settings & ('listenPort' | 'maxSendKBps' | 'maxRecvKBps' | 'archiveDays'), string, number][] = [
+    ['listenPort', 'The listening port', 65535],
+    ['maxSendKBps', 'The upload limit', limits.bigCount],
+    ['maxRecvKBps', 'The download limit', limits.bigCount],
+    ['archiveDays', 'The archive time', limits.bigCount],
+  ];
+  for (const [key, what, max] of fields) {
+    const v = int(d[key], what, max);
+    if (typeof v === 'string') return { patch, problem: v };
+    if (v !== s[key]) patch[key] = v;
+  }
+  if (d.lanDiscovery !== s.lanDiscovery) patch.lanDiscovery = d.lanDiscovery;
+  if (allowStartAtLogin && d.startAtLogin !== s.startAtLogin) patch.startAtLogin = d.startAtLogin;
+  return { patch, problem: null };
+}
+
+export function SettingsView() {
+  const { actions, bridge } = useApp();
+  const settings = useAppState((s) => s.settings);
+  const device = useAppState((s) => s.device);
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [state, setState] = useState<{ kind: 'idle' | 'saving' | 'saved' } | { kind: 'error'; message: string }>({ kind: 'idle' });
+  const canStartAtLogin = bridge.capabilities.startAtLogin;
+
+  useEffect(() => {
+    if (settings && !draft) setDraft(toDraft(settings));
+  }, [settings, draft]);
+
+  if (!settings || !draft) return <Spinner label="Loading settings" />;
+  const { patch, problem } = diffDraft(draft, settings, canStartAtLogin);
+  const dirty = Object.keys(patch).length > 0;
+  const set = <K extends keyof Draft>(k: K, v: Draft[K]) => {
+    setDraft({ ...draft, [k]: v });
+    if (state.kind !== 'saving') setState({ kind: 'idle' });
+  };
+
+  const save = async () => {
+    if (problem || !dirty) return;
+    setState({ kind: 'saving' });
+    try {
+      const next = await actions.saveSettings(patch);
+      setDraft(toDraft(next));
+      setState({ kind: 'saved' });
+    } catch (err) {
+      setState({ kind: 'error', message: errorMessage(err) });
+    }
+  };
+
+  return (
+    <section className="view" aria-labelledby="settings-title">
+      <header className="view-header">
+        <div>
+          <h1 id="settings-title" className="view-title">
+            Settings
+          </h1>
+          <p className="view-subtitle">How this device appears to others and how it uses the network.</p>
+        </div>
+      </header>
+
+      <form
+        className="settings"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <fieldset className="card settings-group">
+          <legend className="settings-legend">This device</legend>
+          <div className="setting">
+            <div className="setting-text">
+              <label htmlFor="set-name" className="field-label">
+                Device name
+              </label>
+              <p className="field-hint">Shown to the other devices you sync with.</p>
+            </div>
+            <input id="set-name" className="input" value={draft.deviceName} onChange={(e) => set('deviceName', e.target.value)} maxLength={limits.deviceName} data-testid="settings-device-name" />
+          </div>
+          {device && (
+            <div className="setting">
+              <div className="setting-text">
+                <span className="field-label">Device ID</span>
+                <p className="field-hint">Identifies this device to its peers. Version {device.version}.</p>
+              </div>
+              <div className="device-id-box">
+                <code className="mono truncate" title={device.id} data-testid="settings-device-id">
+                  {device.id.length > 40 ? `${shortDeviceId(device.id)} ${device.id.slice(-8)}` : device.id}
+                </code>
+                <CopyButton text={device.id} label="Copy this device’s ID" testid="settings-copy-device-id" />
+              </div>
+            </div>
+          )}
+          {canStartAtLogin && (
+            <div className="setting">
+              <div className="setting-text">
+                <label htmlFor="set-login" className="field-label">
+                  Start at login
+                </label>
+                <p className="field-hint">Open Peerfold in the tray when you sign in.</p>
+              </div>
+              <Switch id="set-login" checked={draft.startAtLogin} onChange={(v) => set('startAtLogin', v)} testid="settings-start-at-login" />
+            </div>
+          )}
+        </fieldset>
+
+        <fieldset className="card settings-group">
+          <legend className="settings-legend">Network</legend>
+          <div className="setting">
+            <div className="setting-text">
+              <label htmlFor="set-port" className="field-label">
+                Listening port
+              </label>
+              <p className="field-hint">Where other devices connect to this one. 0 picks a free port. {device?.listenPort ? `In use now: ${device.listenPort}.` : ''}</p>
+            </div>
+            <input id="set-port" className="input input-num" inputMode="numeric" value={draft.listenPort} onChange={(e) => set('listenPort', e.target.value)} data-testid="settings-listen-port" />
+          </div>
+          <div className="setting">
+            <div className="setting-text">
+              <label htmlFor="set-lan" className="field-label">
+                Find devices on the local network
+              </label>
+              <p className="field-hint">Announces this device’s shares on the LAN so nearby devices connect directly.</p>
+            </div>
+            <Switch id="set-lan" checked={draft.lanDiscovery} onChange={(v) => set('lanDiscovery', v)} testid="settings-lan-discovery" />
+          </div>
+          <div className="setting">
+            <div className="setting-text">
+              <label htmlFor="set-down" className="field-label">
+                Download limit
+              </label>
+              <p className="field-hint">In kB/s. 0 means no limit.</p>
+            </div>
+            <div className="input-unit">
+              <input id="set-down" className="input input-num" inputMode="numeric" value={draft.maxRecvKBps} onChange={(e) => set('maxRecvKBps', e.target.value)} data-testid="settings-max-recv" />
+              <span className="muted">kB/s</span>
+            </div>
+          </div>
+          <div className="setting">
+            <div className="setting-text">
+              <label htmlFor="set-up" className="field-label">
+                Upload limit
+              </label>
+              <p className="field-hint">In kB/s. 0 means no limit.</p>
+            </div>
+            <div className="input-unit">
+              <input id="set-up" className="input input-num" inputMode="numeric" value={draft.maxSendKBps} onChange={(e) => set('maxSendKBps', e.target.value)} data-testid="settings-max-send" />
+              <span className="muted">kB/s</span>
+            </div>
+          </div>
+        </fieldset>
+
+        <fieldset className="card settings-group">
+          <legend className="settings-legend">History</legend>
+          <div className="setting">
+            <div className="setting-text">
+              <label htmlFor="set-archive" className="field-label">
+                Keep old versions for
+              </label>
+              <p className="field-hint">Deleted and replaced files stay in each share’s archive this long.</p>
+            </div>
+            <div className="input-unit">
+              <input id="set-archive" className="input input-num" inputMode="numeric" value={draft.archiveDays} onChange={(e) => set('archiveDays', e.target.value)} data-testid="settings-archive-days" />
+              <span className="muted">days</span>
+            </div>
+          </div>
+        </fieldset>
+
+        <div className="form-actions sticky-actions">
+          {problem && <ErrorText testid="settings-problem">{problem}</ErrorText>}
+          {state.kind === 'error' && <ErrorText testid="settings-error">{state.message}</ErrorText>}
+          {state.kind === 'saved' && !dirty && (
+            <span className="field-ok" data-testid="settings-saved">
+              <Icon name="check" size={14} /> Saved.
+            </span>
+          )}
+          <button type="button" className="btn btn-ghost" disabled={!dirty} onClick={() => setDraft(toDraft(settings))} data-testid="settings-revert">
+            Revert
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={!dirty || !!problem || state.kind === 'saving'} data-testid="settings-save">
+            {state.kind === 'saving' ? 'Saving…' : 'Save changes'}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function Switch({ id, checked, onChange, testid }: { id: string; checked: boolean; onChange: (v: boolean) => void; testid: string }) {
+  return (
+    <span className="switch">
+      <input id={id} type="checkbox" role="switch" checked={checked} onChange={(e) => onChange(e.target.checked)} data-testid={testid} />
+      <span className="switch-track" aria-hidden="true">
+        <span className="switch-thumb" />
+      </span>
+    </span>
+  );
+}

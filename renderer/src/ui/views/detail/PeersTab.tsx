@@ -1,0 +1,144 @@
+import { useState } from 'react';
+import type { PeerInfo, PeerVia, ShareSummary } from '../../../../../shared/api.ts';
+import { limits } from '../../../../../shared/validate.ts';
+import { formatBytes, formatRate, shortDeviceId } from '../../../store/format.ts';
+import { errorMessage } from '../../../store/reducers.ts';
+import { useActions } from '../../app-context.tsx';
+import { CopyButton, EmptyState, ErrorText } from '../../components/bits.tsx';
+import { Icon } from '../../components/Icon.tsx';
+
+const viaLabel: Record<PeerVia, string> = { lan: 'LAN', manual: 'Manual address', internet: 'Internet', relay: 'Relay' };
+const viaHint: Record<PeerVia, string> = {
+  lan: 'Found on the local network',
+  manual: 'Connected through an address added by hand',
+  internet: 'Direct connection across the internet',
+  relay: 'Traffic goes through a relay server (slower)',
+};
+
+export function PeersTab({ share, peers }: { share: ShareSummary; peers: PeerInfo[] }) {
+  const { addPeer } = useActions();
+  const [address, setAddress] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [added, setAdded] = useState<string | null>(null);
+  const sorted = [...peers].sort((a, b) => Number(b.connected) - Number(a.connected) || a.name.localeCompare(b.name));
+
+  const submit = async () => {
+    const a = address.trim();
+    if (!a || busy) return;
+    setBusy(true);
+    setError(null);
+    setAdded(null);
+    try {
+      await addPeer(share.id, a);
+      setAdded(a);
+      setAddress('');
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="stack">
+      {sorted.length === 0 ? (
+        <EmptyState icon="users" title="No other devices yet" testid="peers-empty">
+          <p>Devices that join with one of this folder’s codes appear here once they connect. On the same network they find each other on their own; elsewhere, add the other device’s address below.</p>
+        </EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" data-testid="peer-table">
+            <thead>
+              <tr>
+                <th scope="col">Device</th>
+                <th scope="col">Status</th>
+                <th scope="col">Connection</th>
+                <th scope="col" className="num">
+                  Download
+                </th>
+                <th scope="col" className="num">
+                  Upload
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {sorted.map((p) => (
+                <tr key={p.deviceId} data-testid="peer-row" data-device-id={p.deviceId} data-connected={p.connected}>
+                  <td>
+                    <div className="peer-name" data-testid="peer-name">
+                      <Icon name="monitor" size={15} />
+                      {p.name || 'Unnamed device'}
+                    </div>
+                    <div className="peer-id">
+                      <span className="mono muted" title={p.deviceId} data-testid="peer-id">
+                        {shortDeviceId(p.deviceId)}
+                      </span>
+                      <CopyButton text={p.deviceId} label={`Copy the device ID of ${p.name}`} compact />
+                    </div>
+                  </td>
+                  <td>
+                    <span className={`conn ${p.connected ? 'is-on' : 'is-off'}`} data-testid="peer-connected">
+                      <span className="badge-dot" aria-hidden="true" />
+                      {p.connected ? 'Connected' : 'Not connected'}
+                    </span>
+                  </td>
+                  <td>
+                    <span className={`via via-${p.via}`} title={viaHint[p.via]} data-testid="peer-via" data-via={p.via}>
+                      {viaLabel[p.via]}
+                    </span>
+                    {p.address && <div className="mono muted small">{p.address}</div>}
+                  </td>
+                  <td className="num" data-testid="peer-in">
+                    <div>{formatRate(p.inBytesPerSec)}</div>
+                    <div className="muted small">{formatBytes(p.inBytes)} total</div>
+                  </td>
+                  <td className="num" data-testid="peer-out">
+                    <div>{formatRate(p.outBytesPerSec)}</div>
+                    <div className="muted small">{formatBytes(p.outBytes)} total</div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      <form
+        className="card inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <label htmlFor="add-peer" className="field-label">
+          Add a peer address
+        </label>
+        <p className="field-hint">When devices cannot find each other (different networks, discovery off), enter the other device’s address and listening port.</p>
+        <div className="input-row">
+          <input
+            id="add-peer"
+            className="input mono"
+            value={address}
+            onChange={(e) => setAddress(e.target.value)}
+            placeholder="192.168.1.20:21120"
+            spellCheck={false}
+            autoComplete="off"
+            maxLength={limits.address}
+            data-testid="add-peer-input"
+          />
+          <button type="submit" className="btn btn-secondary" disabled={!address.trim() || busy} data-testid="add-peer-submit">
+            <Icon name="plus" size={15} />
+            Add
+          </button>
+        </div>
+        {error && <ErrorText testid="add-peer-error">{error}</ErrorText>}
+        {added && (
+          <p className="field-ok" data-testid="add-peer-ok">
+            <Icon name="check" size={14} /> Added {added}. Peerfold will try to connect.
+          </p>
+        )}
+      </form>
+    </div>
+  );
+}
