@@ -111,7 +111,10 @@ export class DurableDb {
   private readonly rollbackListeners = new Set<() => void>();
   private depth = 0;
   private fd = -1;
+  /** generation of the current journal */
   private gen = 0;
+  /** generation of the snapshot currently on disk */
+  private snapshotGenOnDisk = 0;
   private journalBytes = 0;
   private snapshotBytes = 0;
   private replayedRecords = 0;
@@ -164,9 +167,6 @@ export class DurableDb {
     return { db, recovered };
   }
 
-  /** generation of the snapshot currently on disk */
-  private snapshotGenOnDisk = 0;
-
   private static loadExisting(SQL: SqlJsStatic, dir: string, options: DurableDbOptions): DurableDb | null {
     rmSync(join(dir, SNAPSHOT_TMP_FILE), { force: true });
     const gens = listJournalGenerations(dir);
@@ -179,11 +179,16 @@ export class DurableDb {
       return null;
     }
     const { generation, image } = decodeSnapshot(file);
-    let sql: Database;
+    let sql: Database | null = null;
     try {
       sql = new SQL.Database(image);
       sql.exec(CONNECTION_PRAGMAS);
     } catch (err) {
+      try {
+        sql?.close();
+      } catch {
+        /* it never opened */
+      }
       throw new CorruptDatabaseError(`SQLite cannot read the snapshot: ${errMessage(err)}`);
     }
     const db = new DurableDb(sql, dir, options);

@@ -45,7 +45,7 @@ const SQL = {
   localChunkLists: 'SELECT path_id, chunks FROM files WHERE device_no = ? AND deleted = 0 AND type = 0',
 } as const;
 
-const INSERT_BATCHES = [32, 8, 1] as const;
+const INSERT_BATCHES = [32, 16, 8, 4, 2, 1] as const;
 const insertSqlCache = new Map<number, string>();
 function insertChunksSql(rows: number): string {
   let sql = insertSqlCache.get(rows);
