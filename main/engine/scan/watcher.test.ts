@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IGNORE_FILE, IgnoreRules, tempNameFor } from './ignore.ts';
+import { isWatchLimitError, watch } from './watcher.ts';
+
+/** Collects reported paths; `until` waits (generously, not timed) for one to show up. */
+function recorder() {
+  const batches: string[][] = [];
+  const waiters: { pred: (p: string) => boolean; resolve: () => void }[] = [];
+  const onPaths = (paths: string[]) => {
+    batches.push(paths);
+    for (const w of [...waiters]) {
+      if (paths.some(w.pred)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  const until = (pred: (p: string) => boolean, what: string) =>
+    batches.flat().some(pred)
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`not reported within 15 s: ${what}; got ${JSON.stringify(batches)}`)), 15_000);
+          waiters.push({ pred, resolve: () => { clearTimeout(t); resolve(); } });
+        });
+  return { batches, onPaths, until, all: () => batches.flat() };
+}
+
+test('a written file is reported (debounced, share-relative paths)', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
+  mkdirSync(join(root, 'sub/deeper'), { recursive: true });
+  writeFileSync(join(root, 'existing.txt'), 'v1');
+  const rec = recorder();
+  const w = watch(root, rec.onPaths, { debounceMs: 100 });
+  try {
+    await w.ready;
+    assert.equal(w.state(), 'watching');
+    writeFileSync(join(root, 'sub/deeper/new.txt'), 'hello');
+    await rec.until((p) => p === 'sub/deeper/new.txt', 'a new file');
+    appendFileSync(join(root, 'existing.txt'), 'v2');
+    await rec.until((p) => p === 'existing.txt', 'a modified file');
+    mkdirSync(join(root, 'made'));
+    writeFileSync(join(root, 'made/inside.txt'), 'x');
+    await rec.until((p) => p === 'made' || p === 'made/inside.txt', 'a new folder');
+  } finally {
+    await w.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('.peerfold/, temp files and ignored folders are not reported; a new ignore file asks for a full rescan', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
+  mkdirSync(join(root, '.peerfold/archive'), { recursive: true });
+  mkdirSync(join(root, 'node_modules/pkg'), { recursive: true });
+  writeFileSync(join(root, IGNORE_FILE), 'node_modules/\n');
+  const rules = new IgnoreRules(root);
+  await rules.reload();
+  const rec = recorder();
+  const w = watch(root, rec.onPaths, { debounceMs: 100, ignore: rules });
+  try {
+    await w.ready;
+    writeFileSync(join(root, '.peerfold/archive/old.txt'), 'archived');
+    writeFileSync(join(root, tempNameFor('doc.txt', '12'.repeat(32))), 'partial');
+    writeFileSync(join(root, 'node_modules/pkg/index.js'), 'x');
+    writeFileSync(join(root, 'marker.txt'), 'after the others');
+    await rec.until((p) => p === 'marker.txt', 'the marker');
+    assert.deepEqual(rec.all().filter((p) => p !== 'marker.txt'), []);
+
+    writeFileSync(join(root, IGNORE_FILE), '*.log\n');
+    await rec.until((p) => p === '', 'a full rescan after the ignore file changed');
+    assert.equal(rules.source, '*.log\n');
+    // node_modules is no longer ignored: after the restart it is watched
+    writeFileSync(join(root, 'node_modules/pkg/other.js'), 'y');
+    await rec.until((p) => p.startsWith('node_modules'), 'a change in a folder no longer ignored');
+  } finally {
+    await w.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('watch-limit errors are recognised', () => {
+  assert.ok(isWatchLimitError(Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' })));
+  assert.ok(isWatchLimitError(Object.assign(new Error('too many'), { code: 'EMFILE' })));
+  assert.ok(!isWatchLimitError(Object.assign(new Error('denied'), { code: 'EACCES' })));
+});
+
+test('when the OS watch limit is hit the watcher says rescan-only', async (t) => {
+  // A user namespace has its own inotify limits, so the test can run out of watches without
+  // touching the machine's. Skipped where user namespaces are unavailable.
+  const probe = spawnSync('unshare', ['-U', '-r', 'sh', '-c', 'echo 8 > /proc/sys/user/max_inotify_watches'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    t.skip(`no user namespaces here (${(probe.stderr || String(probe.error)).trim()})`);
+    return;
+  }
+  const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
+  try {
+    for (let i = 0; i < 30; i++) mkdirSync(join(root, `d${i}`, 'e'), { recursive: true });
+    const script = join(root, 'child.mts');
+    const watcherTs = fileURLToPath(new URL('./watcher.ts', import.meta.url));
+    writeFileSync(script, `
+      import { watch } from ${JSON.stringify(watcherTs)};
+      const w = watch(process.argv[2], () => {}, { onState: (s, why) => console.log(JSON.stringify({ s, why })) });
+      await w.ready;
+      console.log(JSON.stringify({ final: w.state() }));
+      await w.close();
+    `);
+    const child = spawnSync('unshare', ['-U', '-r', 'sh', '-c', 'echo 8 > /proc/sys/user/max_inotify_watches && exec "$0" --import tsx "$1" "$2"', process.execPath, script, root], {
+      encoding: 'utf8',
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+      timeout: 60_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const lines = child.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.at(-1), { final: 'rescan-only' }, child.stdout + child.stderr);
+    const st = lines.find((l) => l.s);
+    assert.equal(st.s, 'rescan-only');
+    assert.match(st.why, /limit on file watches/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
