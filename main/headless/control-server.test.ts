@@ -145,6 +145,9 @@ test('the login form signs in with the right token only', async () => {
   assert.equal(good.status, 303);
   assert.equal(good.headers.location, '/');
   assert.match(String(good.headers['set-cookie']), /HttpOnly/);
+  // what a browser sends for the form on the page the server gave it
+  const sameOrigin = await http(server.port, '/login', { method: 'POST', headers: { origin: server.origin, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+  assert.equal(sameOrigin.status, 303);
   const foreign = await http(server.port, '/login', { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
   assert.equal(foreign.status, 403);
 });
