@@ -157,7 +157,10 @@ async function runTwoProcesses(bytes: number, messageBytes: number): Promise<num
   } finally {
     child.removeAllListeners('exit');
     child.disconnect();
+    // the child exits once it has cleaned up; never let a stuck one hang the benchmark
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await new Promise((r) => child.once('exit', r));
+    clearTimeout(killer);
   }
 }
 
@@ -190,16 +193,13 @@ async function main(): Promise<void> {
   const results: { messageBytes: number; seconds: number; MBps: number }[] = [];
   for (const messageBytes of sizes) {
     const seconds = same ? await runSameProcess(bytes, messageBytes) : await runTwoProcesses(bytes, messageBytes);
-    if (process.env.BENCH_DEBUG) console.error('round done', messageBytes);
     results.push({ messageBytes, seconds: +seconds.toFixed(3), MBps: +(bytes / 1e6 / seconds).toFixed(1) });
   }
-  if (process.env.BENCH_DEBUG) console.error('cleanup');
-  nodeDataChannel.cleanup();
-  if (process.env.BENCH_DEBUG) console.error('cleaned');
   console.log(JSON.stringify({
     bench: 'raw-datachannel', bytes, processes: same ? 1 : 2, highWater: HIGH_WATER, lowWater: LOW_WATER,
     results, MBps: Math.max(...results.map((r) => r.MBps)),
   }));
+  nodeDataChannel.cleanup();
 }
 
 main().catch((err) => {

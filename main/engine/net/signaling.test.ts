@@ -1,0 +1,142 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
+import { DialError, dial, listenSignaling, type HelloInfo, type SignalingListener } from './signaling.ts';
+import { SIGNALING_PATH, SIGNALING_VERSION } from './signaling-messages.ts';
+import { shutdownNet, type LinkOptions, type PeerLink } from './transport.ts';
+import { captureLog, waitFor } from './test-support.ts';
+
+const SHARE = '11'.repeat(32);
+const OTHER = '22'.repeat(32);
+const linkOpts: LinkOptions = { bindAddress: '127.0.0.1', log: captureLog().log };
+const listenerLog = captureLog();
+const hellos: HelloInfo[] = [];
+const links: PeerLink[] = [];
+let listener: SignalingListener;
+
+before(async () => {
+  listener = await listenSignaling({
+    port: 0, host: '127.0.0.1', log: listenerLog.log,
+    device: { deviceId: 'LISTENER', deviceName: 'listener' },
+    accept: (hello) => {
+      hellos.push(hello);
+      return hello.discoveryIds.includes(SHARE) ? { discoveryIds: [SHARE] } : 'no shared share';
+    },
+    link: linkOpts,
+    onLink: (l) => links.push(l),
+  });
+});
+
+after(() => shutdownNet());
+
+const dialer = (ids: string[]) => ({ device: { deviceId: 'DIALER', deviceName: 'dialer' }, discoveryIds: ids, link: linkOpts, log: captureLog().log });
+
+/** Opens a raw signaling socket, sends `frames` (and `afterWelcome` once welcomed), resolves with
+ *  the close code and the frames received. */
+function rawSession(frames: (string | Buffer)[], afterWelcome: string[] = []): Promise<{ code: number; received: string[] }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${listener.port}${SIGNALING_PATH}`);
+    const received: string[] = [];
+    ws.on('open', () => { for (const f of frames) ws.send(f); });
+    ws.on('message', (d) => {
+      received.push(String(d));
+      if (String(d).includes('"welcome"')) for (const f of afterWelcome) ws.send(f);
+    });
+    ws.on('close', (code) => resolve({ code, received }));
+    ws.on('error', (e) => { if (!/closed before/.test(e.message)) reject(e); });
+  });
+}
+
+test('the listener on port 0 reports the port it got', () => {
+  assert.ok(listener.port > 0);
+});
+
+test('dial succeeds when the listener holds a requested discovery id', async () => {
+  const link = await dial('127.0.0.1', listener.port, { ...dialer([OTHER, SHARE]), listenPort: 9999 });
+  assert.deepEqual(link.peer?.discoveryIds, [SHARE]);
+  assert.equal(link.peer?.deviceId, 'LISTENER');
+  const h = hellos[hellos.length - 1];
+  assert.equal(h.deviceId, 'DIALER');
+  assert.equal(h.remoteAddress, '127.0.0.1');
+  assert.equal(h.listenPort, 9999);
+  await waitFor(() => links.length === 1, 'the listener side');
+  assert.deepEqual(links[0].peer?.discoveryIds, [SHARE]);
+  await waitFor(() => listener.pendingSessions === 0, 'the signaling socket to close after connecting');
+  link.close('done');
+});
+
+test('a dial is refused when the listener holds none of the discovery ids', async () => {
+  await assert.rejects(dial('127.0.0.1', listener.port, dialer([OTHER])), (err: unknown) => {
+    assert.ok(err instanceof DialError);
+    assert.equal(err.code, 'refused');
+    assert.match(err.message, /no shared share/);
+    return true;
+  });
+});
+
+test('dialing yourself is refused', async () => {
+  await assert.rejects(dial('127.0.0.1', listener.port, { ...dialer([SHARE]), device: { deviceId: 'LISTENER', deviceName: 'me' } }), /this device itself/);
+});
+
+test('malformed signaling frames close that socket with a logged reason; the listener lives on', async () => {
+  const hello = { t: 'hello', v: SIGNALING_VERSION, id: '0123456789abcdef', deviceId: 'RAW', deviceName: 'raw', discoveryIds: [SHARE] };
+  const cases: [string, (string | Buffer)[], RegExp][] = [
+    ['not JSON', ['{"t":'], /not JSON/],
+    ['not an object', ['[1,2,3]'], /not a JSON object/],
+    ['unknown type', ['{"t":"launch"}'], /unknown frame type/],
+    ['wrong field type', [JSON.stringify({ ...hello, discoveryIds: 'all' })], /discoveryIds must be an array/],
+    ['bad discovery id', [JSON.stringify({ ...hello, discoveryIds: ['xyz'] })], /lowercase hex/],
+    ['too many ids', [JSON.stringify({ ...hello, discoveryIds: Array.from({ length: 300 }, (_, i) => i.toString(16).padStart(64, '0')) })], /more than 256/],
+    ['wrong version', [JSON.stringify({ ...hello, v: 99 })], /unsupported signaling version/],
+    ['offer before hello', [JSON.stringify({ t: 'offer', sdp: 'v=0' })], /offer before welcome/],
+    ['binary garbage', [Buffer.from([0xff, 0x00, 0x13])], /not JSON/],
+    ['oversized frame', ['x'.repeat(100 * 1024)], /Max payload size exceeded/],
+  ];
+  for (const [what, frames, logged] of cases) {
+    const before = listenerLog.lines.length;
+    const { code } = await rawSession(frames);
+    assert.ok(code === 1008 || code === 1009, `${what}: closed with ${code}`);
+    await waitFor(() => listenerLog.lines.slice(before).some((l) => logged.test(l)), `${what}: logged reason`);
+  }
+  // a candidate flood after a valid hello is cut off too
+  const flood = Array.from({ length: 100 }, () => JSON.stringify({ t: 'candidate', candidate: 'a=candidate:1 1 UDP 1 127.0.0.1 9 typ host', mid: '0' }));
+  const { received } = await rawSession([JSON.stringify({ ...hello, id: 'fedcba9876543210' })], flood);
+  assert.match(received.join('\n'), /more than 64 candidates/);
+  // still serving
+  const link = await dial('127.0.0.1', listener.port, dialer([SHARE]));
+  link.close('done');
+});
+
+test('a dial to a closed port fails with a clear error', async () => {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  await assert.rejects(dial('127.0.0.1', port, dialer([SHARE])), (err: unknown) => {
+    assert.ok(err instanceof DialError);
+    assert.equal(err.code, 'unreachable');
+    assert.match(err.message, new RegExp(`cannot reach 127\\.0\\.0\\.1:${port}: connection refused`));
+    return true;
+  });
+});
+
+test('a dial to something that is not a signaling listener fails clearly', async () => {
+  const srv = createServer((_req, res) => { res.statusCode = 404; res.end(); });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  try {
+    await assert.rejects(dial('127.0.0.1', port, dialer([SHARE])), /is not a Peerfold signaling listener/);
+  } finally {
+    srv.closeAllConnections();
+    await new Promise<void>((r) => srv.close(() => r()));
+  }
+});
+
+test('a taken port gives an error that says what to do', async () => {
+  await assert.rejects(
+    listenSignaling({ port: listener.port, host: '127.0.0.1', device: { deviceId: 'X', deviceName: 'x' }, accept: () => true, link: linkOpts, onLink: () => {} }),
+    /already in use.*--listen 0/,
+  );
+});

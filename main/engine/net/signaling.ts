@@ -1,0 +1,504 @@
+// Signaling over a small WebSocket listener on each device (`--listen PORT`): the dialer says
+// hello with the discovery IDs it wants, the listener's engine decides whether it holds any, and
+// then the two sides swap the SDP offer/answer and ICE candidates for a PeerLink (the dialer
+// offers). Frames and limits: signaling-messages.ts. The socket closes once both links are open;
+// the signaling socket never carries file data.
+
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { defaultNetLog, errorMessage, guard, type NetLog } from './log.ts';
+import { trackResource, untrackResource, type NetResource } from './resources.ts';
+import {
+  MAX_CANDIDATE_FRAMES, MAX_FRAME_BYTES, SIGNALING_PATH, SIGNALING_VERSION, encodeFrame, parseFrame,
+  type HelloFrame, type SignalFrame, type SignalVia,
+} from './signaling-messages.ts';
+import { createLink, type LinkOptions, type LinkSignal, type LinkVia, type PeerLink } from './transport.ts';
+
+export const DEFAULT_SIGNALING_PORT = 21120;
+/** How long a dialer may take to say hello, and a listener to answer it. */
+export const HELLO_TIMEOUT_MS = 10_000;
+/** Signaling sessions a listener runs at once; more are turned away until some finish. */
+export const MAX_PENDING_SESSIONS = 32;
+
+export interface LocalDevice {
+  deviceId: string;
+  deviceName: string;
+}
+
+/** A dialer's hello as the listener's engine sees it. */
+export interface HelloInfo {
+  connectionId: string;
+  deviceId: string;
+  deviceName: string;
+  discoveryIds: string[];
+  listenPort?: number;
+  via?: SignalVia;
+  /** IP address the signaling connection came from */
+  remoteAddress: string;
+}
+
+/**
+ * true: accept, holding every requested discovery ID; { discoveryIds }: accept, holding these;
+ * false or a string: refuse (the string is the reason the dialer is told, e.g. "no shared share").
+ */
+export type AcceptDecision = boolean | string | { discoveryIds: string[] };
+
+export interface ListenerOptions {
+  /** TCP port; default 21120; 0 picks any free port (read it from listener.port). */
+  port?: number;
+  /** Address to listen on; default env PEERFOLD_BIND_ADDRESS, else every interface. */
+  host?: string;
+  device: LocalDevice | (() => LocalDevice);
+  accept: (hello: HelloInfo) => AcceptDecision | Promise<AcceptDecision>;
+  /** Options for the answering links (certificate, bind address, ...). */
+  link: LinkOptions | (() => LinkOptions);
+  /** Each link that opened (link.peer filled in). The engine owns it from here. */
+  onLink: (link: PeerLink) => void;
+  maxPendingSessions?: number;
+  helloTimeoutMs?: number;
+  log?: NetLog;
+}
+
+export type DialErrorCode = 'unreachable' | 'refused' | 'protocol' | 'timeout' | 'connect-failed' | 'self';
+
+export class DialError extends Error {
+  constructor(readonly code: DialErrorCode, message: string) {
+    super(message);
+    this.name = 'DialError';
+  }
+}
+
+export interface DialOptions {
+  device: LocalDevice;
+  /** discovery IDs (lowercase hex) of the shares to sync with this peer */
+  discoveryIds: string[];
+  /** our own signaling port, so the peer can dial back later */
+  listenPort?: number;
+  via?: LinkVia;
+  link: LinkOptions;
+  /** limit for the WebSocket connect plus the welcome; the link has its own connect timeout */
+  helloTimeoutMs?: number;
+  log?: NetLog;
+}
+
+function plainAddress(a: string | undefined): string {
+  if (!a) return '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+function closeReason(text: string): string {
+  // a WebSocket close reason is at most 123 bytes
+  const b = Buffer.from(text, 'utf8');
+  return b.length <= 120 ? text : b.subarray(0, 120).toString('utf8').replace(/\uFFFD+$/, '');
+}
+
+function send(ws: WebSocket, frame: SignalFrame): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(frame));
+}
+
+function signalToFrame(s: LinkSignal): SignalFrame {
+  if (s.type === 'candidate') return { t: 'candidate', candidate: s.candidate, mid: s.mid };
+  return s.kind === 'offer' ? { t: 'offer', sdp: s.sdp } : { t: 'answer', sdp: s.sdp };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listener
+
+export class SignalingListener implements NetResource {
+  private readonly sessions = new Set<ListenerSession>();
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly wss: WebSocketServer, readonly port: number, readonly opts: ListenerOptions, readonly log: NetLog) {}
+
+  get pendingSessions(): number {
+    return this.sessions.size;
+  }
+
+  /** Stops listening and drops signaling still in progress (open links are left to their owner). */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = new Promise<void>((resolve) => {
+      for (const s of [...this.sessions]) s.abort('listener closed');
+      for (const ws of this.wss.clients) ws.terminate();
+      this.wss.close(() => resolve());
+    });
+    untrackResource(this);
+    return this.closing;
+  }
+
+  shutdown(): Promise<void> {
+    return this.close();
+  }
+
+  /** @internal */
+  accepted(ws: WebSocket, req: IncomingMessage): void {
+    const from = plainAddress(req.socket.remoteAddress);
+    ws.on('error', guard(this.log, 'signaling socket error', (err: Error) => {
+      this.log('warn', `signaling from ${from}: ${err.message}; closing`);
+    }));
+    if (this.closing) {
+      ws.terminate();
+      return;
+    }
+    const max = this.opts.maxPendingSessions ?? MAX_PENDING_SESSIONS;
+    if (this.sessions.size >= max) {
+      this.log('warn', `signaling from ${from}: ${max} sessions already in progress; turned away`);
+      ws.close(1013, 'busy, try again later');
+      return;
+    }
+    const session = new ListenerSession(this, ws, from, () => this.sessions.delete(session));
+    this.sessions.add(session);
+  }
+}
+
+class ListenerSession {
+  private state: 'hello' | 'deciding' | 'signaling' | 'open' | 'done' = 'hello';
+  private link: PeerLink | null = null;
+  private candidates = 0;
+  private timer: NodeJS.Timeout | null;
+
+  constructor(private readonly listener: SignalingListener, private readonly ws: WebSocket, private readonly from: string, private readonly onDone: () => void) {
+    const log = listener.log;
+    this.timer = setTimeout(guard(log, 'signaling hello timer', () => this.fail('no hello in time')), listener.opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS);
+    this.timer.unref();
+    ws.on('message', guard(log, 'signaling message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)));
+    ws.on('close', guard(log, 'signaling close', () => this.onSocketClosed()));
+  }
+
+  abort(reason: string): void {
+    this.fail(reason);
+  }
+
+  private get log(): NetLog {
+    return this.listener.log;
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.state === 'done') return;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    const parsed = parseFrame(isBinary ? bytes : bytes.toString('utf8'));
+    if (!parsed.ok) {
+      this.fail(`malformed frame: ${parsed.error}`);
+      return;
+    }
+    const f = parsed.frame;
+    switch (f.t) {
+      case 'hello':
+        if (this.state !== 'hello') return this.fail('second hello');
+        this.state = 'deciding';
+        void this.decide(f);
+        return;
+      case 'offer':
+        if (this.state !== 'signaling' || !this.link) return this.fail('offer before welcome');
+        this.link.handleSignal({ type: 'description', kind: 'offer', sdp: f.sdp });
+        return;
+      case 'candidate':
+        if ((this.state !== 'signaling' && this.state !== 'open') || !this.link) return this.fail('candidate before welcome');
+        if (++this.candidates > MAX_CANDIDATE_FRAMES) return this.fail(`more than ${MAX_CANDIDATE_FRAMES} candidates`);
+        this.link.handleSignal({ type: 'candidate', candidate: f.candidate, mid: f.mid });
+        return;
+      case 'connected':
+        return; // the dialer closes the socket; nothing to do
+      case 'error':
+        this.log('info', `signaling from ${this.from}: peer gave up: ${f.reason}`);
+        this.finish(`peer gave up: ${f.reason}`, false);
+        return;
+      default:
+        this.fail(`unexpected ${f.t} frame`);
+    }
+  }
+
+  private async decide(f: HelloFrame): Promise<void> {
+    const opts = this.listener.opts;
+    const me = typeof opts.device === 'function' ? opts.device() : opts.device;
+    const hello: HelloInfo = {
+      connectionId: f.id, deviceId: f.deviceId, deviceName: f.deviceName, discoveryIds: f.discoveryIds, remoteAddress: this.from,
+    };
+    if (f.listenPort !== undefined) hello.listenPort = f.listenPort;
+    if (f.via !== undefined) hello.via = f.via;
+    if (f.deviceId === me.deviceId) return this.refuse('that address is this device itself');
+    let decision: AcceptDecision;
+    try {
+      decision = await opts.accept(hello);
+    } catch (err) {
+      this.log('error', `signaling accept callback threw: ${errorMessage(err)}`);
+      return this.refuse('internal error');
+    }
+    if (this.state !== 'deciding') return; // the socket went away meanwhile
+    if (decision === false) return this.refuse('refused');
+    if (typeof decision === 'string') return this.refuse(decision);
+    const wanted = new Set(f.discoveryIds);
+    const shared = decision === true ? f.discoveryIds : decision.discoveryIds.filter((id) => wanted.has(id));
+    if (shared.length === 0 && f.discoveryIds.length > 0) return this.refuse('no shared share');
+
+    let link: PeerLink;
+    try {
+      const linkOpts = typeof opts.link === 'function' ? opts.link() : opts.link;
+      link = createLink('answerer', { log: this.log, ...linkOpts }, (s) => send(this.ws, signalToFrame(s)), f.id);
+    } catch (err) {
+      this.log('error', `cannot create a link: ${errorMessage(err)}`);
+      return this.refuse('internal error');
+    }
+    link.via = f.via ?? 'lan';
+    link.peer = { deviceId: f.deviceId, deviceName: f.deviceName, discoveryIds: shared };
+    if (f.listenPort !== undefined) link.peer.listenPort = f.listenPort;
+    this.link = link;
+    this.state = 'signaling';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    send(this.ws, { t: 'welcome', v: SIGNALING_VERSION, deviceId: me.deviceId, deviceName: me.deviceName, discoveryIds: shared, listenPort: this.listener.port });
+
+    link.onClose((reason) => {
+      if (this.state === 'signaling') this.fail(reason);
+    });
+    link.whenOpen().then(() => {
+      if (this.state !== 'signaling') return;
+      this.state = 'open';
+      send(this.ws, { t: 'connected' });
+      // the dialer closes the socket once it is open too; don't wait forever if it doesn't
+      this.timer = setTimeout(guard(this.log, 'signaling linger timer', () => this.finish('done', true)), HELLO_TIMEOUT_MS);
+      this.timer.unref();
+      try {
+        this.listener.opts.onLink(link);
+      } catch (err) {
+        this.log('error', `onLink handler threw: ${errorMessage(err)}`);
+      }
+    }, () => { /* onClose above reports it */ });
+  }
+
+  private refuse(reason: string): void {
+    this.log('info', `signaling from ${this.from}: refused: ${reason}`);
+    this.finish(reason, true);
+  }
+
+  private fail(reason: string): void {
+    if (this.state === 'done') return;
+    this.log('warn', `signaling from ${this.from}: ${reason}; closing`);
+    this.finish(reason, true);
+  }
+
+  /** Ends the session; a link that is not open yet dies with it. */
+  private finish(reason: string, tellPeer: boolean): void {
+    if (this.state === 'done') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'done';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!wasOpen) this.link?.close(reason);
+    try {
+      if (tellPeer && !wasOpen) send(this.ws, { t: 'error', reason });
+      this.ws.close(wasOpen ? 1000 : 1008, closeReason(wasOpen ? 'done' : reason));
+    } catch {
+      this.ws.terminate();
+    }
+    this.onDone();
+  }
+
+  private onSocketClosed(): void {
+    if (this.state === 'done') return;
+    if (this.state === 'open') this.finish('done', false);
+    else this.finish('signaling socket closed before the connection was established', false);
+  }
+}
+
+/** Starts the signaling listener. Rejects with an explanatory error when the port is taken. */
+export function listenSignaling(opts: ListenerOptions): Promise<SignalingListener> {
+  const log = opts.log ?? defaultNetLog;
+  const port = opts.port ?? DEFAULT_SIGNALING_PORT;
+  const host = opts.host ?? (process.env.PEERFOLD_BIND_ADDRESS || undefined);
+  return new Promise((resolve, reject) => {
+    const wss = new WebSocketServer({ port, host, path: SIGNALING_PATH, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: true });
+    let listener: SignalingListener | null = null;
+    wss.on('error', guard(log, 'signaling server error', (err: NodeJS.ErrnoException) => {
+      if (!listener) {
+        wss.close();
+        const where = `${host ?? '*'}:${port}`;
+        reject(err.code === 'EADDRINUSE'
+          ? new Error(`signaling port ${where} is already in use (another Peerfold running?); choose another with --listen PORT, or --listen 0 for any free port`)
+          : new Error(`cannot listen for signaling on ${where}: ${err.message}`));
+        return;
+      }
+      log('error', `signaling listener: ${err.message}`);
+    }));
+    wss.on('listening', guard(log, 'signaling listening', () => {
+      const actual = (wss.address() as AddressInfo).port;
+      listener = new SignalingListener(wss, actual, opts, log);
+      trackResource(listener);
+      resolve(listener);
+    }));
+    wss.on('connection', guard(log, 'signaling connection', (ws: WebSocket, req: IncomingMessage) => {
+      if (listener) listener.accepted(ws, req);
+      else ws.terminate();
+    }));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialer
+
+function describeConnectError(host: string, port: number, err: NodeJS.ErrnoException): DialError {
+  const where = `${host}:${port}`;
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return new DialError('unreachable', `cannot reach ${where}: connection refused (is Peerfold running there, listening on that port?)`);
+    case 'ETIMEDOUT':
+      return new DialError('timeout', `cannot reach ${where}: timed out (wrong address, or a firewall in the way?)`);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new DialError('unreachable', `cannot reach ${where}: no route to that host`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new DialError('unreachable', `cannot resolve host name ${host}`);
+    default:
+      return new DialError('unreachable', `cannot reach ${where}: ${err.message}`);
+  }
+}
+
+/**
+ * Dials a device's signaling listener and builds a PeerLink to it (this side offers). Resolves
+ * once both data channels are open (link.peer says who answered); rejects with a DialError.
+ */
+export function dial(host: string, port: number, opts: DialOptions): Promise<PeerLink> {
+  const log = opts.log ?? defaultNetLog;
+  const where = `${host}:${port}`;
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const helloTimeout = opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
+  const connectionId = randomBytes(8).toString('hex');
+
+  return new Promise<PeerLink>((resolve, reject) => {
+    let done = false;
+    let link: PeerLink | null = null;
+    let localOpen = false;
+    let remoteConnected = false;
+    let candidates = 0;
+    let ws: WebSocket;
+    let timer: NodeJS.Timeout | null = null;
+
+    // a pending dial is a resource too: shutdownNet() must be able to stop it
+    const resource: NetResource = { shutdown: (reason) => fail(new DialError('connect-failed', `dial to ${where} aborted: ${reason}`)) };
+    trackResource(resource);
+
+    const fail = (err: DialError): void => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      untrackResource(resource);
+      link?.close(err.message);
+      try {
+        if (ws.readyState === WebSocket.OPEN) {
+          send(ws, { t: 'error', reason: err.message });
+          ws.close(1008, closeReason(err.message));
+        } else {
+          ws.terminate();
+        }
+      } catch {
+        // nothing left to close
+      }
+      reject(err);
+    };
+    const maybeDone = (): void => {
+      if (done || !localOpen || !remoteConnected || !link) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      untrackResource(resource);
+      try {
+        ws.close(1000, 'done');
+      } catch {
+        ws.terminate();
+      }
+      resolve(link);
+    };
+
+    try {
+      ws = new WebSocket(`ws://${urlHost}:${port}${SIGNALING_PATH}`, {
+        handshakeTimeout: helloTimeout, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false,
+      });
+    } catch (err) {
+      untrackResource(resource);
+      reject(new DialError('unreachable', `cannot dial ${where}: ${errorMessage(err)}`));
+      return;
+    }
+    timer = setTimeout(guard(log, 'dial hello timer', () => fail(new DialError('timeout', `no answer from ${where} within ${Math.round(helloTimeout / 1000)} s`))), helloTimeout);
+    timer.unref();
+
+    ws.on('error', guard(log, 'dial socket error', (err: NodeJS.ErrnoException) => {
+      if (err.message.includes('Opening handshake has timed out')) fail(new DialError('timeout', `cannot reach ${where}: timed out`));
+      else if (/Unexpected server response: (\d+)/.test(err.message)) {
+        fail(new DialError('protocol', `${where} is not a Peerfold signaling listener (${err.message})`));
+      } else if (link === null) fail(describeConnectError(host, port, err));
+      else fail(new DialError('connect-failed', `signaling with ${where} failed: ${err.message}`));
+    }));
+    ws.on('open', guard(log, 'dial open', () => {
+      const hello: HelloFrame = {
+        t: 'hello', v: SIGNALING_VERSION, id: connectionId, deviceId: opts.device.deviceId, deviceName: opts.device.deviceName,
+        discoveryIds: opts.discoveryIds,
+      };
+      if (opts.listenPort !== undefined) hello.listenPort = opts.listenPort;
+      if (opts.via !== undefined) hello.via = opts.via;
+      send(ws, hello);
+    }));
+    ws.on('close', guard(log, 'dial close', (code: number, reason: Buffer) => {
+      if (done) return;
+      const why = reason.toString('utf8');
+      fail(new DialError('connect-failed', `${where} closed signaling before the connection was established` +
+        (why ? `: ${why}` : ` (code ${code})`)));
+    }));
+    ws.on('message', guard(log, 'dial message', (data: RawData, isBinary: boolean) => {
+      if (done) return;
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const parsed = parseFrame(isBinary ? bytes : bytes.toString('utf8'));
+      if (!parsed.ok) {
+        log('warn', `signaling with ${where}: malformed frame: ${parsed.error}; closing`);
+        fail(new DialError('protocol', `${where} sent a malformed signaling frame: ${parsed.error}`));
+        return;
+      }
+      const f = parsed.frame;
+      switch (f.t) {
+        case 'welcome': {
+          if (link) return fail(new DialError('protocol', `${where} sent a second welcome`));
+          if (f.deviceId === opts.device.deviceId) return fail(new DialError('self', `${where} is this device itself`));
+          const asked = new Set(opts.discoveryIds);
+          const shared = f.discoveryIds.filter((id) => asked.has(id));
+          if (timer) clearTimeout(timer);
+          timer = null;
+          try {
+            link = createLink('offerer', { log, ...opts.link }, (s) => send(ws, signalToFrame(s)), connectionId);
+          } catch (err) {
+            return fail(new DialError('connect-failed', `cannot create a link: ${errorMessage(err)}`));
+          }
+          link.via = opts.via ?? 'manual';
+          link.peer = { deviceId: f.deviceId, deviceName: f.deviceName, discoveryIds: shared };
+          if (f.listenPort !== undefined) link.peer.listenPort = f.listenPort;
+          const l = link;
+          l.onClose((reason) => fail(new DialError(/within \d+ s/.test(reason) ? 'timeout' : 'connect-failed', `connection to ${where} failed: ${reason}`)));
+          l.whenOpen().then(() => {
+            if (done) return;
+            localOpen = true;
+            send(ws, { t: 'connected' });
+            maybeDone();
+          }, () => { /* onClose reports it */ });
+          return;
+        }
+        case 'answer':
+          if (!link) return fail(new DialError('protocol', `${where} sent an answer before its welcome`));
+          link.handleSignal({ type: 'description', kind: 'answer', sdp: f.sdp });
+          return;
+        case 'candidate':
+          if (!link) return fail(new DialError('protocol', `${where} sent a candidate before its welcome`));
+          if (++candidates > MAX_CANDIDATE_FRAMES) return fail(new DialError('protocol', `${where} sent more than ${MAX_CANDIDATE_FRAMES} candidates`));
+          link.handleSignal({ type: 'candidate', candidate: f.candidate, mid: f.mid });
+          return;
+        case 'connected':
+          remoteConnected = true;
+          maybeDone();
+          return;
+        case 'error':
+          return fail(new DialError(link ? 'connect-failed' : 'refused', `${where} refused: ${f.reason}`));
+        default:
+          return fail(new DialError('protocol', `${where} sent an unexpected ${f.t} frame`));
+      }
+    }));
+  });
+}
