@@ -93,6 +93,17 @@ const shots = [
       await p.waitForSelector('[data-testid=toast][data-kind=error]');
     },
   },
+  {
+    name: 'focus',
+    hash: '#/share/sh-work/peers',
+    wait: '[data-testid=peer-row]',
+    act: async (p) => {
+      await p.keyboard.press('Tab');
+      await p.focus('[data-testid=tab-peers]');
+      await p.keyboard.press('ArrowRight');
+      await p.keyboard.press('ArrowLeft');
+    },
+  },
   { name: 'narrow', hash: '#/shares', wait: '[data-testid=share-row]', viewport: { width: 820, height: 700 } },
 ].filter((s) => s.name.includes(filter));
 

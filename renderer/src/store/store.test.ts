@@ -63,6 +63,31 @@ test('start loads a snapshot, then events keep the store current; stop unsubscri
   assert.equal([...listeners.values()].reduce((n, set) => n + set.size, 0), 0);
 });
 
+test('a status event whose conflict or peer counters changed re-requests those lists, once per change', async () => {
+  let conflictList = [conflict()];
+  const { bridge, calls, emit } = fakeBridge({ ...basics, conflicts: () => conflictList });
+  const app = createPeerfoldApp(bridge, { fallbackPollMs: 0 });
+  app.actions.start();
+  await settle();
+  const count = (m: string) => calls.filter((c) => c.method === m).length;
+  const c0 = count('conflicts');
+  const p0 = count('peers');
+  emit('status', status([share({ conflicts: 1 })]));
+  await settle();
+  assert.equal(count('conflicts'), c0, 'the list already has the one conflict');
+  conflictList = [conflict(), conflict({ conflictPath: 'b.conflict.txt' })];
+  emit('status', status([share({ conflicts: 2 })]));
+  await settle();
+  assert.equal(count('conflicts'), c0 + 1);
+  assert.equal(app.store.getState().conflicts.length, 2);
+  emit('status', status([share({ conflicts: 2 })]));
+  await settle();
+  assert.equal(count('conflicts'), c0 + 1, 'same counters: no new request');
+  emit('status', status([share({ conflicts: 2, peersConnected: 0 })]));
+  await settle();
+  assert.equal(count('peers'), p0 + 1);
+});
+
 test('sharing a folder adds the share with its codes; a failure throws for the dialog', async () => {
   const { bridge } = fakeBridge({
     ...basics,

@@ -89,10 +89,37 @@ export function createPeerfoldApp(bridge: PeerfoldBridge, options: StoreOptions 
   const call = <M extends Method>(method: M, params: Params<M>): Promise<Result<M>> => bridge.call(method, params);
   const fail = (action: string, shareId: ShareId | null = null) => (err: unknown) => set((s) => r.applyCallError(s, action, err, now(), shareId));
 
+  // Lists with their own events (conflicts, peers) are re-requested when a status event says they
+  // changed but no event brought the change: once per change of the status's counters.
+  const seen = { conflicts: '', peers: '' };
+  const inFlight = { conflicts: false, peers: false };
+  function followStatus() {
+    const s = store.getState();
+    const conflictSig = s.shares.map((x) => `${x.id}:${x.conflicts}`).join(',');
+    const wanted = s.shares.reduce((n, x) => n + x.conflicts, 0);
+    if (conflictSig !== seen.conflicts && wanted !== s.conflicts.length && !inFlight.conflicts) {
+      seen.conflicts = conflictSig;
+      inFlight.conflicts = true;
+      void actions.refreshConflicts().finally(() => (inFlight.conflicts = false));
+    }
+    const peerSig = s.shares.map((x) => `${x.id}:${x.peersConnected}`).join(',');
+    if (peerSig !== seen.peers && !inFlight.peers) {
+      const first = seen.peers === '';
+      seen.peers = peerSig;
+      if (!first) {
+        inFlight.peers = true;
+        void actions.refreshPeers().finally(() => (inFlight.peers = false));
+      }
+    }
+  }
+
   const actions: Actions = {
     start() {
       const offs: (() => void)[] = [
-        bridge.on('status', (st) => set((s) => r.applyStatus(s, st, { pushed: true, now: now() }))),
+        bridge.on('status', (st) => {
+          set((s) => r.applyStatus(s, st, { pushed: true, now: now() }));
+          followStatus();
+        }),
         bridge.on('peers', (p) => set((s) => r.applyPeers(s, p))),
         bridge.on('conflict', (c) => set((s) => r.applyConflict(s, c))),
         bridge.on('shareSynced', (e) => set((s) => r.applyShareSynced(s, e, now()))),

@@ -76,7 +76,8 @@ function ConflictCard({ conflict: c, initiallyOpen }: { conflict: ConflictInfo; 
 
   const resolve = async (keep: ResolveKeep) => {
     setBusy(keep);
-    const ok = await actions.resolve(c.shareId, c.path, keep);
+    // the conflict copy names this conflict uniquely (a file can have several)
+    const ok = await actions.resolve(c.shareId, c.conflictPath, keep);
     if (!ok) setBusy(null);
   };
 
