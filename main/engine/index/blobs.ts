@@ -24,7 +24,8 @@ export function decodeChunks(blob: Uint8Array): ChunkRef[] {
   const out: ChunkRef[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const at = i * CHUNK_ENTRY_BYTES;
-    out[i] = { hash: blob.slice(at, at + 32), size: buf.readUInt32LE(at + 32) };
+    // views into the row's own copy of the blob (sql.js hands each row a fresh one): no copying
+    out[i] = { hash: blob.subarray(at, at + 32), size: buf.readUInt32LE(at + 32) };
   }
   return out;
 }

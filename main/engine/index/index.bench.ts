@@ -42,10 +42,11 @@ function start(): number {
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 const dir = mkdtempSync(join(tmpdir(), 'peerfold-index-bench-'));
+const opts = { snapshotEveryMs: 0, journalLimitBytes: 1 << 30 };
 try {
   let t = start();
-  const { store, db } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0, journalLimitBytes: 1 << 30 });
-  console.log(`open (new database):                      ${ms(t)}`);
+  const { store, db } = await IndexStore.open(dir, LOCAL, opts);
+  console.log(`open (new database):                                   ${ms(t)}`);
   store.addShare({ id: 'share-1', name: 'One', path: '/tmp/one', access: 'read-write', secret: 'x', paused: false, createdAt: 0 });
   store.addShare({ id: 'warm', name: 'Warm', path: '/tmp/warm', access: 'read-write', secret: 'x', paused: false, createdAt: 0 });
 
@@ -55,35 +56,28 @@ try {
 
   t = start();
   store.putFiles(warm);
-  console.log(`putFiles 1,000 (cold: first batch in the process): ${ms(t)}`);
+  console.log(`putFiles 1,000 (cold: first batch in the process):     ${ms(t)}`);
+  store.removeShare('warm');
 
+  const j0 = db.stats().journalBytes;
   t = start();
   store.putFiles(local);
-  console.log(`putFiles ${FILES} new local files (${FILES * CHUNKS} chunks):  ${ms(t)}   journal ${mib(db.stats().journalBytes)}`);
+  console.log(`putFiles ${FILES} new local files (${FILES * CHUNKS} chunks):      ${ms(t)}   journal +${mib(db.stats().journalBytes - j0)}`);
   let j = db.stats().journalBytes;
   t = start();
   store.putFiles(local.map((r) => ({ ...r, mtimeMs: r.mtimeMs + 1, sequence: r.sequence + FILES })));
-  console.log(`putFiles ${FILES} local updates (same content):     ${ms(t)}   journal +${mib(db.stats().journalBytes - j)}`);
-  j = db.stats().journalBytes;
-  t = start();
-  store.putFiles(peer);
-  console.log(`putFiles ${FILES} new peer records:                 ${ms(t)}   journal +${mib(db.stats().journalBytes - j)}`);
+  console.log(`putFiles ${FILES} local updates (same content):         ${ms(t)}   journal +${mib(db.stats().journalBytes - j)}`);
 
   const replayImage = mkdtempSync(join(tmpdir(), 'peerfold-index-bench-img-'));
   cpSync(dir, replayImage, { recursive: true });
 
   t = start();
   await db.snapshot();
-  console.log(`snapshot:                                  ${ms(t)}   size ${mib(db.stats().snapshotBytes)}`);
-
-  t = start();
-  let groups = 0;
-  for (const g of store.iterateByPath('share-1')) groups += g.entries.length > 0 ? 1 : 0;
-  console.log(`iterateByPath over ${groups} paths x 2 devices:    ${ms(t)}`);
+  console.log(`snapshot (${FILES} files, ${FILES * CHUNKS} chunks):               ${ms(t)}   size ${mib(db.stats().snapshotBytes)}`);
   t = start();
   let found = 0;
   for (let i = 0; i < 10_000; i++) found += store.findChunk(local[i % FILES]!.chunks[i % CHUNKS]!.hash).length;
-  console.log(`findChunk x 10,000:                        ${ms(t)}   (${found} hits)`);
+  console.log(`findChunk x 10,000:                                    ${ms(t)}   (${found} hits)`);
   t = start();
   let n = 0;
   for (let after = 0; ; ) {
@@ -92,19 +86,31 @@ try {
     n += page.length;
     after = page[page.length - 1]!.sequence;
   }
-  console.log(`filesSince, all ${n} in pages of 1000:      ${ms(t)}`);
+  console.log(`filesSince, all ${n} in pages of 1000:                  ${ms(t)}`);
   await db.close();
 
   t = start();
-  const again = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
-  console.log(`open from snapshot (${FILES} local + ${FILES} peer files): ${ms(t)}`);
-  await again.db.close();
-
+  let o = await IndexStore.open(dir, LOCAL, opts);
+  console.log(`open from snapshot (${FILES} files + ${FILES * CHUNKS} chunks):     ${ms(t)}`);
   t = start();
-  const replay = await IndexStore.open(replayImage, LOCAL, { snapshotEveryMs: 0 });
-  console.log(`open replaying the whole journal (crash before any snapshot): ${ms(t)}   (${replay.db.stats().replayedRecords} records, then snapshot)`);
+  const replay = await IndexStore.open(replayImage, LOCAL, opts);
+  console.log(`open replaying the journal instead (crash before any snapshot): ${ms(t)}   (${replay.db.stats().replayedRecords} records)`);
   await replay.db.close();
   rmSync(replayImage, { recursive: true, force: true });
+
+  j = o.db.stats().journalBytes;
+  t = start();
+  o.store.putFiles(peer);
+  console.log(`putFiles ${FILES} new peer records:                     ${ms(t)}   journal +${mib(o.db.stats().journalBytes - j)}`);
+  t = start();
+  let groups = 0;
+  for (const g of o.store.iterateByPath('share-1')) groups += g.entries.length > 0 ? 1 : 0;
+  console.log(`iterateByPath over ${groups} paths x 2 devices:         ${ms(t)}`);
+  await o.db.close();
+  t = start();
+  o = await IndexStore.open(dir, LOCAL, opts);
+  console.log(`open from snapshot with the peer's index too:          ${ms(t)}   size ${mib(o.db.stats().snapshotBytes)}`);
+  await o.db.close();
   console.log(`peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -32,15 +32,20 @@ const SQL = {
   shareNo: 'SELECT no FROM shares WHERE id = ?',
   deviceNo: 'SELECT no FROM devices WHERE id = ?',
   deviceId: 'SELECT id FROM devices WHERE no = ?',
-  insertDevice: 'INSERT INTO devices (id) VALUES (?) RETURNING no',
+  insertDevice: 'INSERT INTO devices (id) VALUES (?)',
+  lastRowid: 'SELECT last_insert_rowid()',
   pathId: 'SELECT id FROM paths WHERE share_no = ? AND path = ?',
-  insertPath: 'INSERT INTO paths (share_no, path) VALUES (?, ?) RETURNING id',
+  insertPath: 'INSERT INTO paths (share_no, path) VALUES (?, ?)',
   upsertFile: `INSERT INTO files (path_id, device_no, share_no, type, size, mode, mtime_ms, inode, symlink_target,
       version, sequence, deleted, chunks, hash, modified_by)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
     ON CONFLICT (path_id, device_no) DO UPDATE SET type = ?4, size = ?5, mode = ?6, mtime_ms = ?7, inode = ?8,
       symlink_target = ?9, version = ?10, sequence = ?11, deleted = ?12, chunks = ?13, hash = ?14, modified_by = ?15`,
   oldChunks: 'SELECT chunks, deleted, type FROM files WHERE path_id = ? AND device_no = ?',
+  chunkHits: 'SELECT path_id, idx FROM chunk_index WHERE h = ?',
+  liveChunks: 'SELECT chunks FROM files WHERE path_id = ? AND device_no = ? AND deleted = 0',
+  pathById: 'SELECT path, share_no FROM paths WHERE id = ?',
+  shareId: 'SELECT id FROM shares WHERE no = ?',
   deleteChunk: 'DELETE FROM chunk_index WHERE h = ? AND path_id = ? AND idx = ?',
   localChunkLists: 'SELECT path_id, chunks FROM files WHERE device_no = ? AND deleted = 0 AND type = 0',
 } as const;
@@ -59,6 +64,34 @@ function insertChunksSql(rows: number): string {
 /** The chunk_index key: the first 6 bytes of a sha256 as an exact (48-bit) number. */
 function hashPrefix(bytes: Uint8Array, at: number): number {
   return bytes[at]! * 2 ** 40 + bytes[at + 1]! * 2 ** 32 + ((bytes[at + 2]! << 24) >>> 0) + (bytes[at + 3]! << 16) + (bytes[at + 4]! << 8) + bytes[at + 5]!;
+}
+
+/** A list of chunk_index rows (parallel arrays) that can be walked in key order cheaply. */
+class ChunkOps {
+  readonly h: number[] = [];
+  readonly pathId: number[] = [];
+  readonly idx: number[] = [];
+
+  addAll(pathId: number, chunks: Uint8Array): void {
+    const n = chunks.length / CHUNK_ENTRY_BYTES;
+    for (let i = 0; i < n; i++) {
+      this.h.push(hashPrefix(chunks, i * CHUNK_ENTRY_BYTES));
+      this.pathId.push(pathId);
+      this.idx.push(i);
+    }
+  }
+
+  /** Positions ordered by the top 32 bits of h (locality is all that matters), via a native numeric sort. */
+  sorted(): number[] {
+    const n = this.h.length;
+    if (n > 2 ** 21) return [...this.h.keys()].sort((a, b) => this.h[a]! - this.h[b]!);
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = Math.floor(this.h[i]! / 2 ** 16) * 2 ** 21 + i; // < 2^53: exact
+    keys.sort();
+    const out: number[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = keys[i]! % 2 ** 21;
+    return out;
+  }
 }
 
 export interface OpenIndexResult {
@@ -103,7 +136,10 @@ export class IndexStore {
         db.run('DELETE FROM chunk_index');
         const no = this.lookupDeviceNo(localDeviceId);
         if (no !== undefined) {
-          for (const [pathId, chunks] of db.rows(SQL.localChunkLists, [no])) this.indexChunks(pathId as number, chunks as Uint8Array);
+          for (const [pathId, chunks] of db.rows(SQL.localChunkLists, [no])) {
+            this.touchedPaths.set(pathId as number, { before: null, after: chunks as Uint8Array });
+          }
+          this.flushChunkIndex();
         }
       });
     }
@@ -176,7 +212,12 @@ export class IndexStore {
   putFiles(records: readonly FileRecord[]): void {
     if (!records.length) return;
     this.db.transaction(() => {
-      for (const r of records) this.putFile(r);
+      try {
+        for (const r of records) this.putFile(r);
+        this.flushChunkIndex();
+      } finally {
+        this.touchedPaths.clear();
+      }
     });
   }
 
@@ -191,15 +232,7 @@ export class IndexStore {
     const local = r.deviceId === this.localDeviceId;
     const chunks = encodeChunks(r.chunks);
     const version = encodeVersion(r.version, (id) => this.deviceNo(id));
-    const indexed = local && !r.deleted && r.type === 'file' ? chunks : null;
-    if (local) {
-      const old = this.db.rows(SQL.oldChunks, [pathId, devNo])[0];
-      const oldIndexed = old && old[1] === 0 && old[2] === TYPE_CODE.file ? (old[0] as Uint8Array) : null;
-      if (!(oldIndexed && indexed && Buffer.compare(oldIndexed, indexed) === 0)) {
-        if (oldIndexed) this.unindexChunks(pathId, oldIndexed);
-        if (indexed) this.indexChunks(pathId, indexed);
-      }
-    }
+    if (local) this.noteLocalChunks(pathId, devNo, !r.deleted && r.type === 'file' ? chunks : null);
     this.db.run(SQL.upsertFile, [
       pathId,
       devNo,
@@ -219,26 +252,50 @@ export class IndexStore {
     ]);
   }
 
-  /** Adds chunk_index rows for a local file's chunk list, in multi-row statements (fewer calls into SQLite). */
-  private indexChunks(pathId: number, chunks: Uint8Array): void {
-    const n = chunks.length / CHUNK_ENTRY_BYTES;
-    let i = 0;
+  /**
+   * chunk_index changes are collected per batch: for each local path touched, its indexed chunk list
+   * before the batch and after it. At the end the difference is applied sorted by key, which keeps
+   * SQLite's B-tree work local instead of jumping to a random page for every chunk.
+   */
+  private readonly touchedPaths = new Map<number, { before: Uint8Array | null; after: Uint8Array | null }>();
+
+  private noteLocalChunks(pathId: number, devNo: number, after: Uint8Array | null): void {
+    let t = this.touchedPaths.get(pathId);
+    if (!t) {
+      const old = this.db.rows(SQL.oldChunks, [pathId, devNo])[0];
+      const before = old && old[1] === 0 && old[2] === TYPE_CODE.file && (old[0] as Uint8Array).length ? (old[0] as Uint8Array) : null;
+      t = { before, after: null };
+      this.touchedPaths.set(pathId, t);
+    }
+    t.after = after && after.length ? after : null;
+  }
+
+  /** Applies the collected chunk_index changes; call inside the transaction that collected them. */
+  private flushChunkIndex(): void {
+    const del = new ChunkOps();
+    const add = new ChunkOps();
+    for (const [pathId, { before, after }] of this.touchedPaths) {
+      if (before && after && Buffer.compare(before, after) === 0) continue;
+      if (before) del.addAll(pathId, before);
+      if (after) add.addAll(pathId, after);
+    }
+    this.touchedPaths.clear();
+    // deletes first: a row both deleted (old list) and added (new list) must end up present
+    for (const i of del.sorted()) this.db.run(SQL.deleteChunk, [del.h[i]!, del.pathId[i]!, del.idx[i]!]);
+    const order = add.sorted();
+    let at = 0;
     for (const batch of INSERT_BATCHES) {
-      for (; n - i >= batch; i += batch) {
+      for (; order.length - at >= batch; at += batch) {
         const params: number[] = new Array(batch * 3);
         for (let k = 0; k < batch; k++) {
-          params[k * 3] = hashPrefix(chunks, (i + k) * CHUNK_ENTRY_BYTES);
-          params[k * 3 + 1] = pathId;
-          params[k * 3 + 2] = i + k;
+          const i = order[at + k]!;
+          params[k * 3] = add.h[i]!;
+          params[k * 3 + 1] = add.pathId[i]!;
+          params[k * 3 + 2] = add.idx[i]!;
         }
         this.db.run(insertChunksSql(batch), params);
       }
     }
-  }
-
-  private unindexChunks(pathId: number, chunks: Uint8Array): void {
-    const n = chunks.length / CHUNK_ENTRY_BYTES;
-    for (let i = 0; i < n; i++) this.db.run(SQL.deleteChunk, [hashPrefix(chunks, i * CHUNK_ENTRY_BYTES), pathId, i]);
   }
 
   getFile(shareId: string, deviceId: string, path: string): FileRecord | null {
@@ -364,23 +421,20 @@ export class IndexStore {
   findChunk(hash: Uint8Array): ChunkLocation[] {
     const devNo = this.lookupDeviceNo(this.localDeviceId);
     if (devNo === undefined || hash.length !== 32) return [];
-    const rows = this.db.rows(
-      `SELECT s.id, p.path, ci.idx, f.chunks, s.no FROM chunk_index ci
-       JOIN paths p ON p.id = ci.path_id
-       JOIN shares s ON s.no = p.share_no
-       JOIN files f ON f.path_id = ci.path_id AND f.device_no = ?
-       WHERE ci.h = ? AND f.deleted = 0`,
-      [devNo, hashPrefix(hash, 0)],
-    );
-    if (rows.length > 1) rows.sort((a, b) => (a[4] as number) - (b[4] as number) || cmp(a[1] as string, b[1] as string) || (a[2] as number) - (b[2] as number));
-    const out: ChunkLocation[] = [];
-    for (const [shareId, path, idx, chunks] of rows) {
-      const blob = chunks as Uint8Array;
+    // point lookups one after the other: cheaper in sql.js than the equivalent join
+    const hits = this.db.rows(SQL.chunkHits, [hashPrefix(hash, 0)]);
+    const out: (ChunkLocation & { shareNo: number })[] = [];
+    for (const [pathId, idx] of hits) {
+      const file = this.db.rows(SQL.liveChunks, [pathId, devNo])[0];
+      if (!file) continue;
+      const blob = file[0] as Uint8Array;
       const at = (idx as number) * CHUNK_ENTRY_BYTES;
       if (Buffer.compare(blob.subarray(at, at + 32), hash) !== 0) continue; // a 48-bit prefix collision
-      out.push({ shareId: shareId as string, path: path as string, ...chunkSpan(blob, idx as number) });
+      const [path, shareNo] = this.db.rows(SQL.pathById, [pathId])[0] as [string, number];
+      out.push({ shareId: this.shareIdOf(shareNo), path, ...chunkSpan(blob, idx as number), shareNo });
     }
-    return out;
+    out.sort((a, b) => a.shareNo - b.shareNo || cmp(a.path, b.path) || a.offset - b.offset);
+    return out.map(({ shareNo: _, ...loc }) => loc);
   }
 
   // ---- peers --------------------------------------------------------------------------------------
@@ -535,6 +589,14 @@ export class IndexStore {
     return no;
   }
 
+  private shareIdOf(no: number): string {
+    for (const [id, n] of this.shareNoById) if (n === no) return id;
+    const id = this.db.rows(SQL.shareId, [no])[0]?.[0] as string | undefined;
+    if (id === undefined) throw new Error(`index database refers to unknown share number ${no}`);
+    this.shareNoById.set(id, no);
+    return id;
+  }
+
   private shareNo(id: string): number {
     const no = this.lookupShareNo(id);
     if (no === undefined) throw new Error(`no share with id ${id}`);
@@ -558,7 +620,7 @@ export class IndexStore {
     if (typeof id !== 'string' || !id) throw new TypeError(`bad device id ${JSON.stringify(id)}`);
     let no = this.lookupDeviceNo(id);
     if (no === undefined) {
-      no = this.db.runReturning<{ no: number }>(SQL.insertDevice, [id])[0]!.no;
+      no = this.insertReturningRowid(SQL.insertDevice, [id]);
       this.devNoById.set(id, no);
       this.devIdByNo.set(no, id);
     }
@@ -579,7 +641,13 @@ export class IndexStore {
   private pathId(shareNo: number, path: string): number {
     const found = this.db.rows(SQL.pathId, [shareNo, path])[0]?.[0];
     if (typeof found === 'number') return found;
-    return this.db.runReturning<{ id: number }>(SQL.insertPath, [shareNo, path])[0]!.id;
+    return this.insertReturningRowid(SQL.insertPath, [shareNo, path]);
+  }
+
+  /** (cheaper in SQLite than INSERT ... RETURNING, and replays identically: rowids are deterministic) */
+  private insertReturningRowid(sql: string, params: (string | number)[]): number {
+    this.db.run(sql, params);
+    return this.db.rows(SQL.lastRowid)[0]![0] as number;
   }
 
   private decodeFile(shareId: string, r: SqlValue[]): FileRecord {
