@@ -21,7 +21,17 @@ export interface RawFileHash {
   chunkSizes: Uint32Array;
   /** hex SHA-256 over the concatenated chunk hashes */
   hash: string;
+  /** modified so recently that a same-size rewrite could keep this mtime (see RACY_MS) */
+  racy: boolean;
 }
+
+/**
+ * File systems stamp mtimes from a coarse clock (a few ms on ext4, up to 2 s on FAT), so a
+ * same-size rewrite soon after we read a file can leave size, mtime and inode all unchanged.
+ * A file whose mtime was this close to the moment we finished reading it is "racy": the scanner
+ * must hash it again next time instead of trusting its stat (git's "racily clean" entries).
+ */
+export const RACY_MS = 2000;
 
 export interface HashFileOptions {
   params?: CdcParams;
@@ -152,6 +162,7 @@ async function hashOnce(path: string, opts: Required<Omit<HashFileOptions, 'onRe
       chunkHashes,
       chunkSizes: Uint32Array.from(sizes),
       hash: createHash('sha256').update(chunkHashes).digest('hex'),
+      racy: Date.now() - before.mtimeMs < RACY_MS,
     };
     return { result, stable };
   } finally {

@@ -30,6 +30,8 @@ export interface FileHash {
   chunks: ChunkRef[];
   /** hex SHA-256 over the concatenated chunk hashes */
   hash: string;
+  /** modified moments before it was read: do not trust its stat next time (file-hash.ts RACY_MS) */
+  racy: boolean;
 }
 
 export interface HashPoolOptions {
@@ -90,7 +92,7 @@ function toFileHash(raw: Extract<HashResponse, { ok: true }>['result']): FileHas
   for (let k = 0; k < chunks.length; k++) {
     chunks[k] = { hash: raw.chunkHashes.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES), size: raw.chunkSizes[k] };
   }
-  return { size: raw.size, mtimeMs: raw.mtimeMs, inode: raw.inode, mode: raw.mode, chunks, hash: raw.hash };
+  return { size: raw.size, mtimeMs: raw.mtimeMs, inode: raw.inode, mode: raw.mode, chunks, hash: raw.hash, racy: raw.racy };
 }
 
 export class HashPool {

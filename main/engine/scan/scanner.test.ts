@@ -35,7 +35,7 @@ async function collect(opts: Partial<ScanOptions> & { root: string }) {
 function previousFrom(entries: Map<string, ScannedEntry>): (p: string) => PreviousState | undefined {
   return (p) => {
     const e = entries.get(p);
-    return e && { type: e.type, size: e.size, mtimeMs: e.mtimeMs, inode: e.inode, mode: e.mode };
+    return e && { type: e.type, size: e.size, mtimeMs: e.mtimeMs, inode: e.inode, mode: e.mode, racy: e.racy };
   };
 }
 
@@ -73,6 +73,9 @@ async function makeTree(): Promise<{ root: string; big: Buffer }> {
   w('ignored-dir/inside.txt', 'hidden');
   w(tempNameFor('a.txt', 'ff'.repeat(32)), 'partial download');
   w('cafe\u0301.txt', 'nfd on disk');
+  // Written an hour ago, as far as mtimes go: not racy (see the racy test).
+  const past = new Date(Date.now() - 3600_000);
+  for (const f of ['a.txt', 'empty.txt', 'nested/y.txt', 'nested/deeper/deepest/x.bin', 'big.bin', 'keep.log', 'cafe\u0301.txt']) utimesSync(join(root, f), past, past);
   return { root, big };
 }
 
@@ -100,6 +103,7 @@ test('scans a tree: nested folders, empty files, a large file, symlinks, FIFO, i
     assert.equal(a.chunks.length, 1);
     assert.equal(Buffer.from(a.chunks[0].hash).toString('hex'), createHash('sha256').update('hello\n').digest('hex'));
     assert.equal(a.symlinkTarget, null);
+    assert.equal(a.racy, false);
 
     const empty = r.changed.get('empty.txt')!;
     assert.equal(empty.size, 0);
@@ -293,6 +297,33 @@ test('a file that keeps changing is reported as an error for that path', async (
     }
   } finally {
     await busyPool.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('racy files: modified moments before they were read are hashed again next time', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'pf-scan-'));
+  try {
+    const f = join(root, 'fresh.txt');
+    // whole-millisecond mtimes, so that utimes can put back exactly the same one below
+    const t = new Date(Math.floor(Date.now()) - 100);
+    writeFileSync(f, 'version 1');
+    utimesSync(f, t, t);
+    const first = await collect({ root });
+    const e = first.changed.get('fresh.txt')!;
+    assert.equal(e.racy, true, 'just written: racy');
+
+    // A same-size rewrite in the same clock tick leaves size, mtime and inode as they were.
+    writeFileSync(f, 'version 2');
+    utimesSync(f, t, t);
+    const prev = previousFrom(first.changed);
+    const second = await collect({ root, previous: prev });
+    assert.equal(second.changed.get('fresh.txt')?.hash, fileHashOf(Buffer.from('version 2')), 'the racy entry was hashed again');
+
+    // Trusting the stat (no racy flag) would have missed it: that is what the flag is for.
+    const trusting = await collect({ root, previous: (p) => ({ ...prev(p)!, racy: false }) });
+    assert.deepEqual(trusting.unchanged, ['fresh.txt']);
+  } finally {
     await rm(root, { recursive: true, force: true });
   }
 });

@@ -18,6 +18,8 @@ export interface PreviousState {
   inode: number;
   /** permission bits; when given, a mode change counts as a change */
   mode?: number;
+  /** the entry was recorded from a racy read (ScannedEntry.racy): hash it again */
+  racy?: boolean;
 }
 
 export interface ScannedEntry {
@@ -35,6 +37,12 @@ export interface ScannedEntry {
   chunks: ChunkRef[];
   /** files: hex SHA-256 over the chunk hashes (an empty file has the hash of nothing); '' otherwise */
   hash: string;
+  /**
+   * Files only: modified within RACY_MS (2 s) of being read, so a same-size rewrite right after
+   * could leave size, mtime and inode as recorded. Pass `racy: true` back in PreviousState for
+   * this path (an in-memory set is enough) so the next scan hashes it instead of skipping it.
+   */
+  racy: boolean;
 }
 
 export interface ScanSummary extends WalkSummary {
@@ -86,7 +94,7 @@ export interface ScanOptions {
 
 /** Whether `cur` (from lstat) can be taken as what `prev` describes without hashing. */
 export function isUnchanged(prev: PreviousState | undefined, type: FileType, cur: { size: number; mtimeMs: number; inode: number; mode: number }): boolean {
-  if (!prev || prev.type !== type) return false;
+  if (!prev || prev.type !== type || prev.racy) return false;
   if (prev.mode !== undefined && prev.mode !== cur.mode) return false;
   // A directory has no content of its own; its mtime moves whenever a child does.
   if (type === 'dir') return true;
@@ -105,11 +113,12 @@ function metaEntry(e: FoundEntry): ScannedEntry {
     symlinkTarget: e.symlinkTarget,
     chunks: [],
     hash: '',
+    racy: false,
   };
 }
 
 function fileEntry(path: string, h: FileHash): ScannedEntry {
-  return { path, type: 'file', size: h.size, mode: h.mode, mtimeMs: h.mtimeMs, inode: h.inode, symlinkTarget: null, chunks: h.chunks, hash: h.hash };
+  return { path, type: 'file', size: h.size, mode: h.mode, mtimeMs: h.mtimeMs, inode: h.inode, symlinkTarget: null, chunks: h.chunks, hash: h.hash, racy: h.racy };
 }
 
 type Settled = { id: number; events: ScanEvent[] };
