@@ -122,5 +122,5 @@ test('kill -9 during steady commits loses nothing reported and applies nothing b
 });
 
 test('kill -9 while snapshots are being written loses nothing reported', async (t) => {
-  await crashRounds('snapshots', 5, (m) => t.diagnostic(m));
+  await crashRounds('snapshots', 4, (m) => t.diagnostic(m));
 });
