@@ -37,11 +37,20 @@ class End {
   dc: DataChannel | null = null;
   private haveRemote = false;
   private readonly pending: { candidate: string; mid: string }[] = [];
+  /** the offerer sends its candidates only once it has the answer (see PeerLink for why) */
+  private readonly held: Signal[] = [];
 
   constructor(readonly role: 'offerer' | 'answerer', private readonly send: (s: Signal) => void, private readonly onChannel: (dc: DataChannel) => void) {
     this.pc = new nodeDataChannel.PeerConnection(`bench-${role}`, { iceServers: [], bindAddress: BIND, maxMessageSize: 262144 });
     this.pc.onLocalDescription((sdp, type) => { try { this.send({ kind: 'description', sdp, type }); } catch (e) { console.error(e); } });
-    this.pc.onLocalCandidate((candidate, mid) => { try { this.send({ kind: 'candidate', candidate, mid }); } catch (e) { console.error(e); } });
+    this.pc.onLocalCandidate((candidate, mid) => {
+      try {
+        if (this.role === 'offerer' && !this.haveRemote) this.held.push({ kind: 'candidate', candidate, mid });
+        else this.send({ kind: 'candidate', candidate, mid });
+      } catch (e) {
+        console.error(e);
+      }
+    });
     if (role === 'offerer') this.makeChannel();
     keep.push(this);
   }
@@ -58,6 +67,7 @@ class End {
         this.haveRemote = true;
         if (this.role === 'answerer') this.makeChannel();
         for (const c of this.pending.splice(0)) this.pc.addRemoteCandidate(c.candidate, c.mid);
+        for (const c of this.held.splice(0)) this.send(c);
       } else if (this.haveRemote) {
         this.pc.addRemoteCandidate(s.candidate, s.mid);
       } else {

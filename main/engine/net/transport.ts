@@ -142,6 +142,7 @@ export class PeerLink implements NetResource {
   private readonly maxUndelivered: number;
   private undeliveredBytes = 0;
   private readonly remoteCandidates: { candidate: string; mid: string }[] = [];
+  private readonly heldLocalCandidates: { candidate: string; mid: string }[] = [];
   private remoteCandidateCount = 0;
   private hasRemoteDescription = false;
   private localFp = '';
@@ -226,7 +227,12 @@ export class PeerLink implements NetResource {
     }));
     pc.onLocalCandidate(guard(this.log, 'onLocalCandidate', (candidate, mid) => {
       if (this.closedReason !== null) return;
-      this.emitSignal({ type: 'candidate', candidate, mid });
+      // The offerer holds its candidates until it has the answer. Otherwise the answerer can
+      // reach it over ICE and start DTLS before the answer is applied here, and libdatachannel
+      // then fails the certificate check for want of the remote fingerprint ("DTLS alert:
+      // unknown CA"; seen in about 1 of 100 loopback connections).
+      if (this.role === 'offerer' && !this.hasRemoteDescription) this.heldLocalCandidates.push({ candidate, mid });
+      else this.emitSignal({ type: 'candidate', candidate, mid });
     }));
     pc.onStateChange(guard(this.log, 'onStateChange', (state) => {
       if (state === 'failed') this.close('connection failed (ICE or DTLS could not be established)');
@@ -399,6 +405,7 @@ export class PeerLink implements NetResource {
     this.hasRemoteDescription = true;
     if (this.role === 'answerer') this.createChannels();
     for (const c of this.remoteCandidates.splice(0)) this.applyCandidate(c.candidate, c.mid);
+    for (const c of this.heldLocalCandidates.splice(0)) this.emitSignal({ type: 'candidate', ...c });
   }
 
   private addRemoteCandidate(candidate: string, mid: string): void {
