@@ -20,7 +20,9 @@ function findTests(dir, out) {
   return out;
 }
 
-const filter = process.argv.slice(2);
+// plain arguments pick test files by substring; --flags go to node's test runner
+const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const passThrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
 let files = roots.flatMap((r) => findTests(join(root, r), [])).sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (!files.length) { console.error('no test files matched'); process.exit(2); }
@@ -29,7 +31,7 @@ if (!files.length) { console.error('no test files matched'); process.exit(2); }
 const tapFile = `.tmp/test-results-${process.pid}.tap`;
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
-  `--test-concurrency=${process.env.PEERFOLD_TEST_CONCURRENCY ?? 2}`, ...files];
+  `--test-concurrency=${process.env.PEERFOLD_TEST_CONCURRENCY ?? 2}`, ...passThrough, ...files];
 const { mkdirSync, readFileSync, rmSync } = await import('node:fs');
 mkdirSync(join(root, '.tmp'), { recursive: true });
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PEERFOLD_TEST: '1' } });

@@ -83,7 +83,7 @@ export interface FileEntry {
   sequence: number;
   deleted: boolean;
   chunks: number;
-  /** hex SHA-256 over the file's ordered chunk hashes; '' for dirs, symlinks and tombstones */
+  /** hex SHA-256 over the file's ordered chunk hashes; for a symlink, over its target; '' for dirs and tombstones */
   hash: string;
   symlinkTarget: string | null;
   modifiedBy: DeviceId;

@@ -185,6 +185,7 @@ export class Folder {
     if (this.watcher || this.problem) return;
     try {
       this.watcher = watch(this.root, (paths) => this.requestScan(paths), {
+        ignore: this.ignore ?? undefined,
         onState: (s) => {
           this.watcherState = s;
           if (s === 'rescan-only') this.ctx.log(`share ${this.row.name}: the OS limit on watched folders was reached; changes are found by periodic rescans instead`);
@@ -260,10 +261,16 @@ export class Folder {
     }
   }
 
+  /**
+   * Files written within the file system's timestamp granularity of being read: a same-size
+   * rewrite could keep size, mtime and inode, so the next scan hashes them again.
+   */
+  private readonly racy = new Set<string>();
+
   private previous(path: string) {
     const r = this.ctx.store.getFile(this.id, this.ctx.self.id, path);
     if (!r || r.deleted) return undefined;
-    return { type: r.type, size: r.size, mtimeMs: r.mtimeMs, inode: r.inode, mode: r.mode };
+    return { type: r.type, size: r.size, mtimeMs: r.mtimeMs, inode: r.inode, mode: r.mode, racy: this.racy.has(path) };
   }
 
   private async scanOnce(paths: string[] | undefined): Promise<void> {
@@ -292,6 +299,8 @@ export class Folder {
           break;
         case 'changed': {
           seen.add(ev.entry.path);
+          if (ev.entry.racy) this.racy.add(ev.entry.path);
+          else this.racy.delete(ev.entry.path);
           const prev = this.ctx.store.getFile(this.id, this.ctx.self.id, ev.entry.path);
           const change = localChange(prev ?? undefined, toDiskEntry(ev.entry), this.ctx.self.id);
           if (change.kind !== 'none') batch.push({ path: ev.entry.path, change, prev });

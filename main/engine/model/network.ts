@@ -14,6 +14,7 @@ import type { Folder } from './folder.ts';
 import { rowSecret } from './handlers.ts';
 import type { ChunkSwarm } from './puller.ts';
 import { Session, type SessionHost } from './session.ts';
+import { Throttle } from './throttle.ts';
 
 const RECONNECT_MS = Number(process.env.PEERFOLD_RECONNECT_MS ?? 5_000);
 
@@ -40,6 +41,8 @@ export class Network implements ChunkSwarm {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   listenPort = 0;
+  private readonly recvThrottle = new Throttle(() => this.settings.maxRecvKBps * 1024);
+  readonly sendThrottle = new Throttle(() => this.settings.maxSendKBps * 1024);
 
   constructor(
     private readonly engine: Engine,
@@ -119,6 +122,7 @@ export class Network implements ChunkSwarm {
     if (!this.shareActive(shareId)) {
       f?.puller.abortTransfers();
       for (const s of this.sessions.values()) if (s.hasShare(shareId)) s.close('share paused');
+      for (const s of this.pendingSessions) s.close('share paused');
     } else {
       for (const a of this.addresses.values()) a.nextTry = 0;
       f?.syncSoon();
@@ -260,6 +264,7 @@ export class Network implements ChunkSwarm {
       peerIndexId: (shareId, deviceId) => Number(metaGet(engine, `peer-index:${shareId}:${deviceId}`) ?? 0),
       setPeerIndexId: (shareId, deviceId, id) => metaSet(engine, `peer-index:${shareId}:${deviceId}`, String(id)),
       remoteIndexChanged: (shareId) => this.folderOf(shareId)?.syncSoon(),
+      throttleSend: (n) => this.sendThrottle.take(n),
       accepted: (s) => this.sessionAccepted(s),
       closed: (s, reason) => this.sessionClosed(s, reason),
       log: (m) => engine.log(m),
@@ -272,6 +277,10 @@ export class Network implements ChunkSwarm {
 
   private sessionAccepted(s: Session): void {
     this.pendingSessions.delete(s);
+    if ([...s.shares.values()].some((st) => !this.shareActive(st.shareId))) {
+      s.close('share paused');
+      return;
+    }
     const existing = this.sessions.get(s.deviceId);
     if (existing) {
       const keep = chooseLink(identityOf(existing.link, this.engine.deviceId), identityOf(s.link, this.engine.deviceId));
@@ -355,6 +364,7 @@ export class Network implements ChunkSwarm {
       if (!pool.length) throw new Error(tried.size ? 'no connected peer could supply this file' : 'waiting for a peer that has this file');
       const s = pool.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
       tried.add(s);
+      await this.recvThrottle.take(spec.size, signal);
       let got: Awaited<ReturnType<Session['fetchChunk']>>;
       try {
         got = await s.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, signal);

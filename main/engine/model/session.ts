@@ -45,6 +45,8 @@ export interface SessionHost {
   setPeerIndexId(shareId: string, deviceId: string, indexId: number): void;
   /** the peer's index for this share changed */
   remoteIndexChanged(shareId: string): void;
+  /** waits until n more bytes may be sent under the upload limit */
+  throttleSend(n: number): Promise<void>;
   accepted(session: Session): void;
   closed(session: Session, reason: string): void;
   log(message: string): void;
@@ -279,7 +281,11 @@ export class Session {
     const st = this.shareOf(msg.share);
     const batch = this.assembler.push(msg);
     if (!batch) return;
-    if (!this.host.shareActive(st.shareId)) return; // paused: the ack on resume restarts from here
+    if (!this.host.shareActive(st.shareId)) {
+      // paused since the connection opened: end it; the next one restarts from the last ack
+      this.close('share paused');
+      return;
+    }
     const known = this.host.peerIndexId(st.shareId, this.deviceId);
     if (known !== batch.indexId) {
       // the peer's index was rebuilt (or this is the first contact): start its records afresh
@@ -337,6 +343,7 @@ export class Session {
       }
       if (read !== located.size || !createHash('sha256').update(chunk).digest().equals(req.hash)) return reply('changed');
       const part = chunk.subarray(req.offset - located.requestBase, req.offset - located.requestBase + req.size);
+      await this.host.throttleSend(part.length);
       if (process.env.PEERFOLD_FAULT_CORRUPT_SERVE === '1' && part.length > 0) {
         // fault injection for tests: this device serves corrupt data, as a broken or hostile peer would
         const bad = Buffer.from(part);

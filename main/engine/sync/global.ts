@@ -20,7 +20,10 @@ export interface Versioned {
  */
 export function concurrentWinner<T extends Versioned>(a: T, b: T): T {
   if (a.deleted !== b.deleted) return a.deleted ? b : a;
-  if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs > b.mtimeMs ? a : b;
+  // whole milliseconds: that is what travels, so every device compares the same numbers
+  const ta = Math.floor(a.mtimeMs);
+  const tb = Math.floor(b.mtimeMs);
+  if (ta !== tb) return ta > tb ? a : b;
   if (a.modifiedBy !== b.modifiedBy) return a.modifiedBy > b.modifiedBy ? a : b;
   if (a.hash !== b.hash) return a.hash > b.hash ? a : b;
   const va = canonicalVector(a.version);

@@ -82,3 +82,12 @@ test('archive names carry time and version and parse back to the original path',
   assert.equal(a, '.peerfold/archive/x/notes~20260102-030405~ABCDEFG-3.txt');
   assert.deepEqual(parseArchivePath(a), { original: 'x/notes.txt', stamp: '20260102-030405' });
 });
+
+test('the winner does not depend on sub-millisecond times, which do not travel between devices', () => {
+  const local = entry('A', { A: 2 }, { mtimeMs: 1000.9, modifiedBy: 'A', hash: 'a' });
+  const remoteAsSeenHere = entry('B', { A: 1, B: 1 }, { mtimeMs: 1000, modifiedBy: 'B', hash: 'b' });
+  const localAsSeenThere = { ...local, mtimeMs: 1000 };
+  const here = pickGlobal([local, remoteAsSeenHere])!;
+  const there = pickGlobal([localAsSeenThere, remoteAsSeenHere])!;
+  assert.equal(here.hash, there.hash);
+});
