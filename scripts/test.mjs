@@ -33,6 +33,16 @@ const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-repor
   '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
   `--test-concurrency=${process.env.PEERFOLD_TEST_CONCURRENCY ?? 2}`, ...passThrough, ...files];
 const { mkdirSync, readFileSync, rmSync } = await import('node:fs');
+// The packaging and UI tests use dist/: a full run builds it first, so they test this tree.
+if (!filter.length) {
+  const { spawnSync } = await import('node:child_process');
+  const b = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (b.status !== 0) {
+    console.error('build failed');
+    console.log('\n0 passed, 1 failed, 0 skipped');
+    process.exit(1);
+  }
+}
 mkdirSync(join(root, '.tmp'), { recursive: true });
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PEERFOLD_TEST: '1' } });
 child.on('exit', (code) => {
