@@ -250,3 +250,44 @@ test('a peer with the wrong code never connects and gets nothing', { timeout: 60
   assert.equal((await a.call('peers', {})).filter((p) => p.connected).length, 0);
   assert.ok(!existsSync(join(x.dir, 'secret.txt')));
 });
+
+test('a share whose folder vanishes (an unmounted drive) stops with an error and sends no deletions', { timeout: 120_000 }, async () => {
+  const c = cluster();
+  const [a, b] = [await c.add('nas'), await c.add('laptop')];
+  for (let i = 0; i < 5; i++) writeFileSync(join(a.dir, `photo${i}.jpg`), `picture ${i}\n`);
+  const shareId = await c.shareAmong([a, b]);
+  await converged([a, b], shareId);
+
+  // the drive goes away; an empty mount point is left where the folder was
+  renameSync(a.dir, `${a.dir}-unplugged`);
+  mkdirSync(a.dir);
+  await a.call('rescan', { share: shareId });
+  const failed = await waitUntil('the share to stop with an error', async () => {
+    const s = await a.share(shareId);
+    return s.state === 'error' ? s : false;
+  });
+  assert.match(failed.error ?? '', /marker/);
+  await sleep(3000);
+  assert.equal(readdirSync(b.dir).filter((n) => n.startsWith('photo')).length, 5, 'the other device deleted nothing');
+  assert.equal((await b.share(shareId)).localFiles, 5);
+
+  // the drive comes back: syncing resumes, nothing was lost
+  rmSync(a.dir, { recursive: true });
+  renameSync(`${a.dir}-unplugged`, a.dir);
+  await a.call('rescan', { share: shareId });
+  writeFileSync(join(a.dir, 'photo9.jpg'), 'after the drive came back\n');
+  const tree = await converged([a, b], shareId);
+  assert.equal([...tree.keys()].filter((p) => p.startsWith('photo')).length, 6);
+});
+
+test('a case-only rename syncs as a rename', { timeout: 60_000 }, async () => {
+  const c = cluster();
+  const [a, b] = [await c.add('upper'), await c.add('lower')];
+  writeFileSync(join(a.dir, 'Report.TXT'), 'numbers\n');
+  const shareId = await c.shareAmong([a, b]);
+  await converged([a, b], shareId);
+  renameSync(join(a.dir, 'Report.TXT'), join(a.dir, 'report.txt'));
+  const tree = await converged([a, b], shareId);
+  assert.deepEqual([...tree.keys()], ['report.txt']);
+  assert.equal(readFileSync(join(b.dir, 'report.txt'), 'utf8'), 'numbers\n');
+});

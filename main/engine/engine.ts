@@ -104,13 +104,14 @@ export class Engine {
     }
   }
 
+  // Event names are prefixed: a bare 'error' event would make EventEmitter throw when nobody listens.
   on<E extends EventName>(event: E, listener: (data: ApiEvents[E]) => void): () => void {
-    this.events.on(event, listener);
-    return () => this.events.off(event, listener);
+    this.events.on(`api:${event}`, listener);
+    return () => this.events.off(`api:${event}`, listener);
   }
 
   emit<E extends EventName>(event: E, data: ApiEvents[E]): void {
-    this.events.emit(event, data);
+    this.events.emit(`api:${event}`, data);
   }
 
   /** A shell that owns the process registers here; the `stop` call asks it to shut down. */
@@ -188,7 +189,7 @@ export class Engine {
     if (this.statusTimer || this.closed) return;
     this.statusTimer = setTimeout(() => {
       this.statusTimer = null;
-      if (!this.closed && this.events.listenerCount('status') > 0) this.emit('status', this.status());
+      if (!this.closed && this.events.listenerCount('api:status') > 0) this.emit('status', this.status());
     }, 200);
   }
 

@@ -24,7 +24,7 @@ import {
   type BlockResponse as Response,
   type ResponseStatus,
 } from '../protocol/messages.ts';
-import { unsafeRemotePath } from '../pull/path-safety.ts';
+import { malformedWirePath } from '../pull/path-safety.ts';
 import { normalizeVector } from '../sync/vv.ts';
 import { symlinkHash } from '../sync/local-changes.ts';
 
@@ -295,7 +295,8 @@ export class Session {
     const records: FileRecord[] = [];
     let maxSeq = this.host.store.getPeer(st.shareId, this.deviceId)?.remoteSeqSeen ?? 0;
     for (const e of batch.entries) {
-      if (unsafeRemotePath(e.path, 'linux')) throw new ProtocolViolation(`unsafe path ${JSON.stringify(e.path)}: ${unsafeRemotePath(e.path, 'linux')}`);
+      const bad = malformedWirePath(e.path);
+      if (bad) throw new ProtocolViolation(`malformed path ${JSON.stringify(e.path)}: ${bad}`);
       records.push(fromWire(e, st.shareId, this.deviceId));
       if (e.sequence > maxSeq) maxSeq = e.sequence;
     }

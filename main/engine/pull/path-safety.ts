@@ -4,20 +4,29 @@ const windowsReserved = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 const windowsBadChars = /[<>:"\\|?*\x00-\x1f]/;
 
 /**
- * Why a path received from a peer must not be written here, or null when it is fine. Paths travel
- * as NFC, '/'-separated and relative; anything else is a malicious or broken peer.
+ * Why a path received from a peer is malformed, or null. Paths travel as NFC, '/'-separated and
+ * relative; anything else (escaping the share, our own .peerfold folder) is a broken or hostile peer.
  */
-export function unsafeRemotePath(path: string, os: NodeJS.Platform = platform()): string | null {
+export function malformedWirePath(path: string): string | null {
   if (path.length === 0) return 'empty path';
   if (path.includes('\0')) return 'contains a NUL byte';
-  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) return 'absolute path';
+  if (path.startsWith('/') || /^[A-Za-z]:(\/|$)/.test(path)) return 'absolute path';
   if (path !== path.normalize('NFC')) return 'not in NFC form';
   const parts = path.split('/');
-  for (const part of parts) {
-    if (part === '' || part === '.' || part === '..') return `invalid path component "${part}"`;
-    if (Buffer.byteLength(part) > 255) return `name longer than 255 bytes: ${part.slice(0, 32)}…`;
-  }
+  for (const part of parts) if (part === '' || part === '.' || part === '..') return `invalid path component "${part}"`;
   if (parts[0] === '.peerfold') return 'inside the internal .peerfold folder';
+  return null;
+}
+
+/**
+ * Why a well-formed path cannot be written on this device's file system, or null. Another OS may
+ * hold names this one cannot: those are reported per path, never silently dropped.
+ */
+export function unsafeRemotePath(path: string, os: NodeJS.Platform = platform()): string | null {
+  const malformed = malformedWirePath(path);
+  if (malformed) return malformed;
+  const parts = path.split('/');
+  for (const part of parts) if (Buffer.byteLength(part) > 255) return `name longer than 255 bytes, more than this file system holds: ${part.slice(0, 32)}…`;
   if (os === 'win32') {
     for (const part of parts) {
       if (windowsBadChars.test(part)) return `name "${part}" has a character Windows does not allow`;

@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { caseClashes, malformedWirePath, unsafeRemotePath } from './path-safety.ts';
+
+test('paths that escape the share or touch .peerfold are malformed (the peer is dropped)', () => {
+  for (const p of ['', '/etc/passwd', 'C:/x', 'a/../b', '../x', './a', 'a//b', 'a/', '.peerfold/marker', 'a\0b', 'e\u0301.txt']) {
+    assert.ok(malformedWirePath(p), `${JSON.stringify(p)} is malformed`);
+  }
+  for (const p of ['a.txt', 'dir/sub/é.txt', '.hidden', 'a:b.txt', 'x/.peerfold']) assert.equal(malformedWirePath(p), null, p);
+});
+
+test('names this file system cannot hold are reported per path, with the reason', () => {
+  assert.match(unsafeRemotePath(`d/${'x'.repeat(256)}`, 'linux')!, /longer than 255 bytes/);
+  assert.equal(unsafeRemotePath('a:b.txt', 'linux'), null);
+  assert.match(unsafeRemotePath('a:b.txt', 'win32')!, /Windows does not allow/);
+  assert.match(unsafeRemotePath('dir/CON.txt', 'win32')!, /reserved on Windows/);
+  assert.match(unsafeRemotePath('trailing. ', 'win32')!, /ends with a dot or space/);
+});
+
+test('paths differing only in case clash on case-insensitive file systems', () => {
+  assert.deepEqual([...caseClashes(['Readme.md', 'README.md', 'other'])], [['Readme.md', 'README.md']]);
+});
