@@ -113,6 +113,18 @@ export class Device {
     await new Promise((r) => p.once('exit', r));
   }
 
+  /**
+   * The web UI address this run of the daemon printed ("web UI  http://127.0.0.1:PORT/?token=…");
+   * it signs a browser in. Waits for the line: the daemon answers its API a moment before printing.
+   */
+  async webUrl(): Promise<string> {
+    return waitUntil(`${this.name}'s web UI address`, () => {
+      const found = [...this.log.matchAll(/web UI\s+(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)/g)];
+      // after a restart the log holds several; the newest is this run's
+      return found.length ? found[found.length - 1][1] : false;
+    }, 30_000, 100);
+  }
+
   async bytesIn(): Promise<number> {
     return (await this.call('peers', {})).reduce((n, p) => n + p.inBytes, 0);
   }
@@ -209,7 +221,7 @@ export async function converged(devices: Device[], shareId: string, timeoutMs = 
     for (const d of devices) {
       const s = await d.share(shareId).catch(() => null);
       lines.push(`  ${d.name}: ${s ? JSON.stringify({ state: s.state, need: s.needFiles, pulling: s.pulling.length, errors: s.errors, peers: s.peersConnected }) : 'not running'}`);
-      lines.push(d.log.split('\n').filter((l) => l.startsWith('[peerfold]')).slice(-8).map((l) => `    ${l}`).join('\n'));
+      lines.push(d.log.split('\n').filter((l) => l.trim() && !/^\s+(home|device ID|name|sync port|web UI)\s/.test(l)).slice(-12).map((l) => `    ${l}`).join('\n'));
     }
     throw new Error(lines.join('\n'));
   }

@@ -164,7 +164,10 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<number> {
     void daemon.stop('after an unexpected error').then(() => process.exit(1));
   };
   process.on('uncaughtException', fail('unexpected error'));
-  process.on('unhandledRejection', fail('unhandled promise rejection'));
+  // A rejected promise nobody awaited is a bug worth a loud line, not a reason to stop syncing.
+  process.on('unhandledRejection', (err) => {
+    printError(`peerfold daemon: unhandled promise rejection (kept running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  });
 
   const status = await daemon.engine.call('status', {});
   const rendererDir = opts.rendererDir === undefined ? defaultRendererDir() : opts.rendererDir;

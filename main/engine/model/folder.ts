@@ -228,9 +228,11 @@ export class Folder {
     else if (!this.pending) this.pending = { all: false, paths: new Set(paths) };
     else if (!this.pending.all) for (const p of paths) this.pending.paths.add(p);
     if (!this.scanning) {
-      this.scanning = this.drainScans().finally(() => {
-        this.scanning = null;
-      });
+      this.scanning = this.drainScans()
+        .catch((err) => this.ctx.log(`share ${this.row.name}: scanning failed: ${(err as Error).message}`))
+        .finally(() => {
+          this.scanning = null;
+        });
     }
     return this.scanning;
   }

@@ -84,9 +84,11 @@ export class Puller {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.loop().finally(() => {
-        this.running = null;
-      });
+      this.running = this.loop()
+        .catch((err) => this.ctx.log(`share ${this.ctx.shareId}: sync pass failed: ${(err as Error).message}`))
+        .finally(() => {
+          this.running = null;
+        });
     }, delayMs);
   }
 

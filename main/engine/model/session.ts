@@ -251,7 +251,12 @@ export class Session {
         continue;
       }
       st.sending = true;
-      void this.sendIndexLoop(st).finally(() => {
+      void this.sendIndexLoop(st)
+        .catch((err) => {
+          // the link went away mid-send: the session ends; the next one resumes from the peer's ack
+          if (this.isAccepted) this.close(`index send failed: ${(err as Error).message}`);
+        })
+        .finally(() => {
         st.sending = false;
         if (st.again) {
           st.again = false;
@@ -314,7 +319,9 @@ export class Session {
     if (this.ended || !this.accepted) return;
     const msg = this.decode(bytes);
     if (!msg) return;
-    if (msg.type === 'request') void this.serve(msg);
+    if (msg.type === 'request') {
+      this.serve(msg).catch((err) => this.host.log(`serving ${msg.path} to ${this.deviceName} failed: ${(err as Error).message}`));
+    }
     else if (msg.type === 'response') {
       const p = this.pending.get(msg.id);
       if (!p) return; // answered after we gave up on it
