@@ -1,18 +1,32 @@
 // PROTOCOL.md's test vectors and schema listing, checked against the code so the document
 // cannot drift. Each ```vector block holds `key: value` lines; its `kind` says which inputs it
 // takes, and every other key is an output recomputed here. Unknown keys fail the test.
+// Besides the wire format, vectors pin what other modules must do identically everywhere:
+// chunking and content hashes (scan/), the LAN announcement (net/), conflict and archive names
+// and the choice of the global version (sync/).
 // To regenerate the outputs after a deliberate change:
 //   PEERFOLD_PRINT_VECTORS=1 node --import tsx main/engine/protocol/vectors.test.ts
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deviceIdFromFingerprint } from '../keys/device-id.ts';
 import { encodeCode } from '../keys/codes.ts';
 import { authKey, deriveShareKeys, shareSecretFromReadWrite, weakenSecret, writerSigningKey, type AccessLevel } from '../keys/secrets.ts';
 import { encode, uint, int } from './codec.ts';
 import { buildTranscript, computeShareMac } from './handshake.ts';
-import { decodeMessage, describeMessages, encodeMessage, type Message } from './messages.ts';
+import { decodeMessage, describeMessages, encodeMessage, type FileEntryWire, type Message } from './messages.ts';
+import { DEFAULT_CDC_PARAMS, GEAR, GEAR_SEED, masksFor } from '../scan/cdc.ts';
+import { hashFile } from '../scan/file-hash.ts';
+import { decodeAnnouncement, encodeAnnouncement } from '../net/discovery-packet.ts';
+import { fromWire } from '../model/session.ts';
+import { versionTag } from '../model/puller.ts';
+import { archivePath, conflictPath } from '../sync/names.ts';
+import { pickGlobal, type Versioned } from '../sync/global.ts';
+import { decide } from '../sync/decide.ts';
 
 const DOC = new URL('../../../PROTOCOL.md', import.meta.url);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -41,8 +55,37 @@ function parseVector(body: string): Block {
 /** Message JSON: byte fields are written "hex:..." */
 const reviveBytes = (_k: string, v: unknown) => (typeof v === 'string' && v.startsWith('hex:') ? unhex(v.slice(4)) : v);
 
+/** "YYYY-MM-DD HH:MM:SS" read as local time (names use local time; the vector holds in any zone). */
+function localTime(text: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
+  assert.ok(m, `local time ${text} is not YYYY-MM-DD HH:MM:SS`);
+  return new Date(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!).getTime();
+}
+
+/** The CDC test input: SHA-256(seed || uint32be(k)) for k = 0, 1, ..., concatenated, cut to `length`. */
+function cdcInput(seed: string, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  const k4 = Buffer.alloc(4);
+  for (let k = 0; k * 32 < length; k++) {
+    k4.writeUInt32BE(k);
+    createHash('sha256').update(seed).update(k4).digest().copy(out, k * 32);
+  }
+  return out;
+}
+
+/** A file entry as the receiver rebuilds it (session.ts fromWire), for its content hash. */
+function receivedHash(e: Partial<FileEntryWire>): string {
+  const full: FileEntryWire = {
+    path: 'x', type: 'file', size: 0, mode: 0o644, mtimeMs: 0, version: {}, sequence: 1, deleted: false,
+    symlinkTarget: null, chunkCount: 0, chunks: [], modifiedBy: 'CEIRCEI-RCEIRCE-IRCEIRC-EIRCEIR-CEIR63D', ...e,
+  };
+  return fromWire(full, 'share', full.modifiedBy).hash;
+}
+
+type Compute = (b: Block) => Record<string, string> | Promise<Record<string, string>>;
+
 /** For each kind: the input keys, and a function computing every output key from them. */
-const KINDS: Record<string, { inputs: string[]; compute: (b: Block) => Record<string, string> }> = {
+const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
   secrets: {
     inputs: ['readWriteSecret'],
     compute: (b) => {
@@ -90,6 +133,90 @@ const KINDS: Record<string, { inputs: string[]; compute: (b: Block) => Record<st
       return { hex: hex(bytes) };
     },
   },
+  chunking: {
+    inputs: [],
+    compute: () => {
+      const table = Buffer.alloc(1024);
+      for (let i = 0; i < 256; i++) table.writeInt32BE(GEAR[i]!, i * 4);
+      const { maskS, maskL } = masksFor(DEFAULT_CDC_PARAMS);
+      const h32 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+      return {
+        gearSeed: GEAR_SEED,
+        gear0: h32(GEAR[0]!),
+        gear1: h32(GEAR[1]!),
+        gear255: h32(GEAR[255]!),
+        gearTableSha256: createHash('sha256').update(table).digest('hex'),
+        min: String(DEFAULT_CDC_PARAMS.min),
+        avg: String(DEFAULT_CDC_PARAMS.avg),
+        max: String(DEFAULT_CDC_PARAMS.max),
+        maskS: h32(maskS),
+        maskL: h32(maskL),
+      };
+    },
+  },
+  cdc: {
+    inputs: ['inputSeed', 'inputLength', 'min', 'avg', 'max'],
+    // through the scanner's own file hasher, so the vector covers what devices really index
+    compute: async (b) => {
+      const data = cdcInput(b.get('inputSeed')!, Number(b.get('inputLength')));
+      const dir = mkdtempSync(join(tmpdir(), 'peerfold-vector-'));
+      try {
+        const file = join(dir, 'input');
+        writeFileSync(file, data);
+        const params = { min: Number(b.get('min')), avg: Number(b.get('avg')), max: Number(b.get('max')) };
+        const h = await hashFile(file, { params });
+        const sizes = [...h.chunkSizes];
+        const chunks = sizes.map((size, i) => ({ hash: h.chunkHashes.subarray(i * 32, i * 32 + 32), size }));
+        assert.equal(receivedHash({ size: data.length, chunkCount: chunks.length, chunks }), h.hash, 'a receiver computes the same content hash');
+        return { chunkSizes: sizes.join(' '), firstChunkHash: hex(chunks[0]!.hash), contentHash: h.hash };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  'content-hash': {
+    inputs: ['symlinkTarget'],
+    compute: (b) => ({
+      emptyFileHash: receivedHash({}),
+      symlinkHash: receivedHash({ type: 'symlink', symlinkTarget: b.get('symlinkTarget')! }),
+    }),
+  },
+  'discovery-packet': {
+    inputs: ['deviceId', 'port', 'discoveryIds'],
+    compute: (b) => {
+      const a = { deviceId: b.get('deviceId')!, port: Number(b.get('port')), discoveryIds: b.get('discoveryIds')!.split(/\s+/) };
+      const packets = encodeAnnouncement(a);
+      for (const p of packets) assert.ok(decodeAnnouncement(p), 'the packet decodes');
+      assert.deepEqual(packets.flatMap((p) => decodeAnnouncement(p)!.discoveryIds), a.discoveryIds);
+      return { hex: packets.map((p) => hex(p)).join(' ') };
+    },
+  },
+  'conflict-name': {
+    inputs: ['path', 'deviceName', 'localTime'],
+    compute: (b) => ({ conflictPath: conflictPath(b.get('path')!, b.get('deviceName')!, localTime(b.get('localTime')!), () => false) }),
+  },
+  'archive-name': {
+    inputs: ['path', 'localTime', 'modifiedBy', 'version'],
+    compute: (b) => {
+      const tag = versionTag({ modifiedBy: b.get('modifiedBy')!, version: JSON.parse(b.get('version')!) });
+      return { versionTag: tag, archivePath: archivePath(b.get('path')!, localTime(b.get('localTime')!), tag, () => false) };
+    },
+  },
+  global: {
+    inputs: ['entries'],
+    compute: (b) => {
+      const entries = JSON.parse(b.get('entries')!) as Versioned[];
+      const winner = pickGlobal(entries)!;
+      for (const order of [[...entries].reverse(), [...entries.slice(1), entries[0]!]]) {
+        assert.equal(pickGlobal(order), winner, 'the same winner in any order');
+      }
+      return { winner: String(entries.indexOf(winner)) };
+    },
+  },
+  decide: {
+    inputs: ['self', 'local', 'global'],
+    compute: (b) => ({ decision: JSON.stringify(decide(JSON.parse(b.get('local')!), JSON.parse(b.get('global')!), b.get('self')!)) }),
+  },
   varint: {
     inputs: ['uint', 'int'],
     compute: (b) => ({
@@ -105,7 +232,7 @@ const blocks = parseBlocks(doc, 'vector').map(parseVector);
 if (process.env.PEERFOLD_PRINT_VECTORS) {
   for (const b of blocks) {
     const kind = KINDS[b.get('kind')!]!;
-    const out = kind.compute(b);
+    const out = await kind.compute(b);
     console.log('```vector');
     console.log(`kind: ${b.get('kind')}`);
     for (const k of kind.inputs) console.log(`${k}: ${b.get(k)}`);
@@ -122,12 +249,12 @@ test('PROTOCOL.md has vectors of every kind', () => {
   for (const k of Object.keys(KINDS)) assert.ok(kinds.has(k), `no ${k} vector in PROTOCOL.md`);
 });
 
-test('every vector in PROTOCOL.md matches the code', () => {
+test('every vector in PROTOCOL.md matches the code', async () => {
   for (const b of blocks) {
     const kindName = b.get('kind')!;
     const kind = KINDS[kindName];
     assert.ok(kind, `unknown vector kind ${kindName}`);
-    const out = kind.compute(b);
+    const out = await kind.compute(b);
     for (const key of b.keys()) {
       if (key === 'kind' || kind.inputs.includes(key)) continue;
       assert.ok(key in out, `${kindName} vector: unknown key ${key}`);
