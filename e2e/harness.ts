@@ -24,6 +24,9 @@ export const loopbackEnv = {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Thrown inside a waitUntil condition: stop waiting at once. */
+export class Fatal extends Error {}
+
 export async function waitUntil<T>(what: string, fn: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs = 60_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -32,6 +35,7 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | false | n
       const v = await fn();
       if (v) return v;
     } catch (err) {
+      if (err instanceof Fatal) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
@@ -229,6 +233,10 @@ export async function converged(devices: Device[], shareId: string, timeoutMs = 
 
 async function convergedOrThrow(devices: Device[], shareId: string, timeoutMs: number): Promise<Map<string, string>> {
   return waitUntil('the devices to converge', async () => {
+    for (const d of devices) {
+      const crash = /unhandled promise rejection|unexpected error/.exec(d.log);
+      if (crash) throw new Fatal(`${d.name}'s daemon reported an ${crash[0]}:\n${d.log.slice(crash.index, crash.index + 1500)}`);
+    }
     for (const d of devices) {
       const s = await d.share(shareId);
       if (s.state !== 'idle' || s.needFiles !== 0 || s.pulling.length) return false;
