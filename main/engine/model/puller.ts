@@ -244,13 +244,15 @@ export class Puller {
       else await fsp.unlink(join(root, n.path));
     }
     const st = await makeDir(root, n.path, n.global.mode & 0o7777 || 0o755);
-    this.ctx.record([{ ...n.global, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 }]);
+    // a folder's own mtime is never compared on disk; keeping the author's time means every device
+    // breaks ties between concurrent versions with the same numbers
+    this.ctx.record([{ ...n.global, shareId: this.ctx.shareId, deviceId: this.ctx.self, inode: st.ino, mode: st.mode & 0o7777 }]);
   }
 
   private async pullSymlink(n: NeedItem): Promise<void> {
     await this.ensureUnchanged(n);
     await this.keepOld(n);
-    const st = await makeSymlink(this.ctx.root(), n.path, n.global.symlinkTarget ?? '');
+    const st = await makeSymlink(this.ctx.root(), n.path, n.global.symlinkTarget ?? '', n.global.mtimeMs);
     this.ctx.record([{ ...n.global, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 }]);
   }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { FileRecord } from '../index/rows.ts';
 import type { ShareKeys } from '../keys/secrets.ts';
 import type { PeerLink, LinkChannel } from '../net/transport.ts';
-import { Handshake, type SharedShare } from '../protocol/handshake.ts';
+import { HANDSHAKE_TIMEOUT_MS, Handshake, type SharedShare } from '../protocol/handshake.ts';
 import {
   DecodeError,
   IndexAssembler,
@@ -54,6 +54,8 @@ export interface SessionHost {
 
 /** Requests this device keeps in flight to one peer; more wait their turn. */
 export const MAX_REQUESTS_IN_FLIGHT = 16;
+/** Requests this device serves to one peer at once; beyond it the peer is told to retry. */
+export const MAX_SERVING = 64;
 const INDEX_PAGE = 500;
 
 interface Pending {
@@ -87,6 +89,7 @@ export class Session {
   private waiting: (() => void)[] = [];
   private indexQueue: Promise<void> = Promise.resolve();
   inFlight = 0;
+  private serving = 0;
 
   constructor(
     link: PeerLink,
@@ -101,6 +104,10 @@ export class Session {
       shares: offered,
       expectDeviceId,
     });
+    const timer = setTimeout(() => {
+      if (!this.accepted) this.close('the handshake did not finish in time');
+    }, HANDSHAKE_TIMEOUT_MS);
+    timer.unref();
     link.onClose((reason) => this.end(reason, false));
     link.onMessage('index', (bytes) => this.onIndexChannel(bytes));
     link.onMessage('data', (bytes) => this.onDataChannel(bytes));
@@ -150,6 +157,8 @@ export class Session {
     try {
       return decodeMessage(bytes);
     } catch (err) {
+      // a newer peer may send message types this version does not know: skip them
+      if (err instanceof DecodeError && err.code === 'unknown-type' && this.accepted) return null;
       const why = err instanceof DecodeError ? err.message : String(err);
       this.host.log(`dropping ${this.deviceName || 'peer'}: malformed message (${why})`);
       this.close(`protocol violation: ${why}`);
@@ -320,7 +329,14 @@ export class Session {
     const msg = this.decode(bytes);
     if (!msg) return;
     if (msg.type === 'request') {
-      this.serve(msg).catch((err) => this.host.log(`serving ${msg.path} to ${this.deviceName} failed: ${(err as Error).message}`));
+      if (this.serving >= MAX_SERVING) {
+        void this.sendAll('data', [{ type: 'response', id: msg.id, status: 'overloaded', data: new Uint8Array(0) }]);
+        return;
+      }
+      this.serving++;
+      this.serve(msg)
+        .catch((err) => this.host.log(`serving ${msg.path} to ${this.deviceName} failed: ${(err as Error).message}`))
+        .finally(() => this.serving--);
     }
     else if (msg.type === 'response') {
       const p = this.pending.get(msg.id);

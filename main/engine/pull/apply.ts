@@ -103,11 +103,13 @@ export async function makeDir(root: string, path: string, mode: number) {
   return fsp.lstat(full);
 }
 
-export async function makeSymlink(root: string, path: string, target: string) {
+export async function makeSymlink(root: string, path: string, target: string, mtimeMs: number) {
   const full = join(root, path);
   await fsp.mkdir(dirname(full), { recursive: true });
   const tmp = join(dirname(full), `.pftmp-link-${process.pid}-${Date.now()}`);
   await fsp.symlink(target, tmp);
+  const t = new Date(mtimeMs);
+  await fsp.lutimes(tmp, t, t).catch(() => undefined);
   await fsp.rename(tmp, full);
   return fsp.lstat(full);
 }

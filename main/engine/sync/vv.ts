@@ -31,7 +31,7 @@ export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector 
   return normalizeVector(out);
 }
 
-/** The vector after a change made on `device`: its counter moves past every counter it has seen. */
+/** The vector after a change made on `device`: its own counter goes up by one. */
 export function bumpVector(v: VersionVector, device: string): VersionVector {
   return normalizeVector({ ...v, [device]: (v[device] ?? 0) + 1 });
 }
