@@ -291,3 +291,22 @@ test('a case-only rename syncs as a rename', { timeout: 60_000 }, async () => {
   assert.deepEqual([...tree.keys()], ['report.txt']);
   assert.equal(readFileSync(join(b.dir, 'report.txt'), 'utf8'), 'numbers\n');
 });
+
+test('joining into a folder that already holds files merges them: identical files silently, different ones as conflicts, nothing deleted', { timeout: 120_000 }, async () => {
+  const c = cluster();
+  const [a, b] = [await c.add('origin'), await c.add('joiner')];
+  const w = new Written();
+  w.write(join(a.dir, 'same.txt'), 'the same on both\n');
+  w.write(join(a.dir, 'differs.txt'), 'origin version\n');
+  w.write(join(a.dir, 'only-origin.txt'), 'from origin\n');
+  w.write(join(b.dir, 'same.txt'), 'the same on both\n');
+  w.write(join(b.dir, 'differs.txt'), 'joiner version\n');
+  w.write(join(b.dir, 'only-joiner.txt'), 'from joiner\n');
+  const shareId = await c.shareAmong([a, b]);
+  const tree = await converged([a, b], shareId);
+  const names = [...tree.keys()].sort();
+  assert.ok(names.includes('only-origin.txt') && names.includes('only-joiner.txt') && names.includes('same.txt'));
+  assert.equal(names.filter((n) => n.startsWith('differs.conflict-')).length, 1, `one conflict copy: ${names.join(', ')}`);
+  assert.ok(!names.some((n) => n.startsWith('same.conflict-')), 'identical files are not conflicts');
+  w.assertNothingLost([a, b]);
+});
