@@ -1,33 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { FileType, VersionVector } from '../../../shared/api.ts';
+import type { FileRecord } from '../index/rows.ts';
+import type { ScannedEntry } from '../scan/scanner.ts';
 import { bumpVector } from './vv.ts';
 
 /** What the scanner saw on disk for one path. */
-export interface DiskEntry {
-  path: string;
-  type: FileType;
-  size: number;
-  mode: number;
-  mtimeMs: number;
-  inode: number;
-  symlinkTarget: string | null;
-  chunks: { hash: Uint8Array; size: number }[];
-  hash: string;
-}
+export type DiskEntry = Omit<ScannedEntry, 'racy'>;
 
 /** The local index's current entry for that path (only the fields this decision reads). */
-export interface IndexedEntry {
-  type: FileType;
-  size: number;
-  mode: number;
-  mtimeMs: number;
-  inode: number;
-  symlinkTarget: string | null;
-  hash: string;
-  version: VersionVector;
-  deleted: boolean;
-  modifiedBy: string;
-}
+export type IndexedEntry = Pick<FileRecord, 'type' | 'size' | 'mode' | 'mtimeMs' | 'inode' | 'symlinkTarget' | 'hash' | 'version' | 'deleted' | 'modifiedBy'>;
 
 export type LocalChange =
   /** a new version: announce it with a bumped vector and the next sequence */

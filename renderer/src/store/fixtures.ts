@@ -1,61 +1,8 @@
 // Sample engine data for the store's tests.
-import type { ConflictInfo, PeerInfo, ShareSummary, StatusResult } from '../../../shared/api.ts';
+import type { StatusResult, ShareSummary } from '../../../shared/api.ts';
+import { sampleConflict, samplePeer, sampleShare, sampleStatus } from '../../../shared/fixtures.ts';
 
-export function share(over: Partial<ShareSummary> = {}): ShareSummary {
-  return {
-    id: 's1',
-    name: 'Photos',
-    path: '/home/ana/Photos',
-    access: 'read-write',
-    state: 'idle',
-    paused: false,
-    error: null,
-    localFiles: 10,
-    localBytes: 1000,
-    globalFiles: 10,
-    globalBytes: 1000,
-    needFiles: 0,
-    needBytes: 0,
-    peersConnected: 1,
-    inBytesPerSec: 0,
-    outBytesPerSec: 0,
-    pulling: [],
-    conflicts: 0,
-    errors: [],
-    watcher: 'watching',
-    lastScanAt: 1,
-    ...over,
-  };
-}
-
-export function status(shares: ShareSummary[], paused = false): StatusResult {
-  return { device: { id: 'DEV-A', name: 'laptop', listenPort: 21120, version: '0.1.0' }, paused, shares };
-}
-
-export function peer(over: Partial<PeerInfo> = {}): PeerInfo {
-  return {
-    deviceId: 'DEV-B',
-    name: 'desktop',
-    shareIds: ['s1'],
-    connected: true,
-    address: '192.168.1.20:21120',
-    via: 'lan',
-    inBytes: 0,
-    outBytes: 0,
-    inBytesPerSec: 0,
-    outBytesPerSec: 0,
-    ...over,
-  };
-}
-
-export function conflict(over: Partial<ConflictInfo> = {}): ConflictInfo {
-  return {
-    shareId: 's1',
-    path: 'notes/todo.txt',
-    conflictPath: 'notes/todo.conflict-DEV-B-20250101-120000.txt',
-    winner: { deviceId: 'DEV-A', deviceName: 'laptop', mtimeMs: 2000, size: 10, hash: 'aa' },
-    loser: { deviceId: 'DEV-B', deviceName: 'desktop', mtimeMs: 1000, size: 12, hash: 'bb' },
-    createdAt: 3000,
-    ...over,
-  };
-}
+export const share = sampleShare;
+export const status = (shares: ShareSummary[], paused = false): StatusResult => sampleStatus(shares, { paused });
+export const peer = samplePeer;
+export const conflict = sampleConflict;
