@@ -102,6 +102,7 @@ export class Folder {
       swarm: ctx.swarm,
       active: () => !this.stopped && !this.row.paused && !this.problem && this.lastScanAt !== null && ctx.networkActive(),
       record: (records) => this.recordPulled(records),
+      flush: () => this.flushPulled(),
       rescan: (paths) => this.requestScan(paths),
       conflictCreated: (path, conflictPath) => ctx.conflictCreated({ path, conflictPath }),
       changed: () => this.afterPullProgress(),
@@ -127,8 +128,12 @@ export class Folder {
     return { ...this.puller.summary, pulling: this.puller.progress(), conflicts: this.conflicts().length };
   }
 
+  /** derived from the local index; recomputed only after it changed (status asks several times a second) */
+  private conflictCache: ConflictInfo[] | null = null;
+
   conflicts(): ConflictInfo[] {
-    return listConflicts(this.id, this.ctx.store.listFiles(this.id, this.ctx.self.id), this.ctx.deviceName);
+    this.conflictCache ??= listConflicts(this.id, this.ctx.store.listFiles(this.id, this.ctx.self.id), this.ctx.deviceName);
+    return this.conflictCache;
   }
 
   async resolveConflict(path: string, keep: ResolveKeep): Promise<void> {
@@ -176,6 +181,7 @@ export class Folder {
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.puller.stop();
+    this.flushPulled();
     await this.watcher?.close();
     this.watcher = null;
     await this.scanning;
@@ -276,6 +282,8 @@ export class Folder {
   }
 
   private async scanOnce(paths: string[] | undefined): Promise<void> {
+    // the index must hold what the puller wrote, or its files would look like local edits
+    this.flushPulled();
     const seen = new Set<string>();
     const keep = new Set<string>(); // errors and ignored paths: what the index has stays
     const batch: { path: string; change: LocalChange; prev: FileRecord | null }[] = [];
@@ -380,16 +388,41 @@ export class Folder {
       for (const r of records) if (r.sequence === 0) r.sequence = ++this.seq;
       this.ctx.store.putFiles(records);
     });
+    this.conflictCache = null;
     if (announced) this.ctx.localIndexChanged();
     this.ctx.changed();
   }
 
   /** Writes entries the puller produced (content now on disk), each with the next local sequence. */
+  private pulledBatch: Omit<FileRecord, 'sequence'>[] = [];
+  private pulledTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Records entries the puller produced (content now on disk), each with the next local sequence.
+   * Many small files arrive at once: they are written in batches, one durable commit per batch. A
+   * crash before a batch is written loses nothing: the next scan finds those files and, their
+   * content being the global one, merges them silently.
+   */
   recordPulled(records: Omit<FileRecord, 'sequence'>[]): void {
     if (!records.length) return;
+    this.pulledBatch.push(...records);
+    if (this.pulledBatch.length >= 256) this.flushPulled();
+    else this.pulledTimer ??= setTimeout(() => this.flushPulled(), 30);
+  }
+
+  /** Writes the pending pulled entries now (the puller reads the index right after some steps). */
+  flushPulled(): void {
+    if (this.pulledTimer) clearTimeout(this.pulledTimer);
+    this.pulledTimer = null;
+    const batch = this.pulledBatch;
+    if (!batch.length) return;
+    this.pulledBatch = [];
+    // a path written twice in one batch keeps its last entry
+    const last = new Map(batch.map((r) => [r.path, r]));
     this.ctx.store.transaction(() => {
-      this.ctx.store.putFiles(records.map((r) => ({ ...r, sequence: ++this.seq })));
+      this.ctx.store.putFiles([...last.values()].map((r) => ({ ...r, sequence: ++this.seq })));
     });
+    this.conflictCache = null;
     this.ctx.localIndexChanged();
     this.ctx.changed();
   }

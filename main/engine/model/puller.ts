@@ -31,6 +31,8 @@ export interface PullerContext {
   /** may the share touch disk and network now (not paused, folder healthy) */
   active: () => boolean;
   record(records: Omit<FileRecord, 'sequence'>[]): void;
+  /** writes recorded entries still held for batching */
+  flush(): void;
   rescan(paths: string[]): Promise<void>;
   conflictCreated(path: string, conflictPath: string): void;
   changed(): void;
@@ -117,6 +119,7 @@ export class Puller {
 
   /** Every path where this device differs from the global state, plus the share's global totals. */
   computeNeed(): NeedItem[] {
+    this.ctx.flush();
     const needs: NeedItem[] = [];
     let globalFiles = 0;
     let globalBytes = 0;
