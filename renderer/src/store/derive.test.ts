@@ -23,6 +23,9 @@ test('shareProgress and needText describe what is still needed', () => {
   assert.equal(shareProgress(share()), 1);
   assert.equal(shareProgress(share({ globalBytes: 1000, needBytes: 250, needFiles: 1 })), 0.75);
   assert.equal(shareProgress(share({ globalBytes: 0, needBytes: 0, needFiles: 2 })), 0);
+  // a file on its way counts with what has arrived of it
+  const arriving = { path: 'big.bin', size: 800, done: 200, bytesPerSec: 1, etaSec: 600 };
+  assert.equal(shareProgress(share({ globalBytes: 1000, needBytes: 800, needFiles: 1, pulling: [arriving] })), 0.4);
   assert.equal(needText(share()), 'Up to date');
   assert.equal(needText(share({ needFiles: 12, needBytes: 34e6 })), 'Needs 12 files (34 MB)');
 });

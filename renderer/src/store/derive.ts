@@ -49,11 +49,17 @@ export function overall(state: Pick<AppState, 'connection' | 'everConnected' | '
   return make('idle', 'Up to date');
 }
 
-/** Fraction (0..1) of the share's global content that is already here. */
+/**
+ * Fraction (0..1) of the share's global content that is already here. The engine counts a file
+ * as needed until it is complete, so the bytes of files still arriving are added: otherwise a
+ * share whose one big file is 90% through would read 0%.
+ */
 export function shareProgress(s: ShareSummary): number {
   if (s.needBytes <= 0 && s.needFiles <= 0) return 1;
   if (s.globalBytes <= 0) return 0;
-  return Math.max(0, Math.min(1, (s.globalBytes - s.needBytes) / s.globalBytes));
+  const arriving = s.pulling.reduce((n, p) => n + Math.max(0, Math.min(p.done, p.size)), 0);
+  const here = s.globalBytes - s.needBytes + Math.min(arriving, s.needBytes);
+  return Math.max(0, Math.min(1, here / s.globalBytes));
 }
 
 /** What the share still needs, for a person: "Up to date" or "Needs 12 files (34 MB)". */
