@@ -310,3 +310,26 @@ test('joining into a folder that already holds files merges them: identical file
   assert.ok(!names.some((n) => n.startsWith('same.conflict-')), 'identical files are not conflicts');
   w.assertNothingLost([a, b]);
 });
+
+test('a second share between two devices that are already connected syncs too, and pausing one share leaves the other syncing', { timeout: 120_000 }, async () => {
+  const c = cluster();
+  const [a, b] = [await c.add('home'), await c.add('work')];
+  writeFileSync(join(a.dir, 'first.txt'), 'first share\n');
+  const first = await c.shareAmong([a, b]);
+  await converged([a, b], first);
+
+  const second = join(c.base, 'second-a');
+  const secondB = join(c.base, 'second-b');
+  mkdirSync(second);
+  writeFileSync(join(second, 'second.txt'), 'second share\n');
+  const { share, codes } = await a.call('share', { path: second });
+  await b.call('join', { code: codes.readWrite!, path: secondB });
+  await waitUntil('the second share to arrive', () => existsSync(join(secondB, 'second.txt')), 60_000);
+
+  await a.call('pause', { share: share.id });
+  writeFileSync(join(a.dir, 'while-paused.txt'), 'the first share still syncs\n');
+  await waitUntil('the first share to keep syncing', () => existsSync(join(b.dir, 'while-paused.txt')), 60_000);
+  await a.call('resume', { share: share.id });
+  writeFileSync(join(second, 'after-resume.txt'), 'and the second is back\n');
+  await waitUntil('the resumed share to sync again', () => existsSync(join(secondB, 'after-resume.txt')), 60_000);
+});

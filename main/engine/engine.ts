@@ -156,6 +156,7 @@ export class Engine {
         if (c) this.emit('conflict', c);
         else this.log(`conflict on ${path}: the other version is kept as ${conflictPath}`);
       },
+      connectedPeers: () => this.network.peersFor(row.id),
       firstSyncDone: () => this.emit('shareSynced', { shareId: row.id, name: folder.row.name }),
     });
     this.folders.set(row.id, folder);

@@ -40,6 +40,8 @@ export interface FolderContext {
   conflictCreated(info: { path: string; conflictPath: string }): void;
   /** every need met for the first time since the share was added */
   firstSyncDone(): void;
+  /** devices connected for this share right now */
+  connectedPeers(): number;
 }
 
 /** Creates the share's marker; its absence later means the folder is not what we shared. */
@@ -112,7 +114,8 @@ export class Folder {
 
   private afterPullProgress(): void {
     const s = this.puller.summary;
-    if (!this.everSynced && this.lastScanAt !== null && s.needFiles === 0 && s.pulling.length === 0 && (s.globalFiles ?? 0) > 0) {
+    // in sync with at least one other device, not merely scanned
+    if (!this.everSynced && this.lastScanAt !== null && s.needFiles === 0 && s.pulling.length === 0 && (s.globalFiles ?? 0) > 0 && this.ctx.connectedPeers() > 0) {
       this.everSynced = true;
       this.ctx.firstSyncDone();
     }

@@ -38,6 +38,8 @@ export class Network implements ChunkSwarm {
   private readonly keys = new Map<string, ShareKeys>();
   private readonly byDiscovery = new Map<string, string>();
   private readonly indexPushTimers = new Map<string, NodeJS.Timeout>();
+  /** the shares this device offered when each session was set up */
+  private readonly offeredAtStart = new WeakMap<Session, Set<string>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   listenPort = 0;
@@ -92,6 +94,19 @@ export class Network implements ChunkSwarm {
     for (const a of this.engine.store.listAddresses(folder.id)) this.rememberAddress(a, 'manual', null);
     for (const p of this.engine.store.listPeers(folder.id)) if (p.address) this.rememberAddress(p.address, p.via ?? 'lan', p.deviceId);
     this.announce();
+    this.shareBecameActive(keys.discoveryIdHex);
+  }
+
+  /**
+   * A connection carries the shares both devices offered when it was set up. When a share is
+   * added or resumed, connections set up without it are made again, so a device that has it too
+   * picks it up (each connection is redone once: the new one was set up with the share).
+   */
+  private shareBecameActive(discoveryId: string): void {
+    for (const s of [...this.sessions.values(), ...this.pendingSessions]) {
+      if (!this.offeredAtStart.get(s)?.has(discoveryId)) s.close('shares changed; reconnecting');
+    }
+    for (const a of this.addresses.values()) a.nextTry = Math.min(a.nextTry, Date.now() + 200);
   }
 
   folderRemoved(shareId: string): void {
@@ -124,7 +139,8 @@ export class Network implements ChunkSwarm {
       for (const s of this.sessions.values()) if (s.hasShare(shareId)) s.close('share paused');
       for (const s of this.pendingSessions) s.close('share paused');
     } else {
-      for (const a of this.addresses.values()) a.nextTry = 0;
+      const keys = this.keys.get(shareId);
+      if (keys) this.shareBecameActive(keys.discoveryIdHex);
       f?.syncSoon();
     }
   }
@@ -245,6 +261,7 @@ export class Network implements ChunkSwarm {
       return;
     }
     const session = new Session(link, this.sessionHost(), expectDeviceId ?? undefined);
+    this.offeredAtStart.set(session, new Set(this.activeDiscoveryIds()));
     this.pendingSessions.add(session);
   }
 
@@ -383,6 +400,12 @@ export class Network implements ChunkSwarm {
   }
 
   // ---- reporting ------------------------------------------------------------------------------
+
+  peersFor(shareId: string): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.hasShare(shareId)) n++;
+    return n;
+  }
 
   shareTraffic(shareId: string): { peersConnected: number; inBytesPerSec: number; outBytesPerSec: number } {
     let peersConnected = 0;

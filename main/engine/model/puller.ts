@@ -145,7 +145,8 @@ export class Puller {
     this.summary = {
       globalFiles,
       globalBytes,
-      needFiles: needs.filter((n) => n.decision.kind !== 'adopt').length,
+      // files and symlinks still to get or delete; folders and bookkeeping-only changes are not "files"
+      needFiles: needs.filter((n) => n.decision.kind !== 'adopt' && n.global.type !== 'dir').length,
       needBytes,
       pulling: this.progress(),
       errors: [...this.errors].map(([path, error]) => ({ path, error })),
