@@ -17,6 +17,7 @@ import type {
   PeerVia,
   ShareRow,
   SharePatch,
+  VersionVector,
 } from './rows.ts';
 
 const TYPE_CODE: Record<FileType, number> = { file: 0, dir: 1, symlink: 2 };
@@ -330,6 +331,22 @@ export class IndexStore {
     return this.db
       .rows(`SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ?${where} ORDER BY p.path`, params)
       .map((r) => this.decodeFile(shareId, r));
+  }
+
+  /**
+   * Just the version and deleted flag of one record: for per-chunk questions ("does this peer hold
+   * this version?") that must not decode a big file's whole chunk list each time.
+   */
+  fileVersion(shareId: string, deviceId: string, path: string): { version: VersionVector; deleted: boolean } | null {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return null;
+    const r = this.db.rows(
+      `SELECT f.version, f.deleted FROM paths p JOIN files f ON f.path_id = p.id
+       WHERE p.share_no = ? AND p.path = ? AND f.device_no = ?`,
+      [shareNo, path, devNo],
+    )[0];
+    return r ? { version: decodeVersion(r[0] as Uint8Array, (no) => this.deviceIdOf(no)), deleted: r[1] === 1 } : null;
   }
 
   /** A device's records with sequence > afterSeq, in sequence order, at most `limit` of them. */

@@ -360,7 +360,7 @@ export class Network implements ChunkSwarm {
     let n = 0;
     for (const s of this.sessions.values()) {
       if (!s.hasShare(shareId)) continue;
-      const rec = this.engine.store.getFile(shareId, s.deviceId, path);
+      const rec = this.engine.store.fileVersion(shareId, s.deviceId, path);
       if (rec && compareVectors(rec.version, version) === 'equal') n++;
     }
     return n;
@@ -374,7 +374,8 @@ export class Network implements ChunkSwarm {
       signal.throwIfAborted();
       const candidates = [...this.sessions.values()].filter((s) => s.isAccepted && s.hasShare(shareId) && !tried.has(s));
       const holding = candidates.filter((s) => {
-        const rec = this.engine.store.getFile(shareId, s.deviceId, path);
+        // per chunk: fileVersion, not getFile (a 1 GiB file's chunk list is 16k entries)
+        const rec = this.engine.store.fileVersion(shareId, s.deviceId, path);
         return rec && !rec.deleted && compareVectors(rec.version, version) === 'equal';
       });
       const pool = holding.length ? holding : candidates;

@@ -100,7 +100,7 @@ export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: str
         opts.onProgress?.({ ...progress });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 8, missing.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 32, missing.length) }, worker));
     await handle.truncate(opts.size);
     await handle.sync();
   } finally {
