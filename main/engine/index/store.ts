@@ -323,9 +323,11 @@ export class IndexStore {
     const params: (string | number)[] = [devNo, shareNo];
     let where = '';
     if (prefix) {
-      // '0' is the character right after '/', so [prefix/, prefix0) is exactly "below prefix"
-      where += ' AND (p.path = ? OR (p.path >= ? AND p.path < ?))';
-      params.push(prefix, prefix + '/', prefix + '0');
+      // '0' is the character right after '/', so [prefix/, prefix0) is exactly "below prefix".
+      // The outer range [prefix, prefix0) is what lets SQLite search the (share_no, path) index
+      // instead of walking the whole share (an OR alone defeats it).
+      where += ' AND p.path >= ? AND p.path < ? AND (p.path = ? OR p.path >= ?)';
+      params.push(prefix, prefix + '0', prefix, prefix + '/');
     }
     if (!opts.includeDeleted) where += ' AND f.deleted = 0';
     return this.db
