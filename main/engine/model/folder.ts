@@ -287,6 +287,9 @@ export class Folder {
   private async scanOnce(paths: string[] | undefined): Promise<void> {
     // the index must hold what the puller wrote, or its files would look like local edits
     this.flushPulled();
+    // Pulls go on while we walk. A record written after this point is newer than what the walk
+    // may have seen of its path (a file installed after its folder was read is not "deleted").
+    const seqAtStart = this.seq;
     const seen = new Set<string>();
     const keep = new Set<string>(); // errors and ignored paths: what the index has stays
     const batch: { path: string; change: LocalChange; prev: FileRecord | null }[] = [];
@@ -314,6 +317,7 @@ export class Folder {
           seen.add(ev.entry.path);
           if (ev.entry.racy) this.racy.add(ev.entry.path);
           else this.racy.delete(ev.entry.path);
+          this.flushPulled(); // a pull may have just installed this very file
           const prev = this.ctx.store.getFile(this.id, this.ctx.self.id, ev.entry.path);
           const change = localChange(prev ?? undefined, toDiskEntry(ev.entry), this.ctx.self.id);
           if (change.kind !== 'none') batch.push({ path: ev.entry.path, change, prev });
@@ -342,8 +346,10 @@ export class Folder {
     // folder is still the one we shared, so an unmounted drive never turns into mass deletes.
     if (!this.checkHealth()) return;
     const under = (p: string, dirs: readonly string[]) => dirs.some((d) => d === '' || p === d || p.startsWith(d + '/'));
+    this.flushPulled();
     for (const root of roots) {
       for (const rec of this.ctx.store.listFiles(this.id, this.ctx.self.id, { prefix: root })) {
+        if (rec.sequence > seqAtStart) continue;
         if (seen.has(rec.path) || under(rec.path, incomplete) || under(rec.path, [...keep])) continue;
         if (this.ignore?.ignores(rec.path, rec.type === 'dir')) continue;
         batch.push({ path: rec.path, change: localDeletion(rec, this.ctx.self.id), prev: rec });
