@@ -1,87 +1,99 @@
-// Helpers for benchmarks that drive real daemons through the CLI, as a user would.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Small helpers shared by the benchmarks. Devices themselves come from e2e/harness.ts (real daemon
+// processes with separate homes, every packet on loopback).
+import { spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StatusResult } from '../shared/api.ts';
+import { Cluster, repoRoot } from '../e2e/harness.ts';
 
-export const repo = new URL('..', import.meta.url).pathname;
-const bin = join(repo, 'bin/peerfold');
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
 
-/** Benchmarks keep every packet on this machine. */
-export const benchEnv = { ...process.env, PEERFOLD_LAN_TARGETS: '127.255.255.255', PEERFOLD_BIND_ADDRESS: '127.0.0.1' };
+/** MB = 1,000,000 bytes, as sha256sum and network tools count. */
+export const mb = (bytes: number) => bytes / 1e6;
+export const fmt = (n: number, digits = 1) => n.toFixed(digits);
+export const now = () => performance.now();
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(process.env.PEERFOLD_BENCH_DIR ?? tmpdir(), prefix));
+/**
+ * Environment for bench daemons on top of the harness's loopback env: the bundle (what users run)
+ * unless --from-source, and the default full-rescan interval (the tests' 15 s would add rescans to
+ * the figures).
+ */
+export function benchDeviceEnv(fromSource: boolean): Record<string, string> {
+  return { PEERFOLD_FROM_SOURCE: fromSource ? '1' : '0', PEERFOLD_RESCAN_MS: String(5 * 60_000) };
 }
 
-export function cli<T = unknown>(home: string, ...args: string[]): T {
-  const r = spawnSync(process.execPath, [bin, '--home', home, ...args, '--json'], { encoding: 'utf8', env: benchEnv });
-  if (r.status !== 0) throw new Error(`peerfold ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
-  return JSON.parse(r.stdout) as T;
+/** Builds dist/headless from the current source so the bundle the daemons run is never stale. */
+export function buildHeadless(): void {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'scripts/build.mjs'), 'headless'], { cwd: repoRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building dist/headless failed: ${r.stderr || r.stdout}`);
 }
 
-export interface Daemon {
-  home: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-  peakRssBytes(): number;
-}
-
-export async function startDaemon(home: string, extra: string[] = []): Promise<Daemon> {
-  const proc = spawn(process.execPath, [bin, '--home', home, 'daemon', '--listen', '0', '--ui-port', '0', ...extra], { env: benchEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`daemon exited: ${out}`);
-    try {
-      cli(home, 'status');
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`daemon did not answer: ${out}`);
-      await sleep(100);
-    }
-  }
-  let peak = 0;
-  const sample = setInterval(() => (peak = Math.max(peak, rssOf(proc.pid!))), 200);
-  return {
-    home,
-    proc,
-    peakRssBytes: () => Math.max(peak, hwmOf(proc.pid!)),
-    async stop() {
-      clearInterval(sample);
-      peak = Math.max(peak, hwmOf(proc.pid!));
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-    },
-  };
-}
-
-function procStatus(pid: number, key: string): number {
+/** Peak resident set size of a live process (VmHWM), in bytes; 0 when unknown. */
+export function peakRssOf(pid: number | undefined): number {
+  if (!pid) return 0;
   try {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
   }
 }
-const rssOf = (pid: number) => procStatus(pid, 'VmRSS');
-const hwmOf = (pid: number) => procStatus(pid, 'VmHWM');
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? dirBytes(p) : e.isFile() ? statSync(p).size : 0;
+  }
+  return n;
+}
 
-/** Polls status until `done` holds for the share; returns the time it took. */
-export async function waitFor(home: string, done: (s: StatusResult) => boolean, timeoutMs = 600_000): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    const s = cli<StatusResult>(home, 'status');
-    if (done(s)) return performance.now() - t0;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out; last status: ${JSON.stringify(s)}`);
-    await sleep(50);
+/** Writes `bytes` of random data (incompressible, no repeated chunks) in 8 MiB blocks. */
+export function writeRandomFile(path: string, bytes: number): void {
+  const fd = openSync(path, 'w');
+  try {
+    const block = Buffer.alloc(8 * MiB);
+    for (let done = 0; done < bytes; done += block.length) {
+      const n = Math.min(block.length, bytes - done);
+      randomFillSync(block, 0, n);
+      writeSync(fd, block, 0, n);
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
-export const mb = (bytes: number) => bytes / 1e6;
-export const fmt = (n: number, digits = 1) => n.toFixed(digits);
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Every cluster a benchmark has open, so an interrupted run still stops its daemons and deletes its data. */
+const openClusters = new Set<Cluster>();
+
+export function benchCluster(prefix: string): Cluster & { dispose(): Promise<void> } {
+  const c = new Cluster(prefix) as Cluster & { dispose(): Promise<void> };
+  openClusters.add(c);
+  c.dispose = async () => {
+    openClusters.delete(c);
+    await c.close();
+  };
+  return c;
+}
+
+export async function closeAllClusters(): Promise<void> {
+  for (const c of [...openClusters]) {
+    openClusters.delete(c);
+    await c.close().catch(() => undefined);
+  }
+}
+
+/** Free space of the file system holding `dir`, in bytes (benchmarks need several GB). */
+export function freeBytes(dir: string): number {
+  const r = spawnSync('df', ['-Pk', dir], { encoding: 'utf8' });
+  const cols = r.stdout?.trim().split('\n').pop()?.split(/\s+/);
+  return cols && cols.length >= 4 ? Number(cols[3]) * 1024 : Infinity;
+}
