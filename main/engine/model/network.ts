@@ -38,8 +38,6 @@ export class Network implements ChunkSwarm {
   private readonly keys = new Map<string, ShareKeys>();
   private readonly byDiscovery = new Map<string, string>();
   private readonly indexPushTimers = new Map<string, NodeJS.Timeout>();
-  /** the shares this device offered when each session was set up */
-  private readonly offeredAtStart = new WeakMap<Session, Set<string>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   listenPort = 0;
@@ -98,13 +96,13 @@ export class Network implements ChunkSwarm {
   }
 
   /**
-   * A connection carries the shares both devices offered when it was set up. When a share is
-   * added or resumed, connections set up without it are made again, so a device that has it too
-   * picks it up (each connection is redone once: the new one was set up with the share).
+   * A connection carries the shares agreed when it was set up. When a share is added or resumed,
+   * connections that did not agree on it are made again, so a device that has it too picks it up.
+   * Once per activation: a device without the share just reconnects once.
    */
   private shareBecameActive(discoveryId: string): void {
     for (const s of [...this.sessions.values(), ...this.pendingSessions]) {
-      if (!this.offeredAtStart.get(s)?.has(discoveryId)) s.close('shares changed; reconnecting');
+      if (!(s.link.peer?.discoveryIds ?? []).includes(discoveryId)) s.close('shares changed; reconnecting');
     }
     for (const a of this.addresses.values()) a.nextTry = Math.min(a.nextTry, Date.now() + 200);
   }
@@ -237,7 +235,7 @@ export class Network implements ChunkSwarm {
         })
         .catch((err) => {
           a.failures++;
-          if (a.via === 'manual' && a.failures <= 1) this.engine.log(`cannot connect to ${key}: ${(err as Error).message}`);
+          if (a.failures <= 1 || process.env.PEERFOLD_DEBUG_NET) this.engine.log(`cannot connect to ${key}: ${(err as Error).message}`);
         })
         .finally(() => this.dialing.delete(key));
     }
@@ -261,7 +259,6 @@ export class Network implements ChunkSwarm {
       return;
     }
     const session = new Session(link, this.sessionHost(), expectDeviceId ?? undefined);
-    this.offeredAtStart.set(session, new Set(this.activeDiscoveryIds()));
     this.pendingSessions.add(session);
   }
 
