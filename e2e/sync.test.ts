@@ -311,11 +311,10 @@ test('joining into a folder that already holds files merges them: identical file
   w.assertNothingLost([a, b]);
 });
 
-// Known bug, skipped so CI stays meaningful: reconnecting to carry a share that was added or resumed
-// while the two devices stay connected for another share can stall. A peer's close used to wait
-// behind index work and a silent session was never dropped (both fixed: immediate close, keepalive);
-// the resume case still fails about one run in five. Tracked in the closing note of issue 3.
-test('a second share between two devices that are already connected syncs too, and pausing one share leaves the other syncing', { timeout: 120_000, skip: 'known bug: carrying a resumed share over a connection kept up by another share can stall (see the issue 3 note)' }, async () => {
+// Known bug, skipped so CI stays meaningful: in about one run in three the device that closes the
+// connection to carry the new share stops reconnecting (its once-a-second redial timer stops, as if
+// its event loop were blocked in a native close). Tracked in the closing note of issue 3.
+test('a second share between two devices that are already connected syncs too, and pausing one share leaves the other syncing', { timeout: 120_000, skip: 'known bug: reconnecting to carry a newly added share can stall (see the issue 3 note)' }, async () => {
   const c = cluster();
   const [a, b] = [await c.add('home'), await c.add('work')];
   writeFileSync(join(a.dir, 'first.txt'), 'first share\n');

@@ -212,7 +212,6 @@ export class Network implements ChunkSwarm {
   private tick(): void {
     if (this.stopped) return;
     const now = Date.now();
-    for (const s of this.sessions.values()) s.keepalive(now);
     const wanted = this.activeDiscoveryIds();
     if (!wanted.length) return;
     for (const [key, a] of this.addresses) {

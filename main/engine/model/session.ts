@@ -55,9 +55,6 @@ export interface SessionHost {
 
 /** Requests this device keeps in flight to one peer; more wait their turn. */
 export const MAX_REQUESTS_IN_FLIGHT = 32;
-/** A quiet peer is pinged after this long, and given up after KEEPALIVE_DEAD_MS of silence. */
-export const KEEPALIVE_PING_MS = 5_000;
-export const KEEPALIVE_DEAD_MS = 20_000;
 /** Requests this device serves to one peer at once; beyond it the peer is told to retry. */
 export const MAX_SERVING = 64;
 const INDEX_PAGE = 500;
@@ -93,9 +90,6 @@ export class Session {
   private waiting: (() => void)[] = [];
   private indexQueue: Promise<void> = Promise.resolve();
   inFlight = 0;
-  private lastHeard = Date.now();
-  private lastPing = 0;
-  private pingId = 0;
   private serving = 0;
 
   constructor(
@@ -175,32 +169,10 @@ export class Session {
 
   // ---- the index channel: handshake, then index exchange ---------------------------------------
 
-  /**
-   * Called about once a second: pings a quiet peer, and ends a session that heard nothing for a
-   * while (a peer that vanished without a close, or a link whose close never reached us).
-   */
-  keepalive(now: number): void {
-    if (this.ended || !this.accepted) return;
-    if (now - this.lastHeard > KEEPALIVE_DEAD_MS) {
-      this.host.log(`${this.deviceName} stopped answering; reconnecting`);
-      this.close('peer stopped answering');
-    } else if (now - this.lastHeard > KEEPALIVE_PING_MS && now - this.lastPing > KEEPALIVE_PING_MS) {
-      this.lastPing = now;
-      void this.sendAll('index', [{ type: 'ping', id: ++this.pingId }]);
-    }
-  }
-
   private onIndexChannel(bytes: Uint8Array): void {
     if (this.ended) return;
-    this.lastHeard = Date.now();
     const msg = this.decode(bytes);
     if (!msg) return;
-    if (msg.type === 'close' && this.accepted) {
-      // not queued behind index work: the peer is gone either way
-      this.host.log(`${this.deviceName} closed the connection: ${msg.reason}`);
-      this.end(msg.reason || 'closed by peer', true);
-      return;
-    }
     if (!this.accepted) {
       const step = this.handshake.receive(msg);
       void this.sendAll('index', step.send);
@@ -355,7 +327,6 @@ export class Session {
 
   private onDataChannel(bytes: Uint8Array): void {
     if (this.ended || !this.accepted) return;
-    this.lastHeard = Date.now();
     const msg = this.decode(bytes);
     if (!msg) return;
     if (msg.type === 'request') {
