@@ -145,7 +145,6 @@ export class Engine {
       rescanIntervalMs: this.options.rescanIntervalMs ?? Number(process.env.PEERFOLD_RESCAN_MS ?? 5 * 60_000),
       changed: () => this.statusChanged(),
       localIndexChanged: () => this.network.localIndexChanged(row.id),
-      scanned: () => this.network.folderScanned(row.id),
       log: (m) => this.log(m),
       swarm: () => this.network,
       networkActive: () => !this.closed,

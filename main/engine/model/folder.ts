@@ -29,8 +29,6 @@ export interface FolderContext {
   changed(): void;
   /** new local index entries exist: peers should hear of them */
   localIndexChanged(): void;
-  /** the local index was brought up to date with the disk: a good moment to compute what to pull */
-  scanned(): void;
   log(message: string): void;
   swarm: () => ChunkSwarm | null;
   /** peers may be used right now (not paused everywhere, network up) */
@@ -267,7 +265,6 @@ export class Folder {
         this.scanActive = false;
         this.ctx.changed();
       }
-      this.ctx.scanned();
       this.puller.schedule();
     }
   }

@@ -147,7 +147,7 @@ export function createHandlers(engine: Engine): Handlers {
             action: r.deleted ? 'deleted' : edits <= 1 ? 'added' : 'modified',
             deviceId: r.modifiedBy,
             deviceName: engine.network.deviceName(r.modifiedBy),
-            at: r.deleted ? r.mtimeMs : r.mtimeMs,
+            at: r.mtimeMs,
           });
         }
       }

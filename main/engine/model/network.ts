@@ -347,9 +347,6 @@ export class Network implements ChunkSwarm {
     );
   }
 
-  folderScanned(_shareId: string): void {
-    // the puller is scheduled by the folder itself; connected peers get the index through localIndexChanged
-  }
 
   // ---- swarming -------------------------------------------------------------------------------
 

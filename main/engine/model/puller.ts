@@ -1,12 +1,12 @@
 // Brings one share's files to the global state: works out what this device needs (sync/decide)
 // and carries it out (pull/): directories, then files (chunks copied locally where possible,
 // fetched from peers otherwise), then deletions, deepest first.
-import { lstatSync, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { PullProgress, VersionVector } from '../../../shared/api.ts';
 import type { FileRecord } from '../index/rows.ts';
 import type { IndexStore } from '../index/store.ts';
-import { LocalChangeError, archiveCurrent, installTemp, makeDir, makeSymlink, removeForTombstone, unchangedOnDisk } from '../pull/apply.ts';
+import { LocalChangeError, archiveCurrent, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, unchangedOnDisk } from '../pull/apply.ts';
 import { buildTempFile, readVerified, type ChunkSpec } from '../pull/file-puller.ts';
 import { unsafeRemotePath } from '../pull/path-safety.ts';
 import { decide, type Decision } from '../sync/decide.ts';
@@ -250,7 +250,7 @@ export class Puller {
     const root = this.ctx.root();
     if (n.local.type === 'dir') return; // replaced by a file: only possible once it is empty
     if (n.decision.keepOld === 'conflict-copy') {
-      const target = conflictPath(n.path, this.ctx.selfName(), n.local.mtimeMs, (p) => this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, p) !== null || existsQuick(root, p));
+      const target = conflictPath(n.path, this.ctx.selfName(), n.local.mtimeMs, (p) => this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, p) !== null || existsOnDisk(root, p));
       await fsp.rename(join(root, n.path), join(root, target));
       const st = await fsp.lstat(join(root, target));
       // the copy is a new file written by this device: it carries the losing content to everyone
@@ -352,14 +352,6 @@ export function versionTag(r: Pick<FileRecord, 'version' | 'modifiedBy'>): strin
   return `${who}-${r.version[r.modifiedBy] ?? 0}`;
 }
 
-function existsQuick(root: string, p: string): boolean {
-  try {
-    lstatSync(join(root, p));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException;

@@ -41,16 +41,14 @@ export async function unchangedOnDisk(root: string, path: string, expected: Expe
   return st.isFile() && st.size === expected.size && st.mtimeMs === expected.mtimeMs && st.ino === expected.inode;
 }
 
-function taken(root: string) {
-  return (rel: string) => {
-    try {
-      // existence check for name picking; a race only makes the name unique by one more suffix
-      lstatSync(join(root, rel));
-      return true;
-    } catch {
-      return false;
-    }
-  };
+/** Whether anything is at a share-relative path (for picking free names: a race only adds a suffix). */
+export function existsOnDisk(root: string, rel: string): boolean {
+  try {
+    lstatSync(join(root, rel));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 
@@ -59,7 +57,7 @@ function taken(root: string) {
  * copying (the following rename replaces the name, not the data); where links are refused, a copy.
  */
 export async function archiveCurrent(root: string, path: string, versionTag: string, move: boolean): Promise<string> {
-  const rel = archivePath(path, Date.now(), versionTag, taken(root));
+  const rel = archivePath(path, Date.now(), versionTag, (rel) => existsOnDisk(root, rel));
   const dest = join(root, rel);
   await fsp.mkdir(dirname(dest), { recursive: true });
   const src = join(root, path);
