@@ -12,9 +12,9 @@ import type { ShareRow } from './index/rows.ts';
 import { IndexStore } from './index/store.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from './keys/identity.ts';
 import { HashPool } from './scan/hasher.ts';
+import { createHandlers, type Handlers } from './api/handlers.ts';
+import { shareSummary } from './api/status.ts';
 import { Folder } from './model/folder.ts';
-import { createHandlers, type Handlers } from './model/handlers.ts';
-import { shareSummary } from './model/status.ts';
 import { Network } from './model/network.ts';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -200,6 +200,6 @@ export class Engine {
     await this.network.stop();
     for (const f of this.folders.values()) await f.stop();
     await this.pool.close();
-    await this.store.db.close();
+    await this.store.close();
   }
 }

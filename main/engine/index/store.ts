@@ -1,6 +1,7 @@
 // IndexStore: the typed repository the engine uses for everything it persists about shares, files
 // (its own index and every peer's), chunks, peers, addresses and conflicts.
 // Every method is synchronous; group several into one atomic, durable step with transaction().
+import { randomInt } from 'node:crypto';
 import type { SqlValue } from 'sql.js';
 import { DurableDb, type DurableDbOptions } from './durable-db.ts';
 import { CHUNK_ENTRY_BYTES, blobToHash, chunkSpan, decodeChunks, decodeVersion, encodeChunks, encodeVersion, hashToBlob } from './blobs.ts';
@@ -97,6 +98,7 @@ class ChunkOps {
 
 export interface OpenIndexResult {
   store: IndexStore;
+  /** the raw database, for this folder's own tests and benches only: everything else goes through the store */
   db: DurableDb;
   /** non-null when a corrupt database was replaced by an empty one: show it, then rescan every share */
   recovered: string | null;
@@ -118,7 +120,7 @@ export class IndexStore {
   }
 
   constructor(
-    readonly db: DurableDb,
+    private readonly db: DurableDb,
     readonly localDeviceId: string,
   ) {
     // ids learned inside a transaction that was rolled back may not exist: forget them all
@@ -149,6 +151,42 @@ export class IndexStore {
   /** Runs fn as one atomic, durable transaction (nested calls join it). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn);
+  }
+
+  /** Writes the last snapshot and closes the database; the store is unusable afterwards. */
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  // ---- index ids ----------------------------------------------------------------------------------
+
+  // This device's index ID per share: random, and new whenever the database is new, so that peers
+  // notice a rebuilt index (its sequences restart) and send everything again.
+  localIndexId(shareId: string): number {
+    const key = `index-id:${shareId}`;
+    const existing = this.getMeta(key);
+    if (existing) return Number(existing);
+    const id = randomInt(1, 2 ** 47);
+    this.setMeta(key, String(id));
+    return id;
+  }
+
+  /** The index ID a peer last announced for a share (0: none yet). */
+  peerIndexId(shareId: string, deviceId: string): number {
+    return Number(this.getMeta(`peer-index:${shareId}:${deviceId}`) ?? 0);
+  }
+
+  setPeerIndexId(shareId: string, deviceId: string, indexId: number): void {
+    this.setMeta(`peer-index:${shareId}:${deviceId}`, String(indexId));
+  }
+
+  private getMeta(key: string): string | null {
+    const row = this.db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
+    return row ? String(row.value) : null;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
   // ---- shares -------------------------------------------------------------------------------------

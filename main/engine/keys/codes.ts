@@ -8,6 +8,7 @@
 // error touching up to 4 characters: any single typo and any swap of two characters.
 
 import type { ShareCodes } from '../../../shared/api.ts';
+import { ApiError } from '../../../shared/errors.ts';
 import { BECH32_ALPHABET, fromSymbols, symbolCount, symbolsToText, toSymbols } from './base32.ts';
 import { CHECKSUM_LENGTH, checksum, verifyChecksum } from './bech32.ts';
 import { SECRET_BYTES, WRITER_KEY_HASH_BYTES, weakenSecret, shareSecretFromReadWrite, type AccessLevel, type ShareSecret } from './secrets.ts';
@@ -124,4 +125,11 @@ export function parseCode(text: string): CodeParse {
 export function groupCode(code: string): string {
   const sep = code.indexOf('1');
   return `${code.slice(0, sep + 1)} ${code.slice(sep + 1).match(/.{1,4}/g)!.join(' ')}`;
+}
+
+/** The share secret kept in a stored share (its code). */
+export function storedShareSecret(share: { id: string; secret: string }): ShareSecret {
+  const parsed = parseCode(share.secret);
+  if (!parsed.ok) throw new ApiError('internal', `the stored secret of share ${share.id} is unreadable: ${parsed.error}`);
+  return shareSecretFromCode(parsed);
 }

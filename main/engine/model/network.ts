@@ -3,6 +3,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { PeerInfo, PeerVia, Settings, VersionVector } from '../../../shared/api.ts';
 import type { Engine } from '../engine.ts';
+import { storedShareSecret } from '../keys/codes.ts';
 import { deriveShareKeys, type ShareKeys } from '../keys/secrets.ts';
 import { chooseLink, identityOf } from '../net/dedupe.ts';
 import { startLanDiscovery, type Discovered, type LanDiscovery } from '../net/discovery.ts';
@@ -11,7 +12,6 @@ import { shutdownNet, type LinkOptions, type PeerLink } from '../net/transport.t
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
 import type { Folder } from './folder.ts';
-import { rowSecret } from './handlers.ts';
 import type { ChunkSwarm } from './puller.ts';
 import { Session, type SessionHost } from './session.ts';
 import { Throttle } from './throttle.ts';
@@ -86,7 +86,7 @@ export class Network implements ChunkSwarm {
   // ---- shares ---------------------------------------------------------------------------------
 
   folderAdded(folder: Folder): void {
-    const keys = deriveShareKeys(rowSecret(folder.row));
+    const keys = deriveShareKeys(storedShareSecret(folder.row));
     this.keys.set(folder.id, keys);
     this.byDiscovery.set(keys.discoveryIdHex, folder.id);
     for (const a of this.engine.store.listAddresses(folder.id)) this.rememberAddress(a, 'manual', null);
@@ -274,9 +274,9 @@ export class Network implements ChunkSwarm {
       shareRoot: (shareId) => engine.store.getShare(shareId)?.path ?? null,
       shareActive: (shareId) => this.shareActive(shareId),
       store: engine.store,
-      indexIdOf: (shareId) => indexId(engine, shareId),
-      peerIndexId: (shareId, deviceId) => Number(metaGet(engine, `peer-index:${shareId}:${deviceId}`) ?? 0),
-      setPeerIndexId: (shareId, deviceId, id) => metaSet(engine, `peer-index:${shareId}:${deviceId}`, String(id)),
+      indexIdOf: (shareId) => engine.store.localIndexId(shareId),
+      peerIndexId: (shareId, deviceId) => engine.store.peerIndexId(shareId, deviceId),
+      setPeerIndexId: (shareId, deviceId, id) => engine.store.setPeerIndexId(shareId, deviceId, id),
       remoteIndexChanged: (shareId) => this.folderOf(shareId)?.syncSoon(),
       throttleSend: (n) => this.sendThrottle.take(n),
       accepted: (s) => this.sessionAccepted(s),
@@ -443,24 +443,4 @@ export class Network implements ChunkSwarm {
     }
     return [...out.values()].sort((a, b) => Number(b.connected) - Number(a.connected) || a.name.localeCompare(b.name));
   }
-}
-
-// This device's index ID per share: random, and new whenever the database is new, so that peers
-// notice a rebuilt index (its sequences restart) and send everything again.
-function indexId(engine: Engine, shareId: string): number {
-  const key = `index-id:${shareId}`;
-  const existing = metaGet(engine, key);
-  if (existing) return Number(existing);
-  const id = randomInt(1, 2 ** 47);
-  metaSet(engine, key, String(id));
-  return id;
-}
-
-function metaGet(engine: Engine, key: string): string | null {
-  const row = engine.store.db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
-  return row ? String(row.value) : null;
-}
-
-function metaSet(engine: Engine, key: string, value: string): void {
-  engine.store.db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
 }

@@ -6,23 +6,16 @@ import type { ApiMethods, CodeCheck, DirListing, Method, RecentChange, ShareCode
 import { ApiError } from '../../../shared/errors.ts';
 import type { Engine } from '../engine.ts';
 import type { ShareRow } from '../index/rows.ts';
-import { parseCode, shareCodes, shareSecretFromCode } from '../keys/codes.ts';
-import { createShareSecret, deriveShareKeys, type ShareSecret } from '../keys/secrets.ts';
+import { parseCode, shareCodes, shareSecretFromCode, storedShareSecret } from '../keys/codes.ts';
+import { createShareSecret, deriveShareKeys } from '../keys/secrets.ts';
 import { IGNORE_FILE } from '../scan/ignore.ts';
-import { MARKER_FILE, writeMarker } from './folder.ts';
-import { checkShareableFolder } from './share-paths.ts';
+import { MARKER_FILE, writeMarker } from '../model/folder.ts';
+import { checkShareableFolder } from '../model/share-paths.ts';
 import { fileEntry, shareSummary } from './status.ts';
 
 export type Handlers = {
   [M in Method]: (params: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> | ApiMethods[M]['result'];
 };
-
-/** The share secret stored in a share row (its code). */
-export function rowSecret(row: ShareRow): ShareSecret {
-  const parsed = parseCode(row.secret);
-  if (!parsed.ok) throw new ApiError('internal', `the stored secret of share ${row.id} is unreadable: ${parsed.error}`);
-  return shareSecretFromCode(parsed);
-}
 
 function codeCheck(code: string): CodeCheck {
   const parsed = parseCode(code);
@@ -95,7 +88,7 @@ export function createHandlers(engine: Engine): Handlers {
       return { ok: true };
     },
 
-    codes: ({ share }): ShareCodes => shareCodes(rowSecret(engine.folder(share).row)),
+    codes: ({ share }): ShareCodes => shareCodes(storedShareSecret(engine.folder(share).row)),
     checkCode: ({ code }) => codeCheck(code),
 
     files: ({ share, path }) => {

@@ -1,7 +1,7 @@
 import type { FileEntry, ShareSummary } from '../../../shared/api.ts';
 import type { FileRecord } from '../index/rows.ts';
 import type { Engine } from '../engine.ts';
-import type { Folder } from './folder.ts';
+import type { Folder } from '../model/folder.ts';
 
 export function shareSummary(engine: Engine, f: Folder): ShareSummary {
   const local = engine.store.counts(f.id, engine.deviceId);
