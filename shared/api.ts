@@ -56,6 +56,11 @@ export interface ShareSummary {
   watcher: 'watching' | 'rescan-only' | 'off';
   /** ms since epoch of the last completed full scan, null before the first */
   lastScanAt: number | null;
+  /**
+   * local deletions held by the mass-delete guard (most of the share vanished at once): not sent to
+   * other devices, and nothing pulled, until `confirmDeletes` or `restoreDeletes`. 0 normally
+   */
+  heldDeletes: number;
 }
 
 export interface DeviceInfo {
@@ -202,6 +207,10 @@ export interface ApiMethods {
   preview: { params: ShareRef & { path: string; maxBytes?: number }; result: FilePreview };
   archive: { params: ShareRef; result: ArchiveEntry[] };
   restore: { params: ShareRef & { archivedPath: string }; result: { ok: true } };
+  /** held deletions (ShareSummary.heldDeletes) are meant: record them and send them to peers */
+  confirmDeletes: { params: ShareRef; result: { deleted: number } };
+  /** held deletions were a mistake: pull the files back from peers */
+  restoreDeletes: { params: ShareRef; result: { restoring: number } };
   recent: { params: { share?: string; limit?: number }; result: RecentChange[] };
   getIgnore: { params: ShareRef; result: { text: string } };
   setIgnore: { params: ShareRef & { text: string }; result: { ok: true } };

@@ -24,6 +24,7 @@ export function sampleShare(over: Partial<ShareSummary> = {}): ShareSummary {
     errors: [],
     watcher: 'watching',
     lastScanAt: 1,
+    heldDeletes: 0,
     ...over,
   };
 }

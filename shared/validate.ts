@@ -124,6 +124,8 @@ const schemas: { [M in Method]: Schema<Params<M>> } = {
   preview: { share: shareRef, path, maxBytes: opt(int(1, limits.previewBytes, `a byte count from 1 to ${limits.previewBytes}`)) },
   archive: { share: shareRef },
   restore: { share: shareRef, archivedPath: str(limits.path, 'an archived path') },
+  confirmDeletes: { share: shareRef },
+  restoreDeletes: { share: shareRef },
   recent: { share: opt(shareRef), limit: opt(int(1, limits.recentLimit, `a whole number from 1 to ${limits.recentLimit}`)) },
   getIgnore: { share: shareRef },
   setIgnore: { share: shareRef, text: text(limits.ignoreText, 'the ignore rules text') },

@@ -57,6 +57,8 @@ test('each command maps to one API call', () => {
   assert.deepEqual(m('peers'), ['peers', 'peers', {}]);
   assert.deepEqual(m('peer add s1 10.0.0.2:21120'), ['peer add', 'addPeer', { share: 's1', address: '10.0.0.2:21120' }]);
   assert.deepEqual(m('conflicts s1'), ['conflicts', 'conflicts', { share: 's1' }]);
+  assert.deepEqual(m('confirm-deletes s1'), ['confirm-deletes', 'confirmDeletes', { share: 's1' }]);
+  assert.deepEqual(m('restore-deletes s1'), ['restore-deletes', 'restoreDeletes', { share: 's1' }]);
   assert.deepEqual(m('resolve s1 a/b.txt --keep remote'), ['resolve', 'resolve', { share: 's1', path: 'a/b.txt', keep: 'remote' }]);
   assert.deepEqual(m('settings'), ['settings', 'getSettings', {}]);
 });

@@ -19,7 +19,7 @@ export class UsageError extends Error {
 
 export type CommandName =
   | 'id' | 'share' | 'unshare' | 'shares' | 'status' | 'files' | 'rescan' | 'pause' | 'resume' | 'stop'
-  | 'codes' | 'join' | 'peers' | 'peer add' | 'conflicts' | 'resolve' | 'settings';
+  | 'codes' | 'join' | 'peers' | 'peer add' | 'conflicts' | 'resolve' | 'confirm-deletes' | 'restore-deletes' | 'settings';
 
 export type Invocation =
   | { kind: 'help'; text: string }
@@ -130,6 +130,18 @@ export const commands: Record<CommandName, CommandSpec> = {
       if (!['local', 'remote', 'both'].includes(keep)) throw new UsageError(`--keep takes local, remote or both, not "${keep}"`, commands.resolve.usage);
       return { method: 'resolve', params: { share: shareArg(a[0], ctx), path: a[1], keep } };
     },
+  },
+  'confirm-deletes': {
+    usage: 'peerfold confirm-deletes SHARE',
+    summary: 'send the deletions held by the mass-delete guard to the other devices',
+    args: [1, 1],
+    build: share('confirmDeletes'),
+  },
+  'restore-deletes': {
+    usage: 'peerfold restore-deletes SHARE',
+    summary: 'drop the held deletions and pull those files back from the other devices',
+    args: [1, 1],
+    build: share('restoreDeletes'),
   },
   settings: {
     usage: 'peerfold settings [KEY VALUE]',

@@ -11,7 +11,7 @@ const share: ShareSummary = {
   localFiles: 12, localBytes: 5 * 1024 * 1024, globalFiles: 14, globalBytes: 6 * 1024 * 1024, needFiles: 2, needBytes: 1024 * 1024,
   peersConnected: 1, inBytesPerSec: 2048, outBytesPerSec: 0,
   pulling: [{ path: 'big.raw', size: 1000, done: 250, bytesPerSec: 100, etaSec: 7.5 }],
-  conflicts: 1, errors: [{ path: 'locked.txt', error: 'permission denied' }], watcher: 'rescan-only', lastScanAt: null,
+  conflicts: 1, errors: [{ path: 'locked.txt', error: 'permission denied' }], watcher: 'rescan-only', lastScanAt: null, heldDeletes: 0,
 };
 const status: StatusResult = { device: { id: 'ABCDEFG-HIJKLMN-OPQ', name: 'nas', listenPort: 21120, version: '0.1.0' }, paused: false, shares: [share] };
 

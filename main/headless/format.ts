@@ -101,6 +101,9 @@ export function formatShare(s: ShareSummary): string {
   row('global', `${formatCount(s.globalFiles, 'file')}, ${formatBytes(s.globalBytes)}`);
   if (s.needFiles || s.needBytes) row('need', `${formatCount(s.needFiles, 'file')}, ${formatBytes(s.needBytes)}`);
   row('peers', `${s.peersConnected} connected, down ${formatRate(s.inBytesPerSec)}, up ${formatRate(s.outBytesPerSec)}`);
+  if (s.heldDeletes) {
+    row('held', `${formatCount(s.heldDeletes, 'deletion')} not sent: most of the share was deleted at once. Confirm with \`peerfold confirm-deletes ${s.id}\`, or get the files back with \`peerfold restore-deletes ${s.id}\``);
+  }
   if (s.conflicts) row('conflicts', `${s.conflicts} (see \`peerfold conflicts ${s.id}\`)`);
   row('watcher', s.watcher === 'rescan-only' ? 'rescan-only (the OS file-watch limit was reached)' : s.watcher);
   row('last scan', formatTime(s.lastScanAt));
@@ -245,6 +248,14 @@ export function formatHuman(command: CommandName, result: unknown, params: Param
       return formatConflicts(result as Result<'conflicts'>);
     case 'resolve':
       return `Resolved ${p.path}: kept ${p.keep === 'both' ? 'both versions' : `the ${p.keep} version`}.`;
+    case 'confirm-deletes': {
+      const n = (result as Result<'confirmDeletes'>).deleted;
+      return n ? `Deleted ${formatCount(n, 'path')} on the other devices too.` : `No deletions were held in ${p.share}.`;
+    }
+    case 'restore-deletes': {
+      const n = (result as Result<'restoreDeletes'>).restoring;
+      return n ? `Pulling ${formatCount(n, 'path')} back from the other devices.` : `No deletions were held in ${p.share}.`;
+    }
     case 'settings':
       return formatSettings(result as Settings);
   }

@@ -28,6 +28,8 @@ export interface FakeOptions {
   capabilities?: Partial<ShellCapabilities>;
   /** start with no shares (the first-run look) */
   empty?: boolean;
+  /** the Work share holds this many deletions (the mass-delete guard) */
+  heldDeletes?: number;
   /** pretend the daemon went away this long after the first load */
   disconnectAfterMs?: number;
 }
@@ -71,6 +73,7 @@ function share(over: Partial<ShareSummary> & Pick<ShareSummary, 'id' | 'name' | 
     errors: [],
     watcher: 'watching',
     lastScanAt: NOW - 4 * 60_000,
+    heldDeletes: 0,
     ...over,
   };
 }
@@ -292,7 +295,7 @@ const tree: Record<string, string[]> = {
 
 export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & ConnectionAware {
   const capabilities: ShellCapabilities = { pickFolder: false, dropPaths: false, openPath: false, startAtLogin: false, ...opts.capabilities };
-  let shares = opts.empty ? [] : sampleShares();
+  let shares = opts.empty ? [] : sampleShares().map((s) => (s.id === 'sh-work' && opts.heldDeletes ? { ...s, heldDeletes: opts.heldDeletes } : s));
   let peers = opts.empty ? [] : samplePeers();
   let conflicts = opts.empty ? [] : sampleConflicts();
   let paused = false;
@@ -396,6 +399,18 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
     },
     archive: ({ share: ref }) => (find(ref).id === 'sh-work' ? sampleArchive() : []),
     restore: () => ({ ok: true }),
+    confirmDeletes: ({ share: ref }) => {
+      const n = find(ref).heldDeletes;
+      shares = shares.map((s) => (s.id === ref ? { ...s, heldDeletes: 0, localFiles: s.localFiles - n } : s));
+      queueMicrotask(() => emit('status', status()));
+      return { deleted: n };
+    },
+    restoreDeletes: ({ share: ref }) => {
+      const n = find(ref).heldDeletes;
+      shares = shares.map((s) => (s.id === ref ? { ...s, heldDeletes: 0, state: 'syncing', needFiles: n } : s));
+      queueMicrotask(() => emit('status', status()));
+      return { restoring: n };
+    },
     recent: ({ share: ref }) => (ref && find(ref).id !== 'sh-work' ? [] : sampleRecent('sh-work')),
     getIgnore: () => ({ text: ignore }),
     setIgnore: ({ text }) => {

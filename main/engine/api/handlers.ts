@@ -127,6 +127,9 @@ export function createHandlers(engine: Engine): Handlers {
       return { ok: true };
     },
 
+    confirmDeletes: ({ share }) => ({ deleted: engine.folder(share).confirmHeldDeletes() }),
+    restoreDeletes: ({ share }) => ({ restoring: engine.folder(share).restoreHeldDeletes() }),
+
     recent: ({ share, limit }) => {
       const n = Math.min(limit ?? 50, 500);
       const out: RecentChange[] = [];

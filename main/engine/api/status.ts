@@ -31,6 +31,7 @@ export function shareSummary(engine: Engine, f: Folder): ShareSummary {
     errors: [...f.pathErrors(), ...sync.errors],
     watcher: f.watcherState,
     lastScanAt: f.lastScanAt,
+    heldDeletes: f.heldDeletes,
   };
 }
 

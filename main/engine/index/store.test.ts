@@ -365,3 +365,16 @@ test('a rolled-back transaction does not leave stale device ids in the cache', a
     assert.equal(store.getFile('s1', NEW, 'n')?.modifiedBy, NEW);
   });
 });
+
+test('removeLocalFiles forgets only this device\'s entries for those paths, and their chunks', async () => {
+  await withStore((store) => {
+    const cs = chunks('gone', [10, 20]);
+    store.putFiles([file('gone.txt', { chunks: cs }), file('kept.txt'), file('gone.txt', { deviceId: PEER, chunks: cs })]);
+    assert.equal(store.findChunk(cs[1]!.hash).length, 1);
+    store.removeLocalFiles('s1', ['gone.txt', 'never-there.txt']);
+    assert.equal(store.getFile('s1', LOCAL, 'gone.txt'), null);
+    assert.ok(store.getFile('s1', PEER, 'gone.txt'), "the peer's entry stays: it is what will be pulled");
+    assert.ok(store.getFile('s1', LOCAL, 'kept.txt'));
+    assert.deepEqual(store.findChunk(cs[1]!.hash), [], 'a forgotten file is no source of chunks');
+  });
+});

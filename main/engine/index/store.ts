@@ -337,6 +337,29 @@ export class IndexStore {
     }
   }
 
+  /**
+   * Forgets this device's own entries for some paths (no tombstone: as if it had never seen them),
+   * so the versions its peers hold are what it syncs to. One transaction.
+   */
+  removeLocalFiles(shareId: string, paths: readonly string[]): void {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(this.localDeviceId);
+    if (shareNo === undefined || devNo === undefined || !paths.length) return;
+    this.db.transaction(() => {
+      try {
+        for (const path of paths) {
+          const pathId = this.db.rows('SELECT id FROM paths WHERE share_no = ? AND path = ?', [shareNo, path])[0]?.[0] as number | undefined;
+          if (pathId === undefined) continue;
+          this.noteLocalChunks(pathId, devNo, null);
+          this.db.run('DELETE FROM files WHERE path_id = ? AND device_no = ?', [pathId, devNo]);
+        }
+        this.flushChunkIndex();
+      } finally {
+        this.touchedPaths.clear();
+      }
+    });
+  }
+
   getFile(shareId: string, deviceId: string, path: string): FileRecord | null {
     const shareNo = this.lookupShareNo(shareId);
     const devNo = this.lookupDeviceNo(deviceId);

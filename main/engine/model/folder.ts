@@ -11,6 +11,8 @@ import { IgnoreRules, PEERFOLD_DIR, loadIgnore } from '../scan/ignore.ts';
 import { scan, type ScanEvent, type ScannedEntry } from '../scan/scanner.ts';
 import { watch, type Watcher } from '../scan/watcher.ts';
 import { localChange, localDeletion, symlinkHash, type LocalChange } from '../sync/local-changes.ts';
+import { MASS_DELETE_WINDOW_MS, holdDeletions } from '../sync/mass-delete.ts';
+import { existsOnDisk } from '../pull/apply.ts';
 import { writeFileAtomic } from '../config/atomic-write.ts';
 import type { ConflictInfo, FilePreview, ResolveKeep, ArchiveEntry } from '../../../shared/api.ts';
 import { Puller, versionTag, type ChunkSwarm, type SyncSummary } from './puller.ts';
@@ -100,7 +102,8 @@ export class Folder {
       self: ctx.self.id,
       selfName: ctx.self.name,
       swarm: ctx.swarm,
-      active: () => !this.stopped && !this.row.paused && !this.problem && this.lastScanAt !== null && ctx.networkActive(),
+      // held deletions wait for the user: nothing is pulled over the paths in question meanwhile
+      active: () => !this.stopped && !this.row.paused && !this.problem && this.lastScanAt !== null && this.held.size === 0 && ctx.networkActive(),
       record: (records) => this.recordPulled(records),
       flush: () => this.flushPulled(),
       rescan: (paths) => this.requestScan(paths),
@@ -344,22 +347,81 @@ export class Folder {
     if (!this.checkHealth()) return;
     const under = (p: string, dirs: readonly string[]) => dirs.some((d) => d === '' || p === d || p.startsWith(d + '/'));
     this.flushPulled();
+    const gone: FileRecord[] = [];
     for (const root of roots) {
       for (const rec of this.ctx.store.listFiles(this.id, this.ctx.self.id, { prefix: root })) {
         if (rec.sequence > seqAtStart) continue;
         if (seen.has(rec.path) || under(rec.path, incomplete) || under(rec.path, [...keep])) continue;
         if (this.ignore?.ignores(rec.path, rec.type === 'dir')) continue;
-        batch.push({ path: rec.path, change: localDeletion(rec, this.ctx.self.id), prev: rec });
-        if (batch.length >= 500) flush();
+        gone.push(rec);
       }
     }
-    flush();
+    for (const p of [...this.held.keys()]) if (seen.has(p)) this.held.delete(p); // back on disk: nothing to decide
+    this.recordDeletions(gone);
 
     if (!paths) this.errors = newErrors;
     else {
       for (const p of [...this.errors.keys()]) if (under(p, roots)) this.errors.delete(p);
       for (const [p, e] of newErrors) this.errors.set(p, e);
     }
+  }
+
+  /** Local deletions the mass-delete guard holds (path -> the entry that was deleted) until the user decides. */
+  private readonly held = new Map<string, FileRecord>();
+  /** recorded deletions of files and symlinks, for the guard's window: [when, how many] */
+  private recentDeletes: [number, number][] = [];
+
+  get heldDeletes(): number {
+    return this.held.size;
+  }
+
+  /** Records what a scan found gone, unless it looks like the folder was emptied by mistake. */
+  private recordDeletions(gone: FileRecord[]): void {
+    if (!gone.length) return;
+    const now = Date.now();
+    this.recentDeletes = this.recentDeletes.filter(([at]) => now - at < MASS_DELETE_WINDOW_MS);
+    const counted = gone.filter((r) => r.type !== 'dir').length;
+    const local = this.ctx.store.counts(this.id, this.ctx.self.id);
+    const batch = { live: local.files + local.symlinks, deleting: counted, recentlyDeleted: this.recentDeletes.reduce((n, [, k]) => n + k, 0), holding: this.held.size > 0 };
+    if (holdDeletions(batch)) {
+      const first = this.held.size === 0;
+      for (const r of gone) this.held.set(r.path, r);
+      if (first) this.ctx.log(`share ${this.row.name}: ${counted} of ${batch.live} files were deleted at once; the deletions are held (not sent to other devices) until they are confirmed (peerfold confirm-deletes ${this.id}) or the files restored from peers (peerfold restore-deletes ${this.id})`);
+      this.ctx.changed();
+      return;
+    }
+    this.recentDeletes.push([now, counted]);
+    for (let i = 0; i < gone.length; i += 500) {
+      this.applyChanges(gone.slice(i, i + 500).map((rec) => ({ path: rec.path, change: localDeletion(rec, this.ctx.self.id), prev: rec })));
+    }
+  }
+
+  /** The user confirmed the held deletions: record and announce those still gone from disk. */
+  confirmHeldDeletes(): number {
+    const items: { path: string; change: LocalChange; prev: FileRecord | null }[] = [];
+    for (const path of this.held.keys()) {
+      const cur = this.ctx.store.getFile(this.id, this.ctx.self.id, path);
+      if (cur && !cur.deleted && !existsOnDisk(this.root, path)) items.push({ path, change: localDeletion(cur, this.ctx.self.id), prev: cur });
+    }
+    this.held.clear();
+    for (let i = 0; i < items.length; i += 500) this.applyChanges(items.slice(i, i + 500));
+    this.ctx.changed();
+    this.puller.schedule();
+    return items.length;
+  }
+
+  /**
+   * The user wants the held files back: this device forgets its entries for them, so the versions
+   * its peers hold are pulled again, as for any file this device lacks.
+   */
+  restoreHeldDeletes(): number {
+    const paths = [...this.held.keys()].filter((p) => !existsOnDisk(this.root, p));
+    this.held.clear();
+    this.ctx.store.removeLocalFiles(this.id, paths);
+    this.conflictCache = null;
+    this.ctx.changed();
+    this.puller.schedule();
+    return paths.length;
   }
 
   /** Records local changes in one transaction, each new version with the next local sequence. */

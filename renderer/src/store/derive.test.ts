@@ -32,6 +32,7 @@ test('shareProgress and needText describe what is still needed', () => {
 
 test('shareBadge: a share error wins, then pause', () => {
   assert.equal(shareBadge(share({ error: 'x', paused: true })), 'error');
+  assert.equal(shareBadge(share({ heldDeletes: 12 })), 'error', 'held deletions wait for the user');
   assert.equal(shareBadge(share({ paused: true, state: 'syncing' })), 'paused');
   assert.equal(shareBadge(share({ state: 'scanning' })), 'scanning');
 });

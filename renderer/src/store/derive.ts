@@ -23,8 +23,9 @@ export function totalRates(shares: ShareSummary[]): { inBytesPerSec: number; out
   return { inBytesPerSec, outBytesPerSec };
 }
 
+/** Needs the user: a share error, or deletions held by the mass-delete guard. */
 export function hasProblem(s: ShareSummary): boolean {
-  return s.state === 'error' || s.error !== null;
+  return s.state === 'error' || s.error !== null || s.heldDeletes > 0;
 }
 
 /** The one-line summary of everything, like the tray's tooltip. */
@@ -90,7 +91,7 @@ export const stateLabel: Record<ShareState, string> = {
 
 /** The badge state of a share: a share-level error wins over what the engine is doing. */
 export function shareBadge(s: ShareSummary): ShareState {
-  if (s.error) return 'error';
+  if (s.error || s.heldDeletes > 0) return 'error';
   if (s.paused) return 'paused';
   return s.state;
 }

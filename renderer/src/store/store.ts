@@ -50,6 +50,8 @@ export interface Actions {
   pause(shareId?: ShareId): Promise<void>;
   resume(shareId?: ShareId): Promise<void>;
   rescan(shareId?: ShareId): Promise<void>;
+  /** the share's held mass deletion: send it to the other devices ('confirm') or pull the files back ('restore') */
+  settleHeldDeletes(shareId: ShareId, how: 'confirm' | 'restore'): Promise<void>;
   /** throws so the field can show why */
   addPeer(shareId: ShareId, address: string): Promise<void>;
   resolve(shareId: ShareId, path: string, keep: ResolveKeep): Promise<boolean>;
@@ -246,6 +248,14 @@ export function createPeerfoldApp(bridge: PeerfoldBridge, options: StoreOptions 
       } catch (err) {
         fail('rescan', shareId ?? null)(err);
       }
+    },
+    async settleHeldDeletes(shareId, how) {
+      try {
+        await call(how === 'confirm' ? 'confirmDeletes' : 'restoreDeletes', { share: shareId });
+      } catch (err) {
+        fail(how === 'confirm' ? 'confirm the deletions' : 'restore the deleted files', shareId)(err);
+      }
+      await actions.refreshStatus();
     },
     async addPeer(shareId, address) {
       await call('addPeer', { share: shareId, address });

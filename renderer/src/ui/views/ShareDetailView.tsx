@@ -109,6 +109,25 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
           <div>{s.error}</div>
         </div>
       )}
+      {s.heldDeletes > 0 && (
+        <div className="callout callout-warn held-deletes" role="alert" data-testid="detail-held-deletes">
+          <Icon name="alert" size={16} />
+          <div>
+            <p>
+              <strong>{plural(s.heldDeletes, 'file')} deleted here at once</strong> — most of this share. The deletions have not been sent to
+              other devices, and syncing waits until you decide.
+            </p>
+            <div className="callout-actions">
+              <button type="button" className="btn btn-secondary" onClick={() => void actions.settleHeldDeletes(s.id, 'restore')} data-testid="held-restore">
+                Restore the files
+              </button>
+              <button type="button" className="btn btn-danger" onClick={() => void actions.settleHeldDeletes(s.id, 'confirm')} data-testid="held-confirm">
+                Delete everywhere
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
       {s.watcher === 'rescan-only' && (
         <div className="callout callout-warn">
           <Icon name="info" size={16} />
