@@ -1,11 +1,12 @@
 // The share's archive (.peerfold/archive/): replaced and deleted versions, kept for a while and
 // restorable.
-import { promises as fsp } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { ArchiveEntry } from '../../../shared/api.ts';
 import { ApiError } from '../../../shared/errors.ts';
 import { ARCHIVE_DIR, parseArchivePath, parseStamp } from '../sync/names.ts';
-import { archiveCurrent, fsyncDir } from '../pull/apply.ts';
+import { archiveCurrent, fsyncDir, scratchPathBeside } from '../pull/apply.ts';
+import { lstatOrNull, safeParent } from '../pull/path-safety.ts';
 
 async function* walkFiles(dir: string): AsyncGenerator<string> {
   let names: import('node:fs').Dirent[];
@@ -48,19 +49,20 @@ export async function listArchive(root: string, exists: (path: string) => boolea
 export async function restoreFromArchive(root: string, archivedPath: string, tag: string): Promise<string> {
   const parsed = parseArchivePath(archivedPath);
   if (!parsed || archivedPath.split('/').includes('..')) throw new ApiError('bad-request', `${archivedPath} is not an archived version of this share`);
-  const src = join(root, archivedPath);
-  const dest = join(root, parsed.original);
-  try {
-    await fsp.access(src);
-  } catch {
-    throw new ApiError('not-found', `${archivedPath} is no longer in the archive`);
-  }
-  const current = await fsp.lstat(dest).catch(() => null);
+  const src = await safeParent(root, archivedPath);
+  if (!(await lstatOrNull(src))?.isFile()) throw new ApiError('not-found', `${archivedPath} is no longer in the archive`);
+  const current = await lstatOrNull(await safeParent(root, parsed.original));
   if (current?.isFile()) await archiveCurrent(root, parsed.original, tag, false);
-  await fsp.mkdir(dirname(dest), { recursive: true });
-  const tmp = join(dirname(dest), `.pftmp-restore-${process.pid}-${Date.now()}`);
-  await fsp.copyFile(src, tmp);
-  await fsp.rename(tmp, dest);
+  const dest = await safeParent(root, parsed.original, true);
+  const tmp = scratchPathBeside(dest);
+  await fsp.copyFile(src, tmp, constants.COPYFILE_EXCL);
+  try {
+    await safeParent(root, parsed.original);
+    await fsp.rename(tmp, dest);
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
   await fsyncDir(dirname(dest));
   return parsed.original;
 }

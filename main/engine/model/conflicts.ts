@@ -1,11 +1,9 @@
 // Conflicts are conflict copies in the index: every device derives the same list from the files
 // themselves, and resolving one is an ordinary change (a delete, a new version) that syncs.
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import type { ConflictInfo, ConflictSide, ResolveKeep } from '../../../shared/api.ts';
 import { ApiError } from '../../../shared/errors.ts';
 import type { FileRecord } from '../index/rows.ts';
-import { archiveCurrent } from '../pull/apply.ts';
+import { archiveCurrent, existsOnDisk, renameInShare } from '../pull/apply.ts';
 import { parseConflictPath, parseStamp, splitName } from '../sync/names.ts';
 
 export function listConflicts(shareId: string, local: readonly FileRecord[], nameOf: (deviceId: string) => string): ConflictInfo[] {
@@ -54,16 +52,16 @@ export async function applyResolution(root: string, c: ConflictInfo, keep: Resol
     for (let n = 1; ; n++) {
       const name = `${stem} (${parsed.deviceName} ${parsed.stamp}${n > 1 ? ` ${n}` : ''})${ext}`;
       target = dir ? `${dir}/${name}` : name;
-      if (!(await fsp.lstat(join(root, target)).catch(() => null))) break;
+      if (!existsOnDisk(root, target)) break;
     }
-    await fsp.rename(join(root, c.conflictPath), join(root, target));
+    await renameInShare(root, c.conflictPath, target);
     return [c.conflictPath, target];
   }
   if (keptSide(c, keep, self) === 'winner') {
     await archiveCurrent(root, c.conflictPath, tag, true);
     return [c.conflictPath];
   }
-  if (await fsp.lstat(join(root, c.path)).catch(() => null)) await archiveCurrent(root, c.path, tag, false);
-  await fsp.rename(join(root, c.conflictPath), join(root, c.path));
+  if (existsOnDisk(root, c.path)) await archiveCurrent(root, c.path, tag, false);
+  await renameInShare(root, c.conflictPath, c.path);
   return [c.conflictPath, c.path];
 }

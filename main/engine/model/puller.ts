@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { PullProgress, VersionVector } from '../../../shared/api.ts';
 import type { FileRecord } from '../index/rows.ts';
 import type { IndexStore } from '../index/store.ts';
-import { LocalChangeError, archiveCurrent, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, unchangedOnDisk } from '../pull/apply.ts';
+import { LocalChangeError, archiveCurrent, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, removeInShare, renameInShare, unchangedOnDisk } from '../pull/apply.ts';
 import { buildTempFile, readVerified, type ChunkSpec } from '../pull/file-puller.ts';
 import { unsafeRemotePath } from '../pull/path-safety.ts';
 import { decide, type Decision } from '../sync/decide.ts';
@@ -251,7 +251,7 @@ export class Puller {
     if (n.local.type === 'dir') return; // replaced by a file: only possible once it is empty
     if (n.decision.keepOld === 'conflict-copy') {
       const target = conflictPath(n.path, this.ctx.selfName(), n.local.mtimeMs, (p) => this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, p) !== null || existsOnDisk(root, p));
-      await fsp.rename(join(root, n.path), join(root, target));
+      await renameInShare(root, n.path, target);
       const st = await fsp.lstat(join(root, target));
       // the copy is a new file written by this device: it carries the losing content to everyone
       const before = this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, target);
@@ -267,8 +267,8 @@ export class Puller {
     if (n.local && !n.local.deleted && n.local.type !== 'dir') {
       await this.ensureUnchanged(n);
       await this.keepOld(n);
-      if (n.local.type === 'file') await fsp.unlink(join(root, n.path)).catch(() => undefined);
-      else await fsp.unlink(join(root, n.path));
+      if (n.local.type === 'file') await removeInShare(root, n.path, 'entry').catch(() => undefined);
+      else await removeInShare(root, n.path, 'entry');
     }
     const st = await makeDir(root, n.path, n.global.mode & 0o7777 || 0o755);
     // a folder's own mtime is never compared on disk; keeping the author's time means every device
@@ -324,8 +324,8 @@ export class Puller {
         throw new LocalChangeError(n.path);
       }
       await this.keepOld(n);
-      if (n.local && !n.local.deleted && n.local.type === 'symlink') await fsp.unlink(join(root, n.path)).catch(() => undefined);
-      if (n.local && !n.local.deleted && n.local.type === 'dir') await fsp.rmdir(join(root, n.path));
+      if (n.local && !n.local.deleted && n.local.type === 'symlink') await removeInShare(root, n.path, 'entry').catch(() => undefined);
+      if (n.local && !n.local.deleted && n.local.type === 'dir') await removeInShare(root, n.path, 'dir');
       const st = await installTemp(root, n.path, tempPath, g.mode & 0o7777 || 0o644, g.mtimeMs);
       this.ctx.record([{ ...g, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 }]);
     } finally {

@@ -1,7 +1,13 @@
-import { lstatSync, promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { constants, lstatSync, promises as fsp } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { FileType } from '../../../shared/api.ts';
+import { tempNameFor } from '../scan/ignore.ts';
 import { archivePath } from '../sync/names.ts';
+import { UnsafePathError, lstatOrNull, safeParent } from './path-safety.ts';
+
+// Every operation here on a share path goes through safeParent first: no folder of the path may be
+// a symbolic link, checked against the disk just before the operation (see path-safety.ts).
 
 /** The local index entry a decision was based on; disk must still match it before we touch it. */
 export interface Expected {
@@ -19,21 +25,12 @@ export class LocalChangeError extends Error {
   }
 }
 
-async function lstatOrNull(full: string) {
-  try {
-    return await fsp.lstat(full);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
 /**
  * True when the path on disk is what the index says: a file changed after the device decided to
  * replace it is never overwritten (it becomes a conflict instead).
  */
 export async function unchangedOnDisk(root: string, path: string, expected: Expected | undefined): Promise<boolean> {
-  const st = await lstatOrNull(join(root, path));
+  const st = await lstatOrNull(await safeParent(root, path));
   if (!expected || expected.deleted) return st === null;
   if (!st) return false;
   if (expected.type === 'dir') return st.isDirectory();
@@ -52,22 +49,27 @@ export function existsOnDisk(root: string, rel: string): boolean {
 }
 
 
+/** A fresh temp name beside `full`, in the temp-file pattern (never scanned, cleaned up as ours). */
+export function scratchPathBeside(full: string): string {
+  return join(dirname(full), tempNameFor(basename(full), randomBytes(8).toString('hex')));
+}
+
 /**
  * Keeps the current content of `path` in the share's archive. A hard link keeps it without
  * copying (the following rename replaces the name, not the data); where links are refused, a copy.
  */
 export async function archiveCurrent(root: string, path: string, versionTag: string, move: boolean): Promise<string> {
+  const src = await safeParent(root, path);
+  if (!(await fsp.lstat(src)).isFile()) throw new UnsafePathError(path, `${path} is not a regular file any more; it will be rescanned`);
   const rel = archivePath(path, Date.now(), versionTag, (rel) => existsOnDisk(root, rel));
-  const dest = join(root, rel);
-  await fsp.mkdir(dirname(dest), { recursive: true });
-  const src = join(root, path);
+  const dest = await safeParent(root, rel, true);
   if (move) {
     await fsp.rename(src, dest);
   } else {
     try {
       await fsp.link(src, dest);
     } catch {
-      await fsp.copyFile(src, dest);
+      await fsp.copyFile(src, dest, constants.COPYFILE_EXCL);
     }
   }
   return rel;
@@ -82,12 +84,23 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Opens an existing file without following a link in its place (0 where the OS has no O_NOFOLLOW). */
+export function openNoFollow(full: string, flags: number, mode?: number): Promise<fsp.FileHandle> {
+  return fsp.open(full, flags | (constants.O_NOFOLLOW ?? 0), mode);
+}
+
 /** Gives the temp file its mode and time and renames it over the target in one step. */
 export async function installTemp(root: string, path: string, tempPath: string, mode: number, mtimeMs: number) {
-  await fsp.chmod(tempPath, mode);
   const t = new Date(mtimeMs);
-  await fsp.utimes(tempPath, t, t);
-  const full = join(root, path);
+  const h = await openNoFollow(tempPath, constants.O_RDONLY);
+  try {
+    await h.chmod(mode);
+    await h.utimes(t, t);
+  } finally {
+    await h.close();
+  }
+  // the last check before the rename: a folder of the path replaced by a link since is not followed
+  const full = await safeParent(root, path);
   // a directory (or a symlink) in the way of a file is moved aside by the caller's decision first
   await fsp.rename(tempPath, full);
   await fsyncDir(dirname(full));
@@ -95,26 +108,50 @@ export async function installTemp(root: string, path: string, tempPath: string, 
 }
 
 export async function makeDir(root: string, path: string, mode: number) {
-  const full = join(root, path);
-  await fsp.mkdir(full, { recursive: true, mode });
+  const full = await safeParent(root, path, true);
+  await fsp.mkdir(full, { mode }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const st = await fsp.lstat(full);
+  if (st.isSymbolicLink()) throw new UnsafePathError(path, `not synced: ${path} is a symbolic link on this device where a folder should be; it will be rescanned`);
+  if (!st.isDirectory()) throw new UnsafePathError(path, `not synced: ${path} is a file on this device where a folder should be; it will be rescanned`);
   await fsp.chmod(full, mode).catch(() => undefined);
   return fsp.lstat(full);
 }
 
 export async function makeSymlink(root: string, path: string, target: string, mtimeMs: number) {
-  const full = join(root, path);
-  await fsp.mkdir(dirname(full), { recursive: true });
-  const tmp = join(dirname(full), `.pftmp-link-${process.pid}-${Date.now()}`);
+  const full = await safeParent(root, path, true);
+  const tmp = scratchPathBeside(full);
   await fsp.symlink(target, tmp);
-  const t = new Date(mtimeMs);
-  await fsp.lutimes(tmp, t, t).catch(() => undefined);
-  await fsp.rename(tmp, full);
+  try {
+    const t = new Date(mtimeMs);
+    await fsp.lutimes(tmp, t, t).catch(() => undefined);
+    await safeParent(root, path);
+    await fsp.rename(tmp, full);
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
   return fsp.lstat(full);
+}
+
+/** Renames one share path to another (a conflict copy, a resolution), never through a link. */
+export async function renameInShare(root: string, from: string, to: string): Promise<void> {
+  const src = await safeParent(root, from);
+  const dest = await safeParent(root, to, true);
+  await fsp.rename(src, dest);
+}
+
+/** Removes what is at a share path (rmdir for a folder, unlink otherwise), never through a link. */
+export async function removeInShare(root: string, path: string, kind: 'dir' | 'entry'): Promise<void> {
+  const full = await safeParent(root, path);
+  if (kind === 'dir') await fsp.rmdir(full);
+  else await fsp.unlink(full);
 }
 
 /** Removes a path for a tombstone: files go to the archive, directories only when empty. */
 export async function removeForTombstone(root: string, path: string, versionTag: string): Promise<'removed' | 'kept-nonempty-dir' | 'absent'> {
-  const full = join(root, path);
+  const full = await safeParent(root, path);
   const st = await lstatOrNull(full);
   if (!st) return 'absent';
   if (st.isDirectory()) {

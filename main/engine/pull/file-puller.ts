@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tempNameFor } from '../scan/ignore.ts';
+import { openNoFollow } from './apply.ts';
+import { safeParent } from './path-safety.ts';
 
 export interface ChunkSpec {
   hash: Uint8Array;
@@ -55,9 +57,10 @@ export function tempPathFor(root: string, path: string, contentHash: string): st
  * chunk is verified against its hash before it counts. Returns the temp file's path, fsynced.
  */
 export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: string; progress: BuildProgress }> {
+  // the folders on the way are checked (and made) one by one: none may be a link out of the share
+  await safeParent(opts.root, opts.path, true);
   const tempPath = tempPathFor(opts.root, opts.path, opts.contentHash);
-  await fsp.mkdir(dirname(tempPath), { recursive: true });
-  const handle = await fsp.open(tempPath, constants.O_RDWR | constants.O_CREAT, 0o600);
+  const handle = await openNoFollow(tempPath, constants.O_RDWR | constants.O_CREAT, 0o600);
   const progress: BuildProgress = { done: 0, fetched: 0, resumed: 0 };
   try {
     const existing = (await handle.stat()).size;

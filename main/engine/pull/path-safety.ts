@@ -1,4 +1,7 @@
+import { promises as fsp } from 'node:fs';
 import { platform } from 'node:os';
+import { join } from 'node:path';
+import { PEERFOLD_DIR, isTempName } from '../scan/ignore.ts';
 
 const windowsReserved = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 const windowsBadChars = /[<>:"\\|?*\x00-\x1f]/;
@@ -14,7 +17,10 @@ export function malformedWirePath(path: string): string | null {
   if (path !== path.normalize('NFC')) return 'not in NFC form';
   const parts = path.split('/');
   for (const part of parts) if (part === '' || part === '.' || part === '..') return `invalid path component "${part}"`;
-  if (parts[0] === '.peerfold') return 'inside the internal .peerfold folder';
+  // compared without case: on macOS and Windows `.PeerFold/marker` is the share's own marker
+  if (parts[0]!.toLowerCase() === PEERFOLD_DIR) return 'inside the internal .peerfold folder';
+  // a conforming peer never indexes temp files; a name like one could overwrite or be removed as ours
+  for (const part of parts) if (isTempName(part)) return `"${part}" is named like Peerfold's temp files`;
   return null;
 }
 
@@ -48,4 +54,70 @@ export function caseClashes(paths: readonly string[]): Map<string, string> {
     else seen.set(key, p);
   }
   return clashes;
+}
+
+/**
+ * A synced path this device refuses to touch on disk: a symbolic link (or a file) where a folder
+ * of the path should be. Writing through a link could reach anything outside the share (a peer's
+ * `lnk -> ~/.ssh` then `lnk/authorized_keys`), so it is a per-path error, never followed.
+ */
+export class UnsafePathError extends Error {
+  /** an API call that meets one (restore, resolve) answers 'refused' with this message */
+  readonly code = 'refused';
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'UnsafePathError';
+  }
+}
+
+function relParts(rel: string): string[] {
+  const parts = rel.split('/');
+  if (rel.includes('\0') || rel.startsWith('/') || /^[A-Za-z]:/.test(rel) || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new UnsafePathError(rel, `not synced: "${rel}" is not a path inside the share`);
+  }
+  return parts;
+}
+
+/**
+ * The absolute path of share-relative `rel` (any path of the share, `.peerfold/archive/...`
+ * included), after checking against the disk, right now, that every folder on the way from the
+ * root is a real folder: a symbolic link or a file there throws UnsafePathError. With `create`,
+ * missing folders are made one at a time and each is checked after it is made (so a link put
+ * there meanwhile is not followed either). Without it a missing folder ends the check: nothing
+ * below it exists to follow. The last component is not checked: rename, unlink, rmdir and lstat
+ * act on a link itself, and opens use O_NOFOLLOW. Call it immediately before the operation.
+ */
+export async function safeParent(root: string, rel: string, create = false): Promise<string> {
+  const parts = relParts(rel);
+  let dir = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    dir = join(dir, parts[i]!);
+    let st = await lstatOrNull(dir);
+    if (!st) {
+      if (!create) break;
+      await fsp.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      st = await fsp.lstat(dir);
+    }
+    const where = parts.slice(0, i + 1).join('/');
+    if (st.isSymbolicLink()) {
+      throw new UnsafePathError(rel, `not synced: "${where}" is a symbolic link on this device, and Peerfold never writes through a link (it could lead outside the share); move the link away to sync ${rel}`);
+    }
+    if (!st.isDirectory()) throw new UnsafePathError(rel, `not synced: "${where}" is a file on this device, not a folder, so ${rel} cannot be placed in it`);
+  }
+  return join(root, ...parts);
+}
+
+/** lstat, or null when nothing is there. */
+export async function lstatOrNull(full: string) {
+  try {
+    return await fsp.lstat(full);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }

@@ -14,7 +14,8 @@ export const IGNORE_FILE = `${PEERFOLD_DIR}/ignore`;
 /** Prefix of the puller's temp files. */
 export const TEMP_PREFIX = '.pftmp-';
 
-const TEMP_RE = /^\.pftmp-[0-9a-f]{16}-/;
+// without case: on macOS and Windows `.PFTMP-…` names the same file as the temp file
+const TEMP_RE = /^\.pftmp-[0-9a-f]{16}-/i;
 const NAME_MAX_BYTES = 255;
 
 /**

@@ -55,7 +55,7 @@ export function archivePath(path: string, ms: number, versionTag: string, taken:
   const tag = versionTag.replace(/[^A-Za-z0-9-]/g, '');
   const base = `${stem}~${timeStamp(ms)}~${tag}`;
   for (let n = 1; ; n++) {
-    const candidate = join(join(ARCHIVE_DIR, dir), `${base}${n === 1 ? '' : `-${n}`}${ext}`);
+    const candidate = join(ARCHIVE_DIR, join(dir, `${base}${n === 1 ? '' : `-${n}`}${ext}`));
     if (!taken(candidate)) return candidate;
   }
 }
