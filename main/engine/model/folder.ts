@@ -201,6 +201,7 @@ export class Folder {
           if (s === 'rescan-only') this.ctx.log(`share ${this.row.name}: the OS limit on watched folders was reached; changes are found by periodic rescans instead`);
           this.ctx.changed();
         },
+        onError: (message) => this.ctx.log(`share ${this.row.name}: ${message}`),
       });
       this.watcherState = this.watcher.state();
     } catch (err) {

@@ -22,3 +22,12 @@ test('names this file system cannot hold are reported per path, with the reason'
 test('paths differing only in case clash on case-insensitive file systems', () => {
   assert.deepEqual([...caseClashes(['Readme.md', 'README.md', 'other'])], [['Readme.md', 'README.md']]);
 });
+
+test('a backslash is an ordinary character on the wire and on POSIX; Windows reports such a name per path', () => {
+  for (const p of ['a\\..\\b', '..\\..\\x', 'dir/x\\..', '\\lead', 'back\\']) {
+    assert.equal(malformedWirePath(p), null, p);
+    assert.equal(unsafeRemotePath(p, 'linux'), null, p);
+    assert.equal(unsafeRemotePath(p, 'darwin'), null, p);
+    assert.match(unsafeRemotePath(p, 'win32')!, /Windows does not allow/, p);
+  }
+});

@@ -5,6 +5,7 @@
 
 import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
+import { platform } from 'node:os';
 import { join } from 'node:path';
 import type { FileType } from '../../../shared/api.ts';
 import { INTERNAL_ONLY, isInternalPath, type Matcher } from './ignore.ts';
@@ -53,16 +54,37 @@ function joinRel(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-/** Normalizes a requested sub-path: '/' separators, no empty / '.' segments, NFC. Rejects '..'. */
-export function normalizeRelPath(p: string): string {
-  const parts = p.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.');
+/**
+ * Normalizes a requested sub-path: '/' separators, no empty / '.' segments, NFC. Rejects '..'.
+ * Only on Windows is '\\' a separator (its file system reads it so and no name holds one); on
+ * POSIX it is an ordinary character, and `a\\..\\b` is one plain name.
+ */
+export function normalizeRelPath(p: string, os: NodeJS.Platform = platform()): string {
+  const parts = (os === 'win32' ? p.replace(/\\/g, '/') : p).split('/').filter((s) => s !== '' && s !== '.');
   if (parts.some((s) => s === '..')) throw new Error(`path must stay inside the share: ${JSON.stringify(p)}`);
   return parts.join('/').normalize('NFC');
 }
 
+/**
+ * Normalizes requested sub-paths one by one: a request that cannot be walked is a problem with
+ * that path alone, reported beside the others, never a failure of the whole batch.
+ */
+export function normalizeRequests(paths: readonly string[], os: NodeJS.Platform = platform()): { paths: string[]; bad: { path: string; error: string }[] } {
+  const out: string[] = [];
+  const bad: { path: string; error: string }[] = [];
+  for (const p of paths) {
+    try {
+      out.push(normalizeRelPath(p, os));
+    } catch (err) {
+      bad.push({ path: p, error: (err as Error).message });
+    }
+  }
+  return { paths: out, bad };
+}
+
 /** Drops duplicates and paths inside another requested path; '' swallows everything. */
 export function minimalRoots(paths: readonly string[]): string[] {
-  const sorted = [...new Set(paths.map(normalizeRelPath))].sort();
+  const sorted = [...new Set(paths.map((p) => normalizeRelPath(p)))].sort();
   const out: string[] = [];
   for (const p of sorted) {
     if (out.some((r) => r === '' || p === r || p.startsWith(r + '/'))) continue;
@@ -210,7 +232,9 @@ const LSTAT_BATCH = 64;
  */
 export async function* walk(opts: WalkOptions, summary: WalkSummary = { roots: [], incomplete: [] }): AsyncGenerator<WalkItem> {
   const matcher = opts.ignore ?? INTERNAL_ONLY;
-  const requests = minimalRoots(opts.paths ?? ['']);
+  const requested = normalizeRequests(opts.paths ?? ['']);
+  for (const b of requested.bad) yield { kind: 'error', path: b.path, error: b.error };
+  const requests = minimalRoots(requested.paths);
   const resolved: { path: string; diskPath: string }[] = [];
   for (const rel of requests) {
     const r = await resolveRequest(opts.root, rel, matcher);

@@ -125,3 +125,21 @@ test('when the OS watch limit is hit the watcher says rescan-only', async (t) =>
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('names with backslashes are reported as plain names, and the watcher keeps going', { skip: process.platform === 'win32' ? 'POSIX names' : false }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
+  const rec = recorder();
+  const errors: string[] = [];
+  const w = watch(root, rec.onPaths, { debounceMs: 50, onError: (m) => errors.push(m) });
+  try {
+    await w.ready;
+    writeFileSync(join(root, 'a\\..\\b'), 'odd');
+    await rec.until((p) => p === 'a\\..\\b', 'a name with backslashes');
+    writeFileSync(join(root, 'after.txt'), 'still watching');
+    await rec.until((p) => p === 'after.txt', 'a later change');
+    assert.deepEqual(errors, []);
+  } finally {
+    await w.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});

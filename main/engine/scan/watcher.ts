@@ -6,7 +6,7 @@
 import { relative, sep } from 'node:path';
 import { FSWatcher } from 'chokidar';
 import { IGNORE_FILE, IgnoreRules, isInternalPath, PEERFOLD_DIR, type Matcher } from './ignore.ts';
-import { minimalRoots } from './walker.ts';
+import { minimalRoots, normalizeRequests } from './walker.ts';
 
 export type WatcherState = 'watching' | 'rescan-only';
 
@@ -62,10 +62,11 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
   const flush = () => {
     timer = null;
     if (closed || pending.size === 0) return;
-    const paths = minimalRoots([...pending]);
+    const requested = normalizeRequests([...pending]);
     pending.clear();
+    for (const b of requested.bad) opts.onError?.(`ignored a change report: ${b.error}`);
     try {
-      onPaths(paths);
+      onPaths(minimalRoots(requested.paths));
     } catch (err) {
       opts.onError?.(`change handler failed: ${(err as Error)?.message ?? err}`);
     }

@@ -1,0 +1,58 @@
+// Odd but legal file names on a running daemon. On POSIX a backslash is an ordinary character, so
+// `a\..\b` is one plain name: it must be indexed and synced like any other, and no name, however
+// odd, may stop a daemon (it used to: the watcher read the backslashes as separators and threw
+// "path must stay inside the share" from a timer).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, converged, Fatal, sleep, waitUntil } from './harness.ts';
+
+const clusters: Cluster[] = [];
+after(async () => {
+  for (const c of clusters) await c.close();
+});
+
+const odd = ['a\\..\\b', '..\\..\\escape', 'dir\\sub\\file.txt', 'back\\', '\\lead'];
+
+test('names with backslashes and dots are plain names on POSIX: the daemon stays up, indexes them and syncs them', { timeout: 180_000, skip: process.platform === 'win32' ? 'a POSIX file name test' : false }, async () => {
+  const c = new Cluster('peerfold-e2e-odd-');
+  clusters.push(c);
+  const a = await c.add('odd-a');
+  const { share, codes } = await a.call('share', { path: a.dir });
+  writeFileSync(join(a.dir, 'plain.txt'), 'plain\n');
+  await waitUntil('the first scan', async () => (await a.share(share.id)).state === 'idle');
+
+  // created while the daemon watches: the watcher reports them
+  for (const name of odd) writeFileSync(join(a.dir, name), `content of ${name}\n`);
+  mkdirSync(join(a.dir, 'x\\..'));
+  writeFileSync(join(a.dir, 'x\\..', 'inner'), 'inner\n');
+
+  const expected = [...odd, 'x\\..', 'x\\../inner', 'plain.txt'].sort();
+  await waitUntil('the odd names to be indexed', async () => {
+    if (a.proc?.exitCode !== null) throw new Fatal(`the daemon exited:\n${a.log}`);
+    const names = (await a.call('files', { share: share.id })).filter((f) => !f.deleted).map((f) => f.path).sort();
+    return JSON.stringify(names) === JSON.stringify(expected);
+  }, 60_000);
+  // a watcher flush happens a moment after the change; give a crash the time to show
+  await sleep(1500);
+  assert.equal(a.proc?.exitCode, null, `the daemon stopped:\n${a.log}`);
+  assert.doesNotMatch(a.log, /unexpected error|Stopping/);
+  assert.deepEqual((await a.share(share.id)).errors, []);
+
+  // and a second device gets them, as plain names
+  const b = await c.add('odd-b');
+  await b.call('join', { code: codes.readWrite!, path: b.dir });
+  const tree = await converged([a, b], share.id);
+  for (const name of odd) assert.equal(readFileSync(join(b.dir, name), 'utf8'), `content of ${name}\n`);
+  assert.equal(tree.get('x\\../inner')?.startsWith('f:'), true);
+
+  // an edit on the receiving side goes back, so both watchers and pullers handle the names
+  writeFileSync(join(b.dir, 'a\\..\\b'), 'edited on b\n');
+  await converged([a, b], share.id);
+  assert.equal(readFileSync(join(a.dir, 'a\\..\\b'), 'utf8'), 'edited on b\n');
+  for (const d of [a, b]) {
+    assert.equal(d.proc?.exitCode, null, `${d.name} stopped:\n${d.log}`);
+    assert.doesNotMatch(d.log, /unexpected error|Stopping/);
+  }
+});
