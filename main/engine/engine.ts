@@ -16,6 +16,7 @@ import { createHandlers, type Handlers } from './api/handlers.ts';
 import { shareSummary } from './api/status.ts';
 import { Folder } from './model/folder.ts';
 import { Network } from './model/network.ts';
+import { guard } from './net/log.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -187,10 +188,10 @@ export class Engine {
   /** Coalesces bursts of changes into at most a few status events a second. */
   statusChanged(): void {
     if (this.statusTimer || this.closed) return;
-    this.statusTimer = setTimeout(() => {
+    this.statusTimer = setTimeout(guard((_, m) => this.log(m), 'status event', () => {
       this.statusTimer = null;
       if (!this.closed && this.events.listenerCount('api:status') > 0) this.emit('status', this.status());
-    }, 200);
+    }), 200);
   }
 
   async close(): Promise<void> {

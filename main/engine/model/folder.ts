@@ -19,6 +19,7 @@ import { Puller, versionTag, type ChunkSwarm, type SyncSummary } from './puller.
 import { applyResolution, findConflict, listConflicts } from './conflicts.ts';
 import { listArchive, pruneArchive, restoreFromArchive } from './archive.ts';
 import { previewFile } from './preview.ts';
+import { guard } from '../net/log.ts';
 
 export const MARKER_FILE = `${PEERFOLD_DIR}/marker`;
 
@@ -476,7 +477,7 @@ export class Folder {
     if (!records.length) return;
     this.pulledBatch.push(...records);
     if (this.pulledBatch.length >= 256) this.flushPulled();
-    else this.pulledTimer ??= setTimeout(() => this.flushPulled(), 30);
+    else this.pulledTimer ??= setTimeout(guard((_, m) => this.ctx.log(`share ${this.row.name}: ${m}`), 'recording pulled files', () => this.flushPulled()), 30);
   }
 
   /** Writes the pending pulled entries now (the puller reads the index right after some steps). */

@@ -15,6 +15,7 @@ import type { Folder } from './folder.ts';
 import type { ChunkSwarm } from './puller.ts';
 import { Session, type SessionHost } from './session.ts';
 import { Throttle } from './throttle.ts';
+import { guard } from '../net/log.ts';
 
 const RECONNECT_MS = Number(process.env.PEERFOLD_RECONNECT_MS ?? 5_000);
 
@@ -68,7 +69,7 @@ export class Network implements ChunkSwarm {
     });
     this.listenPort = this.listener.port;
     await this.applyDiscoverySetting();
-    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer = setInterval(guard((_, m) => this.engine.log(m), 'reconnect timer', () => this.tick()), 1000);
     this.timer.unref();
   }
 
@@ -340,10 +341,10 @@ export class Network implements ChunkSwarm {
     if (this.indexPushTimers.has(shareId)) return;
     this.indexPushTimers.set(
       shareId,
-      setTimeout(() => {
+      setTimeout(guard((_, m) => this.engine.log(m), 'index push timer', () => {
         this.indexPushTimers.delete(shareId);
         for (const s of this.sessions.values()) if (s.hasShare(shareId)) s.pushIndex(shareId);
-      }, 50),
+      }), 50),
     );
   }
 

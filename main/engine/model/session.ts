@@ -28,6 +28,7 @@ import {
 import { malformedWirePath } from '../pull/path-safety.ts';
 import { normalizeVector } from '../sync/vv.ts';
 import { symlinkHash } from '../sync/local-changes.ts';
+import { guard } from '../net/log.ts';
 
 /** What a session needs from the rest of the engine, per share (keyed by discovery ID hex). */
 export interface SessionHost {
@@ -105,9 +106,9 @@ export class Session {
       shares: offered,
       expectDeviceId,
     });
-    const timer = setTimeout(() => {
+    const timer = setTimeout(guard((_, m) => host.log(m), 'handshake timer', () => {
       if (!this.accepted) this.close('the handshake did not finish in time');
-    }, HANDSHAKE_TIMEOUT_MS);
+    }), HANDSHAKE_TIMEOUT_MS);
     timer.unref();
     link.onClose((reason) => this.end(reason, false));
     link.onMessage('index', (bytes) => this.onIndexChannel(bytes));

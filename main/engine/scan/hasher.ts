@@ -152,7 +152,17 @@ export class HashPool {
       for (const s of this.slots) if (!s.task) { slot = s; break; }
       if (!slot) {
         if (this.slots.size >= this.size) return;
-        slot = this.spawn();
+        try {
+          slot = this.spawn();
+        } catch (err) {
+          // Out of threads or memory. This runs inside worker events too, where a throw would
+          // stop the process: the running workers take the queue, and with none it fails per file.
+          if (this.slots.size === 0) {
+            const e = new HashError(`cannot start a hash worker: ${(err as Error)?.message ?? String(err)}`, 'EWORKER');
+            for (const t of this.queue.splice(0)) t.reject(e);
+          }
+          return;
+        }
       }
       const task = this.queue.shift()!;
       slot.task = task;
