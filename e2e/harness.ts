@@ -227,7 +227,7 @@ export async function converged(devices: Device[], shareId: string, timeoutMs = 
       lines.push(`  ${d.name}: ${s ? JSON.stringify({ state: s.state, need: s.needFiles, pulling: s.pulling.length, errors: s.errors, peers: s.peersConnected }) : 'not running'}`);
       lines.push(d.log.split('\n').filter((l) => l.trim() && !/^\s+(home|device ID|name|sync port|web UI)\s/.test(l)).slice(-12).map((l) => `    ${l}`).join('\n'));
     }
-    throw new Error(lines.join('\n'));
+    throw new Error(lines.join('\n'), { cause: err });
   }
 }
 

@@ -37,6 +37,7 @@ interface OptField<T> extends Field<T> {
 }
 
 /** One field checker per key of T, required or optional exactly as T declares it. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{} extends Pick<T, K>` is how TypeScript asks "is K optional?"
 type Schema<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? OptField<NonNullable<T[K]>> : ReqField<T[K]> };
 
 class Invalid extends Error {}

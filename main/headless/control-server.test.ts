@@ -63,6 +63,8 @@ function openWs(port: number, headers: Record<string, string>): Promise<WebSocke
   });
 }
 
+/** The next frame, parsed (typed loosely: the tests compare whole frames or read one field). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the reply's shape is what each test asserts
 function nextMessage(ws: WebSocket): Promise<any> {
   return new Promise((resolve) => ws.once('message', (d) => resolve(JSON.parse(d.toString()))));
 }

@@ -296,7 +296,7 @@ const tree: Record<string, string[]> = {
 export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & ConnectionAware {
   const capabilities: ShellCapabilities = { pickFolder: false, dropPaths: false, openPath: false, startAtLogin: false, ...opts.capabilities };
   let shares = opts.empty ? [] : sampleShares().map((s) => (s.id === 'sh-work' && opts.heldDeletes ? { ...s, heldDeletes: opts.heldDeletes } : s));
-  let peers = opts.empty ? [] : samplePeers();
+  const peers = opts.empty ? [] : samplePeers();
   let conflicts = opts.empty ? [] : sampleConflicts();
   let paused = false;
   let ignore = '# Editor leftovers\n*.swp\n~$*\n.DS_Store\n\n# Build output\n/build/\nnode_modules/\n';

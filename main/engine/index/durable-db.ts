@@ -467,7 +467,7 @@ export class DurableDb {
       } catch (err2) {
         this.broken = new Error(`the index journal could not be repaired after a failed write (${errMessage(err2)}); restart Peerfold`);
       }
-      throw new Error(`could not write the index journal in ${this.dir}: ${errMessage(err)} (is the disk full?)`);
+      throw new Error(`could not write the index journal in ${this.dir}: ${errMessage(err)} (is the disk full?)`, { cause: err });
     }
     this.journalBytes = before + record.length;
   }
@@ -587,7 +587,7 @@ export class DurableDb {
     try {
       st = this.sql.prepare(sql);
     } catch (err) {
-      throw new Error(`${errMessage(err)} (in SQL: ${sql.replace(/\s+/g, ' ').trim().slice(0, 160)})`);
+      throw new Error(`${errMessage(err)} (in SQL: ${sql.replace(/\s+/g, ' ').trim().slice(0, 160)})`, { cause: err });
     }
     this.stmts.set(sql, st);
     if (this.stmts.size > STATEMENT_CACHE_SIZE) {

@@ -80,7 +80,7 @@ const fail = (problem: CodeProblem, error: string): CodeParse => ({ ok: false, p
 
 /** Parses a code as a person may paste it: any case, with spaces or dashes anywhere. */
 export function parseCode(text: string): CodeParse {
-  const code = String(text ?? '').replace(/[\s\-]/g, '').toLowerCase();
+  const code = String(text ?? '').replace(/[\s-]/g, '').toLowerCase();
   if (!code) return fail('empty', 'no code given: paste the code you were sent');
   const sep = code.indexOf('1');
   const prefix = sep >= 0 ? code.slice(0, sep) : '';

@@ -60,7 +60,7 @@ function loadIdentity(certPemPath: string, keyPemPath: string): DeviceIdentity {
     certDer = fromPem('CERTIFICATE', readFileSync(certPemPath, 'utf8'));
     keyPem = readFileSync(keyPemPath, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read the device identity: ${(e as Error).message}; ${startOver}`);
+    throw new Error(`cannot read the device identity: ${(e as Error).message}; ${startOver}`, { cause: e });
   }
   try {
     if (!certDer) throw new Error('no certificate in the file');
@@ -69,7 +69,7 @@ function loadIdentity(certPemPath: string, keyPemPath: string): DeviceIdentity {
     if (!cert.checkPrivateKey(key)) throw new Error('the key does not belong to the certificate');
     if (createPublicKey(key).asymmetricKeyType !== 'ec') throw new Error('the key is not an ECDSA key');
   } catch (e) {
-    throw new Error(`the device identity in ${certPemPath} is damaged (${(e as Error).message}); ${startOver}`);
+    throw new Error(`the device identity in ${certPemPath} is damaged (${(e as Error).message}); ${startOver}`, { cause: e });
   }
   for (const f of [certPemPath, keyPemPath]) {
     try { chmodSync(f, 0o600); } catch { /* not ours to fix on every file system */ }

@@ -9,7 +9,7 @@ import type { AccessLevel, DeviceId, FileType, VersionVector } from '../../../sh
 import { deviceIdFromBytes, deviceIdToBytes } from '../keys/device-id.ts';
 import {
   DecodeError, EncodeError, MAX_MESSAGE, Reader, Writer, bool, bytes, enumOf, fixed, int, list, mapped, optional, string, struct, uint,
-  varintSize, type Codec, type Infer, type StructCodec,
+  varintSize, type Codec, type Fields, type Infer, type StructCodec,
 } from './codec.ts';
 
 export { MAX_MESSAGE, DecodeError, EncodeError };
@@ -192,7 +192,7 @@ export const MESSAGE_SCHEMAS = {
     tag: 33,
     schema: struct({ id: uint(), status: responseStatusField, data: bytes(MAX_BLOCK_DATA) }),
   },
-} as const satisfies Record<string, { tag: number; schema: StructCodec<any> }>;
+} as const satisfies Record<string, { tag: number; schema: StructCodec<Fields> }>;
 
 type Schemas = typeof MESSAGE_SCHEMAS;
 export type MessageType = keyof Schemas;
@@ -211,11 +211,11 @@ export type BlockResponse = MessageOf<'response'>;
 /** The schema listing PROTOCOL.md carries (vectors.test.ts checks it is current). */
 export function describeMessages(): string {
   const named = [versionEntry, chunkRefField, fileEntryField, MESSAGE_SCHEMAS.auth.schema.fields.shares, MESSAGE_SCHEMAS.authResult.schema.fields.accepted]
-    .map((c) => ('of' in c ? (c as unknown as { of: StructCodec<any> }).of : c) as StructCodec<any>);
+    .map((c) => ('of' in c ? (c as unknown as { of: StructCodec<Fields> }).of : c) as StructCodec<Fields>);
   const lines: string[] = [`header: format byte ${WIRE_FORMAT}, then the type tag as uint`, ''];
   for (const s of named) lines.push(`${s.name}`, ...s.layout().map((f) => `  ${f}`), '');
   for (const [type, { tag, schema }] of Object.entries(MESSAGE_SCHEMAS)) {
-    lines.push(`${tag} ${type}`, ...(schema as StructCodec<any>).layout().map((f) => `  ${f}`), '');
+    lines.push(`${tag} ${type}`, ...(schema as StructCodec<Fields>).layout().map((f) => `  ${f}`), '');
   }
   return lines.join('\n').trimEnd();
 }
