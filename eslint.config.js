@@ -19,8 +19,9 @@ const ENGINE_OUTSIDE = {
   message: 'The engine (main/engine) never imports its shells (main/app, main/headless) nor the UI: they call it through engine.ts.',
 };
 const MODEL_FLOOR = {
-  regex: `${engineFolder('model', 'api', 'pull')}|(^|/)engine\\.ts$`,
-  message: 'net/, protocol/, index/, scan/, sync/, keys/ and config/ sit below the model floor: they take what they need as parameters or narrow interfaces, never import model/, pull/, api/ or engine.ts.',
+  regex: `${engineFolder('model', 'peer', 'pull', 'api')}|(^|/)engine\\.ts$`,
+  message:
+    'net/, protocol/, index/, scan/, sync/, keys/ and config/ sit below the model floor: they take what they need as parameters or narrow interfaces, never import model/, peer/, pull/, api/ or engine.ts.',
 };
 const SQL_DRIVER = {
   regex: `^sql\\.js$|(^|/)index/(durable-db|sqljs|schema)\\.ts$`,
