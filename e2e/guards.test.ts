@@ -1,10 +1,11 @@
-// What protects a share from its own device's mistakes, with real daemons: a folder emptied by
-// hand is not sent to peers as deletions until the user says so.
+// What protects a share from its own device's mishaps, with real daemons: a folder emptied by hand
+// is not sent to peers as deletions until the user says so, and a device whose database is rebuilt
+// does not lose the edits it made offline.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, converged, treeOf, waitUntil } from './harness.ts';
+import { Cluster, contentsUnder, converged, sha, treeOf, waitUntil } from './harness.ts';
 
 const c = new Cluster('peerfold-e2e-guards-');
 after(() => c.close());
@@ -49,4 +50,30 @@ test('most of a share deleted at once is held: peers keep the files until the de
   rmSync(join(a.dir, names[25]));
   await waitUntil('the single deletion to reach ben', () => !treeOf(b.dir).has(names[25]));
   assert.equal((await a.share(shareId)).heldDeletes, 0);
+});
+
+test("an edit made offline survives the loss of the device's database: it wins everywhere, nothing is silently replaced", { timeout: 300_000 }, async () => {
+  const [a, b] = [await c.add('ada'), await c.add('bob')];
+  writeFileSync(join(a.dir, 'plan.txt'), 'v1 by ada\n');
+  writeFileSync(join(a.dir, 'same.txt'), 'nobody edits this\n');
+  const shareId = await c.shareAmong([a, b]);
+  await converged([a, b], shareId);
+
+  writeFileSync(join(b.dir, 'plan.txt'), 'v2 by bob, synced\n');
+  await waitUntil("bob's edit to reach ada", () => readFileSync(join(a.dir, 'plan.txt'), 'utf8').startsWith('v2'));
+  await converged([a, b], shareId);
+
+  // bob goes offline, edits again, and loses his database
+  await b.stop();
+  writeFileSync(join(b.dir, 'plan.txt'), 'v3 by bob, offline\n');
+  const indexDir = join(b.home, 'index');
+  for (const f of readdirSync(indexDir)) writeFileSync(join(indexDir, f), 'not a database '.repeat(100));
+  await b.start();
+  await waitUntil("bob's database to be rebuilt", () => /rebuilt from disk/.test(b.log));
+
+  const tree = await converged([a, b], shareId);
+  assert.equal(readFileSync(join(a.dir, 'plan.txt'), 'utf8'), 'v3 by bob, offline\n', "bob's offline edit reached ada");
+  assert.equal(readFileSync(join(b.dir, 'plan.txt'), 'utf8'), 'v3 by bob, offline\n', 'and bob kept it');
+  assert.deepEqual([...tree.keys()].filter((p) => p.includes('.conflict-')), [], 'an unchanged file is no conflict');
+  assert.ok(contentsUnder(a.dir).has(sha('v2 by bob, synced\n')), 'the replaced version is in the archive');
 });

@@ -12,6 +12,7 @@ import type { ShareRow } from './index/rows.ts';
 import { IndexStore } from './index/store.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from './keys/identity.ts';
 import { HashPool } from './scan/hasher.ts';
+import { counterFloorForNewIndex } from './sync/vv.ts';
 import { createHandlers, type Handlers } from './api/handlers.ts';
 import { shareSummary } from './api/status.ts';
 import { Folder } from './model/folder.ts';
@@ -86,7 +87,15 @@ export class Engine {
   private reconcileShares(): void {
     const inDb = new Map(this.store.listShares().map((r) => [r.id, r]));
     const inFile = this.sharesFile.read();
-    for (const row of inFile) if (!inDb.has(row.id)) this.store.addShare(row);
+    for (const row of inFile) {
+      if (inDb.has(row.id)) continue;
+      // the database was rebuilt (or lost): peers may hold newer versions of ours than the
+      // counters a fresh index would start from
+      this.store.transaction(() => {
+        this.store.addShare(row);
+        this.store.setCounterFloor(row.id, counterFloorForNewIndex(Date.now()));
+      });
+    }
     if (inFile.length !== inDb.size || inDb.size > 0) this.saveShares();
   }
 

@@ -9,6 +9,7 @@ import type { ShareRow } from '../index/rows.ts';
 import { parseCode, shareCodes, shareSecretFromCode, storedShareSecret } from '../keys/codes.ts';
 import { createShareSecret, deriveShareKeys } from '../keys/secrets.ts';
 import { IGNORE_FILE } from '../scan/ignore.ts';
+import { counterFloorForNewIndex } from '../sync/vv.ts';
 import { MARKER_FILE, writeMarker } from '../model/folder.ts';
 import { checkShareableFolder } from '../model/share-paths.ts';
 import { fileEntry, shareSummary } from './status.ts';
@@ -26,9 +27,13 @@ function codeCheck(code: string): CodeCheck {
 export function createHandlers(engine: Engine): Handlers {
   const targets = (share?: string) => (share ? [engine.folder(share)] : engine.allFolders());
 
-  async function addShare(row: ShareRow) {
+  /** `counterFloor`: for a share this device may have held before (sync/vv.ts counterFloorForNewIndex) */
+  async function addShare(row: ShareRow, counterFloor = 0) {
     writeMarker(row.path, row.id);
-    engine.store.addShare(row);
+    engine.store.transaction(() => {
+      engine.store.addShare(row);
+      if (counterFloor) engine.store.setCounterFloor(row.id, counterFloor);
+    });
     engine.saveShares();
     const folder = await engine.startFolder(row);
     return shareSummary(engine, folder);
@@ -72,7 +77,8 @@ export function createHandlers(engine: Engine): Handlers {
       }
       const abs = checkShareableFolder(target, engine.store.listShares(), engine.home, true);
       const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: parsed.level, secret: parsed.code, paused: false, createdAt: Date.now() };
-      return { share: await addShare(row) };
+      // this device may have been a member before, its old versions still with the peers
+      return { share: await addShare(row, counterFloorForNewIndex(Date.now())) };
     },
 
     async unshare({ share }) {

@@ -378,3 +378,18 @@ test('removeLocalFiles forgets only this device\'s entries for those paths, and 
     assert.deepEqual(store.findChunk(cs[1]!.hash), [], 'a forgotten file is no source of chunks');
   });
 });
+
+test('the counter floor is kept per share; removing a share forgets it and its index ID', async () => {
+  await withStore((store) => {
+    assert.equal(store.counterFloor('s1'), 0);
+    store.setCounterFloor('s1', 1_764_600_000_000);
+    assert.equal(store.counterFloor('s1'), 1_764_600_000_000);
+    const id = store.localIndexId('s1');
+    store.setPeerIndexId('s1', PEER, 42);
+    assert.ok(store.removeShare('s1'));
+    store.addShare(share('s1'));
+    assert.equal(store.counterFloor('s1'), 0);
+    assert.notEqual(store.localIndexId('s1'), id, 'a share joined again is a new index: its sequences restart');
+    assert.equal(store.peerIndexId('s1', PEER), 0);
+  });
+});

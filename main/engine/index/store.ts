@@ -180,6 +180,16 @@ export class IndexStore {
     this.setMeta(`peer-index:${shareId}:${deviceId}`, String(indexId));
   }
 
+  /** This device's counter floor in a share (sync/vv.ts counterFloorForNewIndex); 0 when none was set. */
+  counterFloor(shareId: string): number {
+    return Number(this.getMeta(`counter-floor:${shareId}`) ?? 0);
+  }
+
+  setCounterFloor(shareId: string, floor: number): void {
+    if (!Number.isSafeInteger(floor) || floor < 0) throw new TypeError(`counter floor must be a non-negative integer, got ${floor}`);
+    this.setMeta(`counter-floor:${shareId}`, String(floor));
+  }
+
   private getMeta(key: string): string | null {
     const row = this.db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
     return row ? String(row.value) : null;
@@ -240,6 +250,9 @@ export class IndexStore {
       this.db.run('DELETE FROM addresses WHERE share_no = ?', [no]);
       this.db.run('DELETE FROM conflicts WHERE share_no = ?', [no]);
       this.db.run('DELETE FROM shares WHERE no = ?', [no]);
+      // a share joined again is a new index: a new index ID, so peers send everything again
+      // (its sequences restart), and no stale peer index IDs
+      this.db.run("DELETE FROM meta WHERE key = ? OR key = ? OR substr(key, 1, ?) = ?", [`index-id:${id}`, `counter-floor:${id}`, `peer-index:${id}:`.length, `peer-index:${id}:`]);
     });
     this.shareNoById.delete(id);
     return true;

@@ -96,11 +96,13 @@ export class Folder {
     this.id = row.id;
     this.row = row;
     this.seq = ctx.store.maxSequence(row.id, ctx.self.id);
+    this.counterFloor = ctx.store.counterFloor(row.id);
     this.puller = new Puller({
       shareId: row.id,
       root: () => this.root,
       store: ctx.store,
       self: ctx.self.id,
+      counterFloor: () => this.counterFloor,
       selfName: ctx.self.name,
       swarm: ctx.swarm,
       // held deletions wait for the user: nothing is pulled over the paths in question meanwhile
@@ -167,6 +169,9 @@ export class Folder {
   get root(): string {
     return this.row.path;
   }
+
+  /** this device's least counter for new versions in this share (0 unless its index started over) */
+  private readonly counterFloor: number;
 
   async start(): Promise<void> {
     this.ignore = await loadIgnore(this.root).catch(() => null);
@@ -321,7 +326,7 @@ export class Folder {
           else this.racy.delete(ev.entry.path);
           this.flushPulled(); // a pull may have just installed this very file
           const prev = this.ctx.store.getFile(this.id, this.ctx.self.id, ev.entry.path);
-          const change = localChange(prev ?? undefined, toDiskEntry(ev.entry), this.ctx.self.id);
+          const change = localChange(prev ?? undefined, toDiskEntry(ev.entry), this.ctx.self.id, this.counterFloor);
           if (change.kind !== 'none') batch.push({ path: ev.entry.path, change, prev });
           if (batch.length >= 500) flush();
           break;
@@ -394,7 +399,7 @@ export class Folder {
     }
     this.recentDeletes.push([now, counted]);
     for (let i = 0; i < gone.length; i += 500) {
-      this.applyChanges(gone.slice(i, i + 500).map((rec) => ({ path: rec.path, change: localDeletion(rec, this.ctx.self.id), prev: rec })));
+      this.applyChanges(gone.slice(i, i + 500).map((rec) => ({ path: rec.path, change: localDeletion(rec, this.ctx.self.id, this.counterFloor), prev: rec })));
     }
   }
 
@@ -403,7 +408,7 @@ export class Folder {
     const items: { path: string; change: LocalChange; prev: FileRecord | null }[] = [];
     for (const path of this.held.keys()) {
       const cur = this.ctx.store.getFile(this.id, this.ctx.self.id, path);
-      if (cur && !cur.deleted && !existsOnDisk(this.root, path)) items.push({ path, change: localDeletion(cur, this.ctx.self.id), prev: cur });
+      if (cur && !cur.deleted && !existsOnDisk(this.root, path)) items.push({ path, change: localDeletion(cur, this.ctx.self.id, this.counterFloor), prev: cur });
     }
     this.held.clear();
     for (let i = 0; i < items.length; i += 500) this.applyChanges(items.slice(i, i + 500));

@@ -26,6 +26,8 @@ export interface PullerContext {
   root: () => string;
   store: IndexStore;
   self: string;
+  /** this device's least counter for new versions (vv.ts) */
+  counterFloor: () => number;
   selfName: () => string;
   swarm: () => ChunkSwarm | null;
   /** may the share touch disk and network now (not paused, folder healthy) */
@@ -255,7 +257,7 @@ export class Puller {
       const st = await fsp.lstat(join(root, target));
       // the copy is a new file written by this device: it carries the losing content to everyone
       const before = this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, target);
-      this.ctx.record([{ ...n.local, path: target, version: bumpVector(before?.version ?? {}, this.ctx.self), mtimeMs: st.mtimeMs, inode: st.ino, modifiedBy: this.ctx.self, deleted: false }]);
+      this.ctx.record([{ ...n.local, path: target, version: bumpVector(before?.version ?? {}, this.ctx.self, this.ctx.counterFloor()), mtimeMs: st.mtimeMs, inode: st.ino, modifiedBy: this.ctx.self, deleted: false }]);
       this.ctx.conflictCreated(n.path, target);
     } else if (n.local.type === 'file') {
       await archiveCurrent(root, n.path, versionTag(n.local), false);

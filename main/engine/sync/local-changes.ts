@@ -29,9 +29,12 @@ export function portableMode(mode: number, type: FileType): number {
   return mode & 0o111 ? 0o755 : 0o644;
 }
 
-/** Decides whether what the scanner saw is a new local version of the path. */
-export function localChange(prev: IndexedEntry | undefined, seen: DiskEntry, self: string): LocalChange {
-  if (!prev || prev.deleted) return { kind: 'version', version: bumpVector(prev?.version ?? {}, self), entry: seen, deleted: false };
+/**
+ * Decides whether what the scanner saw is a new local version of the path. `floor` is this
+ * device's counter floor in the share (vv.ts, counterFloorForNewIndex).
+ */
+export function localChange(prev: IndexedEntry | undefined, seen: DiskEntry, self: string, floor = 0): LocalChange {
+  if (!prev || prev.deleted) return { kind: 'version', version: bumpVector(prev?.version ?? {}, self, floor), entry: seen, deleted: false };
   const sameKind = prev.type === seen.type;
   const sameContent = sameKind && (seen.type === 'dir' || prev.hash === seen.hash);
   const sameMode = portableMode(prev.mode, prev.type) === portableMode(seen.mode, seen.type);
@@ -39,15 +42,15 @@ export function localChange(prev: IndexedEntry | undefined, seen: DiskEntry, sel
     const moved = prev.mtimeMs !== seen.mtimeMs || prev.inode !== seen.inode || prev.size !== seen.size;
     return moved && seen.type !== 'dir' ? { kind: 'refresh', entry: seen } : { kind: 'none' };
   }
-  return { kind: 'version', version: bumpVector(prev.version, self), entry: seen, deleted: false };
+  return { kind: 'version', version: bumpVector(prev.version, self, floor), entry: seen, deleted: false };
 }
 
 /** A path that vanished from disk becomes a tombstone whose vector dominates what was deleted. */
-export function localDeletion(prev: IndexedEntry, self: string): LocalChange {
+export function localDeletion(prev: IndexedEntry, self: string, floor = 0): LocalChange {
   if (prev.deleted) return { kind: 'none' };
   return {
     kind: 'version',
-    version: bumpVector(prev.version, self),
+    version: bumpVector(prev.version, self, floor),
     deleted: true,
     entry: { path: '', type: prev.type, size: 0, mode: prev.mode, mtimeMs: Date.now(), inode: 0, symlinkTarget: null, chunks: [], hash: '' },
   };

@@ -31,9 +31,26 @@ export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector 
   return normalizeVector(out);
 }
 
-/** The vector after a change made on `device`: its own counter goes up by one. */
-export function bumpVector(v: VersionVector, device: string): VersionVector {
-  return normalizeVector({ ...v, [device]: (v[device] ?? 0) + 1 });
+/**
+ * The vector after a change made on `device`: its own counter goes up by one, and to at least
+ * `floor`, the device's counter floor in this share (see counterFloorForNewIndex).
+ */
+export function bumpVector(v: VersionVector, device: string, floor = 0): VersionVector {
+  return normalizeVector({ ...v, [device]: Math.max((v[device] ?? 0) + 1, floor) });
+}
+
+/**
+ * The counter floor of an index that starts over while peers may hold versions this device made
+ * before (a database rebuilt from disk, a share joined again): the time in ms. A device's counter
+ * in one path's vector grows by one per local change of that path, and changes are at least a
+ * scan apart, so no counter made in an earlier index reaches the time at which a later one
+ * started. Its new versions are then never older than anything peers hold from it: they win, or
+ * are concurrent with, what they replace, instead of being silently replaced by it.
+ * This relies on the clock: one set back by more than the time since the earlier index started
+ * could give a floor below that index's counters.
+ */
+export function counterFloorForNewIndex(nowMs: number): number {
+  return Math.max(1, Math.floor(nowMs));
 }
 
 /** Drops zero counters and sorts keys, so equal vectors serialise identically. */
