@@ -20,6 +20,7 @@ import { applyResolution, findConflict, listConflicts } from './conflicts.ts';
 import { listArchive, pruneArchive, restoreFromArchive } from './archive.ts';
 import { previewFile } from './preview.ts';
 import { guard } from '../net/log.ts';
+import { isTempPath } from '../pull/temp-files.ts';
 
 export const MARKER_FILE = `${PEERFOLD_DIR}/marker`;
 
@@ -43,6 +44,8 @@ export interface FolderContext {
   firstSyncDone(): void;
   /** devices connected for this share right now */
   connectedPeers(): number;
+  /** the clock failed pulls wait by; default Date.now */
+  now?: () => number;
 }
 
 /** Creates the share's marker; its absence later means the folder is not what we shared. */
@@ -113,6 +116,7 @@ export class Folder {
       conflictCreated: (path, conflictPath) => ctx.conflictCreated({ path, conflictPath }),
       changed: () => this.afterPullProgress(),
       log: ctx.log,
+      now: ctx.now,
     });
   }
 
@@ -269,6 +273,7 @@ export class Folder {
       try {
         await this.scanOnce(job.all ? undefined : [...job.paths]);
         if (job.all) this.lastScanAt = Date.now();
+        await this.puller.rescanned();
       } catch (err) {
         this.ctx.log(`share ${this.row.name}: scan failed: ${(err as Error).message}`);
       } finally {
@@ -303,6 +308,7 @@ export class Folder {
     const newErrors = new Map<string, string>();
     let roots: string[] = [];
     let incomplete: string[] = [];
+    const temps: string[] = [];
 
     const flush = () => {
       if (batch.length) this.applyChanges(batch.splice(0));
@@ -337,6 +343,7 @@ export class Folder {
           break;
         case 'ignored':
           keep.add(ev.path);
+          if (isTempPath(ev.path)) temps.push(ev.path);
           break;
         case 'skipped':
           keep.add(ev.path);
@@ -348,6 +355,7 @@ export class Folder {
       }
     }
     flush();
+    this.puller.noteTemps(temps);
 
     // Whatever the walk covered but did not see is gone from disk: tombstones. Only when the
     // folder is still the one we shared, so an unmounted drive never turns into mass deletes.

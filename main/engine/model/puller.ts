@@ -7,8 +7,10 @@ import type { PullProgress, VersionVector } from '../../../shared/api.ts';
 import type { FileRecord } from '../index/rows.ts';
 import type { IndexStore } from '../index/store.ts';
 import { LocalChangeError, archiveCurrent, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, removeInShare, renameInShare, unchangedOnDisk } from '../pull/apply.ts';
-import { buildTempFile, readVerified, type ChunkSpec } from '../pull/file-puller.ts';
+import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from '../pull/file-puller.ts';
 import { unsafeRemotePath } from '../pull/path-safety.ts';
+import { RetryBook } from '../pull/retry.ts';
+import { removeUnownedTemps } from '../pull/temp-files.ts';
 import { decide, type Decision } from '../sync/decide.ts';
 import { pickGlobal } from '../sync/global.ts';
 import { conflictPath } from '../sync/names.ts';
@@ -39,6 +41,8 @@ export interface PullerContext {
   conflictCreated(path: string, conflictPath: string): void;
   changed(): void;
   log(message: string): void;
+  /** the clock failures wait by (tests hold it still); default Date.now */
+  now?: () => number;
 }
 
 export interface NeedItem {
@@ -78,15 +82,32 @@ export class Puller {
   private again = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly active = new Map<string, Active>();
-  /** paths that failed and why; retried on the next pass */
-  readonly errors = new Map<string, string>();
+  /** paths whose pull failed: why, and when to try again */
+  readonly failures = new RetryBook();
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** temp files this device may have left (found by scans, or written by this puller) */
+  private readonly temps = new Set<string>();
+  /** the temp files the last need pass still wants (an interrupted pull resumes from them) */
+  private ownedTemps = new Set<string>();
   summary: SyncSummary = { globalFiles: null, globalBytes: null, needFiles: 0, needBytes: 0, pulling: [], errors: [] };
   private stopped = false;
   /** duration and end (performance.now()) of the last need pass */
   private lastNeedMs = 0;
   private lastNeedAt = 0;
 
-  constructor(private readonly ctx: PullerContext) {}
+  private readonly now: () => number;
+
+  constructor(private readonly ctx: PullerContext) {
+    this.now = ctx.now ?? Date.now;
+  }
+
+  /** Resolves once no pass is running or about to start (retries waiting for their time aside). */
+  async settled(): Promise<void> {
+    while (this.running || this.timer) {
+      if (this.running) await this.running;
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 
   private spacingLeftMs(): number {
     return this.lastNeedAt + NEED_PASS_SPACING * this.lastNeedMs - performance.now();
@@ -113,6 +134,7 @@ export class Puller {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const a of this.active.values()) a.abort.abort();
     await this.running?.catch(() => undefined);
   }
@@ -136,7 +158,45 @@ export class Puller {
     } while (this.again && !this.stopped);
     // the summary after what the last pass did (a pass that did nothing has just computed it)
     if (executed) this.computeNeed();
+    await this.removeStaleTemps();
+    this.scheduleRetry();
     this.ctx.changed();
+  }
+
+  /** Wakes up when the first waiting failure may be tried again. */
+  private scheduleRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const at = this.failures.nextRetryAt();
+    if (at === null || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.schedule();
+    }, Math.max(0, at - this.now()) + 10);
+    this.retryTimer.unref();
+  }
+
+  /** Temp files found by a scan: removed after the next pass unless a pull still wants them. */
+  noteTemps(paths: Iterable<string>): void {
+    for (const p of paths) this.temps.add(p);
+  }
+
+  /**
+   * A rescan ran: failures whose cause may have gone (space freed, permissions changed) are
+   * tried now instead of after their wait.
+   */
+  async rescanned(): Promise<void> {
+    if (!this.failures.size) return;
+    const free = await fsp.statfs(this.ctx.root()).then((s) => s.bavail * s.bsize, () => null);
+    if (this.failures.wake(free) > 0) this.schedule();
+  }
+
+  private async removeStaleTemps(): Promise<void> {
+    if (!this.temps.size) return;
+    const owned = (rel: string) => this.ownedTemps.has(rel);
+    const removed = await removeUnownedTemps(this.ctx.root(), [...this.temps], owned);
+    for (const rel of [...this.temps]) if (!owned(rel)) this.temps.delete(rel);
+    if (removed.length) this.ctx.log(`share ${this.ctx.shareId}: removed ${removed.length} temp file(s) of pulls no longer wanted`);
   }
 
   /** Every path where this device differs from the global state, plus the share's global totals. */
@@ -144,6 +204,10 @@ export class Puller {
     const started = performance.now();
     this.ctx.flush();
     const needs: NeedItem[] = [];
+    const needed = new Set<string>();
+    const owned = new Set<string>();
+    const now = this.now();
+    let needFiles = 0;
     let globalFiles = 0;
     let globalBytes = 0;
     let needBytes = 0;
@@ -157,22 +221,30 @@ export class Puller {
       const local = entries.find((e) => e.deviceId === this.ctx.self);
       const decision = decide(local, global, this.ctx.self);
       if (decision.kind === 'none') continue;
+      needed.add(path);
+      // files and symlinks still to get or delete; folders and bookkeeping-only changes are not "files"
+      if (decision.kind !== 'adopt' && global.type !== 'dir') needFiles++;
+      if (decision.kind === 'fetch' && global.type === 'file') {
+        needBytes += global.size;
+        owned.add(tempRelPath(path, contentHashOf(global)));
+      }
       const unsafe = unsafeRemotePath(path);
       if (unsafe) {
-        this.errors.set(path, `not synced: ${unsafe}`);
+        this.failures.refused(path, `not synced: ${unsafe}`);
         continue;
       }
+      if (this.failures.waiting(path, decisionKey(local, global), now)) continue;
       needs.push({ path, global, local, decision });
-      if (decision.kind === 'fetch' && global.type === 'file') needBytes += global.size;
     }
+    this.failures.keepOnly(needed);
+    this.ownedTemps = owned;
     this.summary = {
       globalFiles,
       globalBytes,
-      // files and symlinks still to get or delete; folders and bookkeeping-only changes are not "files"
-      needFiles: needs.filter((n) => n.decision.kind !== 'adopt' && n.global.type !== 'dir').length,
+      needFiles,
       needBytes,
       pulling: this.progress(),
-      errors: [...this.errors].map(([path, error]) => ({ path, error })),
+      errors: this.failures.errors(),
     };
     this.lastNeedAt = performance.now();
     this.lastNeedMs = this.lastNeedAt - started;
@@ -221,19 +293,20 @@ export class Puller {
     n.global = global;
     n.local = local;
     n.decision = decide(local, global, this.ctx.self) as NeedItem['decision'];
+    const decision = decisionKey(local, global);
     try {
       await fn();
-      this.errors.delete(n.path);
+      this.failures.succeeded(n.path);
     } catch (err) {
-      if (err instanceof LocalChangeError) {
-        await this.ctx.rescan([n.path]);
-        this.again = true;
-        return;
-      }
       if ((err as Error).name === 'AbortError') return;
-      const message = describe(err);
-      if (this.errors.get(n.path) !== message) this.ctx.log(`share ${this.ctx.shareId}: ${n.path}: ${message}`);
-      this.errors.set(n.path, message);
+      // A local edit since the decision: the rescan records it, which changes the decision, and
+      // the next pass tries the new one at once. When the rescan finds nothing, the same
+      // decision waits like any other failure.
+      if (err instanceof LocalChangeError) await this.ctx.rescan([n.path]);
+      const failure = this.failures.failed(n.path, decision, err, this.now(), n.global.size);
+      if (failure.kind === 'space') await removeInShare(this.ctx.root(), tempRelPath(n.path, contentHashOf(n.global)), 'entry').catch(() => undefined);
+      if (failure.attempts === 1) this.ctx.log(`share ${this.ctx.shareId}: ${n.path}: ${failure.error}`);
+      if (failure.kind === 'in-the-way') this.again = true;
     }
   }
 
@@ -301,11 +374,12 @@ export class Puller {
     this.active.set(n.path, entry);
     this.ctx.changed();
     try {
+      this.temps.add(tempRelPath(n.path, contentHashOf(g)));
       const { tempPath } = await buildTempFile({
         root,
         path: n.path,
         size: g.size,
-        contentHash: g.hash || 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        contentHash: contentHashOf(g),
         chunks: g.chunks,
         signal: abort.signal,
         provider: {
@@ -355,20 +429,12 @@ export function versionTag(r: Pick<FileRecord, 'version' | 'modifiedBy'>): strin
 }
 
 
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  switch (e.code) {
-    case 'ENAMETOOLONG':
-      return 'the name is too long for this file system';
-    case 'ENOSPC':
-      return 'the disk is full; free some space and it will be retried';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied; check the folder permissions';
-    case 'EINVAL':
-    case 'EILSEQ':
-      return 'this file system cannot hold that name';
-    default:
-      return e.message ?? String(err);
-  }
+/** The content hash a file's temp name carries (an empty file has the hash of no bytes). */
+function contentHashOf(r: Pick<FileRecord, 'hash'>): string {
+  return r.hash || 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+}
+
+/** What a pull of a path was decided from: when either side changes, it is a new decision. */
+function decisionKey(local: FileRecord | undefined, global: FileRecord): string {
+  return `${JSON.stringify(global.version)}|${global.deleted}|${local ? `${local.sequence}:${JSON.stringify(local.version)}` : '-'}`;
 }

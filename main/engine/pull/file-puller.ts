@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { tempNameFor } from '../scan/ignore.ts';
 import { openNoFollow } from './apply.ts';
 import { safeParent } from './path-safety.ts';
@@ -47,8 +47,13 @@ export function sha256(data: Uint8Array): Buffer {
 }
 
 export function tempPathFor(root: string, path: string, contentHash: string): string {
-  const full = join(root, path);
-  return join(dirname(full), tempNameFor(full.slice(dirname(full).length + 1), contentHash));
+  return join(root, tempRelPath(path, contentHash));
+}
+
+/** Share-relative path of the temp file a pull of `path` to content `contentHash` writes. */
+export function tempRelPath(path: string, contentHash: string): string {
+  const i = path.lastIndexOf('/');
+  return path.slice(0, i + 1) + tempNameFor(path.slice(i + 1), contentHash);
 }
 
 /**

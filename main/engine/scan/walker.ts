@@ -6,9 +6,9 @@
 import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { platform } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { FileType } from '../../../shared/api.ts';
-import { INTERNAL_ONLY, isInternalPath, type Matcher } from './ignore.ts';
+import { INTERNAL_ONLY, PEERFOLD_DIR, isInternalPath, isTempName, type Matcher } from './ignore.ts';
 
 export interface FoundEntry {
   kind: 'entry';
@@ -132,7 +132,8 @@ export async function classify(path: string, diskPath: string, stats: Stats, mat
   if (type === null) {
     return matcher.ignores(path, false) ? null : { kind: 'skipped', path, reason: `${specialKind(stats)} is not synced` };
   }
-  if (isInternalPath(path)) return null;
+  // the puller's temp files are reported (as ignored) so that leftovers can be cleaned up
+  if (isInternalPath(path)) return type === 'file' && isTempName(basename(path)) && !path.startsWith(`${PEERFOLD_DIR}/`) ? { kind: 'ignored', path, isDir: false } : null;
   if (matcher.ignores(path, type === 'dir')) return { kind: 'ignored', path, isDir: type === 'dir' };
   let symlinkTarget: string | null = null;
   if (type === 'symlink') {

@@ -1,0 +1,169 @@
+// Test support: one share on this device (a real Folder, IndexStore and HashPool over a temp
+// folder) and a pretend peer whose index entries are written as a session would write them and
+// whose chunks come from memory. No network: the share loop and the puller run for real.
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { VersionVector } from '../../../shared/api.ts';
+import type { FileRecord, ShareRow } from '../index/rows.ts';
+import { IndexStore } from '../index/store.ts';
+import type { ChunkSpec } from '../pull/file-puller.ts';
+import { chunkSizes } from '../scan/cdc.ts';
+import { HashPool } from '../scan/hasher.ts';
+import { Folder, writeMarker, type FolderContext } from './folder.ts';
+import type { ChunkSwarm } from './puller.ts';
+
+export const PEER = 'PEERDEVICEPEERDEVICEPEERDEVICEPEERDEVICEPEERDEVICEPEE';
+export const SELF = 'SELFDEVICESELFDEVICESELFDEVICESELFDEVICESELFDEVICESEL';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+/** Serves chunks of contents it was given; counts what it served. */
+export class FakeChunkSource implements ChunkSwarm {
+  private readonly chunks = new Map<string, Uint8Array>();
+  fetched = 0;
+  /** when set, every fetch fails with this */
+  failWith: Error | null = null;
+
+  add(content: Uint8Array): { hash: Uint8Array; size: number }[] {
+    const out: { hash: Uint8Array; size: number }[] = [];
+    let at = 0;
+    for (const size of content.length ? chunkSizes(content) : []) {
+      const piece = content.subarray(at, at + size);
+      const hash = sha(piece);
+      this.chunks.set(Buffer.from(hash).toString('hex'), piece);
+      out.push({ hash, size });
+      at += size;
+    }
+    return out;
+  }
+
+  async fetch(_share: string, _path: string, _v: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array> {
+    signal.throwIfAborted();
+    if (this.failWith) throw this.failWith;
+    const data = this.chunks.get(Buffer.from(spec.hash).toString('hex'));
+    if (!data) throw new Error('waiting for a peer that has this file');
+    this.fetched += data.length;
+    return data;
+  }
+
+  holders(): number {
+    return 1;
+  }
+}
+
+/** A clock that moves only when told. */
+export class TestClock {
+  constructor(public t = 1_700_000_000_000) {}
+  now = () => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface ShareFixture {
+  root: string;
+  store: IndexStore;
+  folder: Folder;
+  source: FakeChunkSource;
+  clock: TestClock;
+  logs: string[];
+  /** the peer's entry for a path: a new version of `content` (a string or bytes), or a deletion */
+  peerWrites(path: string, content: string | Uint8Array | null, opts?: { version?: VersionVector; type?: 'file' | 'dir' }): FileRecord;
+  /** index entries of the local device */
+  local(path: string): FileRecord | null;
+  /** resolves when scans and pulls have nothing left to do now */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FixtureOptions {
+  /** put the share here (e.g. a small tmpfs) instead of a fresh temp folder */
+  root?: string;
+  before?: (root: string) => void;
+}
+
+export async function openShareFixture(opts: FixtureOptions = {}): Promise<ShareFixture> {
+  const base = mkdtempSync(join(tmpdir(), 'peerfold-share-'));
+  const root = opts.root ?? join(base, 'share');
+  mkdirSync(root, { recursive: true });
+  const row: ShareRow = { id: 'share-1', name: 'test', path: root, access: 'read-write', secret: 'unused', paused: false, createdAt: 0 };
+  writeMarker(root, row.id);
+  opts.before?.(root);
+  const { store } = await IndexStore.open(join(base, 'index'), SELF);
+  store.addShare(row);
+  const pool = new HashPool({ size: 2 });
+  const source = new FakeChunkSource();
+  const clock = new TestClock();
+  const logs: string[] = [];
+  const peerSeq = { n: 0 };
+  const ctx: FolderContext = {
+    store,
+    self: { id: SELF, name: () => 'self' },
+    pool,
+    rescanIntervalMs: 3_600_000,
+    changed: () => undefined,
+    localIndexChanged: () => undefined,
+    log: (m) => logs.push(m),
+    swarm: () => source,
+    networkActive: () => true,
+    deviceName: (id) => id.slice(0, 4),
+    archiveDays: () => 30,
+    conflictCreated: () => undefined,
+    firstSyncDone: () => undefined,
+    connectedPeers: () => 1,
+    now: clock.now,
+  };
+  const folder = new Folder(row, ctx);
+  await folder.start();
+
+  const fixture: ShareFixture = {
+    root,
+    store,
+    folder,
+    source,
+    clock,
+    logs,
+    peerWrites(path, content, o = {}) {
+      const prev = store.getFile(row.id, PEER, path);
+      const version = o.version ?? { ...(prev?.version ?? {}), [PEER]: (prev?.version[PEER] ?? 0) + 1 };
+      const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+      const chunks = bytes && o.type !== 'dir' ? source.add(bytes) : [];
+      const rec: FileRecord = {
+        shareId: row.id,
+        deviceId: PEER,
+        path,
+        type: o.type ?? 'file',
+        size: bytes && o.type !== 'dir' ? bytes.length : 0,
+        mode: o.type === 'dir' ? 0o755 : 0o644,
+        mtimeMs: 1_600_000_000_000 + peerSeq.n * 1000,
+        inode: 0,
+        symlinkTarget: null,
+        version,
+        sequence: ++peerSeq.n,
+        deleted: content === null,
+        chunks,
+        hash: bytes && o.type !== 'dir' ? sha(Buffer.concat(chunks.map((c) => c.hash))).toString('hex') : '',
+        modifiedBy: PEER,
+      };
+      store.putFiles([rec]);
+      folder.syncSoon();
+      return rec;
+    },
+    local: (path) => store.getFile(row.id, SELF, path),
+    async settled() {
+      for (let i = 0; i < 3; i++) {
+        await folder.scanIdle();
+        await folder.puller.settled();
+      }
+    },
+    async close() {
+      await folder.stop();
+      await pool.close();
+      await store.close();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
