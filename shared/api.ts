@@ -76,6 +76,11 @@ export interface StatusResult {
   /** true when everything is paused */
   paused: boolean;
   shares: ShareSummary[];
+  /**
+   * a device-level problem the user should know of, null when fine: the index database was found
+   * damaged at start, moved aside and rebuilt from disk (says where the old copy is)
+   */
+  error: string | null;
 }
 
 export interface FileEntry {

@@ -35,6 +35,8 @@ export class Engine {
   private readonly events = new EventEmitter();
   private readonly folders = new Map<string, Folder>();
   private statusTimer: NodeJS.Timeout | null = null;
+  /** the recovery message when the index database was rebuilt at this start (shown in status) */
+  private indexRecovered: string | null = null;
   private closed = false;
   private stopListeners: (() => void)[] = [];
   private handlers!: Handlers;
@@ -62,6 +64,7 @@ export class Engine {
     const { store, recovered } = await IndexStore.open(join(home, 'index'), identity.deviceId);
     const engine = new Engine(home, identity, settings, store, new SharesFile(home), new HashPool(), opts);
     if (recovered) engine.log(recovered);
+    engine.indexRecovered = recovered;
     engine.reconcileShares();
     engine.handlers = createHandlers(engine);
     engine.network = new Network(engine, opts.listenPort ?? settings.get().listenPort);
@@ -191,6 +194,7 @@ export class Engine {
       device: { id: this.deviceId, name: this.deviceName, listenPort: this.network.listenPort, version: ENGINE_VERSION },
       paused: shares.length > 0 && shares.every((s) => s.paused),
       shares,
+      error: this.indexRecovered,
     };
   }
 

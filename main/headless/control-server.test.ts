@@ -236,7 +236,7 @@ test('engine events reach every authenticated client', async () => {
   const a = await openWs(server.port, { authorization: `Bearer ${token}` });
   const b = await openWs(server.port, { cookie });
   try {
-    const status: StatusResult = { device: { id: 'DEV', name: 'box', listenPort: 1, version: '0' }, paused: false, shares: [] };
+    const status: StatusResult = { device: { id: 'DEV', name: 'box', listenPort: 1, version: '0' }, paused: false, shares: [], error: null };
     const got = Promise.all([nextMessage(a), nextMessage(b)]);
     tiny.emit('status', status);
     for (const frame of await got) assert.deepEqual(frame, { event: 'status', data: status });

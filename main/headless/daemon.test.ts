@@ -13,7 +13,7 @@ import { readControlInfo, CONTROL_FILE, LOCK_FILE, TOKEN_FILE } from './home-fil
 
 function smallEngine() {
   const state = { closed: 0, calls: [] as string[] };
-  const status: StatusResult = { device: { id: 'DEV-1', name: 'test', listenPort: 0, version: '0' }, paused: false, shares: [] };
+  const status: StatusResult = { device: { id: 'DEV-1', name: 'test', listenPort: 0, version: '0' }, paused: false, shares: [], error: null };
   const engine: DaemonEngine = {
     async call<M extends Method>(method: M, _params: Params<M>): Promise<Result<M>> {
       state.calls.push(method);

@@ -13,7 +13,7 @@ const share: ShareSummary = {
   pulling: [{ path: 'big.raw', size: 1000, done: 250, bytesPerSec: 100, etaSec: 7.5 }],
   conflicts: 1, errors: [{ path: 'locked.txt', error: 'permission denied' }], watcher: 'rescan-only', lastScanAt: null, heldDeletes: 0,
 };
-const status: StatusResult = { device: { id: 'ABCDEFG-HIJKLMN-OPQ', name: 'nas', listenPort: 21120, version: '0.1.0' }, paused: false, shares: [share] };
+const status: StatusResult = { device: { id: 'ABCDEFG-HIJKLMN-OPQ', name: 'nas', listenPort: 21120, version: '0.1.0' }, paused: false, shares: [share], error: null };
 
 test('bytes are humanized with binary units', () => {
   assert.equal(formatBytes(0), '0 B');
@@ -56,6 +56,9 @@ test('shares table and status lines', () => {
   assert.match(s, /locked\.txt: permission denied/);
   assert.match(s, /rescan-only \(the OS file-watch limit was reached\)/);
   assert.match(s, /conflicts\s+1 \(see `peerfold conflicts sh1`\)/);
+  assert.doesNotMatch(s, /Problem:/);
+  const rebuilt = formatStatus({ ...status, error: 'index database was corrupt (journal 3 is damaged in the middle) and was rebuilt from disk' });
+  assert.match(rebuilt, /^Device .*\nProblem: index database was corrupt \(journal 3 is damaged in the middle\) and was rebuilt from disk/);
 });
 
 test('files table shows types, tombstones and symlinks', () => {

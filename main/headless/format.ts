@@ -125,7 +125,7 @@ export function formatDevice(d: DeviceInfo): string {
 }
 
 export function formatStatus(st: StatusResult): string {
-  const head = formatDevice(st.device) + (st.paused ? '\nEverything is paused; `peerfold resume` resumes.' : '');
+  const head = formatDevice(st.device) + (st.error ? `\nProblem: ${st.error}` : '') + (st.paused ? '\nEverything is paused; `peerfold resume` resumes.' : '');
   if (st.shares.length === 0) return `${head}\n\n${formatShares([])}`;
   return [head, ...st.shares.map(formatShare)].join('\n\n');
 }

@@ -306,7 +306,7 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
   let connection: ConnectionState = { phase: 'open', attempts: 0, retryAt: null, everOpened: true };
   let nextShare = 1;
 
-  const status = (): StatusResult => ({ device: { id: ME, name: settings.deviceName, listenPort: settings.listenPort, version: '0.1.0' }, paused, shares });
+  const status = (): StatusResult => ({ device: { id: ME, name: settings.deviceName, listenPort: settings.listenPort, version: '0.1.0' }, paused, shares, error: null });
   const emit = <E extends EventName>(event: E, data: ApiEvents[E]) => listeners.get(event)?.forEach((l) => l(data));
   if (typeof window !== 'undefined') window.__peerfoldFakeEmit = emit;
   const codesFor = (s: ShareSummary): ShareCodes => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DurableDb, type DurableDbOptions, type SnapshotStep } from './durable-db.ts';
 import { encodeSnapshotHeader } from './durable-files.ts';
+import { RECORD_HEADER_BYTES, scanJournal } from './journal-codec.ts';
 import { loadSqlJs } from './sqljs.ts';
 
 const MIGRATIONS = ['CREATE TABLE kv (k TEXT PRIMARY KEY, v BLOB, n INTEGER)'];
@@ -168,6 +169,73 @@ test('a torn journal tail is cut off at open, and writing goes on after it', asy
       rmSync(image, { recursive: true, force: true });
     }
   });
+});
+
+/** Byte offsets where each record of a journal file starts. */
+function recordOffsets(journal: Buffer): number[] {
+  const out: number[] = [];
+  let pos = 0;
+  for (const payload of scanJournal(journal).records) {
+    out.push(pos);
+    pos += RECORD_HEADER_BYTES + payload.length;
+  }
+  return out;
+}
+
+test('damage in the middle of a journal (intact records after it) is reported and handled like a corrupt database', async () => {
+  // a flipped payload byte, a flipped length byte, a zeroed header: each with records after it
+  const damages: [string, (file: Buffer, at: number) => void][] = [
+    ['payload byte', (f, at) => void (f[at + RECORD_HEADER_BYTES + 3]! ^= 0x10)],
+    ['length byte', (f, at) => void (f[at + 2]! ^= 0x01)],
+    ['zeroed header', (f, at) => f.fill(0, at, at + RECORD_HEADER_BYTES)],
+  ];
+  for (const [what, damage] of damages) {
+    await withDir(async (dir) => {
+      const db = await openDb(dir);
+      for (let i = 0; i < 6; i++) db.run('INSERT INTO kv (k) VALUES (?)', [`k${i}`]);
+      const image = crashImage(dir);
+      await db.close();
+      try {
+        const name = readdirSync(image).find((n) => n.startsWith('index.journal.'))!;
+        const file = readFileSync(join(image, name));
+        const offsets = recordOffsets(file);
+        assert.ok(offsets.length >= 6, what);
+        damage(file, offsets[offsets.length - 4]!); // three intact records follow
+        writeFileSync(join(image, name), file);
+        await expectRecovered(image, /damaged in the middle/);
+        assert.ok(readdirSync(image).some((n) => n.startsWith(`${name}.corrupt-`)), `${what}: the damaged journal is kept aside`);
+      } finally {
+        rmSync(image, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+test('a damaged last record, or zeros after it, is a torn tail: cut off silently', async () => {
+  for (const tear of ['flip', 'zeros'] as const) {
+    await withDir(async (dir) => {
+      const db = await openDb(dir);
+      for (let i = 0; i < 4; i++) db.run('INSERT INTO kv (k) VALUES (?)', [`k${i}`]);
+      const image = crashImage(dir);
+      await db.close();
+      try {
+        const name = readdirSync(image).find((n) => n.startsWith('index.journal.'))!;
+        const file = readFileSync(join(image, name));
+        if (tear === 'flip') {
+          file[file.length - 2]! ^= 0x10; // k3's record is complete but its checksum fails
+          writeFileSync(join(image, name), file);
+        } else {
+          appendFileSync(join(image, name), Buffer.alloc(4096)); // the file grew, its data never arrived
+        }
+        const copy = await openDb(image); // asserts recovered === null
+        assert.deepEqual(keys(copy), tear === 'flip' ? ['k0', 'k1', 'k2'] : ['k0', 'k1', 'k2', 'k3']);
+        assert.ok(copy.stats().truncatedBytes > 0);
+        await copy.close();
+      } finally {
+        rmSync(image, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 test('a crash at every step of a snapshot loses nothing', async () => {

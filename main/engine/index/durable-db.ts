@@ -5,7 +5,9 @@
 // transaction's statements with their bound parameters: a logical redo log) and fdatasyncs it before
 // transaction() returns, so whatever a caller has seen committed survives kill -9 or power loss.
 // Opening loads the snapshot and replays the journal; a torn record at the journal's tail (a crash
-// mid-append) is cut off: that transaction never returned, so nobody was told it happened.
+// mid-append) is cut off: that transaction never returned, so nobody was told it happened. Damage
+// anywhere before the tail cannot come from a crash and would silently drop committed records: the
+// database is treated as corrupt (moved aside, rebuilt by the caller, reported).
 //
 // Generations. Snapshot N holds everything in journals < N; journal N holds what came after it.
 // snapshot() takes the image (synchronously, between transactions), starts journal N+1 at once so
@@ -238,6 +240,8 @@ export class DurableDb {
         data = Buffer.alloc(0); // created below
       }
       const scan = scanJournal(data);
+      // only the newest journal can end in a torn append; anything else lost committed records
+      if (scan.damage) throw new CorruptDatabaseError(`journal ${g} is damaged in the middle (${scan.damage})`);
       if (scan.tail && !last) throw new CorruptDatabaseError(`journal ${g} is damaged (${scan.tail}) and later journals exist`);
       scan.records.forEach((payload, n) => {
         let entries: JournalEntry[];

@@ -78,14 +78,29 @@ test('scanJournal keeps intact records and stops at a torn or corrupt one', () =
     assert.ok(torn.tail);
   }
 
+  // damage with an intact record after it is not a torn tail
   const flipped = Buffer.from(whole);
   flipped[records[0]!.length + 10]! ^= 0x40; // inside record 2's payload
   const bad = scanJournal(flipped);
   assert.equal(bad.records.length, 1);
-  assert.match(bad.tail ?? '', /checksum/);
+  assert.equal(bad.tail, null);
+  assert.match(bad.damage ?? '', /checksum mismatch in record at byte \d+; intact records follow/);
+  const badLength = Buffer.from(whole);
+  badLength[records[0]!.length + 3]! ^= 0x01; // record 2 now claims 16 MiB more than it has
+  assert.match(scanJournal(badLength).damage ?? '', /torn record at byte \d+; intact records follow/);
+  const garbageAfter = Buffer.concat([records[0]!, records[1]!, Buffer.from('not a record at all')]);
+  garbageAfter[records[0]!.length + 10]! ^= 0x40; // record 2 complete but bad, bytes after it
+  assert.match(scanJournal(garbageAfter).damage ?? '', /more bytes follow/);
 
+  // the same damage in the last record is a torn tail, as are zeros after the last record
+  const lastFlipped = Buffer.from(whole);
+  lastFlipped[whole.length - 2]! ^= 0x40;
+  const torn = scanJournal(lastFlipped);
+  assert.deepEqual([torn.records.length, torn.damage], [2, null]);
+  assert.match(torn.tail ?? '', /checksum/);
   const zeros = scanJournal(Buffer.concat([records[0]!, Buffer.alloc(64)]));
-  assert.equal(zeros.records.length, 1);
+  assert.deepEqual([zeros.records.length, zeros.damage], [1, null]);
+  assert.ok(zeros.tail);
 });
 
 test('property: any list of statements round-trips', () => {

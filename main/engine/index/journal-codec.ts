@@ -305,31 +305,70 @@ export function decodePayload(payload: Buffer): JournalEntry[] {
 export interface ScannedJournal {
   /** payloads of the intact records, in order */
   records: Buffer[];
-  /** byte length of the intact prefix: everything after it is a torn or garbage tail */
+  /** byte length of the intact prefix: everything after it is a torn tail or damage */
   validBytes: number;
-  /** why the scan stopped early, or null when the whole file was intact */
+  /**
+   * Why the scan stopped at a torn tail (an append cut short by a crash: normal, that transaction
+   * never returned), or null. Set only when nothing intact follows.
+   */
   tail: string | null;
+  /**
+   * Why the scan stopped at damage that is not a torn tail: a bad record followed by intact ones,
+   * or a complete bad record followed by more data. Appends are sequential and fdatasync'd, so a
+   * crash cannot do this; the file was damaged and records after the damage would be lost.
+   */
+  damage: string | null;
 }
 
-/** Splits a journal file into its intact records; stops at the first torn or invalid one. */
+/**
+ * Splits a journal file into its intact records; stops at the first torn or invalid one and says
+ * whether that is a torn tail or damage in the middle.
+ */
 export function scanJournal(data: Buffer): ScannedJournal {
   const records: Buffer[] = [];
   let pos = 0;
   while (pos < data.length) {
-    if (data.length - pos < RECORD_HEADER_BYTES) {
-      return { records, validBytes: pos, tail: `torn record header at byte ${pos}` };
-    }
+    const bad = badRecordAt(data, pos);
+    if (bad) return { records, validBytes: pos, ...classifyStop(data, pos, bad) };
     const len = data.readUInt32LE(pos);
-    const crc = data.readUInt32LE(pos + 4);
-    if (len === 0 || len > MAX_RECORD_BYTES || pos + RECORD_HEADER_BYTES + len > data.length) {
-      return { records, validBytes: pos, tail: `torn record at byte ${pos}` };
-    }
-    const payload = data.subarray(pos + RECORD_HEADER_BYTES, pos + RECORD_HEADER_BYTES + len);
-    if ((crc32(payload) >>> 0) !== crc) {
-      return { records, validBytes: pos, tail: `checksum mismatch in record at byte ${pos}` };
-    }
-    records.push(payload);
+    records.push(data.subarray(pos + RECORD_HEADER_BYTES, pos + RECORD_HEADER_BYTES + len));
     pos += RECORD_HEADER_BYTES + len;
   }
-  return { records, validBytes: pos, tail: null };
+  return { records, validBytes: pos, tail: null, damage: null };
+}
+
+/** Why the record at `pos` is not intact, or null when it is. */
+function badRecordAt(data: Buffer, pos: number): string | null {
+  if (data.length - pos < RECORD_HEADER_BYTES) return `torn record header at byte ${pos}`;
+  const len = data.readUInt32LE(pos);
+  if (len === 0 || len > MAX_RECORD_BYTES || len > data.length - pos - RECORD_HEADER_BYTES) return `torn record at byte ${pos}`;
+  const payload = data.subarray(pos + RECORD_HEADER_BYTES, pos + RECORD_HEADER_BYTES + len);
+  if ((crc32(payload) >>> 0) !== data.readUInt32LE(pos + 4)) return `checksum mismatch in record at byte ${pos}`;
+  return null;
+}
+
+function classifyStop(data: Buffer, pos: number, why: string): { tail: string | null; damage: string | null } {
+  const next = nextIntactRecord(data, pos + 1);
+  if (next >= 0) return { tail: null, damage: `${why}; intact records follow at byte ${next}` };
+  // a complete record with a bad checksum is torn only when it is the last thing in the file
+  const len = data.length - pos >= RECORD_HEADER_BYTES ? data.readUInt32LE(pos) : 0;
+  const end = pos + RECORD_HEADER_BYTES + len;
+  if (len > 0 && end < data.length && data.subarray(end).some((b) => b !== 0)) {
+    return { tail: null, damage: `${why}; ${data.length - end} more bytes follow it` };
+  }
+  return { tail: why, damage: null };
+}
+
+/**
+ * The first offset at or after `from` where an intact record starts, or -1. Every payload starts
+ * with an entry kind (0-2) and the SQL reference 0 (its first statement is always new), which rules
+ * out nearly every offset before a checksum is computed.
+ */
+function nextIntactRecord(data: Buffer, from: number): number {
+  for (let q = from; q + RECORD_HEADER_BYTES + 2 <= data.length; q++) {
+    const kind = data[q + RECORD_HEADER_BYTES]!;
+    if (kind > KIND_SCRIPT || data[q + RECORD_HEADER_BYTES + 1] !== 0) continue;
+    if (badRecordAt(data, q) === null) return q;
+  }
+  return -1;
 }

@@ -17,6 +17,16 @@ test('applyStatus replaces device, pause state and shares, and stamps pushed eve
   assert.equal(s0.shares.length, 0, 'the input state is not mutated');
 });
 
+test('a device-level problem in status (a rebuilt index database) is told once, as an error notice', () => {
+  const problem = 'index database was corrupt (journal 2 is damaged in the middle) and was rebuilt from disk; the old copy is at /h/index/index.journal.2.corrupt-20260101-000000';
+  let s = r.applyStatus(initialState(), status([share()]));
+  assert.equal(s.notices.length, 0);
+  s = r.applyStatus(s, { ...status([share()]), error: problem }, { now: 5 });
+  s = r.applyStatus(s, { ...status([share()]), error: problem }, { now: 6 });
+  assert.equal(s.deviceError, problem);
+  assert.deepEqual(s.notices.map((n) => [n.kind, n.message, n.shareId]), [['error', problem, null]]);
+});
+
 test('a share that disappears takes its detail data and route with it', () => {
   let s = r.applyStatus(initialState(), status([share(), share({ id: 's2', name: 'Docs' })]));
   s = r.navigate(s, { view: 'share', shareId: 's2', tab: 'peers' });

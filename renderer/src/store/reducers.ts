@@ -34,9 +34,14 @@ function pruneDetails(details: AppState['details'], shares: ShareSummary[]): App
 
 /** A full status snapshot (the `status` event or call) replaces device, pause state and shares. */
 export function applyStatus(state: AppState, status: StatusResult, opts: { pushed?: boolean; now?: number } = {}): AppState {
+  // a device-level problem is told once, when it appears, not on every status
+  const told = status.error && status.error !== state.deviceError
+    ? addNotice(state, { kind: 'error', title: 'Peerfold reported a problem', message: status.error, at: opts.now ?? Date.now(), shareId: null })
+    : state;
   return {
-    ...state,
+    ...told,
     device: status.device,
+    deviceError: status.error,
     allPaused: status.paused,
     shares: status.shares,
     details: pruneDetails(state.details, status.shares),

@@ -60,6 +60,8 @@ export interface AppState {
   retryAt: number | null;
   /** null until the first status arrives */
   device: DeviceInfo | null;
+  /** the engine's device-level problem (StatusResult.error), null when fine */
+  deviceError: string | null;
   allPaused: boolean;
   shares: ShareSummary[];
   peers: PeerInfo[];
@@ -79,6 +81,7 @@ export function initialState(route: Route = { view: 'shares' }): AppState {
     everConnected: false,
     retryAt: null,
     device: null,
+    deviceError: null,
     allPaused: false,
     shares: [],
     peers: [],
