@@ -126,7 +126,7 @@ test('a concurrent edit yields exactly one conflict copy on every device, with t
 
   const copies = [...tree.keys()].filter((p) => p.startsWith('plan.conflict-'));
   assert.equal(copies.length, 1, `exactly one conflict copy, got ${JSON.stringify([...tree.keys()])}`);
-  assert.match(copies[0], /^plan\.conflict-(ann|bob)-\d{8}-\d{6}\.txt$/);
+  assert.match(copies[0], /^plan\.conflict-(ann|bob)-[A-Z2-7]{7}-\d{8}-\d{6}\.txt$/);
   for (const dev of [a, b, d]) {
     const conflicts = await dev.call('conflicts', { share: shareId });
     assert.equal(conflicts.length, 1, `${dev.name} lists the conflict`);

@@ -124,7 +124,7 @@ export interface ConflictInfo {
   shareId: ShareId;
   /** the path that holds the winner */
   path: string;
-  /** the path that holds the loser: name.conflict-<device>-<YYYYMMDD-HHMMSS>.ext */
+  /** the path that holds the loser: name.conflict-<device name>-<ID7>-<YYYYMMDD-HHMMSS>.ext */
   conflictPath: string;
   winner: ConflictSide;
   loser: ConflictSide;

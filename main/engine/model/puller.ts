@@ -325,7 +325,7 @@ export class Puller {
     const root = this.ctx.root();
     if (n.local.type === 'dir') return; // replaced by a file: only possible once it is empty
     if (n.decision.keepOld === 'conflict-copy') {
-      const target = conflictPath(n.path, this.ctx.selfName(), n.local.mtimeMs, (p) => this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, p) !== null || existsOnDisk(root, p));
+      const target = conflictPath(n.path, { name: this.ctx.selfName(), id: this.ctx.self }, n.local.mtimeMs, (p) => this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, p) !== null || existsOnDisk(root, p));
       await renameInShare(root, n.path, target);
       const st = await fsp.lstat(join(root, target));
       // the copy is a new file written by this device: it carries the losing content to everyone

@@ -194,8 +194,10 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
     },
   },
   'conflict-name': {
-    inputs: ['path', 'deviceName', 'localTime'],
-    compute: (b) => ({ conflictPath: conflictPath(b.get('path')!, b.get('deviceName')!, localTime(b.get('localTime')!), () => false) }),
+    inputs: ['path', 'deviceName', 'deviceId', 'localTime'],
+    compute: (b) => ({
+      conflictPath: conflictPath(b.get('path')!, { name: b.get('deviceName')!, id: b.get('deviceId')! }, localTime(b.get('localTime')!), () => false),
+    }),
   },
   'archive-name': {
     inputs: ['path', 'localTime', 'modifiedBy', 'version'],

@@ -26,25 +26,52 @@ function join(dir: string, name: string): string {
   return dir ? `${dir}/${name}` : name;
 }
 
-/** name.conflict-<device name>-<YYYYMMDD-HHMMSS>.ext, with -2, -3… when that name is taken. */
-export function conflictPath(path: string, deviceName: string, ms: number, taken: (p: string) => boolean): string {
-  const { dir, stem, ext } = splitName(path);
-  const base = `${stem}.conflict-${safeDeviceName(deviceName)}-${timeStamp(ms)}`;
+/** The first 7 characters of a device ID (its first group): what tells devices of one name apart. */
+export function shortDeviceId(deviceId: string): string {
+  return deviceId.replace(/-/g, '').slice(0, 7).toUpperCase();
+}
+
+/**
+ * name.conflict-<device name>-<ID7>-<YYYYMMDD-HHMMSS>.ext, with -2, -3… when that name is taken.
+ * A conflict of a conflict copy is named after the file the copy came from, so names never nest.
+ */
+export function conflictPath(path: string, author: { name: string; id: string }, ms: number, taken: (p: string) => boolean): string {
+  const { dir, stem, ext } = splitName(conflictOrigin(path));
+  const base = `${stem}.conflict-${safeDeviceName(author.name)}-${shortDeviceId(author.id)}-${timeStamp(ms)}`;
   for (let n = 1; ; n++) {
     const candidate = join(dir, `${base}${n === 1 ? '' : `-${n}`}${ext}`);
     if (!taken(candidate)) return candidate;
   }
 }
 
-const conflictRe = /^(.*)\.conflict-(.+)-(\d{8}-\d{6})(?:-\d+)?(\.[^./]*)?$/u;
+// With the author's ID7, and without it (copies made by earlier versions, still on disks).
+const conflictRe = /^(.*)\.conflict-(.+)-([A-Z2-7]{7})-(\d{8}-\d{6})(?:-\d+)?(\.[^./]*)?$/u;
+const conflictReWithoutId = /^(.*)\.conflict-(.+)-(\d{8}-\d{6})(?:-\d+)?(\.[^./]*)?$/u;
+
+export interface ParsedConflictPath {
+  /** the path this is a conflict copy of (itself a conflict copy in names made before they stopped nesting) */
+  original: string;
+  deviceName: string;
+  /** the author's ID7; null in names made by versions before it was added */
+  deviceIdPrefix: string | null;
+  stamp: string;
+}
 
 /** For a conflict copy's path, the path it is a conflict of and the device named in it. */
-export function parseConflictPath(path: string): { original: string; deviceName: string; stamp: string } | null {
+export function parseConflictPath(path: string): ParsedConflictPath | null {
   const { dir } = splitName(path);
   const base = posix.basename(path);
   const m = conflictRe.exec(base);
-  if (!m) return null;
-  return { original: join(dir, `${m[1]}${m[4] ?? ''}`), deviceName: m[2], stamp: m[3] };
+  if (m) return { original: join(dir, `${m[1]}${m[5] ?? ''}`), deviceName: m[2]!, deviceIdPrefix: m[3]!, stamp: m[4]! };
+  const old = conflictReWithoutId.exec(base);
+  if (!old) return null;
+  return { original: join(dir, `${old[1]}${old[4] ?? ''}`), deviceName: old[2]!, deviceIdPrefix: null, stamp: old[3]! };
+}
+
+/** The file a (possibly nested) conflict copy came from; any other path is its own origin. */
+export function conflictOrigin(path: string): string {
+  for (let p = parseConflictPath(path); p; p = parseConflictPath(path)) path = p.original;
+  return path;
 }
 
 export const ARCHIVE_DIR = '.peerfold/archive';

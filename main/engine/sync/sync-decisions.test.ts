@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { pickGlobal, type Versioned } from './global.ts';
 import { decide } from './decide.ts';
 import { compareVectors } from './vv.ts';
-import { archivePath, conflictPath, parseArchivePath, parseConflictPath, safeDeviceName } from './names.ts';
+import { archivePath, conflictOrigin, conflictPath, parseArchivePath, parseConflictPath, safeDeviceName } from './names.ts';
 
 const entry = (deviceId: string, version: Record<string, number>, extra: Partial<Versioned> = {}): Versioned => ({
   deviceId, version, deleted: false, type: 'file', mtimeMs: 1000, modifiedBy: deviceId, hash: `h-${JSON.stringify(version)}`, ...extra,
@@ -62,18 +62,46 @@ test('decide: fetch newer, adopt same content, delete tombstones, and keep what 
   assert.deepEqual(same, { kind: 'adopt', version: { A: 2, B: 1 } });
 });
 
-test('conflict copies are named name.conflict-<device>-<stamp>.ext and parse back', () => {
+const ANN = { name: 'Ann laptop', id: 'MFRGGZD-FMZTMOB-ZGQ4TMN-BVG6ZDB-OJ2HK3A' };
+
+test('conflict copies are named name.conflict-<device>-<ID7>-<stamp>.ext and parse back', () => {
   const ms = new Date(2026, 10, 22, 3, 4, 5).getTime();
   const taken = new Set<string>();
-  const p1 = conflictPath('docs/report.final.docx', 'Ann laptop', ms, (p) => taken.has(p));
-  assert.equal(p1, 'docs/report.final.conflict-Ann-laptop-20261122-030405.docx');
+  const p1 = conflictPath('docs/report.final.docx', ANN, ms, (p) => taken.has(p));
+  assert.equal(p1, 'docs/report.final.conflict-Ann-laptop-MFRGGZD-20261122-030405.docx');
   taken.add(p1);
-  const p2 = conflictPath('docs/report.final.docx', 'Ann laptop', ms, (p) => taken.has(p));
-  assert.equal(p2, 'docs/report.final.conflict-Ann-laptop-20261122-030405-2.docx');
-  assert.deepEqual(parseConflictPath(p1), { original: 'docs/report.final.docx', deviceName: 'Ann-laptop', stamp: '20261122-030405' });
-  assert.equal(parseConflictPath('.bashrc.conflict-x-20261122-030405')?.original, '.bashrc');
+  const p2 = conflictPath('docs/report.final.docx', ANN, ms, (p) => taken.has(p));
+  assert.equal(p2, 'docs/report.final.conflict-Ann-laptop-MFRGGZD-20261122-030405-2.docx');
+  assert.deepEqual(parseConflictPath(p1), { original: 'docs/report.final.docx', deviceName: 'Ann-laptop', deviceIdPrefix: 'MFRGGZD', stamp: '20261122-030405' });
+  assert.equal(parseConflictPath('.bashrc.conflict-x-ABCDEFG-20261122-030405')?.original, '.bashrc');
   assert.equal(parseConflictPath('plain.txt'), null);
   assert.equal(safeDeviceName('../../etc'), 'etc');
+});
+
+test('two devices with one name make differently named conflict copies', () => {
+  const ms = new Date(2026, 10, 22, 3, 4, 5).getTime();
+  const a = conflictPath('notes.txt', { name: 'vm', id: 'MFRGGZD-FMZTMOB-ZGQ4TMN-BVG6ZDB-OJ2HK3A' }, ms, () => false);
+  const b = conflictPath('notes.txt', { name: 'vm', id: 'CEIRCEI-RCEIRCE-IRCEIRC-EIRCEIR-CEIR63D' }, ms, () => false);
+  assert.notEqual(a, b);
+  assert.equal(parseConflictPath(a)?.deviceIdPrefix, 'MFRGGZD');
+  assert.equal(parseConflictPath(b)?.deviceIdPrefix, 'CEIRCEI');
+});
+
+test('a conflict of a conflict copy gets a fresh name beside the original, never a nested one', () => {
+  const ms1 = new Date(2026, 0, 1, 10, 0, 0).getTime();
+  const ms2 = new Date(2026, 0, 2, 11, 30, 0).getTime();
+  const vm2 = { name: 'vm', id: 'CEIRCEI-RCEIRCE-IRCEIRC-EIRCEIR-CEIR63D' };
+  const first = conflictPath('dir/x.txt', { name: 'vm', id: ANN.id }, ms1, () => false);
+  assert.equal(first, 'dir/x.conflict-vm-MFRGGZD-20260101-100000.txt');
+  const second = conflictPath(first, vm2, ms2, () => false);
+  assert.equal(second, 'dir/x.conflict-vm-CEIRCEI-20260102-113000.txt');
+  assert.equal(parseConflictPath(second)?.original, 'dir/x.txt');
+  // copies nested by earlier versions, without the ID, still parse, and their conflicts are not nested further
+  const nested = 'x.conflict-vm-20260101-100000.conflict-vm-20260102-113000.txt';
+  assert.deepEqual(parseConflictPath(nested), { original: 'x.conflict-vm-20260101-100000.txt', deviceName: 'vm', deviceIdPrefix: null, stamp: '20260102-113000' });
+  assert.equal(conflictOrigin(nested), 'x.txt');
+  assert.equal(conflictPath(nested, vm2, ms2, () => false), 'x.conflict-vm-CEIRCEI-20260102-113000.txt');
+  assert.equal(conflictPath('.bashrc.conflict-vm-MFRGGZD-20260101-100000', vm2, ms2, () => false), '.bashrc.conflict-vm-CEIRCEI-20260102-113000');
 });
 
 test('archive names carry time and version and parse back to the original path', () => {
