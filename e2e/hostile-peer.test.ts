@@ -1,0 +1,141 @@
+// A member peer turned hostile (it holds the read-write code, so the handshake accepts it) against
+// a real daemon. After every attack: nothing is written outside the share, the daemon is alive and
+// answers status, and what was refused is visible (a per-path error, or the peer dropped with a
+// logged reason).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { shutdownNet } from '../main/engine/net/index.ts';
+import { Cluster, Fatal, sha, waitUntil, type Device } from './harness.ts';
+import { HostilePeer, hostileHome } from './hostile-peer.ts';
+
+const clusters: Cluster[] = [];
+const peers: HostilePeer[] = [];
+after(async () => {
+  for (const p of peers) p.close();
+  for (const c of clusters) await c.close();
+  await shutdownNet('tests over');
+});
+
+interface Target {
+  c: Cluster;
+  a: Device;
+  shareId: string;
+  code: string;
+  /** a folder outside the share that no attack may reach */
+  outside: string;
+  /** files the test itself put outside, with their content */
+  planted: Map<string, string>;
+  connect(name: string): Promise<HostilePeer>;
+}
+
+async function target(name: string): Promise<Target> {
+  const c = new Cluster(`peerfold-e2e-hostile-${name}-`);
+  clusters.push(c);
+  const a = await c.add('alpha');
+  const { share, codes } = await a.call('share', { path: a.dir });
+  const outside = join(c.base, 'outside');
+  mkdirSync(outside);
+  let n = 0;
+  return {
+    c, a, shareId: share.id, code: codes.readWrite!, outside, planted: new Map(),
+    async connect(peerName: string) {
+      const p = await HostilePeer.connect(a, codes.readWrite!, hostileHome(c.base, `${peerName}-${++n}`), peerName);
+      peers.push(p);
+      return p;
+    },
+  };
+}
+
+/** The per-path error the daemon shows for `path`, once it shows one; fails at once on an escape. */
+async function pathError(t: Target, path: string): Promise<string> {
+  return waitUntil(`a per-path error for ${path}`, async () => {
+    const escaped = readdirSync(t.outside).filter((n) => !t.planted.has(n) || readFileSync(join(t.outside, n), 'utf8') !== t.planted.get(n));
+    if (escaped.length) throw new Fatal(`written outside the share: ${escaped.join(', ')}`);
+    const s = await t.a.share(t.shareId);
+    return s.errors.find((e) => e.path === path)?.error;
+  }, 60_000, 250);
+}
+
+/** The daemon still runs, answers status, and logged nothing unexpected. */
+async function assertAlive(t: Target): Promise<void> {
+  assert.equal(t.a.proc?.exitCode, null, `the daemon exited:\n${t.a.log}`);
+  const s = await t.a.share(t.shareId);
+  assert.notEqual(s.state, 'error', JSON.stringify(s));
+  assert.doesNotMatch(t.a.log, /unhandled promise rejection|unexpected error/);
+}
+
+function assertOutsideEmpty(t: Target): void {
+  assert.deepEqual(readdirSync(t.outside), [], 'something was written outside the share');
+}
+
+test('a synced symlink never leads a pull outside the share: a file through it, a folder through it, both in one update', { timeout: 240_000 }, async () => {
+  const t = await target('symlink');
+  const mallory = await t.connect('mallory');
+  await mallory.announce([{ path: 'lnk', symlinkTarget: t.outside }]);
+  await waitUntil('the synced link on disk', () => existsSync(join(t.a.dir, 'lnk')) && lstatSync(join(t.a.dir, 'lnk')).isSymbolicLink());
+  await mallory.announce([{ path: 'lnk/pwned.txt', data: 'ssh-ed25519 AAAA attacker\n' }]);
+  await mallory.announce([{ path: 'lnk/sub', type: 'dir' }, { path: 'lnk/sub/deeper.txt', data: 'x' }]);
+  // a link and a file through it in the same update: pulled at once, in any order
+  await mallory.announce([{ path: 'both', symlinkTarget: t.outside }, { path: 'both/pwned2.txt', data: 'y' }]);
+  const errors = await Promise.all([pathError(t, 'lnk/pwned.txt'), pathError(t, 'lnk/sub'), pathError(t, 'lnk/sub/deeper.txt')]);
+  for (const e of errors) assert.match(e, /symbolic link/);
+  // which of the two lands first varies; the other fails on its own path (a link cannot replace the
+  // folder the file went into, or the file is refused through the link)
+  await waitUntil('an error for both or both/pwned2.txt', async () => (await t.a.share(t.shareId)).errors.some((e) => e.path.startsWith('both')));
+  assertOutsideEmpty(t);
+  assert.ok(mallory.isOpen, 'a refused path is a per-path error, not a reason to drop the peer');
+  await assertAlive(t);
+});
+
+test('a link the user made inside the share is not followed, and a target behind it is an error, not an endless rescan', { timeout: 240_000 }, async () => {
+  const t = await target('planted');
+  writeFileSync(join(t.outside, 'victim.txt'), 'precious\n');
+  t.planted.set('victim.txt', 'precious\n');
+  symlinkSync(t.outside, join(t.a.dir, 'planted'));
+  const mallory = await t.connect('mallory');
+  await mallory.announce([
+    { path: 'planted/new.txt', data: 'new' },
+    { path: 'planted/victim.txt', data: 'overwritten' },
+    { path: 'planted/dir', type: 'dir' },
+  ]);
+  for (const p of ['planted/new.txt', 'planted/victim.txt', 'planted/dir']) assert.match(await pathError(t, p), /symbolic link/);
+  assert.deepEqual(readdirSync(t.outside), ['victim.txt']);
+  assert.equal(readFileSync(join(t.outside, 'victim.txt'), 'utf8'), 'precious\n');
+  await assertAlive(t);
+});
+
+test('paths that leave the share or name its internals drop the peer; nothing is written', { timeout: 300_000 }, async () => {
+  const t = await target('paths');
+  const bad = ['../escape.txt', '/tmp/abs.txt', 'a/../../escape2.txt', '.peerfold/marker', '.PEERFOLD/marker', '.PeerFold/ignore', '.pftmp-0123456789abcdef-victim.txt', 'd/.PFTMP-0123456789ABCDEF-x'];
+  for (const path of bad) {
+    const mallory = await t.connect('mallory');
+    await mallory.announce([{ path, data: 'evil' }]);
+    const reason = await mallory.dropped();
+    assert.match(reason, /malformed path|protocol violation/, path);
+  }
+  assert.ok(!existsSync(join(t.c.base, 'escape.txt')) && !existsSync(join(t.c.base, 'escape2.txt')));
+  assert.ok(!existsSync(join(t.a.dir, '.PEERFOLD')) && !existsSync(join(t.a.dir, '.PeerFold')));
+  assert.deepEqual(readdirSync(t.a.dir).sort(), ['.peerfold']);
+  assert.match(t.a.log, /malformed path/);
+  assertOutsideEmpty(t);
+  await assertAlive(t);
+});
+
+test('a peer serving corrupt chunks is dropped and the file it offered is not installed', { timeout: 240_000 }, async () => {
+  const t = await target('corrupt');
+  writeFileSync(join(t.a.dir, 'doc.txt'), 'the real content\n');
+  await waitUntil('doc.txt indexed', async () => (await t.a.call('files', { share: t.shareId })).some((f) => f.path === 'doc.txt'));
+  const mallory = await t.connect('mallory');
+  mallory.replies = 'corrupt';
+  const data = randomBytes(300_000);
+  await mallory.announce([{ path: 'offered.bin', data }]);
+  assert.match(await mallory.dropped(), /corrupt/);
+  await waitUntil('the log line', () => /does not match its hash/.test(t.a.log));
+  assert.ok(!existsSync(join(t.a.dir, 'offered.bin')), 'a file built from corrupt chunks was installed');
+  assert.equal(readFileSync(join(t.a.dir, 'doc.txt'), 'utf8'), 'the real content\n');
+  assert.equal(sha(readFileSync(join(t.a.dir, 'doc.txt'))), sha('the real content\n'));
+  await assertAlive(t);
+});
