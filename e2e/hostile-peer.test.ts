@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shutdownNet } from '../main/engine/net/index.ts';
+import { craftIndexUpdate } from '../main/engine/protocol/test-support.ts';
 import { Cluster, Fatal, sha, waitUntil, type Device } from './harness.ts';
 import { HostilePeer, hostileHome } from './hostile-peer.ts';
 
@@ -137,5 +138,38 @@ test('a peer serving corrupt chunks is dropped and the file it offered is not in
   assert.ok(!existsSync(join(t.a.dir, 'offered.bin')), 'a file built from corrupt chunks was installed');
   assert.equal(readFileSync(join(t.a.dir, 'doc.txt'), 'utf8'), 'the real content\n');
   assert.equal(sha(readFileSync(join(t.a.dir, 'doc.txt'))), sha('the real content\n'));
+  await assertAlive(t);
+});
+
+/** The daemon process's resident memory in bytes (Linux). */
+function rssOf(d: Device): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${d.proc!.pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+test('oversized chunk lists drop the peer at their first message; memory and need stay sane', { timeout: 240_000 }, async () => {
+  const t = await target('oversized');
+  const MiB = 1024 * 1024;
+  const attacks = [
+    // the reported one: 4,194,304 chunks of 16 MiB (a 70 TB "need", 3.2 GB of daemon memory)
+    { path: 'huge.bin', size: 4_194_304 * 16 * MiB, chunkCount: 4_194_304, chunkSize: 16 * MiB, refs: 5000 },
+    // chunks of a legal size, but millions of them for a 1000-byte file
+    { path: 'many.bin', size: 1000, chunkCount: 4_194_304, chunkSize: 1000, refs: 1 },
+    // a 1 TiB claim with a list of four chunks
+    { path: 'short.bin', size: 1024 * 1024 * MiB, chunkCount: 4, chunkSize: 256 * 1024, refs: 4 },
+  ];
+  for (const a of attacks) {
+    const mallory = await t.connect('mallory');
+    await mallory.sendRaw('index', craftIndexUpdate({ share: mallory.share, indexId: mallory.index, maxSequence: 1, hash: new Uint8Array(32).fill(7), device: mallory.deviceId, sequence: mallory.nextSequence(), ...a }));
+    // dropped at this message: it never gets to send the millions of chunk references it announced
+    assert.match(await mallory.dropped(30_000), /protocol violation|malformed/, a.path);
+  }
+  assert.match(t.a.log, /dropping mallory/);
+  const s = await t.a.share(t.shareId);
+  assert.equal(s.needBytes, 0);
+  assert.equal(s.needFiles, 0);
+  const rss = rssOf(t.a);
+  assert.ok(rss < 400 * MiB, `daemon RSS ${Math.round(rss / MiB)} MiB`);
+  assertOutsideEmpty(t);
   await assertAlive(t);
 });

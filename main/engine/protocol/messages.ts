@@ -7,6 +7,7 @@
 
 import type { AccessLevel, DeviceId, FileType, VersionVector } from '../../../shared/api.ts';
 import { deviceIdFromBytes, deviceIdToBytes } from '../keys/device-id.ts';
+import { DEFAULT_CDC_PARAMS } from '../scan/cdc.ts';
 import {
   DecodeError, EncodeError, MAX_MESSAGE, Reader, Writer, bool, bytes, enumOf, fixed, int, list, mapped, optional, string, struct, uint,
   varintSize, type Codec, type Fields, type Infer, type StructCodec,
@@ -29,8 +30,21 @@ export const MAX_ENTRIES_PER_MESSAGE = 16_384;
 export const MAX_CHUNK_REFS_PER_MESSAGE = 8192;
 /** Chunks in one file: 256 GiB at the 64 KiB average chunk size. */
 export const MAX_CHUNKS_PER_FILE = 4 * 1024 * 1024;
-/** Largest chunk a FileEntryWire may list (a scanner's maximum must not exceed it). */
-export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
+/**
+ * Chunk sizes are the chunker's (PROTOCOL.md, "Chunking"): every chunk but a file's last is at
+ * least MIN_CHUNK_SIZE, none is larger than MAX_CHUNK_SIZE. So a file's size fixes how many chunks
+ * it can have, and a peer cannot make a receiver hold a long chunk list for a small file, nor
+ * claim a huge file with a short list.
+ */
+export const MIN_CHUNK_SIZE = DEFAULT_CDC_PARAMS.min;
+export const MAX_CHUNK_SIZE = DEFAULT_CDC_PARAMS.max;
+/** The largest file an entry may describe: MAX_CHUNKS_PER_FILE chunks of MAX_CHUNK_SIZE (1 TiB). */
+export const MAX_FILE_SIZE = MAX_CHUNKS_PER_FILE * MAX_CHUNK_SIZE;
+/**
+ * Chunk references one connection holds for entries still waiting for their indexChunks (one
+ * pending entry per share): at most one maximal file's list at a time.
+ */
+export const MAX_PENDING_CHUNK_REFS = MAX_CHUNKS_PER_FILE;
 /** Largest `size` of one request: a response must fit one message, header included. */
 export const MAX_BLOCK_DATA = MAX_MESSAGE - 1024;
 
@@ -81,7 +95,14 @@ const mtimeField: Codec<number> = mapped(int(), 'mtime in ms', (n) => n, (n: num
 /** Unix permission bits; anything above them (file type bits) is dropped by the sender. */
 const modeField: Codec<number> = mapped(uint(0o7777), 'permission bits', (n) => n, (n: number) => n & 0o7777);
 
-export const chunkRefField = struct({ hash: hashField, size: uint(MAX_CHUNK_SIZE) }, 'ChunkRef');
+const chunkSizeField: Codec<number> = mapped(uint(MAX_CHUNK_SIZE), `chunk size (1..${MAX_CHUNK_SIZE})`, (n) => {
+  if (n === 0) throw new DecodeError('invalid', 'a chunk of 0 bytes');
+  return n;
+}, (n: number) => {
+  if (n === 0) throw new EncodeError('a chunk of 0 bytes');
+  return n;
+});
+export const chunkRefField = struct({ hash: hashField, size: chunkSizeField }, 'ChunkRef');
 export type ChunkRef = Infer<typeof chunkRefField>;
 
 /**
@@ -92,7 +113,7 @@ export type ChunkRef = Infer<typeof chunkRefField>;
 export const fileEntryField = struct({
   path: string(MAX_PATH_BYTES),
   type: fileTypeField,
-  size: uint(),
+  size: uint(MAX_FILE_SIZE),
   mode: modeField,
   mtimeMs: mtimeField,
   version: versionVectorField,
@@ -363,6 +384,7 @@ export interface IndexBatch extends IndexUpdateHeader {
  */
 export class IndexAssembler {
   private pending = new Map<string, { header: IndexUpdateHeader; entry: FileEntryWire; chunks: ChunkRef[] }>();
+  private pendingRefs = 0;
 
   push(msg: IndexUpdate | IndexChunks): IndexBatch | null {
     const waiting = this.pending.get(msg.share);
@@ -377,6 +399,7 @@ export class IndexAssembler {
       for (const c of msg.chunks) waiting.chunks.push(c);
       if (waiting.chunks.length < waiting.entry.chunkCount) return null;
       this.pending.delete(msg.share);
+      this.pendingRefs -= waiting.entry.chunkCount;
       const entry = { ...waiting.entry, chunks: waiting.chunks };
       checkEntry(entry);
       return { ...waiting.header, entries: [entry] };
@@ -387,8 +410,14 @@ export class IndexAssembler {
     for (let i = 0; i < msg.entries.length; i++) {
       const e = msg.entries[i]!;
       if (e.chunks.length > e.chunkCount) throw new ProtocolViolation(`${e.path}: ${e.chunks.length} chunks listed, chunk count ${e.chunkCount}`);
+      // before anything of the entry is kept: its chunk count must fit its size
+      checkChunkCount(e);
       if (e.chunks.length < e.chunkCount) {
         if (i !== msg.entries.length - 1) throw new ProtocolViolation(`${e.path}: an incomplete entry must be the last of its indexUpdate`);
+        if (this.pendingRefs + e.chunkCount > MAX_PENDING_CHUNK_REFS) {
+          throw new ProtocolViolation(`${e.path}: ${e.chunkCount} more chunk references while ${this.pendingRefs} wait, over the limit ${MAX_PENDING_CHUNK_REFS}`);
+        }
+        this.pendingRefs += e.chunkCount;
         this.pending.set(msg.share, { header, entry: e, chunks: [...e.chunks] });
         break;
       }
@@ -401,6 +430,28 @@ export class IndexAssembler {
   /** True while an entry of `share` waits for its indexChunks. */
   isPending(share: string): boolean {
     return this.pending.has(share);
+  }
+}
+
+/**
+ * How many chunks a file of `size` bytes can have: each but the last holds at least
+ * MIN_CHUNK_SIZE bytes, none more than MAX_CHUNK_SIZE; an empty file has none.
+ */
+export function chunkCountRange(size: number): { min: number; max: number } {
+  if (size === 0) return { min: 0, max: 0 };
+  return { min: Math.ceil(size / MAX_CHUNK_SIZE), max: Math.floor((size - 1) / MIN_CHUNK_SIZE) + 1 };
+}
+
+/** Checks an entry's header (its size and chunk count), before its chunk list is collected. */
+function checkChunkCount(e: FileEntryWire): void {
+  const hasContent = e.type === 'file' && !e.deleted;
+  if (!hasContent) {
+    if (e.chunkCount !== 0) throw new ProtocolViolation(`${e.path}: only a present file has chunks`);
+    return;
+  }
+  const { min, max } = chunkCountRange(e.size);
+  if (e.chunkCount < min || e.chunkCount > max) {
+    throw new ProtocolViolation(`${e.path}: ${e.chunkCount} chunks cannot make a file of ${e.size} bytes (${min}..${max} can)`);
   }
 }
 
