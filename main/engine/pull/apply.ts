@@ -89,9 +89,18 @@ export function openNoFollow(full: string, flags: number, mode?: number): Promis
   return fsp.open(full, flags | (constants.O_NOFOLLOW ?? 0), mode);
 }
 
+/**
+ * The time to give utimes() so the file reads back in the same whole millisecond. A Date (or
+ * ms / 1000) lands a hair below an exact millisecond about half the time (binary seconds), and
+ * floor(mtimeMs) is what every device compares to break ties between concurrent versions.
+ */
+function wholeMsTime(mtimeMs: number): number {
+  return (Math.floor(mtimeMs) + 0.5) / 1000;
+}
+
 /** Gives the temp file its mode and time and renames it over the target in one step. */
 export async function installTemp(root: string, path: string, tempPath: string, mode: number, mtimeMs: number) {
-  const t = new Date(mtimeMs);
+  const t = wholeMsTime(mtimeMs);
   const h = await openNoFollow(tempPath, constants.O_RDONLY);
   try {
     await h.chmod(mode);
@@ -124,7 +133,7 @@ export async function makeSymlink(root: string, path: string, target: string, mt
   const tmp = scratchPathBeside(full);
   await fsp.symlink(target, tmp);
   try {
-    const t = new Date(mtimeMs);
+    const t = wholeMsTime(mtimeMs);
     await fsp.lutimes(tmp, t, t).catch(() => undefined);
     await safeParent(root, path);
     await fsp.rename(tmp, full);

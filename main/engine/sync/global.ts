@@ -49,7 +49,13 @@ export function pickGlobal<T extends Versioned>(entries: readonly T[]): T | unde
         break;
       }
     }
-    if (!dominated && !maximal.some((m) => compareVectors(m.version, e.version) === 'equal')) maximal.push(e);
+    if (dominated) continue;
+    // Holders of one version may have recorded different times for it (a copy pulled before its
+    // time was kept to the whole ms reads 1 ms early): the version counts with its latest one,
+    // so which holder's entry comes first cannot change the winner.
+    const same = maximal.findIndex((m) => compareVectors(m.version, e.version) === 'equal');
+    if (same < 0) maximal.push(e);
+    else if (Math.floor(e.mtimeMs) > Math.floor(maximal[same]!.mtimeMs)) maximal[same] = e;
   }
   let winner: T | undefined;
   for (const m of maximal) winner = winner ? concurrentWinner(winner, m) : m;

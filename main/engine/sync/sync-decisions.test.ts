@@ -119,3 +119,22 @@ test('the winner does not depend on sub-millisecond times, which do not travel b
   const there = pickGlobal([localAsSeenThere, remoteAsSeenHere])!;
   assert.equal(here.hash, there.hash);
 });
+
+// The one-off "two conflict copies for one concurrent edit" (issue 3's note): ann and bob wrote
+// plan.txt in the same millisecond, so bob's version won on the device-ID tie-break. A device
+// that pulls a version used to record it with the mtime utimes() left on disk, which is 1 ms
+// below the author's half of the time. Bob, holding his own entry (t) and a puller's copy of the
+// same version (t - 1), compared ann's version against the copy, saw ann's as later, and made a
+// conflict copy of his own version too: each author decided it had lost.
+test('holders of one version whose recorded times differ compare it by its latest time, whatever order the entries come in', () => {
+  const t = 1_764_600_000_123;
+  const annVersion = { ann: 2, bob: 1 };
+  const bobVersion = { ann: 1, bob: 2 };
+  const ann = entry('ann', annVersion, { mtimeMs: t + 0.4, modifiedBy: 'ann', hash: 'a' });
+  const bob = entry('bob', bobVersion, { mtimeMs: t + 0.7, modifiedBy: 'bob', hash: 'b' });
+  const catsCopyOfBob = entry('cat', bobVersion, { mtimeMs: t - 0.001, modifiedBy: 'bob', hash: 'b' });
+  // the right winner: same whole ms, then the larger author ("bob" > "ann")
+  for (const order of [[bob, catsCopyOfBob, ann], [catsCopyOfBob, bob, ann], [ann, catsCopyOfBob, bob]]) {
+    assert.deepEqual(pickGlobal(order)!.version, bobVersion, `order ${order.map((e) => e.deviceId).join(',')}`);
+  }
+});
