@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { encodeAnnouncement } from './discovery-packet.ts';
-import { LOOPBACK_BROADCAST, startLanDiscovery, targetsFromEnv, type Discovered, type LanDiscovery } from './discovery.ts';
+import { LOOPBACK_BROADCAST, bindPlan, startLanDiscovery, targetsFromEnv, type Discovered, type LanDiscovery } from './discovery.ts';
 import { shutdownNet } from './transport.ts';
 import { captureLog, waitFor } from './test-support.ts';
 
@@ -66,7 +66,8 @@ test('garbage datagrams are ignored; the next valid one is heard', async () => {
   const sender = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   try {
     await new Promise<void>((r) => sender.bind(0, '127.0.0.1', () => r()));
-    const send = (b: Uint8Array) => new Promise<void>((r, j) => sender.send(b, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    sender.setBroadcast(true);
+    const send = (b: Uint8Array) => new Promise<void>((r, j) => sender.send(b, port, LOOPBACK_BROADCAST, (e) => (e ? j(e) : r())));
     const valid = encodeAnnouncement({ deviceId: 'DEVICE-C', port: 7000, discoveryIds: [Z] })[0];
     const garbage = [
       Buffer.from('hello'),
@@ -83,5 +84,33 @@ test('garbage datagrams are ignored; the next valid one is heard', async () => {
   } finally {
     sender.close();
     await d.close();
+  }
+});
+
+test('a bind address is honoured: heard on its interface\'s broadcast address, sent from it, announced there only', async () => {
+  const ifaces = {
+    lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }],
+    eth0: [{ address: '192.168.7.20', netmask: '255.255.255.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '192.168.7.20/24' }],
+  } as unknown as ReturnType<typeof import('node:os').networkInterfaces>;
+  assert.deepEqual(bindPlan(undefined, ifaces), { listen: '0.0.0.0', send: null, broadcast: null });
+  assert.deepEqual(bindPlan('0.0.0.0', ifaces), { listen: '0.0.0.0', send: null, broadcast: null });
+  assert.deepEqual(bindPlan('127.0.0.1', ifaces), { listen: '127.255.255.255', send: '127.0.0.1', broadcast: '127.255.255.255' });
+  assert.deepEqual(bindPlan('192.168.7.20', ifaces), { listen: '192.168.7.255', send: '192.168.7.20', broadcast: '192.168.7.255' });
+  assert.throws(() => bindPlan('10.9.9.9', ifaces), /not an IPv4 address of this machine/);
+
+  // for real, on loopback: two devices bound to 127.0.0.1 hear each other, and no socket is on 0.0.0.0
+  const port = await freeUdpPort();
+  const heard: Discovered[] = [];
+  const base = { port, bindAddress: '127.0.0.1', log: captureLog().log };
+  const a = await startLanDiscovery({ ...base, deviceId: 'DEVICE-A', signalingPort: 5001, discoveryIds: [X], onDiscovered: (d) => heard.push(d) });
+  const b = await startLanDiscovery({ ...base, deviceId: 'DEVICE-B', signalingPort: 5002, discoveryIds: [X] });
+  try {
+    await waitFor(() => heard.length > 0, 'A hearing B');
+    assert.deepEqual(heard[0], { deviceId: 'DEVICE-B', address: '127.0.0.1', port: 5002, discoveryIds: [X] });
+    const sockets = [a, b].flatMap((d) => [(d as unknown as { socket: dgram.Socket }).socket, (d as unknown as { sender: dgram.Socket }).sender]);
+    assert.ok(sockets.every((sk) => sk.address().address !== '0.0.0.0'), sockets.map((sk) => sk.address().address).join(', '));
+  } finally {
+    await a.close();
+    await b.close();
   }
 });

@@ -40,8 +40,9 @@ export interface DiscoveryOptions {
    *  overrides this; without either, defaultLanTargets() is used, recomputed at every announcement. */
   targets?: string[];
   intervalMs?: number;
-  /** Address the socket binds to; default 0.0.0.0 (a socket bound to one unicast address does
-   *  not hear broadcasts). */
+  /** The one local address to use (default env PEERFOLD_BIND_ADDRESS, else every interface).
+   *  A socket bound to a unicast address hears no broadcasts, so with one set, announcements are
+   *  sent from that address and heard on its interface's broadcast address (see bindPlan). */
   bindAddress?: string;
   onDiscovered?: (d: Discovered) => void;
   log?: NetLog;
@@ -78,6 +79,34 @@ export function defaultLanTargets(): string[] {
   return [...out];
 }
 
+export interface BindPlan {
+  /** where the receiving socket binds */
+  listen: string;
+  /** where the sending socket binds; null: the receiving socket sends too */
+  send: string | null;
+  /** the broadcast address of the bound interface: the default target; null when unbound or none */
+  broadcast: string | null;
+}
+
+/**
+ * How to honour a bind address (PEERFOLD_BIND_ADDRESS covers discovery as it does the listener
+ * and the links): hear on the broadcast address of the interface holding it, send from it, and
+ * announce to that broadcast address only. No address or 0.0.0.0: every interface, as before.
+ */
+export function bindPlan(bindAddress: string | undefined, interfaces = networkInterfaces()): BindPlan {
+  if (!bindAddress || bindAddress === '0.0.0.0') return { listen: '0.0.0.0', send: null, broadcast: null };
+  for (const list of Object.values(interfaces)) {
+    for (const ni of list ?? []) {
+      if (ni.family !== 'IPv4' || ni.address !== bindAddress) continue;
+      const mask = ipv4ToInt(ni.netmask);
+      if (mask === 0xffffffff) return { listen: bindAddress, send: bindAddress, broadcast: null };
+      const broadcast = intToIpv4((ipv4ToInt(ni.address) & mask) | (~mask >>> 0));
+      return { listen: broadcast, send: bindAddress, broadcast };
+    }
+  }
+  throw new Error(`the bind address ${bindAddress} (PEERFOLD_BIND_ADDRESS) is not an IPv4 address of this machine`);
+}
+
 /** Parses PEERFOLD_LAN_TARGETS ("a,b,c"); null when unset or empty. */
 export function targetsFromEnv(value = process.env.PEERFOLD_LAN_TARGETS): string[] | null {
   if (!value) return null;
@@ -92,6 +121,9 @@ export function targetsFromEnv(value = process.env.PEERFOLD_LAN_TARGETS): string
 
 export class LanDiscovery implements NetResource {
   private readonly socket: dgram.Socket;
+  /** the socket announcements go out on: `socket` itself unless bound to one address */
+  private readonly sender: dgram.Socket;
+  private readonly plan: BindPlan;
   private readonly log: NetLog;
   private readonly port: number;
   private readonly fixedTargets: string[] | null;
@@ -107,7 +139,8 @@ export class LanDiscovery implements NetResource {
   constructor(private readonly opts: DiscoveryOptions) {
     this.log = opts.log ?? defaultNetLog;
     this.port = opts.port ?? DEFAULT_DISCOVERY_PORT;
-    this.fixedTargets = targetsFromEnv() ?? opts.targets ?? null;
+    this.plan = bindPlan(opts.bindAddress ?? (process.env.PEERFOLD_BIND_ADDRESS || undefined));
+    this.fixedTargets = targetsFromEnv() ?? opts.targets ?? (this.plan.broadcast ? [this.plan.broadcast] : null);
     this.ids = [...new Set(opts.discoveryIds ?? [])].sort();
     if (opts.onDiscovered) this.listeners.push(opts.onDiscovered);
     this.socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
@@ -115,6 +148,10 @@ export class LanDiscovery implements NetResource {
     this.socket.on('error', guard(this.log, 'discovery socket error', (err: Error) => {
       this.log('warn', `LAN discovery socket: ${err.message}`);
     }));
+    this.sender = this.plan.send ? dgram.createSocket({ type: 'udp4', reuseAddr: true }) : this.socket;
+    if (this.sender !== this.socket) {
+      this.sender.on('error', guard(this.log, 'discovery sender error', (err: Error) => this.log('warn', `LAN discovery socket: ${err.message}`)));
+    }
   }
 
   /** The targets announcements currently go to. */
@@ -138,20 +175,29 @@ export class LanDiscovery implements NetResource {
         reject(new Error(`cannot listen for LAN discovery on UDP port ${this.port}: ${err.message}`));
       };
       this.socket.once('error', onError);
-      this.socket.bind({ port: this.port, address: this.opts.bindAddress ?? '0.0.0.0' }, guard(this.log, 'discovery bind', () => {
+      this.socket.bind({ port: this.port, address: this.plan.listen }, guard(this.log, 'discovery bind', () => {
         this.socket.off('error', onError);
-        try {
-          this.socket.setBroadcast(true);
-          this.socket.setMulticastTTL(1); // announcements stay on the local link
-          this.socket.setMulticastLoopback(true); // daemons on this machine hear each other
-        } catch (err) {
-          this.log('warn', `LAN discovery socket options: ${errorMessage(err)}`);
-        }
-        this.joinGroups();
-        this.timer = setInterval(guard(this.log, 'discovery timer', () => this.announceNow()), this.opts.intervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS);
-        this.timer.unref();
-        this.announceNow();
-        resolve();
+        const ready = () => {
+          try {
+            this.sender.setBroadcast(true);
+            this.sender.setMulticastTTL(1); // announcements stay on the local link
+            this.sender.setMulticastLoopback(true); // daemons on this machine hear each other
+          } catch (err) {
+            this.log('warn', `LAN discovery socket options: ${errorMessage(err)}`);
+          }
+          // multicast only on every interface: bound to one address, its broadcast is the way
+          if (this.sender === this.socket) this.joinGroups();
+          this.timer = setInterval(guard(this.log, 'discovery timer', () => this.announceNow()), this.opts.intervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS);
+          this.timer.unref();
+          this.announceNow();
+          resolve();
+        };
+        if (this.sender === this.socket) return ready();
+        this.sender.once('error', onError);
+        this.sender.bind({ port: 0, address: this.plan.send! }, guard(this.log, 'discovery sender bind', () => {
+          this.sender.off('error', onError);
+          ready();
+        }));
       }));
     });
   }
@@ -176,7 +222,7 @@ export class LanDiscovery implements NetResource {
     }
     for (const target of this.targets()) {
       for (const p of packets) {
-        this.socket.send(p, this.port, target, (err) => {
+        this.sender.send(p, this.port, target, (err) => {
           if (err) this.log('debug', `LAN announcement to ${target}: ${err.message}`);
         });
       }
@@ -190,13 +236,14 @@ export class LanDiscovery implements NetResource {
     this.timer = null;
     untrackResource(this);
     if (!this.started) return Promise.resolve();
-    return new Promise((resolve) => {
+    const closeOne = (socket: dgram.Socket) => new Promise<void>((resolve) => {
       try {
-        this.socket.close(() => resolve());
+        socket.close(() => resolve());
       } catch {
         resolve();
       }
     });
+    return Promise.all([closeOne(this.socket), ...(this.sender !== this.socket ? [closeOne(this.sender)] : [])]).then(() => undefined);
   }
 
   shutdown(): Promise<void> {
