@@ -104,6 +104,8 @@ export interface PeerInfo {
   name: string;
   shareIds: ShareId[];
   connected: boolean;
+  /** when the current link to this device came up (ms since epoch); null when not connected */
+  connectedSince: number | null;
   address: string | null;
   via: PeerVia;
   inBytes: number;

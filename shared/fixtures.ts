@@ -39,6 +39,7 @@ export function samplePeer(over: Partial<PeerInfo> = {}): PeerInfo {
     name: 'desktop',
     shareIds: ['s1'],
     connected: true,
+    connectedSince: 1_700_000_000_000,
     address: '192.168.1.20:21120',
     via: 'lan',
     inBytes: 0,

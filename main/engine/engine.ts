@@ -16,6 +16,8 @@ import { counterFloorForNewIndex } from './sync/vv.ts';
 import { createHandlers, type Handlers } from './api/handlers.ts';
 import { shareSummary } from './api/status.ts';
 import { Folder } from './model/folder.ts';
+import { storedShareSecret } from './keys/codes.ts';
+import { deriveShareKeys } from './keys/secrets.ts';
 import { Network } from './model/network.ts';
 import { guard } from './net/log.ts';
 
@@ -67,7 +69,20 @@ export class Engine {
     engine.indexRecovered = recovered;
     engine.reconcileShares();
     engine.handlers = createHandlers(engine);
-    engine.network = new Network(engine, opts.listenPort ?? settings.get().listenPort);
+    engine.network = new Network(
+      {
+        identity: identity,
+        deviceName: () => engine.deviceName,
+        settings: () => settings.get(),
+        store,
+        syncSoon: (shareId) => engine.folders.get(shareId)?.syncSoon(),
+        abortTransfers: (shareId) => engine.folders.get(shareId)?.puller.abortTransfers(),
+        peersChanged: (peers) => engine.emit('peers', peers),
+        statusChanged: () => engine.statusChanged(),
+        log: (m) => engine.log(m),
+      },
+      opts.listenPort ?? settings.get().listenPort,
+    );
     await engine.network.start();
     for (const row of store.listShares()) await engine.startFolder(row);
     if (recovered) engine.emit('error', { shareId: null, message: recovered });
@@ -172,7 +187,7 @@ export class Engine {
       firstSyncDone: () => this.emit('shareSynced', { shareId: row.id, name: folder.row.name }),
     });
     this.folders.set(row.id, folder);
-    this.network.folderAdded(folder);
+    this.network.shareAdded(row.id, deriveShareKeys(storedShareSecret(row)));
     await folder.start();
     this.statusChanged();
     return folder;
@@ -182,7 +197,7 @@ export class Engine {
     const f = this.folders.get(id);
     if (!f) return;
     this.folders.delete(id);
-    this.network.folderRemoved(id);
+    this.network.shareRemoved(id);
     await f.stop();
     this.statusChanged();
   }

@@ -81,7 +81,7 @@ test('files table shows types, tombstones and symlinks', () => {
 test('codes, peers and conflicts', () => {
   assert.equal(formatCodes({ readWrite: 'PFW1-XYZ', readOnly: null, encrypted: null }).split('\n')[0], 'read-write  PFW1-XYZ');
   assert.match(formatCodes({ readWrite: null, readOnly: null, encrypted: null }), /not available yet/);
-  const peer: PeerInfo = { deviceId: 'QWERTYU-AAAA', name: 'laptop', shareIds: ['sh1'], connected: true, address: '127.0.0.1:4000', via: 'lan', inBytes: 4096, outBytes: 0, inBytesPerSec: 0, outBytesPerSec: 0 };
+  const peer: PeerInfo = { deviceId: 'QWERTYU-AAAA', name: 'laptop', shareIds: ['sh1'], connected: true, connectedSince: 1_700_000_000_000, address: '127.0.0.1:4000', via: 'lan', inBytes: 4096, outBytes: 0, inBytesPerSec: 0, outBytesPerSec: 0 };
   assert.match(formatPeers([peer]).split('\n')[1], /^QWERTYU\s+laptop\s+connected\s+lan\s+127\.0\.0\.1:4000\s+4\.0 KiB/);
   assert.match(formatPeers([]), /No peers yet/);
   const c: ConflictInfo = {

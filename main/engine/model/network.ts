@@ -1,23 +1,42 @@
-// Finds peers (LAN announcements, addresses given by hand), connects to them, keeps one
-// authenticated session per device, and fetches chunks from them for the pullers (swarming).
-import { createHash, randomInt } from 'node:crypto';
+// Finds devices (LAN announcements, addresses given by hand), dials them, keeps one live link per
+// device carrying every share both hold, and fetches chunks from them for the pullers (swarming).
+// Which link to keep when a device has two, when to redial, and which shares a link carries are
+// decided here; everything on one link is peer/device-link.ts.
+import { createHash } from 'node:crypto';
 import type { PeerInfo, PeerVia, Settings, VersionVector } from '../../../shared/api.ts';
-import type { Engine } from '../engine.ts';
-import { storedShareSecret } from '../keys/codes.ts';
-import { deriveShareKeys, type ShareKeys } from '../keys/secrets.ts';
-import { chooseLink, identityOf } from '../net/dedupe.ts';
+import type { IndexStore } from '../index/store.ts';
+import type { ShareKeys } from '../keys/secrets.ts';
+import { afterLinkLoss, redialDelay } from '../net/backoff.ts';
+import { identityOf, resolveDuplicate } from '../net/dedupe.ts';
 import { startLanDiscovery, type Discovered, type LanDiscovery } from '../net/discovery.ts';
 import { dial, listenSignaling, type HelloInfo, type SignalingListener } from '../net/signaling.ts';
+import { guard } from '../net/log.ts';
 import { shutdownNet, type LinkOptions, type PeerLink } from '../net/transport.ts';
+import { DeviceLink, type DeviceLinkHost, type LinkStore } from '../peer/device-link.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
-import type { Folder } from './folder.ts';
 import type { ChunkSwarm } from './puller.ts';
-import { Session, type SessionHost } from './session.ts';
 import { Throttle } from './throttle.ts';
-import { guard } from '../net/log.ts';
 
-const RECONNECT_MS = Number(process.env.PEERFOLD_RECONNECT_MS ?? 5_000);
+/** How long an existing link gets to answer when the same device dials in again. */
+export const PROBE_MS = Number(process.env.PEERFOLD_PROBE_MS ?? 1_500);
+
+export type NetworkStore = LinkStore & Pick<IndexStore, 'getShare' | 'listAddresses' | 'listPeers' | 'updatePeer' | 'fileVersion'>;
+
+/** What the network needs from the rest of the engine. */
+export interface NetworkDeps {
+  identity: { deviceId: string; fingerprint: string; certPemPath: string; keyPemPath: string };
+  deviceName: () => string;
+  settings: () => Settings;
+  store: NetworkStore;
+  /** the share's loop should look at its need again (a peer's index arrived, a peer connected) */
+  syncSoon: (shareId: string) => void;
+  /** the share was paused: stop its transfers */
+  abortTransfers: (shareId: string) => void;
+  peersChanged: (peers: PeerInfo[]) => void;
+  statusChanged: () => void;
+  log: (message: string) => void;
+}
 
 interface KnownAddress {
   host: string;
@@ -32,8 +51,10 @@ interface KnownAddress {
 export class Network implements ChunkSwarm {
   private listener: SignalingListener | null = null;
   private discovery: LanDiscovery | null = null;
-  private readonly sessions = new Map<string, Session>();
-  private readonly pendingSessions = new Set<Session>();
+  /** the live link of each device */
+  private readonly links = new Map<string, DeviceLink>();
+  /** links still in their handshake, or authenticated and waiting for a duplicate to be resolved */
+  private readonly pending = new Set<DeviceLink>();
   private readonly dialing = new Set<string>();
   private readonly addresses = new Map<string, KnownAddress>();
   private readonly keys = new Map<string, ShareKeys>();
@@ -42,34 +63,56 @@ export class Network implements ChunkSwarm {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   listenPort = 0;
-  private readonly recvThrottle = new Throttle(() => this.settings.maxRecvKBps * 1024);
-  readonly sendThrottle = new Throttle(() => this.settings.maxSendKBps * 1024);
+  private readonly recvThrottle = new Throttle(() => this.deps.settings().maxRecvKBps * 1024);
+  readonly sendThrottle = new Throttle(() => this.deps.settings().maxSendKBps * 1024);
+  private readonly linkHost: DeviceLinkHost;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly deps: NetworkDeps,
     private readonly wantedPort: number,
-  ) {}
+  ) {
+    this.linkHost = {
+      self: {
+        deviceId: deps.identity.deviceId,
+        deviceName: deps.deviceName,
+        fingerprint: deps.identity.fingerprint,
+        clientVersion: `peerfold/${process.env.npm_package_version ?? '0.1.0'}`,
+      },
+      activeShare: (d) => {
+        const shareId = this.byDiscovery.get(d);
+        return shareId !== undefined && this.shareActive(shareId) ? this.keys.get(shareId)! : null;
+      },
+      shareRoot: (shareId) => deps.store.getShare(shareId)?.path ?? null,
+      store: deps.store,
+      remoteIndexChanged: (shareId) => deps.syncSoon(shareId),
+      throttleSend: (n) => this.sendThrottle.take(n),
+      log: deps.log,
+      authenticated: (link) => this.authenticated(link),
+      sharesChanged: (link) => this.sharesChanged(link),
+      closed: (link, reason) => this.linkClosed(link, reason),
+    };
+  }
 
-  private get settings(): Settings {
-    return this.engine.settings.get();
+  private get deviceId(): string {
+    return this.deps.identity.deviceId;
   }
 
   private linkOptions(): LinkOptions {
-    return { certPemFile: this.engine.identity.certPemPath, keyPemFile: this.engine.identity.keyPemPath, log: (level, m) => level === 'error' && this.engine.log(m) };
+    return { certPemFile: this.deps.identity.certPemPath, keyPemFile: this.deps.identity.keyPemPath, log: (level, m) => level === 'error' && this.deps.log(m) };
   }
 
   async start(): Promise<void> {
     this.listener = await listenSignaling({
       port: this.wantedPort,
-      device: () => ({ deviceId: this.engine.deviceId, deviceName: this.engine.deviceName }),
+      device: () => ({ deviceId: this.deviceId, deviceName: this.deps.deviceName() }),
       accept: (hello) => this.acceptHello(hello),
       link: () => this.linkOptions(),
       onLink: (link) => this.adopt(link, null),
-      log: (level, m) => level === 'error' && this.engine.log(m),
+      log: (level, m) => level === 'error' && this.deps.log(m),
     });
     this.listenPort = this.listener.port;
     await this.applyDiscoverySetting();
-    this.timer = setInterval(guard((_, m) => this.engine.log(m), 'reconnect timer', () => this.tick()), 1000);
+    this.timer = setInterval(guard((_, m) => this.deps.log(m), 'reconnect timer', () => this.tick()), 250);
     this.timer.unref();
   }
 
@@ -77,7 +120,7 @@ export class Network implements ChunkSwarm {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const t of this.indexPushTimers.values()) clearTimeout(t);
-    for (const s of [...this.sessions.values(), ...this.pendingSessions]) s.close('shutting down');
+    for (const l of [...this.links.values(), ...this.pending]) l.close('shutting down');
     await this.discovery?.close();
     this.discovery = null;
     await this.listener?.close();
@@ -86,39 +129,55 @@ export class Network implements ChunkSwarm {
 
   // ---- shares ---------------------------------------------------------------------------------
 
-  folderAdded(folder: Folder): void {
-    const keys = deriveShareKeys(storedShareSecret(folder.row));
-    this.keys.set(folder.id, keys);
-    this.byDiscovery.set(keys.discoveryIdHex, folder.id);
-    for (const a of this.engine.store.listAddresses(folder.id)) this.rememberAddress(a, 'manual', null);
-    for (const p of this.engine.store.listPeers(folder.id)) if (p.address) this.rememberAddress(p.address, p.via ?? 'lan', p.deviceId);
-    this.announce();
-    this.shareBecameActive(keys.discoveryIdHex);
+  /** A share this device holds (at start, created or joined). */
+  shareAdded(shareId: string, keys: ShareKeys): void {
+    this.keys.set(shareId, keys);
+    this.byDiscovery.set(keys.discoveryIdHex, shareId);
+    for (const a of this.deps.store.listAddresses(shareId)) this.rememberAddress(a, 'manual', null);
+    for (const p of this.deps.store.listPeers(shareId)) if (p.address) this.rememberAddress(p.address, p.via ?? 'lan', p.deviceId);
+    this.shareBecameActive(shareId);
   }
 
-  /**
-   * A connection carries the shares agreed when it was set up. When a share is added or resumed,
-   * connections that did not agree on it are made again, so a device that has it too picks it up.
-   * Once per activation: a device without the share just reconnects once.
-   */
-  private shareBecameActive(discoveryId: string): void {
-    for (const s of [...this.sessions.values(), ...this.pendingSessions]) {
-      if (!(s.link.peer?.discoveryIds ?? []).includes(discoveryId)) s.close('shares changed; reconnecting');
-    }
-    for (const a of this.addresses.values()) a.nextTry = Math.min(a.nextTry, Date.now() + 200);
-  }
-
-  folderRemoved(shareId: string): void {
+  shareRemoved(shareId: string): void {
     const keys = this.keys.get(shareId);
+    if (keys) for (const l of this.links.values()) l.withdrawShare(keys.discoveryIdHex, 'share removed');
     this.keys.delete(shareId);
     if (keys) this.byDiscovery.delete(keys.discoveryIdHex);
     this.announce();
   }
 
-  private activeDiscoveryIds(): string[] {
-    const out: string[] = [];
-    for (const [shareId, k] of this.keys) if (this.shareActive(shareId)) out.push(k.discoveryIdHex);
+  /** The share was paused or resumed: links stay up; only the share comes and goes on them. */
+  pauseChanged(shareId: string): void {
+    const keys = this.keys.get(shareId);
+    if (!keys) return;
+    if (!this.shareActive(shareId)) {
+      this.announce();
+      this.deps.abortTransfers(shareId);
+      for (const l of this.links.values()) l.withdrawShare(keys.discoveryIdHex, 'share paused');
+    } else {
+      this.shareBecameActive(shareId);
+      this.deps.syncSoon(shareId);
+    }
+  }
+
+  /** Offers an active share on every live link and dials known devices that hold it. */
+  private shareBecameActive(shareId: string): void {
+    this.announce();
+    const keys = this.keys.get(shareId);
+    if (!keys || !this.shareActive(shareId)) return;
+    for (const l of this.links.values()) l.offerShares([keys]);
+    const soon = Date.now() + 200;
+    for (const a of this.addresses.values()) if (!a.deviceId || !this.links.has(a.deviceId)) a.nextTry = Math.min(a.nextTry, soon);
+  }
+
+  private activeKeys(): ShareKeys[] {
+    const out: ShareKeys[] = [];
+    for (const [shareId, k] of this.keys) if (this.shareActive(shareId)) out.push(k);
     return out;
+  }
+
+  private activeDiscoveryIds(): string[] {
+    return this.activeKeys().map((k) => k.discoveryIdHex);
   }
 
   private announce(): void {
@@ -126,45 +185,32 @@ export class Network implements ChunkSwarm {
   }
 
   shareActive(shareId: string): boolean {
-    const share = this.engine.store.getShare(shareId);
+    const share = this.deps.store.getShare(shareId);
     return !!share && !share.paused && this.keys.has(shareId);
-  }
-
-  pauseChanged(shareId: string): void {
-    this.announce();
-    const f = this.engine.allFolders().find((x) => x.id === shareId);
-    if (!this.shareActive(shareId)) {
-      f?.puller.abortTransfers();
-      for (const s of this.sessions.values()) if (s.hasShare(shareId)) s.close('share paused');
-      for (const s of this.pendingSessions) s.close('share paused');
-    } else {
-      const keys = this.keys.get(shareId);
-      if (keys) this.shareBecameActive(keys.discoveryIdHex);
-      f?.syncSoon();
-    }
   }
 
   async settingsChanged(before: Settings, after: Settings): Promise<void> {
     if (before.lanDiscovery !== after.lanDiscovery) await this.applyDiscoverySetting();
-    if (before.listenPort !== after.listenPort) this.engine.log('the new listening port takes effect at the next start');
+    if (before.listenPort !== after.listenPort) this.deps.log('the new listening port takes effect at the next start');
   }
 
   private async applyDiscoverySetting(): Promise<void> {
-    if (this.settings.lanDiscovery && !this.discovery) {
+    const on = this.deps.settings().lanDiscovery;
+    if (on && !this.discovery) {
       try {
         this.discovery = await startLanDiscovery({
-          deviceId: this.engine.deviceId,
+          deviceId: this.deviceId,
           signalingPort: this.listenPort,
           discoveryIds: this.activeDiscoveryIds(),
           port: process.env.PEERFOLD_DISCOVERY_PORT ? Number(process.env.PEERFOLD_DISCOVERY_PORT) : undefined,
           intervalMs: process.env.PEERFOLD_ANNOUNCE_MS ? Number(process.env.PEERFOLD_ANNOUNCE_MS) : undefined,
           onDiscovered: (d) => this.discovered(d),
-          log: (level, m) => level === 'error' && this.engine.log(m),
+          log: (level, m) => level === 'error' && this.deps.log(m),
         });
       } catch (err) {
-        this.engine.log(`LAN discovery is off: ${(err as Error).message}`);
+        this.deps.log(`LAN discovery is off: ${(err as Error).message}`);
       }
-    } else if (!this.settings.lanDiscovery && this.discovery) {
+    } else if (!on && this.discovery) {
       await this.discovery.close();
       this.discovery = null;
     }
@@ -173,17 +219,17 @@ export class Network implements ChunkSwarm {
   // ---- finding and dialing --------------------------------------------------------------------
 
   private discovered(d: Discovered): void {
-    if (d.deviceId === this.engine.deviceId) return;
+    if (d.deviceId === this.deviceId) return;
     const common = d.discoveryIds.filter((id) => {
       const shareId = this.byDiscovery.get(id);
       return shareId !== undefined && this.shareActive(shareId);
     });
     if (!common.length) return;
     const key = this.rememberAddress(`${d.address}:${d.port}`, 'lan', d.deviceId);
-    if (!this.sessions.has(d.deviceId)) {
+    if (!this.links.has(d.deviceId)) {
       const a = this.addresses.get(key)!;
       // both sides hear each other: the larger device ID waits a moment so usually one dial wins
-      a.nextTry = Math.min(a.nextTry, Date.now() + (this.engine.deviceId > d.deviceId ? 1500 : 0));
+      a.nextTry = Math.min(a.nextTry, Date.now() + (this.deviceId > d.deviceId ? 1500 : 0));
     }
   }
 
@@ -210,6 +256,13 @@ export class Network implements ChunkSwarm {
     this.tick();
   }
 
+  /** A device is being linked to right now (its link is live, or still in its handshake). */
+  private linkedOrLinking(deviceId: string): boolean {
+    if (this.links.has(deviceId)) return true;
+    for (const l of this.pending) if ((l.deviceId || l.origin.peer?.deviceId) === deviceId) return true;
+    return false;
+  }
+
   private tick(): void {
     if (this.stopped) return;
     const now = Date.now();
@@ -217,12 +270,13 @@ export class Network implements ChunkSwarm {
     if (!wanted.length) return;
     for (const [key, a] of this.addresses) {
       if (a.nextTry > now || this.dialing.has(key)) continue;
-      if (a.deviceId && (this.sessions.has(a.deviceId) || a.deviceId === this.engine.deviceId)) continue;
+      if (a.deviceId && (a.deviceId === this.deviceId || this.linkedOrLinking(a.deviceId))) continue;
       if (a.host === '127.0.0.1' && a.port === this.listenPort) continue;
       this.dialing.add(key);
-      a.nextTry = now + RECONNECT_MS * Math.min(2 ** a.failures, 12) + randomInt(500);
+      // if this dial fails, the next one waits; a success or a lost link resets it
+      a.nextTry = now + redialDelay(a.failures + 1, Math.random());
       dial(a.host, a.port, {
-        device: { deviceId: this.engine.deviceId, deviceName: this.engine.deviceName },
+        device: { deviceId: this.deviceId, deviceName: this.deps.deviceName() },
         discoveryIds: wanted,
         listenPort: this.listenPort,
         via: a.via,
@@ -236,7 +290,7 @@ export class Network implements ChunkSwarm {
         })
         .catch((err) => {
           a.failures++;
-          if (a.failures <= 1 || process.env.PEERFOLD_DEBUG_NET) this.engine.log(`cannot connect to ${key}: ${(err as Error).message}`);
+          if (a.failures <= 1 || process.env.PEERFOLD_DEBUG_NET) this.deps.log(`cannot connect to ${key}: ${(err as Error).message}`);
         })
         .finally(() => this.dialing.delete(key));
     }
@@ -252,88 +306,101 @@ export class Network implements ChunkSwarm {
     return { discoveryIds: common };
   }
 
-  // ---- sessions -------------------------------------------------------------------------------
+  // ---- links ----------------------------------------------------------------------------------
 
   private adopt(link: PeerLink, expectDeviceId: string | null): void {
     if (this.stopped) {
       link.close('shutting down');
       return;
     }
-    const session = new Session(link, this.sessionHost(), expectDeviceId ?? undefined);
-    this.pendingSessions.add(session);
+    const l = new DeviceLink(link, link, this.linkHost, { expectDeviceId: expectDeviceId ?? undefined, offer: link.peer?.discoveryIds ?? [] });
+    if (l.current !== 'closed') this.pending.add(l);
   }
 
-  private sessionHost(): SessionHost {
-    const engine = this.engine;
-    return {
-      deviceId: engine.deviceId,
-      deviceName: () => engine.deviceName,
-      fingerprint: engine.identity.fingerprint,
-      clientVersion: `peerfold/${process.env.npm_package_version ?? '0.1.0'}`,
-      shareKeys: (ids) => ids.map((id) => this.byDiscovery.get(id)).filter((s): s is string => !!s && this.shareActive(s)).map((s) => this.keys.get(s)!),
-      shareIdOf: (id) => this.byDiscovery.get(id) ?? null,
-      shareRoot: (shareId) => engine.store.getShare(shareId)?.path ?? null,
-      shareActive: (shareId) => this.shareActive(shareId),
-      store: engine.store,
-      indexIdOf: (shareId) => engine.store.localIndexId(shareId),
-      peerIndexId: (shareId, deviceId) => engine.store.peerIndexId(shareId, deviceId),
-      setPeerIndexId: (shareId, deviceId, id) => engine.store.setPeerIndexId(shareId, deviceId, id),
-      remoteIndexChanged: (shareId) => this.folderOf(shareId)?.syncSoon(),
-      throttleSend: (n) => this.sendThrottle.take(n),
-      accepted: (s) => this.sessionAccepted(s),
-      closed: (s, reason) => this.sessionClosed(s, reason),
-      log: (m) => engine.log(m),
-    };
-  }
-
-  private folderOf(shareId: string): Folder | undefined {
-    return this.engine.allFolders().find((f) => f.id === shareId);
-  }
-
-  private sessionAccepted(s: Session): void {
-    this.pendingSessions.delete(s);
-    if ([...s.shares.values()].some((st) => !this.shareActive(st.shareId))) {
-      s.close('share paused');
+  /** The handshake proved who it is: make it the device's link, unless a live one is already there. */
+  private authenticated(link: DeviceLink): void {
+    if (this.stopped) {
+      link.close('shutting down');
       return;
     }
-    const existing = this.sessions.get(s.deviceId);
-    if (existing) {
-      const keep = chooseLink(identityOf(existing.link, this.engine.deviceId), identityOf(s.link, this.engine.deviceId));
-      if (keep === 'keep-existing') {
-        s.close('duplicate connection');
-        return;
-      }
-      this.sessions.delete(s.deviceId);
-      existing.close('duplicate connection');
+    const existing = this.links.get(link.deviceId);
+    if (!existing) {
+      this.register(link);
+      return;
     }
-    this.sessions.set(s.deviceId, s);
-    const address = s.link.remoteAddress;
-    for (const st of s.shares.values()) {
-      const via = (s.link.via as PeerVia) ?? 'lan';
-      const listen = s.link.peer?.listenPort;
-      const host = address ? address.replace(/:\d+$/, '') : null;
-      this.engine.store.updatePeer(st.shareId, s.deviceId, {
-        name: s.deviceName,
-        via,
+    void this.settleDuplicate(existing, link);
+  }
+
+  /**
+   * Two links to one device: the existing one is asked to answer first. One that does not (its
+   * peer was killed and restarted, or the path broke without a close) is replaced at once; between
+   * two live links the simultaneous-dial tie-break decides, the same way on both devices.
+   */
+  private async settleDuplicate(existing: DeviceLink, incoming: DeviceLink): Promise<void> {
+    const answered = await existing.probe(PROBE_MS);
+    if (incoming.current !== 'authenticated') return;
+    const now = this.links.get(incoming.deviceId);
+    if (!now) return this.register(incoming);
+    if (now !== existing) return this.settleDuplicate(now, incoming);
+    const decision = resolveDuplicate(identityOf(existing.origin, this.deviceId), answered && existing.isLive, identityOf(incoming.origin, this.deviceId));
+    if (decision === 'keep-existing') {
+      incoming.close('duplicate connection');
+      return;
+    }
+    existing.close(answered ? 'duplicate connection' : 'replaced by a new connection (the old one did not answer)');
+    this.register(incoming);
+  }
+
+  private register(link: DeviceLink): void {
+    this.pending.delete(link);
+    const old = this.links.get(link.deviceId);
+    if (old && old !== link) old.close('replaced by a new connection');
+    this.links.set(link.deviceId, link);
+    link.activate(this.activeKeys());
+    if (!link.isLive) return;
+    this.recordPeer(link, link.carriedShareIds());
+    this.deps.log(`connected to ${link.deviceName} (${link.deviceId.slice(0, 7)}) for ${link.carriedShareIds().length} share(s)`);
+    this.changed();
+  }
+
+  private recordPeer(link: DeviceLink, shareIds: readonly string[]): void {
+    const address = link.origin.remoteAddress;
+    const host = address ? address.replace(/:\d+$/, '') : null;
+    const listen = link.origin.peer?.listenPort;
+    for (const shareId of shareIds) {
+      this.deps.store.updatePeer(shareId, link.deviceId, {
+        name: link.deviceName,
+        via: link.origin.via,
         lastSeen: Date.now(),
         ...(host && listen ? { address: `${host}:${listen}` } : {}),
       });
-      this.folderOf(st.shareId)?.syncSoon();
+      this.deps.syncSoon(shareId);
     }
-    this.engine.log(`connected to ${s.deviceName} (${s.deviceId.slice(0, 7)}) for ${s.shares.size} share(s)`);
-    this.engine.emit('peers', this.peers());
-    this.engine.statusChanged();
   }
 
-  private sessionClosed(s: Session, reason: string): void {
-    this.pendingSessions.delete(s);
-    if (this.sessions.get(s.deviceId) === s) {
-      this.sessions.delete(s.deviceId);
-      this.engine.log(`disconnected from ${s.deviceName}: ${reason}`);
-      for (const a of this.addresses.values()) if (a.deviceId === s.deviceId) a.nextTry = Math.min(a.nextTry, Date.now() + 1000);
-      this.engine.emit('peers', this.peers());
-      this.engine.statusChanged();
+  private sharesChanged(link: DeviceLink): void {
+    if (this.links.get(link.deviceId) !== link) return;
+    this.recordPeer(link, link.carriedShareIds());
+    this.changed();
+  }
+
+  private linkClosed(link: DeviceLink, reason: string): void {
+    this.pending.delete(link);
+    if (this.links.get(link.deviceId) !== link) return;
+    this.links.delete(link.deviceId);
+    this.deps.log(`disconnected from ${link.deviceName}: ${reason}`);
+    const soon = Date.now() + afterLinkLoss(Math.random());
+    for (const a of this.addresses.values()) {
+      if (a.deviceId !== link.deviceId) continue;
+      a.failures = 0;
+      a.nextTry = Math.min(a.nextTry, soon);
     }
+    this.changed();
+  }
+
+  private changed(): void {
+    this.deps.peersChanged(this.peers());
+    this.deps.statusChanged();
   }
 
   /** New local index entries: tell every connected peer of the share, coalescing bursts. */
@@ -341,21 +408,23 @@ export class Network implements ChunkSwarm {
     if (this.indexPushTimers.has(shareId)) return;
     this.indexPushTimers.set(
       shareId,
-      setTimeout(guard((_, m) => this.engine.log(m), 'index push timer', () => {
+      setTimeout(guard((_, m) => this.deps.log(m), 'index push timer', () => {
         this.indexPushTimers.delete(shareId);
-        for (const s of this.sessions.values()) if (s.hasShare(shareId)) s.pushIndex(shareId);
+        for (const l of this.links.values()) l.pushIndex(shareId);
       }), 50),
     );
   }
 
+  private linksFor(shareId: string): DeviceLink[] {
+    return [...this.links.values()].filter((l) => l.isLive && l.carries(shareId));
+  }
 
   // ---- swarming -------------------------------------------------------------------------------
 
   holders(shareId: string, path: string, version: VersionVector): number {
     let n = 0;
-    for (const s of this.sessions.values()) {
-      if (!s.hasShare(shareId)) continue;
-      const rec = this.engine.store.fileVersion(shareId, s.deviceId, path);
+    for (const l of this.linksFor(shareId)) {
+      const rec = this.deps.store.fileVersion(shareId, l.deviceId, path);
       if (rec && compareVectors(rec.version, version) === 'equal') n++;
     }
     return n;
@@ -364,31 +433,31 @@ export class Network implements ChunkSwarm {
   async fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array> {
     const keys = this.keys.get(shareId);
     if (!keys) throw new Error('the share is not active');
-    const tried = new Set<Session>();
+    const tried = new Set<DeviceLink>();
     for (;;) {
       signal.throwIfAborted();
-      const candidates = [...this.sessions.values()].filter((s) => s.isAccepted && s.hasShare(shareId) && !tried.has(s));
-      const holding = candidates.filter((s) => {
+      const candidates = this.linksFor(shareId).filter((l) => !tried.has(l));
+      const holding = candidates.filter((l) => {
         // per chunk: fileVersion, not getFile (a 1 GiB file's chunk list is 16k entries)
-        const rec = this.engine.store.fileVersion(shareId, s.deviceId, path);
+        const rec = this.deps.store.fileVersion(shareId, l.deviceId, path);
         return rec && !rec.deleted && compareVectors(rec.version, version) === 'equal';
       });
       const pool = holding.length ? holding : candidates;
       if (!pool.length) throw new Error(tried.size ? 'no connected peer could supply this file' : 'waiting for a peer that has this file');
-      const s = pool.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-      tried.add(s);
+      const l = pool.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+      tried.add(l);
       await this.recvThrottle.take(spec.size, signal);
-      let got: Awaited<ReturnType<Session['fetchChunk']>>;
+      let got: Awaited<ReturnType<DeviceLink['fetchChunk']>>;
       try {
-        got = await s.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, signal);
+        got = await l.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, signal);
       } catch (err) {
         if (signal.aborted) throw err;
         continue;
       }
       if (typeof got === 'string') continue;
       if (!createHash('sha256').update(got).digest().equals(spec.hash)) {
-        this.engine.log(`dropping ${s.deviceName}: it sent a chunk of ${path} that does not match its hash`);
-        s.close('sent a corrupt chunk');
+        this.deps.log(`dropping ${l.deviceName}: it sent a chunk of ${path} that does not match its hash`);
+        l.close('sent a corrupt chunk');
         continue;
       }
       return got;
@@ -398,50 +467,50 @@ export class Network implements ChunkSwarm {
   // ---- reporting ------------------------------------------------------------------------------
 
   peersFor(shareId: string): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.hasShare(shareId)) n++;
-    return n;
+    return this.linksFor(shareId).length;
   }
 
   shareTraffic(shareId: string): { peersConnected: number; inBytesPerSec: number; outBytesPerSec: number } {
-    let peersConnected = 0;
     let inBytesPerSec = 0;
     let outBytesPerSec = 0;
-    for (const s of this.sessions.values()) {
-      if (!s.hasShare(shareId)) continue;
-      peersConnected++;
-      const st = s.link.stats();
+    const links = this.linksFor(shareId);
+    for (const l of links) {
+      const st = l.stats();
       inBytesPerSec += st.inBytesPerSec;
       outBytesPerSec += st.outBytesPerSec;
     }
-    return { peersConnected, inBytesPerSec, outBytesPerSec };
+    return { peersConnected: links.length, inBytesPerSec, outBytesPerSec };
   }
 
   deviceName(deviceId: string): string {
-    if (deviceId === this.engine.deviceId) return this.engine.deviceName;
-    const s = this.sessions.get(deviceId);
-    if (s) return s.deviceName;
-    for (const p of this.engine.store.listPeers()) if (p.deviceId === deviceId && p.name) return p.name;
+    if (deviceId === this.deviceId) return this.deps.deviceName();
+    const l = this.links.get(deviceId);
+    if (l) return l.deviceName;
+    for (const p of this.deps.store.listPeers()) if (p.deviceId === deviceId && p.name) return p.name;
     return deviceId.slice(0, 7);
   }
 
   peers(shareId?: string): PeerInfo[] {
     const out = new Map<string, PeerInfo>();
-    for (const row of this.engine.store.listPeers(shareId)) {
+    for (const row of this.deps.store.listPeers(shareId)) {
       if (!this.keys.has(row.shareId)) continue;
       const p = out.get(row.deviceId) ?? {
-        deviceId: row.deviceId, name: row.name, shareIds: [], connected: false, address: row.address, via: row.via ?? 'lan',
+        deviceId: row.deviceId, name: row.name, shareIds: [], connected: false, connectedSince: null, address: row.address, via: row.via ?? 'lan',
         inBytes: 0, outBytes: 0, inBytesPerSec: 0, outBytesPerSec: 0,
       };
       p.shareIds.push(row.shareId);
       out.set(row.deviceId, p);
     }
-    for (const s of this.sessions.values()) {
-      const p = out.get(s.deviceId);
-      if (!p) continue;
-      const st = s.link.stats();
-      Object.assign(p, { connected: true, name: s.deviceName, via: s.link.via, address: s.link.remoteAddress ?? p.address, inBytes: st.bytesIn, outBytes: st.bytesOut, inBytesPerSec: st.inBytesPerSec, outBytesPerSec: st.outBytesPerSec });
+    for (const l of this.links.values()) {
+      const p = out.get(l.deviceId);
+      if (!p || !l.isLive) continue;
+      const st = l.stats();
+      Object.assign(p, {
+        connected: true, connectedSince: l.since, name: l.deviceName, via: l.origin.via, address: l.origin.remoteAddress ?? p.address,
+        inBytes: st.bytesIn, outBytes: st.bytesOut, inBytesPerSec: st.inBytesPerSec, outBytesPerSec: st.outBytesPerSec,
+      });
     }
     return [...out.values()].sort((a, b) => Number(b.connected) - Number(a.connected) || a.name.localeCompare(b.name));
   }
 }
+

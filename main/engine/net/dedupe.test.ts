@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { chooseLink, identityOf, type LinkIdentity } from './dedupe.ts';
+import { chooseLink, identityOf, resolveDuplicate, type LinkIdentity } from './dedupe.ts';
 
 const kept = (existing: LinkIdentity, incoming: LinkIdentity) =>
   chooseLink(existing, incoming) === 'keep-existing' ? existing : incoming;
@@ -38,4 +38,13 @@ test('a redial by the same device replaces the stale link', () => {
 test('the same link offered twice is kept', () => {
   const l: LinkIdentity = { dialerId: 'AAAA', connectionId: '1111111111111111' };
   assert.equal(chooseLink(l, { ...l }), 'keep-existing');
+});
+
+test('a link that did not answer its probe is replaced, whoever dialed it; two live links use the tie-break', () => {
+  // the survivor dialed the old link; its peer was killed and restarted and dials in
+  const dead: LinkIdentity = { dialerId: 'AAAA', connectionId: '1111111111111111' };
+  const fromRestarted: LinkIdentity = { dialerId: 'BBBB', connectionId: '4444444444444444' };
+  assert.equal(chooseLink(dead, fromRestarted), 'keep-existing', 'the plain tie-break would keep the dead link');
+  assert.equal(resolveDuplicate(dead, false, fromRestarted), 'keep-incoming');
+  assert.equal(resolveDuplicate(dead, true, fromRestarted), 'keep-existing');
 });

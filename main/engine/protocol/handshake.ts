@@ -3,80 +3,17 @@
 // certificates, both device IDs and both nonces, then says which of the peer's proofs it accepts.
 // Pure: the caller carries messages and supplies the fingerprints; randomness is injectable.
 
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AccessLevel, DeviceId } from '../../../shared/api.ts';
-import { deviceIdToBytes, fingerprintMatchesDeviceId, normalizeFingerprint } from '../keys/device-id.ts';
-import { LEVELS, levelRank, type ShareKeys } from '../keys/secrets.ts';
+import { fingerprintMatchesDeviceId, normalizeFingerprint } from '../keys/device-id.ts';
+import { levelRank, type ShareKeys } from '../keys/secrets.ts';
 import { PROTOCOL_VERSION, type Auth, type AuthResult, type Hello, type Message } from './messages.ts';
+import { checkProofs, proveShares, type LinkSides } from './share-proofs.ts';
 
-export const TRANSCRIPT_CONTEXT = 'peerfold/v1 auth'; // 16 ASCII bytes
-export const TRANSCRIPT_BYTES = 16 + 20 + 1 + 2 * (32 + 20 + 32);
+export { TRANSCRIPT_BYTES, TRANSCRIPT_CONTEXT, buildTranscript, computeShareMac, verifyShareMac, type TranscriptInput, type TranscriptSide } from './share-proofs.ts';
+
 /** A handshake not finished this long after the channel opened should be dropped (the caller's timer). */
 export const HANDSHAKE_TIMEOUT_MS = 20_000;
-
-const LEVEL_BYTE: Record<AccessLevel, number> = { 'read-write': 1, 'read-only': 2, encrypted: 3 };
-
-export interface TranscriptSide {
-  /** SHA-256 of the DTLS certificate: hex (colons allowed) or 32 bytes */
-  fingerprint: string | Uint8Array;
-  deviceId: DeviceId;
-  nonce: Uint8Array;
-}
-
-export interface TranscriptInput {
-  /** the share's discovery ID: 40 hex digits or 20 bytes */
-  discoveryId: string | Uint8Array;
-  /** the level being proven */
-  level: AccessLevel;
-  /** the side that computes the MAC */
-  prover: TranscriptSide;
-  /** the side that checks it */
-  verifier: TranscriptSide;
-}
-
-function bytesOf(v: string | Uint8Array, n: number, what: string): Uint8Array {
-  let out: Uint8Array;
-  if (typeof v === 'string') {
-    const h = n === 32 ? normalizeFingerprint(v) : /^[0-9a-f]+$/i.test(v) ? v.toLowerCase() : null;
-    out = h ? new Uint8Array(Buffer.from(h, 'hex')) : new Uint8Array(0);
-  } else {
-    out = v;
-  }
-  if (out.length !== n) throw new RangeError(`${what} must be ${n} bytes`);
-  return out;
-}
-
-/**
- * The 205 bytes a share MAC covers:
- *   "peerfold/v1 auth" | discovery ID (20) | level (1) |
- *   prover: fingerprint (32) | device ID (20) | nonce (32) |
- *   verifier: fingerprint (32) | device ID (20) | nonce (32)
- * Ordered by role, so A's proof to B differs from B's proof to A and cannot be reflected.
- */
-export function buildTranscript(t: TranscriptInput): Uint8Array {
-  const out = new Uint8Array(TRANSCRIPT_BYTES);
-  let at = 0;
-  const put = (b: Uint8Array) => { out.set(b, at); at += b.length; };
-  put(new TextEncoder().encode(TRANSCRIPT_CONTEXT));
-  put(bytesOf(t.discoveryId, 20, 'discovery ID'));
-  put(Uint8Array.of(LEVEL_BYTE[t.level]));
-  for (const side of [t.prover, t.verifier]) {
-    put(bytesOf(side.fingerprint, 32, 'fingerprint'));
-    put(deviceIdToBytes(side.deviceId));
-    put(bytesOf(side.nonce, 32, 'nonce'));
-  }
-  return out;
-}
-
-export function computeShareMac(authKey: Uint8Array, transcript: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac('sha256', authKey).update(transcript).digest());
-}
-
-/** Constant-time check of a peer's MAC. */
-export function verifyShareMac(authKey: Uint8Array, transcript: Uint8Array, mac: Uint8Array): boolean {
-  const want = computeShareMac(authKey, transcript);
-  return mac.length === want.length && timingSafeEqual(want, mac);
-}
 
 // ---- the state machine ----
 
@@ -116,7 +53,7 @@ export interface SharedShare {
 }
 
 export type HandshakeOutcome =
-  | { accepted: true; peer: PeerHello; shares: SharedShare[] }
+  | { accepted: true; peer: PeerHello; shares: SharedShare[]; sides: LinkSides }
   | { accepted: false; reason: string; peer: PeerHello | null };
 
 export interface HandshakeStep {
@@ -163,10 +100,14 @@ export class Handshake {
     return this.onResult(msg as AuthResult);
   }
 
-  private side(which: 'local' | 'peer'): { fingerprint: string; deviceId: DeviceId; nonce: Uint8Array } {
-    return which === 'local'
-      ? { fingerprint: this.opts.local.fingerprint, deviceId: this.opts.local.deviceId, nonce: this.nonce }
-      : { fingerprint: this.remoteFingerprint!, deviceId: this.peer!.deviceId, nonce: this.peerNonce! };
+  /** Both ends of this link as the transcript names them (once the peer's hello arrived): what
+   *  later share proofs on the same link are made over. */
+  sides(): LinkSides {
+    if (!this.peer || !this.peerNonce) throw new Error('the handshake has not heard the peer yet');
+    return {
+      local: { fingerprint: this.opts.local.fingerprint, deviceId: this.opts.local.deviceId, nonce: this.nonce },
+      peer: { fingerprint: this.remoteFingerprint!, deviceId: this.peer.deviceId, nonce: this.peerNonce },
+    };
   }
 
   private onHello(h: Hello): HandshakeStep {
@@ -181,45 +122,16 @@ export class Handshake {
     }
     if (Buffer.from(h.nonce).equals(Buffer.from(this.nonce))) return this.reject('the peer echoed our nonce');
     this.peerNonce = new Uint8Array(h.nonce); // a copy: decoded fields are views into the message buffer
-    const shares: Auth['shares'] = [];
-    for (const keys of this.opts.shares) {
-      for (const level of LEVELS) {
-        const key = keys.authKeys[level];
-        if (!key) continue;
-        const transcript = buildTranscript({ discoveryId: keys.discoveryIdHex, level, prover: this.side('local'), verifier: this.side('peer') });
-        shares.push({ share: keys.discoveryIdHex, level, mac: computeShareMac(key, transcript) });
-      }
-    }
+    const shares = proveShares(this.opts.shares, this.sides());
     this.phase = 'auth';
     return { send: [{ type: 'auth', shares }], outcome: null };
   }
 
   private onAuth(a: Auth): HandshakeStep {
-    const claims = new Map<string, Map<AccessLevel, Uint8Array>>();
-    for (const { share, level, mac } of a.shares) {
-      const byLevel = claims.get(share) ?? new Map<AccessLevel, Uint8Array>();
-      if (byLevel.has(level)) return this.reject(`the peer sent two ${level} proofs for one share`);
-      byLevel.set(level, mac);
-      claims.set(share, byLevel);
-    }
-    const accepted: AuthResult['accepted'] = [];
-    const failures: string[] = [];
-    for (const [share, byLevel] of claims) {
-      const keys = this.byShare.get(share);
-      if (!keys) continue; // a share we do not offer here: not a failure, just not common
-      const strongestClaim = [...byLevel.keys()].sort((x, y) => levelRank(x) - levelRank(y))[0]!;
-      // Check at the weaker of its claim and our level: the strongest proof we can verify.
-      const checkAt = levelRank(strongestClaim) >= levelRank(keys.level) ? strongestClaim : keys.level;
-      const mac = byLevel.get(checkAt);
-      const key = keys.authKeys[checkAt];
-      const transcript = buildTranscript({ discoveryId: share, level: checkAt, prover: this.side('peer'), verifier: this.side('local') });
-      if (!mac || !key || !verifyShareMac(key, transcript, mac)) {
-        failures.push(`share ${keys.shareId}: the peer's ${checkAt} proof is wrong (a different secret for this share)`);
-        continue;
-      }
-      this.verified.set(share, checkAt);
-      accepted.push({ share, level: checkAt });
-    }
+    const check = checkProofs(a.shares, (share) => this.byShare.get(share) ?? null, this.sides());
+    if (!check.ok) return this.reject(check.error);
+    const { accepted, failures } = check;
+    for (const { share, level } of accepted) this.verified.set(share, level);
     if (!accepted.length) {
       const reason = failures.length ? failures.join('; ') : 'the peer proved no share this device offered it';
       return this.reject(reason, true, [{ type: 'authResult', accepted: [], reason }]);
@@ -238,7 +150,7 @@ export class Handshake {
     }
     if (!shares.length) return this.reject(`the peer accepted none of this device's proofs${r.reason ? `: ${r.reason}` : ''}`, false);
     this.phase = 'done';
-    return { send: [], outcome: { accepted: true, peer: this.peer!, shares } };
+    return { send: [], outcome: { accepted: true, peer: this.peer!, shares, sides: this.sides() } };
   }
 
   private reject(reason: string, tellPeer = true, extra: Message[] = []): HandshakeStep {

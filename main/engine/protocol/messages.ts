@@ -172,6 +172,26 @@ export const MESSAGE_SCHEMAS = {
   close: { tag: 4, schema: struct({ reason: string(MAX_REASON_BYTES) }) },
   ping: { tag: 5, schema: struct({ id: uint() }) },
   pong: { tag: 6, schema: struct({ id: uint() }) },
+  /** on a live link: "I offer these shares here too", proven as in auth, over this link's transcript */
+  shareProofs: {
+    tag: 7,
+    schema: struct({
+      shares: list(struct({ share: shareField, level: levelField, mac: fixed(32) }, 'ShareProof'), 3 * MAX_SHARES),
+    }),
+  },
+  /** the answer to one shareProofs message, in order: the proofs accepted; the rest are refused */
+  shareResult: {
+    tag: 8,
+    schema: struct({
+      accepted: list(struct({ share: shareField, level: levelField }, 'AcceptedShare'), MAX_SHARES),
+      reason: string(MAX_REASON_BYTES),
+    }),
+  },
+  /** on a live link: "I no longer carry these shares here" (paused or removed) */
+  shareWithdraw: {
+    tag: 9,
+    schema: struct({ shares: list(shareField, MAX_SHARES), reason: string(MAX_REASON_BYTES) }),
+  },
   indexUpdate: {
     tag: 16,
     schema: struct({
@@ -223,6 +243,9 @@ export type Message = { [K in MessageType]: MessageOf<K> }[MessageType];
 export type Hello = MessageOf<'hello'>;
 export type Auth = MessageOf<'auth'>;
 export type AuthResult = MessageOf<'authResult'>;
+export type ShareProofs = MessageOf<'shareProofs'>;
+export type ShareResult = MessageOf<'shareResult'>;
+export type ShareWithdraw = MessageOf<'shareWithdraw'>;
 export type IndexUpdate = MessageOf<'indexUpdate'>;
 export type IndexChunks = MessageOf<'indexChunks'>;
 export type IndexAck = MessageOf<'indexAck'>;

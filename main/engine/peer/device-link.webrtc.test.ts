@@ -1,5 +1,6 @@
-// Two sessions over a real node-datachannel link (real device certificates, loopback): the
+// Two device links over a real node-datachannel link (real device certificates, loopback): the
 // handshake admits a peer only with the share's secret, and the index flows only after it.
+// (device-link.test.ts covers the rest against in-memory pipes.)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { loadOrCreateIdentity, type DeviceIdentity } from '../keys/identity.ts';
 import { createShareSecret, deriveShareKeys, type ShareKeys } from '../keys/secrets.ts';
 import { dial, listenSignaling } from '../net/signaling.ts';
 import { shutdownNet, type PeerLink } from '../net/transport.ts';
-import { Session, type SessionHost } from './session.ts';
+import { DeviceLink, type DeviceLinkHost } from './device-link.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'peerfold-session-'));
 after(async () => {
@@ -26,7 +27,7 @@ interface End {
   logs: string[];
   closedWith: string | null;
   accepted: boolean;
-  host: SessionHost;
+  host: DeviceLinkHost;
 }
 
 async function end(name: string, keys: ShareKeys): Promise<End> {
@@ -34,25 +35,21 @@ async function end(name: string, keys: ShareKeys): Promise<End> {
   const id = loadOrCreateIdentity(home);
   const { store } = await IndexStore.open(join(home, 'index'), id.deviceId);
   store.addShare({ id: keys.shareId, name: 's', path: join(home, 'share'), access: 'read-write', secret: 'unused', paused: false, createdAt: 0 });
-  const e: End = { id, store, keys, logs: [], closedWith: null, accepted: false, host: undefined as unknown as SessionHost };
+  const e: End = { id, store, keys, logs: [], closedWith: null, accepted: false, host: undefined as unknown as DeviceLinkHost };
   e.host = {
-    deviceId: id.deviceId,
-    deviceName: () => name,
-    fingerprint: id.fingerprint,
-    clientVersion: 'test',
-    shareKeys: (ids) => (ids.includes(keys.discoveryIdHex) ? [keys] : []),
-    shareIdOf: (d) => (d === keys.discoveryIdHex ? keys.shareId : null),
+    self: { deviceId: id.deviceId, deviceName: () => name, fingerprint: id.fingerprint, clientVersion: 'test' },
+    activeShare: (d) => (d === keys.discoveryIdHex ? keys : null),
     shareRoot: () => join(home, 'share'),
-    shareActive: () => true,
     store,
-    indexIdOf: () => 42,
-    peerIndexId: () => 0,
-    setPeerIndexId: () => undefined,
     remoteIndexChanged: () => undefined,
     throttleSend: async () => undefined,
-    accepted: () => (e.accepted = true),
-    closed: (_s, reason) => (e.closedWith = reason),
     log: (m) => e.logs.push(m),
+    authenticated: (link) => {
+      e.accepted = true;
+      link.activate();
+    },
+    sharesChanged: () => undefined,
+    closed: (_l, reason) => (e.closedWith = reason),
   };
   return e;
 }
@@ -76,7 +73,7 @@ async function connect(a: End, b: End): Promise<void> {
     link: { certPemFile: a.id.certPemPath, keyPemFile: a.id.keyPemPath, bindAddress: '127.0.0.1' },
     onLink: (link) => {
       answerer = link;
-      new Session(link, a.host);
+      new DeviceLink(link, link, a.host, { offer: link.peer?.discoveryIds ?? [] });
     },
   });
   const offerer = await dial('127.0.0.1', listener.port, {
@@ -84,7 +81,7 @@ async function connect(a: End, b: End): Promise<void> {
     discoveryIds: [b.keys.discoveryIdHex],
     link: { certPemFile: b.id.certPemPath, keyPemFile: b.id.keyPemPath, bindAddress: '127.0.0.1' },
   });
-  new Session(offerer, b.host, a.id.deviceId);
+  new DeviceLink(offerer, offerer, b.host, { offer: offerer.peer?.discoveryIds ?? [], expectDeviceId: a.id.deviceId });
   await waitFor(() => (a.accepted && b.accepted) || a.closedWith !== null || b.closedWith !== null);
   void answerer;
   await listener.close();

@@ -1,0 +1,244 @@
+// The device link against in-memory pipes: the real handshake, codec, share proofs, index
+// exchange and block transfer, with a real index store on each end; only the transport is fake.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IndexStore } from '../index/store.ts';
+import type { FileRecord } from '../index/rows.ts';
+import { loadOrCreateIdentity, type DeviceIdentity } from '../keys/identity.ts';
+import { createShareSecret, deriveShareKeys, type ShareKeys } from '../keys/secrets.ts';
+import { decodeMessage, encodeMessage } from '../protocol/messages.ts';
+import { DeviceLink, type DeviceLinkHost } from './device-link.ts';
+import { pipePair, type MemoryPipe } from './test-pipes.ts';
+
+const base = mkdtempSync(join(tmpdir(), 'peerfold-link-'));
+const stores: IndexStore[] = [];
+after(async () => {
+  for (const s of stores) await s.close();
+  rmSync(base, { recursive: true, force: true });
+});
+
+interface End {
+  name: string;
+  id: DeviceIdentity;
+  store: IndexStore;
+  home: string;
+  /** shares held, by discovery ID, and whether each is active */
+  held: Map<string, { keys: ShareKeys; active: boolean }>;
+  logs: string[];
+  changes: number;
+  host: DeviceLinkHost;
+  link: DeviceLink | null;
+}
+
+let counter = 0;
+async function end(name: string, shares: ShareKeys[]): Promise<End> {
+  const home = join(base, `${name}-${counter++}`);
+  const id = loadOrCreateIdentity(home);
+  const { store } = await IndexStore.open(join(home, 'index'), id.deviceId, { snapshotEveryMs: 0 });
+  stores.push(store);
+  const e: End = { name, id, store, home, held: new Map(), logs: [], changes: 0, host: undefined as unknown as DeviceLinkHost, link: null };
+  for (const k of shares) hold(e, k);
+  e.host = {
+    self: { deviceId: id.deviceId, deviceName: () => name, fingerprint: id.fingerprint, clientVersion: 'test' },
+    activeShare: (d) => {
+      const h = e.held.get(d);
+      return h && h.active ? h.keys : null;
+    },
+    shareRoot: (shareId) => join(home, shareId),
+    store,
+    remoteIndexChanged: () => undefined,
+    throttleSend: async () => undefined,
+    log: (m) => e.logs.push(m),
+    authenticated: (link) => link.activate([...e.held.values()].filter((h) => h.active).map((h) => h.keys)),
+    sharesChanged: () => e.changes++,
+    closed: () => undefined,
+  };
+  return e;
+}
+
+function hold(e: End, keys: ShareKeys): void {
+  e.held.set(keys.discoveryIdHex, { keys, active: true });
+  if (!e.store.getShare(keys.shareId)) {
+    mkdirSync(join(e.home, keys.shareId), { recursive: true });
+    e.store.addShare({ id: keys.shareId, name: keys.shareId, path: join(e.home, keys.shareId), access: 'read-write', secret: 'unused', paused: false, createdAt: 0 });
+  }
+}
+
+function record(e: End, shareId: string, path: string, sequence: number, content = ''): FileRecord {
+  const data = Buffer.from(content);
+  const chunks = data.length ? [{ hash: new Uint8Array(createHash('sha256').update(data).digest()), size: data.length }] : [];
+  if (data.length) writeFileSync(join(e.home, shareId, path), data);
+  const h = createHash('sha256');
+  for (const c of chunks) h.update(c.hash);
+  return {
+    shareId, deviceId: e.id.deviceId, path, type: 'file', size: data.length, mode: 0o644, mtimeMs: 1000, inode: 1,
+    symlinkTarget: null, version: { [e.id.deviceId]: sequence }, sequence, deleted: false, chunks, hash: h.digest('hex'), modifiedBy: e.id.deviceId,
+  };
+}
+
+async function waitFor(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** b dials a over memory pipes, offering `offer` (the discovery IDs signaling agreed on). */
+function connect(a: End, b: End, offer: string[], opts: { pingMs?: number } = {}): { ab: MemoryPipe; ba: MemoryPipe } {
+  const [fromB, toA] = pipePair({ deviceId: b.id.deviceId, deviceName: b.name, fingerprint: b.id.fingerprint }, { deviceId: a.id.deviceId, deviceName: a.name, fingerprint: a.id.fingerprint }, offer);
+  a.link = new DeviceLink(toA, toA, a.host, { offer, pingMs: opts.pingMs });
+  b.link = new DeviceLink(fromB, fromB, b.host, { offer, expectDeviceId: a.id.deviceId, pingMs: opts.pingMs });
+  return { ab: toA, ba: fromB };
+}
+
+const hasFile = (e: End, shareId: string, from: End, path: string) => e.store.getFile(shareId, from.id.deviceId, path) !== null;
+
+test('with the right secret both ends go live, connectedSince is set, and the index flows', async () => {
+  const x = deriveShareKeys(createShareSecret());
+  const [a, b] = [await end('a', [x]), await end('b', [x])];
+  a.store.putFiles([record(a, x.shareId, 'hello.txt', 1), record(a, x.shareId, 'world.txt', 2)]);
+  connect(a, b, [x.discoveryIdHex]);
+  await waitFor(() => a.link!.isLive && b.link!.isLive, 'both live');
+  assert.ok(a.link!.since! > 0 && b.link!.since! > 0);
+  assert.deepEqual(b.link!.carriedShareIds(), [x.shareId]);
+  await waitFor(() => hasFile(b, x.shareId, a, 'world.txt'), 'the index at b');
+  await waitFor(() => a.store.getPeer(x.shareId, b.id.deviceId)?.localSeqAcked === 2, 'b acked');
+});
+
+test('a peer that knows the discovery ID but not the secret is refused, and nothing it sent is applied', async () => {
+  const real = deriveShareKeys(createShareSecret());
+  const forged: ShareKeys = { ...deriveShareKeys(createShareSecret()), discoveryId: real.discoveryId, discoveryIdHex: real.discoveryIdHex, shareId: real.shareId };
+  const [a, m] = [await end('owner', [real]), await end('impostor', [forged])];
+  m.store.putFiles([record(m, real.shareId, 'planted.txt', 1)]);
+  connect(a, m, [real.discoveryIdHex]);
+  await waitFor(() => a.link!.current === 'closed' && m.link!.current === 'closed', 'both closed');
+  assert.match(a.logs.join('\n'), /proof is wrong/);
+  assert.equal(a.store.getFile(real.shareId, m.id.deviceId, 'planted.txt'), null);
+});
+
+test('a share added to a live link is proven over it and carried, without closing the link; the other share keeps flowing', async () => {
+  const [x, y] = [deriveShareKeys(createShareSecret()), deriveShareKeys(createShareSecret())];
+  const [a, b] = [await end('a', [x]), await end('b', [x])];
+  const { ab } = connect(a, b, [x.discoveryIdHex]);
+  await waitFor(() => a.link!.isLive && b.link!.isLive, 'both live');
+  const since = a.link!.since;
+
+  // b adds y first: a does not hold it yet and refuses; the link stays
+  hold(b, y);
+  b.link!.offerShares([y]);
+  await waitFor(() => ab.sent.some((s) => s.channel === 'index' && decodeMessage(s.bytes).type === 'shareResult'), 'a answered');
+  assert.deepEqual(b.link!.carriedShareIds(), [x.shareId]);
+
+  // then a joins y: it offers it, b proves it back, both carry it
+  hold(a, y);
+  a.store.putFiles([record(a, y.shareId, 'second.txt', 1)]);
+  a.link!.offerShares([y]);
+  await waitFor(() => a.link!.carries(y.shareId) && b.link!.carries(y.shareId), 'y carried both ways');
+  await waitFor(() => hasFile(b, y.shareId, a, 'second.txt'), 'y index at b');
+  a.store.putFiles([record(a, x.shareId, 'more.txt', 1)]);
+  a.link!.pushIndex(x.shareId);
+  await waitFor(() => hasFile(b, x.shareId, a, 'more.txt'), 'x index still flows');
+  assert.equal(a.link!.current, 'live');
+  assert.equal(a.link!.since, since, 'the same link all along');
+  assert.ok(a.changes >= 1 && b.changes >= 1, 'both were told the share set changed');
+});
+
+test('withdrawing (pausing) a share stops only that share on the link; resuming carries it again', async () => {
+  const [x, y] = [deriveShareKeys(createShareSecret()), deriveShareKeys(createShareSecret())];
+  const [a, b] = [await end('a', [x, y]), await end('b', [x, y])];
+  connect(a, b, [x.discoveryIdHex, y.discoveryIdHex]);
+  await waitFor(() => a.link!.carries(y.shareId) && b.link!.carries(y.shareId), 'both carried');
+  const since = b.link!.since;
+
+  b.held.get(y.discoveryIdHex)!.active = false;
+  b.link!.withdrawShare(y.discoveryIdHex, 'share paused');
+  await waitFor(() => !a.link!.carries(y.shareId), 'a dropped y');
+  assert.deepEqual(b.link!.carriedShareIds(), [x.shareId]);
+  // a's later index changes of y go nowhere; x goes on
+  a.store.putFiles([record(a, y.shareId, 'while-paused.txt', 1), record(a, x.shareId, 'x.txt', 1)]);
+  a.link!.pushIndex(y.shareId);
+  a.link!.pushIndex(x.shareId);
+  await waitFor(() => hasFile(b, x.shareId, a, 'x.txt'), 'x flows');
+  assert.equal(hasFile(b, y.shareId, a, 'while-paused.txt'), false);
+
+  b.held.get(y.discoveryIdHex)!.active = true;
+  b.link!.offerShares([y]);
+  await waitFor(() => a.link!.carries(y.shareId) && b.link!.carries(y.shareId), 'y carried again');
+  await waitFor(() => hasFile(b, y.shareId, a, 'while-paused.txt'), 'y catches up from the ack');
+  assert.equal(b.link!.since, since);
+  assert.equal(b.link!.current, 'live');
+});
+
+test('a proof made for another link is refused on this one (the transcript binds the link)', async () => {
+  const [x, y] = [deriveShareKeys(createShareSecret()), deriveShareKeys(createShareSecret())];
+  const [a, b] = [await end('a', [x, y]), await end('b', [x])];
+  const first = connect(a, b, [x.discoveryIdHex]);
+  await waitFor(() => a.link!.isLive && b.link!.isLive, 'live');
+  // a's proofs of y as sent on the first link, replayed by b on a second link to a
+  a.link!.offerShares([y]);
+  await waitFor(() => first.ab.sent.some((s) => decodeMessage(s.bytes).type === 'shareProofs'), 'a sent proofs');
+  const replay = first.ab.sent.find((s) => decodeMessage(s.bytes).type === 'shareProofs')!.bytes;
+  const [a2, b2] = [await end('a2', [x, y]), b];
+  void a2;
+  const second = connect(a, b2, [x.discoveryIdHex]);
+  await waitFor(() => a.link!.isLive, 'second link live');
+  // the replayed message claims y to a with a's own proof: a's check fails, y is not readable by b
+  await second.ba.send('index', replay);
+  await waitFor(() => a.logs.some((l) => /proof is wrong/.test(l)), 'a refused the replayed proof');
+  assert.equal(a.link!.carries(y.shareId), false);
+  assert.equal(b2.link!.carries(y.shareId), false);
+});
+
+test('an index message for a share the link never carried ends the link as a protocol violation', async () => {
+  const [x, z] = [deriveShareKeys(createShareSecret()), deriveShareKeys(createShareSecret())];
+  const [a, b] = [await end('a', [x]), await end('b', [x])];
+  const { ba } = connect(a, b, [x.discoveryIdHex]);
+  await waitFor(() => a.link!.isLive && b.link!.isLive, 'live');
+  await ba.send('index', encodeMessage({ type: 'indexAck', share: z.discoveryIdHex, indexId: 1, sequence: 0 }));
+  await waitFor(() => a.link!.current === 'closed', 'a closed');
+  assert.match(a.link!.endedWith!, /protocol violation/);
+});
+
+test('a link whose peer vanished without a word fails its probe and is closed after three missed pings; a live one answers', async () => {
+  const x = deriveShareKeys(createShareSecret());
+  const [a, b] = [await end('a', [x]), await end('b', [x])];
+  const { ab } = connect(a, b, [x.discoveryIdHex], { pingMs: 100 });
+  await waitFor(() => a.link!.isLive && b.link!.isLive, 'live');
+  assert.equal(await a.link!.probe(2_000), true, 'a live peer answers');
+  // quiet but alive: pings keep it up well past three ping intervals
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(a.link!.current, 'live');
+  ab.cut();
+  assert.equal(await a.link!.probe(300), false, 'a vanished peer does not');
+  await waitFor(() => a.link!.current === 'closed' && b.link!.current === 'closed', 'both give up');
+  assert.match(a.link!.endedWith!, /no answer/);
+});
+
+test('blocks: a chunk is served, and many requests on one abort signal use one listener and fail together', async () => {
+  const x = deriveShareKeys(createShareSecret());
+  const [a, b] = [await end('a', [x]), await end('b', [x])];
+  const rec = record(a, x.shareId, 'data.bin', 1, 'the bytes of a chunk');
+  a.store.putFiles([rec]);
+  const { ab } = connect(a, b, [x.discoveryIdHex]);
+  await waitFor(() => a.link!.isLive && b.link!.isLive, 'live');
+  const got = await b.link!.fetchChunk(x.discoveryIdHex, 'data.bin', rec.chunks[0]!.hash, 0, rec.size, new AbortController().signal);
+  assert.equal(Buffer.from(got as Uint8Array).toString(), 'the bytes of a chunk');
+
+  // a stops answering; 50 requests share one signal (more than the in-flight limit: some wait)
+  ab.cut();
+  const abort = new AbortController();
+  const tracker = (b.link as unknown as { tracker: { listeners: number } }).tracker;
+  const all = Array.from({ length: 50 }, () => b.link!.fetchChunk(x.discoveryIdHex, 'data.bin', rec.chunks[0]!.hash, 0, rec.size, abort.signal));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(tracker.listeners, 1, 'one abort listener for one signal');
+  abort.abort(new Error('file done elsewhere'));
+  const results = await Promise.allSettled(all);
+  assert.ok(results.every((r) => r.status === 'rejected' && /file done elsewhere/.test(String(r.reason))));
+  assert.equal(tracker.listeners, 0);
+  assert.equal(b.link!.inFlight, 0);
+});

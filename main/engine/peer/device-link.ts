@@ -1,0 +1,460 @@
+// One authenticated link to one device, carrying any number of shares (PROTOCOL.md,
+// "Connection", "Handshake", "Shares on a live link", "Liveness"). It composes:
+//   the handshake (protocol/handshake.ts), the share set (share-set.ts), one index exchange per
+//   carried share (index-exchange.ts), the block server (block-server.ts) and the request
+//   tracker (request-tracker.ts), over a MessagePipe that some LinkOrigin brought up (pipe.ts).
+//
+// States (one field, changed only by the methods that own each transition):
+//   handshaking    hello/auth/authResult on 'index'; anything else from the peer is refused
+//        |  accepted                 \ refused, timeout, pipe closed
+//   authenticated  the peer is proven; its messages are held until the device's links decide
+//        |  activate()               \ (a link to this device already exists) close()
+//   live           index exchange, block transfer, share changes, pings
+//        |  close(), the peer's close, a dead link, the pipe closing
+//   closed         final: everything in flight fails at once, nothing more is applied
+
+import type { AccessLevel } from '../../../shared/api.ts';
+import type { ShareKeys } from '../keys/secrets.ts';
+import { HANDSHAKE_TIMEOUT_MS, Handshake, type SharedShare } from '../protocol/handshake.ts';
+import {
+  DecodeError,
+  ProtocolViolation,
+  decodeMessage,
+  encodeMessage,
+  type BlockResponse,
+  type Message,
+  type ResponseStatus,
+} from '../protocol/messages.ts';
+import { guard, type NetLog } from '../net/log.ts';
+import { checkProofs, proveShares, type LinkSides } from '../protocol/share-proofs.ts';
+import { BlockServer, type BlockStore } from './block-server.ts';
+import { IndexExchange, type ExchangeStore } from './index-exchange.ts';
+import { Liveness, PING_MS } from './liveness.ts';
+import { channelOf, type Channel, type LinkOrigin, type LinkStats, type MessagePipe } from './pipe.ts';
+import { RequestTracker } from './request-tracker.ts';
+import { ShareSet, ShareViolation, type ShareChanges } from './share-set.ts';
+
+export type LinkState = 'handshaking' | 'authenticated' | 'live' | 'closed';
+
+/** Bytes of the peer's messages held while the link waits to be activated; beyond: closed. */
+const MAX_HELD_BYTES = 32 * 1024 * 1024;
+
+export type LinkStore = ExchangeStore & BlockStore;
+
+/** What a link needs from the rest of the engine. */
+export interface DeviceLinkHost {
+  self: { deviceId: string; deviceName: () => string; fingerprint: string; clientVersion: string };
+  /** a share this device offers right now (held and not paused), by discovery ID */
+  activeShare(discoveryId: string): ShareKeys | null;
+  shareRoot(shareId: string): string | null;
+  store: LinkStore;
+  /** the peer's index for this share changed */
+  remoteIndexChanged(shareId: string): void;
+  /** waits until n more bytes may be sent under the upload limit */
+  throttleSend(n: number): Promise<void>;
+  log(message: string): void;
+  /** the handshake succeeded: decide whether to activate() or close() this link */
+  authenticated(link: DeviceLink): void;
+  /** the set of shares the link carries changed */
+  sharesChanged(link: DeviceLink): void;
+  closed(link: DeviceLink, reason: string): void;
+}
+
+export interface DeviceLinkOptions {
+  /** when dialing a known device: anyone else is refused */
+  expectDeviceId?: string;
+  /** the shares to offer in the handshake (signaling agreed on them) */
+  offer: readonly string[];
+  pingMs?: number;
+  handshakeTimeoutMs?: number;
+  /** carries block requests and responses; default: the pipe's 'data' channel */
+  blocks?: Channel;
+}
+
+export class DeviceLink {
+  private state: LinkState = 'handshaking';
+  private closeReason = '';
+  deviceId = '';
+  deviceName = '';
+  /** when the link became live (ms since epoch) */
+  since: number | null = null;
+  private readonly handshake: Handshake;
+  private sides: LinkSides | null = null;
+  private readonly shares = new ShareSet();
+  private readonly exchanges = new Map<string, IndexExchange>();
+  /** shares whose opening indexAck this device has sent */
+  private readonly opened = new Set<string>();
+  private readonly server: BlockServer;
+  private readonly tracker: RequestTracker;
+  private readonly control: Channel;
+  private readonly blocks: Channel;
+  private liveness: Liveness | null = null;
+  private readonly pingMs: number;
+  private livenessTimer: NodeJS.Timeout | null = null;
+  private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly timerLog: NetLog;
+  private held: { channel: 'control' | 'blocks'; bytes: Uint8Array }[] = [];
+  private heldBytes = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private nextPingId = 1;
+  private readonly probes = new Map<number, (alive: boolean) => void>();
+
+  constructor(
+    readonly pipe: MessagePipe,
+    readonly origin: LinkOrigin,
+    private readonly host: DeviceLinkHost,
+    opts: DeviceLinkOptions,
+  ) {
+    this.pingMs = opts.pingMs ?? PING_MS;
+    this.control = channelOf(pipe, 'index');
+    this.blocks = opts.blocks ?? channelOf(pipe, 'data');
+    const offered = opts.offer.map((d) => host.activeShare(d)).filter((k): k is ShareKeys => !!k);
+    this.handshake = new Handshake({
+      local: { deviceId: host.self.deviceId, fingerprint: host.self.fingerprint, deviceName: host.self.deviceName(), clientVersion: host.self.clientVersion },
+      remoteFingerprint: origin.remoteFingerprint,
+      shares: offered,
+      expectDeviceId: opts.expectDeviceId,
+    });
+    this.server = new BlockServer({
+      self: host.self.deviceId,
+      store: host.store,
+      servedShare: (d) => this.servedShare(d),
+      throttleSend: (n) => host.throttleSend(n),
+      send: (m) => this.sendOn(this.blocks, m),
+      log: (m) => host.log(`${this.deviceName}: ${m}`),
+    });
+    this.tracker = new RequestTracker((m) => this.sendOn(this.blocks, m));
+    // a throw inside a timer would stop the daemon: every timer here is guarded
+    this.timerLog = (_, m) => host.log(m);
+    this.handshakeTimer = setTimeout(guard(this.timerLog, 'handshake timer', () => {
+      if (this.state === 'handshaking') this.close('the handshake did not finish in time');
+    }), opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer.unref();
+    pipe.onClose((reason) => this.end(reason));
+    this.control.onMessage((bytes) => this.fromPeer('control', bytes));
+    this.blocks.onMessage((bytes) => this.fromPeer('blocks', bytes));
+    this.sendAll(this.control, this.handshake.start());
+  }
+
+  get current(): LinkState {
+    return this.state;
+  }
+
+  get isLive(): boolean {
+    return this.state === 'live';
+  }
+
+  get endedWith(): string | null {
+    return this.state === 'closed' ? this.closeReason : null;
+  }
+
+  /** Chunk requests this device has in flight on this link. */
+  get inFlight(): number {
+    return this.tracker.inFlight;
+  }
+
+  /** Milliseconds since anything was heard from the peer (0 before the link is live). */
+  silentFor(now = Date.now()): number {
+    return this.liveness?.silentFor(now) ?? 0;
+  }
+
+  stats(): LinkStats {
+    return this.pipe.stats();
+  }
+
+  /** Share IDs carried both ways right now. */
+  carriedShareIds(): string[] {
+    return this.shares.carried().map((s) => s.shareId);
+  }
+
+  carries(shareId: string): boolean {
+    return this.shares.carried().some((s) => s.shareId === shareId);
+  }
+
+  /** The level each carried share was accepted at, both ways (for status and tests). */
+  shareLevels(): { shareId: string; ours: AccessLevel | null; theirs: AccessLevel | null }[] {
+    return this.shares.carried().map((s) => ({ shareId: s.shareId, ours: s.ourLevel, theirs: s.theirs }));
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  /** The device's links chose this one: start exchanging, and offer `alsoOffer` (shares activated meanwhile). */
+  activate(alsoOffer: readonly ShareKeys[] = []): void {
+    if (this.state !== 'authenticated') return;
+    this.state = 'live';
+    this.since = Date.now();
+    this.liveness = new Liveness(this.since, this.pingMs);
+    this.livenessTimer = setInterval(guard(this.timerLog, 'liveness timer', () => this.checkLiveness()), Math.max(50, Math.floor(this.pingMs / 5)));
+    this.livenessTimer.unref();
+    for (const d of this.shares.carried().map((s) => s.discoveryId)) {
+      // paused while this link waited to be chosen: withdrawn at once, the rest starts
+      if (this.host.activeShare(d)) this.startExchange(d);
+      else this.withdrawShare(d, 'share paused');
+    }
+    this.offerShares(alsoOffer);
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const h of held) this.fromPeer(h.channel, h.bytes);
+  }
+
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    this.sendAll(this.control, [{ type: 'close', reason }]);
+    this.end(reason);
+  }
+
+  private end(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeReason = reason;
+    clearTimeout(this.handshakeTimer);
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    for (const ex of this.exchanges.values()) ex.stop();
+    this.exchanges.clear();
+    this.opened.clear();
+    this.server.close();
+    this.tracker.close(`${this.deviceName || 'peer'}: ${reason}`);
+    for (const p of this.probes.values()) p(false);
+    this.probes.clear();
+    this.held = [];
+    // let the close message go out first
+    setTimeout(guard(this.timerLog, 'link close timer', () => this.pipe.close(reason)), 50).unref();
+    this.host.closed(this, reason);
+  }
+
+  /**
+   * Asks the peer to answer now. Resolves true when it does within `timeoutMs`, false otherwise:
+   * how the device's links tell a live link from one whose peer is gone (killed, unplugged).
+   */
+  probe(timeoutMs: number): Promise<boolean> {
+    if (this.state !== 'live') return Promise.resolve(false);
+    const id = this.nextPingId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(guard(this.timerLog, 'probe timer', () => {
+        this.probes.delete(id);
+        resolve(false);
+      }), timeoutMs);
+      this.probes.set(id, (alive) => {
+        clearTimeout(timer);
+        this.probes.delete(id);
+        resolve(alive);
+      });
+      this.sendAll(this.control, [{ type: 'ping', id }]);
+    });
+  }
+
+  private checkLiveness(): void {
+    if (this.state !== 'live' || !this.liveness) return;
+    const verdict = this.liveness.tick(Date.now());
+    if (verdict === 'dead') {
+      this.host.log(`${this.deviceName} stopped answering; closing the link`);
+      this.close(`no answer for ${Math.round(this.liveness.silentFor(Date.now()) / 1000)} s`);
+    } else if (verdict === 'ping') {
+      this.sendAll(this.control, [{ type: 'ping', id: this.nextPingId++ }]);
+    }
+  }
+
+  // ---- shares -----------------------------------------------------------------------------------
+
+  /** Offers shares on this live link (those not already offered); the peer answers in kind. */
+  offerShares(keys: readonly ShareKeys[]): void {
+    if (this.state !== 'live' || !this.sides || !keys.length) return;
+    const toProve = new Set(this.shares.offer(keys.map((k) => ({ discoveryId: k.discoveryIdHex, shareId: k.shareId }))));
+    if (!toProve.size) return;
+    const proofs = proveShares(keys.filter((k) => toProve.has(k.discoveryIdHex)), this.sides);
+    this.sendAll(this.control, [{ type: 'shareProofs', shares: proofs }]);
+  }
+
+  /** Stops carrying a share here (paused or removed); the link and its other shares go on. */
+  withdrawShare(discoveryId: string, reason: string): void {
+    if (this.state !== 'live') return;
+    const { tellPeer, changes } = this.shares.withdraw(discoveryId);
+    if (tellPeer) this.sendAll(this.control, [{ type: 'shareWithdraw', shares: [discoveryId], reason }]);
+    this.applyChanges(changes);
+  }
+
+  /** This device's index of a share changed: tell the peer if the share is carried here. */
+  pushIndex(shareId: string): void {
+    for (const ex of this.exchanges.values()) if (ex.shareId === shareId) ex.push();
+  }
+
+  private servedShare(discoveryId: string): { shareId: string; root: string } | null {
+    const s = this.shares.readable(discoveryId);
+    if (!s || !this.host.activeShare(discoveryId)) return null;
+    const root = this.host.shareRoot(s.shareId);
+    return root ? { shareId: s.shareId, root } : null;
+  }
+
+  /** The exchange of a share the peer proved (created once; the peer may send from now on). */
+  private exchangeFor(discoveryId: string): IndexExchange | null {
+    const existing = this.exchanges.get(discoveryId);
+    if (existing) return existing;
+    const s = this.shares.get(discoveryId);
+    if (!s) return null;
+    const ex = new IndexExchange(s.shareId, discoveryId, {
+      self: this.host.self.deviceId,
+      peer: { deviceId: this.deviceId, name: () => this.deviceName },
+      store: this.host.store,
+      send: (m) => this.sendOn(this.control, m),
+      active: () => this.host.activeShare(discoveryId) !== null,
+      remoteIndexChanged: () => this.host.remoteIndexChanged(s.shareId),
+    });
+    this.exchanges.set(discoveryId, ex);
+    return ex;
+  }
+
+  /** The share is carried both ways: this device says where it stands, and the peer starts sending. */
+  private startExchange(discoveryId: string): void {
+    const ex = this.exchanges.get(discoveryId) ?? this.exchangeFor(discoveryId);
+    if (!ex || this.opened.has(discoveryId)) return;
+    this.opened.add(discoveryId);
+    this.sendAll(this.control, [ex.opening()]);
+  }
+
+  private applyChanges(changes: ShareChanges): void {
+    for (const d of changes.dropped) {
+      this.exchanges.get(d)?.stop();
+      this.exchanges.delete(d);
+      this.opened.delete(d);
+    }
+    for (const d of changes.carried) this.startExchange(d);
+    if (changes.carried.length || changes.dropped.length) this.host.sharesChanged(this);
+  }
+
+  // ---- messages ---------------------------------------------------------------------------------
+
+  private sendOn(channel: Channel, msg: Message): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(new Error(`link closed: ${this.closeReason}`));
+    return channel.send(encodeMessage(msg));
+  }
+
+  /** Fire and forget, in order; a failed send ends the link. */
+  private sendAll(channel: Channel, msgs: Message[]): void {
+    let p = Promise.resolve();
+    for (const m of msgs) {
+      const bytes = encodeMessage(m);
+      p = p.then(() => channel.send(bytes));
+    }
+    p.catch((err) => this.end(`send failed: ${(err as Error).message}`));
+  }
+
+  private decode(bytes: Uint8Array): Message | null {
+    try {
+      return decodeMessage(bytes);
+    } catch (err) {
+      // a newer peer may send message types this version does not know: skip them
+      if (err instanceof DecodeError && err.code === 'unknown-type' && this.state === 'live') return null;
+      const why = err instanceof DecodeError ? err.message : String(err);
+      this.host.log(`dropping ${this.deviceName || 'peer'}: malformed message (${why})`);
+      this.close(`protocol violation: ${why}`);
+      return null;
+    }
+  }
+
+  private fromPeer(channel: 'control' | 'blocks', bytes: Uint8Array): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'authenticated' || (this.state === 'handshaking' && channel === 'blocks')) {
+      if (this.state === 'handshaking') return; // PROTOCOL.md: a data message before the handshake is ignored
+      this.heldBytes += bytes.byteLength;
+      if (this.heldBytes > MAX_HELD_BYTES) this.close('the peer sent too much before this device was ready');
+      else this.held.push({ channel, bytes: new Uint8Array(bytes) });
+      return;
+    }
+    this.liveness?.heard(Date.now());
+    const msg = this.decode(bytes);
+    if (!msg) return;
+    if (this.state === 'handshaking') return this.onHandshake(msg);
+    if (channel === 'blocks') return this.onBlocks(msg);
+    switch (msg.type) {
+      case 'ping':
+        this.sendAll(this.control, [{ type: 'pong', id: msg.id }]);
+        return;
+      case 'pong':
+        this.probes.get(msg.id)?.(true);
+        return;
+      case 'close':
+        // not queued behind index work: the peer is gone either way, and a stopped link applies nothing more
+        this.host.log(`${this.deviceName} closed the connection: ${msg.reason}`);
+        this.end(msg.reason || 'closed by peer');
+        return;
+      default:
+        // share changes and index messages are handled strictly in order, one at a time
+        this.queue = this.queue.then(() => this.onControl(msg)).catch((err) => {
+          const why = (err as Error).message;
+          if (this.state === 'closed') return;
+          this.host.log(`dropping ${this.deviceName}: ${why}`);
+          this.close(err instanceof ProtocolViolation || err instanceof ShareViolation ? `protocol violation: ${why}` : why);
+        });
+    }
+  }
+
+  private onHandshake(msg: Message): void {
+    const step = this.handshake.receive(msg);
+    this.sendAll(this.control, step.send);
+    if (!step.outcome) return;
+    if (!step.outcome.accepted) {
+      this.host.log(`connection with ${step.outcome.peer?.deviceName ?? 'a peer'} refused: ${step.outcome.reason}`);
+      this.end(step.outcome.reason);
+      return;
+    }
+    clearTimeout(this.handshakeTimer);
+    this.deviceId = step.outcome.peer.deviceId;
+    this.deviceName = step.outcome.peer.deviceName;
+    this.sides = step.outcome.sides;
+    this.shares.fromHandshake(this.knownShares(step.outcome.shares));
+    this.state = 'authenticated';
+    this.host.authenticated(this);
+  }
+
+  private knownShares(shares: readonly SharedShare[]) {
+    const out = [];
+    for (const s of shares) {
+      const keys = this.host.activeShare(s.share);
+      if (keys) out.push({ discoveryId: s.share, shareId: keys.shareId, peerLevel: s.peerLevel, ourLevel: s.ourLevel });
+    }
+    return out;
+  }
+
+  private async onControl(msg: Message): Promise<void> {
+    if (this.state !== 'live') return;
+    switch (msg.type) {
+      case 'shareProofs': {
+        const check = checkProofs(msg.shares, (d) => this.host.activeShare(d), this.sides!);
+        if (!check.ok) throw new ProtocolViolation(check.error);
+        const { proveBack, changes } = this.shares.peerProved(check.accepted, (d) => this.host.activeShare(d)!.shareId);
+        this.sendAll(this.control, [{ type: 'shareResult', accepted: check.accepted, reason: check.failures.join('; ') }]);
+        // the peer may send its index as soon as it has our answer, before our own proof is accepted
+        for (const d of check.accepted) this.exchangeFor(d.share);
+        this.offerShares(proveBack.map((p) => this.host.activeShare(p.discoveryId)).filter((k): k is ShareKeys => !!k));
+        if (check.failures.length) this.host.log(`${this.deviceName}: ${check.failures.join('; ')}`);
+        return this.applyChanges(changes);
+      }
+      case 'shareResult':
+        return this.applyChanges(this.shares.peerAnswered(msg.accepted));
+      case 'shareWithdraw':
+        return this.applyChanges(this.shares.peerWithdrew(msg.shares));
+      case 'indexAck':
+      case 'indexUpdate':
+      case 'indexChunks': {
+        const ex = this.exchanges.get(msg.share);
+        if (ex) return ex.receive(msg);
+        if (this.shares.wasNamed(msg.share)) return; // withdrawn meanwhile: late, not wrong
+        throw new ProtocolViolation(`a message for share ${msg.share}, which this connection does not carry`);
+      }
+      default:
+        throw new ProtocolViolation(`${msg.type} is not expected after the handshake`);
+    }
+  }
+
+  private onBlocks(msg: Message): void {
+    if (msg.type === 'request') this.server.handle(msg);
+    else if (msg.type === 'response') this.tracker.answered(msg as BlockResponse);
+    else this.close(`protocol violation: ${msg.type} on the data channel`);
+  }
+
+  /** Fetches one chunk of a carried share from this peer; the caller verifies it. */
+  fetchChunk(discoveryId: string, path: string, hash: Uint8Array, offset: number, size: number, signal: AbortSignal): Promise<Uint8Array | ResponseStatus> {
+    return this.tracker.fetchChunk(discoveryId, path, hash, offset, size, signal);
+  }
+}

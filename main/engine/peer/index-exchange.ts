@@ -1,0 +1,161 @@
+// The index exchange of one share on one link (PROTOCOL.md, "Index exchange"). Each (link, share)
+// pair has its own: a share added to a live link starts one, a withdrawn share stops its own and
+// leaves the others running.
+//
+// Sending this device's index:   waiting-for-ack -> idle <-> sending (<-> sending-again) ; stopped
+//   waiting-for-ack  nothing sent until the peer says where it stands (its first indexAck)
+//   idle             the peer has everything up to `sentUpTo`
+//   sending          a send loop runs; `sending-again`: more changed meanwhile, loop once more
+//   stopped          withdrawn or the link closed: nothing more is sent or applied
+// Receiving the peer's index: messages are applied in order by the link's queue (receive()).
+
+import type { FileRecord } from '../index/rows.ts';
+import type { IndexStore } from '../index/store.ts';
+import {
+  IndexAssembler,
+  ProtocolViolation,
+  splitIndexUpdate,
+  type IndexAck,
+  type IndexChunks,
+  type IndexUpdate,
+  type Message,
+} from '../protocol/messages.ts';
+import { fromWire, toWire } from '../protocol/wire.ts';
+import { malformedWirePath } from '../pull/path-safety.ts';
+
+/** Entries read from the database per index message batch. */
+export const INDEX_PAGE = 500;
+
+export type SendState = 'waiting-for-ack' | 'idle' | 'sending' | 'sending-again' | 'stopped';
+
+export type ExchangeStore = Pick<
+  IndexStore,
+  'filesSince' | 'maxSequence' | 'getPeer' | 'updatePeer' | 'putFiles' | 'transaction' | 'forgetDevice' | 'localIndexId' | 'peerIndexId' | 'setPeerIndexId'
+>;
+
+export interface ExchangeDeps {
+  self: string;
+  peer: { deviceId: string; name: () => string };
+  store: ExchangeStore;
+  send(msg: Message): Promise<void>;
+  /** the share is active here (not paused): its index is sent and the peer's applied */
+  active(): boolean;
+  /** the peer's index for this share changed */
+  remoteIndexChanged(): void;
+}
+
+export class IndexExchange {
+  private state: SendState = 'waiting-for-ack';
+  /** our local sequence the peer has (from its acks): we send what comes after */
+  private sentUpTo = 0;
+  private readonly assembler = new IndexAssembler();
+
+  constructor(
+    readonly shareId: string,
+    readonly discoveryId: string,
+    private readonly deps: ExchangeDeps,
+  ) {}
+
+  get current(): SendState {
+    return this.state;
+  }
+
+  // a getter, so that checks after an await see a stop that happened meanwhile
+  private get stopped(): boolean {
+    return this.state === 'stopped';
+  }
+
+  /** The first message once the share is carried: where this device stands with the peer's index. */
+  opening(): IndexAck {
+    const row = this.deps.store.getPeer(this.shareId, this.deps.peer.deviceId);
+    return {
+      type: 'indexAck',
+      share: this.discoveryId,
+      indexId: this.deps.store.peerIndexId(this.shareId, this.deps.peer.deviceId),
+      sequence: row?.remoteSeqSeen ?? 0,
+    };
+  }
+
+  stop(): void {
+    this.state = 'stopped';
+  }
+
+  /** An index message from the peer, in order. Throws ProtocolViolation for a broken or hostile one. */
+  async receive(msg: IndexAck | IndexUpdate | IndexChunks): Promise<void> {
+    if (this.state === 'stopped') return;
+    if (msg.type === 'indexAck') return this.onAck(msg);
+    return this.onIndexPart(msg);
+  }
+
+  private onAck(msg: IndexAck): void {
+    const { store, self, peer } = this.deps;
+    const mine = store.localIndexId(this.shareId);
+    if (this.state === 'waiting-for-ack') {
+      this.sentUpTo = msg.indexId === mine ? Math.min(msg.sequence, store.maxSequence(this.shareId, self)) : 0;
+      this.state = 'idle';
+      this.push();
+    }
+    if (msg.indexId === mine) store.updatePeer(this.shareId, peer.deviceId, { localSeqAcked: msg.sequence });
+  }
+
+  /** This device's index changed: send the peer what it has not seen (once it asked). */
+  push(): void {
+    if (this.state === 'sending') this.state = 'sending-again';
+    if (this.state !== 'idle') return;
+    this.state = 'sending';
+    void this.sendLoop().then(
+      () => {
+        if (this.state === 'sending-again') {
+          this.state = 'idle';
+          this.push();
+        } else if (this.state === 'sending') this.state = 'idle';
+      },
+      () => {
+        // the link failed mid-send: it closes; the next link resumes from the peer's ack
+        this.state = 'stopped';
+      },
+    );
+  }
+
+  private async sendLoop(): Promise<void> {
+    const { store, self } = this.deps;
+    const indexId = store.localIndexId(this.shareId);
+    while (!this.stopped && this.deps.active()) {
+      const page = store.filesSince(this.shareId, self, this.sentUpTo, INDEX_PAGE);
+      if (!page.length) return;
+      const maxSequence = store.maxSequence(this.shareId, self);
+      for (const m of splitIndexUpdate({ share: this.discoveryId, indexId, maxSequence }, page.map(toWire))) {
+        if (this.stopped) return;
+        await this.deps.send(m);
+      }
+      this.sentUpTo = page[page.length - 1]!.sequence;
+    }
+  }
+
+  private async onIndexPart(msg: IndexUpdate | IndexChunks): Promise<void> {
+    const batch = this.assembler.push(msg);
+    if (!batch || !this.deps.active()) return;
+    const { store, peer } = this.deps;
+    const known = store.peerIndexId(this.shareId, peer.deviceId);
+    const records: FileRecord[] = [];
+    let maxSeq = known === batch.indexId ? (store.getPeer(this.shareId, peer.deviceId)?.remoteSeqSeen ?? 0) : 0;
+    for (const e of batch.entries) {
+      const bad = malformedWirePath(e.path);
+      if (bad) throw new ProtocolViolation(`malformed path ${JSON.stringify(e.path)}: ${bad}`);
+      records.push(fromWire(e, this.shareId, peer.deviceId));
+      if (e.sequence > maxSeq) maxSeq = e.sequence;
+    }
+    if (this.stopped) return;
+    store.transaction(() => {
+      if (known !== batch.indexId) {
+        // the peer's index was rebuilt (or this is the first contact): start its records afresh
+        if (known !== 0) store.forgetDevice(this.shareId, peer.deviceId);
+        store.setPeerIndexId(this.shareId, peer.deviceId, batch.indexId);
+      }
+      store.putFiles(records);
+      store.updatePeer(this.shareId, peer.deviceId, { remoteSeqSeen: maxSeq, name: peer.name(), lastSeen: Date.now() });
+    });
+    this.deps.remoteIndexChanged();
+    await this.deps.send({ type: 'indexAck', share: this.discoveryId, indexId: batch.indexId, sequence: maxSeq });
+  }
+}
