@@ -149,6 +149,7 @@ function samplePeers(): PeerInfo[] {
   const p = (over: Partial<PeerInfo> & Pick<PeerInfo, 'deviceId' | 'name'>): PeerInfo => ({
     shareIds: [],
     connected: true,
+    connectedSince: NOW - 2 * HOUR,
     address: null,
     via: 'lan',
     inBytes: 0,
@@ -161,7 +162,7 @@ function samplePeers(): PeerInfo[] {
     p({ deviceId: DESKTOP, name: 'ana-desktop', shareIds: ['sh-photos', 'sh-work', 'sh-music'], address: '192.168.1.20:21120', via: 'lan', inBytes: 31.2e9, outBytes: 1.1e9, inBytesPerSec: 9.6e6, outBytesPerSec: 0.31e6 }),
     p({ deviceId: PHONE, name: 'Pixel 8', shareIds: ['sh-photos'], address: '85.241.10.7:40312', via: 'internet', inBytes: 4.4e9, outBytes: 0.2e9, inBytesPerSec: 2.2e6, outBytesPerSec: 0.11e6 }),
     p({ deviceId: NAS, name: 'home-nas', shareIds: ['sh-work', 'sh-backup'], address: 'relay.example.net:3478', via: 'relay', inBytes: 0.8e9, outBytes: 14.9e9 }),
-    p({ deviceId: OLDMAC, name: 'old-macbook', shareIds: ['sh-work'], connected: false, address: '10.0.0.31:21120', via: 'manual', inBytes: 0.3e9, outBytes: 0.1e9 }),
+    p({ deviceId: OLDMAC, name: 'old-macbook', shareIds: ['sh-work'], connected: false, connectedSince: null, address: '10.0.0.31:21120', via: 'manual', inBytes: 0.3e9, outBytes: 0.1e9 }),
   ];
 }
 

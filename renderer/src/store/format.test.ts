@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAgo, formatBytes, formatEta, formatRate, percent, plural, shortDeviceId } from './format.ts';
+import { formatAgo, formatBytes, formatConnectedFor, formatEta, formatRate, percent, plural, shortDeviceId } from './format.ts';
 
 test('formatBytes uses decimal units and sensible precision', () => {
   assert.deepEqual([0, 999, 1000, 1234, 12_345, 999_950, 1.5e9, -1].map(formatBytes), ['0 B', '999 B', '1.0 kB', '1.2 kB', '12 kB', '1.0 MB', '1.5 GB', '—']);
@@ -28,4 +28,13 @@ test('small helpers', () => {
   assert.equal(plural(1, 'file'), '1 file');
   assert.equal(plural(1200, 'file'), '1,200 files');
   assert.deepEqual([0.999, 1, -1, NaN].map(percent), [99, 100, 0, 0]);
+});
+
+test('formatConnectedFor', () => {
+  const now = 1_700_000_000_000;
+  assert.equal(formatConnectedFor(now - 20_000, now), 'less than a minute');
+  assert.equal(formatConnectedFor(now - 5 * 60_000, now), '5 min');
+  assert.equal(formatConnectedFor(now - 2 * 3600_000 - 59_000, now), '2 h');
+  assert.equal(formatConnectedFor(now - 3 * 86400_000, now), '3 days');
+  assert.equal(formatConnectedFor(now + 5_000, now), 'less than a minute', 'a clock a little ahead is not negative');
 });

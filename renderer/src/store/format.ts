@@ -51,6 +51,15 @@ export function formatAgo(at: number, now: number): string {
   return formatDate(at);
 }
 
+/** How long a link has been up: "less than a minute", "5 min", "2 h", "3 days". */
+export function formatConnectedFor(since: number, now: number): string {
+  const d = Math.max(0, now - since) / 1000;
+  if (d < 60) return 'less than a minute';
+  if (d < 3600) return `${Math.floor(d / 60)} min`;
+  if (d < 2 * 86400) return `${Math.floor(d / 3600)} h`;
+  return `${Math.floor(d / 86400)} days`;
+}
+
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /** "2025-03-14 09:26" in local time: unambiguous everywhere. */

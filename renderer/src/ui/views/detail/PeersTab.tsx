@@ -1,10 +1,10 @@
 import { useState } from 'react';
 import type { PeerInfo, PeerVia, ShareSummary } from '../../../../../shared/api.ts';
 import { limits } from '../../../../../shared/validate.ts';
-import { formatBytes, formatRate, shortDeviceId } from '../../../store/format.ts';
+import { formatBytes, formatConnectedFor, formatRate, shortDeviceId } from '../../../store/format.ts';
 import { errorMessage } from '../../../store/reducers.ts';
 import { useActions } from '../../app-context.tsx';
-import { CopyButton, EmptyState, ErrorText } from '../../components/bits.tsx';
+import { CopyButton, EmptyState, ErrorText, useNow } from '../../components/bits.tsx';
 import { Icon } from '../../components/Icon.tsx';
 
 const viaLabel: Record<PeerVia, string> = { lan: 'LAN', manual: 'Manual address', internet: 'Internet', relay: 'Relay' };
@@ -17,6 +17,7 @@ const viaHint: Record<PeerVia, string> = {
 
 export function PeersTab({ share, peers }: { share: ShareSummary; peers: PeerInfo[] }) {
   const { addPeer } = useActions();
+  const now = useNow();
   const [address, setAddress] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -82,6 +83,11 @@ export function PeersTab({ share, peers }: { share: ShareSummary; peers: PeerInf
                       <span className="badge-dot" aria-hidden="true" />
                       {p.connected ? 'Connected' : 'Not connected'}
                     </span>
+                    {p.connected && p.connectedSince !== null && (
+                      <div className="muted small" data-testid="peer-since" title={new Date(p.connectedSince).toLocaleString()}>
+                        for {formatConnectedFor(p.connectedSince, now)}
+                      </div>
+                    )}
                   </td>
                   <td>
                     <span className={`via via-${p.via}`} title={viaHint[p.via]} data-testid="peer-via" data-via={p.via}>
