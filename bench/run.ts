@@ -1,7 +1,7 @@
 // npm run bench [-- PART...] [--json] [--from-source]
 //   PART: scan (issue 2), raw, latency, transfer, delta, many, sync (= raw latency transfer delta
-//   many), syncthing (a reference; skipped with the reason when it is not installed). No PART runs
-//   them all.
+//   many), reconnect, addshare, links (= reconnect addshare; issue 8), syncthing (a reference;
+//   skipped with the reason when it is not installed). No PART runs them all.
 // Prints each part's figures as it ends, then one table of them all; --json prints one JSON line per
 // part instead. Figures live here, never in timed tests: the machines are shared and noisy.
 // Sizes can be shrunk for a quick try: BENCH_FILES, BENCH_BIG_MB, BENCH_TRANSFER_MB, BENCH_DELTA_MB,
@@ -13,6 +13,7 @@ import { repoRoot } from '../e2e/harness.ts';
 import { benchScan, printScan, type ScanFigures } from './scan.ts';
 import { benchSync, printSyncPart, type SyncPart, type SyncResults } from './sync.ts';
 import { benchSyncthing, printSyncthing, type SyncthingFigures } from './syncthing.ts';
+import { benchLinks, printLinksPart, type LinksPart, type LinksResults } from './links.ts';
 import { buildHeadless, closeAllClusters, fmt, freeBytes, GiB, KiB, MiB } from './lib.ts';
 
 const args = process.argv.slice(2);
@@ -20,12 +21,14 @@ const json = args.includes('--json');
 const fromSource = args.includes('--from-source');
 const named = new Set(args.filter((a) => !a.startsWith('--')));
 const syncParts: SyncPart[] = ['latency', 'transfer', 'delta', 'many'];
-const known = new Set(['scan', 'raw', 'sync', 'syncthing', ...syncParts]);
+const linksParts: LinksPart[] = ['reconnect', 'addshare'];
+const known = new Set(['scan', 'raw', 'sync', 'syncthing', 'links', ...syncParts, ...linksParts]);
 for (const n of named) if (!known.has(n)) {
   console.error(`unknown part "${n}"; parts: ${[...known].join(', ')}`);
   process.exit(2);
 }
-const want = (part: string) => named.size === 0 || named.has(part) || (named.has('sync') && (part === 'raw' || (syncParts as string[]).includes(part)));
+const want = (part: string) => named.size === 0 || named.has(part) || (named.has('sync') && (part === 'raw' || (syncParts as string[]).includes(part))) ||
+  (named.has('links') && (linksParts as string[]).includes(part));
 
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const sizes = {
@@ -35,12 +38,13 @@ const sizes = {
   deltaBytes: num('BENCH_DELTA_MB', 512) * MiB,
   smallFiles: num('BENCH_SMALL_FILES', 10_000),
   latencyFiles: num('BENCH_LATENCY_FILES', 20),
+  linkRounds: num('BENCH_LINK_ROUNDS', 5),
 };
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const emit = (bench: string, r: object, print: () => void) => (json ? console.log(JSON.stringify({ bench, ...r })) : print());
 
 interface RawFigures { bytes: number; MBps: number; results: { messageBytes: number; MBps: number }[] }
-const results: { scan?: ScanFigures; raw?: RawFigures; sync?: SyncResults; syncthing?: SyncthingFigures | { skipped: string } } = {};
+const results: { scan?: ScanFigures; raw?: RawFigures; sync?: SyncResults; links?: LinksResults; syncthing?: SyncthingFigures | { skipped: string } } = {};
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
@@ -80,6 +84,11 @@ if (parts.size) {
   results.sync = await benchSync(parts, { fromSource, log, ...sizes }, (part, r) => emit(part, r, () => printSyncPart(part, r)));
 }
 
+const lparts = new Set(linksParts.filter(want));
+if (lparts.size) {
+  results.links = await benchLinks(lparts, { fromSource, rounds: sizes.linkRounds, log }, (part, r) => emit(part, r, () => printLinksPart(part, r)));
+}
+
 if (want('syncthing')) {
   // a reference only: whatever goes wrong with it is reported, and the other figures still print
   const r = await benchSyncthing({ bytes: sizes.transferBytes, log }).catch((err: Error) => ({ skipped: `failed: ${err.message.split('\n')[0]}` }));
@@ -110,6 +119,8 @@ function printTable(): void {
     rows.push([`${sync.many.files} small files, written live`, `${fmt(sync.many.liveSeconds, 1)} s (${fmt(sync.many.afterLastWriteSeconds, 1)} s after the last write)`]);
     rows.push([`${sync.many.joinFiles} files to a new device`, `${fmt(sync.many.joinSeconds, 1)} s`]);
   }
+  if (results.links?.reconnect) rows.push(['kill -9 and restart -> linked again', `median ${fmt(results.links.reconnect.medianMs, 0)} ms of ${results.links.reconnect.rounds}`]);
+  if (results.links?.addshare) rows.push(['share added between linked devices -> first file', `median ${fmt(results.links.addshare.medianMs, 0)} ms of ${results.links.addshare.rounds}`]);
   if (!rows.length) return;
   console.log('\n| figure | value |\n| --- | --- |');
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);

@@ -76,7 +76,8 @@ export async function benchSync(parts: Set<SyncPart>, opts: SyncOptions, report:
   }
 }
 
-async function connected(devices: Device[], shareId: string): Promise<void> {
+/** Waits until every device reports the others connected for the share. */
+export async function connected(devices: Device[], shareId: string): Promise<void> {
   for (const d of devices) await waitUntil(`${d.name} to connect`, async () => (await d.share(shareId)).peersConnected >= devices.length - 1, 60_000, 50);
 }
 
