@@ -74,7 +74,7 @@ function cdcInput(seed: string, length: number): Buffer {
   return out;
 }
 
-/** A file entry as the receiver rebuilds it (session.ts fromWire), for its content hash. */
+/** A file entry as the receiver rebuilds it (protocol/wire.ts fromWire), for its content hash. */
 function receivedHash(e: Partial<FileEntryWire>): string {
   const full: FileEntryWire = {
     path: 'x', type: 'file', size: 0, mode: 0o644, mtimeMs: 0, version: {}, sequence: 1, deleted: false,
