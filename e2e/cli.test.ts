@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -230,4 +230,49 @@ test('a real daemon: share, status, files, pause, resume, refusals, web auth, st
   d2.proc.kill('SIGTERM');
   assert.equal(await d2.exited, 0);
   assert.ok(!existsSync(join(home, 'daemon.lock')));
+});
+
+/** The state letter of a process in /proc (Z: exited, not yet reaped by its parent), or null when it is gone. */
+function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+test('stop returns as soon as the daemon has stopped, even while its parent has not reaped it', { timeout: 180_000, skip: !existsSync('/proc/self/stat') && 'needs /proc' }, async (t) => {
+  const home = join(tmp, 'home-zombie');
+  mkdirSync(home, { recursive: true });
+  // the shell starts the daemon in the background, then becomes `sleep`, which never waits for its
+  // children: the daemon, once exited, stays a zombie (kill(pid, 0) still succeeds for it)
+  const log = join(tmp, 'zombie-daemon.log');
+  const parent = spawn('sh', ['-c', `"$0" "$1" --home "$2" daemon --listen 0 --ui-port 0 >"$3" 2>&1 & echo $!; exec sleep 600`, process.execPath, bin, home, log], {
+    env,
+    cwd: tmp,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  daemons.add(parent);
+  t.after(() => parent.kill('SIGKILL'));
+  const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  assert.ok(pid > 0);
+  for (let i = 0; !/web UI/.test(existsSync(log) ? readFileSync(log, 'utf8') : ''); i++) {
+    assert.ok(i < 1200 && procState(pid) !== null, `the daemon did not start:\n${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const stop = await cli(home, 'stop');
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.ok(!existsSync(join(home, 'daemon.lock')));
+  assert.ok(!existsSync(join(home, 'control.json')));
+  // the situation this is about: the daemon has exited but nobody has reaped it
+  for (let i = 0; procState(pid) !== 'Z'; i++) {
+    assert.ok(i < 600, `the daemon (state ${procState(pid)}) did not exit after stop`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // a new daemon may take the home at once
+  const again = await startDaemon(home);
+  assert.equal((await cli(home, 'stop')).code, 0);
+  assert.equal(await again.exited, 0);
 });

@@ -3,10 +3,10 @@
 import { statSync } from 'node:fs';
 import { resolveHome } from '../engine/config/home.ts';
 import { parseArgs, UsageError, type Invocation } from './args.ts';
-import { connectToDaemon, waitForExit } from './client.ts';
+import { connectToDaemon, waitForStop } from './client.ts';
 import { formatHuman, formatJson } from './format.ts';
 
-/** How long `peerfold stop` waits for the daemon process to be gone after it agreed to stop. */
+/** How long `peerfold stop` waits for the daemon to release its home after it agreed to stop. */
 const STOP_WAIT_MS = 60_000;
 let ranDaemon = false;
 
@@ -52,7 +52,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const result = await client.call(inv.method, inv.params);
     if (inv.command === 'stop') {
       await client.closed;
-      if (!(await waitForExit(client.pid, STOP_WAIT_MS))) {
+      if (!(await waitForStop(home, client.pid, STOP_WAIT_MS))) {
         throw new Error(`the daemon (pid ${client.pid}) agreed to stop but is still running after ${STOP_WAIT_MS / 1000} s`);
       }
     }

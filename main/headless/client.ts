@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import type { ApiEvents, EventName, Method, Params, Result } from '../../shared/api.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { readControlInfo, readToken } from './home-files.ts';
-import { isProcessAlive } from './lock.ts';
+import { isProcessAlive, lockHolder } from './lock.ts';
 
 export class DaemonNotRunningError extends Error {
   constructor(readonly home: string) {
@@ -105,10 +105,19 @@ export async function connectToDaemon(home: string): Promise<ControlClient> {
   };
 }
 
-/** Waits until a process is gone, polling; false if it is still there after timeoutMs. */
-export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+/**
+ * The daemon `pid` of `home` has stopped: it removed its control file and released its lock (the
+ * last steps of a clean stop, after the database is flushed), or its process is gone (a crash).
+ */
+export function daemonStopped(home: string, pid: number): boolean {
+  const released = readControlInfo(home)?.pid !== pid && lockHolder(home) !== pid;
+  return released || !isProcessAlive(pid);
+}
+
+/** Waits until the daemon has stopped, polling; false if it has not after timeoutMs. */
+export async function waitForStop(home: string, pid: number, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
-  while (isProcessAlive(pid)) {
+  while (!daemonStopped(home, pid)) {
     if (Date.now() > until) return false;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -14,15 +14,36 @@ export class DaemonRunningError extends Error {
   }
 }
 
-/** True when a process with this pid exists (EPERM: it exists but belongs to someone else). */
+/**
+ * True when a process with this pid runs (EPERM: it exists but belongs to someone else). A zombie
+ * (exited, not yet reaped by its parent) does not run, though kill(pid, 0) still succeeds for it.
+ */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+/** Linux only (elsewhere: false): the process has exited and waits to be reaped. */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "pid (comm) S ...": the name may hold spaces and parentheses, the state follows the last ')'
+  const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
+  return state === 'Z' || state === 'X';
+}
+
+/** The pid that holds the home's daemon lock, or null when nobody does. */
+export function lockHolder(home: string): number | null {
+  return readLockPid(join(home, LOCK_FILE));
 }
 
 /** Lock files this process holds: our own pid in a lock is stale unless it is one of these. */
