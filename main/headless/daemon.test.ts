@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiEvents, EventName, Method, Params, Result, StatusResult } from '../../shared/api.ts';
-import { startDaemon, type DaemonEngine } from './daemon.ts';
+import { runDaemon, startDaemon, type DaemonEngine } from './daemon.ts';
 import { DaemonRunningError } from './lock.ts';
 import { connectToDaemon, DaemonNotRunningError } from './client.ts';
 import { readControlInfo, CONTROL_FILE, LOCK_FILE, TOKEN_FILE } from './home-files.ts';
@@ -80,4 +80,26 @@ test('a busy UI port closes the engine and releases the lock', async (t) => {
   assert.equal(state.closed, 1);
   assert.ok(!existsSync(join(home2, LOCK_FILE)));
   assert.equal(await first.stop(), 0);
+});
+
+test('a Node older than package.json allows stops the daemon at start with one clear line', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'peerfold-daemon-node-'));
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  const errors: string[] = [];
+  let opened = false;
+  const code = await runDaemon({
+    home,
+    nodeVersion: '18.20.4',
+    handleSignals: false,
+    print: () => undefined,
+    printError: (line) => errors.push(line),
+    openEngine: async () => {
+      opened = true;
+      throw new Error('must not be opened');
+    },
+  });
+  assert.equal(code, 1);
+  assert.equal(opened, false);
+  assert.deepEqual(errors, [`peerfold: Peerfold needs Node >=20.19 (package.json "engines"); this is Node 18.20.4. Install a supported Node and start it again.`]);
+  assert.ok(!existsSync(join(home, LOCK_FILE)));
 });

@@ -8,6 +8,7 @@ import type { Method, Params, Result } from '../../shared/api.ts';
 import { startControlServer, type ApiHandler, type ControlServer } from './control-server.ts';
 import { loadOrCreateToken, removeControlInfo, writeControlInfo } from './home-files.ts';
 import { acquireLock, DaemonRunningError, type DaemonLock } from './lock.ts';
+import { nodeVersionProblem } from './node-version.ts';
 
 /** What the daemon needs of the engine: the API plus close(). The Engine facade satisfies it. */
 export interface DaemonEngine extends ApiHandler {
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   handleSignals?: boolean;
   /** the engine to run; openRealEngine when omitted (tests of the daemon shell pass a small one) */
   openEngine?: OpenEngine;
+  /** the Node version to check against package.json "engines"; the running one when omitted */
+  nodeVersion?: string;
 }
 
 export interface RunningDaemon {
@@ -151,6 +154,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
 export async function runDaemon(opts: DaemonOptions = {}): Promise<number> {
   const print = opts.print ?? ((line: string) => process.stdout.write(line + '\n'));
   const printError = opts.printError ?? ((line: string) => process.stderr.write(line + '\n'));
+  const nodeProblem = nodeVersionProblem(opts.nodeVersion);
+  if (nodeProblem) {
+    printError(`peerfold: ${nodeProblem}`);
+    return 1;
+  }
   let daemon: RunningDaemon;
   try {
     daemon = await startDaemon({ ...opts, print, printError });
