@@ -221,6 +221,12 @@ class Reader {
       if (shift > 35) throw new JournalFormatError('varint too long');
     }
   }
+  /** A count of items taking at least `minBytes` each: refused before allocating when they cannot fit. */
+  count(minBytes: number): number {
+    const n = this.varuint();
+    if (n * minBytes > this.buf.length - this.pos) throw new JournalFormatError(`${n} items cannot fit in the ${this.buf.length - this.pos} bytes left`);
+    return n;
+  }
   bytes(n: number): Buffer {
     this.need(n);
     const out = this.buf.subarray(this.pos, this.pos + n);
@@ -270,8 +276,12 @@ export function decodePayload(payload: Buffer): JournalEntry[] {
       case T_BLOB:
         // a copy: sql.js copies it into the wasm heap anyway, and callers may keep it
         return new Uint8Array(r.bytes(r.varuint()));
-      case T_BIGINT:
-        return BigInt(r.str());
+      case T_BIGINT: {
+        // written by bigint.toString(); BigInt() alone would throw SyntaxError at junk and read '' as 0
+        const text = r.str();
+        if (!/^-?[0-9]+$/.test(text)) throw new JournalFormatError(`bigint parameter is not a decimal number: ${JSON.stringify(text.slice(0, 40))}`);
+        return BigInt(text);
+      }
       default:
         throw new JournalFormatError(`unknown parameter tag ${tag}`);
     }
@@ -280,13 +290,13 @@ export function decodePayload(payload: Buffer): JournalEntry[] {
     const kind = r.u8();
     if (kind === KIND_STMT) {
       const sql = readSql();
-      const n = r.varuint();
+      const n = r.count(1);
       const params: SqlParam[] = new Array(n);
       for (let i = 0; i < n; i++) params[i] = readParam();
       out.push({ kind: 'stmt', sql, params });
     } else if (kind === KIND_NAMED) {
       const sql = readSql();
-      const n = r.varuint();
+      const n = r.count(2);
       const params: Record<string, SqlParam> = {};
       for (let i = 0; i < n; i++) {
         const name = r.str();
