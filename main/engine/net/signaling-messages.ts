@@ -154,6 +154,7 @@ function validate(o: Record<string, unknown>): SignalFrame {
 
 /** Parses and validates one received frame; never throws. */
 export function parseFrame(data: string | Uint8Array): ParseResult {
+  if (typeof data !== 'string' && !(data instanceof Uint8Array)) return { ok: false, error: 'a frame must be text or bytes' };
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
   if (size > MAX_FRAME_BYTES) return { ok: false, error: `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}` };
   const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
