@@ -171,6 +171,20 @@ export function paramNames(method: Method): string[] {
 }
 
 /**
+ * A plain copy of the object's own enumerable values. Reading may run code (a getter, a proxy
+ * trap) that throws: that is a bad request too, not an exception of another kind.
+ */
+function ownValues(method: string, params: Record<string, unknown>): Record<string, unknown> {
+  try {
+    const copy: Record<string, unknown> = Object.create(null);
+    for (const key of Object.keys(params)) copy[key] = params[key];
+    return copy;
+  } catch (err) {
+    throw new ApiError('bad-request', `params for ${method} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
  * Checks params for a method and returns a fresh object holding only the known keys.
  * Keys whose value is undefined count as absent (Electron's structured clone keeps them).
  * Throws ApiError('bad-request') naming the method and the parameter at fault.
@@ -187,7 +201,7 @@ export function validateParams(method: string, params: unknown): Params<Method> 
     throw new ApiError('bad-request', `params for ${method} must be an object`);
   }
   const schema = schemas[method] as Record<string, Field<unknown>>;
-  const input = params as Record<string, unknown>;
+  const input = ownValues(method, params as Record<string, unknown>);
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(input)) {
     if (input[key] === undefined) continue;
