@@ -78,10 +78,17 @@ const HINTS: Record<string, string> = {
 };
 const fail = (problem: CodeProblem, error: string): CodeParse => ({ ok: false, problem, error });
 
+/** Longer than any code, spaces and dashes removed: refused by its length before it is decoded. */
+const MAX_CODE_CHARS = 128;
+
 /** Parses a code as a person may paste it: any case, with spaces or dashes anywhere. */
 export function parseCode(text: string): CodeParse {
-  const code = String(text ?? '').replace(/[\s-]/g, '').toLowerCase();
+  if (text !== null && text !== undefined && typeof text !== 'string') return fail('malformed', 'a code is text: paste the code you were sent');
+  const code = (text ?? '').replace(/[\s-]/g, '').toLowerCase();
   if (!code) return fail('empty', 'no code given: paste the code you were sent');
+  if (code.length > MAX_CODE_CHARS) {
+    return fail('wrong-length', `wrong length: a code has at most ${codeLength('read-only')} characters, this one has ${code.length}`);
+  }
   const sep = code.indexOf('1');
   const prefix = sep >= 0 ? code.slice(0, sep) : '';
   const kind = LEVEL_BY_PREFIX.get(prefix);

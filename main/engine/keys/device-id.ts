@@ -56,6 +56,7 @@ export const DEVICE_ID_GENERATOR: readonly number[] = G;
 
 /** Lower-case hex of a fingerprint given as hex, with or without colons, any case. */
 export function normalizeFingerprint(fp: string): string | null {
+  if (typeof fp !== 'string') return null;
   const hex = fp.trim().replace(/:/g, '').toLowerCase();
   return /^[0-9a-f]{64}$/.test(hex) ? hex : null;
 }
@@ -97,6 +98,9 @@ const LOOKALIKES: Record<string, string> = { '0': 'O', '1': 'I', '8': 'B' };
 
 /** Parses a device ID as a person may type it: any case, dashes or spaces anywhere or none. */
 export function parseDeviceId(text: string): DeviceIdParse {
+  if (typeof text !== 'string') return { ok: false, error: 'a device ID is text' };
+  // longer than any device ID with a separator between every two characters: not worth cleaning
+  if (text.length > 4 * (DATA_SYMBOLS + CHECK_SYMBOLS)) return { ok: false, error: `wrong length: a device ID has ${DATA_SYMBOLS + CHECK_SYMBOLS} characters (not counting dashes), this one has ${text.length}` };
   const cleaned = text.toUpperCase().replace(/[\s-]/g, '').replace(/[018]/g, (c) => LOOKALIKES[c]!);
   if (!cleaned) return { ok: false, error: 'no device ID given' };
   const want = DATA_SYMBOLS + CHECK_SYMBOLS;
@@ -138,6 +142,7 @@ export function fingerprintMatchesDeviceId(fpHex: string, deviceId: DeviceId): b
  * several that disagree (session- and media-level lines must name the same certificate).
  */
 export function parseSdpFingerprint(sdp: string): string | null {
+  if (typeof sdp !== 'string') return null;
   let found: string | null = null;
   for (const m of sdp.matchAll(/^a=fingerprint:(\S+)\s+(\S+)\s*$/gim)) {
     if (m[1]!.toLowerCase() !== 'sha-256') return null;
