@@ -152,6 +152,11 @@ function validate(o: Record<string, unknown>): SignalFrame {
   }
 }
 
+/** The frame's type for a message: String() would throw at an object like {"toString": 0}. */
+function frameType(t: unknown): string {
+  return typeof t === 'string' ? t.slice(0, 20) : typeof t;
+}
+
 /** Parses and validates one received frame; never throws. */
 export function parseFrame(data: string | Uint8Array): ParseResult {
   if (typeof data !== 'string' && !(data instanceof Uint8Array)) return { ok: false, error: 'a frame must be text or bytes' };
@@ -168,7 +173,7 @@ export function parseFrame(data: string | Uint8Array): ParseResult {
   try {
     return { ok: true, frame: validate(value as Record<string, unknown>) };
   } catch (err) {
-    if (err instanceof Invalid) return { ok: false, error: `${String((value as { t?: unknown }).t).slice(0, 20)} frame: ${err.message}` };
+    if (err instanceof Invalid) return { ok: false, error: `${frameType((value as { t?: unknown }).t)} frame: ${err.message}` };
     return { ok: false, error: `invalid frame: ${err instanceof Error ? err.message : String(err)}` };
   }
 }
