@@ -23,6 +23,10 @@ const MODEL_FLOOR = {
   message:
     'net/, protocol/, index/, scan/, sync/, keys/ and config/ sit below the model floor: they take what they need as parameters or narrow interfaces, never import model/, peer/, pull/, api/ or engine.ts.',
 };
+const ABOVE_LINK = {
+  regex: `${engineFolder('model', 'api')}|(^|/)engine\\.ts$`,
+  message: 'peer/ (one link to one device) is used by model/network.ts and gets what it needs through DeviceLinkHost: it never imports model/, api/ or engine.ts.',
+};
 const SQL_DRIVER = {
   regex: `^sql\\.js$|(^|/)index/(durable-db|sqljs|schema)\\.ts$`,
   message: 'SQL lives only in main/engine/index/: use (or add) a named IndexStore method.',
@@ -30,6 +34,10 @@ const SQL_DRIVER = {
 const OUTSIDE_UI = {
   regex: topFolder('main', 'scripts', 'e2e', 'bench', 'bin'),
   message: 'The renderer and the preload import only shared/ from outside their own folder (the API contract is shared/api.ts).',
+};
+const SHARED_ALONE = {
+  regex: topFolder('main', 'renderer', 'preload', 'scripts', 'e2e', 'bench'),
+  message: 'shared/ is the contract every side imports: it imports nothing of theirs.',
 };
 const UI_SIDES = {
   regex: topFolder('renderer', 'preload'),
@@ -104,9 +112,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ['main/headless/**/*.ts', 'shared/**/*.ts'],
+    files: ['main/engine/peer/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict(ELECTRON, ELECTRON_SUBPATH, ENGINE_OUTSIDE, SQL_DRIVER, ABOVE_LINK),
+    },
+  },
+  {
+    files: ['main/headless/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict(ELECTRON, ELECTRON_SUBPATH, SQL_DRIVER),
+      'no-restricted-syntax': ['error', RAW_DB_ACCESS],
+    },
+  },
+  {
+    files: ['shared/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict(ELECTRON, ELECTRON_SUBPATH, SQL_DRIVER, SHARED_ALONE),
       'no-restricted-syntax': ['error', RAW_DB_ACCESS],
     },
   },
