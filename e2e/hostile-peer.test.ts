@@ -173,3 +173,40 @@ test('oversized chunk lists drop the peer at their first message; memory and nee
   assertOutsideEmpty(t);
   await assertAlive(t);
 });
+
+test('a peer that never answers a chunk request does not stall a pull: it is reported, then the file comes from another peer', { timeout: 300_000 }, async () => {
+  const c = new Cluster('peerfold-e2e-hostile-silent-');
+  clusters.push(c);
+  const bravo = await c.add('bravo');
+  const data = randomBytes(3 * 1024 * 1024);
+  writeFileSync(join(bravo.dir, 'big.bin'), data);
+  const { share, codes } = await bravo.call('share', { path: bravo.dir });
+  await waitUntil('big.bin indexed on bravo', async () => (await bravo.call('files', { share: share.id })).some((f) => f.path === 'big.bin'));
+  // mallory learns bravo's version of big.bin, then claims to hold it, to alpha, and never answers
+  const spy = await HostilePeer.connect(bravo, codes.readWrite!, hostileHome(c.base, 'spy'), 'mallory');
+  peers.push(spy);
+  const entry = await spy.learn('big.bin');
+  spy.close();
+  // alpha finds nobody by itself: first only mallory reaches it, then bravo is added by address
+  const alpha = await c.add('alpha', { PEERFOLD_CHUNK_TIMEOUT_MS: '5000' });
+  await alpha.call('setSettings', { lanDiscovery: false });
+  await alpha.call('join', { code: codes.readWrite!, path: alpha.dir });
+  const mallory = await HostilePeer.connect(alpha, codes.readWrite!, hostileHome(c.base, 'mallory'), 'mallory');
+  peers.push(mallory);
+  // it answers pings (a liveness check finds nothing wrong), never a chunk request
+  mallory.replies = 'silent';
+  await mallory.claim(entry, data);
+  await waitUntil('alpha asking mallory for chunks', () => mallory.requests.length > 0);
+  const error = await waitUntil('a per-path error for big.bin', async () => (await alpha.share(share.id)).errors.find((e) => e.path === 'big.bin')?.error, 120_000, 250);
+  assert.match(error, /no connected peer could supply/);
+  await waitUntil('the log line', () => /mallory did not answer a request for big\.bin/.test(alpha.log));
+  const port = (await bravo.status()).device.listenPort;
+  await alpha.call('addPeer', { share: share.id, address: `127.0.0.1:${port}` });
+  await waitUntil('big.bin on alpha, from bravo', () => existsSync(join(alpha.dir, 'big.bin')) && sha(readFileSync(join(alpha.dir, 'big.bin'))) === sha(data), 180_000, 500).catch(async (err) => {
+    const why = JSON.stringify({ share: await alpha.share(share.id), peers: await alpha.call('peers', {}) });
+    throw new Error(`${(err as Error).message}\n${why}\n${alpha.log.slice(-3000)}`);
+  });
+  assert.equal(alpha.proc?.exitCode, null);
+  assert.doesNotMatch(alpha.log, /unhandled promise rejection|unexpected error/);
+  await alpha.status();
+});

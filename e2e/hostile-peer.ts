@@ -191,6 +191,29 @@ export class HostilePeer {
     return splitIndexUpdate({ share: this.keys.discoveryIdHex, indexId: this.indexId, maxSequence: this.sequence }, entries);
   }
 
+  /**
+   * Asks the daemon for its whole index (as a new peer does) and waits until the entry for
+   * `path` has arrived; returns it (entries of small files arrive whole).
+   */
+  async learn(path: string): Promise<FileEntryWire> {
+    await this.send('index', { type: 'indexAck', share: this.share, indexId: 0, sequence: 0 });
+    return waitUntil(`the daemon's entry for ${path}`, () => {
+      for (let i = this.received.length - 1; i >= 0; i--) {
+        const m = this.received[i]!;
+        if (m.type !== 'indexUpdate') continue;
+        const e = m.entries.find((x) => x.path === path && x.chunks.length === x.chunkCount);
+        if (e) return e;
+      }
+      return null;
+    });
+  }
+
+  /** Announces another device's entry as this peer's own copy (same version), holding `data`. */
+  async claim(e: FileEntryWire, data: Uint8Array): Promise<void> {
+    this.content.set(e.path, data);
+    await this.sendAll('index', this.indexMessages([{ ...e, sequence: this.nextSequence() }]));
+  }
+
   /** The next sequence number, for hand-made entries. */
   nextSequence(): number {
     return ++this.sequence;

@@ -18,6 +18,14 @@ import { compareVectors } from '../sync/vv.ts';
 import type { ChunkSwarm } from './puller.ts';
 import { Throttle } from './throttle.ts';
 
+/**
+ * A peer that has not answered a chunk (slot wait included) within this long is passed over for
+ * it: the chunk is asked of the next candidate, or the file fails for now and is retried. A peer
+ * that answers pings but never a request (a hung or hostile one) must not stall a pull forever.
+ * Generous, so a slow honest peer is not given up on: 32 chunks in flight in 2 min is ~70 KB/s.
+ */
+export const CHUNK_ANSWER_TIMEOUT_MS = Number(process.env.PEERFOLD_CHUNK_TIMEOUT_MS ?? 120_000);
+
 /** How long an existing link gets to answer when the same device dials in again. */
 export const PROBE_MS = Number(process.env.PEERFOLD_PROBE_MS ?? 1_500);
 
@@ -430,6 +438,9 @@ export class Network implements ChunkSwarm {
     return n;
   }
 
+  /** links already logged for leaving a request unanswered (once each) */
+  private readonly unansweredLogged = new WeakSet<DeviceLink>();
+
   async fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array> {
     const keys = this.keys.get(shareId);
     if (!keys) throw new Error('the share is not active');
@@ -448,11 +459,23 @@ export class Network implements ChunkSwarm {
       tried.add(l);
       await this.recvThrottle.take(spec.size, signal);
       let got: Awaited<ReturnType<DeviceLink['fetchChunk']>>;
+      // this attempt's own controller and timer (cleared when it ends), tied to the pull's signal
+      const attempt = new AbortController();
+      const giveUp = setTimeout(() => attempt.abort(new Error(`no answer in ${CHUNK_ANSWER_TIMEOUT_MS / 1000} s`)), CHUNK_ANSWER_TIMEOUT_MS);
+      const passOn = () => attempt.abort(signal.reason);
+      signal.addEventListener('abort', passOn, { once: true });
       try {
-        got = await l.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, signal);
+        got = await l.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, attempt.signal);
       } catch (err) {
         if (signal.aborted) throw err;
+        if (attempt.signal.aborted && !this.unansweredLogged.has(l)) {
+          this.unansweredLogged.add(l);
+          this.deps.log(`${l.deviceName} did not answer a request for ${path} in ${CHUNK_ANSWER_TIMEOUT_MS / 1000} s; asking other peers`);
+        }
         continue;
+      } finally {
+        clearTimeout(giveUp);
+        signal.removeEventListener('abort', passOn);
       }
       if (typeof got === 'string') continue;
       if (!createHash('sha256').update(got).digest().equals(spec.hash)) {
