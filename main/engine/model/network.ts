@@ -116,7 +116,8 @@ export class Network implements ChunkSwarm {
       accept: (hello) => this.acceptHello(hello),
       link: () => this.linkOptions(),
       onLink: (link) => this.adopt(link, null),
-      log: (level, m) => level === 'error' && this.deps.log(m),
+      // refusals too (the listener throttles them per address)
+      log: (level, m) => (level === 'error' || level === 'warn') && this.deps.log(m),
     });
     this.listenPort = this.listener.port;
     await this.applyDiscoverySetting();

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { DialError, dial, listenSignaling, type HelloInfo, type SignalingListener } from './signaling.ts';
 import { SIGNALING_PATH, SIGNALING_VERSION } from './signaling-messages.ts';
@@ -139,4 +139,55 @@ test('a taken port gives an error that says what to do', async () => {
     listenSignaling({ port: listener.port, host: '127.0.0.1', device: { deviceId: 'X', deviceName: 'x' }, accept: () => true, link: linkOpts, onLink: () => {} }),
     /already in use.*--listen 0/,
   );
+});
+
+test('connections that never start signaling are bounded per address and dropped early; refusals are logged', async () => {
+  const log = captureLog();
+  const l = await listenSignaling({
+    port: 0, host: '127.0.0.1', log: log.log, maxConnectionsPerAddress: 3, upgradeTimeoutMs: 500,
+    device: { deviceId: 'BOUNDED', deviceName: 'bounded' }, accept: () => true, link: linkOpts, onLink: () => {},
+  });
+  try {
+    const open = () => {
+      const s = connect(l.port, '127.0.0.1');
+      const closed = new Promise<void>((r) => s.on('close', () => r()));
+      s.on('error', () => {});
+      return { s, closed };
+    };
+    const idle = [open(), open(), open()];
+    await Promise.all(idle.map(({ s }) => new Promise((r) => s.once('connect', r))));
+    const extra = open();
+    await extra.closed; // the fourth from this address is dropped at once
+    await waitFor(() => log.lines.some((x) => /turned away: 3 connections from that address/.test(x)), 'the refusal logged');
+    await Promise.all(idle.map((c) => c.closed)); // and the idle ones when their time is up
+    assert.ok(log.lines.some((x) => /no signaling request within 0.5 s; dropped/.test(x)));
+    const link = await dial('127.0.0.1', l.port, dialer([SHARE])); // a real peer still gets in
+    link.close('done');
+  } finally {
+    await l.close();
+  }
+});
+
+test('idle WebSockets filling every session slot are evicted for a peer that says hello', async () => {
+  const log = captureLog();
+  const l = await listenSignaling({
+    port: 0, host: '127.0.0.1', log: log.log, maxPendingSessions: 3, helloGraceMs: 200, maxConnectionsPerAddress: 10,
+    device: { deviceId: 'FULL', deviceName: 'full' }, accept: () => true, link: linkOpts, onLink: () => {},
+  });
+  try {
+    const idle = Array.from({ length: 3 }, () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${l.port}${SIGNALING_PATH}`);
+      ws.on('error', () => {});
+      return { ws, closed: new Promise<number>((r) => ws.on('close', (code) => r(code))) };
+    });
+    await Promise.all(idle.map(({ ws }) => new Promise((r) => ws.once('open', r))));
+    await waitFor(() => l.pendingSessions === 3, 'three idle sessions');
+    await new Promise((r) => setTimeout(r, 300)); // past the grace period
+    const link = await dial('127.0.0.1', l.port, dialer([SHARE]));
+    link.close('done');
+    assert.ok(log.lines.some((x) => /evicted: no hello/.test(x)), 'the eviction is logged');
+    assert.equal(await Promise.race([idle[0].closed, new Promise((r) => setTimeout(() => r('open'), 5000))]), 1008, 'the oldest idle one made room');
+  } finally {
+    await l.close();
+  }
 });

@@ -5,10 +5,14 @@
 // the signaling socket never carries file data.
 
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { defaultNetLog, errorMessage, guard, type NetLog } from './log.ts';
+import {
+  HELLO_GRACE_MS, MAX_CONNECTIONS_PER_ADDRESS, MAX_UNUPGRADED_CONNECTIONS, UPGRADE_TIMEOUT_MS, admitConnection, admitSession,
+} from './admission.ts';
+import { LogThrottle, defaultNetLog, errorMessage, guard, type NetLog, type NetLogLevel } from './log.ts';
 import { trackResource, untrackResource, type NetResource } from './resources.ts';
 import {
   MAX_CANDIDATE_FRAMES, MAX_FRAME_BYTES, SIGNALING_PATH, SIGNALING_VERSION, encodeFrame, parseFrame,
@@ -58,6 +62,11 @@ export interface ListenerOptions {
   onLink: (link: PeerLink) => void;
   maxPendingSessions?: number;
   helloTimeoutMs?: number;
+  /** admission limits (admission.ts); defaults there */
+  maxConnectionsPerAddress?: number;
+  upgradeTimeoutMs?: number;
+  helloGraceMs?: number;
+  /** Refusals and failed sessions are logged at 'warn', at most 20 lines per remote address a minute. */
   log?: NetLog;
 }
 
@@ -109,11 +118,23 @@ function signalToFrame(s: LinkSignal): SignalFrame {
 export class SignalingListener implements NetResource {
   private readonly sessions = new Set<ListenerSession>();
   private closing: Promise<void> | null = null;
+  /** open TCP connections per remote address, from accept to close */
+  private readonly perAddress = new Map<string, number>();
+  /** TCP connections that have not become a WebSocket yet, and their deadline timers */
+  private readonly unupgraded = new Map<Duplex, NodeJS.Timeout>();
+  private readonly throttle: LogThrottle;
 
-  constructor(private readonly wss: WebSocketServer, readonly port: number, readonly opts: ListenerOptions, readonly log: NetLog) {}
+  constructor(private readonly server: Server, private readonly wss: WebSocketServer, readonly port: number, readonly opts: ListenerOptions, readonly log: NetLog) {
+    this.throttle = new LogThrottle(log);
+  }
 
   get pendingSessions(): number {
     return this.sessions.size;
+  }
+
+  /** Logs something about one remote address, throttled per address. */
+  note(level: NetLogLevel, from: string, message: string): void {
+    this.throttle.note(level, from, `signaling from ${from}: ${message}`);
   }
 
   /** Stops listening and drops signaling still in progress (open links are left to their owner). */
@@ -122,7 +143,14 @@ export class SignalingListener implements NetResource {
     this.closing = new Promise<void>((resolve) => {
       for (const s of [...this.sessions]) s.abort('listener closed');
       for (const ws of this.wss.clients) ws.terminate();
-      this.wss.close(() => resolve());
+      for (const [socket, timer] of this.unupgraded) {
+        clearTimeout(timer);
+        socket.destroy();
+      }
+      this.unupgraded.clear();
+      this.wss.close();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
     });
     untrackResource(this);
     return this.closing;
@@ -132,23 +160,68 @@ export class SignalingListener implements NetResource {
     return this.close();
   }
 
+  /** @internal A TCP connection: admitted (and given a deadline to become a WebSocket) or dropped. */
+  tcpConnected(socket: Socket): void {
+    const from = plainAddress(socket.remoteAddress);
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const admission = admitConnection({
+      fromAddress: this.perAddress.get(from) ?? 0,
+      maxPerAddress: this.opts.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
+      unupgraded: this.unupgraded.size,
+      maxUnupgraded: MAX_UNUPGRADED_CONNECTIONS,
+    });
+    if (!admission.ok) {
+      this.note('warn', from, `turned away: ${admission.reason}`);
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(from, (this.perAddress.get(from) ?? 0) + 1);
+    const timeout = this.opts.upgradeTimeoutMs ?? UPGRADE_TIMEOUT_MS;
+    const timer = setTimeout(guard(this.log, 'signaling upgrade timer', () => {
+      if (!this.unupgraded.has(socket)) return;
+      this.note('warn', from, `no signaling request within ${timeout / 1000} s; dropped`);
+      socket.destroy();
+    }), timeout);
+    timer.unref();
+    this.unupgraded.set(socket, timer);
+    socket.once('close', () => {
+      this.upgraded(socket);
+      const n = (this.perAddress.get(from) ?? 1) - 1;
+      if (n > 0) this.perAddress.set(from, n);
+      else this.perAddress.delete(from);
+    });
+  }
+
+  /** @internal The connection asked for the WebSocket upgrade: its deadline is over. */
+  upgraded(socket: Duplex): void {
+    const timer = this.unupgraded.get(socket);
+    if (timer) clearTimeout(timer);
+    this.unupgraded.delete(socket);
+  }
+
   /** @internal */
   accepted(ws: WebSocket, req: IncomingMessage): void {
     const from = plainAddress(req.socket.remoteAddress);
     ws.on('error', guard(this.log, 'signaling socket error', (err: Error) => {
-      this.log('warn', `signaling from ${from}: ${err.message}; closing`);
+      this.note('warn', from, `${err.message}; closing`);
     }));
     if (this.closing) {
       ws.terminate();
       return;
     }
-    const max = this.opts.maxPendingSessions ?? MAX_PENDING_SESSIONS;
-    if (this.sessions.size >= max) {
-      this.log('warn', `signaling from ${from}: ${max} sessions already in progress; turned away`);
+    const now = Date.now();
+    const views = [...this.sessions].map((s) => ({ session: s, saidHello: s.saidHello, startedAt: s.startedAt }));
+    const admission = admitSession(views, this.opts.maxPendingSessions ?? MAX_PENDING_SESSIONS, now, this.opts.helloGraceMs ?? HELLO_GRACE_MS);
+    if (!admission.ok) {
+      this.note('warn', from, `turned away: ${admission.reason}`);
       ws.close(1013, 'busy, try again later');
       return;
     }
-    const session = new ListenerSession(this, ws, from, () => this.sessions.delete(session));
+    admission.evict?.abort('evicted: no hello while another device waited');
+    const session = new ListenerSession(this, ws, from, now, () => this.sessions.delete(session));
     this.sessions.add(session);
   }
 }
@@ -159,7 +232,13 @@ class ListenerSession {
   private candidates = 0;
   private timer: NodeJS.Timeout | null;
 
-  constructor(private readonly listener: SignalingListener, private readonly ws: WebSocket, private readonly from: string, private readonly onDone: () => void) {
+  constructor(
+    private readonly listener: SignalingListener,
+    private readonly ws: WebSocket,
+    private readonly from: string,
+    readonly startedAt: number,
+    private readonly onDone: () => void,
+  ) {
     const log = listener.log;
     this.timer = setTimeout(guard(log, 'signaling hello timer', () => this.fail('no hello in time')), listener.opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS);
     this.timer.unref();
@@ -169,6 +248,11 @@ class ListenerSession {
 
   abort(reason: string): void {
     this.fail(reason);
+  }
+
+  /** past the hello: a real dialer, not an idle socket */
+  get saidHello(): boolean {
+    return this.state !== 'hello';
   }
 
   private get log(): NetLog {
@@ -202,7 +286,7 @@ class ListenerSession {
       case 'connected':
         return; // the dialer closes the socket; nothing to do
       case 'error':
-        this.log('info', `signaling from ${this.from}: peer gave up: ${f.reason}`);
+        this.listener.note('info', this.from, `peer gave up: ${f.reason}`);
         this.finish(`peer gave up: ${f.reason}`, false);
         return;
       default:
@@ -269,13 +353,13 @@ class ListenerSession {
   }
 
   private refuse(reason: string): void {
-    this.log('info', `signaling from ${this.from}: refused: ${reason}`);
+    this.listener.note('warn', this.from, `refused: ${reason}`);
     this.finish(reason, true);
   }
 
   private fail(reason: string): void {
     if (this.state === 'done') return;
-    this.log('warn', `signaling from ${this.from}: ${reason}; closing`);
+    this.listener.note('warn', this.from, `${reason}; closing`);
     this.finish(reason, true);
   }
 
@@ -309,11 +393,30 @@ export function listenSignaling(opts: ListenerOptions): Promise<SignalingListene
   const port = opts.port ?? DEFAULT_SIGNALING_PORT;
   const host = opts.host ?? (process.env.PEERFOLD_BIND_ADDRESS || undefined);
   return new Promise((resolve, reject) => {
-    const wss = new WebSocketServer({ port, host, path: SIGNALING_PATH, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: true });
+    // our own HTTP server (not ws's), so that TCP connections are seen and bounded before any upgrade
+    const server = createServer(guard(log, 'signaling request', (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('this is a Peerfold signaling listener: WebSocket only\n');
+    }));
+    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: true });
     let listener: SignalingListener | null = null;
-    wss.on('error', guard(log, 'signaling server error', (err: NodeJS.ErrnoException) => {
+    server.on('connection', guard(log, 'signaling connection', (socket: Socket) => {
+      if (listener) listener.tcpConnected(socket);
+      else socket.destroy();
+    }));
+    server.on('upgrade', guard(log, 'signaling upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      listener?.upgraded(socket);
+      socket.on('error', () => socket.destroy());
+      if (!listener || new URL(req.url ?? '/', 'http://x').pathname !== SIGNALING_PATH) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      const l = listener;
+      wss.handleUpgrade(req, socket, head, guard(log, 'signaling session', (ws: WebSocket) => l.accepted(ws, req)));
+    }));
+    server.on('error', guard(log, 'signaling server error', (err: NodeJS.ErrnoException) => {
       if (!listener) {
-        wss.close();
+        server.close();
         const where = `${host ?? '*'}:${port}`;
         reject(err.code === 'EADDRINUSE'
           ? new Error(`signaling port ${where} is already in use (another Peerfold running?); choose another with --listen PORT, or --listen 0 for any free port`)
@@ -322,15 +425,11 @@ export function listenSignaling(opts: ListenerOptions): Promise<SignalingListene
       }
       log('error', `signaling listener: ${err.message}`);
     }));
-    wss.on('listening', guard(log, 'signaling listening', () => {
-      const actual = (wss.address() as AddressInfo).port;
-      listener = new SignalingListener(wss, actual, opts, log);
+    server.listen(port, host, guard(log, 'signaling listening', () => {
+      const actual = (server.address() as AddressInfo).port;
+      listener = new SignalingListener(server, wss, actual, opts, log);
       trackResource(listener);
       resolve(listener);
-    }));
-    wss.on('connection', guard(log, 'signaling connection', (ws: WebSocket, req: IncomingMessage) => {
-      if (listener) listener.accepted(ws, req);
-      else ws.terminate();
     }));
   });
 }
