@@ -11,7 +11,7 @@ import { createShareSecret, deriveShareKeys } from '../keys/secrets.ts';
 import { IGNORE_FILE } from '../scan/ignore.ts';
 import { counterFloorForNewIndex } from '../sync/vv.ts';
 import { MARKER_FILE, writeMarker } from '../model/folder.ts';
-import { checkShareableFolder } from '../model/share-paths.ts';
+import { canonicalFolder, checkShareableFolder, isInsideOrSame } from '../model/share-paths.ts';
 import { fileEntry, shareSummary } from './status.ts';
 
 export type Handlers = {
@@ -181,7 +181,7 @@ export function createHandlers(engine: Engine): Handlers {
       return after;
     },
 
-    listDir: ({ path }) => listDir(path),
+    listDir: ({ path }) => listDir(path, engine.home),
 
     stop() {
       setImmediate(() => engine.requestStop());
@@ -200,9 +200,16 @@ function setPaused(engine: Engine, folders: ReturnType<Engine['allFolders']>, pa
   return { ok: true as const };
 }
 
-/** Lists a server folder for the web UI's folder picker: directories first, hidden ones left out. */
-export function listDir(path?: string): DirListing {
+/**
+ * Lists a server folder for the web UI's folder picker: directories first, hidden ones left out.
+ * Anything the daemon's user can read may be listed (the access token grants that), except
+ * Peerfold's own home: it holds the token, the keys and the share secrets.
+ */
+export function listDir(path: string | undefined, home: string): DirListing {
   const abs = resolve(path || homedir());
+  if (isInsideOrSame(canonicalFolder(abs), canonicalFolder(home))) {
+    throw new ApiError('refused', `${abs} is inside Peerfold's own folder (keys, secrets, the access token); it cannot be browsed`);
+  }
   let names: string[];
   try {
     if (!statSync(abs).isDirectory()) throw new ApiError('bad-request', `${abs} is not a folder`);

@@ -24,13 +24,18 @@ export function canonicalFolder(path: string): string {
  */
 export function checkShareableFolder(path: string, shares: readonly { name: string; path: string }[], home: string, mustExist: boolean): string {
   const abs = canonicalFolder(path);
+  let exists = false;
   let isDir = false;
   try {
     isDir = statSync(abs).isDirectory();
-  } catch {
+    exists = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ApiError('refused', `${abs} cannot be a folder: a part of that path is a file`);
     if (mustExist) throw new ApiError('refused', `no such folder: ${abs}`);
   }
-  if (mustExist && !isDir) throw new ApiError('refused', `${abs} is a file, not a folder; share the folder that holds it`);
+  if (exists && !isDir) {
+    throw new ApiError('refused', `${abs} is a file, not a folder; ${mustExist ? 'share the folder that holds it' : 'give a folder (a new one is created)'}`);
+  }
   if (isDir) {
     try {
       accessSync(abs, constants.W_OK | constants.R_OK);
