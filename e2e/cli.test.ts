@@ -66,8 +66,9 @@ function startDaemon(home: string): Promise<Daemon> {
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /web UI\s+(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
-      if (m) resolve({ proc, output: () => out, exited, webUrl: m[1] });
+      // not a terminal: the address without the token, and where the token is
+      const m = /web UI\s+(http:\/\/127\.0\.0\.1:\d+)\/  \(the access token is in (.*control-token)\)/.exec(out);
+      if (m) resolve({ proc, output: () => out, exited, webUrl: `${m[1]}/?token=${readFileSync(m[2], 'utf8').trim()}` });
     };
     proc.stdout!.on('data', onData);
     proc.stderr!.on('data', onData);
@@ -208,7 +209,9 @@ test('a real daemon: share, status, files, pause, resume, refusals, web auth, st
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /^peerfold: .+\n$/);
 
-  // the web UI: the printed URL signs in; nothing without it
+  // the web UI: the printed address with the token from the file signs in; nothing without it; the
+  // token itself is never in the output of a daemon that does not run in a terminal
+  assert.ok(!d.output().includes(d.webUrl.split('token=')[1]), 'the token is not in the log');
   assert.equal((await httpGet(d.webUrl.replace(/\?token=.*/, ''))).status, 401);
   const signIn = await httpGet(d.webUrl);
   assert.equal(signIn.status, 302);

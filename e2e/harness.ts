@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Method, Params, Result, ShareSummary, StatusResult } from '../shared/api.ts';
 import { connectToDaemon, type ControlClient } from '../main/headless/client.ts';
+import { readToken } from '../main/headless/home-files.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(repoRoot, 'bin', 'peerfold');
@@ -118,15 +119,18 @@ export class Device {
   }
 
   /**
-   * The web UI address this run of the daemon printed ("web UI  http://127.0.0.1:PORT/?token=…");
-   * it signs a browser in. Waits for the line: the daemon answers its API a moment before printing.
+   * The address that signs a browser in: the web UI address this run of the daemon printed ("web
+   * UI  http://127.0.0.1:PORT/", without the token: the log is not a terminal) with the token
+   * from its home, as a user would put them together. Waits for the line: the daemon answers its
+   * API a moment before printing.
    */
   async webUrl(): Promise<string> {
-    return waitUntil(`${this.name}'s web UI address`, () => {
-      const found = [...this.log.matchAll(/web UI\s+(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)/g)];
+    const origin = await waitUntil(`${this.name}'s web UI address`, () => {
+      const found = [...this.log.matchAll(/web UI\s+(http:\/\/127\.0\.0\.1:\d+)\//g)];
       // after a restart the log holds several; the newest is this run's
       return found.length ? found[found.length - 1][1] : false;
     }, 30_000, 100);
+    return `${origin}/?token=${readToken(this.home)}`;
   }
 
   async bytesIn(): Promise<number> {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiEvents, EventName, Method, Params, Result, StatusResult } from '../../shared/api.ts';
-import { runDaemon, startDaemon, type DaemonEngine } from './daemon.ts';
+import { runDaemon, startDaemon, webUiLine, type DaemonEngine } from './daemon.ts';
 import { DaemonRunningError } from './lock.ts';
 import { connectToDaemon, DaemonNotRunningError } from './client.ts';
 import { readControlInfo, CONTROL_FILE, LOCK_FILE, TOKEN_FILE } from './home-files.ts';
@@ -102,4 +102,12 @@ test('a Node older than package.json allows stops the daemon at start with one c
   assert.equal(opened, false);
   assert.deepEqual(errors, [`peerfold: Peerfold needs Node >=20.19 (package.json "engines"); this is Node 18.20.4. Install a supported Node and start it again.`]);
   assert.ok(!existsSync(join(home, LOCK_FILE)));
+});
+
+test('the web address carries the token only for an interactive terminal; otherwise it says where the token is', () => {
+  const server = { origin: 'http://127.0.0.1:21121', loginUrl: 'http://127.0.0.1:21121/?token=SECRET' };
+  assert.equal(webUiLine(server, '/srv/pf', true), 'http://127.0.0.1:21121/?token=SECRET');
+  const logged = webUiLine(server, '/srv/pf', false);
+  assert.equal(logged, `http://127.0.0.1:21121/  (the access token is in ${join('/srv/pf', TOKEN_FILE)})`);
+  assert.ok(!logged.includes('SECRET'));
 });

@@ -2,11 +2,12 @@
 // Stops cleanly on SIGINT, SIGTERM or the API's `stop`: the server stops taking calls, the engine
 // flushes its database, the home's control files are removed, and the process exits 0.
 import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveHome } from '../engine/config/home.ts';
 import type { Method, Params, Result } from '../../shared/api.ts';
 import { startControlServer, type ApiHandler, type ControlServer } from './control-server.ts';
-import { loadOrCreateToken, removeControlInfo, writeControlInfo } from './home-files.ts';
+import { TOKEN_FILE, loadOrCreateToken, removeControlInfo, writeControlInfo } from './home-files.ts';
 import { acquireLock, DaemonRunningError, type DaemonLock } from './lock.ts';
 import { nodeVersionProblem } from './node-version.ts';
 
@@ -32,6 +33,11 @@ export interface DaemonOptions {
   rendererDir?: string | null;
   /** where the startup lines go (stdout by default) */
   print?: (line: string) => void;
+  /**
+   * print the web address with its access token (it signs a browser in); default: only when
+   * stdout is an interactive terminal, so that the token never lands in a log file or journal
+   */
+  showToken?: boolean;
   printError?: (line: string) => void;
   /** install SIGINT/SIGTERM handlers (default true) */
   handleSignals?: boolean;
@@ -185,9 +191,15 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<number> {
   print(`  device ID  ${status.device.id}`);
   print(`  name       ${status.device.name}`);
   print(`  sync port  ${status.device.listenPort || '-'}`);
-  print(`  web UI     ${daemon.server.loginUrl}${built ? '' : '  (placeholder page: run `npm run build` for the UI)'}`);
+  const showToken = opts.showToken ?? process.stdout.isTTY === true;
+  print(`  web UI     ${webUiLine(daemon.server, daemon.home, showToken)}${built ? '' : '  (placeholder page: run `npm run build` for the UI)'}`);
   print('Stop it with Ctrl-C or `peerfold stop`.');
   return daemon.stopped;
+}
+
+/** The web address for the startup lines: with the token only where nobody but the user sees it. */
+export function webUiLine(server: Pick<ControlServer, 'origin' | 'loginUrl'>, home: string, showToken: boolean): string {
+  return showToken ? server.loginUrl : `${server.origin}/  (the access token is in ${join(home, TOKEN_FILE)})`;
 }
 
 function oneLine(s: string): string {
