@@ -8,6 +8,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { dirname, join } from 'node:path';
 import { Cluster, contentsUnder, converged, sha, sleep, treeOf, waitUntil, type Device } from './harness.ts';
 
+// These tests check that every version anyone wrote survives somewhere; files here change again
+// within seconds, which the archive would otherwise coalesce (one version per file per 5 minutes).
+process.env.PEERFOLD_ARCHIVE_COALESCE_MS = '0';
+
 const clusters: Cluster[] = [];
 after(async () => {
   for (const c of clusters) await c.close();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { PullProgress, VersionVector } from '../../../shared/api.ts';
 import type { FileRecord } from '../index/rows.ts';
 import type { IndexStore } from '../index/store.ts';
-import { LocalChangeError, archiveCurrent, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, removeInShare, renameInShare, unchangedOnDisk } from '../pull/apply.ts';
+import { LocalChangeError, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, removeInShare, renameInShare, unchangedOnDisk } from '../pull/apply.ts';
 import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from '../pull/file-puller.ts';
 import { unsafeRemotePath } from '../pull/path-safety.ts';
 import { RetryBook } from '../pull/retry.ts';
@@ -15,6 +15,7 @@ import { decide, type Decision } from '../sync/decide.ts';
 import { pickGlobal } from '../sync/global.ts';
 import { conflictPath } from '../sync/names.ts';
 import { bumpVector } from '../sync/vv.ts';
+import { archiveReplaced } from './archive.ts';
 
 /** Fetches a verified chunk of a file's global version from connected peers. */
 export interface ChunkSwarm {
@@ -333,7 +334,7 @@ export class Puller {
       this.ctx.record([{ ...n.local, path: target, version: bumpVector(before?.version ?? {}, this.ctx.self, this.ctx.counterFloor()), mtimeMs: st.mtimeMs, inode: st.ino, modifiedBy: this.ctx.self, deleted: false }]);
       this.ctx.conflictCreated(n.path, target);
     } else if (n.local.type === 'file') {
-      await archiveCurrent(root, n.path, versionTag(n.local), false);
+      await archiveReplaced(root, n.path, versionTag(n.local));
     }
   }
 
