@@ -67,7 +67,7 @@ function startDaemon(home: string): Promise<Daemon> {
     const onData = (d: Buffer) => {
       out += d.toString();
       // not a terminal: the address without the token, and where the token is
-      const m = /web UI\s+(http:\/\/127\.0\.0\.1:\d+)\/  \(the access token is in (.*control-token)\)/.exec(out);
+      const m = /web UI\s+(http:\/\/127\.0\.0\.1:\d+)\/ {2}\(the access token is in (.*control-token)\)/.exec(out);
       if (m) resolve({ proc, output: () => out, exited, webUrl: `${m[1]}/?token=${readFileSync(m[2], 'utf8').trim()}` });
     };
     proc.stdout!.on('data', onData);
