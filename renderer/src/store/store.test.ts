@@ -153,6 +153,30 @@ test('resolve removes the conflict and re-reads the list', async () => {
   assert.deepEqual(calls.find((c) => c.method === 'resolve')?.params, { share: 's1', path: 'notes/todo.txt', keep: 'both' });
 });
 
+test('held deletions: confirm and restore call the engine and re-read status; a failure is a notice', async () => {
+  let held = 12;
+  const { bridge, calls } = fakeBridge({
+    ...basics,
+    status: () => status([share({ heldDeletes: held })]),
+    confirmDeletes: () => {
+      held = 0;
+      return { deleted: 12 };
+    },
+    restoreDeletes: () => {
+      throw new ApiError('not-found', 'no share "s1"');
+    },
+  });
+  const app = createPeerfoldApp(bridge, { fallbackPollMs: 0 });
+  app.actions.start();
+  await settle();
+  assert.equal(app.store.getState().shares[0].heldDeletes, 12);
+  await app.actions.settleHeldDeletes('s1', 'confirm');
+  assert.deepEqual(calls.find((c) => c.method === 'confirmDeletes')?.params, { share: 's1' });
+  assert.equal(app.store.getState().shares[0].heldDeletes, 0);
+  await app.actions.settleHeldDeletes('s1', 'restore');
+  assert.equal(app.store.getState().notices.at(-1)?.title, 'Could not restore the deleted files');
+});
+
 test('join and addPeer throw for the form to show; load keeps per-share resources', async () => {
   const { bridge } = fakeBridge({
     ...basics,
