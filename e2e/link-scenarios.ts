@@ -82,20 +82,22 @@ export async function pauseMidTransfer(c: Cluster, a: Device, b: Device, other: 
 
 /**
  * kill -9 `victim` (or stop it gracefully) and start it again: returns the ms from starting the
- * daemon to both devices reporting the new link. Fails if the new link is refused as a duplicate.
+ * daemon to both devices reporting the new link (and to its API answering, for comparison). Fails
+ * if the new link is refused as a duplicate.
  */
-export async function restart(victim: Device, survivor: Device, how: 'kill9' | 'stop' = 'kill9'): Promise<{ ms: number }> {
+export async function restart(victim: Device, survivor: Device, how: 'kill9' | 'stop' = 'kill9'): Promise<{ ms: number; apiMs: number }> {
   const before = await connectedSince(survivor, victim);
   const victimLogAt = victim.log.length;
   if (how === 'kill9') await victim.kill9();
   else await victim.stop();
   const t0 = performance.now();
   await victim.start();
+  const apiMs = performance.now() - t0;
   await waitUntil(`${victim.name} and ${survivor.name} to be linked again`, async () => {
     const s = await connectedSince(survivor, victim);
     return s !== null && s !== before && (await connectedSince(victim, survivor)) !== null;
   }, 60_000, 20);
   const ms = performance.now() - t0;
   if (/duplicate connection/.test(victim.log.slice(victimLogAt))) throw new Error(`${victim.name}'s new link was refused as a duplicate:\n${victim.log.slice(victimLogAt)}`);
-  return { ms };
+  return { ms, apiMs };
 }

@@ -54,7 +54,7 @@ try {
       steps.push(`pause mid-transfer: link kept, 16 MiB in ${fmt(moved.ms / 1000, 1)} s`);
       const [victim, survivor]: Device[] = round % 2 ? [b, a] : [a, b];
       const back = await restart(victim, survivor);
-      steps.push(`kill -9 ${victim.name} -> linked ${fmt(back.ms / 1000, 2)} s after start`);
+      steps.push(`kill -9 ${victim.name} -> linked ${fmt(back.ms / 1000, 2)} s after start (API up at ${fmt(back.apiMs / 1000, 2)} s)`);
       for (const [from, to] of [[a, b], [b, a]] as const) {
         const name = `r${round}-from-${from.name}.txt`;
         writeFileSync(join(from.dir, name), `${name}\n`);
