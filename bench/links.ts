@@ -10,10 +10,23 @@ import { benchCluster, benchDeviceEnv, fmt, median } from './lib.ts';
 import { connected } from './sync.ts';
 
 export type LinksPart = 'reconnect' | 'addshare';
-export interface LinksFigures { rounds: number; medianMs: number; minMs: number; maxMs: number; samplesMs: number[] }
-export interface LinksResults { reconnect?: LinksFigures; addshare?: LinksFigures }
+export interface LinksFigures {
+  rounds: number;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  samplesMs: number[];
+}
+export interface LinksResults {
+  reconnect?: LinksFigures;
+  addshare?: LinksFigures;
+}
 
-export async function benchLinks(parts: Set<LinksPart>, opts: { fromSource: boolean; rounds: number; log: (s: string) => void }, report: (part: LinksPart, r: LinksFigures) => void): Promise<LinksResults> {
+export async function benchLinks(
+  parts: Set<LinksPart>,
+  opts: { fromSource: boolean; rounds: number; log: (s: string) => void },
+  report: (part: LinksPart, r: LinksFigures) => void,
+): Promise<LinksResults> {
   const c = benchCluster('peerfold-bench-links-');
   const out: LinksResults = {};
   try {
@@ -52,10 +65,18 @@ export async function benchLinks(parts: Set<LinksPart>, opts: { fromSource: bool
 }
 
 function figures(samplesMs: number[]): LinksFigures {
-  return { rounds: samplesMs.length, medianMs: median(samplesMs), minMs: Math.min(...samplesMs), maxMs: Math.max(...samplesMs), samplesMs: samplesMs.map((x) => Math.round(x)) };
+  return {
+    rounds: samplesMs.length,
+    medianMs: median(samplesMs),
+    minMs: Math.min(...samplesMs),
+    maxMs: Math.max(...samplesMs),
+    samplesMs: samplesMs.map((x) => Math.round(x)),
+  };
 }
 
 export function printLinksPart(part: LinksPart, r: LinksFigures): void {
   const what = part === 'reconnect' ? 'kill -9, restart -> linked again' : 'share added between linked devices -> first file';
-  console.log(`${what}: median ${fmt(r.medianMs, 0)} ms of ${r.rounds} (min ${fmt(r.minMs, 0)}, max ${fmt(r.maxMs, 0)}; ${r.samplesMs.join(', ')})`);
+  console.log(
+    `${what}: median ${fmt(r.medianMs, 0)} ms of ${r.rounds} (min ${fmt(r.minMs, 0)}, max ${fmt(r.maxMs, 0)}; ${r.samplesMs.join(', ')})`,
+  );
 }

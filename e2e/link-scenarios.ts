@@ -18,7 +18,12 @@ export async function connectedSince(of: Device, to: Device): Promise<number | n
  * `a` shares a new folder holding one file, `b` joins it: returns the ms from the join to the file
  * in place on `b`, and whether the link between them stayed the same one.
  */
-export async function addShare(c: Cluster, a: Device, b: Device, name: string): Promise<{ shareId: string; ms: number; sameLink: boolean }> {
+export async function addShare(
+  c: Cluster,
+  a: Device,
+  b: Device,
+  name: string,
+): Promise<{ shareId: string; ms: number; sameLink: boolean }> {
   const before = await connectedSince(b, a);
   const dirA = join(c.base, `${name}-${a.name}`);
   const dirB = join(c.base, `${name}-${b.name}`);
@@ -39,7 +44,14 @@ export async function addShare(c: Cluster, a: Device, b: Device, name: string): 
  * limit), pauses `other` in the middle of it, resumes it, and checks: the link stayed the same,
  * the transfer never went backwards, the file arrived intact.
  */
-export async function pauseMidTransfer(c: Cluster, a: Device, b: Device, other: string, name: string, bytes: number): Promise<{ ms: number }> {
+export async function pauseMidTransfer(
+  c: Cluster,
+  a: Device,
+  b: Device,
+  other: string,
+  name: string,
+  bytes: number,
+): Promise<{ ms: number }> {
   const data = randomBytes(bytes);
   const dirA = join(c.base, `${name}-${a.name}`);
   const dirB = join(c.base, `${name}-${b.name}`);
@@ -51,25 +63,35 @@ export async function pauseMidTransfer(c: Cluster, a: Device, b: Device, other: 
     await waitUntil(`${a.name} to scan ${name}`, async () => (await a.share(share.id)).localFiles === 1, 60_000, 20);
     const t0 = performance.now();
     await b.call('join', { code: (await a.call('codes', { share: share.id })).readWrite!, path: dirB, name });
-    let done = await waitUntil('the transfer to start', async () => {
-      const p = (await b.share(share.id)).pulling.find((x) => x.path === 'big.bin');
-      return p && p.done > 0 ? p.done : false;
-    }, 60_000, 20);
+    let done = await waitUntil(
+      'the transfer to start',
+      async () => {
+        const p = (await b.share(share.id)).pulling.find((x) => x.path === 'big.bin');
+        return p && p.done > 0 ? p.done : false;
+      },
+      60_000,
+      20,
+    );
     const link = await connectedSince(b, a);
     await a.call('pause', { share: other });
     let resumed = false;
-    await waitUntil(`${name}'s file to arrive`, async () => {
-      const p = (await b.share(share.id)).pulling.find((x) => x.path === 'big.bin');
-      if (p) {
-        if (p.done < done) throw new Error(`the transfer went back from ${done} to ${p.done} bytes`);
-        done = p.done;
-      }
-      if (!resumed && (!p || p.done > bytes / 2)) {
-        resumed = true;
-        await a.call('resume', { share: other });
-      }
-      return existsSync(join(dirB, 'big.bin'));
-    }, 120_000, 50);
+    await waitUntil(
+      `${name}'s file to arrive`,
+      async () => {
+        const p = (await b.share(share.id)).pulling.find((x) => x.path === 'big.bin');
+        if (p) {
+          if (p.done < done) throw new Error(`the transfer went back from ${done} to ${p.done} bytes`);
+          done = p.done;
+        }
+        if (!resumed && (!p || p.done > bytes / 2)) {
+          resumed = true;
+          await a.call('resume', { share: other });
+        }
+        return existsSync(join(dirB, 'big.bin'));
+      },
+      120_000,
+      50,
+    );
     if (!resumed) await a.call('resume', { share: other });
     if (sha(readFileSync(join(dirB, 'big.bin'))) !== sha(data)) throw new Error(`${name}'s file arrived corrupt`);
     const after = await connectedSince(b, a);
@@ -93,11 +115,17 @@ export async function restart(victim: Device, survivor: Device, how: 'kill9' | '
   const t0 = performance.now();
   await victim.start();
   const apiMs = performance.now() - t0;
-  await waitUntil(`${victim.name} and ${survivor.name} to be linked again`, async () => {
-    const s = await connectedSince(survivor, victim);
-    return s !== null && s !== before && (await connectedSince(victim, survivor)) !== null;
-  }, 60_000, 20);
+  await waitUntil(
+    `${victim.name} and ${survivor.name} to be linked again`,
+    async () => {
+      const s = await connectedSince(survivor, victim);
+      return s !== null && s !== before && (await connectedSince(victim, survivor)) !== null;
+    },
+    60_000,
+    20,
+  );
   const ms = performance.now() - t0;
-  if (/duplicate connection/.test(victim.log.slice(victimLogAt))) throw new Error(`${victim.name}'s new link was refused as a duplicate:\n${victim.log.slice(victimLogAt)}`);
+  if (/duplicate connection/.test(victim.log.slice(victimLogAt)))
+    throw new Error(`${victim.name}'s new link was refused as a duplicate:\n${victim.log.slice(victimLogAt)}`);
   return { ms, apiMs };
 }

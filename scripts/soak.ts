@@ -55,16 +55,23 @@ try {
       const [victim, survivor]: Device[] = round % 2 ? [b, a] : [a, b];
       const back = await restart(victim, survivor);
       steps.push(`kill -9 ${victim.name} -> linked ${fmt(back.ms / 1000, 2)} s after start (API up at ${fmt(back.apiMs / 1000, 2)} s)`);
-      for (const [from, to] of [[a, b], [b, a]] as const) {
+      for (const [from, to] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         const name = `r${round}-from-${from.name}.txt`;
         writeFileSync(join(from.dir, name), `${name}\n`);
         await waitUntil(`${name} to reach ${to.name}`, () => existsSync(join(to.dir, name)), 60_000, 20);
       }
       steps.push('syncs both ways');
       passed++;
-      console.log(`round ${String(round).padStart(2)}/${rounds}  PASS  ${fmt((performance.now() - started) / 1000, 1)} s  ${steps.join('; ')}`);
+      console.log(
+        `round ${String(round).padStart(2)}/${rounds}  PASS  ${fmt((performance.now() - started) / 1000, 1)} s  ${steps.join('; ')}`,
+      );
     } catch (err) {
-      console.log(`round ${String(round).padStart(2)}/${rounds}  FAIL  ${steps.join('; ')}${steps.length ? '; ' : ''}${(err as Error).message.split('\n')[0]}`);
+      console.log(
+        `round ${String(round).padStart(2)}/${rounds}  FAIL  ${steps.join('; ')}${steps.length ? '; ' : ''}${(err as Error).message.split('\n')[0]}`,
+      );
       if (process.env.PEERFOLD_SOAK_LOGS) console.error(c.logs());
       // a failed round may leave a device stopped or a share paused: put things back for the next
       for (const d of [a, b]) if (!d.client) await d.start().catch(() => undefined);

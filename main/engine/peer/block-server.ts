@@ -121,7 +121,8 @@ export class BlockServer {
     // The file changed here, or the chunk sits in another file: a whole-chunk request can still
     // be served from wherever the chunk is (a part of a larger chunk cannot be placed).
     for (const loc of this.deps.store.findChunk(req.hash)) {
-      if (loc.shareId === shareId && loc.size === req.size) return { path: loc.path, offset: loc.offset, size: loc.size, requestBase: req.offset };
+      if (loc.shareId === shareId && loc.size === req.size)
+        return { path: loc.path, offset: loc.offset, size: loc.size, requestBase: req.offset };
     }
     return null;
   }

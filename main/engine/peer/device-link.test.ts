@@ -64,7 +64,15 @@ function hold(e: End, keys: ShareKeys): void {
   e.held.set(keys.discoveryIdHex, { keys, active: true });
   if (!e.store.getShare(keys.shareId)) {
     mkdirSync(join(e.home, keys.shareId), { recursive: true });
-    e.store.addShare({ id: keys.shareId, name: keys.shareId, path: join(e.home, keys.shareId), access: 'read-write', secret: 'unused', paused: false, createdAt: 0 });
+    e.store.addShare({
+      id: keys.shareId,
+      name: keys.shareId,
+      path: join(e.home, keys.shareId),
+      access: 'read-write',
+      secret: 'unused',
+      paused: false,
+      createdAt: 0,
+    });
   }
 }
 
@@ -75,8 +83,21 @@ function record(e: End, shareId: string, path: string, sequence: number, content
   const h = createHash('sha256');
   for (const c of chunks) h.update(c.hash);
   return {
-    shareId, deviceId: e.id.deviceId, path, type: 'file', size: data.length, mode: 0o644, mtimeMs: 1000, inode: 1,
-    symlinkTarget: null, version: { [e.id.deviceId]: sequence }, sequence, deleted: false, chunks, hash: h.digest('hex'), modifiedBy: e.id.deviceId,
+    shareId,
+    deviceId: e.id.deviceId,
+    path,
+    type: 'file',
+    size: data.length,
+    mode: 0o644,
+    mtimeMs: 1000,
+    inode: 1,
+    symlinkTarget: null,
+    version: { [e.id.deviceId]: sequence },
+    sequence,
+    deleted: false,
+    chunks,
+    hash: h.digest('hex'),
+    modifiedBy: e.id.deviceId,
   };
 }
 
@@ -90,7 +111,11 @@ async function waitFor(check: () => boolean, what: string, ms = 15_000): Promise
 
 /** b dials a over memory pipes, offering `offer` (the discovery IDs signaling agreed on). */
 function connect(a: End, b: End, offer: string[], opts: { pingMs?: number } = {}): { ab: MemoryPipe; ba: MemoryPipe } {
-  const [fromB, toA] = pipePair({ deviceId: b.id.deviceId, deviceName: b.name, fingerprint: b.id.fingerprint }, { deviceId: a.id.deviceId, deviceName: a.name, fingerprint: a.id.fingerprint }, offer);
+  const [fromB, toA] = pipePair(
+    { deviceId: b.id.deviceId, deviceName: b.name, fingerprint: b.id.fingerprint },
+    { deviceId: a.id.deviceId, deviceName: a.name, fingerprint: a.id.fingerprint },
+    offer,
+  );
   a.link = new DeviceLink(toA, toA, a.host, { offer, pingMs: opts.pingMs });
   b.link = new DeviceLink(fromB, fromB, b.host, { offer, expectDeviceId: a.id.deviceId, pingMs: opts.pingMs });
   return { ab: toA, ba: fromB };
@@ -112,7 +137,12 @@ test('with the right secret both ends go live, connectedSince is set, and the in
 
 test('a peer that knows the discovery ID but not the secret is refused, and nothing it sent is applied', async () => {
   const real = deriveShareKeys(createShareSecret());
-  const forged: ShareKeys = { ...deriveShareKeys(createShareSecret()), discoveryId: real.discoveryId, discoveryIdHex: real.discoveryIdHex, shareId: real.shareId };
+  const forged: ShareKeys = {
+    ...deriveShareKeys(createShareSecret()),
+    discoveryId: real.discoveryId,
+    discoveryIdHex: real.discoveryIdHex,
+    shareId: real.shareId,
+  };
   const [a, m] = [await end('owner', [real]), await end('impostor', [forged])];
   m.store.putFiles([record(m, real.shareId, 'planted.txt', 1)]);
   connect(a, m, [real.discoveryIdHex]);
@@ -233,7 +263,9 @@ test('blocks: a chunk is served, and many requests on one abort signal use one l
   ab.cut();
   const abort = new AbortController();
   const tracker = (b.link as unknown as { tracker: { listeners: number } }).tracker;
-  const all = Array.from({ length: 50 }, () => b.link!.fetchChunk(x.discoveryIdHex, 'data.bin', rec.chunks[0]!.hash, 0, rec.size, abort.signal));
+  const all = Array.from({ length: 50 }, () =>
+    b.link!.fetchChunk(x.discoveryIdHex, 'data.bin', rec.chunks[0]!.hash, 0, rec.size, abort.signal),
+  );
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(tracker.listeners, 1, 'one abort listener for one signal');
   abort.abort(new Error('file done elsewhere'));

@@ -110,7 +110,12 @@ export class DeviceLink {
     this.blocks = opts.blocks ?? channelOf(pipe, 'data');
     const offered = opts.offer.map((d) => host.activeShare(d)).filter((k): k is ShareKeys => !!k);
     this.handshake = new Handshake({
-      local: { deviceId: host.self.deviceId, fingerprint: host.self.fingerprint, deviceName: host.self.deviceName(), clientVersion: host.self.clientVersion },
+      local: {
+        deviceId: host.self.deviceId,
+        fingerprint: host.self.fingerprint,
+        deviceName: host.self.deviceName(),
+        clientVersion: host.self.clientVersion,
+      },
       remoteFingerprint: origin.remoteFingerprint,
       shares: offered,
       expectDeviceId: opts.expectDeviceId,
@@ -126,9 +131,12 @@ export class DeviceLink {
     this.tracker = new RequestTracker((m) => this.sendOn(this.blocks, m));
     // a throw inside a timer would stop the daemon: every timer here is guarded
     this.timerLog = (_, m) => host.log(m);
-    this.handshakeTimer = setTimeout(guard(this.timerLog, 'handshake timer', () => {
-      if (this.state === 'handshaking') this.close('the handshake did not finish in time');
-    }), opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer = setTimeout(
+      guard(this.timerLog, 'handshake timer', () => {
+        if (this.state === 'handshaking') this.close('the handshake did not finish in time');
+      }),
+      opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+    );
     this.handshakeTimer.unref();
     pipe.onClose((reason) => this.end(reason));
     this.control.onMessage((bytes) => this.fromPeer('control', bytes));
@@ -184,7 +192,10 @@ export class DeviceLink {
     this.state = 'live';
     this.since = Date.now();
     this.liveness = new Liveness(this.since, this.pingMs);
-    this.livenessTimer = setInterval(guard(this.timerLog, 'liveness timer', () => this.checkLiveness()), Math.max(50, Math.floor(this.pingMs / 5)));
+    this.livenessTimer = setInterval(
+      guard(this.timerLog, 'liveness timer', () => this.checkLiveness()),
+      Math.max(50, Math.floor(this.pingMs / 5)),
+    );
     this.livenessTimer.unref();
     for (const d of this.shares.carried().map((s) => s.discoveryId)) {
       // paused while this link waited to be chosen: withdrawn at once, the rest starts
@@ -219,7 +230,10 @@ export class DeviceLink {
     this.probes.clear();
     this.held = [];
     // let the close message go out first
-    setTimeout(guard(this.timerLog, 'link close timer', () => this.pipe.close(reason)), 50).unref();
+    setTimeout(
+      guard(this.timerLog, 'link close timer', () => this.pipe.close(reason)),
+      50,
+    ).unref();
     this.host.closed(this, reason);
   }
 
@@ -231,10 +245,13 @@ export class DeviceLink {
     if (this.state !== 'live') return Promise.resolve(false);
     const id = this.nextPingId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(guard(this.timerLog, 'probe timer', () => {
-        this.probes.delete(id);
-        resolve(false);
-      }), timeoutMs);
+      const timer = setTimeout(
+        guard(this.timerLog, 'probe timer', () => {
+          this.probes.delete(id);
+          resolve(false);
+        }),
+        timeoutMs,
+      );
       this.probes.set(id, (alive) => {
         clearTimeout(timer);
         this.probes.delete(id);
@@ -262,7 +279,10 @@ export class DeviceLink {
     if (this.state !== 'live' || !this.sides || !keys.length) return;
     const toProve = new Set(this.shares.offer(keys.map((k) => ({ discoveryId: k.discoveryIdHex, shareId: k.shareId }))));
     if (!toProve.size) return;
-    const proofs = proveShares(keys.filter((k) => toProve.has(k.discoveryIdHex)), this.sides);
+    const proofs = proveShares(
+      keys.filter((k) => toProve.has(k.discoveryIdHex)),
+      this.sides,
+    );
     this.sendAll(this.control, [{ type: 'shareProofs', shares: proofs }]);
   }
 
@@ -380,12 +400,14 @@ export class DeviceLink {
         return;
       default:
         // share changes and index messages are handled strictly in order, one at a time
-        this.queue = this.queue.then(() => this.onControl(msg)).catch((err) => {
-          const why = (err as Error).message;
-          if (this.state === 'closed') return;
-          this.host.log(`dropping ${this.deviceName}: ${why}`);
-          this.close(err instanceof ProtocolViolation || err instanceof ShareViolation ? `protocol violation: ${why}` : why);
-        });
+        this.queue = this.queue
+          .then(() => this.onControl(msg))
+          .catch((err) => {
+            const why = (err as Error).message;
+            if (this.state === 'closed') return;
+            this.host.log(`dropping ${this.deviceName}: ${why}`);
+            this.close(err instanceof ProtocolViolation || err instanceof ShareViolation ? `protocol violation: ${why}` : why);
+          });
     }
   }
 
@@ -454,7 +476,14 @@ export class DeviceLink {
   }
 
   /** Fetches one chunk of a carried share from this peer; the caller verifies it. */
-  fetchChunk(discoveryId: string, path: string, hash: Uint8Array, offset: number, size: number, signal: AbortSignal): Promise<Uint8Array | ResponseStatus> {
+  fetchChunk(
+    discoveryId: string,
+    path: string,
+    hash: Uint8Array,
+    offset: number,
+    size: number,
+    signal: AbortSignal,
+  ): Promise<Uint8Array | ResponseStatus> {
     return this.tracker.fetchChunk(discoveryId, path, hash, offset, size, signal);
   }
 }

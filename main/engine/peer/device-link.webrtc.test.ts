@@ -34,7 +34,15 @@ async function end(name: string, keys: ShareKeys): Promise<End> {
   const home = join(base, name);
   const id = loadOrCreateIdentity(home);
   const { store } = await IndexStore.open(join(home, 'index'), id.deviceId);
-  store.addShare({ id: keys.shareId, name: 's', path: join(home, 'share'), access: 'read-write', secret: 'unused', paused: false, createdAt: 0 });
+  store.addShare({
+    id: keys.shareId,
+    name: 's',
+    path: join(home, 'share'),
+    access: 'read-write',
+    secret: 'unused',
+    paused: false,
+    createdAt: 0,
+  });
   const e: End = { id, store, keys, logs: [], closedWith: null, accepted: false, host: undefined as unknown as DeviceLinkHost };
   e.host = {
     self: { deviceId: id.deviceId, deviceName: () => name, fingerprint: id.fingerprint, clientVersion: 'test' },
@@ -56,9 +64,21 @@ async function end(name: string, keys: ShareKeys): Promise<End> {
 
 function record(e: End, path: string, sequence: number): FileRecord {
   return {
-    shareId: e.keys.shareId, deviceId: e.id.deviceId, path, type: 'file', size: 0, mode: 0o644, mtimeMs: 1000, inode: 1,
-    symlinkTarget: null, version: { [e.id.deviceId]: sequence }, sequence, deleted: false, chunks: [],
-    hash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', modifiedBy: e.id.deviceId,
+    shareId: e.keys.shareId,
+    deviceId: e.id.deviceId,
+    path,
+    type: 'file',
+    size: 0,
+    mode: 0o644,
+    mtimeMs: 1000,
+    inode: 1,
+    symlinkTarget: null,
+    version: { [e.id.deviceId]: sequence },
+    sequence,
+    deleted: false,
+    chunks: [],
+    hash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    modifiedBy: e.id.deviceId,
   };
 }
 
@@ -95,19 +115,28 @@ async function waitFor(check: () => boolean, ms = 20_000): Promise<void> {
   }
 }
 
-test('a peer that knows the share\'s discovery ID but not its secret is refused on both sides, and nothing it sent is applied', { timeout: 60_000 }, async () => {
-  const real = deriveShareKeys(createShareSecret());
-  const forged: ShareKeys = { ...deriveShareKeys(createShareSecret()), discoveryId: real.discoveryId, discoveryIdHex: real.discoveryIdHex, shareId: real.shareId };
-  const a = await end('owner', real);
-  const m = await end('impostor', forged);
-  m.store.putFiles([record(m, 'planted.txt', 1)]);
-  await connect(a, m);
-  await waitFor(() => a.closedWith !== null && m.closedWith !== null);
-  assert.equal(a.accepted, false);
-  assert.equal(m.accepted, false);
-  assert.match(a.logs.join('\n'), /proof is wrong/);
-  assert.equal(a.store.getFile(real.shareId, m.id.deviceId, 'planted.txt'), null, 'nothing from the impostor reached the index');
-});
+test(
+  "a peer that knows the share's discovery ID but not its secret is refused on both sides, and nothing it sent is applied",
+  { timeout: 60_000 },
+  async () => {
+    const real = deriveShareKeys(createShareSecret());
+    const forged: ShareKeys = {
+      ...deriveShareKeys(createShareSecret()),
+      discoveryId: real.discoveryId,
+      discoveryIdHex: real.discoveryIdHex,
+      shareId: real.shareId,
+    };
+    const a = await end('owner', real);
+    const m = await end('impostor', forged);
+    m.store.putFiles([record(m, 'planted.txt', 1)]);
+    await connect(a, m);
+    await waitFor(() => a.closedWith !== null && m.closedWith !== null);
+    assert.equal(a.accepted, false);
+    assert.equal(m.accepted, false);
+    assert.match(a.logs.join('\n'), /proof is wrong/);
+    assert.equal(a.store.getFile(real.shareId, m.id.deviceId, 'planted.txt'), null, 'nothing from the impostor reached the index');
+  },
+);
 
 test('with the right secret, the handshake admits the peer and its index arrives', { timeout: 60_000 }, async () => {
   const keys = deriveShareKeys(createShareSecret());

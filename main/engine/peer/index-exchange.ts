@@ -30,7 +30,16 @@ export type SendState = 'waiting-for-ack' | 'idle' | 'sending' | 'sending-again'
 
 export type ExchangeStore = Pick<
   IndexStore,
-  'filesSince' | 'maxSequence' | 'getPeer' | 'updatePeer' | 'putFiles' | 'transaction' | 'forgetDevice' | 'localIndexId' | 'peerIndexId' | 'setPeerIndexId'
+  | 'filesSince'
+  | 'maxSequence'
+  | 'getPeer'
+  | 'updatePeer'
+  | 'putFiles'
+  | 'transaction'
+  | 'forgetDevice'
+  | 'localIndexId'
+  | 'peerIndexId'
+  | 'setPeerIndexId'
 >;
 
 export interface ExchangeDeps {

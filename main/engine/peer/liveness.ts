@@ -12,7 +12,10 @@ export class Liveness {
   private lastPing = 0;
   private lastTick: number;
 
-  constructor(now: number, private readonly pingMs = PING_MS) {
+  constructor(
+    now: number,
+    private readonly pingMs = PING_MS,
+  ) {
     this.lastHeard = now;
     this.lastTick = now;
   }

@@ -56,7 +56,14 @@ export class RequestTracker {
   }
 
   /** Fetches one chunk (in parts of at most MAX_BLOCK_DATA); the caller verifies its hash. */
-  async fetchChunk(share: string, path: string, hash: Uint8Array, offset: number, size: number, signal: AbortSignal): Promise<Uint8Array | ResponseStatus> {
+  async fetchChunk(
+    share: string,
+    path: string,
+    hash: Uint8Array,
+    offset: number,
+    size: number,
+    signal: AbortSignal,
+  ): Promise<Uint8Array | ResponseStatus> {
     const out = new Uint8Array(size);
     for (const range of chunkRanges(offset, size, MAX_BLOCK_DATA)) {
       await this.slot(signal);

@@ -74,7 +74,8 @@ export class ShareSet {
 
   /** What the handshake agreed: carried both ways. */
   fromHandshake(shares: readonly { discoveryId: string; shareId: string; peerLevel: AccessLevel; ourLevel: AccessLevel }[]): ShareChanges {
-    for (const h of shares) Object.assign(this.entry(h.discoveryId, h.shareId), { ours: 'accepted', ourLevel: h.ourLevel, theirs: h.peerLevel });
+    for (const h of shares)
+      Object.assign(this.entry(h.discoveryId, h.shareId), { ours: 'accepted', ourLevel: h.ourLevel, theirs: h.peerLevel });
     return { carried: shares.map((h) => h.discoveryId), dropped: [] };
   }
 
@@ -99,7 +100,10 @@ export class ShareSet {
    * device offers. Returns the shares whose own proof must now be sent (the caller offers them)
    * and what changed.
    */
-  peerProved(accepted: readonly AcceptedShare[], shareIdOf: (discoveryId: string) => string): { proveBack: { discoveryId: string; shareId: string }[]; changes: ShareChanges } {
+  peerProved(
+    accepted: readonly AcceptedShare[],
+    shareIdOf: (discoveryId: string) => string,
+  ): { proveBack: { discoveryId: string; shareId: string }[]; changes: ShareChanges } {
     const proveBack: { discoveryId: string; shareId: string }[] = [];
     const changes: ShareChanges = { carried: [], dropped: [] };
     for (const { share, level } of accepted) {
@@ -117,7 +121,8 @@ export class ShareSet {
     const asked = this.unanswered.shift();
     if (!asked) throw new ShareViolation('a shareResult that answers no shareProofs');
     const levels = new Map(accepted.map((a) => [a.share, a.level]));
-    for (const share of levels.keys()) if (!asked.includes(share)) throw new ShareViolation(`a shareResult accepting share ${share}, which was not offered`);
+    for (const share of levels.keys())
+      if (!asked.includes(share)) throw new ShareViolation(`a shareResult accepting share ${share}, which was not offered`);
     const changes: ShareChanges = { carried: [], dropped: [] };
     for (const share of asked) {
       const s = this.shares.get(share);
@@ -137,7 +142,10 @@ export class ShareSet {
     if (!s) return { tellPeer: false, changes: { carried: [], dropped: [] } };
     this.shares.delete(discoveryId);
     const readable = s.theirs !== null;
-    return { tellPeer: s.ours !== 'none' || readable, changes: { carried: [], dropped: readable || ShareSet.isCarried(s) ? [discoveryId] : [] } };
+    return {
+      tellPeer: s.ours !== 'none' || readable,
+      changes: { carried: [], dropped: readable || ShareSet.isCarried(s) ? [discoveryId] : [] },
+    };
   }
 
   /** The peer stopped carrying these shares here: it forgot our proofs and we forget its. */

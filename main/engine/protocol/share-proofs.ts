@@ -55,7 +55,10 @@ function bytesOf(v: string | Uint8Array, n: number, what: string): Uint8Array {
 export function buildTranscript(t: TranscriptInput): Uint8Array {
   const out = new Uint8Array(TRANSCRIPT_BYTES);
   let at = 0;
-  const put = (b: Uint8Array) => { out.set(b, at); at += b.length; };
+  const put = (b: Uint8Array) => {
+    out.set(b, at);
+    at += b.length;
+  };
   put(new TextEncoder().encode(TRANSCRIPT_CONTEXT));
   put(bytesOf(t.discoveryId, 20, 'discovery ID'));
   put(Uint8Array.of(LEVEL_BYTE[t.level]));
@@ -76,7 +79,6 @@ export function verifyShareMac(authKey: Uint8Array, transcript: Uint8Array, mac:
   const want = computeShareMac(authKey, transcript);
   return mac.length === want.length && timingSafeEqual(want, mac);
 }
-
 
 export type ShareProof = Auth['shares'][number];
 export type AcceptedShare = AuthResult['accepted'][number];
@@ -101,9 +103,7 @@ export function proveShares(shares: readonly ShareKeys[], sides: LinkSides): Sha
   return out;
 }
 
-export type ProofCheck =
-  | { ok: true; accepted: AcceptedShare[]; failures: string[] }
-  | { ok: false; error: string };
+export type ProofCheck = { ok: true; accepted: AcceptedShare[]; failures: string[] } | { ok: false; error: string };
 
 /**
  * Checks a peer's proofs against the shares this device offers it (`keysOf` answers null for any
@@ -111,7 +111,11 @@ export type ProofCheck =
  * weaker of that and this device's own level (the strongest proof it can verify).
  * Two proofs for one (share, level) are a protocol error.
  */
-export function checkProofs(proofs: readonly ShareProof[], keysOf: (discoveryId: string) => ShareKeys | null, sides: LinkSides): ProofCheck {
+export function checkProofs(
+  proofs: readonly ShareProof[],
+  keysOf: (discoveryId: string) => ShareKeys | null,
+  sides: LinkSides,
+): ProofCheck {
   const claims = new Map<string, Map<AccessLevel, Uint8Array>>();
   for (const { share, level, mac } of proofs) {
     const byLevel = claims.get(share) ?? new Map<AccessLevel, Uint8Array>();
