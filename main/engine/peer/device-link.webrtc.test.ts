@@ -50,6 +50,7 @@ async function end(name: string, keys: ShareKeys): Promise<End> {
     shareRoot: () => join(home, 'share'),
     store,
     remoteIndexChanged: () => undefined,
+    applyRemoteIndex: async (_shareId, apply) => apply(),
     throttleSend: async () => undefined,
     log: (m) => e.logs.push(m),
     authenticated: (link) => {

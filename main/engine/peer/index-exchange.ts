@@ -51,6 +51,11 @@ export interface ExchangeDeps {
   active(): boolean;
   /** the peer's index for this share changed */
   remoteIndexChanged(): void;
+  /**
+   * Writes the peer's entries (`apply`) when the share may take them: as a job of its loop, between
+   * its scans and pulls. Resolves once written; then the peer is acknowledged.
+   */
+  applyRemote(apply: () => void): Promise<void>;
 }
 
 export class IndexExchange {
@@ -102,17 +107,21 @@ export class IndexExchange {
     if (this.state === 'waiting-for-ack') {
       this.sentUpTo = msg.indexId === mine ? Math.min(msg.sequence, store.maxSequence(this.shareId, self)) : 0;
       this.state = 'idle';
-      this.push();
+      this.push(true);
     }
     if (msg.indexId === mine) store.updatePeer(this.shareId, peer.deviceId, { localSeqAcked: msg.sequence });
   }
 
-  /** This device's index changed: send the peer what it has not seen (once it asked). */
-  push(): void {
+  /**
+   * This device's index changed: send the peer what it has not seen (once it asked). The first
+   * send after the peer's first ack says so even when there is nothing: the peer then knows it has
+   * all of this index (a device that just joined waits for that before it calls itself in sync).
+   */
+  push(first = false): void {
     if (this.state === 'sending') this.state = 'sending-again';
     if (this.state !== 'idle') return;
     this.state = 'sending';
-    void this.sendLoop().then(
+    void this.sendLoop(first).then(
       () => {
         if (this.state === 'sending-again') {
           this.state = 'idle';
@@ -126,13 +135,17 @@ export class IndexExchange {
     );
   }
 
-  private async sendLoop(): Promise<void> {
+  private async sendLoop(first: boolean): Promise<void> {
     const { store, self } = this.deps;
     const indexId = store.localIndexId(this.shareId);
     while (!this.stopped && this.deps.active()) {
       const page = store.filesSince(this.shareId, self, this.sentUpTo, INDEX_PAGE);
-      if (!page.length) return;
       const maxSequence = store.maxSequence(this.shareId, self);
+      if (!page.length) {
+        if (first) await this.deps.send({ type: 'indexUpdate', share: this.discoveryId, indexId, maxSequence, entries: [] });
+        return;
+      }
+      first = false;
       for (const m of splitIndexUpdate({ share: this.discoveryId, indexId, maxSequence }, page.map(toWire))) {
         if (this.stopped) return;
         await this.deps.send(m);
@@ -145,25 +158,29 @@ export class IndexExchange {
     const batch = this.assembler.push(msg);
     if (!batch || !this.deps.active()) return;
     const { store, peer } = this.deps;
-    const known = store.peerIndexId(this.shareId, peer.deviceId);
     const records: FileRecord[] = [];
-    let maxSeq = known === batch.indexId ? (store.getPeer(this.shareId, peer.deviceId)?.remoteSeqSeen ?? 0) : 0;
     for (const e of batch.entries) {
       const bad = malformedWirePath(e.path);
       if (bad) throw new ProtocolViolation(`malformed path ${JSON.stringify(e.path)}: ${bad}`);
       records.push(fromWire(e, this.shareId, peer.deviceId));
-      if (e.sequence > maxSeq) maxSeq = e.sequence;
     }
-    if (this.stopped) return;
-    store.transaction(() => {
-      if (known !== batch.indexId) {
-        // the peer's index was rebuilt (or this is the first contact): start its records afresh
-        if (known !== 0) store.forgetDevice(this.shareId, peer.deviceId);
-        store.setPeerIndexId(this.shareId, peer.deviceId, batch.indexId);
-      }
-      store.putFiles(records);
-      store.updatePeer(this.shareId, peer.deviceId, { remoteSeqSeen: maxSeq, name: peer.name(), lastSeen: Date.now() });
+    let maxSeq = 0;
+    await this.deps.applyRemote(() => {
+      if (this.stopped) return;
+      store.transaction(() => {
+        const known = store.peerIndexId(this.shareId, peer.deviceId);
+        if (known !== batch.indexId) {
+          // the peer's index was rebuilt (or this is the first contact): start its records afresh
+          if (known !== 0) store.forgetDevice(this.shareId, peer.deviceId);
+          store.setPeerIndexId(this.shareId, peer.deviceId, batch.indexId);
+        }
+        maxSeq = store.getPeer(this.shareId, peer.deviceId)?.remoteSeqSeen ?? 0;
+        for (const r of records) if (r.sequence > maxSeq) maxSeq = r.sequence;
+        if (records.length) store.putFiles(records);
+        store.updatePeer(this.shareId, peer.deviceId, { remoteSeqSeen: maxSeq, name: peer.name(), lastSeen: Date.now() });
+      });
     });
+    if (this.stopped) return;
     this.deps.remoteIndexChanged();
     await this.deps.send({ type: 'indexAck', share: this.discoveryId, indexId: batch.indexId, sequence: maxSeq });
   }

@@ -447,7 +447,8 @@ export class IndexAssembler {
       checkEntry(e);
       complete.push(e);
     }
-    return complete.length ? { ...header, entries: complete } : null;
+    // an indexUpdate with no entries at all is the sender saying it has nothing more: a batch too
+    return complete.length || msg.entries.length === 0 ? { ...header, entries: complete } : null;
   }
 
   /** True while an entry of `share` waits for its indexChunks. */
