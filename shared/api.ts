@@ -144,6 +144,21 @@ export interface CodeCheck {
   level: AccessLevel | null;
   /** what is wrong, for a person: "checksum mismatch: a character is mistyped", ... */
   error: string | null;
+  /** set when the code is a one-time invite (`level` is what it grants) */
+  invite?: { expiresAt: number; issuer: DeviceId } | null;
+}
+
+/** A one-time invite this device issued (`peerfold invite`, `peerfold invites`). */
+export interface InviteInfo {
+  /** 16 hex digits: what `peerfold revoke SHARE ID` takes */
+  id: string;
+  shareId: ShareId;
+  /** the one-time code to send (pfi1...) */
+  code: string;
+  access: AccessLevel;
+  /** ms since the epoch */
+  expiresAt: number;
+  usesLeft: number;
 }
 
 export interface ArchiveEntry {
@@ -198,10 +213,16 @@ export interface ShareRef {
 export interface ApiMethods {
   status: { params: { share?: string }; result: StatusResult };
   share: { params: { path: string; name?: string }; result: { share: ShareSummary; codes: ShareCodes } };
-  join: { params: { code: string; path: string; name?: string }; result: { share: ShareSummary } };
+  /** `code` may be a share code or a one-time invite; `peer` (HOST:PORT) is where to reach an invite's issuer when LAN discovery cannot */
+  join: { params: { code: string; path: string; name?: string; peer?: string }; result: { share: ShareSummary } };
   unshare: { params: ShareRef; result: { ok: true } };
   codes: { params: ShareRef; result: ShareCodes };
   checkCode: { params: { code: string }; result: CodeCheck };
+  /** a one-time invite to a share: defaults one use, 24 hours, this device's own level */
+  invite: { params: ShareRef & { access?: AccessLevel; expiresInMs?: number; uses?: number }; result: InviteInfo };
+  /** the share's open invites (not expired, used up or revoked) */
+  invites: { params: ShareRef; result: InviteInfo[] };
+  revokeInvite: { params: ShareRef & { id: string }; result: { ok: true } };
   files: { params: ShareRef & { path?: string }; result: FileEntry[] };
   rescan: { params: { share?: string }; result: { ok: true } };
   pause: { params: { share?: string }; result: { ok: true } };

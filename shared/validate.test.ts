@@ -13,12 +13,12 @@ function badRequest(fn: () => unknown, pattern: RegExp): void {
 }
 
 test('every contract method and event is known', () => {
-  for (const m of ['status', 'share', 'join', 'unshare', 'codes', 'checkCode', 'files', 'rescan', 'pause', 'resume',
+  for (const m of ['status', 'share', 'join', 'unshare', 'codes', 'checkCode', 'invite', 'invites', 'revokeInvite', 'files', 'rescan', 'pause', 'resume',
     'peers', 'addPeer', 'conflicts', 'resolve', 'preview', 'archive', 'restore', 'confirmDeletes', 'restoreDeletes', 'recent', 'getIgnore', 'setIgnore',
     'getSettings', 'setSettings', 'listDir', 'stop']) {
     assert.ok(isMethod(m), m);
   }
-  assert.equal(methodNames.length, 26);
+  assert.equal(methodNames.length, 29);
   assert.deepEqual([...eventNames].sort(), ['conflict', 'error', 'peers', 'shareSynced', 'status']);
   assert.ok(isEventName('status'));
   assert.ok(!isEventName('toString'));

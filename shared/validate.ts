@@ -2,7 +2,7 @@
 // process: the daemon's WebSocket bridge and Electron's IPC handlers. TypeScript types vanish at
 // runtime, so a renderer bug or a hostile page must meet a wall here rather than in the engine.
 // Pure: no I/O, no Node-only imports.
-import type { EventName, Method, Params, ResolveKeep } from './api.ts';
+import type { AccessLevel, EventName, Method, Params, ResolveKeep } from './api.ts';
 import { ApiError } from './errors.ts';
 
 /** Upper bounds on what a call may carry. Generous for people, tight enough to stop abuse. */
@@ -20,6 +20,9 @@ export const limits = {
   deviceName: 64,
   previewBytes: 16 * 1024 * 1024,
   recentLimit: 10_000,
+  /** an invite's lifetime: 30 days */
+  inviteLifeMs: 30 * 86_400_000,
+  inviteUses: 1000,
   /** kB/s limits and archive days */
   bigCount: 1e9,
 } as const;
@@ -106,14 +109,23 @@ const shareName = req((v) => {
 });
 const code = str(limits.code, 'a share code');
 const resolveKeeps: readonly ResolveKeep[] = ['local', 'remote', 'both'];
+const accessLevels: readonly AccessLevel[] = ['read-write', 'read-only', 'encrypted'];
 
 const schemas: { [M in Method]: Schema<Params<M>> } = {
   status: { share: opt(shareRef) },
   share: { path, name: opt(shareName) },
-  join: { code, path, name: opt(shareName) },
+  join: { code, path, name: opt(shareName), peer: opt(str(limits.address, 'the address of the device that made the invite (HOST:PORT)')) },
   unshare: { share: shareRef },
   codes: { share: shareRef },
   checkCode: { code },
+  invite: {
+    share: shareRef,
+    access: opt(oneOf(accessLevels, 'an access level')),
+    expiresInMs: opt(int(1000, limits.inviteLifeMs, `a lifetime from 1 s to ${limits.inviteLifeMs / 86_400_000} days, in ms`)),
+    uses: opt(int(1, limits.inviteUses, `a number of uses from 1 to ${limits.inviteUses}`)),
+  },
+  invites: { share: shareRef },
+  revokeInvite: { share: shareRef, id: str(64, 'an invite ID') },
   files: { share: shareRef, path: opt(str(limits.path, 'a path inside the share')) },
   rescan: { share: opt(shareRef) },
   pause: { share: opt(shareRef) },

@@ -8,6 +8,7 @@ import type { ApiEvents, EventName, Method, Params, Result, Settings, StatusResu
 import { ApiError } from '../../shared/errors.ts';
 import { SettingsFile } from './config/settings.ts';
 import { SharesFile } from './config/shares-file.ts';
+import { InvitesFile } from './config/invites-file.ts';
 import type { ShareRow } from './index/rows.ts';
 import { IndexStore } from './index/store.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from './keys/identity.ts';
@@ -18,6 +19,7 @@ import { shareSummary } from './api/status.ts';
 import { Folder } from './model/folder.ts';
 import { storedShareSecret } from './keys/codes.ts';
 import { deriveShareKeys } from './keys/secrets.ts';
+import { Invites } from './model/invites.ts';
 import { Network } from './model/network.ts';
 import { guard } from './net/log.ts';
 
@@ -43,6 +45,7 @@ export class Engine {
   private stopListeners: (() => void)[] = [];
   private handlers!: Handlers;
   network!: Network;
+  invites!: Invites;
 
   private constructor(
     readonly home: string,
@@ -69,6 +72,13 @@ export class Engine {
     engine.indexRecovered = recovered;
     engine.reconcileShares();
     engine.handlers = createHandlers(engine);
+    engine.invites = new Invites({
+      file: new InvitesFile(home),
+      deviceId: identity.deviceId,
+      share: (id) => store.getShare(id),
+      log: (m) => engine.log(m),
+      changed: () => engine.statusChanged(),
+    });
     engine.network = new Network(
       {
         identity: identity,
@@ -80,6 +90,7 @@ export class Engine {
         applyRemoteIndex: async (_shareId, apply) => apply(),
         abortTransfers: (shareId) => engine.folders.get(shareId)?.puller.abortTransfers(),
         peersChanged: (peers) => engine.emit('peers', peers),
+        answerInvite: (peer, claim) => engine.invites.answer(peer, claim),
         statusChanged: () => engine.statusChanged(),
         log: (m) => engine.log(m),
       },

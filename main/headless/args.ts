@@ -19,7 +19,7 @@ export class UsageError extends Error {
 
 export type CommandName =
   | 'id' | 'share' | 'unshare' | 'shares' | 'status' | 'files' | 'rescan' | 'pause' | 'resume' | 'stop'
-  | 'codes' | 'join' | 'peers' | 'peer add' | 'conflicts' | 'resolve' | 'confirm-deletes' | 'restore-deletes' | 'settings';
+  | 'codes' | 'join' | 'invite' | 'invites' | 'revoke' | 'peers' | 'peer add' | 'conflicts' | 'resolve' | 'confirm-deletes' | 'restore-deletes' | 'settings';
 
 export type Invocation =
   | { kind: 'help'; text: string }
@@ -61,6 +61,15 @@ export function shareArg(s: string, ctx: ParseContext): string {
   return s;
 }
 
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "30m", "24h", "7d" (or a bare number of seconds) in ms. */
+export function parseDuration(raw: string, usage: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(raw.trim().toLowerCase());
+  if (!m) throw new UsageError(`"${raw}" is not a duration; give a number with s, m, h or d, e.g. 30m or 24h`, usage);
+  return Number(m[1]) * DURATION_UNITS[m[2] || 's']!;
+}
+
 function settingValue(key: string, raw: string, usage: string): unknown {
   if (boolSettings.has(key as keyof Settings)) {
     const v = raw.toLowerCase();
@@ -91,11 +100,39 @@ export const commands: Record<CommandName, CommandSpec> = {
     build: (a, o, ctx) => ({ method: 'share', params: { path: folderArg(a[0], ctx), name: o.get('--name') } }),
   },
   join: {
-    usage: 'peerfold join CODE PATH [--name NAME]',
-    summary: 'join a share with its code into a folder (empty, or holding files to merge)',
-    options: ['--name'],
+    usage: 'peerfold join CODE PATH [--name NAME] [--peer HOST:PORT]',
+    summary: 'join a share with its code or a one-time invite into a folder (empty, or holding files to merge); --peer: where the invite\'s issuer is',
+    options: ['--name', '--peer'],
     args: [2, 2],
-    build: (a, o, ctx) => ({ method: 'join', params: { code: a[0], path: folderArg(a[1], ctx), name: o.get('--name') } }),
+    build: (a, o, ctx) => ({ method: 'join', params: { code: a[0], path: folderArg(a[1], ctx), name: o.get('--name'), peer: o.get('--peer') } }),
+  },
+  invite: {
+    usage: 'peerfold invite SHARE [--access read-write|read-only|encrypted] [--expires DURATION] [--uses N]',
+    summary: 'make a one-time invite code (default: one use, valid 24h, this device\'s level); DURATION like 90s, 30m, 24h, 7d',
+    options: ['--access', '--expires', '--uses'],
+    args: [1, 1],
+    build: (a, o, ctx) => {
+      const usage = commands.invite.usage;
+      const expires = o.get('--expires');
+      const uses = o.get('--uses');
+      if (uses !== undefined && !/^\d+$/.test(uses)) throw new UsageError(`--uses takes a whole number, not "${uses}"`, usage);
+      return {
+        method: 'invite',
+        params: {
+          share: shareArg(a[0], ctx),
+          access: o.get('--access'),
+          expiresInMs: expires === undefined ? undefined : parseDuration(expires, usage),
+          uses: uses === undefined ? undefined : Number(uses),
+        },
+      };
+    },
+  },
+  invites: { usage: 'peerfold invites SHARE', summary: "list a share's open invites", args: [1, 1], build: share('invites') },
+  revoke: {
+    usage: 'peerfold revoke SHARE INVITE_ID',
+    summary: 'cancel an open invite',
+    args: [2, 2],
+    build: (a, _o, ctx) => ({ method: 'revokeInvite', params: { share: shareArg(a[0], ctx), id: a[1] } }),
   },
   unshare: { usage: 'peerfold unshare SHARE', summary: 'stop sharing a folder (its files stay)', args: [1, 1], build: share('unshare') },
   shares: { usage: 'peerfold shares', summary: 'list shares', args: [0, 0], build: () => ({ method: 'status', params: {} }) },
@@ -194,7 +231,7 @@ export function parseArgs(argv: string[], ctx: ParseContext): Invocation {
   const opts = new Map<string, string>();
   let json = false;
   let help = false;
-  const valued = new Set(['--home', '--name', '--path', '--keep', '--listen', '--ui-port']);
+  const valued = new Set(['--home', '--name', '--path', '--keep', '--listen', '--ui-port', '--peer', '--access', '--expires', '--uses']);
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];

@@ -1,7 +1,7 @@
 // Turns API results into what `peerfold` prints: readable lines and tables for people, one JSON
 // document for scripts. Pure.
 import type {
-  ConflictInfo, ConflictSide, DeviceInfo, FileEntry, Method, Params, PeerInfo, Result, Settings, ShareCodes, ShareSummary, StatusResult, VersionVector,
+  ConflictInfo, ConflictSide, DeviceInfo, FileEntry, InviteInfo, Method, Params, PeerInfo, Result, Settings, ShareCodes, ShareSummary, StatusResult, VersionVector,
 } from '../../shared/api.ts';
 import type { CommandName } from './args.ts';
 
@@ -159,6 +159,15 @@ export function formatCodes(c: ShareCodes): string {
   return rows.map(([k, v]) => `${k.padEnd(10)}  ${v ?? '(not available yet)'}`).join('\n');
 }
 
+export function formatInvites(list: InviteInfo[]): string {
+  if (!list.length) return 'No open invites. Make one with `peerfold invite SHARE`.';
+  return formatTable(
+    ['ID', 'ACCESS', 'USES LEFT', 'EXPIRES', 'CODE'],
+    list.map((i) => [i.id, i.access, String(i.usesLeft), new Date(i.expiresAt).toISOString(), i.code]),
+    [2],
+  );
+}
+
 export function formatPeers(peers: PeerInfo[]): string {
   if (peers.length === 0) return 'No peers yet. They appear when a device with the same share is found on the LAN, or after `peerfold peer add SHARE HOST:PORT`.';
   return formatTable(
@@ -240,6 +249,18 @@ export function formatHuman(command: CommandName, result: unknown, params: Param
       return 'Daemon stopped.';
     case 'codes':
       return formatCodes(result as Result<'codes'>);
+    case 'invite': {
+      const r = result as Result<'invite'>;
+      return [
+        `One-time invite ${r.id} (${r.access}, ${formatCount(r.usesLeft, 'use')}, valid until ${new Date(r.expiresAt).toISOString()}):`,
+        r.code,
+        'Give it to the device that should join: peerfold join CODE PATH',
+      ].join('\n');
+    }
+    case 'invites':
+      return formatInvites(result as Result<'invites'>);
+    case 'revoke':
+      return `Revoked invite ${p.id}: it can no longer be used.`;
     case 'peers':
       return formatPeers(result as Result<'peers'>);
     case 'peer add':

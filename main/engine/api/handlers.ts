@@ -2,12 +2,14 @@
 import { mkdirSync, promises as fsp, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { ApiMethods, CodeCheck, DirListing, Method, RecentChange, ShareCodes } from '../../../shared/api.ts';
+import type { AccessLevel, ApiMethods, CodeCheck, DirListing, InviteInfo, Method, RecentChange, ShareCodes } from '../../../shared/api.ts';
 import { ApiError } from '../../../shared/errors.ts';
 import type { Engine } from '../engine.ts';
 import type { ShareRow } from '../index/rows.ts';
 import { parseCode, shareCodes, shareSecretFromCode, storedShareSecret } from '../keys/codes.ts';
+import { looksLikeInvite, parseInvite } from '../keys/invite-code.ts';
 import { createShareSecret, deriveShareKeys } from '../keys/secrets.ts';
+import { REFUSAL_TEXT } from '../protocol/invite-proof.ts';
 import { IGNORE_FILE } from '../scan/ignore.ts';
 import { counterFloorForNewIndex } from '../sync/vv.ts';
 import { MARKER_FILE, writeMarker } from '../model/folder.ts';
@@ -18,11 +20,27 @@ export type Handlers = {
   [M in Method]: (params: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> | ApiMethods[M]['result'];
 };
 
-function codeCheck(code: string): CodeCheck {
+function codeCheck(code: string, now = Date.now()): CodeCheck {
+  if (looksLikeInvite(code)) {
+    const inv = parseInvite(code);
+    if (!inv.ok) return { ok: false, level: null, error: inv.error, invite: null };
+    const { expiresAt, issuer, level } = inv.invite;
+    if (now >= expiresAt) return { ok: false, level, error: REFUSAL_TEXT.expired, invite: { expiresAt, issuer } };
+    return { ok: true, level, error: joinRefusal(level), invite: { expiresAt, issuer } };
+  }
   const parsed = parseCode(code);
   if (!parsed.ok) return { ok: false, level: null, error: parsed.error };
   return { ok: true, level: parsed.level, error: null };
 }
+
+/** Why this version cannot join a share at `level`, or null when it can. */
+function joinRefusal(level: AccessLevel): string | null {
+  if (level === 'read-write') return null;
+  return `this is a ${level} code; this version of Peerfold joins with read-write codes only (read-only and encrypted peers come next)`;
+}
+
+/** How long `join` with an invite waits for the issuing device to answer. */
+const INVITE_WAIT_MS = Number(process.env.PEERFOLD_INVITE_WAIT_MS ?? 60_000);
 
 export function createHandlers(engine: Engine): Handlers {
   const targets = (share?: string) => (share ? [engine.folder(share)] : engine.allFolders());
@@ -37,6 +55,54 @@ export function createHandlers(engine: Engine): Handlers {
     engine.saveShares();
     const folder = await engine.startFolder(row);
     return shareSummary(engine, folder);
+  }
+
+  /** The folder to join into: checked, created when missing; its absolute path. */
+  function prepareJoinFolder(path: string): string {
+    const target = resolve(path);
+    checkShareableFolder(target, engine.store.listShares(), engine.home, false);
+    try {
+      mkdirSync(target, { recursive: true });
+    } catch (err) {
+      throw new ApiError('refused', `cannot create the folder ${target}: ${(err as Error).message}`);
+    }
+    return checkShareableFolder(target, engine.store.listShares(), engine.home, true);
+  }
+
+  /**
+   * Joins with a one-time invite (PROTOCOL.md, "Invites"): refused at once when the code says it
+   * has expired; otherwise the issuing device is reached, the invite proven and the share code of
+   * the granted level received over the authenticated link, then joined like any code.
+   */
+  async function joinByInvite(code: string, path: string, name: string | undefined, peer: string | undefined) {
+    const parsed = parseInvite(code);
+    if (!parsed.ok) throw new ApiError('bad-request', `that invite does not work: ${parsed.error}`);
+    const terms = parsed.invite;
+    if (Date.now() >= terms.expiresAt) throw new ApiError('refused', `${REFUSAL_TEXT.expired} (it expired ${new Date(terms.expiresAt).toISOString()})`);
+    const refusal = joinRefusal(terms.level);
+    if (refusal) throw new ApiError('refused', refusal);
+    if (terms.issuer === engine.deviceId) throw new ApiError('refused', 'this invite was made by this device: send it to the device that should join');
+    if (peer !== undefined) checkAddress(peer);
+    for (const row of engine.store.listShares()) {
+      if (deriveShareKeys(storedShareSecret(row)).discoveryIdHex === terms.discoveryId) {
+        throw new ApiError('refused', `this device already has that share, as "${row.name}" in ${row.path}`);
+      }
+    }
+    checkShareableFolder(resolve(path), engine.store.listShares(), engine.home, false);
+    const claim = await engine.network.redeemInvite(terms, peer ?? null, INVITE_WAIT_MS);
+    if (!claim.ok) throw new ApiError('refused', `waited ${Math.round(INVITE_WAIT_MS / 1000)} s for the device that made the invite: ${claim.error}`);
+    const { status, code: granted } = claim.answer;
+    if (status !== 'granted') throw new ApiError('refused', REFUSAL_TEXT[status]);
+    const got = parseCode(granted);
+    const secret = got.ok ? shareSecretFromCode(got) : null;
+    if (!got.ok || got.level !== terms.level || deriveShareKeys(secret!).discoveryIdHex !== terms.discoveryId) {
+      throw new ApiError('refused', 'the issuing device answered the invite with a code for another share or level: nothing was joined');
+    }
+    const abs = prepareJoinFolder(path);
+    const id = deriveShareKeys(secret!).shareId;
+    const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: got.level, secret: got.code, paused: false, createdAt: Date.now() };
+    if (peer) engine.store.addAddress(id, peer);
+    return { share: await addShare(row, counterFloorForNewIndex(Date.now())) };
   }
 
   return {
@@ -58,33 +124,34 @@ export function createHandlers(engine: Engine): Handlers {
       return { share: await addShare(row), codes };
     },
 
-    async join({ code, path, name }) {
+    async join({ code, path, name, peer }) {
+      if (looksLikeInvite(code)) return joinByInvite(code, path, name, peer);
       const parsed = parseCode(code);
       if (!parsed.ok) throw new ApiError('bad-request', `that code does not work: ${parsed.error}`);
-      if (parsed.level !== 'read-write') {
-        throw new ApiError('refused', `this is a ${parsed.level} code; this version of Peerfold joins with read-write codes only (read-only and encrypted peers come next)`);
-      }
+      const refusal = joinRefusal(parsed.level);
+      if (refusal) throw new ApiError('refused', refusal);
       const secret = shareSecretFromCode(parsed);
       const id = deriveShareKeys(secret).shareId;
       const existing = engine.store.getShare(id);
       if (existing) throw new ApiError('refused', `this device already has that share, as "${existing.name}" in ${existing.path}`);
-      const target = resolve(path);
-      checkShareableFolder(target, engine.store.listShares(), engine.home, false);
-      try {
-        mkdirSync(target, { recursive: true });
-      } catch (err) {
-        throw new ApiError('refused', `cannot create the folder ${target}: ${(err as Error).message}`);
-      }
-      const abs = checkShareableFolder(target, engine.store.listShares(), engine.home, true);
+      const abs = prepareJoinFolder(path);
       const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: parsed.level, secret: parsed.code, paused: false, createdAt: Date.now() };
       // this device may have been a member before, its old versions still with the peers
       return { share: await addShare(row, counterFloorForNewIndex(Date.now())) };
+    },
+
+    invite: ({ share, access, expiresInMs, uses }): InviteInfo => engine.invites.create(engine.folder(share).row, { access, expiresInMs, uses }),
+    invites: ({ share }) => engine.invites.open(engine.folder(share).id),
+    revokeInvite({ share, id }) {
+      engine.invites.revoke(engine.folder(share).id, id);
+      return { ok: true };
     },
 
     async unshare({ share }) {
       const f = engine.folder(share);
       await engine.stopFolder(f.id);
       engine.store.removeShare(f.id);
+      engine.invites.shareRemoved(f.id);
       engine.saveShares();
       try {
         unlinkSync(join(f.root, MARKER_FILE));
@@ -113,9 +180,7 @@ export function createHandlers(engine: Engine): Handlers {
     peers: ({ share }) => engine.network.peers(share ? engine.folder(share).id : undefined),
     addPeer({ share, address }) {
       const f = engine.folder(share);
-      if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(address) || Number(address.split(':').pop()) > 65535) {
-        throw new ApiError('bad-request', `"${address}" is not an address; give HOST:PORT, e.g. 192.168.1.20:21120`);
-      }
+      checkAddress(address);
       engine.store.addAddress(f.id, address);
       engine.network.dialAddress(address, 'manual');
       return { ok: true };
@@ -198,6 +263,12 @@ function setPaused(engine: Engine, folders: ReturnType<Engine['allFolders']>, pa
   engine.saveShares();
   engine.statusChanged();
   return { ok: true as const };
+}
+
+function checkAddress(address: string): void {
+  if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(address) || Number(address.split(':').pop()) > 65535) {
+    throw new ApiError('bad-request', `"${address}" is not an address; give HOST:PORT, e.g. 192.168.1.20:21120`);
+  }
 }
 
 /**

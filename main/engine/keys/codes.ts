@@ -2,7 +2,7 @@
 //
 //   <kind> "1" <format version symbol> <payload in base32> <6 checksum symbols>
 //
-// kind: pfw (read-write), pfr (read-only), pfe (encrypted), pfi (one-time invite, reserved).
+// kind: pfw (read-write), pfr (read-only), pfe (encrypted), pfi (one-time invite: keys/invite-code.ts).
 // payload: read-write: S_rw (16 bytes, 37 characters in all); read-only and encrypted: S || H_W
 // (28 bytes, 56 characters in all). The bech32m checksum covers the kind too, and catches every
 // error touching up to 4 characters: any single typo and any swap of two characters.
@@ -96,7 +96,7 @@ export function parseCode(text: string): CodeParse {
     const start = sep >= 0 && sep <= 6 ? `"${code.slice(0, sep + 1)}"` : `"${code.slice(0, 4)}..."`;
     return fail('unknown-kind', `unknown kind of code ${start}: a Peerfold code starts with ${KNOWN}`);
   }
-  if (kind === 'invite') return fail('unsupported', 'this is a one-time invite code, which this version of Peerfold cannot use yet');
+  if (kind === 'invite') return fail('unsupported', 'this is a one-time invite code, not a share code: join with it (peerfold join CODE PATH), it cannot stand for a share here');
   const level = kind;
   const body = code.slice(sep + 1);
   const symbols: number[] = [];

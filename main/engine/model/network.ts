@@ -13,6 +13,10 @@ import { dial, listenSignaling, type HelloInfo, type SignalingListener } from '.
 import { guard } from '../net/log.ts';
 import { shutdownNet, type LinkOptions, type PeerLink } from '../net/transport.ts';
 import { DeviceLink, type DeviceLinkHost, type LinkStore } from '../peer/device-link.ts';
+import { claimInvite, type ClaimResult } from '../peer/invite-claim.ts';
+import type { ClaimedInvite } from '../protocol/handshake.ts';
+import type { InviteTerms } from '../protocol/invite-proof.ts';
+import type { InviteAnswer } from '../protocol/messages.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
 import type { ChunkSwarm } from './puller.ts';
@@ -47,6 +51,8 @@ export interface NetworkDeps {
   /** the share was paused: stop its transfers */
   abortTransfers: (shareId: string) => void;
   peersChanged: (peers: PeerInfo[]) => void;
+  /** a device claims one of this device's invites: the answer (model/invites.ts) */
+  answerInvite: (peer: string, claim: ClaimedInvite) => InviteAnswer;
   statusChanged: () => void;
   log: (message: string) => void;
 }
@@ -101,6 +107,7 @@ export class Network implements ChunkSwarm {
       applyRemoteIndex: (shareId, apply) => deps.applyRemoteIndex(shareId, apply),
       throttleSend: (n) => this.sendThrottle.take(n),
       log: deps.log,
+      answerInvite: (peer, claim) => deps.answerInvite(peer, claim),
       authenticated: (link) => this.authenticated(link),
       sharesChanged: (link) => this.sharesChanged(link),
       closed: (link, reason) => this.linkClosed(link, reason),
@@ -235,6 +242,7 @@ export class Network implements ChunkSwarm {
 
   private discovered(d: Discovered): void {
     if (d.deviceId === this.deviceId) return;
+    if (this.inviteWaits > 0) for (const id of d.discoveryIds) this.inviteHeard.set(`${d.deviceId}/${id}`, `${d.address}:${d.port}`);
     const common = d.discoveryIds.filter((id) => {
       const shareId = this.byDiscovery.get(id);
       return shareId !== undefined && this.shareActive(shareId);
@@ -319,6 +327,63 @@ export class Network implements ChunkSwarm {
     if (!common.length) return 'no shared share';
     if (hello.listenPort) this.rememberAddress(`${hello.remoteAddress}:${hello.listenPort}`, hello.via === 'manual' ? 'manual' : 'lan', hello.deviceId);
     return { discoveryIds: common };
+  }
+
+  // ---- redeeming an invite --------------------------------------------------------------------
+
+  /** invite redemptions under way (LAN announcements are remembered only meanwhile) */
+  private inviteWaits = 0;
+  /** "deviceId/discoveryId" -> where that device announced that share */
+  private readonly inviteHeard = new Map<string, string>();
+
+  /**
+   * Reaches the device that issued an invite and claims it (peer/invite-claim.ts): at `address`
+   * when given, where LAN discovery hears it announce the share, or where this device last saw
+   * it; tried again every few seconds until the issuer answers or `timeoutMs` passes.
+   */
+  async redeemInvite(terms: InviteTerms, address: string | null, timeoutMs: number, onAttempt?: (error: string) => void): Promise<ClaimResult> {
+    const until = Date.now() + timeoutMs;
+    let last = `the device that made the invite (${terms.issuer.slice(0, 7)}) was not found: it must be running and on this network, or give its address (--peer HOST:PORT)`;
+    this.inviteWaits++;
+    try {
+      while (!this.stopped && Date.now() < until) {
+        const where = new Set<string>();
+        if (address) where.add(address);
+        const heard = this.inviteHeard.get(`${terms.issuer}/${terms.discoveryId}`);
+        if (heard) where.add(heard);
+        for (const [key, a] of this.addresses) if (a.deviceId === terms.issuer) where.add(key);
+        for (const target of where) {
+          const r = await this.claimAt(target, terms, Math.max(1000, until - Date.now()));
+          if (r.ok) return r;
+          last = r.error;
+          onAttempt?.(r.error);
+        }
+        await new Promise((res) => setTimeout(res, where.size ? 2000 : 500));
+      }
+      return { ok: false, error: last };
+    } finally {
+      if (--this.inviteWaits === 0) this.inviteHeard.clear();
+    }
+  }
+
+  private async claimAt(target: string, terms: InviteTerms, timeoutMs: number): Promise<ClaimResult> {
+    const i = target.lastIndexOf(':');
+    const host = target.slice(0, i).replace(/^\[|\]$/g, '');
+    const port = Number(target.slice(i + 1));
+    try {
+      const link = await dial(host, port, {
+        device: { deviceId: this.deviceId, deviceName: this.deps.deviceName() },
+        discoveryIds: [terms.discoveryId],
+        listenPort: this.listenPort,
+        via: 'manual',
+        link: this.linkOptions(),
+        log: () => undefined,
+      });
+      const self = this.linkHost.self;
+      return await claimInvite(link, link, { deviceId: self.deviceId, fingerprint: self.fingerprint, deviceName: self.deviceName(), clientVersion: self.clientVersion }, terms, Math.min(timeoutMs, 20_000));
+    } catch (err) {
+      return { ok: false, error: `cannot reach the issuing device at ${target}: ${(err as Error).message}` };
+    }
   }
 
   // ---- links ----------------------------------------------------------------------------------

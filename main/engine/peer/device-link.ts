@@ -15,13 +15,14 @@
 
 import type { AccessLevel } from '../../../shared/api.ts';
 import type { ShareKeys } from '../keys/secrets.ts';
-import { HANDSHAKE_TIMEOUT_MS, Handshake, type SharedShare } from '../protocol/handshake.ts';
+import { HANDSHAKE_TIMEOUT_MS, Handshake, type ClaimedInvite, type SharedShare } from '../protocol/handshake.ts';
 import {
   DecodeError,
   ProtocolViolation,
   decodeMessage,
   encodeMessage,
   type BlockResponse,
+  type InviteAnswer,
   type Message,
   type ResponseStatus,
 } from '../protocol/messages.ts';
@@ -55,6 +56,8 @@ export interface DeviceLinkHost {
   /** waits until n more bytes may be sent under the upload limit */
   throttleSend(n: number): Promise<void>;
   log(message: string): void;
+  /** a peer claims an invite of this device's (PROTOCOL.md, "Invites"): the answer to send it */
+  answerInvite?(peer: string, claim: ClaimedInvite): InviteAnswer;
   /** the handshake succeeded: decide whether to activate() or close() this link */
   authenticated(link: DeviceLink): void;
   /** the set of shares the link carries changed */
@@ -418,6 +421,15 @@ export class DeviceLink {
     const step = this.handshake.receive(msg);
     this.sendAll(this.control, step.send);
     if (!step.outcome) return;
+    if ('claim' in step.outcome) {
+      const { peer, claim } = step.outcome;
+      const answer = this.host.answerInvite?.(peer.deviceId, claim) ?? { type: 'inviteAnswer', status: 'unknown', code: '' };
+      this.host.log(`${peer.deviceName} (${peer.deviceId.slice(0, 7)}) claimed invite ${claim.invite}: ${answer.status}`);
+      // the link carries nothing else: closed once the answer is on its way
+      const done = () => this.end(`invite ${answer.status}`);
+      this.sendOn(this.control, answer).then(done, done);
+      return;
+    }
     if (!step.outcome.accepted) {
       this.host.log(`connection with ${step.outcome.peer?.deviceName ?? 'a peer'} refused: ${step.outcome.reason}`);
       this.end(step.outcome.reason);

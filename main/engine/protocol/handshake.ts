@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { AccessLevel, DeviceId } from '../../../shared/api.ts';
 import { fingerprintMatchesDeviceId, normalizeFingerprint } from '../keys/device-id.ts';
 import { levelRank, type ShareKeys } from '../keys/secrets.ts';
-import { PROTOCOL_VERSION, type Auth, type AuthResult, type Hello, type Message } from './messages.ts';
+import { inviteClaimMac, type InviteTerms } from './invite-proof.ts';
+import { PROTOCOL_VERSION, type Auth, type AuthResult, type Hello, type InviteAnswer, type Message } from './messages.ts';
 import { checkProofs, proveShares, type LinkSides } from './share-proofs.ts';
 
 export { TRANSCRIPT_BYTES, TRANSCRIPT_CONTEXT, buildTranscript, computeShareMac, verifyShareMac, type TranscriptInput, type TranscriptSide } from './share-proofs.ts';
@@ -35,6 +36,8 @@ export interface HandshakeOptions {
   expectDeviceId?: DeviceId;
   /** 32 bytes; random by default (tests fix it) */
   nonce?: Uint8Array;
+  /** a joiner redeeming an invite: claims it instead of proving shares (`shares` is empty) */
+  claim?: InviteTerms;
 }
 
 export interface PeerHello {
@@ -52,9 +55,21 @@ export interface SharedShare {
   ourLevel: AccessLevel;
 }
 
+/** The issuer's side: a peer claimed an invite; the link answers it with inviteAnswer and closes. */
+export interface ClaimedInvite {
+  /** the invite ID, 16 hex digits */
+  invite: string;
+  mac: Uint8Array;
+  sides: LinkSides;
+}
+
 export type HandshakeOutcome =
   | { accepted: true; peer: PeerHello; shares: SharedShare[]; sides: LinkSides }
-  | { accepted: false; reason: string; peer: PeerHello | null };
+  | { accepted: false; reason: string; peer: PeerHello | null }
+  /** issuer: the peer claims an invite (nothing is carried on such a link) */
+  | { accepted: false; reason: string; peer: PeerHello; claim: ClaimedInvite }
+  /** joiner: the issuer answered the claim */
+  | { accepted: false; reason: string; peer: PeerHello; answer: InviteAnswer };
 
 export interface HandshakeStep {
   /** send these, in order */
@@ -63,7 +78,7 @@ export interface HandshakeStep {
   outcome: HandshakeOutcome | null;
 }
 
-type Phase = 'hello' | 'auth' | 'result' | 'done';
+type Phase = 'hello' | 'auth' | 'result' | 'answer' | 'done';
 
 /**
  * One side of the handshake. Call start() when the channel opens and send what it returns; feed
@@ -93,6 +108,17 @@ export class Handshake {
   receive(msg: Message): HandshakeStep {
     if (this.phase === 'done') return this.reject(`${msg.type} after the handshake ended`);
     if (msg.type === 'close') return this.reject(`the peer closed the connection: ${msg.reason || 'no reason given'}`, false);
+    if (this.phase === 'auth' && msg.type === 'inviteClaim' && !this.opts.claim) {
+      const claim = { invite: Buffer.from(msg.invite).toString('hex'), mac: new Uint8Array(msg.mac), sides: this.sides() };
+      this.phase = 'done';
+      return { send: [], outcome: { accepted: false, reason: 'an invite claim', peer: this.peer!, claim } };
+    }
+    if (this.phase === 'answer') {
+      if (msg.type === 'auth') return { send: [], outcome: null }; // the issuer's proofs: nothing a joiner can check
+      if (msg.type !== 'inviteAnswer') return this.reject(`the peer sent ${msg.type} where inviteAnswer was due`);
+      this.phase = 'done';
+      return { send: [], outcome: { accepted: false, reason: `invite ${msg.status}`, peer: this.peer!, answer: msg } };
+    }
     const expected = this.phase === 'hello' ? 'hello' : this.phase === 'auth' ? 'auth' : 'authResult';
     if (msg.type !== expected) return this.reject(`the peer sent ${msg.type} where ${expected} was due`);
     if (msg.type === 'hello') return this.onHello(msg);
@@ -122,6 +148,11 @@ export class Handshake {
     }
     if (Buffer.from(h.nonce).equals(Buffer.from(this.nonce))) return this.reject('the peer echoed our nonce');
     this.peerNonce = new Uint8Array(h.nonce); // a copy: decoded fields are views into the message buffer
+    const { claim } = this.opts;
+    if (claim) {
+      this.phase = 'answer';
+      return { send: [{ type: 'inviteClaim', invite: new Uint8Array(Buffer.from(claim.id, 'hex')), mac: inviteClaimMac(claim, this.sides()) }], outcome: null };
+    }
     const shares = proveShares(this.opts.shares, this.sides());
     this.phase = 'auth';
     return { send: [{ type: 'auth', shares }], outcome: null };

@@ -24,6 +24,8 @@ export const MAX_SHARES = 1024;
 export const MAX_PATH_BYTES = 4096;
 export const MAX_NAME_BYTES = 256;
 export const MAX_REASON_BYTES = 1024;
+/** A share code as text (keys/codes.ts: at most 56 characters); room to spare. */
+export const MAX_SHARE_CODE_BYTES = 128;
 export const MAX_VERSION_ENTRIES = 1024;
 export const MAX_ENTRIES_PER_MESSAGE = 16_384;
 /** Chunk references in one message (one takes 34-36 bytes, so a message holds about 7,400). */
@@ -192,6 +194,20 @@ export const MESSAGE_SCHEMAS = {
     tag: 9,
     schema: struct({ shares: list(shareField, MAX_SHARES), reason: string(MAX_REASON_BYTES) }),
   },
+  /** instead of auth, from a device that holds no share here yet: "I hold this invite" (PROTOCOL.md, "Invites") */
+  inviteClaim: {
+    tag: 10,
+    schema: struct({ invite: fixed(8), mac: fixed(32) }),
+  },
+  /** the issuer's answer to inviteClaim, then it closes the link: the code of the granted level, or why not */
+  inviteAnswer: {
+    tag: 11,
+    schema: struct({
+      status: enumOf('invite status', { granted: 0, unknown: 1, expired: 2, used: 3, revoked: 4, 'wrong-proof': 5, 'share-gone': 6 }),
+      /** the share code of the granted level when granted, else empty */
+      code: string(MAX_SHARE_CODE_BYTES),
+    }),
+  },
   indexUpdate: {
     tag: 16,
     schema: struct({
@@ -246,6 +262,8 @@ export type AuthResult = MessageOf<'authResult'>;
 export type ShareProofs = MessageOf<'shareProofs'>;
 export type ShareResult = MessageOf<'shareResult'>;
 export type ShareWithdraw = MessageOf<'shareWithdraw'>;
+export type InviteClaim = MessageOf<'inviteClaim'>;
+export type InviteAnswer = MessageOf<'inviteAnswer'>;
 export type IndexUpdate = MessageOf<'indexUpdate'>;
 export type IndexChunks = MessageOf<'indexChunks'>;
 export type IndexAck = MessageOf<'indexAck'>;

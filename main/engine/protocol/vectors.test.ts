@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deviceIdFromFingerprint } from '../keys/device-id.ts';
 import { encodeCode } from '../keys/codes.ts';
+import { encodeInvite, parseInvite } from '../keys/invite-code.ts';
+import { inviteClaimBytes, inviteClaimMac, inviteKey } from './invite-proof.ts';
 import { authKey, deriveShareKeys, shareSecretFromReadWrite, weakenSecret, writerSigningKey, type AccessLevel } from '../keys/secrets.ts';
 import { encode, uint, int } from './codec.ts';
 import { buildTranscript, computeShareMac } from './handshake.ts';
@@ -123,6 +125,35 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
       };
       const t = buildTranscript({ discoveryId: b.get('discoveryId')!, level: b.get('level') as AccessLevel, prover: side('prover'), verifier: side('verifier') });
       return { proverDeviceId: side('prover').deviceId, verifierDeviceId: side('verifier').deviceId, transcript: hex(t), mac: hex(computeShareMac(unhex(b.get('authKey')!), t)) };
+    },
+  },
+  invite: {
+    inputs: ['issuerFingerprint', 'discoveryId', 'inviteId', 'inviteSecret', 'expiresAt', 'level', 'joinerFingerprint', 'joinerNonce', 'issuerNonce'],
+    compute: (b) => {
+      const issuer = deviceIdFromFingerprint(b.get('issuerFingerprint')!);
+      const terms = {
+        issuer,
+        discoveryId: b.get('discoveryId')!,
+        id: b.get('inviteId')!,
+        secret: unhex(b.get('inviteSecret')!),
+        expiresAt: Number(b.get('expiresAt')) * 1000,
+        level: b.get('level') as AccessLevel,
+      };
+      const code = encodeInvite(terms);
+      const back = parseInvite(code);
+      assert.ok(back.ok && back.invite.issuer === issuer && back.invite.expiresAt === terms.expiresAt, 'the code parses back to the invite');
+      const fp = b.get('joinerFingerprint')!;
+      const sides = {
+        local: { fingerprint: fp, deviceId: deviceIdFromFingerprint(fp), nonce: unhex(b.get('joinerNonce')!) },
+        peer: { fingerprint: b.get('issuerFingerprint')!, deviceId: issuer, nonce: unhex(b.get('issuerNonce')!) },
+      };
+      return {
+        issuerDeviceId: issuer,
+        code,
+        inviteKey: hex(inviteKey(terms.secret)),
+        claimBytes: hex(inviteClaimBytes(terms, sides.local, sides.peer)),
+        claimMac: hex(inviteClaimMac(terms, sides)),
+      };
     },
   },
   message: {
