@@ -191,3 +191,26 @@ test('idle WebSockets filling every session slot are evicted for a peer that say
     await l.close();
   }
 });
+
+test('a dialer that goes away after the welcome leaves no unhandled rejection behind', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const hello = { t: 'hello', v: SIGNALING_VERSION, id: 'aaaabbbbccccdddd', deviceId: 'GONE', deviceName: 'gone', discoveryIds: [SHARE] };
+    const before = listenerLog.lines.length;
+    await new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${listener.port}${SIGNALING_PATH}`);
+      ws.on('open', () => ws.send(JSON.stringify(hello)));
+      ws.on('message', (d) => { if (String(d).includes('"welcome"')) ws.terminate(); });
+      ws.on('close', () => resolve());
+      ws.on('error', (e) => { if (!/closed before/.test(e.message)) reject(e); });
+    });
+    await waitFor(() => listener.pendingSessions === 0, 'the session to end');
+    // the listener's link for it closes before it ever opened; give its promise a few turns
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(unhandled.map(String), [], `listener log: ${listenerLog.lines.slice(before).join(' | ')}`);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

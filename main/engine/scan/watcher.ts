@@ -158,7 +158,12 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
       await old?.close().catch(() => {});
       if (!closed && state === 'watching') await start();
     })().finally(() => (restarting = null));
-    await restarting;
+    try {
+      await restarting;
+    } catch (err) {
+      // runs from a watcher event: a failed restart is reported, the full rescan still happens
+      opts.onError?.(`could not restart watching after the ignore file changed: ${(err as Error)?.message ?? err}`);
+    }
     note('');
   };
 
