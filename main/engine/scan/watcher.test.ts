@@ -143,3 +143,29 @@ test('names with backslashes are reported as plain names, and the watcher keeps 
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('a folder with a backslash in its name does not disturb watching the other folders', { skip: process.platform === 'win32' ? 'POSIX names' : false }, async () => {
+  // chokidar 6.0.0 read the backslash as a separator: `x\..` collapsed onto the share root, its
+  // bookkeeping recursed until the stack overflowed, and sub/ silently lost its watch (5.x is fine)
+  for (const existing of [false, true]) {
+    const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
+    mkdirSync(join(root, 'sub'));
+    if (existing) mkdirSync(join(root, 'x\\..'));
+    const rec = recorder();
+    const errors: string[] = [];
+    const w = watch(root, rec.onPaths, { debounceMs: 50, onError: (m) => errors.push(m) });
+    try {
+      await w.ready;
+      if (!existing) mkdirSync(join(root, 'x\\..'));
+      writeFileSync(join(root, 'x\\..', 'inner.txt'), 'x');
+      await rec.until((p) => p.startsWith('x\\..'), 'the odd folder or its file');
+      writeFileSync(join(root, 'sub', 'deep.txt'), 'x');
+      await rec.until((p) => p === 'sub/deep.txt', `a file in another folder (existing=${existing})`);
+      assert.equal(w.state(), 'watching');
+      assert.deepEqual(errors, []);
+    } finally {
+      await w.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  }
+});
