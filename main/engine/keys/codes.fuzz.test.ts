@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { BECH32_ALPHABET } from './base32.ts';
 import { codeLength, encodeCode, groupCode, parseCode, type CodeParse } from './codes.ts';
 import { DEVICE_ID_BYTES, deviceIdFromBytes, normalizeFingerprint, parseDeviceId, parseSdpFingerprint } from './device-id.ts';
+import { encodeInvite, parseInvite } from './invite-code.ts';
 
 const secret = fc.uint8Array({ minLength: 16, maxLength: 16 });
 const writerHash = fc.uint8Array({ minLength: 12, maxLength: 12 });
@@ -95,4 +96,38 @@ test('fuzz: fingerprints and SDP fingerprint lines parse or give null', () => {
     assert.equal(normalizeFingerprint(v as unknown as string), null);
     assert.equal(parseSdpFingerprint(v as unknown as string), null);
   }
+});
+
+test('fuzz: invite codes changed, cut, doubled or of the wrong type parse to the original or fail with a reason', () => {
+  const hex = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b).toString('hex'));
+  const invite = fc.record({
+    issuer: fc.uint8Array({ minLength: DEVICE_ID_BYTES, maxLength: DEVICE_ID_BYTES }).map(deviceIdFromBytes),
+    discoveryId: hex(20),
+    id: hex(8),
+    secret: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+    expiresAt: fc.nat(0xffffffff).map((s) => s * 1000),
+    level,
+  }, { noNullPrototype: true });
+  const check = (text: unknown) => {
+    const r = parseInvite(text as string);
+    if (r.ok) assert.equal(encodeInvite(r.invite), r.code, 'what parses re-encodes to itself');
+    else assert.ok(typeof r.error === 'string' && r.error.length < 300);
+    return r;
+  };
+  fc.assert(fc.property(invite, fc.nat(), fc.constantFrom(...BECH32_ALPHABET, 'o', '1', ' ', '-', 'é'), fc.nat(), (inv, at, ch, cut) => {
+    const c = encodeInvite(inv);
+    const r = check(groupCode(c).toUpperCase());
+    assert.ok(r.ok);
+    assert.deepEqual(r.invite, inv);
+    const i = at % c.length;
+    const changed = check(c.slice(0, i) + ch + c.slice(i + 1));
+    if (changed.ok) assert.equal(changed.code, c);
+    check(c.slice(0, cut % c.length));
+    check(c + c.slice(i));
+  }), { numRuns: 500 });
+  fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 130 }), fc.anything({ withNullPrototype: true })), (v) => void check(v)), { numRuns: 300 });
+  for (const v of [null, undefined, 42, {}, Object.create(null), 'pfi1' + 'q'.repeat(1_000_000)]) assert.equal(check(v).ok, false, typeof v);
+  // and a share-code parser handed an invite says what it is
+  const inv = encodeInvite(fc.sample(invite, { numRuns: 1, seed: 3 })[0]!);
+  assert.equal((parseCode(inv) as { problem: string }).problem, 'unsupported');
 });

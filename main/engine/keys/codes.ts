@@ -79,7 +79,7 @@ const HINTS: Record<string, string> = {
 const fail = (problem: CodeProblem, error: string): CodeParse => ({ ok: false, problem, error });
 
 /** Longer than any code, spaces and dashes removed: refused by its length before it is decoded. */
-const MAX_CODE_CHARS = 128;
+const MAX_CODE_CHARS = 256;
 
 /** Parses a code as a person may paste it: any case, with spaces or dashes anywhere. */
 export function parseCode(text: string): CodeParse {
