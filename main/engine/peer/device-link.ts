@@ -37,6 +37,9 @@ import { ShareSet, ShareViolation, type ShareChanges } from './share-set.ts';
 
 export type LinkState = 'handshaking' | 'authenticated' | 'live' | 'closed';
 
+/** After the last control message was handed over, how long the connection stays for it to arrive. */
+const CLOSE_GRACE_MS = 250;
+
 /** Bytes of the peer's messages held while the link waits to be activated; beyond: closed. */
 const MAX_HELD_BYTES = 32 * 1024 * 1024;
 
@@ -103,6 +106,8 @@ export class DeviceLink {
   private queue: Promise<void> = Promise.resolve();
   private nextPingId = 1;
   private readonly probes = new Map<number, (alive: boolean) => void>();
+  /** settles when everything queued on the control channel so far was handed over (or failed) */
+  private controlSent: Promise<void> = Promise.resolve();
 
   constructor(
     readonly pipe: MessagePipe,
@@ -234,11 +239,16 @@ export class DeviceLink {
     for (const p of this.probes.values()) p(false);
     this.probes.clear();
     this.held = [];
-    // let the close message go out first
-    setTimeout(
-      guard(this.timerLog, 'link close timer', () => this.pipe.close(reason)),
-      50,
-    ).unref();
+    // Let the close message (or the handshake's refusal) reach the peer before the connection goes:
+    // closing right after handing it over lost it now and then under load, and the peer then saw
+    // only "connection lost". Waits for what was queued on the control channel, at most 2 s.
+    const closePipe = guard(this.timerLog, 'link close timer', () => this.pipe.close(reason));
+    const cap = setTimeout(closePipe, 2_000);
+    cap.unref();
+    void this.controlSent.then(() => {
+      clearTimeout(cap);
+      setTimeout(closePipe, CLOSE_GRACE_MS).unref();
+    });
     this.host.closed(this, reason);
   }
 
@@ -362,7 +372,8 @@ export class DeviceLink {
       const bytes = encodeMessage(m);
       p = p.then(() => channel.send(bytes));
     }
-    p.catch((err) => this.end(`send failed: ${(err as Error).message}`));
+    const done = p.catch((err) => this.end(`send failed: ${(err as Error).message}`));
+    if (channel === this.control) this.controlSent = Promise.all([this.controlSent, done]).then(() => undefined);
   }
 
   private decode(bytes: Uint8Array): Message | null {
