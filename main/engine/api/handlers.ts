@@ -10,8 +10,8 @@ import { parseCode, shareCodes, shareSecretFromCode, storedShareSecret } from '.
 import { looksLikeInvite, parseInvite } from '../keys/invite-code.ts';
 import { createShareSecret, deriveShareKeys } from '../keys/secrets.ts';
 import { REFUSAL_TEXT } from '../protocol/invite-proof.ts';
-import { IGNORE_FILE } from '../scan/ignore.ts';
-import { counterFloorForNewIndex } from '../sync/vv.ts';
+import { IGNORE_FILE, PEERFOLD_DIR } from '../scan/ignore.ts';
+import { counterFloorForNewIndex, isFirstVersion } from '../sync/vv.ts';
 import { MARKER_FILE, writeMarker } from '../model/folder.ts';
 import { canonicalFolder, checkShareableFolder, isInsideOrSame } from '../model/share-paths.ts';
 import { fileEntry, shareSummary } from './status.ts';
@@ -55,6 +55,15 @@ export function createHandlers(engine: Engine): Handlers {
     engine.saveShares();
     const folder = await engine.startFolder(row);
     return shareSummary(engine, folder);
+  }
+
+  /**
+   * The counter floor of a share joined into `folder`. Files already there may be versions this
+   * device made as a member before (peers still hold them): its counters must start above those.
+   * An empty folder has nothing to lose, and its device keeps small counters.
+   */
+  function joinCounterFloor(folder: string): number {
+    return readdirSync(folder).some((n) => n !== PEERFOLD_DIR) ? counterFloorForNewIndex(Date.now()) : 0;
   }
 
   /** The folder to join into: checked, created when missing; its absolute path. */
@@ -102,7 +111,7 @@ export function createHandlers(engine: Engine): Handlers {
     const id = deriveShareKeys(secret!).shareId;
     const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: got.level, secret: got.code, paused: false, createdAt: Date.now() };
     if (peer) engine.store.addAddress(id, peer);
-    return { share: await addShare(row, counterFloorForNewIndex(Date.now())) };
+    return { share: await addShare(row, joinCounterFloor(abs)) };
   }
 
   return {
@@ -136,8 +145,7 @@ export function createHandlers(engine: Engine): Handlers {
       if (existing) throw new ApiError('refused', `this device already has that share, as "${existing.name}" in ${existing.path}`);
       const abs = prepareJoinFolder(path);
       const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: parsed.level, secret: parsed.code, paused: false, createdAt: Date.now() };
-      // this device may have been a member before, its old versions still with the peers
-      return { share: await addShare(row, counterFloorForNewIndex(Date.now())) };
+      return { share: await addShare(row, joinCounterFloor(abs)) };
     },
 
     invite: ({ share, access, expiresInMs, uses }): InviteInfo => engine.invites.create(engine.folder(share).row, { access, expiresInMs, uses }),
@@ -206,12 +214,15 @@ export function createHandlers(engine: Engine): Handlers {
       const out: RecentChange[] = [];
       for (const f of targets(share)) {
         const max = engine.store.maxSequence(f.id, engine.deviceId);
+        // a peer's counter floor is not known here: its first versions after a rebuild or a
+        // re-join show as modified
+        const floor = engine.store.counterFloor(f.id);
         for (const r of engine.store.filesSince(f.id, engine.deviceId, Math.max(0, max - n * 2), n * 2)) {
-          const edits = Object.values(r.version).reduce((a, b) => a + b, 0);
+          const first = isFirstVersion(r.version, r.modifiedBy, r.modifiedBy === engine.deviceId ? floor : 0);
           out.push({
             shareId: f.id,
             path: r.path,
-            action: r.deleted ? 'deleted' : edits <= 1 ? 'added' : 'modified',
+            action: r.deleted ? 'deleted' : first ? 'added' : 'modified',
             deviceId: r.modifiedBy,
             deviceName: engine.network.deviceName(r.modifiedBy),
             at: r.mtimeMs,

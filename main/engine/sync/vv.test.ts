@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { bumpVector, compareVectors, counterFloorForNewIndex, mergeVectors, normalizeVector } from './vv.ts';
+import { bumpVector, compareVectors, counterFloorForNewIndex, isFirstVersion, mergeVectors, normalizeVector } from './vv.ts';
 
 const vector = fc.dictionary(fc.constantFrom('A', 'B', 'C', 'D'), fc.integer({ min: 0, max: 5 }));
 
@@ -75,4 +75,13 @@ test('without a floor a rebuilt index would restart below what peers hold (the b
   const synced = bumpVector({ B: 1 }, 'A'); // A edited B's file: {A:1, B:1}, peers hold it
   assert.equal(compareVectors(bumpVector({}, 'A'), synced), 'lesser', 'a fresh {A:1} loses to it');
   assert.notEqual(compareVectors(bumpVector({}, 'A', counterFloorForNewIndex(Date.now())), synced), 'lesser');
+});
+
+test('a first version is recognised with or without a counter floor; an edit or a merge is not one', () => {
+  const floor = 1_764_600_000_000;
+  assert.equal(isFirstVersion(bumpVector({}, 'A'), 'A'), true);
+  assert.equal(isFirstVersion(bumpVector({}, 'A', floor), 'A', floor), true);
+  assert.equal(isFirstVersion(bumpVector(bumpVector({}, 'A', floor), 'A', floor), 'A', floor), false, 'edited again');
+  assert.equal(isFirstVersion({ A: 1, B: 1 }, 'A'), false);
+  assert.equal(isFirstVersion({ B: 1 }, 'A'), false, 'another device made it');
 });

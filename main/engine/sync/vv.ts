@@ -40,6 +40,15 @@ export function bumpVector(v: VersionVector, device: string, floor = 0): Version
 }
 
 /**
+ * Whether a version is the first one of its path: made by `author` from nothing, so its only
+ * counter is the author's first (1, or the author's counter floor when that is known).
+ */
+export function isFirstVersion(v: VersionVector, author: string, authorFloor = 0): boolean {
+  const keys = Object.keys(v);
+  return keys.length === 1 && keys[0] === author && v[author] === Math.max(1, authorFloor);
+}
+
+/**
  * The counter floor of an index that starts over while peers may hold versions this device made
  * before (a database rebuilt from disk, a share joined again): the time in ms. A device's counter
  * in one path's vector grows by one per local change of that path, and changes are at least a
