@@ -10,6 +10,7 @@ import type {
   EventName,
   FileEntry,
   FilePreview,
+  InviteInfo,
   Method,
   Params,
   PeerInfo,
@@ -299,6 +300,7 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
   let shares = opts.empty ? [] : sampleShares().map((s) => (s.id === 'sh-work' && opts.heldDeletes ? { ...s, heldDeletes: opts.heldDeletes } : s));
   const peers = opts.empty ? [] : samplePeers();
   let conflicts = opts.empty ? [] : sampleConflicts();
+  let invites: InviteInfo[] = [];
   let paused = false;
   let ignore = '# Editor leftovers\n*.swp\n~$*\n.DS_Store\n\n# Build output\n/build/\nnode_modules/\n';
   let settings: Settings = { deviceName: 'ana-laptop', listenPort: 21120, lanDiscovery: true, maxSendKBps: 0, maxRecvKBps: 5000, archiveDays: 30, startAtLogin: true };
@@ -400,6 +402,17 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
     },
     archive: ({ share: ref }) => (find(ref).id === 'sh-work' ? sampleArchive() : []),
     restore: () => ({ ok: true }),
+    invite: ({ share: ref, access }) => {
+      const s = find(ref);
+      const info: InviteInfo = { id: '5f3a9c21e07b44d8', shareId: s.id, code: fakeCode('pfi', 64, 99), access: access ?? s.access, expiresAt: Date.now() + 24 * HOUR, usesLeft: 1 };
+      invites = [...invites, info];
+      return info;
+    },
+    invites: ({ share: ref }) => invites.filter((i) => i.shareId === find(ref).id),
+    revokeInvite: ({ id }) => {
+      invites = invites.filter((i) => i.id !== id);
+      return { ok: true };
+    },
     confirmDeletes: ({ share: ref }) => {
       const n = find(ref).heldDeletes;
       shares = shares.map((s) => (s.id === ref ? { ...s, heldDeletes: 0, localFiles: s.localFiles - n } : s));
