@@ -495,10 +495,61 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     await shot(p, 'detail-ignore');
   });
 
-  await step('no page errors in either UI', async () => {
-    const problems = [...uiA!.problems, ...uiB!.problems];
+  const more: Ui[] = [];
+  await step('an invite made in alpha’s codes tab lets a new device join from its own page; Revoke cancels another', async () => {
+    const p = uiA!.page;
+    await openTab(uiA!, shareId, 'codes');
+    await tid(p, 'invite-open').click();
+    await visible(tid(p, 'invite-dialog'), 'the invite dialog');
+    assert.equal(await tid(p, 'invite-access-encrypted').isDisabled(), true, 'encrypted devices cannot be invited yet');
+    await tid(p, 'invite-expiry').selectOption(String(3_600_000));
+    await shot(p, 'invite-dialog');
+    await tid(p, 'invite-create').click();
+    const code = (await textOf(tid(p, 'invite-code'), /^pfi1\S{100,}$/, 'the invite code')).trim();
+    assert.equal(await p.locator('[data-testid=invite-made] [data-testid=qr-code]').getAttribute('data-value'), code, 'the QR code holds the invite');
+    const open = await a.call('invites', { share: shareId });
+    assert.deepEqual(open.map((i) => i.code), [code], 'the daemon holds the invite the page shows');
+    assert.ok(open[0]!.expiresAt <= Date.now() + 3_600_000 + 1000, 'valid for the hour chosen');
+    await shot(p, 'invite-made');
+    await tid(p, 'invite-done').click();
+    await visible(tid(p, `invite-row-${open[0]!.id}`), 'the open invite in the codes tab');
+    await tid(p, 'invites-panel').scrollIntoViewIfNeeded();
+    await shot(p, 'detail-codes-invites');
+
+    const d = await c.add('delta', env);
+    const uiD = await openUi(browser!, d);
+    more.push(uiD);
+    const q = uiD.page;
+    await tid(q, 'nav-join').click();
+    await tid(q, 'join-code-input').fill(code);
+    await attr(tid(q, 'join-code-status'), 'data-state', 'ok', 'the status of the invite code');
+    await attr(tid(q, 'join-code-level'), 'data-level', 'read-write', 'the level the invite grants');
+    await textOf(tid(q, 'join-code-invite'), /One-time invite, valid until/, 'what the invite is');
+    await tid(q, 'join-path-input').fill(d.dir);
+    await shot(q, 'join-invite');
+    await tid(q, 'join-submit').click();
+    await visible(q.locator(`[data-testid=share-detail][data-share-id="${shareId}"]`), 'delta’s new share', 90_000);
+    await converged([a, d], shareId);
+    assert.ok(!readFileSync(join(d.home, 'shares.json'), 'utf8').includes(code), 'delta keeps the share code, not the invite');
+    // used: gone from alpha's open invites, in the daemon and on the page
+    assert.deepEqual(await a.call('invites', { share: shareId }), []);
+    await gone(tid(p, `invite-row-${open[0]!.id}`), 'the used invite in alpha’s list');
+
+    await tid(p, 'invite-open').click();
+    await tid(p, 'invite-create').click();
+    await visible(tid(p, 'invite-code'), 'a second invite');
+    await tid(p, 'invite-done').click();
+    const [second] = await a.call('invites', { share: shareId });
+    await tid(p, `invite-revoke-${second!.id}`).click();
+    await gone(tid(p, `invite-row-${second!.id}`), 'the revoked invite');
+    assert.deepEqual(await a.call('invites', { share: shareId }), [], 'the daemon revoked it');
+  });
+
+  await step('no page errors in any UI', async () => {
+    const problems = [...uiA!.problems, ...uiB!.problems, ...more.flatMap((u) => u.problems)];
     assert.deepEqual(problems, [], 'errors in the pages');
   });
   await uiA?.context.close();
   await uiB?.context.close();
+  for (const u of more) await u.context.close();
 });

@@ -26,7 +26,7 @@ function codeCheck(code: string, now = Date.now()): CodeCheck {
     if (!inv.ok) return { ok: false, level: null, error: inv.error, invite: null };
     const { expiresAt, issuer, level } = inv.invite;
     if (now >= expiresAt) return { ok: false, level, error: REFUSAL_TEXT.expired, invite: { expiresAt, issuer } };
-    return { ok: true, level, error: joinRefusal(level), invite: { expiresAt, issuer } };
+    return { ok: true, level, error: null, invite: { expiresAt, issuer } };
   }
   const parsed = parseCode(code);
   if (!parsed.ok) return { ok: false, level: null, error: parsed.error };

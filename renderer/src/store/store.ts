@@ -3,9 +3,11 @@
 // No DOM or React here, so it runs (and is tested) under node with a fake bridge.
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type {
+  AccessLevel,
   CodeCheck,
   DirListing,
   FilePreview,
+  InviteInfo,
   Method,
   Params,
   PeerfoldBridge,
@@ -65,6 +67,10 @@ export interface Actions {
 
   // Calls whose results belong to one component, not to the shared state.
   checkCode(code: string): Promise<CodeCheck>;
+  /** one-time invites of a share (the codes tab's invite panel owns the list) */
+  createInvite(shareId: ShareId, opts: { access: AccessLevel; expiresInMs: number; uses: number }): Promise<InviteInfo>;
+  listInvites(shareId: ShareId): Promise<InviteInfo[]>;
+  revokeInvite(shareId: ShareId, id: string): Promise<void>;
   listDir(path?: string): Promise<DirListing>;
   preview(shareId: ShareId, path: string, maxBytes?: number): Promise<FilePreview>;
 }
@@ -305,6 +311,11 @@ export function createPeerfoldApp(bridge: PeerfoldBridge, options: StoreOptions 
     },
 
     checkCode: (code) => call('checkCode', { code }),
+    createInvite: (shareId, opts) => call('invite', { share: shareId, ...opts }),
+    listInvites: (shareId) => call('invites', { share: shareId }),
+    async revokeInvite(shareId, id) {
+      await call('revokeInvite', { share: shareId, id });
+    },
     listDir: (path) => call('listDir', path ? { path } : {}),
     preview: (shareId, path, maxBytes) => call('preview', maxBytes ? { share: shareId, path, maxBytes } : { share: shareId, path }),
   };

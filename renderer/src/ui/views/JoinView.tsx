@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { CodeCheck } from '../../../../shared/api.ts';
 import { limits } from '../../../../shared/validate.ts';
 import { accessHint, accessLabel } from '../../store/derive.ts';
+import { formatDateTime } from '../../store/format.ts';
 import { errorMessage } from '../../store/reducers.ts';
 import { useApp, useAppState } from '../app-context.tsx';
 import { ErrorText, Spinner } from '../components/bits.tsx';
@@ -93,7 +94,7 @@ export function JoinView() {
           </span>
           <div className="step-body">
             <label htmlFor="join-code" className="field-label">
-              Share code
+              Share code or invite
             </label>
             <input
               id="join-code"
@@ -151,7 +152,7 @@ export function JoinView() {
         {error && <ErrorText testid="join-error">{error}</ErrorText>}
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={!canJoin} data-testid="join-submit">
-            {busy ? 'Joining…' : 'Join and start syncing'}
+            {busy ? (check.state === 'done' && check.result.invite ? 'Asking the device that made the invite…' : 'Joining…') : 'Join and start syncing'}
           </button>
         </div>
       </form>
@@ -168,6 +169,15 @@ export function JoinView() {
         />
       )}
     </section>
+  );
+}
+
+/** What a one-time invite grants, beside its level: it is redeemed with the device that made it. */
+function InviteNote({ expiresAt }: { expiresAt: number }) {
+  return (
+    <span className="muted" data-testid="join-code-invite">
+      One-time invite, valid until {formatDateTime(expiresAt)}. Joining asks the device that made it, which has to be running and reachable.
+    </span>
   );
 }
 
@@ -199,7 +209,7 @@ function CodeStatus({ check }: { check: Check }) {
           <span className={`access access-${check.result.level}`} data-testid="join-code-level" data-level={check.result.level}>
             <Icon name="check" size={12} /> {accessLabel[check.result.level]}
           </span>
-          <span className="muted">{accessHint[check.result.level]}</span>
+          {check.result.invite ? <InviteNote expiresAt={check.result.invite.expiresAt} /> : <span className="muted">{accessHint[check.result.level]}</span>}
         </span>
       );
   }

@@ -3,6 +3,7 @@ import type { AccessLevel, ShareCodes, ShareSummary } from '../../../../../share
 import { accessHint, accessLabel } from '../../../store/derive.ts';
 import { CopyButton, ErrorText, Spinner } from '../../components/bits.tsx';
 import { QrCode } from '../../components/QrCode.tsx';
+import { InvitesPanel } from './InvitesPanel.tsx';
 import { useShareResource } from './use-resource.ts';
 
 const rows: { level: AccessLevel; key: keyof ShareCodes; testid: string }[] = [
@@ -56,6 +57,7 @@ export function CodesTab({ share }: { share: ShareSummary }) {
             </div>
           );
         })}
+        <InvitesPanel share={share} />
       </div>
       {qrValue && qrLevel && (
         <figure className="qr-card">
