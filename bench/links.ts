@@ -5,7 +5,7 @@
 //              on the joiner (median of 5; the goal is under 2 s)
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addShare, restart } from '../e2e/link-scenarios.ts';
+import { addShare, linkSettled, restart } from '../e2e/link-scenarios.ts';
 import { benchCluster, benchDeviceEnv, fmt, median } from './lib.ts';
 import { connected } from './sync.ts';
 
@@ -36,6 +36,7 @@ export async function benchLinks(
     writeFileSync(join(a.dir, 'hello.txt'), 'hello\n');
     const shareId = await c.shareAmong([a, b]);
     await connected([a, b], shareId);
+    await linkSettled(a, b);
     opts.log('links: two devices connected');
     if (parts.has('reconnect')) {
       const samples: number[] = [];
@@ -49,7 +50,7 @@ export async function benchLinks(
       const samples: number[] = [];
       for (let i = 0; i < opts.rounds; i++) {
         const r = await addShare(c, a, b, `added-${i}`);
-        if (!r.sameLink) throw new Error('adding a share changed the link');
+        if (!r.sameLink) throw new Error(`adding a share changed the link: ${r.linkLog}`);
         samples.push(r.ms);
         opts.log(`addshare ${i + 1}/${opts.rounds}: ${fmt(r.ms, 0)} ms`);
       }

@@ -23,8 +23,9 @@ export async function addShare(
   a: Device,
   b: Device,
   name: string,
-): Promise<{ shareId: string; ms: number; sameLink: boolean }> {
+): Promise<{ shareId: string; ms: number; sameLink: boolean; linkLog: string }> {
   const before = await connectedSince(b, a);
+  const logAt = [a.log.length, b.log.length];
   const dirA = join(c.base, `${name}-${a.name}`);
   const dirB = join(c.base, `${name}-${b.name}`);
   mkdirSync(dirA, { recursive: true });
@@ -36,7 +37,44 @@ export async function addShare(
   await b.call('join', { code, path: dirB, name });
   await waitUntil(`${name}'s first file to reach ${b.name}`, () => existsSync(join(dirB, 'first.txt')), 60_000, 10);
   const ms = performance.now() - t0;
-  return { shareId: share.id, ms, sameLink: before !== null && (await connectedSince(b, a)) === before };
+  const sameLink = before !== null && (await connectedSince(b, a)) === before;
+  return { shareId: share.id, ms, sameLink, linkLog: sameLink ? '' : linkEvents([a, b], logAt) };
+}
+
+/** What the devices logged about their links since `logAt` (one offset per device): why a link changed. */
+export function linkEvents(devices: Device[], logAt: number[]): string {
+  const re = /connected to|disconnected from|closed the connection|stopped answering|duplicate|replaced/;
+  return devices
+    .flatMap((d, i) =>
+      d.log
+        .slice(logAt[i])
+        .split('\n')
+        .filter((l) => re.test(l))
+        .map((l) => `${d.name}: ${l.trim()}`),
+    )
+    .join(' | ');
+}
+
+/**
+ * Waits until `a` and `b` report the same link for `quietMs` in a row: two devices that found each
+ * other at the same moment may dial both ways, and the tie-break then replaces the first link.
+ */
+export async function linkSettled(a: Device, b: Device, quietMs = 3_000): Promise<void> {
+  let last = '';
+  let since = performance.now();
+  await waitUntil(
+    `${a.name} and ${b.name} to settle on one link`,
+    async () => {
+      const now = `${await connectedSince(a, b)}/${await connectedSince(b, a)}`;
+      if (now !== last || now.includes('null')) {
+        last = now;
+        since = performance.now();
+      }
+      return performance.now() - since >= quietMs;
+    },
+    60_000,
+    100,
+  );
 }
 
 /**

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, converged, sha, waitUntil } from './harness.ts';
-import { connectedSince } from './link-scenarios.ts';
+import { connectedSince, linkSettled } from './link-scenarios.ts';
 
 const clusters: Cluster[] = [];
 after(async () => {

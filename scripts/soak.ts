@@ -7,7 +7,7 @@
 // refused as a duplicate), and check a new file still syncs both ways.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addShare, pauseMidTransfer, restart } from '../e2e/link-scenarios.ts';
+import { addShare, linkSettled, pauseMidTransfer, restart } from '../e2e/link-scenarios.ts';
 import { waitUntil, type Device } from '../e2e/harness.ts';
 import { benchCluster, benchDeviceEnv, buildHeadless, closeAllClusters, fmt } from '../bench/lib.ts';
 import { connected } from '../bench/sync.ts';
@@ -42,13 +42,15 @@ try {
   const base = await c.shareAmong([a, b]);
   await connected([a, b], base);
   await waitUntil('the base share to sync', () => existsSync(join(b.dir, 'base.txt')), 60_000);
+  // two devices that found each other at once may have dialed both ways: start on the link kept
+  await linkSettled(a, b);
 
   for (let round = 1; round <= rounds; round++) {
     const started = performance.now();
     const steps: string[] = [];
     try {
       const added = await addShare(c, a, b, `r${round}-added`);
-      if (!added.sameLink) throw new Error('adding a share changed the link');
+      if (!added.sameLink) throw new Error(`adding a share changed the link: ${added.linkLog}`);
       steps.push(`add share -> first file ${fmt(added.ms / 1000, 2)} s`);
       const moved = await pauseMidTransfer(c, a, b, added.shareId, `r${round}-big`, 16 * 1024 * 1024);
       steps.push(`pause mid-transfer: link kept, 16 MiB in ${fmt(moved.ms / 1000, 1)} s`);
