@@ -28,6 +28,7 @@ test(
     writeFileSync(join(a.dir, 'small.txt'), 'the first share\n');
     const first = await c.shareAmong([a, b]);
     await converged([a, b], first);
+    await linkSettled(a, b);
 
     // a receive limit (a user setting) makes the transfer last long enough to act during it
     await b.call('setSettings', { maxRecvKBps: 8_000 });
@@ -100,6 +101,7 @@ test(
     writeFileSync(join(a.dir, 'one.txt'), 'one\n');
     const shareId = await c.shareAmong([a, b]);
     await converged([a, b], shareId);
+    await linkSettled(a, b);
     // each side survives the other's kill once, so each dialing order of the old link is met
     for (const [victim, survivor, file] of [
       [b, a, 'two.txt'],
