@@ -315,6 +315,31 @@ test('joining into a folder that already holds files merges them: identical file
   w.assertNothingLost([a, b]);
 });
 
+test('a joined share says it waits for a peer, never "up to date", until the peer\'s index arrives, even an empty one', { timeout: 120_000 }, async () => {
+  const c = cluster();
+  const [a, b] = [await c.add('owner'), await c.add('newcomer')];
+  // the owner's folder is empty: its index has no entries, and the newcomer must still hear that
+  const { share, codes } = await a.call('share', { path: a.dir });
+  await a.stop();
+  await b.call('join', { code: codes.readWrite!, path: b.dir });
+  const seen = new Set<string>();
+  await waitUntil('the newcomer to have scanned its folder', async () => {
+    const s = await b.share(share.id);
+    seen.add(s.state);
+    return s.lastScanAt !== null && s.state === 'waiting';
+  });
+  // no peer: it keeps waiting
+  for (let i = 0; i < 10; i++) {
+    seen.add((await b.share(share.id)).state);
+    await sleep(200);
+  }
+  assert.ok(!seen.has('idle'), `states seen before any peer: ${[...seen].join(', ')}`);
+  await a.start();
+  await waitUntil('the newcomer to be up to date once the owner answered', async () => (await b.share(share.id)).state === 'idle', 60_000);
+  writeFileSync(join(a.dir, 'later.txt'), 'written after the join\n');
+  await waitUntil('the first file', () => existsSync(join(b.dir, 'later.txt')), 60_000);
+});
+
 test('a second share between two devices that are already connected syncs too, and pausing one share leaves the other syncing', { timeout: 120_000 }, async () => {
   const c = cluster();
   const [a, b] = [await c.add('home'), await c.add('work')];

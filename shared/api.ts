@@ -5,7 +5,8 @@
 export type ShareId = string;
 export type DeviceId = string;
 
-export type ShareState = 'scanning' | 'syncing' | 'idle' | 'paused' | 'error';
+/** 'waiting': joined, and no peer's index has arrived yet (nothing can be called up to date) */
+export type ShareState = 'scanning' | 'waiting' | 'syncing' | 'idle' | 'paused' | 'error';
 export type AccessLevel = 'read-write' | 'read-only' | 'encrypted';
 export type FileType = 'file' | 'dir' | 'symlink';
 /** How a peer was found / what path its connection takes. */
@@ -268,6 +269,8 @@ export interface ApiEvents {
   status: StatusResult;
   conflict: ConflictInfo;
   shareSynced: { shareId: ShareId; name: string };
+  /** a share's state changed (the same value status reports) */
+  shareState: { shareId: ShareId; state: ShareState };
   error: { shareId: ShareId | null; message: string };
   peers: PeerInfo[];
 }

@@ -19,7 +19,7 @@ test('every contract method and event is known', () => {
     assert.ok(isMethod(m), m);
   }
   assert.equal(methodNames.length, 29);
-  assert.deepEqual([...eventNames].sort(), ['conflict', 'error', 'peers', 'shareSynced', 'status']);
+  assert.deepEqual([...eventNames].sort(), ['conflict', 'error', 'peers', 'shareState', 'shareSynced', 'status']);
   assert.ok(isEventName('status'));
   assert.ok(!isEventName('toString'));
 });

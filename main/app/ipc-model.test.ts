@@ -77,7 +77,7 @@ test('only our own page is a trusted sender', () => {
 });
 
 test('every event of the contract is forwarded', () => {
-  assert.deepEqual([...EVENT_NAMES].sort(), ['conflict', 'error', 'peers', 'shareSynced', 'status']);
+  assert.deepEqual([...EVENT_NAMES].sort(), ['conflict', 'error', 'peers', 'shareState', 'shareSynced', 'status']);
 });
 
 test('openPath: only inside a shared folder', () => {

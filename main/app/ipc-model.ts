@@ -22,7 +22,7 @@ export type ParamsValidator = (method: string, params: unknown) => unknown;
 /** Side effects the shell performs after (or instead of) an engine call. */
 export type ShellEffect = { kind: 'quit' } | { kind: 'startAtLogin'; enabled: boolean };
 
-const EVENTS: Record<EventName, true> = { status: true, conflict: true, shareSynced: true, error: true, peers: true };
+const EVENTS: Record<EventName, true> = { status: true, conflict: true, shareSynced: true, shareState: true, error: true, peers: true };
 /** Every engine event, forwarded to the window. */
 export const EVENT_NAMES = Object.keys(EVENTS) as EventName[];
 

@@ -54,6 +54,8 @@ export function notify(memory: NotifyMemory, input: EngineEvent, now: number): N
     case 'status':
       return onStatus(memory, input.data, now);
     case 'peers':
+    case 'shareState':
+      // status carries the same state; notices come from status and the events above
       return { memory, notices: [] };
   }
 }

@@ -40,7 +40,7 @@ function hasShareError(s: ShareSummary): boolean {
 }
 
 function isActive(s: ShareSummary): boolean {
-  return !s.paused && (s.state === 'syncing' || s.state === 'scanning');
+  return !s.paused && (s.state === 'syncing' || s.state === 'scanning' || s.state === 'waiting');
 }
 
 function conflictCount(shares: ShareSummary[]): number {
@@ -71,6 +71,9 @@ export function traySummary(input: TrayInput): string {
       const active = shares.filter((s) => isActive(s));
       const files = active.reduce((n, s) => n + s.needFiles, 0);
       const rate = active.reduce((n, s) => n + s.inBytesPerSec, 0);
+      if (files === 0 && active.every((s) => s.state === 'waiting')) {
+        return active.length === 1 ? `${active[0]!.name}: waiting for a peer` : `${active.length} folders waiting for a peer`;
+      }
       if (files === 0 && active.every((s) => s.state === 'scanning')) {
         return active.length === 1 ? `Scanning ${active[0]!.name}` : `Scanning ${active.length} folders`;
       }

@@ -86,8 +86,12 @@ export class Engine {
         settings: () => settings.get(),
         store,
         syncSoon: (shareId) => engine.folders.get(shareId)?.syncSoon(),
-        // the share's loop takes these in turn with its scans and pulls (issue 8, item 3)
-        applyRemoteIndex: async (_shareId, apply) => apply(),
+        // the share's loop takes these in turn with its scans and pulls (model/share-loop.ts)
+        applyRemoteIndex: async (shareId, apply) => {
+          const folder = engine.folders.get(shareId);
+          if (folder) await folder.enqueueRemoteIndex(apply);
+          else apply();
+        },
         abortTransfers: (shareId) => engine.folders.get(shareId)?.puller.abortTransfers(),
         peersChanged: (peers) => engine.emit('peers', peers),
         answerInvite: (peer, claim) => engine.invites.answer(peer, claim),
@@ -179,7 +183,7 @@ export class Engine {
   }
 
   async startFolder(row: ShareRow): Promise<Folder> {
-    const folder = new Folder(row, {
+    const folder: Folder = new Folder(row, {
       store: this.store,
       self: { id: this.deviceId, name: () => this.deviceName },
       pool: this.pool,
@@ -198,6 +202,7 @@ export class Engine {
       },
       connectedPeers: () => this.network.peersFor(row.id),
       firstSyncDone: () => this.emit('shareSynced', { shareId: row.id, name: folder.row.name }),
+      stateChanged: (state) => this.emit('shareState', { shareId: row.id, state }),
     });
     this.folders.set(row.id, folder);
     this.network.shareAdded(row.id, deriveShareKeys(storedShareSecret(row)));

@@ -265,7 +265,7 @@ test('a busy port gives a message that says what to do; close unsubscribes from 
   await assert.rejects(startControlServer({ handler: t.handler, token, port: server.port }), /already in use; pick another with --ui-port/);
   assert.equal(t.listenerCount(), 0);
   const s = await startControlServer({ handler: t.handler, token, port: 0, rendererDir: null });
-  assert.equal(t.listenerCount(), 5);
+  assert.equal(t.listenerCount(), 6);
   const ws = await openWs(s.port, { cookie: `${cookieName(s.port)}=${token}` });
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   await s.close();

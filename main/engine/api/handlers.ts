@@ -45,12 +45,16 @@ const INVITE_WAIT_MS = Number(process.env.PEERFOLD_INVITE_WAIT_MS ?? 60_000);
 export function createHandlers(engine: Engine): Handlers {
   const targets = (share?: string) => (share ? [engine.folder(share)] : engine.allFolders());
 
-  /** `counterFloor`: for a share this device may have held before (sync/vv.ts counterFloorForNewIndex) */
-  async function addShare(row: ShareRow, counterFloor = 0) {
+  /**
+   * `counterFloor`: for a share this device may have held before (sync/vv.ts counterFloorForNewIndex).
+   * `joined`: not up to date until a peer has told it what there is (it waits for a peer's index).
+   */
+  async function addShare(row: ShareRow, opts: { counterFloor?: number; joined?: boolean } = {}) {
     writeMarker(row.path, row.id);
     engine.store.transaction(() => {
       engine.store.addShare(row);
-      if (counterFloor) engine.store.setCounterFloor(row.id, counterFloor);
+      if (opts.counterFloor) engine.store.setCounterFloor(row.id, opts.counterFloor);
+      if (opts.joined) engine.store.setAwaitingPeerIndex(row.id, true);
     });
     engine.saveShares();
     const folder = await engine.startFolder(row);
@@ -111,7 +115,7 @@ export function createHandlers(engine: Engine): Handlers {
     const id = deriveShareKeys(secret!).shareId;
     const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: got.level, secret: got.code, paused: false, createdAt: Date.now() };
     if (peer) engine.store.addAddress(id, peer);
-    return { share: await addShare(row, joinCounterFloor(abs)) };
+    return { share: await addShare(row, { counterFloor: joinCounterFloor(abs), joined: true }) };
   }
 
   return {
@@ -145,7 +149,7 @@ export function createHandlers(engine: Engine): Handlers {
       if (existing) throw new ApiError('refused', `this device already has that share, as "${existing.name}" in ${existing.path}`);
       const abs = prepareJoinFolder(path);
       const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: parsed.level, secret: parsed.code, paused: false, createdAt: Date.now() };
-      return { share: await addShare(row, joinCounterFloor(abs)) };
+      return { share: await addShare(row, { counterFloor: joinCounterFloor(abs), joined: true }) };
     },
 
     invite: ({ share, access, expiresInMs, uses }): InviteInfo => engine.invites.create(engine.folder(share).row, { access, expiresInMs, uses }),
@@ -270,6 +274,7 @@ function setPaused(engine: Engine, folders: ReturnType<Engine['allFolders']>, pa
   for (const f of folders) {
     f.row = engine.store.updateShare(f.id, { paused });
     engine.network.pauseChanged(f.id);
+    f.pauseChanged();
   }
   engine.saveShares();
   engine.statusChanged();

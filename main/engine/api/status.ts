@@ -7,14 +7,12 @@ export function shareSummary(engine: Engine, f: Folder): ShareSummary {
   const local = engine.store.counts(f.id, engine.deviceId);
   const sync = f.syncSummary();
   const net = engine.network.shareTraffic(f.id);
-  let state = f.state;
-  if (state === 'idle' && (sync.needFiles > 0 || sync.pulling.length > 0)) state = 'syncing';
   return {
     id: f.id,
     name: f.row.name,
     path: f.root,
     access: f.row.access,
-    state,
+    state: f.state,
     paused: f.row.paused,
     error: f.problem,
     localFiles: local.files + local.symlinks,

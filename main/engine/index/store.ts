@@ -610,6 +610,18 @@ export class IndexStore {
     });
   }
 
+  // ---- a joined share's first peer index ----------------------------------------------------------
+
+  /** Whether a joined share still waits for its first index from a peer (until then it is not up to date). */
+  awaitingPeerIndex(shareId: string): boolean {
+    return String(this.db.get<{ value: SqlValue }>('SELECT value FROM meta WHERE key = ?', [`awaiting-index:${shareId}`])?.value) === '1';
+  }
+
+  setAwaitingPeerIndex(shareId: string, awaiting: boolean): void {
+    if (awaiting) this.db.run("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = excluded.value", [`awaiting-index:${shareId}`]);
+    else this.db.run('DELETE FROM meta WHERE key = ?', [`awaiting-index:${shareId}`]);
+  }
+
   // ---- manual addresses ---------------------------------------------------------------------------
 
   addAddress(shareId: string, address: string): void {

@@ -1,6 +1,7 @@
 // One share on this device: keeps the local index in step with the folder (scans, the watcher,
-// periodic rescans), and reports the share's state. Pulling from peers is in puller.ts; this
-// object owns when it runs.
+// periodic rescans), pulls what peers have (pull/puller.ts) and applies their index entries. All
+// three are jobs of the share's loop (share-loop.ts) and take turns; the share's state follows
+// from the job that runs and is set in one place (updateState).
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PathError, ShareState } from '../../../shared/api.ts';
@@ -15,8 +16,11 @@ import { MASS_DELETE_WINDOW_MS, holdDeletions } from '../sync/mass-delete.ts';
 import { existsOnDisk } from '../pull/apply.ts';
 import { writeFileAtomic } from '../config/atomic-write.ts';
 import type { ConflictInfo, FilePreview, ResolveKeep, ArchiveEntry } from '../../../shared/api.ts';
-import { Puller, versionTag, type ChunkSwarm, type SyncSummary } from './puller.ts';
-import { applyResolution, findConflict, listConflicts } from './conflicts.ts';
+import { Puller, type ChunkSwarm, type SyncSummary } from '../pull/puller.ts';
+import { versionTag } from '../sync/names.ts';
+import { ShareLoop, type ScanRequest } from './share-loop.ts';
+import { shareState } from './share-state.ts';
+import { allConflicts, applyResolution, findConflict, isKeptConflict, keptConflict } from './conflicts.ts';
 import { listArchive, pruneArchive, restoreFromArchive } from './archive.ts';
 import { previewFile } from './preview.ts';
 import { guard } from '../net/log.ts';
@@ -44,6 +48,8 @@ export interface FolderContext {
   firstSyncDone(): void;
   /** devices connected for this share right now */
   connectedPeers(): number;
+  /** the share's state changed (set only by Folder.updateState) */
+  stateChanged(state: ShareState): void;
   /** the clock failed pulls wait by; default Date.now */
   now?: () => number;
 }
@@ -71,26 +77,27 @@ export function folderProblem(root: string, shareId: string): string | null {
   return null;
 }
 
-type PendingScan = { all: true } | { all: false; paths: Set<string> };
-
 export class Folder {
   readonly id: string;
   row: ShareRow;
   private seq: number;
   private watcher: Watcher | null = null;
   private ignore: IgnoreRules | null = null;
-  private pending: PendingScan | null = null;
-  private scanning: Promise<void> | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   errors = new Map<string, string>();
   problem: string | null = null;
   watcherState: 'watching' | 'rescan-only' | 'off' = 'off';
   lastScanAt: number | null = null;
-  scanActive = false;
   readonly puller: Puller;
+  private readonly loop: ShareLoop;
   private everSynced = false;
   private pruneTimer: NodeJS.Timeout | null = null;
+  /** a joined share has not had a peer's index yet: it cannot say it is up to date */
+  private awaitingPeerIndex: boolean;
+  private currentState: ShareState = 'scanning';
+  private fullScanActive = false;
 
   constructor(
     row: ShareRow,
@@ -100,6 +107,13 @@ export class Folder {
     this.row = row;
     this.seq = ctx.store.maxSequence(row.id, ctx.self.id);
     this.counterFloor = ctx.store.counterFloor(row.id);
+    this.awaitingPeerIndex = ctx.store.awaitingPeerIndex(row.id);
+    this.loop = new ShareLoop({
+      scan: (request) => this.scanJob(request),
+      pull: (mustYield) => this.pullJob(mustYield),
+      jobChanged: () => this.updateState(),
+      log: (m) => ctx.log(`share ${this.row.name}: ${m}`),
+    });
     this.puller = new Puller({
       shareId: row.id,
       root: () => this.root,
@@ -112,8 +126,13 @@ export class Folder {
       active: () => !this.stopped && !this.row.paused && !this.problem && this.lastScanAt !== null && this.held.size === 0 && ctx.networkActive(),
       record: (records) => this.recordPulled(records),
       flush: () => this.flushPulled(),
-      rescan: (paths) => this.requestScan(paths),
+      requestScan: (paths) => void this.requestScan(paths),
       conflictCreated: (path, conflictPath) => ctx.conflictCreated({ path, conflictPath }),
+      loserArchived: (kept) => {
+        ctx.store.addConflict(keptConflict(this.id, kept, ctx.deviceName, Date.now()));
+        this.conflictCache = null;
+        ctx.conflictCreated({ path: kept.path, conflictPath: kept.archivedPath });
+      },
       changed: () => this.afterPullProgress(),
       log: ctx.log,
       now: ctx.now,
@@ -127,12 +146,98 @@ export class Folder {
       this.everSynced = true;
       this.ctx.firstSyncDone();
     }
+    this.updateState();
+  }
+
+  /** The only place the share's state is set; everything that may change it calls this. */
+  updateState(): void {
+    const s = this.puller.summary;
+    const state = shareState({
+      problem: this.problem !== null,
+      paused: this.row.paused,
+      job: this.loop.current,
+      fullScan: this.fullScanActive,
+      scannedOnce: this.lastScanAt !== null,
+      awaitingPeerIndex: this.awaitingPeerIndex,
+      needFiles: s.needFiles,
+      pulling: this.puller.progress().length,
+    });
+    if (state !== this.currentState) {
+      this.currentState = state;
+      this.ctx.stateChanged(state);
+    }
     this.ctx.changed();
+  }
+
+  get state(): ShareState {
+    return this.currentState;
   }
 
   /** The index or the peers changed: see whether anything needs pulling. */
   syncSoon(): void {
-    this.puller.schedule();
+    // a peer that connected or moved on may have what failed to arrive
+    if (this.puller.failures.wakeTransfers() > 0) this.puller.indexChanged();
+    this.loop.requestPull(Math.max(50, this.puller.spacingLeftMs()));
+  }
+
+  /** Paused or resumed (the row was updated): transfers stop, or the share looks at its need again. */
+  pauseChanged(): void {
+    if (this.row.paused) this.puller.abortTransfers();
+    else this.syncSoon();
+    this.updateState();
+  }
+
+  /**
+   * A peer's index entries for this share: `apply` writes them to the index, as a job of the
+   * share, so that they never change the index under a scan or in the middle of a pull decision.
+   * Resolves once they are written (then the peer may be acknowledged).
+   */
+  async enqueueRemoteIndex(apply: () => void): Promise<void> {
+    await this.loop.enqueueRemoteIndex(() => {
+      apply();
+      this.puller.indexChanged();
+      if (this.awaitingPeerIndex) {
+        this.awaitingPeerIndex = false;
+        this.ctx.store.setAwaitingPeerIndex(this.id, false);
+      }
+    });
+    this.syncSoon();
+  }
+
+  /** Resolves when scans, pulls and index work have nothing left to do right now. */
+  async idle(): Promise<void> {
+    await this.loop.idle();
+  }
+
+  private async pullJob(mustYield: () => boolean): Promise<'done' | 'more'> {
+    try {
+      const result = await this.puller.turn(mustYield);
+      if (result === 'yielded') return 'more';
+      // a turn that did something is followed by a need pass (it finds what is left, and shows it)
+      if (result === 'executed') this.loop.requestPull(this.puller.spacingLeftMs());
+      else await this.puller.removeStaleTemps();
+      this.scheduleRetry();
+      return 'done';
+    } finally {
+      // the index holds everything pulled before any other job of the share looks at it
+      this.flushPulled();
+      this.afterPullProgress();
+    }
+  }
+
+  /** Wakes the loop when the first path waiting after a failure may be tried again. */
+  private scheduleRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const at = this.puller.nextRetryAt();
+    if (at === null || this.stopped) return;
+    const now = (this.ctx.now ?? Date.now)();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.puller.indexChanged();
+      this.loop.requestPull();
+    }, Math.max(0, at - now) + 10);
+    this.retryTimer.unref();
   }
 
   syncSummary(): SyncSummary & { conflicts: number } {
@@ -143,7 +248,11 @@ export class Folder {
   private conflictCache: ConflictInfo[] | null = null;
 
   conflicts(): ConflictInfo[] {
-    this.conflictCache ??= listConflicts(this.id, this.ctx.store.listFiles(this.id, this.ctx.self.id), this.ctx.deviceName);
+    if (!this.conflictCache) {
+      const { conflicts, stale } = allConflicts(this.id, this.ctx.store.listFiles(this.id, this.ctx.self.id), this.ctx.store.listConflicts(this.id), this.ctx.deviceName, (p) => existsOnDisk(this.root, p));
+      for (const k of stale) this.ctx.store.removeConflict(this.id, k.conflictPath);
+      this.conflictCache = conflicts;
+    }
     return this.conflictCache;
   }
 
@@ -151,7 +260,12 @@ export class Folder {
     const c = findConflict(this.conflicts(), path);
     const rec = this.ctx.store.getFile(this.id, this.ctx.self.id, c.conflictPath);
     const paths = await applyResolution(this.root, c, keep, this.ctx.self.id, rec ? versionTag(rec) : 'conflict');
-    await this.requestScan(paths);
+    if (isKeptConflict(c)) {
+      this.ctx.store.removeConflict(this.id, c.conflictPath);
+      this.conflictCache = null;
+      this.ctx.changed();
+    }
+    if (paths.length) await this.requestScan(paths);
   }
 
   preview(path: string, maxBytes: number): Promise<FilePreview> {
@@ -194,11 +308,12 @@ export class Folder {
     this.stopped = true;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    await this.puller.stop();
-    this.flushPulled();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.puller.stop();
     await this.watcher?.close();
     this.watcher = null;
-    await this.scanning;
+    await this.loop.stop();
+    this.flushPulled();
   }
 
   private startWatcher(): void {
@@ -226,62 +341,38 @@ export class Folder {
     if (problem !== this.problem) {
       this.problem = problem;
       if (problem) this.ctx.log(`share ${this.row.name}: ${problem}`);
-      this.ctx.changed();
+      this.updateState();
     }
     if (!problem && !this.watcher && !this.stopped && this.rescanTimer) this.startWatcher();
     return !problem;
-  }
-
-  get state(): ShareState {
-    if (this.problem) return 'error';
-    if (this.row.paused) return 'paused';
-    if (this.scanActive || this.lastScanAt === null) return 'scanning';
-    return 'idle';
   }
 
   pathErrors(): PathError[] {
     return [...this.errors].map(([path, error]) => ({ path, error }));
   }
 
-  /** Queues a scan of some paths (or everything); scans run one at a time. */
+  /** Scans some paths (or everything) as a job of the share; resolves when it has run. */
   requestScan(paths?: readonly string[]): Promise<void> {
-    if (!paths) this.pending = { all: true };
-    else if (!this.pending) this.pending = { all: false, paths: new Set(paths) };
-    else if (!this.pending.all) for (const p of paths) this.pending.paths.add(p);
-    if (!this.scanning) {
-      this.scanning = this.drainScans()
-        .catch((err) => this.ctx.log(`share ${this.row.name}: scanning failed: ${(err as Error).message}`))
-        .finally(() => {
-          this.scanning = null;
-        });
-    }
-    return this.scanning;
+    return this.loop.requestScan(paths);
   }
 
-  /** Resolves once every requested scan, including ones queued meanwhile, has run. */
-  async scanIdle(): Promise<void> {
-    while (this.scanning) await this.scanning;
-  }
-
-  private async drainScans(): Promise<void> {
-    while (this.pending && !this.stopped) {
-      const job = this.pending;
-      this.pending = null;
-      if (!this.checkHealth()) return;
-      this.scanActive = true;
-      this.ctx.changed();
-      try {
-        await this.scanOnce(job.all ? undefined : [...job.paths]);
-        if (job.all) this.lastScanAt = Date.now();
-        await this.puller.rescanned();
-      } catch (err) {
-        this.ctx.log(`share ${this.row.name}: scan failed: ${(err as Error).message}`);
-      } finally {
-        this.scanActive = false;
-        this.ctx.changed();
+  private async scanJob(request: ScanRequest): Promise<void> {
+    if (!this.checkHealth()) return;
+    this.fullScanActive = request.all;
+    this.updateState();
+    try {
+      await this.scanOnce(request.all ? undefined : [...request.paths]);
+      if (request.all) {
+        this.lastScanAt = Date.now();
+        // a failed pull whose cause may have gone (space freed, permissions changed) is tried now
+        if (await this.puller.rescanned()) this.loop.requestPull();
       }
-      this.puller.schedule();
+    } catch (err) {
+      this.ctx.log(`share ${this.row.name}: scan failed: ${(err as Error).message}`);
+    } finally {
+      this.fullScanActive = false;
     }
+    this.syncSoon();
   }
 
   /**
@@ -297,11 +388,6 @@ export class Folder {
   }
 
   private async scanOnce(paths: string[] | undefined): Promise<void> {
-    // the index must hold what the puller wrote, or its files would look like local edits
-    this.flushPulled();
-    // Pulls go on while we walk. A record written after this point is newer than what the walk
-    // may have seen of its path (a file installed after its folder was read is not "deleted").
-    const seqAtStart = this.seq;
     const seen = new Set<string>();
     const keep = new Set<string>(); // errors and ignored paths: what the index has stays
     const batch: { path: string; change: LocalChange; prev: FileRecord | null }[] = [];
@@ -330,7 +416,6 @@ export class Folder {
           seen.add(ev.entry.path);
           if (ev.entry.racy) this.racy.add(ev.entry.path);
           else this.racy.delete(ev.entry.path);
-          this.flushPulled(); // a pull may have just installed this very file
           const prev = this.ctx.store.getFile(this.id, this.ctx.self.id, ev.entry.path);
           const change = localChange(prev ?? undefined, toDiskEntry(ev.entry), this.ctx.self.id, this.counterFloor);
           if (change.kind !== 'none') batch.push({ path: ev.entry.path, change, prev });
@@ -361,11 +446,9 @@ export class Folder {
     // folder is still the one we shared, so an unmounted drive never turns into mass deletes.
     if (!this.checkHealth()) return;
     const under = (p: string, dirs: readonly string[]) => dirs.some((d) => d === '' || p === d || p.startsWith(d + '/'));
-    this.flushPulled();
     const gone: FileRecord[] = [];
     for (const root of roots) {
       for (const rec of this.ctx.store.listFiles(this.id, this.ctx.self.id, { prefix: root })) {
-        if (rec.sequence > seqAtStart) continue;
         if (seen.has(rec.path) || under(rec.path, incomplete) || under(rec.path, [...keep])) continue;
         if (this.ignore?.ignores(rec.path, rec.type === 'dir')) continue;
         gone.push(rec);
@@ -421,7 +504,7 @@ export class Folder {
     this.held.clear();
     for (let i = 0; i < items.length; i += 500) this.applyChanges(items.slice(i, i + 500));
     this.ctx.changed();
-    this.puller.schedule();
+    this.syncSoon();
     return items.length;
   }
 
@@ -434,8 +517,9 @@ export class Folder {
     this.held.clear();
     this.ctx.store.removeLocalFiles(this.id, paths);
     this.conflictCache = null;
+    this.puller.indexChanged();
     this.ctx.changed();
-    this.puller.schedule();
+    this.syncSoon();
     return paths.length;
   }
 
@@ -472,6 +556,7 @@ export class Folder {
       this.ctx.store.putFiles(records);
     });
     this.conflictCache = null;
+    this.puller.indexChanged();
     if (announced) this.ctx.localIndexChanged();
     this.ctx.changed();
   }

@@ -19,7 +19,7 @@ import type { InviteTerms } from '../protocol/invite-proof.ts';
 import type { InviteAnswer } from '../protocol/messages.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
-import type { ChunkSwarm } from './puller.ts';
+import type { ChunkSwarm } from '../pull/chunk-source.ts';
 import { Throttle } from './throttle.ts';
 
 /**

@@ -5,16 +5,17 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { VersionVector } from '../../../shared/api.ts';
+import type { ShareState, VersionVector } from '../../../shared/api.ts';
 import type { FileRecord, ShareRow } from '../index/rows.ts';
 import { IndexStore } from '../index/store.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { chunkSizes } from '../scan/cdc.ts';
 import { HashPool } from '../scan/hasher.ts';
 import { Folder, writeMarker, type FolderContext } from './folder.ts';
-import type { ChunkSwarm } from './puller.ts';
+import type { ChunkSwarm } from '../pull/chunk-source.ts';
 
 export const PEER = 'PEERDEVICEPEERDEVICEPEERDEVICEPEERDEVICEPEERDEVICEPEE';
+export const OTHER = 'OTHERDEVICEOTHERDEVICEOTHERDEVICEOTHERDEVICEOTHERDEVI';
 export const SELF = 'SELFDEVICESELFDEVICESELFDEVICESELFDEVICESELFDEVICESEL';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
@@ -25,6 +26,8 @@ export class FakeChunkSource implements ChunkSwarm {
   fetched = 0;
   /** when set, every fetch fails with this */
   failWith: Error | null = null;
+  /** each fetch takes this long (a slow peer) */
+  delayMs = 0;
 
   add(content: Uint8Array): { hash: Uint8Array; size: number }[] {
     const out: { hash: Uint8Array; size: number }[] = [];
@@ -41,6 +44,7 @@ export class FakeChunkSource implements ChunkSwarm {
 
   async fetch(_share: string, _path: string, _v: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array> {
     signal.throwIfAborted();
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.failWith) throw this.failWith;
     const data = this.chunks.get(Buffer.from(spec.hash).toString('hex'));
     if (!data) throw new Error('waiting for a peer that has this file');
@@ -50,6 +54,17 @@ export class FakeChunkSource implements ChunkSwarm {
 
   holders(): number {
     return 1;
+  }
+}
+
+/** Polls `fn` until it returns something truthy (generous ceiling; never a timing assertion). */
+export async function until<T>(what: string, fn: () => T | false | null | undefined, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
@@ -69,10 +84,18 @@ export interface ShareFixture {
   source: FakeChunkSource;
   clock: TestClock;
   logs: string[];
+  /** every state the share went through, in order */
+  states: ShareState[];
   /** the peer's entry for a path: a new version of `content` (a string or bytes), or a deletion */
-  peerWrites(path: string, content: string | Uint8Array | null, opts?: { version?: VersionVector; type?: 'file' | 'dir' }): FileRecord;
+  peerWrites(
+    path: string,
+    content: string | Uint8Array | null,
+    opts?: { version?: VersionVector; type?: 'file' | 'dir'; device?: string },
+  ): FileRecord;
   /** index entries of the local device */
   local(path: string): FileRecord | null;
+  /** the peer's index arrives with these entries (none: the peer's index is empty) */
+  peerIndex(records: FileRecord[]): Promise<void>;
   /** resolves when scans and pulls have nothing left to do now */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -82,6 +105,8 @@ export interface FixtureOptions {
   /** put the share here (e.g. a small tmpfs) instead of a fresh temp folder */
   root?: string;
   before?: (root: string) => void;
+  /** the share was joined: it waits for a peer's index */
+  joined?: boolean;
 }
 
 export async function openShareFixture(opts: FixtureOptions = {}): Promise<ShareFixture> {
@@ -93,11 +118,14 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
   opts.before?.(root);
   const { store } = await IndexStore.open(join(base, 'index'), SELF);
   store.addShare(row);
+  if (opts.joined) store.setAwaitingPeerIndex(row.id, true);
   const pool = new HashPool({ size: 2 });
   const source = new FakeChunkSource();
   const clock = new TestClock();
   const logs: string[] = [];
+  const states: ShareState[] = [];
   const peerSeq = { n: 0 };
+  const peerVersions = new Map<string, VersionVector>();
   const ctx: FolderContext = {
     store,
     self: { id: SELF, name: () => 'self' },
@@ -113,6 +141,7 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
     conflictCreated: () => undefined,
     firstSyncDone: () => undefined,
     connectedPeers: () => 1,
+    stateChanged: (state) => states.push(state),
     now: clock.now,
   };
   const folder = new Folder(row, ctx);
@@ -126,13 +155,15 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
     clock,
     logs,
     peerWrites(path, content, o = {}) {
-      const prev = store.getFile(row.id, PEER, path);
-      const version = o.version ?? { ...(prev?.version ?? {}), [PEER]: (prev?.version[PEER] ?? 0) + 1 };
+      const device = o.device ?? PEER;
+      const prev = peerVersions.get(path);
+      const version = o.version ?? { ...(prev ?? {}), [device]: (prev?.[device] ?? 0) + 1 };
+      peerVersions.set(path, version);
       const bytes = typeof content === 'string' ? Buffer.from(content) : content;
       const chunks = bytes && o.type !== 'dir' ? source.add(bytes) : [];
       const rec: FileRecord = {
         shareId: row.id,
-        deviceId: PEER,
+        deviceId: device,
         path,
         type: o.type ?? 'file',
         size: bytes && o.type !== 'dir' ? bytes.length : 0,
@@ -145,18 +176,21 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
         deleted: content === null,
         chunks,
         hash: bytes && o.type !== 'dir' ? sha(Buffer.concat(chunks.map((c) => c.hash))).toString('hex') : '',
-        modifiedBy: PEER,
+        modifiedBy: device,
       };
-      store.putFiles([rec]);
-      folder.syncSoon();
+      void folder.enqueueRemoteIndex(() => store.putFiles([rec]));
       return rec;
     },
     local: (path) => store.getFile(row.id, SELF, path),
+    peerIndex: (records) => folder.enqueueRemoteIndex(() => store.putFiles(records)),
+    states,
     async settled() {
+      // a pull turn may ask for a need pass a moment later
       for (let i = 0; i < 3; i++) {
-        await folder.scanIdle();
-        await folder.puller.settled();
+        await folder.idle();
+        await new Promise((r) => setTimeout(r, 100));
       }
+      await folder.idle();
     },
     async close() {
       await folder.stop();

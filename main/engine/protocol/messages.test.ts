@@ -145,3 +145,8 @@ test('chunkRanges splits a chunk larger than one response', () => {
   assert.equal(parts.reduce((n, p) => n + p.size, 0), 256 * 1024);
   assert.ok(parts.every((p) => p.size <= MAX_BLOCK_DATA));
 });
+
+test('an indexUpdate without entries is a batch of its own: it tells a joined device the whole index is empty', () => {
+  const batch = new IndexAssembler().push({ type: 'indexUpdate', share: 'ab'.repeat(20), indexId: 7, maxSequence: 0, entries: [] });
+  assert.deepEqual(batch, { share: 'ab'.repeat(20), indexId: 7, maxSequence: 0, entries: [] });
+});

@@ -25,9 +25,7 @@ import { DEFAULT_CDC_PARAMS, GEAR, GEAR_SEED, masksFor } from '../scan/cdc.ts';
 import { hashFile } from '../scan/file-hash.ts';
 import { decodeAnnouncement, encodeAnnouncement } from '../net/discovery-packet.ts';
 import { fromWire } from './wire.ts';
-// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- until the version tag moves out of the model floor (issue 8, item 5)
-import { versionTag } from '../model/puller.ts';
-import { archivePath, conflictPath } from '../sync/names.ts';
+import { archivePath, conflictPath, versionTag } from '../sync/names.ts';
 import { pickGlobal, type Versioned } from '../sync/global.ts';
 import { decide } from '../sync/decide.ts';
 

@@ -9,7 +9,8 @@ export const RETRY_FIRST_MS = 5_000;
 export const RETRY_MAX_MS = 300_000;
 
 /** What kind of cause a failure has: it says when trying again may help. */
-export type FailureKind = 'space' | 'permission' | 'in-the-way' | 'other';
+/** 'transfer': no peer could supply the file (none connected, or all failed): peers may change. */
+export type FailureKind = 'space' | 'permission' | 'in-the-way' | 'transfer' | 'other';
 
 export interface Failure {
   error: string;
@@ -31,7 +32,10 @@ export function retryDelayMs(attempts: number): number {
 
 export function failureKind(err: unknown): FailureKind {
   if (err instanceof LocalChangeError || err instanceof UnsafePathError) return 'in-the-way';
-  switch ((err as NodeJS.ErrnoException).code) {
+  const code = (err as NodeJS.ErrnoException).code;
+  // the file system's errors carry a code; the network's do not
+  if (code === undefined) return 'transfer';
+  switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
       return 'space';
@@ -135,6 +139,18 @@ export class RetryBook {
       if (!Number.isFinite(f.retryAt) || f.retryAt === 0) continue;
       const fits = f.kind === 'space' && freeBytes !== null && freeBytes > f.bytes;
       if (fits || f.kind === 'permission') {
+        f.retryAt = 0;
+        woken++;
+      }
+    }
+    return woken;
+  }
+
+  /** Peers changed (one connected, a peer's index moved on): failed transfers are tried at once. */
+  wakeTransfers(): number {
+    let woken = 0;
+    for (const f of this.failures.values()) {
+      if (f.kind === 'transfer' && f.retryAt !== 0) {
         f.retryAt = 0;
         woken++;
       }

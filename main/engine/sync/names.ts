@@ -7,6 +7,12 @@ export function timeStamp(ms: number): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
+/** A short tag for archive names: who made the version and their counter. */
+export function versionTag(r: { version: Readonly<Record<string, number>>; modifiedBy: string }): string {
+  const who = r.modifiedBy.replace(/[^A-Za-z0-9]/g, '').slice(0, 7) || 'local';
+  return `${who}-${r.version[r.modifiedBy] ?? 0}`;
+}
+
 /** A device name made safe for a file name on every OS. */
 export function safeDeviceName(name: string): string {
   const s = name.normalize('NFC').replace(/[^\p{L}\p{N}._-]+/gu, '-').replace(/^[-.]+|[-.]+$/g, '');

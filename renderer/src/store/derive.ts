@@ -4,7 +4,7 @@ import type { AccessLevel, ConflictInfo, ConflictSide, DeviceId, PeerInfo, Share
 import { formatBytes, formatRate, plural } from './format.ts';
 import type { AppState } from './state.ts';
 
-export type OverallKind = 'connecting' | 'disconnected' | 'error' | 'syncing' | 'scanning' | 'conflicts' | 'paused' | 'idle' | 'empty';
+export type OverallKind = 'connecting' | 'disconnected' | 'error' | 'syncing' | 'scanning' | 'waiting' | 'conflicts' | 'paused' | 'idle' | 'empty';
 
 export interface Overall {
   kind: OverallKind;
@@ -45,6 +45,7 @@ export function overall(state: Pick<AppState, 'connection' | 'everConnected' | '
     return make('syncing', rates.inBytesPerSec > 0 ? `${what}, ${formatRate(rates.inBytesPerSec)}` : what);
   }
   if (shares.some((s) => s.state === 'scanning')) return make('scanning', 'Scanning for changes…');
+  if (shares.some((s) => s.state === 'waiting')) return make('waiting', 'Waiting for a peer…');
   const conflicts = Math.max(state.conflicts.length, shares.reduce((n, s) => n + s.conflicts, 0));
   if (conflicts) return make('conflicts', `${plural(conflicts, 'conflict')} waiting`);
   return make('idle', 'Up to date');
@@ -65,6 +66,7 @@ export function shareProgress(s: ShareSummary): number {
 
 /** What the share still needs, for a person: "Up to date" or "Needs 12 files (34 MB)". */
 export function needText(s: ShareSummary): string {
+  if (s.state === 'waiting') return 'Waiting for a peer’s list of files…';
   if (s.needFiles <= 0 && s.needBytes <= 0) return s.state === 'scanning' ? 'Looking for changes…' : 'Up to date';
   return `Needs ${plural(s.needFiles, 'file')} (${formatBytes(s.needBytes)})`;
 }
@@ -83,6 +85,7 @@ export const accessHint: Record<AccessLevel, string> = {
 
 export const stateLabel: Record<ShareState, string> = {
   scanning: 'Scanning',
+  waiting: 'Waiting for a peer…',
   syncing: 'Syncing',
   idle: 'Up to date',
   paused: 'Paused',

@@ -138,7 +138,7 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
       <div className="stat-grid">
         <div className="stat">
           <div className="stat-label">Progress</div>
-          <div className="stat-value">{shareProgress(s) >= 1 ? (s.state === 'scanning' ? 'Scanning…' : 'Up to date') : `${percent(shareProgress(s))}%`}</div>
+          <div className="stat-value">{s.state === 'waiting' ? 'Waiting for a peer…' : shareProgress(s) >= 1 ? (s.state === 'scanning' ? 'Scanning…' : 'Up to date') : `${percent(shareProgress(s))}%`}</div>
           <ProgressBar value={shareProgress(s)} label={`${s.name}: ${needText(s)}`} testid="detail-progress" tone={s.paused || s.error ? 'paused' : shareProgress(s) >= 1 ? 'ok' : 'accent'} size="sm" />
           {shareProgress(s) < 1 && <div className="stat-sub truncate">{needText(s)}</div>}
         </div>

@@ -1,72 +1,81 @@
-// Brings one share's files to the global state: works out what this device needs (sync/decide)
-// and carries it out (pull/): directories, then files (chunks copied locally where possible,
-// fetched from peers otherwise), then deletions, deepest first.
+// Brings one share's files to the global state, one turn at a time: works out what this device
+// needs (need.ts) and carries it out (apply.ts, file-puller.ts): folders, then files (chunks
+// copied locally where possible, fetched from peers otherwise), then deletions, deepest first.
+// The share's loop (model/share-loop.ts) decides when a turn runs; a turn gives way between
+// files when other work of the share waits, and the next turn goes on where it stopped.
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import type { PullProgress, VersionVector } from '../../../shared/api.ts';
+import type { PathError, PullProgress } from '../../../shared/api.ts';
 import type { FileRecord } from '../index/rows.ts';
 import type { IndexStore } from '../index/store.ts';
-import { LocalChangeError, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, removeInShare, renameInShare, unchangedOnDisk } from '../pull/apply.ts';
-import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from '../pull/file-puller.ts';
-import { unsafeRemotePath } from '../pull/path-safety.ts';
-import { RetryBook } from '../pull/retry.ts';
-import { removeUnownedTemps } from '../pull/temp-files.ts';
-import { decide, type Decision } from '../sync/decide.ts';
+import { decide } from '../sync/decide.ts';
 import { pickGlobal } from '../sync/global.ts';
-import { conflictPath } from '../sync/names.ts';
-import { bumpVector } from '../sync/vv.ts';
-import { archiveReplaced } from './archive.ts';
+import { conflictPath, versionTag } from '../sync/names.ts';
+import { bumpVector, compareVectors } from '../sync/vv.ts';
+import { LocalChangeError, archiveCurrent, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, removeInShare, renameInShare, unchangedOnDisk } from './apply.ts';
+import type { ChunkSwarm } from './chunk-source.ts';
+import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from './file-puller.ts';
+import { computeNeed, contentHashOf, decisionKey, planPull, type NeedItem, type NeedTotals, type PullPlan } from './need.ts';
+import { RetryBook } from './retry.ts';
+import { removeUnownedTemps } from './temp-files.ts';
+import { archiveReplaced } from '../model/archive.ts';
 
-/** Fetches a verified chunk of a file's global version from connected peers. */
-export interface ChunkSwarm {
-  fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array>;
-  /** devices connected for this share that hold exactly this version of the path */
-  holders(shareId: string, path: string, version: VersionVector): number;
-}
+export type { ChunkSwarm } from './chunk-source.ts';
+
+export type PullerStore = Pick<IndexStore, 'iterateByPath' | 'entriesForPath' | 'getFile' | 'findChunk' | 'getShare'>;
 
 export interface PullerContext {
   shareId: string;
   root: () => string;
-  store: IndexStore;
+  store: PullerStore;
   self: string;
   /** this device's least counter for new versions (vv.ts) */
   counterFloor: () => number;
   selfName: () => string;
   swarm: () => ChunkSwarm | null;
-  /** may the share touch disk and network now (not paused, folder healthy) */
+  /** may the share touch disk and network now (not paused, folder healthy, scanned once) */
   active: () => boolean;
+  /** entries for what is now on disk; written in batches by the share */
   record(records: Omit<FileRecord, 'sequence'>[]): void;
   /** writes recorded entries still held for batching */
   flush(): void;
-  rescan(paths: string[]): Promise<void>;
+  /** a path changed on disk behind the index: scan it (it runs as the share's next job) */
+  requestScan(paths: string[]): void;
   conflictCreated(path: string, conflictPath: string): void;
+  /**
+   * A losing concurrent version another device wrote was replaced here and is kept in the archive
+   * (`archivedPath`). Its author makes the conflict copy when it returns; until then this device
+   * lists the conflict, so the losing version is not lost without a word.
+   */
+  loserArchived(kept: { path: string; archivedPath: string; loser: FileRecord; winner: FileRecord }): void;
   changed(): void;
   log(message: string): void;
-  /** the clock failures wait by (tests hold it still); default Date.now */
+  /** the clock failed pulls wait by (tests hold it still); default Date.now */
   now?: () => number;
 }
 
-export interface NeedItem {
-  path: string;
-  global: FileRecord;
-  local: FileRecord | undefined;
-  decision: Exclude<Decision, { kind: 'none' }>;
-}
-
-export interface SyncSummary {
+export interface SyncSummary extends Omit<NeedTotals, 'globalFiles' | 'globalBytes'> {
+  /** null before the first need pass */
   globalFiles: number | null;
   globalBytes: number | null;
-  needFiles: number;
-  needBytes: number;
   pulling: PullProgress[];
-  errors: { path: string; error: string }[];
+  errors: PathError[];
 }
+
+/** What a turn did: gave way with work left, carried out a plan, or found nothing to do. */
+export type TurnResult = 'yielded' | 'executed' | 'nothing';
 
 interface Active {
   size: number;
   done: number;
   started: number;
   abort: AbortController;
+}
+
+/** A plan being carried out over one or more turns: `at` counts what is taken of each list. */
+interface Progressing {
+  plan: PullPlan;
+  at: { dirs: number; files: number; deletes: number };
 }
 
 const FILES_IN_PARALLEL = 16;
@@ -79,177 +88,84 @@ const FILES_IN_PARALLEL = 16;
 const NEED_PASS_SPACING = 3;
 
 export class Puller {
-  private running: Promise<void> | null = null;
-  private again = false;
-  private timer: NodeJS.Timeout | null = null;
   private readonly active = new Map<string, Active>();
   /** paths whose pull failed: why, and when to try again */
   readonly failures = new RetryBook();
-  private retryTimer: NodeJS.Timeout | null = null;
+  summary: SyncSummary = { globalFiles: null, globalBytes: null, needFiles: 0, needBytes: 0, pulling: [], errors: [] };
+  private current: Progressing | null = null;
+  /** the index changed since the current plan was made: make a new one */
+  private stale = true;
+  private stopped = false;
   /** temp files this device may have left (found by scans, or written by this puller) */
   private readonly temps = new Set<string>();
   /** the temp files the last need pass still wants (an interrupted pull resumes from them) */
   private ownedTemps = new Set<string>();
-  summary: SyncSummary = { globalFiles: null, globalBytes: null, needFiles: 0, needBytes: 0, pulling: [], errors: [] };
-  private stopped = false;
   /** duration and end (performance.now()) of the last need pass */
   private lastNeedMs = 0;
   private lastNeedAt = 0;
-
   private readonly now: () => number;
 
   constructor(private readonly ctx: PullerContext) {
     this.now = ctx.now ?? Date.now;
   }
 
-  /** Resolves once no pass is running or about to start (retries waiting for their time aside). */
-  async settled(): Promise<void> {
-    while (this.running || this.timer) {
-      if (this.running) await this.running;
-      else await new Promise((r) => setTimeout(r, 20));
-    }
+  /** How long until the next need pass may start (see NEED_PASS_SPACING). */
+  spacingLeftMs(): number {
+    return Math.max(0, this.lastNeedAt + NEED_PASS_SPACING * this.lastNeedMs - performance.now());
   }
 
-  private spacingLeftMs(): number {
-    return this.lastNeedAt + NEED_PASS_SPACING * this.lastNeedMs - performance.now();
+  /** Local or peer entries changed: the next turn works from a new need pass. */
+  indexChanged(): void {
+    this.stale = true;
   }
 
-  /** Runs a pass soon; passes never overlap, and one requested during a pass runs after it. */
-  schedule(delayMs = 50): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.loop()
-        .catch((err) => this.ctx.log(`share ${this.ctx.shareId}: sync pass failed: ${(err as Error).message}`))
-        .finally(() => {
-          this.running = null;
-        });
-    }, Math.max(delayMs, this.spacingLeftMs()));
+  /** When the first path waiting after a failure may be tried again, or null. */
+  nextRetryAt(): number | null {
+    return this.failures.nextRetryAt();
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    for (const a of this.active.values()) a.abort.abort();
-    await this.running?.catch(() => undefined);
+    this.abortTransfers();
   }
 
-  /** Cancels transfers in progress (pause); state and temp files stay for the next pass. */
+  /** Cancels transfers in progress (pause); their temp files stay for the next turn. */
   abortTransfers(): void {
     for (const a of this.active.values()) a.abort.abort();
   }
 
-  private async loop(): Promise<void> {
-    let executed = false;
-    do {
-      this.again = false;
-      const wait = this.spacingLeftMs();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      if (this.stopped) return;
-      const needs = this.computeNeed();
-      executed = this.ctx.active() && needs.length > 0;
-      if (executed) await this.execute(needs);
-      else this.ctx.changed();
-    } while (this.again && !this.stopped);
-    // the summary after what the last pass did (a pass that did nothing has just computed it)
-    if (executed) this.computeNeed();
-    await this.removeStaleTemps();
-    this.scheduleRetry();
-    this.ctx.changed();
-  }
-
-  /** Wakes up when the first waiting failure may be tried again. */
-  private scheduleRetry(): void {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    const at = this.failures.nextRetryAt();
-    if (at === null || this.stopped) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.schedule();
-    }, Math.max(0, at - this.now()) + 10);
-    this.retryTimer.unref();
-  }
-
-  /** Temp files found by a scan: removed after the next pass unless a pull still wants them. */
-  noteTemps(paths: Iterable<string>): void {
-    for (const p of paths) this.temps.add(p);
-  }
-
   /**
-   * A rescan ran: failures whose cause may have gone (space freed, permissions changed) are
-   * tried now instead of after their wait.
+   * One turn: goes on with the plan under way, or makes a new one from a need pass. Between files
+   * it asks `mustYield()`; when that is true it lets the files in flight finish and returns
+   * 'yielded' (the plan waits for the next turn).
    */
-  async rescanned(): Promise<void> {
-    if (!this.failures.size) return;
-    const free = await fsp.statfs(this.ctx.root()).then((s) => s.bavail * s.bsize, () => null);
-    if (this.failures.wake(free) > 0) this.schedule();
+  async turn(mustYield: () => boolean): Promise<TurnResult> {
+    if (this.stopped) return 'nothing';
+    if (!this.current || this.stale) {
+      const items = this.needPass();
+      this.current = items.length && this.ctx.active() ? { plan: planPull(items), at: { dirs: 0, files: 0, deletes: 0 } } : null;
+      if (!this.current) {
+        this.ctx.changed();
+        return 'nothing';
+      }
+    }
+    const result = await this.execute(this.current, mustYield);
+    if (result === 'yielded') return 'yielded';
+    this.current = null;
+    return 'executed';
   }
 
-  private async removeStaleTemps(): Promise<void> {
-    if (!this.temps.size) return;
-    const owned = (rel: string) => this.ownedTemps.has(rel);
-    const removed = await removeUnownedTemps(this.ctx.root(), [...this.temps], owned);
-    for (const rel of [...this.temps]) if (!owned(rel)) this.temps.delete(rel);
-    if (removed.length) this.ctx.log(`share ${this.ctx.shareId}: removed ${removed.length} temp file(s) of pulls no longer wanted`);
-  }
-
-  /** Every path where this device differs from the global state, plus the share's global totals. */
-  computeNeed(): NeedItem[] {
+  /** Every path where this device differs from the global state; updates the summary. */
+  private needPass(): NeedItem[] {
     const started = performance.now();
     this.ctx.flush();
-    const needs: NeedItem[] = [];
-    const needed = new Set<string>();
-    const owned = new Set<string>();
-    const now = this.now();
-    let needFiles = 0;
-    let globalFiles = 0;
-    let globalBytes = 0;
-    let needBytes = 0;
-    for (const { path, entries } of this.ctx.store.iterateByPath(this.ctx.shareId)) {
-      const global = pickGlobal(entries);
-      if (!global) continue;
-      if (!global.deleted && global.type !== 'dir') {
-        globalFiles++;
-        globalBytes += global.size;
-      }
-      const local = entries.find((e) => e.deviceId === this.ctx.self);
-      const decision = decide(local, global, this.ctx.self);
-      if (decision.kind === 'none') continue;
-      needed.add(path);
-      // files and symlinks still to get or delete; folders and bookkeeping-only changes are not "files"
-      if (decision.kind !== 'adopt' && global.type !== 'dir') needFiles++;
-      if (decision.kind === 'fetch' && global.type === 'file') {
-        needBytes += global.size;
-        owned.add(tempRelPath(path, contentHashOf(global)));
-      }
-      const unsafe = unsafeRemotePath(path);
-      if (unsafe) {
-        this.failures.refused(path, `not synced: ${unsafe}`);
-        continue;
-      }
-      if (this.failures.waiting(path, decisionKey(local, global), now)) continue;
-      needs.push({ path, global, local, decision });
-    }
-    this.failures.keepOnly(needed);
-    this.ownedTemps = owned;
-    this.summary = {
-      globalFiles,
-      globalBytes,
-      needFiles,
-      needBytes,
-      pulling: this.progress(),
-      errors: this.failures.errors(),
-    };
+    this.stale = false;
+    const need = computeNeed(this.ctx.store.iterateByPath(this.ctx.shareId), this.ctx.self, this.failures, this.now());
+    this.ownedTemps = need.ownedTemps;
+    this.summary = { ...need.totals, pulling: this.progress(), errors: this.failures.errors() };
     this.lastNeedAt = performance.now();
     this.lastNeedMs = this.lastNeedAt - started;
-    return needs;
+    return need.items;
   }
 
   progress(): PullProgress[] {
@@ -261,53 +177,94 @@ export class Puller {
     });
   }
 
-  private async execute(needs: NeedItem[]): Promise<void> {
-    const adopts = needs.filter((n) => n.decision.kind === 'adopt');
-    const dirs = needs.filter((n) => n.decision.kind === 'fetch' && n.global.type === 'dir').sort((a, b) => a.path.localeCompare(b.path));
-    const files = needs.filter((n) => n.decision.kind === 'fetch' && n.global.type !== 'dir');
-    const deletes = needs.filter((n) => n.decision.kind === 'delete').sort((a, b) => b.path.localeCompare(a.path));
+  /** Temp files found by a scan: removed after a turn unless a pull still wants them. */
+  noteTemps(paths: Iterable<string>): void {
+    for (const p of paths) this.temps.add(p);
+  }
 
-    if (adopts.length) this.ctx.record(adopts.map((n) => this.adopted(n)));
-    for (const n of dirs) await this.guard(n, () => this.pullDir(n));
-    let next = 0;
+  /**
+   * A rescan ran: failures whose cause may have gone (space freed, permissions changed) are
+   * tried now instead of after their wait. True when some are.
+   */
+  async rescanned(): Promise<boolean> {
+    if (!this.failures.size) return false;
+    const free = await fsp.statfs(this.ctx.root()).then((s) => s.bavail * s.bsize, () => null);
+    const woken = this.failures.wake(free) > 0;
+    if (woken) this.stale = true;
+    return woken;
+  }
+
+  /** Removes temp files that no needed pull owns (crash leftovers, versions replaced meanwhile). */
+  async removeStaleTemps(): Promise<void> {
+    if (!this.temps.size || this.current) return;
+    const owned = (rel: string) => this.ownedTemps.has(rel);
+    const removed = await removeUnownedTemps(this.ctx.root(), [...this.temps], owned);
+    for (const rel of [...this.temps]) if (!owned(rel)) this.temps.delete(rel);
+    if (removed.length) this.ctx.log(`share ${this.ctx.shareId}: removed ${removed.length} temp file(s) of pulls no longer wanted`);
+  }
+
+  private canGoOn(): boolean {
+    return !this.stopped && this.ctx.active();
+  }
+
+  private async execute(p: Progressing, mustYield: () => boolean): Promise<'done' | 'yielded'> {
+    const { plan, at } = p;
+    if (plan.adopts.length) this.ctx.record(plan.adopts.splice(0).map((n) => this.adopted(n)));
+    while (at.dirs < plan.dirs.length) {
+      if (!this.canGoOn()) return 'done';
+      if (mustYield()) return 'yielded';
+      const n = plan.dirs[at.dirs++];
+      await this.guard(n, () => this.pullDir(n));
+    }
+    let yielded = false;
     const worker = async () => {
-      while (next < files.length && this.ctx.active() && !this.stopped) {
-        const n = files[next++];
+      while (at.files < plan.files.length && this.canGoOn()) {
+        if (mustYield()) {
+          yielded = true;
+          return;
+        }
+        const n = plan.files[at.files++];
         await this.guard(n, () => (n.global.type === 'symlink' ? this.pullSymlink(n) : this.pullFile(n)));
       }
     };
     await Promise.all(Array.from({ length: FILES_IN_PARALLEL }, worker));
-    for (const n of deletes) {
-      if (!this.ctx.active() || this.stopped) break;
+    if (yielded) return 'yielded';
+    while (at.deletes < plan.deletes.length) {
+      if (!this.canGoOn()) return 'done';
+      if (mustYield()) return 'yielded';
+      const n = plan.deletes[at.deletes++];
       await this.guard(n, () => this.pullDelete(n));
     }
+    return 'done';
   }
 
-  /** Runs one item; failures are per path (retried next pass), never the whole pass. */
+  /** Runs one item; failures are per path (they wait, then are tried again), never the whole turn. */
   private async guard(n: NeedItem, fn: () => Promise<void>): Promise<void> {
-    if (!this.ctx.active() || this.stopped) return;
+    if (!this.canGoOn()) return;
     // the index may have moved on since the need was computed
     const entries = this.ctx.store.entriesForPath(this.ctx.shareId, n.path);
     const global = pickGlobal(entries);
     const local = entries.find((e) => e.deviceId === this.ctx.self);
-    if (!global || decide(local, global, this.ctx.self).kind === 'none') return;
+    const decision = global ? decide(local, global, this.ctx.self) : null;
+    if (!global || !decision || decision.kind === 'none') return;
     n.global = global;
     n.local = local;
-    n.decision = decide(local, global, this.ctx.self) as NeedItem['decision'];
-    const decision = decisionKey(local, global);
+    n.decision = decision;
+    const key = decisionKey(local, global);
     try {
       await fn();
       this.failures.succeeded(n.path);
     } catch (err) {
       if ((err as Error).name === 'AbortError') return;
       // A local edit since the decision: the rescan records it, which changes the decision, and
-      // the next pass tries the new one at once. When the rescan finds nothing, the same
+      // the next turn tries the new one at once. When the rescan finds nothing, the same
       // decision waits like any other failure.
-      if (err instanceof LocalChangeError) await this.ctx.rescan([n.path]);
-      const failure = this.failures.failed(n.path, decision, err, this.now(), n.global.size);
+      if (err instanceof LocalChangeError) this.ctx.requestScan([n.path]);
+      const failure = this.failures.failed(n.path, key, err, this.now(), n.global.size);
+      // a partial temp file on a full disk holds the very space that is missing
       if (failure.kind === 'space') await removeInShare(this.ctx.root(), tempRelPath(n.path, contentHashOf(n.global)), 'entry').catch(() => undefined);
       if (failure.attempts === 1) this.ctx.log(`share ${this.ctx.shareId}: ${n.path}: ${failure.error}`);
-      if (failure.kind === 'in-the-way') this.again = true;
+      this.summary.errors = this.failures.errors();
     }
   }
 
@@ -334,7 +291,13 @@ export class Puller {
       this.ctx.record([{ ...n.local, path: target, version: bumpVector(before?.version ?? {}, this.ctx.self, this.ctx.counterFloor()), mtimeMs: st.mtimeMs, inode: st.ino, modifiedBy: this.ctx.self, deleted: false }]);
       this.ctx.conflictCreated(n.path, target);
     } else if (n.local.type === 'file') {
-      await archiveReplaced(root, n.path, versionTag(n.local));
+      if (compareVectors(n.local.version, n.global.version) === 'concurrent') {
+        // a losing concurrent version is never coalesced away: it is the only copy here, listed as a conflict
+        const archivedPath = await archiveCurrent(root, n.path, versionTag(n.local), false);
+        this.ctx.loserArchived({ path: n.path, archivedPath, loser: n.local, winner: n.global });
+      } else {
+        await archiveReplaced(root, n.path, versionTag(n.local));
+      }
     }
   }
 
@@ -423,19 +386,4 @@ export class Puller {
   }
 }
 
-/** A short tag for archive names: who made the version and their counter. */
-export function versionTag(r: Pick<FileRecord, 'version' | 'modifiedBy'>): string {
-  const who = r.modifiedBy.replace(/[^A-Za-z0-9]/g, '').slice(0, 7) || 'local';
-  return `${who}-${r.version[r.modifiedBy] ?? 0}`;
-}
 
-
-/** The content hash a file's temp name carries (an empty file has the hash of no bytes). */
-function contentHashOf(r: Pick<FileRecord, 'hash'>): string {
-  return r.hash || 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-}
-
-/** What a pull of a path was decided from: when either side changes, it is a new decision. */
-function decisionKey(local: FileRecord | undefined, global: FileRecord): string {
-  return `${JSON.stringify(global.version)}|${global.deleted}|${local ? `${local.sequence}:${JSON.stringify(local.version)}` : '-'}`;
-}

@@ -1,0 +1,102 @@
+// The share's loop with a real folder, index and scanner and a pretend peer: its states, and
+// scans, pulls and a peer's index entries taking turns.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openShareFixture, SELF, until } from './share-fixture.ts';
+
+test(
+  "a joined share waits for a peer's index and is never idle before it, even when the peer's index is empty",
+  { timeout: 60_000 },
+  async () => {
+    const f = await openShareFixture({ joined: true });
+    try {
+      await f.settled();
+      assert.equal(f.folder.state, 'waiting');
+      assert.ok(!f.states.includes('idle'), `states so far: ${f.states.join(' -> ')}`);
+      await f.peerIndex([]);
+      await f.settled();
+      assert.equal(f.folder.state, 'idle');
+      assert.deepEqual(f.states, ['waiting', 'idle']);
+      assert.equal(f.store.awaitingPeerIndex('share-1'), false, 'remembered across restarts');
+    } finally {
+      await f.close();
+    }
+  },
+);
+
+test(
+  "a share goes scanning -> idle -> syncing -> idle as the peer's files arrive; every change is emitted once",
+  { timeout: 60_000 },
+  async () => {
+    const f = await openShareFixture();
+    try {
+      await f.settled();
+      f.source.delayMs = 30;
+      for (let i = 0; i < 40; i++) f.peerWrites(`f${i}.txt`, `content ${i}`);
+      await until('every file', () => readdirSync(f.root).filter((n) => n.endsWith('.txt')).length === 40);
+      await f.settled();
+      assert.equal(f.folder.state, 'idle');
+      assert.deepEqual(f.states, ['idle', 'syncing', 'idle']);
+    } finally {
+      await f.close();
+    }
+  },
+);
+
+test('scans asked for while a pull installs files never record those files as deleted', { timeout: 120_000 }, async () => {
+  const f = await openShareFixture();
+  try {
+    await f.settled();
+    f.source.delayMs = 2;
+    const n = 300;
+    for (let i = 0; i < n; i++) f.peerWrites(`d${i % 7}/f${i}.txt`, `file ${i}`);
+    // full scans and scans of the very folders being written, all through the pull
+    let scans = 0;
+    while (
+      readdirSync(f.root).length < 8 ||
+      [0, 1, 2, 3, 4, 5, 6].some(
+        (d) =>
+          !existsSync(join(f.root, `d${d}`)) ||
+          readdirSync(join(f.root, `d${d}`)).filter((x) => x.endsWith('.txt')).length < Math.ceil((n - d) / 7),
+      )
+    ) {
+      void f.folder.requestScan(scans % 2 ? undefined : [`d${scans % 7}`]);
+      scans++;
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    await f.folder.requestScan();
+    await f.settled();
+    const deleted = f.store
+      .listFiles('share-1', SELF, { includeDeleted: true })
+      .filter((r) => r.deleted)
+      .map((r) => r.path);
+    assert.deepEqual(deleted, [], `recorded as deleted after ${scans} scans`);
+    assert.equal(f.folder.syncSummary().needFiles, 0);
+  } finally {
+    await f.close();
+  }
+});
+
+test(
+  'a long pull from a slow peer gives way: a local edit is scanned and recorded before the pull ends',
+  { timeout: 120_000 },
+  async () => {
+    const f = await openShareFixture();
+    try {
+      await f.settled();
+      f.source.delayMs = 40;
+      for (let i = 0; i < 400; i++) f.peerWrites(`p/f${i}.txt`, `peer file ${i}`);
+      await until('the pull to be under way', () => existsSync(join(f.root, 'p')) && readdirSync(join(f.root, 'p')).length > 20);
+      writeFileSync(join(f.root, 'mine.txt'), 'written here during the pull');
+      await f.folder.requestScan(['mine.txt']);
+      assert.ok(f.local('mine.txt'), 'the local edit is in the index');
+      const needLeft = f.store.listFiles('share-1', SELF).filter((r) => r.path.startsWith('p/f')).length;
+      assert.ok(needLeft < 400, `the scan did not wait for the whole pull (${needLeft} of 400 pulled when it ran)`);
+      await until('the whole pull', () => f.store.listFiles('share-1', SELF).filter((r) => r.path.startsWith('p/f')).length === 400);
+    } finally {
+      await f.close();
+    }
+  },
+);

@@ -1,0 +1,10 @@
+// The one thing pulling needs from the network: verified chunks of a file's global version.
+import type { VersionVector } from '../../../shared/api.ts';
+import type { ChunkSpec } from './file-puller.ts';
+
+/** Fetches a verified chunk of a file's global version from connected peers (the network implements it). */
+export interface ChunkSwarm {
+  fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array>;
+  /** devices connected for this share that hold exactly this version of the path */
+  holders(shareId: string, path: string, version: VersionVector): number;
+}

@@ -1,0 +1,95 @@
+// What this device needs of a share: every path where its own entry differs from the global one
+// (sync/decide), in the order the puller carries it out, plus the share's totals for status.
+import type { FileRecord, PathEntries } from '../index/rows.ts';
+import { decide, type Decision } from '../sync/decide.ts';
+import { pickGlobal } from '../sync/global.ts';
+import { tempRelPath } from './file-puller.ts';
+import { unsafeRemotePath } from './path-safety.ts';
+import type { RetryBook } from './retry.ts';
+
+export interface NeedItem {
+  path: string;
+  global: FileRecord;
+  local: FileRecord | undefined;
+  decision: Exclude<Decision, { kind: 'none' }>;
+}
+
+export interface NeedTotals {
+  globalFiles: number;
+  globalBytes: number;
+  /** files and symlinks still to get or delete; folders and bookkeeping-only changes are not "files" */
+  needFiles: number;
+  needBytes: number;
+}
+
+export interface Need {
+  /** what to do now (paths waiting after a failure are left out, but counted in the totals) */
+  items: NeedItem[];
+  totals: NeedTotals;
+  /** the temp files pulls still want (an interrupted pull resumes from its temp file) */
+  ownedTemps: Set<string>;
+}
+
+/** The order of a pull: bookkeeping, folders top-down, files and symlinks, deletions deepest first. */
+export interface PullPlan {
+  adopts: NeedItem[];
+  dirs: NeedItem[];
+  files: NeedItem[];
+  deletes: NeedItem[];
+}
+
+/** The content hash a file's temp name carries (an empty file has the hash of no bytes). */
+export function contentHashOf(r: Pick<FileRecord, 'hash'>): string {
+  return r.hash || 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+}
+
+/** What a pull of a path was decided from: when either side changes, it is a new decision. */
+export function decisionKey(local: FileRecord | undefined, global: FileRecord): string {
+  return `${JSON.stringify(global.version)}|${global.deleted}|${local ? `${local.sequence}:${JSON.stringify(local.version)}` : '-'}`;
+}
+
+/**
+ * Walks every path of a share once. `failures` learns which paths are no longer needed and which
+ * names this file system cannot hold; paths waiting after a failure are counted but not planned.
+ */
+export function computeNeed(paths: Iterable<PathEntries>, self: string, failures: RetryBook, now: number): Need {
+  const items: NeedItem[] = [];
+  const needed = new Set<string>();
+  const ownedTemps = new Set<string>();
+  const totals: NeedTotals = { globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0 };
+  for (const { path, entries } of paths) {
+    const global = pickGlobal(entries);
+    if (!global) continue;
+    if (!global.deleted && global.type !== 'dir') {
+      totals.globalFiles++;
+      totals.globalBytes += global.size;
+    }
+    const local = entries.find((e) => e.deviceId === self);
+    const decision = decide(local, global, self);
+    if (decision.kind === 'none') continue;
+    needed.add(path);
+    if (decision.kind !== 'adopt' && global.type !== 'dir') totals.needFiles++;
+    if (decision.kind === 'fetch' && global.type === 'file') {
+      totals.needBytes += global.size;
+      ownedTemps.add(tempRelPath(path, contentHashOf(global)));
+    }
+    const unsafe = unsafeRemotePath(path);
+    if (unsafe) {
+      failures.refused(path, `not synced: ${unsafe}`);
+      continue;
+    }
+    if (failures.waiting(path, decisionKey(local, global), now)) continue;
+    items.push({ path, global, local, decision });
+  }
+  failures.keepOnly(needed);
+  return { items, totals, ownedTemps };
+}
+
+export function planPull(items: readonly NeedItem[]): PullPlan {
+  return {
+    adopts: items.filter((n) => n.decision.kind === 'adopt'),
+    dirs: items.filter((n) => n.decision.kind === 'fetch' && n.global.type === 'dir').sort((a, b) => a.path.localeCompare(b.path)),
+    files: items.filter((n) => n.decision.kind === 'fetch' && n.global.type !== 'dir'),
+    deletes: items.filter((n) => n.decision.kind === 'delete').sort((a, b) => b.path.localeCompare(a.path)),
+  };
+}
