@@ -134,3 +134,23 @@ test('open invites survive a restart of the issuer', async () => {
   assert.equal(r.code, 0, r.stderr);
   await waitUntil('the file to arrive after the restart', () => existsSync(join(d.dir, 'hello.txt')));
 });
+
+test('while the issuer is unreachable, join waits for it and then says so; the invite stays open for later', async () => {
+  const inv = await makeInvite(issuer, shareId, '--expires', '1h');
+  await issuer.stop();
+  try {
+    const d = await cluster.add('waiting', { PEERFOLD_INVITE_WAIT_MS: '3000' });
+    const r = await cli(d, 'join', inv.code, d.dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /waited 3 s for the device that made the invite/);
+    assert.match(r.stderr, /must be running and on this network, or give its address \(--peer HOST:PORT\)/);
+    assertNothingDelivered(d, d.dir);
+  } finally {
+    await issuer.start();
+  }
+  const open = JSON.parse((await cli(issuer, 'invites', shareId, '--json')).stdout) as InviteInfo[];
+  assert.ok(
+    open.some((i) => i.id === inv.id),
+    'an invite nobody could claim is still open',
+  );
+});
