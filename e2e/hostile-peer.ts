@@ -12,6 +12,7 @@ import type { DeviceId } from '../shared/api.ts';
 import { parseCode, shareSecretFromCode } from '../main/engine/keys/codes.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from '../main/engine/keys/identity.ts';
 import { deriveShareKeys, type ShareKeys } from '../main/engine/keys/secrets.ts';
+import { EntrySigner } from '../main/engine/keys/entry-signing.ts';
 import { dial, type PeerLink } from '../main/engine/net/index.ts';
 import { Handshake } from '../main/engine/protocol/handshake.ts';
 import {
@@ -53,12 +54,15 @@ export class HostilePeer {
   private readonly indexId = 1 + Math.floor(Math.random() * 1e9);
   private readonly content = new Map<string, Uint8Array>();
 
+  private readonly signer: EntrySigner;
+
   private constructor(
     readonly link: PeerLink,
     readonly keys: ShareKeys,
     identity: DeviceIdentity,
   ) {
     this.deviceId = identity.deviceId;
+    this.signer = new EntrySigner(keys.discoveryId, keys.writerKeyHash, keys.readWriteSecret);
   }
 
   /**
@@ -176,6 +180,7 @@ export class HostilePeer {
       chunkCount: chunks.length,
       chunks,
       modifiedBy: this.deviceId,
+      signature: new Uint8Array(0),
     };
   }
 
@@ -186,9 +191,14 @@ export class HostilePeer {
     return entries;
   }
 
-  /** The index messages carrying `entries`, which may be hand-made (any chunk list, any size). */
-  indexMessages(entries: FileEntryWire[]): (IndexUpdate | IndexChunks)[] {
-    return splitIndexUpdate({ share: this.keys.discoveryIdHex, indexId: this.indexId, maxSequence: this.sequence }, entries);
+  /**
+   * The index messages carrying `entries`, which may be hand-made (any chunk list, any size). A
+   * peer that joined with the read-write code signs them as a writer does; `sign: false` sends them
+   * as they are.
+   */
+  indexMessages(entries: FileEntryWire[], { sign = true } = {}): (IndexUpdate | IndexChunks)[] {
+    const signed = sign && this.signer.canSign ? entries.map((e) => ({ ...e, signature: this.signer.sign(e) })) : entries;
+    return splitIndexUpdate({ share: this.keys.discoveryIdHex, indexId: this.indexId, maxSequence: this.sequence }, signed);
   }
 
   /**

@@ -62,6 +62,11 @@ export interface ShareSummary {
    * other devices, and nothing pulled, until `confirmDeletes` or `restoreDeletes`. 0 normally
    */
   heldDeletes: number;
+  /**
+   * entries peers sent that no writer of the share signed (forged, altered, or a read-only
+   * device's own change), refused since the engine started. 0 normally
+   */
+  rejectedEntries: number;
 }
 
 export interface DeviceInfo {

@@ -25,6 +25,7 @@ export function sampleShare(over: Partial<ShareSummary> = {}): ShareSummary {
     watcher: 'watching',
     lastScanAt: 1,
     heldDeletes: 0,
+    rejectedEntries: 0,
     ...over,
   };
 }

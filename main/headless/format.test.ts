@@ -12,6 +12,7 @@ const share: ShareSummary = {
   peersConnected: 1, inBytesPerSec: 2048, outBytesPerSec: 0,
   pulling: [{ path: 'big.raw', size: 1000, done: 250, bytesPerSec: 100, etaSec: 7.5 }],
   conflicts: 1, errors: [{ path: 'locked.txt', error: 'permission denied' }], watcher: 'rescan-only', lastScanAt: null, heldDeletes: 0,
+  rejectedEntries: 0,
 };
 const status: StatusResult = { device: { id: 'ABCDEFG-HIJKLMN-OPQ', name: 'nas', listenPort: 21120, version: '0.1.0' }, paused: false, shares: [share], error: null };
 

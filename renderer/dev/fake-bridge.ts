@@ -75,6 +75,7 @@ function share(over: Partial<ShareSummary> & Pick<ShareSummary, 'id' | 'name' | 
     watcher: 'watching',
     lastScanAt: NOW - 4 * 60_000,
     heldDeletes: 0,
+    rejectedEntries: 0,
     ...over,
   };
 }

@@ -30,6 +30,7 @@ export function shareSummary(engine: Engine, f: Folder): ShareSummary {
     watcher: f.watcherState,
     lastScanAt: f.lastScanAt,
     heldDeletes: f.heldDeletes,
+    rejectedEntries: engine.network.rejectedEntries(f.id),
   };
 }
 

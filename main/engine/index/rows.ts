@@ -45,6 +45,12 @@ export interface FileRecord {
   /** hex SHA-256 over the concatenated chunk hashes; '' for non-files */
   hash: string;
   modifiedBy: DeviceId;
+  /**
+   * The writer's signature of this version as it arrived (keys/entry-signing.ts: writer key ||
+   * Ed25519 signature, 96 bytes), kept so that a member that cannot sign can pass it on. Absent on
+   * a version nobody signed yet (this device's own change; a writer signs it when sending).
+   */
+  signature?: Uint8Array | null;
 }
 
 /** Where a chunk's bytes can be read locally. */

@@ -80,4 +80,6 @@ export const INDEX_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (share_no, conflict_path)
   ) WITHOUT ROWID;
   `,
+  // issue 9: the writer's signature of each entry (96 bytes; NULL: not signed yet)
+  `ALTER TABLE files ADD COLUMN signature BLOB;`,
 ];

@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IndexStore } from './store.ts';
+import { DurableDb } from './durable-db.ts';
+import { INDEX_MIGRATIONS } from './schema.ts';
 import type { ChunkRef, FileRecord, ShareRow } from './rows.ts';
 
 const LOCAL = 'LOCALDEVICE-AAAA';
@@ -392,4 +394,32 @@ test('the counter floor is kept per share; removing a share forgets it and its i
     assert.notEqual(store.localIndexId('s1'), id, 'a share joined again is a new index: its sequences restart');
     assert.equal(store.peerIndexId('s1', PEER), 0);
   });
+});
+
+test("a writer's signature is stored with the entry; a database from before signatures gains the column and keeps its rows", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerfold-store-'));
+  try {
+    // the database as the first schema made it
+    const old = await DurableDb.open(dir, { migrations: INDEX_MIGRATIONS.slice(0, 1), snapshotEveryMs: 0 });
+    new IndexStore(old.db, LOCAL).addShare(share('s1'));
+    const empty = new Uint8Array(0);
+    old.db.run('INSERT INTO devices (id) VALUES (?)', [LOCAL]);
+    old.db.run("INSERT INTO paths (share_no, path) VALUES (1, 'before')");
+    old.db.run('INSERT INTO files VALUES (1, 1, 1, 1, 0, 493, 1700000000000, 0, NULL, ?, 1, 0, ?, ?, 1)', [empty, empty, empty]);
+    await old.db.close();
+
+    const { store, db } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+    const before = store.getFile('s1', LOCAL, 'before');
+    assert.equal(before?.type, 'dir', 'the old row is still there');
+    assert.equal(before?.signature, undefined, 'unsigned');
+    const signature = new Uint8Array(96).fill(9);
+    store.putFiles([file('signed.txt', { deviceId: PEER, signature })]);
+    assert.deepEqual(store.getFile('s1', PEER, 'signed.txt')?.signature, signature);
+    await db.close();
+    const again = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+    assert.deepEqual(again.store.getFile('s1', PEER, 'signed.txt')?.signature, signature, 'and survives a reopen');
+    await again.db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

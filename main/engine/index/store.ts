@@ -26,7 +26,7 @@ const TYPE_NAME: readonly FileType[] = ['file', 'dir', 'symlink'];
 
 // Columns of a file record, in the order decodeFile() reads them.
 const FILE_COLS = `p.path, f.device_no, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.symlink_target,
-  f.version, f.sequence, f.deleted, f.chunks, f.hash, f.modified_by`;
+  f.version, f.sequence, f.deleted, f.chunks, f.hash, f.modified_by, f.signature`;
 
 const PEER_COLS = 's.id, d.id, pr.name, pr.address, pr.via, pr.last_seen, pr.remote_seq_seen, pr.local_seq_acked';
 
@@ -39,10 +39,11 @@ const SQL = {
   pathId: 'SELECT id FROM paths WHERE share_no = ? AND path = ?',
   insertPath: 'INSERT INTO paths (share_no, path) VALUES (?, ?)',
   upsertFile: `INSERT INTO files (path_id, device_no, share_no, type, size, mode, mtime_ms, inode, symlink_target,
-      version, sequence, deleted, chunks, hash, modified_by)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+      version, sequence, deleted, chunks, hash, modified_by, signature)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
     ON CONFLICT (path_id, device_no) DO UPDATE SET type = ?4, size = ?5, mode = ?6, mtime_ms = ?7, inode = ?8,
-      symlink_target = ?9, version = ?10, sequence = ?11, deleted = ?12, chunks = ?13, hash = ?14, modified_by = ?15`,
+      symlink_target = ?9, version = ?10, sequence = ?11, deleted = ?12, chunks = ?13, hash = ?14, modified_by = ?15,
+      signature = ?16`,
   oldChunks: 'SELECT chunks, deleted, type FROM files WHERE path_id = ? AND device_no = ?',
   chunkHits: 'SELECT path_id, idx FROM chunk_index WHERE h = ?',
   liveChunks: 'SELECT chunks FROM files WHERE path_id = ? AND device_no = ? AND deleted = 0',
@@ -301,6 +302,7 @@ export class IndexStore {
       chunks,
       hashToBlob(r.hash),
       this.deviceNo(r.modifiedBy),
+      r.signature?.length ? r.signature : null,
     ]);
   }
 
@@ -756,6 +758,7 @@ export class IndexStore {
   }
 
   private decodeFile(shareId: string, r: SqlValue[]): FileRecord {
+    const signature = r[14] as Uint8Array | null;
     return {
       shareId,
       deviceId: this.deviceIdOf(r[1] as number),
@@ -772,6 +775,7 @@ export class IndexStore {
       chunks: decodeChunks(r[11] as Uint8Array),
       hash: blobToHash(r[12] as Uint8Array),
       modifiedBy: this.deviceIdOf(r[13] as number),
+      ...(signature ? { signature } : {}),
     };
   }
 }

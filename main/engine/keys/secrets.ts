@@ -52,6 +52,10 @@ export interface ShareKeys {
   shareId: string;
   /** handshake MAC keys for this device's level and every level below it */
   authKeys: Partial<Record<AccessLevel, Uint8Array>>;
+  /** H_W: what a writer's signature is checked against (keys/entry-signing.ts) */
+  writerKeyHash: Uint8Array;
+  /** S_rw on a writer (it signs entries with the key derived from it), null on every other level */
+  readWriteSecret: Uint8Array | null;
 }
 
 /** 0 = read-write (strongest), 1 = read-only, 2 = encrypted. */
@@ -71,10 +75,7 @@ function checkLength(what: string, bytes: Uint8Array, n: number): void {
 // PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410), the form node:crypto imports.
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
-/**
- * The share's writer key (Ed25519), derivable from S_rw only. Not used for signing yet (PROTOCOL.md,
- * "What comes after"); it exists now because its hash is part of every lower-level code.
- */
+/** The share's writer key (Ed25519), derivable from S_rw only: it signs index entries (keys/entry-signing.ts). */
 export function writerSigningKey(readWriteSecret: Uint8Array): { privateKey: KeyObject; publicKey: Uint8Array } {
   checkLength('a read-write secret', readWriteSecret, SECRET_BYTES);
   const seed = hkdf(readWriteSecret, INFO.writerSigningKey, 32);
@@ -123,5 +124,13 @@ export function deriveShareKeys(s: ShareSecret): ShareKeys {
   const shareId = symbolsToText(toSymbols(shareIdBytes).slice(0, SHARE_ID_CHARS), RFC4648_ALPHABET).toLowerCase();
   const authKeys: Partial<Record<AccessLevel, Uint8Array>> = {};
   for (const level of LEVELS) if (levelCovers(s.level, level)) authKeys[level] = authKey(s, level);
-  return { level: s.level, discoveryId, discoveryIdHex: Buffer.from(discoveryId).toString('hex'), shareId, authKeys };
+  return {
+    level: s.level,
+    discoveryId,
+    discoveryIdHex: Buffer.from(discoveryId).toString('hex'),
+    shareId,
+    authKeys,
+    writerKeyHash: s.writerKeyHash,
+    readWriteSecret: s.level === 'read-write' ? s.secret : null,
+  };
 }

@@ -17,6 +17,7 @@ import { claimInvite, type ClaimResult } from '../peer/invite-claim.ts';
 import type { ClaimedInvite } from '../protocol/handshake.ts';
 import type { InviteTerms } from '../protocol/invite-proof.ts';
 import type { InviteAnswer } from '../protocol/messages.ts';
+import { forgeryFromEnv } from '../peer/forgery.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
 import type { ChunkSwarm } from '../pull/chunk-source.ts';
@@ -85,11 +86,14 @@ export class Network implements ChunkSwarm {
   private readonly recvThrottle = new Throttle(() => this.deps.settings().maxRecvKBps * 1024);
   readonly sendThrottle = new Throttle(() => this.deps.settings().maxSendKBps * 1024);
   private readonly linkHost: DeviceLinkHost;
+  /** per share: peers' entries refused for a failed writer signature, since this start */
+  private readonly rejected = new Map<string, number>();
 
   constructor(
     private readonly deps: NetworkDeps,
     private readonly wantedPort: number,
   ) {
+    const forgeEntry = forgeryFromEnv();
     this.linkHost = {
       self: {
         deviceId: deps.identity.deviceId,
@@ -105,6 +109,8 @@ export class Network implements ChunkSwarm {
       store: deps.store,
       remoteIndexChanged: (shareId) => deps.syncSoon(shareId),
       applyRemoteIndex: (shareId, apply) => deps.applyRemoteIndex(shareId, apply),
+      entryRejected: (shareId, peer, path, reason) => this.entryRejected(shareId, peer, path, reason),
+      ...(forgeEntry ? { forgeEntry } : {}),
       throttleSend: (n) => this.sendThrottle.take(n),
       log: deps.log,
       answerInvite: (peer, claim) => deps.answerInvite(peer, claim),
@@ -563,6 +569,18 @@ export class Network implements ChunkSwarm {
 
   peersFor(shareId: string): number {
     return this.linksFor(shareId).length;
+  }
+
+  /** Entries of peers dropped because no writer signed them (ShareSummary.rejectedEntries). */
+  rejectedEntries(shareId: string): number {
+    return this.rejected.get(shareId) ?? 0;
+  }
+
+  private entryRejected(shareId: string, peer: string, path: string, reason: string): void {
+    const n = (this.rejected.get(shareId) ?? 0) + 1;
+    this.rejected.set(shareId, n);
+    // a hostile peer can send thousands: the first few are named, then every thousandth is counted
+    if (n <= 20 || n % 1000 === 0) this.deps.log(`refused ${JSON.stringify(path)} from ${peer} in share ${shareId}: ${reason} (${n} refused so far)`);
   }
 
   shareTraffic(shareId: string): { peersConnected: number; inBytesPerSec: number; outBytesPerSec: number } {

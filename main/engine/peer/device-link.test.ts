@@ -65,6 +65,7 @@ async function end(name: string, shares: ShareKeys[]): Promise<End> {
     store,
     remoteIndexChanged: (shareId) => e.heard.push(shareId),
     applyRemoteIndex: async (_shareId, apply) => apply(),
+    entryRejected: () => undefined,
     throttleSend: async () => undefined,
     log: (m) => e.logs.push(m),
     authenticated: (link) => link.activate([...e.held.values()].filter((h) => h.active).map((h) => h.keys)),

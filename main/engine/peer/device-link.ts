@@ -16,6 +16,7 @@
 import type { AccessLevel } from '../../../shared/api.ts';
 import type { ShareKeys } from '../keys/secrets.ts';
 import { HANDSHAKE_TIMEOUT_MS, Handshake, type ClaimedInvite, type SharedShare } from '../protocol/handshake.ts';
+import { EntrySigner } from '../keys/entry-signing.ts';
 import {
   DecodeError,
   ProtocolViolation,
@@ -23,6 +24,7 @@ import {
   encodeMessage,
   type BlockResponse,
   type InviteAnswer,
+  type FileEntryWire,
   type Message,
   type ResponseStatus,
 } from '../protocol/messages.ts';
@@ -33,6 +35,7 @@ import { IndexExchange, type ExchangeStore } from './index-exchange.ts';
 import { Liveness, PING_MS } from './liveness.ts';
 import { channelOf, type Channel, type LinkOrigin, type LinkStats, type MessagePipe } from './pipe.ts';
 import { RequestTracker } from './request-tracker.ts';
+import type { ForgeEntry } from './forgery.ts';
 import { ShareSet, ShareViolation, type ShareChanges } from './share-set.ts';
 
 export type LinkState = 'handshaking' | 'authenticated' | 'live' | 'closed';
@@ -56,6 +59,10 @@ export interface DeviceLinkHost {
   remoteIndexChanged(shareId: string): void;
   /** writes a peer's index entries for a share (`apply`) when the share may take them; see IndexExchange */
   applyRemoteIndex(shareId: string, apply: () => void): Promise<void>;
+  /** the peer sent an entry whose writer signature fails: it was dropped (log and count it) */
+  entryRejected(shareId: string, peer: string, path: string, reason: string): void;
+  /** test-only hook (PEERFOLD_TEST=1): what this device sends is altered, see index-exchange.ts */
+  forgeEntry?: ForgeEntry;
   /** waits until n more bytes may be sent under the upload limit */
   throttleSend(n: number): Promise<void>;
   log(message: string): void;
@@ -326,7 +333,8 @@ export class DeviceLink {
     const existing = this.exchanges.get(discoveryId);
     if (existing) return existing;
     const s = this.shares.get(discoveryId);
-    if (!s) return null;
+    const keys = this.host.activeShare(discoveryId);
+    if (!s || !keys) return null;
     const ex = new IndexExchange(s.shareId, discoveryId, {
       self: this.host.self.deviceId,
       peer: { deviceId: this.deviceId, name: () => this.deviceName },
@@ -335,6 +343,9 @@ export class DeviceLink {
       active: () => this.host.activeShare(discoveryId) !== null,
       remoteIndexChanged: () => this.host.remoteIndexChanged(s.shareId),
       applyRemote: (apply) => this.host.applyRemoteIndex(s.shareId, apply),
+      signer: new EntrySigner(keys.discoveryId, keys.writerKeyHash, keys.readWriteSecret),
+      rejected: (path, reason) => this.host.entryRejected(s.shareId, this.deviceName, path, reason),
+      ...(this.host.forgeEntry ? { forge: (e: FileEntryWire) => this.host.forgeEntry!(e, keys.discoveryId) } : {}),
     });
     this.exchanges.set(discoveryId, ex);
     return ex;

@@ -49,6 +49,7 @@ async function end(name: string, keys: ShareKeys): Promise<End> {
     activeShare: (d) => (d === keys.discoveryIdHex ? keys : null),
     shareRoot: () => join(home, 'share'),
     store,
+    entryRejected: () => undefined,
     remoteIndexChanged: () => undefined,
     applyRemoteIndex: async (_shareId, apply) => apply(),
     throttleSend: async () => undefined,

@@ -10,6 +10,7 @@
 // Receiving the peer's index: messages are applied in order by the link's queue (receive()).
 
 import type { FileRecord } from '../index/rows.ts';
+import type { EntrySigner } from '../keys/entry-signing.ts';
 import type { IndexStore } from '../index/store.ts';
 import {
   IndexAssembler,
@@ -18,6 +19,7 @@ import {
   type IndexAck,
   type IndexChunks,
   type IndexUpdate,
+  type FileEntryWire,
   type Message,
 } from '../protocol/messages.ts';
 import { fromWire, toWire } from '../protocol/wire.ts';
@@ -56,6 +58,12 @@ export interface ExchangeDeps {
    * its scans and pulls. Resolves once written; then the peer is acknowledged.
    */
   applyRemote(apply: () => void): Promise<void>;
+  /** signs this device's entries (a writer) and checks the peer's */
+  signer: EntrySigner;
+  /** an entry of the peer failed its signature check: it was dropped */
+  rejected(path: string, reason: string): void;
+  /** test-only (PEERFOLD_TEST=1): alters what is sent, to prove receivers refuse forgeries */
+  forge?: (e: FileEntryWire) => FileEntryWire;
 }
 
 export class IndexExchange {
@@ -146,7 +154,8 @@ export class IndexExchange {
         return;
       }
       first = false;
-      for (const m of splitIndexUpdate({ share: this.discoveryId, indexId, maxSequence }, page.map(toWire))) {
+      const entries = page.map((r) => this.seal(r)).filter((e) => e !== null);
+      for (const m of splitIndexUpdate({ share: this.discoveryId, indexId, maxSequence }, entries)) {
         if (this.stopped) return;
         await this.deps.send(m);
       }
@@ -154,15 +163,35 @@ export class IndexExchange {
     }
   }
 
+  /**
+   * An entry as it goes out: a writer signs it; a member that cannot sign passes on the signature
+   * it received with that version, and sends nothing for a version no writer signed (its own local
+   * change: no other device would accept it).
+   */
+  private seal(r: FileRecord): FileEntryWire | null {
+    const { signer, forge } = this.deps;
+    let e = toWire(r);
+    if (signer.canSign) e.signature = signer.sign(e);
+    if (forge) e = forge(e);
+    else if (!signer.canSign && signer.check(e, e.signature) !== null) return null;
+    return e;
+  }
+
   private async onIndexPart(msg: IndexUpdate | IndexChunks): Promise<void> {
     const batch = this.assembler.push(msg);
     if (!batch || !this.deps.active()) return;
     const { store, peer } = this.deps;
     const records: FileRecord[] = [];
+    // refused entries count too: the peer is acknowledged for everything it sent
+    let batchMax = 0;
     for (const e of batch.entries) {
       const bad = malformedWirePath(e.path);
       if (bad) throw new ProtocolViolation(`malformed path ${JSON.stringify(e.path)}: ${bad}`);
-      records.push(fromWire(e, this.shareId, peer.deviceId));
+      if (e.sequence > batchMax) batchMax = e.sequence;
+      // not a protocol violation: a relay may pass on what another device forged; only the entry goes
+      const forged = this.deps.signer.check(e, e.signature);
+      if (forged) this.deps.rejected(e.path, forged);
+      else records.push(fromWire(e, this.shareId, peer.deviceId));
     }
     let maxSeq = 0;
     await this.deps.applyRemote(() => {
@@ -175,7 +204,7 @@ export class IndexExchange {
           store.setPeerIndexId(this.shareId, peer.deviceId, batch.indexId);
         }
         maxSeq = store.getPeer(this.shareId, peer.deviceId)?.remoteSeqSeen ?? 0;
-        for (const r of records) if (r.sequence > maxSeq) maxSeq = r.sequence;
+        if (batchMax > maxSeq) maxSeq = batchMax;
         if (records.length) store.putFiles(records);
         store.updatePeer(this.shareId, peer.deviceId, { remoteSeqSeen: maxSeq, name: peer.name(), lastSeen: Date.now() });
       });

@@ -16,7 +16,7 @@ const share = 'cd'.repeat(20);
 const hash = new Uint8Array(32).fill(9);
 
 function entry(path: string, size: number, chunkCount: number, chunks: ChunkRef[], sequence = 1): FileEntryWire {
-  return { path, type: 'file', size, mode: 0o644, mtimeMs: 1, version: { [dev]: sequence }, sequence, deleted: false, symlinkTarget: null, chunkCount, chunks, modifiedBy: dev };
+  return { path, type: 'file', size, mode: 0o644, mtimeMs: 1, version: { [dev]: sequence }, sequence, deleted: false, symlinkTarget: null, chunkCount, chunks, modifiedBy: dev, signature: new Uint8Array(0) };
 }
 
 function update(entries: FileEntryWire[]): IndexUpdate {

@@ -35,6 +35,7 @@ const fileEntry: fc.Arbitrary<FileEntryWire> = rec({
   chunkCount: fc.nat(8),
   chunks: fc.array(chunk, { maxLength: 4 }),
   modifiedBy: deviceId,
+  signature: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 96, maxLength: 96 })),
 });
 
 const message: fc.Arbitrary<Message> = fc.oneof(

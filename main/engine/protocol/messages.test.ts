@@ -17,7 +17,7 @@ function fileEntry(path: string, chunkCount: number, sequence: number, chunkSize
   const chunks = Array.from({ length: chunkCount }, (_, i) => ({ hash: new Uint8Array(randomBytes(32)), size: chunkSize + (i % 3) }));
   return {
     path, type: 'file', size: chunks.reduce((n, c) => n + c.size, 0), mode: 0o644, mtimeMs: 1_700_000_000_123,
-    version: { [devA]: 3, [devB]: 1 }, sequence, deleted: false, symlinkTarget: null, chunkCount, chunks, modifiedBy: devA,
+    version: { [devA]: 3, [devB]: 1 }, sequence, deleted: false, symlinkTarget: null, chunkCount, chunks, modifiedBy: devA, signature: new Uint8Array(0)
   };
 }
 
@@ -30,7 +30,7 @@ const samples: Message[] = [
   { type: 'pong', id: 5 },
   { type: 'indexUpdate', share, indexId: 99, maxSequence: 12, entries: [fileEntry('a/b.txt', 2, 11), {
     path: 'link', type: 'symlink', size: 0, mode: 0o777, mtimeMs: -5, version: { [devB]: 1 }, sequence: 12, deleted: false,
-    symlinkTarget: '../x', chunkCount: 0, chunks: [], modifiedBy: devB,
+    symlinkTarget: '../x', chunkCount: 0, chunks: [], modifiedBy: devB, signature: new Uint8Array(0)
   }] },
   { type: 'indexChunks', share, indexId: 99, sequence: 3, start: 100, chunks: [{ hash: h(3), size: 10 }] },
   { type: 'indexAck', share, indexId: 99, sequence: 12 },

@@ -112,6 +112,9 @@ export type ChunkRef = Infer<typeof chunkRefField>;
  * first part of it (all of it, unless the list does not fit one message: then the entry is the
  * last of its indexUpdate and indexChunks messages carry the rest, see splitIndexUpdate).
  */
+/** A writer's signature on an entry: writer key (32 bytes) || Ed25519 signature (64); keys/entry-signing.ts. */
+export const ENTRY_SIGNATURE_BYTES = 96;
+
 export const fileEntryField = struct({
   path: string(MAX_PATH_BYTES),
   type: fileTypeField,
@@ -125,6 +128,7 @@ export const fileEntryField = struct({
   chunkCount: uint(MAX_CHUNKS_PER_FILE),
   chunks: list(chunkRefField, MAX_CHUNK_REFS_PER_MESSAGE),
   modifiedBy: deviceIdField,
+  signature: mapped(bytes(ENTRY_SIGNATURE_BYTES), 'writer signature: empty, or writer key (32) and Ed25519 signature (64)', (b) => b, (b: Uint8Array) => b),
 }, 'FileEntry');
 export type FileEntryWire = Infer<typeof fileEntryField>;
 

@@ -50,5 +50,6 @@ export function craftIndexUpdate(e: CraftedEntry): Uint8Array {
     w.varint(e.chunkSize);
   }
   w.bytes(device); // modifiedBy
+  w.varint(0); // no signature
   return w.buf.subarray(0, w.pos);
 }

@@ -17,6 +17,7 @@ import { deviceIdFromFingerprint } from '../keys/device-id.ts';
 import { encodeCode } from '../keys/codes.ts';
 import { encodeInvite, parseInvite } from '../keys/invite-code.ts';
 import { inviteClaimBytes, inviteClaimMac, inviteKey } from './invite-proof.ts';
+import { EntrySigner, signedEntryBytes, type SignedEntry } from '../keys/entry-signing.ts';
 import { authKey, deriveShareKeys, shareSecretFromReadWrite, weakenSecret, writerSigningKey, type AccessLevel } from '../keys/secrets.ts';
 import { encode, uint, int } from './codec.ts';
 import { buildTranscript, computeShareMac } from './handshake.ts';
@@ -79,6 +80,7 @@ function receivedHash(e: Partial<FileEntryWire>): string {
   const full: FileEntryWire = {
     path: 'x', type: 'file', size: 0, mode: 0o644, mtimeMs: 0, version: {}, sequence: 1, deleted: false,
     symlinkTarget: null, chunkCount: 0, chunks: [], modifiedBy: 'CEIRCEI-RCEIRCE-IRCEIRC-EIRCEIR-CEIR63D', ...e,
+    signature: new Uint8Array(0),
   };
   return fromWire(full, 'share', full.modifiedBy).hash;
 }
@@ -152,6 +154,18 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
         claimBytes: hex(inviteClaimBytes(terms, sides.local, sides.peer)),
         claimMac: hex(inviteClaimMac(terms, sides)),
       };
+    },
+  },
+  'entry-signature': {
+    inputs: ['readWriteSecret', 'entry'],
+    compute: (b) => {
+      const keys = deriveShareKeys(shareSecretFromReadWrite(unhex(b.get('readWriteSecret')!)));
+      const entry = JSON.parse(b.get('entry')!, reviveBytes) as SignedEntry;
+      const signer = new EntrySigner(keys.discoveryId, keys.writerKeyHash, keys.readWriteSecret);
+      const signature = signer.sign(entry);
+      assert.equal(signer.check(entry, signature), null, 'the signature checks');
+      assert.notEqual(signer.check({ ...entry, mtimeMs: entry.mtimeMs + 1 }, signature), null, 'an altered entry fails');
+      return { signedBytes: hex(signedEntryBytes(keys.discoveryId, entry)), signature: hex(signature) };
     },
   },
   message: {

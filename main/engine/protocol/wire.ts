@@ -20,6 +20,7 @@ export function toWire(r: FileRecord): FileEntryWire {
     chunkCount: r.chunks.length,
     chunks: r.chunks.map((c) => ({ hash: c.hash, size: c.size })),
     modifiedBy: r.modifiedBy,
+    signature: r.signature ?? new Uint8Array(0),
   };
 }
 
@@ -42,6 +43,7 @@ export function fromWire(e: FileEntryWire, shareId: string, deviceId: string): F
     chunks,
     hash: contentHash(e),
     modifiedBy: e.modifiedBy,
+    signature: e.signature.length ? new Uint8Array(e.signature) : null,
   };
 }
 
