@@ -1,4 +1,4 @@
-// Writer signatures on index entries, with real daemons: a device that sends entries no writer
+// Writer signatures on index entries, with real daemons: a read-only device that sends entries no writer
 // signed (a test-only hook, PEERFOLD_TEST_FORGE_ENTRIES, makes it send them unsigned, signed with
 // another key, or with its version raised under the old signature) changes nothing on the others,
 // and they count and log what they refused.
@@ -21,7 +21,7 @@ test(
     const forgers: Device[] = [];
     for (const kind of ['unsigned', 'wrong-key', 'tampered']) {
       const f = await c.add(`forger-${kind}`, { PEERFOLD_TEST: '1', PEERFOLD_TEST_FORGE_ENTRIES: kind });
-      await f.call('join', { code: codes.readWrite!, path: f.dir });
+      await f.call('join', { code: codes.readOnly!, path: f.dir });
       forgers.push(f);
     }
     // the writer's own (signed) entries reach every forger

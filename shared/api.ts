@@ -67,6 +67,11 @@ export interface ShareSummary {
    * device's own change), refused since the engine started. 0 normally
    */
   rejectedEntries: number;
+  /**
+   * on a read-only share: paths changed on this device (edited, created, deleted) that no other
+   * device accepts; `changes` lists them, `revert` restores the shared version. 0 elsewhere
+   */
+  localChanges: number;
 }
 
 export interface DeviceInfo {
@@ -137,6 +142,13 @@ export interface ConflictInfo {
   winner: ConflictSide;
   loser: ConflictSide;
   createdAt: number;
+}
+
+/** A change made on a read-only device, which no other device accepts (`changes`, `revert`). */
+export interface ReadOnlyChange {
+  path: string;
+  /** added: the shared version has no such path (or deleted it); deleted: the shared one has it */
+  change: 'added' | 'modified' | 'deleted';
 }
 
 export interface ShareCodes {
@@ -245,6 +257,10 @@ export interface ApiMethods {
   confirmDeletes: { params: ShareRef; result: { deleted: number } };
   /** held deletions were a mistake: pull the files back from peers */
   restoreDeletes: { params: ShareRef; result: { restoring: number } };
+  /** a read-only share's local changes (ShareSummary.localChanges) */
+  changes: { params: ShareRef; result: ReadOnlyChange[] };
+  /** restores the shared version of one local change, or of all: what is replaced goes to the archive */
+  revert: { params: ShareRef & { path?: string }; result: { reverted: number } };
   recent: { params: { share?: string; limit?: number }; result: RecentChange[] };
   getIgnore: { params: ShareRef; result: { text: string } };
   setIgnore: { params: ShareRef & { text: string }; result: { ok: true } };

@@ -26,6 +26,7 @@ export function sampleShare(over: Partial<ShareSummary> = {}): ShareSummary {
     lastScanAt: 1,
     heldDeletes: 0,
     rejectedEntries: 0,
+    localChanges: 0,
     ...over,
   };
 }

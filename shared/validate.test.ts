@@ -14,11 +14,11 @@ function badRequest(fn: () => unknown, pattern: RegExp): void {
 
 test('every contract method and event is known', () => {
   for (const m of ['status', 'share', 'join', 'unshare', 'codes', 'checkCode', 'invite', 'invites', 'revokeInvite', 'files', 'rescan', 'pause', 'resume',
-    'peers', 'addPeer', 'conflicts', 'resolve', 'preview', 'archive', 'restore', 'confirmDeletes', 'restoreDeletes', 'recent', 'getIgnore', 'setIgnore',
+    'peers', 'addPeer', 'conflicts', 'resolve', 'preview', 'archive', 'restore', 'confirmDeletes', 'restoreDeletes', 'changes', 'revert', 'recent', 'getIgnore', 'setIgnore',
     'getSettings', 'setSettings', 'listDir', 'stop']) {
     assert.ok(isMethod(m), m);
   }
-  assert.equal(methodNames.length, 29);
+  assert.equal(methodNames.length, 31);
   assert.deepEqual([...eventNames].sort(), ['conflict', 'error', 'peers', 'shareState', 'shareSynced', 'status']);
   assert.ok(isEventName('status'));
   assert.ok(!isEventName('toString'));

@@ -139,6 +139,8 @@ const schemas: { [M in Method]: Schema<Params<M>> } = {
   restore: { share: shareRef, archivedPath: str(limits.path, 'an archived path') },
   confirmDeletes: { share: shareRef },
   restoreDeletes: { share: shareRef },
+  changes: { share: shareRef },
+  revert: { share: shareRef, path: opt(path) },
   recent: { share: opt(shareRef), limit: opt(int(1, limits.recentLimit, `a whole number from 1 to ${limits.recentLimit}`)) },
   getIgnore: { share: shareRef },
   setIgnore: { share: shareRef, text: text(limits.ignoreText, 'the ignore rules text') },

@@ -19,7 +19,7 @@ export class UsageError extends Error {
 
 export type CommandName =
   | 'id' | 'share' | 'unshare' | 'shares' | 'status' | 'files' | 'rescan' | 'pause' | 'resume' | 'stop'
-  | 'codes' | 'join' | 'invite' | 'invites' | 'revoke' | 'peers' | 'peer add' | 'conflicts' | 'resolve' | 'confirm-deletes' | 'restore-deletes' | 'settings';
+  | 'codes' | 'join' | 'invite' | 'invites' | 'revoke' | 'peers' | 'peer add' | 'conflicts' | 'resolve' | 'confirm-deletes' | 'restore-deletes' | 'changes' | 'revert' | 'settings';
 
 export type Invocation =
   | { kind: 'help'; text: string }
@@ -179,6 +179,18 @@ export const commands: Record<CommandName, CommandSpec> = {
     summary: 'drop the held deletions and pull those files back from the other devices',
     args: [1, 1],
     build: share('restoreDeletes'),
+  },
+  changes: {
+    usage: 'peerfold changes SHARE',
+    summary: 'list the changes made here on a read-only share (no other device takes them)',
+    args: [1, 1],
+    build: share('changes'),
+  },
+  revert: {
+    usage: 'peerfold revert SHARE [PATH]',
+    summary: "restore the shared version of a read-only share's local changes (all, or PATH); what they replace goes to the archive",
+    args: [1, 2],
+    build: (a, _o, ctx) => ({ method: 'revert', params: a.length > 1 ? { share: shareArg(a[0], ctx), path: a[1] } : { share: shareArg(a[0], ctx) } }),
   },
   settings: {
     usage: 'peerfold settings [KEY VALUE]',

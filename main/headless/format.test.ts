@@ -13,6 +13,7 @@ const share: ShareSummary = {
   pulling: [{ path: 'big.raw', size: 1000, done: 250, bytesPerSec: 100, etaSec: 7.5 }],
   conflicts: 1, errors: [{ path: 'locked.txt', error: 'permission denied' }], watcher: 'rescan-only', lastScanAt: null, heldDeletes: 0,
   rejectedEntries: 0,
+  localChanges: 0,
 };
 const status: StatusResult = { device: { id: 'ABCDEFG-HIJKLMN-OPQ', name: 'nas', listenPort: 21120, version: '0.1.0' }, paused: false, shares: [share], error: null };
 
@@ -81,7 +82,7 @@ test('files table shows types, tombstones and symlinks', () => {
 
 test('codes, peers and conflicts', () => {
   assert.equal(formatCodes({ readWrite: 'PFW1-XYZ', readOnly: null, encrypted: null }).split('\n')[0], 'read-write  PFW1-XYZ');
-  assert.match(formatCodes({ readWrite: null, readOnly: null, encrypted: null }), /not available yet/);
+  assert.match(formatCodes({ readWrite: null, readOnly: null, encrypted: null }), /not on this device/);
   const peer: PeerInfo = { deviceId: 'QWERTYU-AAAA', name: 'laptop', shareIds: ['sh1'], connected: true, connectedSince: 1_700_000_000_000, address: '127.0.0.1:4000', via: 'lan', inBytes: 4096, outBytes: 0, inBytesPerSec: 0, outBytesPerSec: 0 };
   assert.match(formatPeers([peer]).split('\n')[1], /^QWERTYU\s+laptop\s+connected\s+lan\s+127\.0\.0\.1:4000\s+4\.0 KiB/);
   assert.match(formatPeers([]), /No peers yet/);

@@ -1,7 +1,7 @@
 // Turns API results into what `peerfold` prints: readable lines and tables for people, one JSON
 // document for scripts. Pure.
 import type {
-  ConflictInfo, ConflictSide, DeviceInfo, FileEntry, InviteInfo, Method, Params, PeerInfo, Result, Settings, ShareCodes, ShareSummary, StatusResult, VersionVector,
+  ConflictInfo, ConflictSide, DeviceInfo, FileEntry, InviteInfo, Method, Params, PeerInfo, ReadOnlyChange, Result, Settings, ShareCodes, ShareSummary, StatusResult, VersionVector,
 } from '../../shared/api.ts';
 import type { CommandName } from './args.ts';
 
@@ -101,6 +101,8 @@ export function formatShare(s: ShareSummary): string {
   row('global', `${formatCount(s.globalFiles, 'file')}, ${formatBytes(s.globalBytes)}`);
   if (s.needFiles || s.needBytes) row('need', `${formatCount(s.needFiles, 'file')}, ${formatBytes(s.needBytes)}`);
   row('peers', `${s.peersConnected} connected, down ${formatRate(s.inBytesPerSec)}, up ${formatRate(s.outBytesPerSec)}`);
+  if (s.localChanges) row('local', `${formatCount(s.localChanges, 'change')} made here that no other device takes (read-only; see \`peerfold changes ${s.id}\`)`);
+  if (s.rejectedEntries) row('refused', `${formatCount(s.rejectedEntries, 'entry', 'entries')} from peers without a valid writer signature (see the log)`);
   if (s.heldDeletes) {
     row('held', `${formatCount(s.heldDeletes, 'deletion')} not sent: most of the share was deleted at once. Confirm with \`peerfold confirm-deletes ${s.id}\`, or get the files back with \`peerfold restore-deletes ${s.id}\``);
   }
@@ -156,7 +158,13 @@ export function formatFiles(files: FileEntry[]): string {
 
 export function formatCodes(c: ShareCodes): string {
   const rows: [string, string | null][] = [['read-write', c.readWrite], ['read-only', c.readOnly], ['encrypted', c.encrypted]];
-  return rows.map(([k, v]) => `${k.padEnd(10)}  ${v ?? '(not available yet)'}`).join('\n');
+  return rows.map(([k, v]) => `${k.padEnd(10)}  ${v ?? '(not on this device: it holds a weaker level)'}`).join('\n');
+}
+
+export function formatChanges(list: ReadOnlyChange[]): string {
+  if (!list.length) return 'No local changes.';
+  const lines = formatTable(['CHANGE', 'PATH'], list.map((c) => [c.change, c.path]), []);
+  return `${lines}\nNo other device takes these (the share is read-only here). Undo them with \`peerfold revert SHARE [PATH]\`.`;
 }
 
 export function formatInvites(list: InviteInfo[]): string {
@@ -269,6 +277,12 @@ export function formatHuman(command: CommandName, result: unknown, params: Param
       return formatConflicts(result as Result<'conflicts'>);
     case 'resolve':
       return `Resolved ${p.path}: kept ${p.keep === 'both' ? 'both versions' : `the ${p.keep} version`}.`;
+    case 'changes':
+      return formatChanges(result as Result<'changes'>);
+    case 'revert': {
+      const n = (result as Result<'revert'>).reverted;
+      return `Reverted ${formatCount(n, 'local change')}: the shared version comes back; what was here is in the archive.`;
+    }
     case 'confirm-deletes': {
       const n = (result as Result<'confirmDeletes'>).deleted;
       return n ? `Deleted ${formatCount(n, 'path')} on the other devices too.` : `No deletions were held in ${p.share}.`;

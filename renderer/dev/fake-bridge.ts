@@ -76,6 +76,7 @@ function share(over: Partial<ShareSummary> & Pick<ShareSummary, 'id' | 'name' | 
     lastScanAt: NOW - 4 * 60_000,
     heldDeletes: 0,
     rejectedEntries: 0,
+    localChanges: 0,
     ...over,
   };
 }
@@ -426,6 +427,8 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
       queueMicrotask(() => emit('status', status()));
       return { restoring: n };
     },
+    changes: () => [],
+    revert: () => ({ reverted: 0 }),
     recent: ({ share: ref }) => (ref && find(ref).id !== 'sh-work' ? [] : sampleRecent('sh-work')),
     getIgnore: () => ({ text: ignore }),
     setIgnore: ({ text }) => {

@@ -35,8 +35,8 @@ function codeCheck(code: string, now = Date.now()): CodeCheck {
 
 /** Why this version cannot join a share at `level`, or null when it can. */
 function joinRefusal(level: AccessLevel): string | null {
-  if (level === 'read-write') return null;
-  return `this is a ${level} code; this version of Peerfold joins with read-write codes only (read-only and encrypted peers come next)`;
+  if (level !== 'encrypted') return null;
+  return 'this is an encrypted code; this version of Peerfold joins with read-write and read-only codes only (encrypted devices come next)';
 }
 
 /** How long `join` with an invite waits for the issuing device to answer. */
@@ -212,6 +212,8 @@ export function createHandlers(engine: Engine): Handlers {
 
     confirmDeletes: ({ share }) => ({ deleted: engine.folder(share).confirmHeldDeletes() }),
     restoreDeletes: ({ share }) => ({ restoring: engine.folder(share).restoreHeldDeletes() }),
+    changes: ({ share }) => engine.folder(share).localChanges(),
+    revert: async ({ share, path }) => ({ reverted: await engine.folder(share).revert(path) }),
 
     recent: ({ share, limit }) => {
       const n = Math.min(limit ?? 50, 500);

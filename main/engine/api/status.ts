@@ -31,6 +31,7 @@ export function shareSummary(engine: Engine, f: Folder): ShareSummary {
     lastScanAt: f.lastScanAt,
     heldDeletes: f.heldDeletes,
     rejectedEntries: engine.network.rejectedEntries(f.id),
+    localChanges: sync.localChanges,
   };
 }
 

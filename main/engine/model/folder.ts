@@ -15,12 +15,14 @@ import { localChange, localDeletion, symlinkHash, type LocalChange } from '../sy
 import { MASS_DELETE_WINDOW_MS, holdDeletions } from '../sync/mass-delete.ts';
 import { existsOnDisk } from '../pull/apply.ts';
 import { writeFileAtomic } from '../config/atomic-write.ts';
-import type { ConflictInfo, FilePreview, ResolveKeep, ArchiveEntry } from '../../../shared/api.ts';
+import type { ConflictInfo, FilePreview, ResolveKeep, ArchiveEntry, ReadOnlyChange } from '../../../shared/api.ts';
 import { Puller, type ChunkSwarm, type SyncSummary } from '../pull/puller.ts';
 import { versionTag } from '../sync/names.ts';
 import { ShareLoop, type ScanRequest } from './share-loop.ts';
 import { shareState } from './share-state.ts';
 import { allConflicts, applyResolution, findConflict, isKeptConflict, keptConflict } from './conflicts.ts';
+import { ApiError } from '../../../shared/errors.ts';
+import { setAside } from './revert.ts';
 import { listArchive, pruneArchive, restoreFromArchive } from './archive.ts';
 import { previewFile } from './preview.ts';
 import { guard } from '../net/log.ts';
@@ -119,6 +121,7 @@ export class Folder {
       root: () => this.root,
       store: ctx.store,
       self: ctx.self.id,
+      readOnly: () => this.row.access === 'read-only',
       counterFloor: () => this.counterFloor,
       selfName: ctx.self.name,
       swarm: ctx.swarm,
@@ -277,6 +280,38 @@ export class Folder {
       const r = this.ctx.store.getFile(this.id, this.ctx.self.id, p);
       return !!r && !r.deleted;
     });
+  }
+
+  /** A read-only share's local changes (none on any other). */
+  localChanges(): ReadOnlyChange[] {
+    return this.row.access === 'read-only' ? this.puller.localChanges() : [];
+  }
+
+  /**
+   * Restores the shared version of one local change (`path`) or of all of them on a read-only
+   * share: what is there now goes to the archive, and this device forgets its own entry, so the
+   * shared version is pulled again (or, for a path the share does not have, nothing comes back).
+   */
+  async revert(path?: string): Promise<number> {
+    if (this.row.access !== 'read-only') {
+      throw new ApiError('refused', `"${this.row.name}" is a ${this.row.access} share: its changes go to the other devices, so there is nothing to revert`);
+    }
+    await this.idle();
+    const all = this.puller.localChanges();
+    const targets = path === undefined ? all : all.filter((c) => c.path === path);
+    if (path !== undefined && !targets.length) throw new ApiError('not-found', `${path} has no local change in "${this.row.name}"`);
+    const paths = targets.map((c) => c.path).sort((a, b) => b.localeCompare(a)); // deepest first
+    for (const p of paths) await setAside(this.root, p);
+    this.ctx.store.removeLocalFiles(this.id, paths);
+    // a scan that ran meanwhile saw the files go and recorded their deletion: the revert stands
+    await this.idle();
+    const again = paths.filter((p) => this.ctx.store.getFile(this.id, this.ctx.self.id, p)?.deleted);
+    if (again.length) this.ctx.store.removeLocalFiles(this.id, again);
+    this.conflictCache = null;
+    this.puller.indexChanged();
+    this.ctx.changed();
+    this.syncSoon();
+    return paths.length;
   }
 
   async restoreArchived(archivedPath: string): Promise<void> {

@@ -2,7 +2,7 @@
 // (sync/decide), in the order the puller carries it out, plus the share's totals for status.
 import type { FileRecord, PathEntries } from '../index/rows.ts';
 import { decide, type Decision } from '../sync/decide.ts';
-import { pickGlobal } from '../sync/global.ts';
+import { readOnlyChange, sharedGlobal } from '../sync/read-only.ts';
 import { tempRelPath } from './file-puller.ts';
 import { unsafeRemotePath } from './path-safety.ts';
 import type { RetryBook } from './retry.ts';
@@ -20,6 +20,8 @@ export interface NeedTotals {
   /** files and symlinks still to get or delete; folders and bookkeeping-only changes are not "files" */
   needFiles: number;
   needBytes: number;
+  /** on a read-only share: paths changed here, which no other device accepts (sync/read-only.ts) */
+  localChanges: number;
 }
 
 export interface Need {
@@ -52,13 +54,15 @@ export function decisionKey(local: FileRecord | undefined, global: FileRecord): 
  * Walks every path of a share once. `failures` learns which paths are no longer needed and which
  * names this file system cannot hold; paths waiting after a failure are counted but not planned.
  */
-export function computeNeed(paths: Iterable<PathEntries>, self: string, failures: RetryBook, now: number): Need {
+/** `readOnly`: the share is read-only here, so it syncs to its peers' versions (sync/read-only.ts). */
+export function computeNeed(paths: Iterable<PathEntries>, self: string, failures: RetryBook, now: number, readOnly = false): Need {
   const items: NeedItem[] = [];
   const needed = new Set<string>();
   const ownedTemps = new Set<string>();
-  const totals: NeedTotals = { globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0 };
+  const totals: NeedTotals = { globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0, localChanges: 0 };
   for (const { path, entries } of paths) {
-    const global = pickGlobal(entries);
+    const global = sharedGlobal(entries, self, readOnly);
+    if (readOnly && readOnlyChange(entries.find((e) => e.deviceId === self), global)) totals.localChanges++;
     if (!global) continue;
     if (!global.deleted && global.type !== 'dir') {
       totals.globalFiles++;

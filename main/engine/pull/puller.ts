@@ -5,11 +5,11 @@
 // files when other work of the share waits, and the next turn goes on where it stopped.
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import type { PathError, PullProgress } from '../../../shared/api.ts';
+import type { PathError, PullProgress, ReadOnlyChange } from '../../../shared/api.ts';
 import type { FileRecord } from '../index/rows.ts';
 import type { IndexStore } from '../index/store.ts';
 import { decide } from '../sync/decide.ts';
-import { pickGlobal } from '../sync/global.ts';
+import { readOnlyChange, sharedGlobal } from '../sync/read-only.ts';
 import { conflictPath, versionTag } from '../sync/names.ts';
 import { bumpVector, compareVectors } from '../sync/vv.ts';
 import { LocalChangeError, archiveCurrent, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, removeInShare, renameInShare, unchangedOnDisk } from './apply.ts';
@@ -33,6 +33,8 @@ export interface PullerContext {
   counterFloor: () => number;
   selfName: () => string;
   swarm: () => ChunkSwarm | null;
+  /** a read-only share: its own changes are never taken over by others, it syncs to theirs */
+  readOnly: () => boolean;
   /** may the share touch disk and network now (not paused, folder healthy, scanned once) */
   active: () => boolean;
   /** entries for what is now on disk; written in batches by the share */
@@ -91,7 +93,7 @@ export class Puller {
   private readonly active = new Map<string, Active>();
   /** paths whose pull failed: why, and when to try again */
   readonly failures = new RetryBook();
-  summary: SyncSummary = { globalFiles: null, globalBytes: null, needFiles: 0, needBytes: 0, pulling: [], errors: [] };
+  summary: SyncSummary = { globalFiles: null, globalBytes: null, needFiles: 0, needBytes: 0, pulling: [], errors: [], localChanges: 0 };
   private current: Progressing | null = null;
   /** the index changed since the current plan was made: make a new one */
   private stale = true;
@@ -160,12 +162,22 @@ export class Puller {
     const started = performance.now();
     this.ctx.flush();
     this.stale = false;
-    const need = computeNeed(this.ctx.store.iterateByPath(this.ctx.shareId), this.ctx.self, this.failures, this.now());
+    const need = computeNeed(this.ctx.store.iterateByPath(this.ctx.shareId), this.ctx.self, this.failures, this.now(), this.ctx.readOnly());
     this.ownedTemps = need.ownedTemps;
     this.summary = { ...need.totals, pulling: this.progress(), errors: this.failures.errors() };
     this.lastNeedAt = performance.now();
     this.lastNeedMs = this.lastNeedAt - started;
     return need.items;
+  }
+
+  /** A read-only share's local changes, read afresh from the index. */
+  localChanges(): ReadOnlyChange[] {
+    const out: ReadOnlyChange[] = [];
+    for (const { path, entries } of this.ctx.store.iterateByPath(this.ctx.shareId)) {
+      const change = readOnlyChange(entries.find((e) => e.deviceId === this.ctx.self), sharedGlobal(entries, this.ctx.self, true));
+      if (change) out.push({ path, change });
+    }
+    return out;
   }
 
   progress(): PullProgress[] {
@@ -243,7 +255,7 @@ export class Puller {
     if (!this.canGoOn()) return;
     // the index may have moved on since the need was computed
     const entries = this.ctx.store.entriesForPath(this.ctx.shareId, n.path);
-    const global = pickGlobal(entries);
+    const global = sharedGlobal(entries, this.ctx.self, this.ctx.readOnly());
     const local = entries.find((e) => e.deviceId === this.ctx.self);
     const decision = global ? decide(local, global, this.ctx.self) : null;
     if (!global || !decision || decision.kind === 'none') return;
