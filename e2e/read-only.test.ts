@@ -41,7 +41,7 @@ test(
     writeFileSync(join(ro.dir, 'new.txt'), 'made on the reader\n');
     rmSync(join(ro.dir, 'c.txt'));
     await ro.call('rescan', { share: share.id });
-    await waitUntil('three local changes', async () => (await ro.share(share.id)).localChanges === 3, 60_000);
+    await waitUntil('three local changes', async () => (await ro.share(share.id)).localChanges === 3, 180_000);
     const changes = await ro.call('changes', { share: share.id });
     assert.deepEqual(
       changes.sort((x, y) => x.path.localeCompare(y.path)),
