@@ -25,7 +25,8 @@ const MODEL_FLOOR = {
 };
 const ABOVE_LINK = {
   regex: `${engineFolder('model', 'api')}|(^|/)engine\\.ts$`,
-  message: 'peer/ (one link to one device) is used by model/network.ts and gets what it needs through DeviceLinkHost: it never imports model/, api/ or engine.ts.',
+  message:
+    'peer/ (one link to one device) is used by model/network.ts and gets what it needs through DeviceLinkHost: it never imports model/, api/ or engine.ts.',
 };
 const SQL_DRIVER = {
   regex: `^sql\\.js$|(^|/)index/(durable-db|sqljs|schema)\\.ts$`,
@@ -68,7 +69,10 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       // `_`-prefixed names are deliberately unused (callback positions, destructuring to omit a key)
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       // names, paths and codes from outside are checked for control characters on purpose
       'no-control-regex': 'off',
       // it flags the initial value before a try or a loop, which TypeScript's definite-assignment check wants

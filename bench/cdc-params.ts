@@ -19,7 +19,10 @@ function randomData(n: number, seed: number): Buffer {
 /** Text-like data: words from a small vocabulary, lines of varying length (low entropy). */
 function textData(n: number): Buffer {
   const rnd = randomData(n, 7);
-  const words = 'the of and to in is that it for on with as was by at be this from or have an are not but what all were when we there can your which their said if do will each about how up out them then she many some so these would other into has more her two like him see time could no make than first been its who now people my made over did down only way find use may water long little very after words called just where most know'.split(' ');
+  const words =
+    'the of and to in is that it for on with as was by at be this from or have an are not but what all were when we there can your which their said if do will each about how up out them then she many some so these would other into has more her two like him see time could no make than first been its who now people my made over did down only way find use may water long little very after words called just where most know'.split(
+      ' ',
+    );
   const out = Buffer.alloc(n);
   let o = 0;
   let r = 0;
@@ -30,7 +33,10 @@ function textData(n: number): Buffer {
   return out;
 }
 
-interface Chunk { hash: string; size: number }
+interface Chunk {
+  hash: string;
+  size: number;
+}
 
 function chunksOf(buf: Buffer, p: CdcParams): Chunk[] {
   const ends = chunkBoundaries(buf, p);
@@ -60,9 +66,7 @@ function scatteredEdits(buf: Buffer): Buffer {
   for (let k = 0; k < 10; k++) {
     const at = Math.floor(((k + 0.5) / 10) * out.length) + r[k];
     const len = 1 + (r[10 + k] % 100);
-    out = k % 2 === 0
-      ? insertAt(out, at, randomData(len, 1000 + k))
-      : Buffer.concat([out.subarray(0, at), out.subarray(at + len)]);
+    out = k % 2 === 0 ? insertAt(out, at, randomData(len, 1000 + k)) : Buffer.concat([out.subarray(0, at), out.subarray(at + len)]);
   }
   return out;
 }
@@ -79,7 +83,10 @@ const fmt = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(1)}M` : `${(n / KiB)
 /** bytes the index spends per chunk: 32-byte hash + size + row overhead, roughly */
 const BYTES_PER_CHUNK_RECORD = 48;
 
-for (const [label, data] of [['random', randomData(size, 1)], ['text', textData(size)]] as const) {
+for (const [label, data] of [
+  ['random', randomData(size, 1)],
+  ['text', textData(size)],
+] as const) {
   console.log(`\n${label} data, ${size / MiB} MiB`);
   console.log('min/avg/max        mean    chunks/GiB  index/GiB  chunk MB/s  insert5B@mid: chunks bytes   10 edits: chunks bytes');
   const inserted = insertAt(data, data.length >> 1, Buffer.from('hello'));
@@ -96,15 +103,17 @@ for (const [label, data] of [['random', randomData(size, 1)], ['text', textData(
     const ins = changed(base, chunksOf(inserted, p));
     const ed = changed(base, chunksOf(edited, p));
     const mean = data.length / base.length;
-    const perGiB = 1024 * MiB / mean;
+    const perGiB = (1024 * MiB) / mean;
     console.log(
       `${fmt(p.min)}/${fmt(p.avg)}/${fmt(p.max)}`.padEnd(18),
       fmt(mean).padStart(6),
       perGiB.toFixed(0).padStart(12),
       fmt(perGiB * BYTES_PER_CHUNK_RECORD).padStart(10),
-      ((data.length / 1e6) / (best / 1000)).toFixed(0).padStart(11),
-      String(ins.chunks).padStart(20), fmt(ins.bytes).padStart(6),
-      String(ed.chunks).padStart(17), fmt(ed.bytes).padStart(6),
+      (data.length / 1e6 / (best / 1000)).toFixed(0).padStart(11),
+      String(ins.chunks).padStart(20),
+      fmt(ins.bytes).padStart(6),
+      String(ed.chunks).padStart(17),
+      fmt(ed.bytes).padStart(6),
     );
   }
 }

@@ -40,9 +40,19 @@ class End {
   /** the offerer sends its candidates only once it has the answer (see PeerLink for why) */
   private readonly held: Signal[] = [];
 
-  constructor(readonly role: 'offerer' | 'answerer', private readonly send: (s: Signal) => void, private readonly onChannel: (dc: DataChannel) => void) {
+  constructor(
+    readonly role: 'offerer' | 'answerer',
+    private readonly send: (s: Signal) => void,
+    private readonly onChannel: (dc: DataChannel) => void,
+  ) {
     this.pc = new nodeDataChannel.PeerConnection(`bench-${role}`, { iceServers: [], bindAddress: BIND, maxMessageSize: 262144 });
-    this.pc.onLocalDescription((sdp, type) => { try { this.send({ kind: 'description', sdp, type }); } catch (e) { console.error(e); } });
+    this.pc.onLocalDescription((sdp, type) => {
+      try {
+        this.send({ kind: 'description', sdp, type });
+      } catch (e) {
+        console.error(e);
+      }
+    });
     this.pc.onLocalCandidate((candidate, mid) => {
       try {
         if (this.role === 'offerer' && !this.haveRemote) this.held.push({ kind: 'candidate', candidate, mid });
@@ -79,8 +89,16 @@ class End {
   }
 
   close(): void {
-    try { this.dc?.close(); } catch { /* closed */ }
-    try { this.pc.close(); } catch { /* closed */ }
+    try {
+      this.dc?.close();
+    } catch {
+      /* closed */
+    }
+    try {
+      this.pc.close();
+    } catch {
+      /* closed */
+    }
   }
 }
 
@@ -129,7 +147,14 @@ async function receiverChild(): Promise<void> {
   process.on('message', (w: Wire) => {
     if ('go' in w) {
       total = w.go.bytes;
-      end = new End('answerer', (sig) => send({ sig }), (dc) => { channel = dc; arm(); });
+      end = new End(
+        'answerer',
+        (sig) => send({ sig }),
+        (dc) => {
+          channel = dc;
+          arm();
+        },
+      );
       send({ ready: true });
     } else if ('sig' in w) {
       end?.signal(w.sig);
@@ -142,7 +167,10 @@ async function receiverChild(): Promise<void> {
 }
 
 async function runTwoProcesses(bytes: number, messageBytes: number): Promise<number> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--receiver'], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--receiver'], {
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const send = (w: Wire) => child.send(w);
   try {
     return await new Promise<number>((resolve, reject) => {
@@ -151,9 +179,16 @@ async function runTwoProcesses(bytes: number, messageBytes: number): Promise<num
       child.on('exit', (code) => reject(new Error(`receiver exited early (${code})`)));
       child.on('message', (w: Wire) => {
         if ('ready' in w) {
-          end = new End('offerer', (sig) => send({ sig }), (dc) => {
-            dc.onOpen(() => { started = performance.now(); blast(dc, bytes, messageBytes); });
-          });
+          end = new End(
+            'offerer',
+            (sig) => send({ sig }),
+            (dc) => {
+              dc.onOpen(() => {
+                started = performance.now();
+                blast(dc, bytes, messageBytes);
+              });
+            },
+          );
         } else if ('sig' in w) {
           end?.signal(w.sig);
         } else if ('done' in w) {
@@ -180,17 +215,28 @@ function runSameProcess(bytes: number, messageBytes: number): Promise<number> {
   return new Promise((resolve) => {
     let a: End | null = null;
     let started = 0;
-    const b: End = new End('answerer', (sig) => setImmediate(() => a!.signal(sig)), (dc) => {
-      counter(dc, bytes, () => {
-        const seconds = (performance.now() - started) / 1000;
-        a!.close();
-        b.close();
-        resolve(seconds);
-      });
-    });
-    a = new End('offerer', (sig) => setImmediate(() => b.signal(sig)), (dc) => {
-      dc.onOpen(() => { started = performance.now(); blast(dc, bytes, messageBytes); });
-    });
+    const b: End = new End(
+      'answerer',
+      (sig) => setImmediate(() => a!.signal(sig)),
+      (dc) => {
+        counter(dc, bytes, () => {
+          const seconds = (performance.now() - started) / 1000;
+          a!.close();
+          b.close();
+          resolve(seconds);
+        });
+      },
+    );
+    a = new End(
+      'offerer',
+      (sig) => setImmediate(() => b.signal(sig)),
+      (dc) => {
+        dc.onOpen(() => {
+          started = performance.now();
+          blast(dc, bytes, messageBytes);
+        });
+      },
+    );
   });
 }
 
@@ -205,10 +251,17 @@ async function main(): Promise<void> {
     const seconds = same ? await runSameProcess(bytes, messageBytes) : await runTwoProcesses(bytes, messageBytes);
     results.push({ messageBytes, seconds: +seconds.toFixed(3), MBps: +(bytes / 1e6 / seconds).toFixed(1) });
   }
-  console.log(JSON.stringify({
-    bench: 'raw-datachannel', bytes, processes: same ? 1 : 2, highWater: HIGH_WATER, lowWater: LOW_WATER,
-    results, MBps: Math.max(...results.map((r) => r.MBps)),
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'raw-datachannel',
+      bytes,
+      processes: same ? 1 : 2,
+      highWater: HIGH_WATER,
+      lowWater: LOW_WATER,
+      results,
+      MBps: Math.max(...results.map((r) => r.MBps)),
+    }),
+  );
   nodeDataChannel.cleanup();
 }
 

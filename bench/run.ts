@@ -23,11 +23,15 @@ const named = new Set(args.filter((a) => !a.startsWith('--')));
 const syncParts: SyncPart[] = ['latency', 'transfer', 'delta', 'many'];
 const linksParts: LinksPart[] = ['reconnect', 'addshare'];
 const known = new Set(['scan', 'raw', 'sync', 'syncthing', 'links', ...syncParts, ...linksParts]);
-for (const n of named) if (!known.has(n)) {
-  console.error(`unknown part "${n}"; parts: ${[...known].join(', ')}`);
-  process.exit(2);
-}
-const want = (part: string) => named.size === 0 || named.has(part) || (named.has('sync') && (part === 'raw' || (syncParts as string[]).includes(part))) ||
+for (const n of named)
+  if (!known.has(n)) {
+    console.error(`unknown part "${n}"; parts: ${[...known].join(', ')}`);
+    process.exit(2);
+  }
+const want = (part: string) =>
+  named.size === 0 ||
+  named.has(part) ||
+  (named.has('sync') && (part === 'raw' || (syncParts as string[]).includes(part))) ||
   (named.has('links') && (linksParts as string[]).includes(part));
 
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
@@ -43,8 +47,18 @@ const sizes = {
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const emit = (bench: string, r: object, print: () => void) => (json ? console.log(JSON.stringify({ bench, ...r })) : print());
 
-interface RawFigures { bytes: number; MBps: number; results: { messageBytes: number; MBps: number }[] }
-const results: { scan?: ScanFigures; raw?: RawFigures; sync?: SyncResults; links?: LinksResults; syncthing?: SyncthingFigures | { skipped: string } } = {};
+interface RawFigures {
+  bytes: number;
+  MBps: number;
+  results: { messageBytes: number; MBps: number }[];
+}
+const results: {
+  scan?: ScanFigures;
+  raw?: RawFigures;
+  sync?: SyncResults;
+  links?: LinksResults;
+  syncthing?: SyncthingFigures | { skipped: string };
+} = {};
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
@@ -68,7 +82,11 @@ if (want('scan')) {
 
 if (want('raw')) {
   log(`raw: node-datachannel, ${sizes.transferBytes / MiB} MiB between two processes`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench/raw-datachannel.ts'), '--bytes', String(sizes.transferBytes)], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, PEERFOLD_BIND_ADDRESS: '127.0.0.1' } });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'bench/raw-datachannel.ts'), '--bytes', String(sizes.transferBytes)],
+    { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, PEERFOLD_BIND_ADDRESS: '127.0.0.1' } },
+  );
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`raw-datachannel failed: ${r.stderr || r.stdout}`);
   const raw = JSON.parse(line) as RawFigures;
@@ -86,12 +104,16 @@ if (parts.size) {
 
 const lparts = new Set(linksParts.filter(want));
 if (lparts.size) {
-  results.links = await benchLinks(lparts, { fromSource, rounds: sizes.linkRounds, log }, (part, r) => emit(part, r, () => printLinksPart(part, r)));
+  results.links = await benchLinks(lparts, { fromSource, rounds: sizes.linkRounds, log }, (part, r) =>
+    emit(part, r, () => printLinksPart(part, r)),
+  );
 }
 
 if (want('syncthing')) {
   // a reference only: whatever goes wrong with it is reported, and the other figures still print
-  const r = await benchSyncthing({ bytes: sizes.transferBytes, log }).catch((err: Error) => ({ skipped: `failed: ${err.message.split('\n')[0]}` }));
+  const r = await benchSyncthing({ bytes: sizes.transferBytes, log }).catch((err: Error) => ({
+    skipped: `failed: ${err.message.split('\n')[0]}`,
+  }));
   results.syncthing = r;
   emit('syncthing', r, () => printSyncthing(r));
 }
@@ -103,24 +125,54 @@ function printTable(): void {
   const rows: [string, string][] = [];
   const { scan, raw, sync, syncthing } = results;
   if (scan) {
-    rows.push([`scan, ${scan.files} files / ${fmt(scan.dataBytes / 1e6, 0)} MB`, `${fmt(scan.scanMBps)} MB/s (sha256sum: ${fmt(scan.sha256sum1MBps)} MB/s 1 process, ${fmt(scan.sha256sum2MBps)} MB/s 2 processes)`]);
+    rows.push([
+      `scan, ${scan.files} files / ${fmt(scan.dataBytes / 1e6, 0)} MB`,
+      `${fmt(scan.scanMBps)} MB/s (sha256sum: ${fmt(scan.sha256sum1MBps)} MB/s 1 process, ${fmt(scan.sha256sum2MBps)} MB/s 2 processes)`,
+    ]);
     rows.push(['database size', `${fmt(scan.dbBytes / 1e6, 2)} MB = ${fmt(scan.dbPercentOfData, 2)}% of the data`]);
     rows.push(['daemon peak RSS (scan)', `${fmt(scan.peakRssMB, 0)} MB`]);
     rows.push(['restart on that index', `API answers in ${fmt(scan.restartApiMs, 0)} ms, idle in ${fmt(scan.restartIdleMs, 0)} ms`]);
   }
   if (sync?.transfer || raw) {
     const t = sync?.transfer;
-    rows.push([`transfer, ${fmt((t?.bytes ?? raw!.bytes) / GiB, 2)} GiB`, [t && `${fmt(t.pullMBps)} MB/s peerfold (${fmt(t.endToEndSeconds, 1)} s end to end with the scan)`, raw && `${fmt(raw.MBps)} MB/s raw node-datachannel`].filter(Boolean).join('; ')]);
+    rows.push([
+      `transfer, ${fmt((t?.bytes ?? raw!.bytes) / GiB, 2)} GiB`,
+      [
+        t && `${fmt(t.pullMBps)} MB/s peerfold (${fmt(t.endToEndSeconds, 1)} s end to end with the scan)`,
+        raw && `${fmt(raw.MBps)} MB/s raw node-datachannel`,
+      ]
+        .filter(Boolean)
+        .join('; '),
+    ]);
   }
-  if (syncthing) rows.push(['transfer, syncthing (reference)', 'skipped' in syncthing ? `skipped: ${syncthing.skipped}` : `${fmt(syncthing.MBps)} MB/s (${syncthing.version})`]);
-  if (sync?.latency) rows.push([`write -> arrival, ${sync.latency.files} files`, `median ${fmt(sync.latency.medianMs, 0)} ms (max ${fmt(sync.latency.maxMs, 0)} ms)`]);
+  if (syncthing)
+    rows.push([
+      'transfer, syncthing (reference)',
+      'skipped' in syncthing ? `skipped: ${syncthing.skipped}` : `${fmt(syncthing.MBps)} MB/s (${syncthing.version})`,
+    ]);
+  if (sync?.latency)
+    rows.push([
+      `write -> arrival, ${sync.latency.files} files`,
+      `median ${fmt(sync.latency.medianMs, 0)} ms (max ${fmt(sync.latency.maxMs, 0)} ms)`,
+    ]);
   if (sync?.delta) rows.push([`1-byte insert in ${fmt(sync.delta.fileBytes / MiB, 0)} MiB`, `${fmt(sync.delta.sentBytes / KiB)} KiB sent`]);
   if (sync?.many) {
-    rows.push([`${sync.many.files} small files, written live`, `${fmt(sync.many.liveSeconds, 1)} s (${fmt(sync.many.afterLastWriteSeconds, 1)} s after the last write)`]);
+    rows.push([
+      `${sync.many.files} small files, written live`,
+      `${fmt(sync.many.liveSeconds, 1)} s (${fmt(sync.many.afterLastWriteSeconds, 1)} s after the last write)`,
+    ]);
     rows.push([`${sync.many.joinFiles} files to a new device`, `${fmt(sync.many.joinSeconds, 1)} s`]);
   }
-  if (results.links?.reconnect) rows.push(['kill -9 and restart -> linked again', `median ${fmt(results.links.reconnect.medianMs, 0)} ms of ${results.links.reconnect.rounds}`]);
-  if (results.links?.addshare) rows.push(['share added between linked devices -> first file', `median ${fmt(results.links.addshare.medianMs, 0)} ms of ${results.links.addshare.rounds}`]);
+  if (results.links?.reconnect)
+    rows.push([
+      'kill -9 and restart -> linked again',
+      `median ${fmt(results.links.reconnect.medianMs, 0)} ms of ${results.links.reconnect.rounds}`,
+    ]);
+  if (results.links?.addshare)
+    rows.push([
+      'share added between linked devices -> first file',
+      `median ${fmt(results.links.addshare.medianMs, 0)} ms of ${results.links.addshare.rounds}`,
+    ]);
   if (!rows.length) return;
   console.log('\n| figure | value |\n| --- | --- |');
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);

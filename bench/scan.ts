@@ -47,7 +47,9 @@ export function makeTree(root: string, files: number, bigBytes: number): number 
 /** sha256sum over every file of `dir` with `procs` processes; seconds. */
 function sha256sum(dir: string, procs: number): number {
   const t0 = now();
-  const r = spawnSync('bash', ['-c', `find "$0" -type f -print0 | xargs -0 -P${procs} -n500 sha256sum > /dev/null`, dir], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', `find "$0" -type f -print0 | xargs -0 -P${procs} -n500 sha256sum > /dev/null`, dir], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`sha256sum failed: ${r.stderr}`);
   return (now() - t0) / 1000;
 }
@@ -57,18 +59,28 @@ async function timedStart(d: Device): Promise<{ apiMs: number; t0: number }> {
   const t0 = now();
   const starting = d.start();
   let apiMs = 0;
-  await waitUntil('the API to answer', async () => {
-    const c = await connectToDaemon(d.home);
-    await c.call('status', {});
-    c.close();
-    apiMs = now() - t0;
-    return true;
-  }, 120_000, 10);
+  await waitUntil(
+    'the API to answer',
+    async () => {
+      const c = await connectToDaemon(d.home);
+      await c.call('status', {});
+      c.close();
+      apiMs = now() - t0;
+      return true;
+    },
+    120_000,
+    10,
+  );
   await starting;
   return { apiMs, t0 };
 }
 
-export async function benchScan(opts: { files: number; bigBytes: number; fromSource: boolean; log: (s: string) => void }): Promise<ScanFigures> {
+export async function benchScan(opts: {
+  files: number;
+  bigBytes: number;
+  fromSource: boolean;
+  log: (s: string) => void;
+}): Promise<ScanFigures> {
   const c = benchCluster('peerfold-bench-scan-');
   try {
     const d = await c.add('scanner', benchDeviceEnv(opts.fromSource));
@@ -83,10 +95,15 @@ export async function benchScan(opts: { files: number; bigBytes: number; fromSou
     opts.log('scan: sharing the folder');
     const t1 = now();
     const { share } = await d.call('share', { path: d.dir });
-    await waitUntil('the scan to finish', async () => {
-      const s = await d.share(share.id);
-      return s.state === 'idle' && s.lastScanAt !== null && s.localFiles >= files;
-    }, 1_800_000, 250); // a status call reads the whole index: polling faster would slow the scan
+    await waitUntil(
+      'the scan to finish',
+      async () => {
+        const s = await d.share(share.id);
+        return s.state === 'idle' && s.lastScanAt !== null && s.localFiles >= files;
+      },
+      1_800_000,
+      250,
+    ); // a status call reads the whole index: polling faster would slow the scan
     const scanSeconds = (now() - t1) / 1000;
     const peakRssMB = peakRssOf(d.proc?.pid) / 1e6;
     await d.stop();
@@ -94,22 +111,35 @@ export async function benchScan(opts: { files: number; bigBytes: number; fromSou
 
     opts.log('scan: restarting the daemon on that index');
     const { apiMs, t0 } = await timedStart(d);
-    await waitUntil('the restarted daemon to be idle', async () => {
-      const s = await d.share(share.id);
-      // lastScanAt is null until this run's first full scan is done
-      return s.state === 'idle' && s.lastScanAt !== null;
-    }, 600_000, 100);
+    await waitUntil(
+      'the restarted daemon to be idle',
+      async () => {
+        const s = await d.share(share.id);
+        // lastScanAt is null until this run's first full scan is done
+        return s.state === 'idle' && s.lastScanAt !== null;
+      },
+      600_000,
+      100,
+    );
     const restartIdleMs = now() - t0;
     const restartPeakRssMB = peakRssOf(d.proc?.pid) / 1e6;
     await d.stop();
 
     return {
-      files, dataBytes,
-      scanSeconds, scanMBps: mb(dataBytes) / scanSeconds,
-      sha256sum1Seconds, sha256sum1MBps: mb(dataBytes) / sha256sum1Seconds,
-      sha256sum2Seconds, sha256sum2MBps: mb(dataBytes) / sha256sum2Seconds,
-      dbBytes, dbPercentOfData: (100 * dbBytes) / dataBytes,
-      peakRssMB, restartPeakRssMB, restartApiMs: apiMs, restartIdleMs,
+      files,
+      dataBytes,
+      scanSeconds,
+      scanMBps: mb(dataBytes) / scanSeconds,
+      sha256sum1Seconds,
+      sha256sum1MBps: mb(dataBytes) / sha256sum1Seconds,
+      sha256sum2Seconds,
+      sha256sum2MBps: mb(dataBytes) / sha256sum2Seconds,
+      dbBytes,
+      dbPercentOfData: (100 * dbBytes) / dataBytes,
+      peakRssMB,
+      restartPeakRssMB,
+      restartApiMs: apiMs,
+      restartIdleMs,
     };
   } finally {
     await c.dispose();
@@ -123,5 +153,7 @@ export function printScan(r: ScanFigures): void {
   console.log(`  sha256sum, 2 processes ${fmt(r.sha256sum2MBps)} MB/s (${fmt(r.sha256sum2Seconds, 2)} s)`);
   console.log(`  database               ${fmt(r.dbBytes / 1e6, 2)} MB = ${fmt(r.dbPercentOfData, 3)}% of the data`);
   console.log(`  daemon peak RSS        ${fmt(r.peakRssMB)} MB scanning; ${fmt(r.restartPeakRssMB)} MB restarting`);
-  console.log(`  restart                API answers after ${fmt(r.restartApiMs, 0)} ms; idle (rescan done) after ${fmt(r.restartIdleMs, 0)} ms`);
+  console.log(
+    `  restart                API answers after ${fmt(r.restartApiMs, 0)} ms; idle (rescan done) after ${fmt(r.restartIdleMs, 0)} ms`,
+  );
 }

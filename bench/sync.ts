@@ -19,7 +19,13 @@ export interface SyncOptions {
   latencyFiles: number;
 }
 
-export interface LatencyFigures { files: number; medianMs: number; minMs: number; maxMs: number; samplesMs: number[] }
+export interface LatencyFigures {
+  files: number;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  samplesMs: number[];
+}
 export interface TransferFigures {
   bytes: number;
   /** from the receiver first seeing the need to the file in place */
@@ -32,7 +38,13 @@ export interface TransferFigures {
   senderPeakRssMB: number;
   receiverPeakRssMB: number;
 }
-export interface DeltaFigures { fileBytes: number; sentBytes: number; receivedBytes: number; seconds: number; initialPullMBps: number }
+export interface DeltaFigures {
+  fileBytes: number;
+  sentBytes: number;
+  receivedBytes: number;
+  seconds: number;
+  initialPullMBps: number;
+}
 export interface ManyFigures {
   files: number;
   bytes: number;
@@ -47,10 +59,19 @@ export interface ManyFigures {
 }
 
 export type SyncPart = 'latency' | 'transfer' | 'delta' | 'many';
-export interface SyncResults { latency?: LatencyFigures; transfer?: TransferFigures; delta?: DeltaFigures; many?: ManyFigures }
+export interface SyncResults {
+  latency?: LatencyFigures;
+  transfer?: TransferFigures;
+  delta?: DeltaFigures;
+  many?: ManyFigures;
+}
 
 /** Runs the selected parts on one pair of connected devices; calls `report` as each part ends. */
-export async function benchSync(parts: Set<SyncPart>, opts: SyncOptions, report: (part: SyncPart, r: object) => void): Promise<SyncResults> {
+export async function benchSync(
+  parts: Set<SyncPart>,
+  opts: SyncOptions,
+  report: (part: SyncPart, r: object) => void,
+): Promise<SyncResults> {
   const c = benchCluster('peerfold-bench-sync-');
   const out: SyncResults = {};
   try {
@@ -78,7 +99,8 @@ export async function benchSync(parts: Set<SyncPart>, opts: SyncOptions, report:
 
 /** Waits until every device reports the others connected for the share. */
 export async function connected(devices: Device[], shareId: string): Promise<void> {
-  for (const d of devices) await waitUntil(`${d.name} to connect`, async () => (await d.share(shareId)).peersConnected >= devices.length - 1, 60_000, 50);
+  for (const d of devices)
+    await waitUntil(`${d.name} to connect`, async () => (await d.share(shareId)).peersConnected >= devices.length - 1, 60_000, 50);
 }
 
 /**
@@ -88,17 +110,24 @@ export async function connected(devices: Device[], shareId: string): Promise<voi
 async function synced(a: Device, b: Device, shareId: string, files: number, timeoutMs: number, everyMs = 100): Promise<void> {
   let settled = '';
   let settledAt = 0;
-  await waitUntil(`${b.name} to hold ${files} files`, async () => {
-    const [sa, sb] = [await a.share(shareId), await b.share(shareId)];
-    const quiet = sa.state === 'idle' && sb.state === 'idle' && !sa.needFiles && !sb.needFiles && !sb.pulling.length;
-    if (quiet && sa.localFiles === files && sb.localFiles === files) return true;
-    const key = quiet ? `${sa.localFiles}/${sb.localFiles}` : '';
-    if (key !== settled) [settled, settledAt] = [key, now()];
-    if (key && now() - settledAt > 30_000) {
-      throw new Fatal(`settled with ${sa.localFiles} files on ${a.name} and ${sb.localFiles} on ${b.name}, not ${files}: files went missing`);
-    }
-    return false;
-  }, timeoutMs, everyMs);
+  await waitUntil(
+    `${b.name} to hold ${files} files`,
+    async () => {
+      const [sa, sb] = [await a.share(shareId), await b.share(shareId)];
+      const quiet = sa.state === 'idle' && sb.state === 'idle' && !sa.needFiles && !sb.needFiles && !sb.pulling.length;
+      if (quiet && sa.localFiles === files && sb.localFiles === files) return true;
+      const key = quiet ? `${sa.localFiles}/${sb.localFiles}` : '';
+      if (key !== settled) [settled, settledAt] = [key, now()];
+      if (key && now() - settledAt > 30_000) {
+        throw new Fatal(
+          `settled with ${sa.localFiles} files on ${a.name} and ${sb.localFiles} on ${b.name}, not ${files}: files went missing`,
+        );
+      }
+      return false;
+    },
+    timeoutMs,
+    everyMs,
+  );
 }
 
 async function latency(a: Device, b: Device, opts: SyncOptions): Promise<LatencyFigures> {
@@ -111,20 +140,32 @@ async function latency(a: Device, b: Device, opts: SyncOptions): Promise<Latency
     const t0 = now();
     writeFileSync(join(a.dir, rel), data);
     // pulled files are renamed into place whole, so existence with the right size is arrival
-    await waitUntil(`${rel} to arrive`, () => {
-      try {
-        return statSync(join(b.dir, rel)).size === data.length;
-      } catch {
-        return false;
-      }
-    }, 30_000, 5);
+    await waitUntil(
+      `${rel} to arrive`,
+      () => {
+        try {
+          return statSync(join(b.dir, rel)).size === data.length;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      5,
+    );
     samplesMs.push(now() - t0);
     await sleep(300);
   }
-  return { files: samplesMs.length, medianMs: median(samplesMs), minMs: Math.min(...samplesMs), maxMs: Math.max(...samplesMs), samplesMs: samplesMs.map((x) => Math.round(x)) };
+  return {
+    files: samplesMs.length,
+    medianMs: median(samplesMs),
+    minMs: Math.min(...samplesMs),
+    maxMs: Math.max(...samplesMs),
+    samplesMs: samplesMs.map((x) => Math.round(x)),
+  };
 }
 
-const sumPeers = async (d: Device, key: 'inBytes' | 'outBytes') => (await d.call('peers', {})).filter((p) => p.connected).reduce((n, p) => n + p[key], 0);
+const sumPeers = async (d: Device, key: 'inBytes' | 'outBytes') =>
+  (await d.call('peers', {})).filter((p) => p.connected).reduce((n, p) => n + p[key], 0);
 
 /**
  * Writes a random file beside the share; the returned function renames it in, so that it appears
@@ -143,29 +184,47 @@ async function timeBigFile(a: Device, b: Device, shareId: string, name: string, 
   put();
   let tIndexed = 0;
   let tNeed = 0;
-  await waitUntil(`${name} to arrive`, async () => {
-    if (!tIndexed) {
-      const sa = await a.share(shareId);
-      if (sa.state === 'idle' && sa.localFiles === filesAfter) tIndexed = now();
-    }
-    const sb = await b.share(shareId);
-    if (!tNeed && (sb.needFiles > 0 || sb.pulling.length > 0)) tNeed = now();
-    if (sb.state !== 'idle' || sb.needFiles || sb.pulling.length) return false;
-    try {
-      return statSync(join(b.dir, name)).size === bytes;
-    } catch {
-      return false;
-    }
-  }, 1_800_000, 50);
+  await waitUntil(
+    `${name} to arrive`,
+    async () => {
+      if (!tIndexed) {
+        const sa = await a.share(shareId);
+        if (sa.state === 'idle' && sa.localFiles === filesAfter) tIndexed = now();
+      }
+      const sb = await b.share(shareId);
+      if (!tNeed && (sb.needFiles > 0 || sb.pulling.length > 0)) tNeed = now();
+      if (sb.state !== 'idle' || sb.needFiles || sb.pulling.length) return false;
+      try {
+        return statSync(join(b.dir, name)).size === bytes;
+      } catch {
+        return false;
+      }
+    },
+    1_800_000,
+    50,
+  );
   const tDone = now();
   const wireBytes = (await sumPeers(b, 'inBytes')) - inBefore;
-  return { endToEndSeconds: (tDone - t0) / 1000, senderScanSeconds: ((tIndexed || tNeed) - t0) / 1000, pullSeconds: (tDone - (tNeed || tIndexed)) / 1000, wireBytes };
+  return {
+    endToEndSeconds: (tDone - t0) / 1000,
+    senderScanSeconds: ((tIndexed || tNeed) - t0) / 1000,
+    pullSeconds: (tDone - (tNeed || tIndexed)) / 1000,
+    wireBytes,
+  };
 }
 
 async function transfer(c: Cluster, a: Device, b: Device, shareId: string, opts: SyncOptions): Promise<TransferFigures> {
   opts.log(`sync/transfer: ${opts.transferBytes / MiB} MiB from one device to the other`);
   const files = (await a.share(shareId)).localFiles;
-  const t = await timeBigFile(a, b, shareId, 'big-transfer.bin', opts.transferBytes, files + 1, stage(c, a, 'big-transfer.bin', opts.transferBytes));
+  const t = await timeBigFile(
+    a,
+    b,
+    shareId,
+    'big-transfer.bin',
+    opts.transferBytes,
+    files + 1,
+    stage(c, a, 'big-transfer.bin', opts.transferBytes),
+  );
   const figures: TransferFigures = {
     bytes: opts.transferBytes,
     ...t,
@@ -196,25 +255,37 @@ async function delta(c: Cluster, a: Device, b: Device, shareId: string, opts: Sy
   writeFileSync(staging, edited);
   const t0 = now();
   renameSync(staging, join(a.dir, name));
-  await waitUntil('the edit to arrive', async () => {
-    const sb = await b.share(shareId);
-    if (sb.state !== 'idle' || sb.needFiles || sb.pulling.length) return false;
-    try {
-      return statSync(join(b.dir, name)).size === edited.length;
-    } catch {
-      return false;
-    }
-  }, 600_000, 50);
+  await waitUntil(
+    'the edit to arrive',
+    async () => {
+      const sb = await b.share(shareId);
+      if (sb.state !== 'idle' || sb.needFiles || sb.pulling.length) return false;
+      try {
+        return statSync(join(b.dir, name)).size === edited.length;
+      } catch {
+        return false;
+      }
+    },
+    600_000,
+    50,
+  );
   const seconds = (now() - t0) / 1000;
   const sentAfter = await sumPeers(a, 'outBytes');
   const recvAfter = await sumPeers(b, 'inBytes');
-  if (sentAfter < sentBefore || recvAfter < recvBefore) throw new Error('the devices reconnected during the delta benchmark (byte counters restarted); run it again');
+  if (sentAfter < sentBefore || recvAfter < recvBefore)
+    throw new Error('the devices reconnected during the delta benchmark (byte counters restarted); run it again');
   if (!readFileSync(join(b.dir, name)).equals(edited)) throw new Error('the edited file arrived with different content');
 
   rmSync(join(a.dir, name));
   await synced(a, b, shareId, files, 120_000);
   rmSync(join(b.dir, '.peerfold', 'archive'), { recursive: true, force: true });
-  return { fileBytes: edited.length, sentBytes: sentAfter - sentBefore, receivedBytes: recvAfter - recvBefore, seconds, initialPullMBps: mb(opts.deltaBytes) / first.pullSeconds };
+  return {
+    fileBytes: edited.length,
+    sentBytes: sentAfter - sentBefore,
+    receivedBytes: recvAfter - recvBefore,
+    seconds,
+    initialPullMBps: mb(opts.deltaBytes) / first.pullSeconds,
+  };
 }
 
 async function many(c: Cluster, a: Device, b: Device, shareId: string, opts: SyncOptions): Promise<ManyFigures> {
@@ -248,11 +319,13 @@ async function many(c: Cluster, a: Device, b: Device, shareId: string, opts: Syn
   if (!existsSync(join(d.dir, 'many'))) throw new Error('the newcomer did not get the files');
   await d.stop();
   return {
-    files: opts.smallFiles, bytes,
+    files: opts.smallFiles,
+    bytes,
     writeSeconds: (tWritten - t0) / 1000,
     liveSeconds: (tDone - t0) / 1000,
     afterLastWriteSeconds: (tDone - tWritten) / 1000,
-    joinSeconds, joinFiles: before + opts.smallFiles,
+    joinSeconds,
+    joinFiles: before + opts.smallFiles,
   };
 }
 
@@ -260,22 +333,32 @@ export function printSyncPart(part: SyncPart, r: object): void {
   if (part === 'latency') {
     const x = r as LatencyFigures;
     console.log(`sync latency: ${x.files} small files written one at a time`);
-    console.log(`  write -> arrival       median ${fmt(x.medianMs, 0)} ms (min ${fmt(x.minMs, 0)}, max ${fmt(x.maxMs, 0)}; target < 1000 ms)`);
+    console.log(
+      `  write -> arrival       median ${fmt(x.medianMs, 0)} ms (min ${fmt(x.minMs, 0)}, max ${fmt(x.maxMs, 0)}; target < 1000 ms)`,
+    );
   } else if (part === 'transfer') {
     const x = r as TransferFigures;
     console.log(`sync transfer: ${fmt(x.bytes / GiB, 2)} GiB between two daemons on loopback`);
-    console.log(`  pull                   ${fmt(x.pullMBps)} MB/s (${fmt(x.pullSeconds, 2)} s from need to file in place; ${fmt(mb(x.wireBytes))} MB on the wire)`);
+    console.log(
+      `  pull                   ${fmt(x.pullMBps)} MB/s (${fmt(x.pullSeconds, 2)} s from need to file in place; ${fmt(mb(x.wireBytes))} MB on the wire)`,
+    );
     console.log(`  end to end             ${fmt(x.endToEndSeconds, 2)} s (of which the sender's scan ${fmt(x.senderScanSeconds, 2)} s)`);
     console.log(`  peak RSS               sender ${fmt(x.senderPeakRssMB)} MB, receiver ${fmt(x.receiverPeakRssMB)} MB`);
   } else if (part === 'delta') {
     const x = r as DeltaFigures;
     console.log(`sync delta: one byte inserted in the middle of a ${fmt(x.fileBytes / MiB, 0)} MiB file`);
-    console.log(`  bytes sent             ${fmt(x.sentBytes / KiB)} KiB by the sender, ${fmt(x.receivedBytes / KiB)} KiB received (target < 512 KiB); ${fmt(x.seconds, 2)} s`);
+    console.log(
+      `  bytes sent             ${fmt(x.sentBytes / KiB)} KiB by the sender, ${fmt(x.receivedBytes / KiB)} KiB received (target < 512 KiB); ${fmt(x.seconds, 2)} s`,
+    );
     console.log(`  (its first transfer    ${fmt(x.initialPullMBps)} MB/s)`);
   } else {
     const x = r as ManyFigures;
     console.log(`sync many: ${x.files} small files (${fmt(mb(x.bytes))} MB)`);
-    console.log(`  written live           ${fmt(x.liveSeconds, 1)} s from the first write to all in place (writing took ${fmt(x.writeSeconds, 1)} s; ${fmt(x.afterLastWriteSeconds, 1)} s after the last write)`);
-    console.log(`  new device joins       ${fmt(x.joinSeconds, 1)} s to get all ${x.joinFiles} files (index exchange + pulls from two peers)`);
+    console.log(
+      `  written live           ${fmt(x.liveSeconds, 1)} s from the first write to all in place (writing took ${fmt(x.writeSeconds, 1)} s; ${fmt(x.afterLastWriteSeconds, 1)} s after the last write)`,
+    );
+    console.log(
+      `  new device joins       ${fmt(x.joinSeconds, 1)} s to get all ${x.joinFiles} files (index exchange + pulls from two peers)`,
+    );
   }
 }

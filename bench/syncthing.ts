@@ -48,7 +48,9 @@ function freePort(): Promise<number> {
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function configXml(self: Instance, peer: Instance): string {
-  const device = (d: Instance) => `    <device id="${d.deviceId}" name="${d.name}" compression="metadata" introducer="false" skipIntroductionRemovals="false" introducedBy="">
+  const device = (
+    d: Instance,
+  ) => `    <device id="${d.deviceId}" name="${d.name}" compression="metadata" introducer="false" skipIntroductionRemovals="false" introducedBy="">
         <address>tcp://127.0.0.1:${d.listenPort}</address>
         <paused>false</paused>
         <autoAcceptFolders>false</autoAcceptFolders>
@@ -90,7 +92,13 @@ async function api<T>(inst: Instance, path: string, init: RequestInit = {}): Pro
   return (text ? JSON.parse(text) : null) as T;
 }
 
-interface FolderStatus { state: string; needBytes: number; needFiles: number; localBytes: number; globalBytes: number }
+interface FolderStatus {
+  state: string;
+  needBytes: number;
+  needFiles: number;
+  localBytes: number;
+  globalBytes: number;
+}
 
 export async function benchSyncthing(opts: { bytes: number; log: (s: string) => void }): Promise<SyncthingResult> {
   const v = spawnSync('syncthing', ['--version'], { encoding: 'utf8' });
@@ -104,34 +112,64 @@ export async function benchSyncthing(opts: { bytes: number; log: (s: string) => 
       const home = join(base, `${name}-home`);
       const folder = join(base, `${name}-folder`);
       mkdirSync(join(folder, '.stfolder'), { recursive: true });
-      const gen = spawnSync('syncthing', ['generate', `--home=${home}`, '--no-default-folder', '--skip-port-probing'], { encoding: 'utf8', env });
+      const gen = spawnSync('syncthing', ['generate', `--home=${home}`, '--no-default-folder', '--skip-port-probing'], {
+        encoding: 'utf8',
+        env,
+      });
       if (gen.status !== 0) return { skipped: `syncthing generate failed: ${gen.stderr || gen.stdout}` };
       const id = spawnSync('syncthing', ['serve', `--home=${home}`, '--device-id'], { encoding: 'utf8', env });
       const deviceId = id.stdout.trim();
-      if (id.status !== 0 || !/^[A-Z0-9-]{50,}$/.test(deviceId)) return { skipped: `cannot read the syncthing device ID: ${id.stderr || id.stdout}` };
-      insts.push({ name, home, folder, guiPort: await freePort(), listenPort: await freePort(), apiKey: randomBytes(16).toString('hex'), deviceId, proc: null, log: '' });
+      if (id.status !== 0 || !/^[A-Z0-9-]{50,}$/.test(deviceId))
+        return { skipped: `cannot read the syncthing device ID: ${id.stderr || id.stdout}` };
+      insts.push({
+        name,
+        home,
+        folder,
+        guiPort: await freePort(),
+        listenPort: await freePort(),
+        apiKey: randomBytes(16).toString('hex'),
+        deviceId,
+        proc: null,
+        log: '',
+      });
     }
     const [a, b] = insts as [Instance, Instance];
     writeFileSync(join(a.home, 'config.xml'), configXml(a, b));
     writeFileSync(join(b.home, 'config.xml'), configXml(b, a));
     for (const inst of insts) {
-      const proc = spawn('syncthing', ['serve', `--home=${inst.home}`, '--no-browser', '--no-restart', '--no-upgrade'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn('syncthing', ['serve', `--home=${inst.home}`, '--no-browser', '--no-restart', '--no-upgrade'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       inst.proc = proc;
       proc.stdout!.on('data', (d) => (inst.log += d));
       proc.stderr!.on('data', (d) => (inst.log += d));
     }
     opts.log('syncthing: two instances on loopback, waiting for them to connect');
-    for (const [self, peer] of [[a, b], [b, a]] as const) {
-      await waitUntil(`${self.name} to connect`, async () => {
-        if (self.proc?.exitCode !== null) throw new Fatal(`syncthing exited: ${self.log.slice(-2000)}`);
-        const c = await api<{ connections: Record<string, { connected: boolean }> }>(self, '/rest/system/connections');
-        return c.connections[peer.deviceId]?.connected;
-      }, 120_000, 200);
+    for (const [self, peer] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      await waitUntil(
+        `${self.name} to connect`,
+        async () => {
+          if (self.proc?.exitCode !== null) throw new Fatal(`syncthing exited: ${self.log.slice(-2000)}`);
+          const c = await api<{ connections: Record<string, { connected: boolean }> }>(self, '/rest/system/connections');
+          return c.connections[peer.deviceId]?.connected;
+        },
+        120_000,
+        200,
+      );
     }
-    await waitUntil('the folder to be idle on both', async () => {
-      for (const inst of insts) if ((await api<FolderStatus>(inst, '/rest/db/status?folder=bench')).state !== 'idle') return false;
-      return true;
-    }, 120_000, 200);
+    await waitUntil(
+      'the folder to be idle on both',
+      async () => {
+        for (const inst of insts) if ((await api<FolderStatus>(inst, '/rest/db/status?folder=bench')).state !== 'idle') return false;
+        return true;
+      },
+      120_000,
+      200,
+    );
 
     opts.log(`syncthing: ${opts.bytes / 2 ** 20} MiB from one to the other`);
     const staging = join(base, 'staging.bin');
@@ -139,16 +177,21 @@ export async function benchSyncthing(opts: { bytes: number; log: (s: string) => 
     const t0 = now();
     renameSync(staging, join(a.folder, 'big-transfer.bin'));
     let tNeed = 0;
-    await waitUntil('the file to arrive', async () => {
-      const s = await api<FolderStatus>(b, '/rest/db/status?folder=bench');
-      if (!tNeed && (s.needBytes > 0 || s.state === 'syncing')) tNeed = now();
-      if (s.state !== 'idle' || s.needFiles > 0 || s.globalBytes < opts.bytes) return false;
-      try {
-        return statSync(join(b.folder, 'big-transfer.bin')).size === opts.bytes;
-      } catch {
-        return false;
-      }
-    }, 1_800_000, 50);
+    await waitUntil(
+      'the file to arrive',
+      async () => {
+        const s = await api<FolderStatus>(b, '/rest/db/status?folder=bench');
+        if (!tNeed && (s.needBytes > 0 || s.state === 'syncing')) tNeed = now();
+        if (s.state !== 'idle' || s.needFiles > 0 || s.globalBytes < opts.bytes) return false;
+        try {
+          return statSync(join(b.folder, 'big-transfer.bin')).size === opts.bytes;
+        } catch {
+          return false;
+        }
+      },
+      1_800_000,
+      50,
+    );
     const tDone = now();
     const pullSeconds = (tDone - (tNeed || t0)) / 1000;
     return { version, bytes: opts.bytes, pullSeconds, MBps: mb(opts.bytes) / pullSeconds, endToEndSeconds: (tDone - t0) / 1000 };

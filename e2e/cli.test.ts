@@ -59,7 +59,11 @@ interface Daemon {
 
 /** Starts `peerfold daemon` and resolves once it printed its web address. */
 function startDaemon(home: string): Promise<Daemon> {
-  const proc = spawn(process.execPath, [bin, 'daemon', '--home', home, '--listen', '0', '--ui-port', '0'], { env, cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [bin, 'daemon', '--home', home, '--listen', '0', '--ui-port', '0'], {
+    env,
+    cwd: tmp,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   daemons.add(proc);
   let out = '';
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
@@ -129,7 +133,10 @@ test('a real daemon: share, status, files, pause, resume, refusals, web auth, st
   assert.ok(existsSync(join(home, 'control.json')));
 
   // one daemon per home
-  const second = spawn(process.execPath, [bin, 'daemon', '--home', home, '--listen', '0', '--ui-port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const second = spawn(process.execPath, [bin, 'daemon', '--home', home, '--listen', '0', '--ui-port', '0'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   daemons.add(second);
   let secondErr = '';
   second.stderr!.on('data', (c: Buffer) => (secondErr += c));
@@ -229,7 +236,10 @@ test('a real daemon: share, status, files, pause, resume, refusals, web auth, st
   // a restart finds the share again (the database was flushed); SIGTERM stops it cleanly too
   const d2 = await startDaemon(home);
   const again = await json<StatusResult>(home, 'status');
-  assert.deepEqual(again.shares.map((x) => [x.id, x.path]), [[shareId, folder]]);
+  assert.deepEqual(
+    again.shares.map((x) => [x.id, x.path]),
+    [[shareId, folder]],
+  );
   d2.proc.kill('SIGTERM');
   assert.equal(await d2.exited, 0);
   assert.ok(!existsSync(join(home, 'daemon.lock')));
@@ -245,37 +255,45 @@ function procState(pid: number): string | null {
   }
 }
 
-test('stop returns as soon as the daemon has stopped, even while its parent has not reaped it', { timeout: 180_000, skip: !existsSync('/proc/self/stat') && 'needs /proc' }, async (t) => {
-  const home = join(tmp, 'home-zombie');
-  mkdirSync(home, { recursive: true });
-  // the shell starts the daemon in the background, then becomes `sleep`, which never waits for its
-  // children: the daemon, once exited, stays a zombie (kill(pid, 0) still succeeds for it)
-  const log = join(tmp, 'zombie-daemon.log');
-  const parent = spawn('sh', ['-c', `"$0" "$1" --home "$2" daemon --listen 0 --ui-port 0 >"$3" 2>&1 & echo $!; exec sleep 600`, process.execPath, bin, home, log], {
-    env,
-    cwd: tmp,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  daemons.add(parent);
-  t.after(() => parent.kill('SIGKILL'));
-  const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-  assert.ok(pid > 0);
-  for (let i = 0; !/web UI/.test(existsSync(log) ? readFileSync(log, 'utf8') : ''); i++) {
-    assert.ok(i < 1200 && procState(pid) !== null, `the daemon did not start:\n${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+test(
+  'stop returns as soon as the daemon has stopped, even while its parent has not reaped it',
+  { timeout: 180_000, skip: !existsSync('/proc/self/stat') && 'needs /proc' },
+  async (t) => {
+    const home = join(tmp, 'home-zombie');
+    mkdirSync(home, { recursive: true });
+    // the shell starts the daemon in the background, then becomes `sleep`, which never waits for its
+    // children: the daemon, once exited, stays a zombie (kill(pid, 0) still succeeds for it)
+    const log = join(tmp, 'zombie-daemon.log');
+    const parent = spawn(
+      'sh',
+      ['-c', `"$0" "$1" --home "$2" daemon --listen 0 --ui-port 0 >"$3" 2>&1 & echo $!; exec sleep 600`, process.execPath, bin, home, log],
+      {
+        env,
+        cwd: tmp,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    daemons.add(parent);
+    t.after(() => parent.kill('SIGKILL'));
+    const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    assert.ok(pid > 0);
+    for (let i = 0; !/web UI/.test(existsSync(log) ? readFileSync(log, 'utf8') : ''); i++) {
+      assert.ok(i < 1200 && procState(pid) !== null, `the daemon did not start:\n${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
 
-  const stop = await cli(home, 'stop');
-  assert.equal(stop.code, 0, stop.stderr);
-  assert.ok(!existsSync(join(home, 'daemon.lock')));
-  assert.ok(!existsSync(join(home, 'control.json')));
-  // the situation this is about: the daemon has exited but nobody has reaped it
-  for (let i = 0; procState(pid) !== 'Z'; i++) {
-    assert.ok(i < 600, `the daemon (state ${procState(pid)}) did not exit after stop`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  // a new daemon may take the home at once
-  const again = await startDaemon(home);
-  assert.equal((await cli(home, 'stop')).code, 0);
-  assert.equal(await again.exited, 0);
-});
+    const stop = await cli(home, 'stop');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.ok(!existsSync(join(home, 'daemon.lock')));
+    assert.ok(!existsSync(join(home, 'control.json')));
+    // the situation this is about: the daemon has exited but nobody has reaped it
+    for (let i = 0; procState(pid) !== 'Z'; i++) {
+      assert.ok(i < 600, `the daemon (state ${procState(pid)}) did not exit after stop`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // a new daemon may take the home at once
+    const again = await startDaemon(home);
+    assert.equal((await cli(home, 'stop')).code, 0);
+    assert.equal(await again.exited, 0);
+  },
+);

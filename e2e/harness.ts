@@ -28,7 +28,12 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Thrown inside a waitUntil condition: stop waiting at once. */
 export class Fatal extends Error {}
 
-export async function waitUntil<T>(what: string, fn: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | false | null | undefined> | T | false | null | undefined,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -71,10 +76,15 @@ export class Device {
     this.proc = proc;
     proc.stdout!.on('data', (d) => (this.log += d));
     proc.stderr!.on('data', (d) => (this.log += d));
-    this.client = await waitUntil(`${this.name}'s daemon to answer`, async () => {
-      if (proc.exitCode !== null) throw new Error(`daemon exited: ${this.log}`);
-      return connectToDaemon(this.home);
-    }, 60_000, 150);
+    this.client = await waitUntil(
+      `${this.name}'s daemon to answer`,
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`daemon exited: ${this.log}`);
+        return connectToDaemon(this.home);
+      },
+      60_000,
+      150,
+    );
     const settings = await this.call('getSettings', {});
     if (settings.deviceName !== this.name) await this.call('setSettings', { deviceName: this.name });
     return this;
@@ -125,11 +135,16 @@ export class Device {
    * API a moment before printing.
    */
   async webUrl(): Promise<string> {
-    const origin = await waitUntil(`${this.name}'s web UI address`, () => {
-      const found = [...this.log.matchAll(/web UI\s+(http:\/\/127\.0\.0\.1:\d+)\//g)];
-      // after a restart the log holds several; the newest is this run's
-      return found.length ? found[found.length - 1][1] : false;
-    }, 30_000, 100);
+    const origin = await waitUntil(
+      `${this.name}'s web UI address`,
+      () => {
+        const found = [...this.log.matchAll(/web UI\s+(http:\/\/127\.0\.0\.1:\d+)\//g)];
+        // after a restart the log holds several; the newest is this run's
+        return found.length ? found[found.length - 1][1] : false;
+      },
+      30_000,
+      100,
+    );
     return `${origin}/?token=${readToken(this.home)}`;
   }
 
@@ -228,27 +243,41 @@ export async function converged(devices: Device[], shareId: string, timeoutMs = 
     }
     for (const d of devices) {
       const s = await d.share(shareId).catch(() => null);
-      lines.push(`  ${d.name}: ${s ? JSON.stringify({ state: s.state, need: s.needFiles, pulling: s.pulling.length, errors: s.errors, peers: s.peersConnected }) : 'not running'}`);
-      lines.push(d.log.split('\n').filter((l) => l.trim() && !/^\s+(home|device ID|name|sync port|web UI)\s/.test(l)).slice(-12).map((l) => `    ${l}`).join('\n'));
+      lines.push(
+        `  ${d.name}: ${s ? JSON.stringify({ state: s.state, need: s.needFiles, pulling: s.pulling.length, errors: s.errors, peers: s.peersConnected }) : 'not running'}`,
+      );
+      lines.push(
+        d.log
+          .split('\n')
+          .filter((l) => l.trim() && !/^\s+(home|device ID|name|sync port|web UI)\s/.test(l))
+          .slice(-12)
+          .map((l) => `    ${l}`)
+          .join('\n'),
+      );
     }
     throw new Error(lines.join('\n'), { cause: err });
   }
 }
 
 async function convergedOrThrow(devices: Device[], shareId: string, timeoutMs: number): Promise<Map<string, string>> {
-  return waitUntil('the devices to converge', async () => {
-    for (const d of devices) {
-      const crash = /unhandled promise rejection|unexpected error/.exec(d.log);
-      if (crash) throw new Fatal(`${d.name}'s daemon reported an ${crash[0]}:\n${d.log.slice(crash.index, crash.index + 1500)}`);
-    }
-    for (const d of devices) {
-      const s = await d.share(shareId);
-      if (s.state !== 'idle' || s.needFiles !== 0 || s.pulling.length) return false;
-    }
-    const trees = devices.map((d) => treeOf(d.dir));
-    const first = JSON.stringify([...trees[0]].sort());
-    return trees.every((t) => JSON.stringify([...t].sort()) === first) ? trees[0] : false;
-  }, timeoutMs, 250);
+  return waitUntil(
+    'the devices to converge',
+    async () => {
+      for (const d of devices) {
+        const crash = /unhandled promise rejection|unexpected error/.exec(d.log);
+        if (crash) throw new Fatal(`${d.name}'s daemon reported an ${crash[0]}:\n${d.log.slice(crash.index, crash.index + 1500)}`);
+      }
+      for (const d of devices) {
+        const s = await d.share(shareId);
+        if (s.state !== 'idle' || s.needFiles !== 0 || s.pulling.length) return false;
+      }
+      const trees = devices.map((d) => treeOf(d.dir));
+      const first = JSON.stringify([...trees[0]].sort());
+      return trees.every((t) => JSON.stringify([...t].sort()) === first) ? trees[0] : false;
+    },
+    timeoutMs,
+    250,
+  );
 }
 
 export function removeQuietly(p: string): void {

@@ -16,8 +16,15 @@ import { EntrySigner } from '../main/engine/keys/entry-signing.ts';
 import { dial, type PeerLink } from '../main/engine/net/index.ts';
 import { Handshake } from '../main/engine/protocol/handshake.ts';
 import {
-  decodeMessage, encodeMessage, splitIndexUpdate,
-  type BlockRequest, type FileEntryWire, type IndexChunks, type IndexUpdate, type Message, type ResponseStatus,
+  decodeMessage,
+  encodeMessage,
+  splitIndexUpdate,
+  type BlockRequest,
+  type FileEntryWire,
+  type IndexChunks,
+  type IndexUpdate,
+  type Message,
+  type ResponseStatus,
 } from '../main/engine/protocol/messages.ts';
 import { chunkSizes } from '../main/engine/scan/cdc.ts';
 import { sha256 } from '../main/engine/pull/file-puller.ts';
@@ -156,7 +163,7 @@ export class HostilePeer {
   /** A well-formed entry for `spec`, with the next sequence number and a version this peer wrote. */
   entry(spec: EntrySpec): FileEntryWire {
     const type = spec.type ?? (spec.symlinkTarget !== undefined ? 'symlink' : 'file');
-    const data = typeof spec.data === 'string' ? Buffer.from(spec.data) : spec.data ?? new Uint8Array(0);
+    const data = typeof spec.data === 'string' ? Buffer.from(spec.data) : (spec.data ?? new Uint8Array(0));
     const sequence = ++this.sequence;
     const chunks: FileEntryWire['chunks'] = [];
     if (type === 'file' && !spec.deleted) {
@@ -176,7 +183,7 @@ export class HostilePeer {
       version: { [this.deviceId]: sequence },
       sequence,
       deleted: spec.deleted ?? false,
-      symlinkTarget: type === 'symlink' ? spec.symlinkTarget ?? '' : null,
+      symlinkTarget: type === 'symlink' ? (spec.symlinkTarget ?? '') : null,
       chunkCount: chunks.length,
       chunks,
       modifiedBy: this.deviceId,

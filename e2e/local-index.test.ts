@@ -30,40 +30,62 @@ test('a corrupt database gets a clear message and is rebuilt from disk; the file
   });
   assert.equal(s.path, a.dir);
   assert.match(a.log, /corrupt.*rebuilt from disk/);
-  assert.ok(readdirSync(indexDir).some((f) => f.includes('.corrupt-')), 'the broken files are kept aside');
+  assert.ok(
+    readdirSync(indexDir).some((f) => f.includes('.corrupt-')),
+    'the broken files are kept aside',
+  );
   assert.deepEqual([...treeOf(a.dir)].sort(), [...before].sort(), 'the folder is exactly as it was');
   assert.equal((await a.call('codes', { share: share.id })).readWrite?.startsWith('pfw1'), true);
 });
 
-test('damage in the middle of the journal is reported in status and the log, and the database is rebuilt from disk', { timeout: 180_000 }, async () => {
-  const a = await c.add('journal');
-  const { share } = await a.call('share', { path: a.dir });
-  // several commits, so the journal holds records after the one damaged below
-  for (let round = 0; round < 3; round++) {
-    for (let i = 0; i < 5; i++) writeFileSync(join(a.dir, `r${round}-${i}.txt`), `round ${round} file ${i}\n`);
-    await waitUntil(`round ${round} indexed`, async () => (await a.share(share.id)).localFiles === 5 * (round + 1), 120_000);
-  }
-  await a.kill9(); // a graceful stop would fold the journal into a snapshot
-  const indexDir = join(a.home, 'index');
-  const name = readdirSync(indexDir).filter((f) => /^index\.journal\.\d+$/.test(f)).sort().at(-1)!;
-  const journal = readFileSync(join(indexDir, name));
-  const { records } = scanJournal(journal);
-  assert.ok(records.length >= 3, `the journal holds ${records.length} records`);
-  journal[RECORD_HEADER_BYTES + 2]! ^= 0x20; // inside the first record, with intact ones after it
-  writeFileSync(join(indexDir, name), journal);
+test(
+  'damage in the middle of the journal is reported in status and the log, and the database is rebuilt from disk',
+  { timeout: 180_000 },
+  async () => {
+    const a = await c.add('journal');
+    const { share } = await a.call('share', { path: a.dir });
+    // several commits, so the journal holds records after the one damaged below
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 5; i++) writeFileSync(join(a.dir, `r${round}-${i}.txt`), `round ${round} file ${i}\n`);
+      await waitUntil(`round ${round} indexed`, async () => (await a.share(share.id)).localFiles === 5 * (round + 1), 120_000);
+    }
+    await a.kill9(); // a graceful stop would fold the journal into a snapshot
+    const indexDir = join(a.home, 'index');
+    const name = readdirSync(indexDir)
+      .filter((f) => /^index\.journal\.\d+$/.test(f))
+      .sort()
+      .at(-1)!;
+    const journal = readFileSync(join(indexDir, name));
+    const { records } = scanJournal(journal);
+    assert.ok(records.length >= 3, `the journal holds ${records.length} records`);
+    journal[RECORD_HEADER_BYTES + 2]! ^= 0x20; // inside the first record, with intact ones after it
+    writeFileSync(join(indexDir, name), journal);
 
-  await a.start();
-  const st = await waitUntil('the share to be rebuilt from disk', async () => {
-    const x = await a.status();
-    const s = x.shares.find((y) => y.id === share.id);
-    return s && s.localFiles === 15 && s.state === 'idle' ? x : false;
-  }, 120_000);
-  assert.match(st.error ?? '', /index database was corrupt \(journal \d+ is damaged in the middle \(checksum mismatch in record at byte 0; intact records follow at byte \d+\)\) and was rebuilt from disk; the old copy is at /);
-  assert.match(a.log, /damaged in the middle.*rebuilt from disk/);
-  assert.ok(readdirSync(indexDir).some((f) => f.startsWith(`${name}.corrupt-`)), 'the damaged journal is kept aside');
-  const statusText = execFileSync(process.execPath, [join(repoRoot, 'bin', 'peerfold'), '--home', a.home, 'status'], { env: { ...process.env, PEERFOLD_FROM_SOURCE: '1' } }).toString();
-  assert.match(statusText, /Problem: index database was corrupt/);
-});
+    await a.start();
+    const st = await waitUntil(
+      'the share to be rebuilt from disk',
+      async () => {
+        const x = await a.status();
+        const s = x.shares.find((y) => y.id === share.id);
+        return s && s.localFiles === 15 && s.state === 'idle' ? x : false;
+      },
+      120_000,
+    );
+    assert.match(
+      st.error ?? '',
+      /index database was corrupt \(journal \d+ is damaged in the middle \(checksum mismatch in record at byte 0; intact records follow at byte \d+\)\) and was rebuilt from disk; the old copy is at /,
+    );
+    assert.match(a.log, /damaged in the middle.*rebuilt from disk/);
+    assert.ok(
+      readdirSync(indexDir).some((f) => f.startsWith(`${name}.corrupt-`)),
+      'the damaged journal is kept aside',
+    );
+    const statusText = execFileSync(process.execPath, [join(repoRoot, 'bin', 'peerfold'), '--home', a.home, 'status'], {
+      env: { ...process.env, PEERFOLD_FROM_SOURCE: '1' },
+    }).toString();
+    assert.match(statusText, /Problem: index database was corrupt/);
+  },
+);
 
 test('a saved file is in the index soon after, without waiting for a rescan', { timeout: 60_000 }, async () => {
   const w = await c.add('watcher', { PEERFOLD_RESCAN_MS: '600000' });
@@ -71,10 +93,20 @@ test('a saved file is in the index soon after, without waiting for a rescan', { 
   await waitUntil('the first scan', async () => (await w.share(share.id)).lastScanAt !== null);
   const started = Date.now();
   writeFileSync(join(w.dir, 'saved.txt'), 'just saved\n');
-  const entry = await waitUntil('the saved file in the index', async () => (await w.call('files', { share: share.id })).find((f) => f.path === 'saved.txt'), 30_000, 20);
+  const entry = await waitUntil(
+    'the saved file in the index',
+    async () => (await w.call('files', { share: share.id })).find((f) => f.path === 'saved.txt'),
+    30_000,
+    20,
+  );
   assert.equal(entry.size, 11);
   // the time is shown, not asserted: the machine is shared (npm run bench measures it properly)
   console.log(`# saved file indexed after ${Date.now() - started} ms`);
   writeFileSync(join(w.dir, 'saved.txt'), 'saved again, longer\n');
-  await waitUntil('the edit in the index', async () => (await w.call('files', { share: share.id })).find((f) => f.path === 'saved.txt' && f.size === 20), 30_000, 20);
+  await waitUntil(
+    'the edit in the index',
+    async () => (await w.call('files', { share: share.id })).find((f) => f.path === 'saved.txt' && f.size === 20),
+    30_000,
+    20,
+  );
 });

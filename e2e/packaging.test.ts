@@ -22,8 +22,16 @@ const ENTRIES = {
 
 // @electron/fuses looks for this sentinel, then a version byte, the wire length and one byte per fuse.
 const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
-const FUSES = ['RunAsNode', 'EnableCookieEncryption', 'EnableNodeOptionsEnvironmentVariable', 'EnableNodeCliInspectArguments',
-  'EnableEmbeddedAsarIntegrityValidation', 'OnlyLoadAppFromAsar', 'LoadBrowserProcessSpecificV8Snapshot', 'GrantFileProtocolExtraPrivileges'];
+const FUSES = [
+  'RunAsNode',
+  'EnableCookieEncryption',
+  'EnableNodeOptionsEnvironmentVariable',
+  'EnableNodeCliInspectArguments',
+  'EnableEmbeddedAsarIntegrityValidation',
+  'OnlyLoadAppFromAsar',
+  'LoadBrowserProcessSpecificV8Snapshot',
+  'GrantFileProtocolExtraPrivileges',
+];
 // Electron's own defaults, which the stub starts from
 const DEFAULT_WIRE = '10110001';
 
@@ -34,10 +42,16 @@ const DEFAULT_WIRE = '10110001';
 function makeStubElectron(dir: string): void {
   mkdirSync(join(dir, 'resources'), { recursive: true });
   const exe = join(dir, 'electron');
-  writeFileSync(exe, Buffer.concat([
-    Buffer.from('#!/bin/sh\necho "stub Electron for the packaging test" >&2\nexit 1\n# '),
-    Buffer.from(FUSE_SENTINEL, 'ascii'), Buffer.from([1, DEFAULT_WIRE.length]), Buffer.from(DEFAULT_WIRE, 'ascii'), Buffer.from('\n'),
-  ]));
+  writeFileSync(
+    exe,
+    Buffer.concat([
+      Buffer.from('#!/bin/sh\necho "stub Electron for the packaging test" >&2\nexit 1\n# '),
+      Buffer.from(FUSE_SENTINEL, 'ascii'),
+      Buffer.from([1, DEFAULT_WIRE.length]),
+      Buffer.from(DEFAULT_WIRE, 'ascii'),
+      Buffer.from('\n'),
+    ]),
+  );
   chmodSync(exe, 0o755);
   writeFileSync(join(dir, 'LICENSE'), 'stub');
   writeFileSync(join(dir, 'version'), ELECTRON_VERSION);
@@ -76,36 +90,48 @@ test('electron-builder --linux dir packs a complete app.asar, offline', () => {
     const out = join(tmp, 'release');
     const cache = join(tmp, 'cache');
     makeStubElectron(stub);
-    const r = spawnSync(process.execPath, [
-      join(root, 'node_modules/electron-builder/cli.js'),
-      // the host's architecture: only its node-datachannel binary is installed
-      '--linux', 'dir', process.arch === 'arm64' ? '--arm64' : '--x64', '--publish', 'never',
-      '--projectDir', root,
-      `-c.electronDist=${stub}`,
-      `-c.electronVersion=${ELECTRON_VERSION}`,
-      `-c.directories.output=${out}`,
-    ], {
-      cwd: root,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        // anything electron-builder or @electron/get would download lands here (and must not)
-        ELECTRON_BUILDER_CACHE: cache,
-        electron_config_cache: cache,
-        ELECTRON_SKIP_BINARY_DOWNLOAD: '1',
-        // and any HTTP attempt goes to a closed local port instead of the internet
-        HTTPS_PROXY: 'http://127.0.0.1:9',
-        HTTP_PROXY: 'http://127.0.0.1:9',
-        https_proxy: 'http://127.0.0.1:9',
-        http_proxy: 'http://127.0.0.1:9',
-        NO_PROXY: '',
-        no_proxy: '',
-        CI: '',
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules/electron-builder/cli.js'),
+        // the host's architecture: only its node-datachannel binary is installed
+        '--linux',
+        'dir',
+        process.arch === 'arm64' ? '--arm64' : '--x64',
+        '--publish',
+        'never',
+        '--projectDir',
+        root,
+        `-c.electronDist=${stub}`,
+        `-c.electronVersion=${ELECTRON_VERSION}`,
+        `-c.directories.output=${out}`,
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          // anything electron-builder or @electron/get would download lands here (and must not)
+          ELECTRON_BUILDER_CACHE: cache,
+          electron_config_cache: cache,
+          ELECTRON_SKIP_BINARY_DOWNLOAD: '1',
+          // and any HTTP attempt goes to a closed local port instead of the internet
+          HTTPS_PROXY: 'http://127.0.0.1:9',
+          HTTP_PROXY: 'http://127.0.0.1:9',
+          https_proxy: 'http://127.0.0.1:9',
+          http_proxy: 'http://127.0.0.1:9',
+          NO_PROXY: '',
+          no_proxy: '',
+          CI: '',
+        },
       },
-    });
+    );
     const log = `${r.stdout}\n${r.stderr}`;
     assert.equal(r.status, 0, `electron-builder failed:\n${log}`);
-    assert.ok(!existsSync(cache) || walk(cache).length === 0, `electron-builder downloaded something:\n${existsSync(cache) ? walk(cache).join('\n') : ''}`);
+    assert.ok(
+      !existsSync(cache) || walk(cache).length === 0,
+      `electron-builder downloaded something:\n${existsSync(cache) ? walk(cache).join('\n') : ''}`,
+    );
 
     const app = join(out, 'linux-unpacked');
     const asarFile = join(app, 'resources', 'app.asar');
@@ -120,7 +146,8 @@ test('electron-builder --linux dir packs a complete app.asar, offline', () => {
     assert.equal(pkg.desktopName, 'peerfold.desktop');
     // the icons main.ts loads at run time
     for (const state of ['idle', 'syncing', 'paused', 'error', 'conflicts']) {
-      for (const f of [`assets/tray/tray-${state}.png`, `assets/tray/tray-${state}@2x.png`, `assets/tray/tray-${state}-32.png`]) assert.ok(files.has(f), `app.asar lacks ${f}`);
+      for (const f of [`assets/tray/tray-${state}.png`, `assets/tray/tray-${state}@2x.png`, `assets/tray/tray-${state}-32.png`])
+        assert.ok(files.has(f), `app.asar lacks ${f}`);
     }
     assert.ok(files.has('assets/icons/256x256.png'));
     // the sandboxed preload may require nothing but electron
@@ -128,9 +155,13 @@ test('electron-builder --linux dir packs a complete app.asar, offline', () => {
     const required = [...preload.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
     assert.deepEqual([...new Set(required)], ['electron'], 'the preload bundle requires more than electron');
     // nothing that does not belong in the app
-    const stray = [...files].filter((f) =>
-      /\.map$/.test(f) || /^dist\/headless\//.test(f) || /^(main|preload|renderer|shared|e2e|scripts|bench)\//.test(f) ||
-      /^node_modules\/(electron|electron-builder|typescript|vite|esbuild|tsx|playwright-core)\//.test(f));
+    const stray = [...files].filter(
+      (f) =>
+        /\.map$/.test(f) ||
+        /^dist\/headless\//.test(f) ||
+        /^(main|preload|renderer|shared|e2e|scripts|bench)\//.test(f) ||
+        /^node_modules\/(electron|electron-builder|typescript|vite|esbuild|tsx|playwright-core)\//.test(f),
+    );
     assert.deepEqual(stray, [], 'app.asar carries sources, maps or dev tools');
 
     // native binary and wasm: marked unpacked in the header and present beside the archive
@@ -138,7 +169,10 @@ test('electron-builder --linux dir packs a complete app.asar, offline', () => {
     const unpacked = existsSync(unpackedDir) ? walk(unpackedDir).map((f) => f.replace(/\\/g, '/')) : [];
     const natives = unpacked.filter((f) => /^node_modules\/(@node-datachannel\/[^/]+|node-datachannel)\/.*\.node$/.test(f));
     assert.ok(natives.length > 0, `node-datachannel's native binary is not unpacked; unpacked: ${unpacked.join(', ')}`);
-    assert.ok(unpacked.includes('node_modules/sql.js/dist/sql-wasm.wasm'), `sql.js's wasm is not unpacked; unpacked: ${unpacked.join(', ')}`);
+    assert.ok(
+      unpacked.includes('node_modules/sql.js/dist/sql-wasm.wasm'),
+      `sql.js's wasm is not unpacked; unpacked: ${unpacked.join(', ')}`,
+    );
     for (const f of [...natives, 'node_modules/sql.js/dist/sql-wasm.wasm']) {
       const st = asar.statFile(asarFile, f) as { unpacked?: boolean };
       assert.equal(st.unpacked, true, `${f} is not marked unpacked in app.asar`);

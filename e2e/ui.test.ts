@@ -54,7 +54,10 @@ function completeBuild(dir: string): boolean {
 function rendererCopy(into: string): string {
   mkdirSync(dirname(buildLock), { recursive: true });
   if (builtAt() < newestSource() || !completeBuild(distDir)) {
-    const r = spawnSync('flock', [buildLock, process.execPath, join(repoRoot, 'scripts/build.mjs'), 'renderer'], { cwd: repoRoot, encoding: 'utf8' });
+    const r = spawnSync('flock', [buildLock, process.execPath, join(repoRoot, 'scripts/build.mjs'), 'renderer'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, `building the renderer failed:\n${r.stdout}\n${r.stderr}`);
   }
   const out = join(into, 'renderer');
@@ -73,16 +76,28 @@ function rendererCopy(into: string): string {
 
 /** Polls a locator's text until it matches. */
 async function textOf(loc: Locator, re: RegExp, what: string, timeoutMs = 60_000): Promise<string> {
-  return waitUntil(`${what} to read ${re}`, async () => {
-    const t = (await loc.first().textContent({ timeout: 1000 }).catch(() => null)) ?? '';
-    return re.test(t) ? t : false;
-  }, timeoutMs, 150);
+  return waitUntil(
+    `${what} to read ${re}`,
+    async () => {
+      const t =
+        (await loc
+          .first()
+          .textContent({ timeout: 1000 })
+          .catch(() => null)) ?? '';
+      return re.test(t) ? t : false;
+    },
+    timeoutMs,
+    150,
+  );
 }
 
 async function visible(loc: Locator, what: string, timeoutMs = 60_000): Promise<void> {
-  await loc.first().waitFor({ state: 'visible', timeout: timeoutMs }).catch((err: Error) => {
-    throw new Error(`${what} did not appear: ${err.message.split('\n')[0]}`);
-  });
+  await loc
+    .first()
+    .waitFor({ state: 'visible', timeout: timeoutMs })
+    .catch((err: Error) => {
+      throw new Error(`${what} did not appear: ${err.message.split('\n')[0]}`);
+    });
 }
 
 async function gone(loc: Locator, what: string, timeoutMs = 60_000): Promise<void> {
@@ -90,11 +105,19 @@ async function gone(loc: Locator, what: string, timeoutMs = 60_000): Promise<voi
 }
 
 async function attr(loc: Locator, name: string, want: string | RegExp, what: string, timeoutMs = 60_000): Promise<string> {
-  return waitUntil(`${what}: ${name}=${want}`, async () => {
-    const v = await loc.first().getAttribute(name, { timeout: 1000 }).catch(() => null);
-    if (v === null) return false;
-    return (typeof want === 'string' ? v === want : want.test(v)) ? v : false;
-  }, timeoutMs, 150);
+  return waitUntil(
+    `${what}: ${name}=${want}`,
+    async () => {
+      const v = await loc
+        .first()
+        .getAttribute(name, { timeout: 1000 })
+        .catch(() => null);
+      if (v === null) return false;
+      return (typeof want === 'string' ? v === want : want.test(v)) ? v : false;
+    },
+    timeoutMs,
+    150,
+  );
 }
 
 /** The same view, light and dark. */
@@ -157,7 +180,16 @@ function write(file: string, data: string | Buffer): void {
 
 /** Lines of a small text file, for a diff worth looking at. */
 const notes = (who: string, tweak: string) =>
-  ['# Trip planning', '', '- book the train', `- pack ${tweak}`, '- water the plants', `- ask ${who} about the keys`, '- print the tickets', ''].join('\n');
+  [
+    '# Trip planning',
+    '',
+    '- book the train',
+    `- pack ${tweak}`,
+    '- water the plants',
+    `- ask ${who} about the keys`,
+    '- print the tickets',
+    '',
+  ].join('\n');
 
 // ---------------------------------------------------------------------------------------------
 
@@ -180,7 +212,14 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
   const [a, b] = await Promise.all([c.add('alpha', env), c.add('bravo', env)]);
   browser = await chromium.launch({
     executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 
   // Files on alpha before it shares: three notes the devices will later disagree about.
@@ -203,7 +242,8 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
       } catch (err) {
         failed = true;
         const safe = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
-        for (const ui of [uiA, uiB]) if (ui) await ui.page.screenshot({ path: join(shotsDir, `ui-failed-${safe}-${ui.device.name}.png`) }).catch(() => undefined);
+        for (const ui of [uiA, uiB])
+          if (ui) await ui.page.screenshot({ path: join(shotsDir, `ui-failed-${safe}-${ui.device.name}.png`) }).catch(() => undefined);
         const logs = c.devices.map((d) => `----- ${d.name}\n${d.log.split('\n').slice(-40).join('\n')}`).join('\n');
         (err as Error).message += `\n(screenshots: e2e/screenshots/ui-failed-${safe}-*.png)\n${logs}`;
         throw err;
@@ -337,7 +377,13 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     const row = p.locator('[data-testid=transfer-row][data-path="media/holiday.mov"]');
     await visible(row, 'the transfer row of the big file', 90_000);
     // a visible, partly filled bar with its percentage
-    const pct = await attr(row.getByTestId('transfer-progress'), 'data-value', /^([5-9]|[1-8]\d)$/, 'the file’s progress bar partly filled', 90_000);
+    const pct = await attr(
+      row.getByTestId('transfer-progress'),
+      'data-value',
+      /^([5-9]|[1-8]\d)$/,
+      'the file’s progress bar partly filled',
+      90_000,
+    );
     assert.match((await row.getByTestId('transfer-progress').getAttribute('aria-label'))!, /holiday\.mov: \d+%/);
     await textOf(row.getByTestId('transfer-speed'), /\d/, 'the transfer speed');
     t.diagnostic(`transfer seen at ${pct}%`);
@@ -375,7 +421,13 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
 
     const text = 'written while bravo was paused\n';
     write(join(a.dir, 'paused/while-paused.txt'), text);
-    await waitUntil('the file to reach charlie', () => existsSync(join(charlie.dir, 'paused/while-paused.txt')) && readFileSync(join(charlie.dir, 'paused/while-paused.txt'), 'utf8') === text, 60_000);
+    await waitUntil(
+      'the file to reach charlie',
+      () =>
+        existsSync(join(charlie.dir, 'paused/while-paused.txt')) &&
+        readFileSync(join(charlie.dir, 'paused/while-paused.txt'), 'utf8') === text,
+      60_000,
+    );
     assert.ok(!existsSync(join(b.dir, 'paused/while-paused.txt')), 'a file written while bravo was paused did not arrive there');
     await shot(p, 'shares-paused');
     await charlie.stop();
@@ -415,7 +467,8 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
       await tid(ui.page, 'detail-pause-toggle').click();
       await attr(tid(ui.page, 'detail-state'), 'data-state', /^(idle|syncing|scanning)$/, `${ui.device.name}’s share after Resume`);
     }
-    for (const ui of [uiA!, uiB!]) await textOf(tid(ui.page, 'nav-conflicts-count'), /^3$/, `${ui.device.name}’s conflict count in the sidebar`, 90_000);
+    for (const ui of [uiA!, uiB!])
+      await textOf(tid(ui.page, 'nav-conflicts-count'), /^3$/, `${ui.device.name}’s conflict count in the sidebar`, 90_000);
     await converged([a, b], shareId);
 
     const p = uiB!.page;
@@ -427,7 +480,11 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
       await textOf(card.getByTestId('conflict-remote-device'), /alpha/, `the device of the other version of ${n}`);
       await visible(card.getByTestId('conflict-diff'), `the text diff of ${n}`);
       // the diff shows both edited lines
-      await textOf(card.getByTestId('conflict-diff'), /green bag \(bravo\)[\s\S]*red bag \(alpha\)|red bag \(alpha\)[\s\S]*green bag \(bravo\)/, `the diff of ${n}`);
+      await textOf(
+        card.getByTestId('conflict-diff'),
+        /green bag \(bravo\)[\s\S]*red bag \(alpha\)|red bag \(alpha\)[\s\S]*green bag \(bravo\)/,
+        `the diff of ${n}`,
+      );
     }
     await p.setViewportSize({ width: 1280, height: 1300 });
     await shot(p, 'conflicts');
@@ -506,9 +563,17 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     await shot(p, 'invite-dialog');
     await tid(p, 'invite-create').click();
     const code = (await textOf(tid(p, 'invite-code'), /^pfi1\S{100,}$/, 'the invite code')).trim();
-    assert.equal(await p.locator('[data-testid=invite-made] [data-testid=qr-code]').getAttribute('data-value'), code, 'the QR code holds the invite');
+    assert.equal(
+      await p.locator('[data-testid=invite-made] [data-testid=qr-code]').getAttribute('data-value'),
+      code,
+      'the QR code holds the invite',
+    );
     const open = await a.call('invites', { share: shareId });
-    assert.deepEqual(open.map((i) => i.code), [code], 'the daemon holds the invite the page shows');
+    assert.deepEqual(
+      open.map((i) => i.code),
+      [code],
+      'the daemon holds the invite the page shows',
+    );
     assert.ok(open[0]!.expiresAt <= Date.now() + 3_600_000 + 1000, 'valid for the hour chosen');
     await shot(p, 'invite-made');
     await tid(p, 'invite-done').click();

@@ -12,7 +12,15 @@ const want = (part) => only.length === 0 || only.includes(part);
 
 // Third-party packages stay in node_modules: node-datachannel is native, sql.js loads its wasm
 // from its own folder, and electron-builder packs production dependencies anyway.
-const common = { bundle: true, platform: 'node', target: 'node20', packages: 'external', sourcemap: true, logLevel: 'warning', absWorkingDir: root };
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
 // The CJS bundles still need import.meta.url (worker files are resolved beside the bundle).
 const cjsImportMeta = {
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -21,18 +29,49 @@ const cjsImportMeta = {
 
 const jobs = [];
 if (want('headless')) {
-  jobs.push(build({ ...common, format: 'esm', entryPoints: { cli: 'main/headless/cli.ts', 'hash-worker': 'main/engine/scan/hash-worker.ts' }, outdir: 'dist/headless', outExtension: { '.js': '.js' } }));
+  jobs.push(
+    build({
+      ...common,
+      format: 'esm',
+      entryPoints: { cli: 'main/headless/cli.ts', 'hash-worker': 'main/engine/scan/hash-worker.ts' },
+      outdir: 'dist/headless',
+      outExtension: { '.js': '.js' },
+    }),
+  );
 }
 if (want('app')) {
-  jobs.push(build({ ...common, ...cjsImportMeta, format: 'cjs', entryPoints: { app: 'main/app/main.ts', 'hash-worker': 'main/engine/scan/hash-worker.ts' }, outdir: 'dist/main', outExtension: { '.js': '.cjs' }, external: ['electron'] }));
-  jobs.push(build({ ...common, format: 'cjs', entryPoints: { index: 'preload/index.ts' }, outdir: 'dist/preload', outExtension: { '.js': '.cjs' }, external: ['electron'] }));
+  jobs.push(
+    build({
+      ...common,
+      ...cjsImportMeta,
+      format: 'cjs',
+      entryPoints: { app: 'main/app/main.ts', 'hash-worker': 'main/engine/scan/hash-worker.ts' },
+      outdir: 'dist/main',
+      outExtension: { '.js': '.cjs' },
+      external: ['electron'],
+    }),
+  );
+  jobs.push(
+    build({
+      ...common,
+      format: 'cjs',
+      entryPoints: { index: 'preload/index.ts' },
+      outdir: 'dist/preload',
+      outExtension: { '.js': '.cjs' },
+      external: ['electron'],
+    }),
+  );
 }
 await Promise.all(jobs);
 
 if (want('renderer')) {
   if (existsSync(`${root}/renderer/vite.config.ts`)) {
     rmSync(`${root}/dist/renderer`, { recursive: true, force: true });
-    const r = spawnSync(process.execPath, [`${root}/node_modules/vite/bin/vite.js`, 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+    const r = spawnSync(
+      process.execPath,
+      [`${root}/node_modules/vite/bin/vite.js`, 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],
+      { cwd: root, stdio: 'inherit' },
+    );
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
 }

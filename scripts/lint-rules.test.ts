@@ -38,7 +38,11 @@ const refused: [file: string, code: string, why: RegExp][] = [
   ['main/engine/model/x.ts', "import { DurableDb } from '../index/durable-db.ts';", /SQL lives only/],
   ['main/headless/x.ts', "import initSqlJs from 'sql.js';", /SQL lives only/],
   ['bench/x.ts', "import { DurableDb } from '../main/engine/index/durable-db.ts';", /SQL lives only/],
-  ['main/engine/model/x.ts', "declare const store: { db: { run(s: string): void } };\nstore.db.run('DELETE FROM files');", /raw database is private/],
+  [
+    'main/engine/model/x.ts',
+    "declare const store: { db: { run(s: string): void } };\nstore.db.run('DELETE FROM files');",
+    /raw database is private/,
+  ],
   ['e2e/x.ts', "declare const engine: any;\nengine.store.db.get('SELECT 1');", /raw database is private/],
   ['renderer/src/ui/x.tsx', "import { Engine } from '../../../main/engine/engine.ts';", /only shared/],
   ['renderer/src/x.ts', "import { api } from '../../preload/index.ts';", /never import each other/],

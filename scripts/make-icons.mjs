@@ -65,7 +65,8 @@ export function encodeIcoBitmap(size, rgba) {
   const pixels = Buffer.alloc(size * size * 4);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const src = (y * size + x) * 4, dst = ((size - 1 - y) * size + x) * 4;
+      const src = (y * size + x) * 4,
+        dst = ((size - 1 - y) * size + x) * 4;
       pixels[dst] = rgba[src + 2];
       pixels[dst + 1] = rgba[src + 1];
       pixels[dst + 2] = rgba[src];
@@ -132,26 +133,35 @@ function sdPolygon(px, py, v) {
   let d = (px - v[0][0]) ** 2 + (py - v[0][1]) ** 2;
   let s = 1;
   for (let i = 0, j = v.length - 1; i < v.length; j = i, i++) {
-    const ex = v[j][0] - v[i][0], ey = v[j][1] - v[i][1];
-    const wx = px - v[i][0], wy = py - v[i][1];
+    const ex = v[j][0] - v[i][0],
+      ey = v[j][1] - v[i][1];
+    const wx = px - v[i][0],
+      wy = py - v[i][1];
     const t = clamp((wx * ex + wy * ey) / (ex * ex + ey * ey), 0, 1);
-    const bx = wx - ex * t, by = wy - ey * t;
+    const bx = wx - ex * t,
+      by = wy - ey * t;
     d = Math.min(d, bx * bx + by * by);
-    const c1 = py >= v[i][1], c2 = py < v[j][1], c3 = ex * wy > ey * wx;
+    const c1 = py >= v[i][1],
+      c2 = py < v[j][1],
+      c3 = ex * wy > ey * wx;
     if ((c1 && c2 && c3) || (!c1 && !c2 && !c3)) s = -s;
   }
   return s * Math.sqrt(d);
 }
 
 function sdSegment(px, py, ax, ay, bx, by, halfWidth) {
-  const pax = px - ax, pay = py - ay, bax = bx - ax, bay = by - ay;
+  const pax = px - ax,
+    pay = py - ay,
+    bax = bx - ax,
+    bay = by - ay;
   const h = clamp((pax * bax + pay * bay) / (bax * bax + bay * bay), 0, 1);
   return Math.hypot(pax - bax * h, pay - bay * h) - halfWidth;
 }
 
 /** An arc with round caps from angle a0 to a1 (radians, increasing clockwise on screen). */
 function sdArc(px, py, cx, cy, radius, a0, a1, halfWidth) {
-  const dx = px - cx, dy = py - cy;
+  const dx = px - cx,
+    dy = py - cy;
   let a = Math.atan2(dy, dx);
   const span = a1 - a0;
   let rel = (a - a0) % (2 * Math.PI);
@@ -164,9 +174,12 @@ function sdArc(px, py, cx, cy, radius, a0, a1, halfWidth) {
 
 /** The arrowhead at the a1 end of an arc, pointing on along the arc. */
 function arrowHead(cx, cy, radius, a1, length, halfBase) {
-  const ex = cx + radius * Math.cos(a1), ey = cy + radius * Math.sin(a1);
-  const tx = -Math.sin(a1), ty = Math.cos(a1); // tangent (direction of increasing angle)
-  const nx = Math.cos(a1), ny = Math.sin(a1); // outward normal
+  const ex = cx + radius * Math.cos(a1),
+    ey = cy + radius * Math.sin(a1);
+  const tx = -Math.sin(a1),
+    ty = Math.cos(a1); // tangent (direction of increasing angle)
+  const nx = Math.cos(a1),
+    ny = Math.sin(a1); // outward normal
   return [
     [ex + tx * length, ey + ty * length],
     [ex + nx * halfBase, ey + ny * halfBase],
@@ -186,7 +199,8 @@ function render(size, layers) {
   const px = 1 / size;
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const u = (x + 0.5) * px, v = (y + 0.5) * px;
+      const u = (x + 0.5) * px,
+        v = (y + 0.5) * px;
       const o = (y * size + x) * 4;
       for (const layer of layers) {
         const d = layer.sd(u, v);
@@ -212,7 +226,10 @@ function render(size, layers) {
 }
 
 const solid = (c) => () => c;
-const union = (...fns) => (x, y) => Math.min(...fns.map((f) => f(x, y)));
+const union =
+  (...fns) =>
+  (x, y) =>
+    Math.min(...fns.map((f) => f(x, y)));
 
 /** A sheet of paper with its top-right corner folded down: outline and the folded flap. */
 function page({ left, top, right, bottom, fold, round }) {
@@ -284,7 +301,8 @@ export const TRAY_STATES = {
 function trayGlyph(state, size) {
   // strokes no thinner than ~1.3 px, or they blur away at 16 px
   const w = Math.max(0.09, 1.35 / size);
-  const cx = 0.47, cy = 0.6;
+  const cx = 0.47,
+    cy = 0.6;
   switch (state) {
     case 'idle': // a check mark
       return union(
@@ -303,13 +321,24 @@ function trayGlyph(state, size) {
         (x, y) => sdSegment(x, y, cx, cy - 0.18, cx, cy + 0.04, w / 2 + 0.005),
         (x, y) => Math.hypot(x - cx, y - (cy + 0.16)) - (w / 2 + 0.012),
       );
-    case 'conflicts': { // two arrows in opposite directions: two versions
+    case 'conflicts': {
+      // two arrows in opposite directions: two versions
       const head = 0.085;
       return union(
         (x, y) => sdSegment(x, y, cx - 0.17, cy - 0.085, cx + 0.08, cy - 0.085, w / 2),
-        (x, y) => sdPolygon(x, y, [[cx + 0.2, cy - 0.085], [cx + 0.2 - head * 1.1, cy - 0.085 - head], [cx + 0.2 - head * 1.1, cy - 0.085 + head]]) - 0.005,
+        (x, y) =>
+          sdPolygon(x, y, [
+            [cx + 0.2, cy - 0.085],
+            [cx + 0.2 - head * 1.1, cy - 0.085 - head],
+            [cx + 0.2 - head * 1.1, cy - 0.085 + head],
+          ]) - 0.005,
         (x, y) => sdSegment(x, y, cx + 0.17, cy + 0.1, cx - 0.08, cy + 0.1, w / 2),
-        (x, y) => sdPolygon(x, y, [[cx - 0.2, cy + 0.1], [cx - 0.2 + head * 1.1, cy + 0.1 + head], [cx - 0.2 + head * 1.1, cy + 0.1 - head]]) - 0.005,
+        (x, y) =>
+          sdPolygon(x, y, [
+            [cx - 0.2, cy + 0.1],
+            [cx - 0.2 + head * 1.1, cy + 0.1 + head],
+            [cx - 0.2 + head * 1.1, cy + 0.1 - head],
+          ]) - 0.005,
       );
     }
   }
@@ -336,12 +365,26 @@ export function makeIcons() {
   // the Linux icon set (electron-builder reads NxN.png from a folder without converting)
   for (const size of [16, 24, 32, 48, 64, 128, 256, 512]) files.set(`icons/${size}x${size}.png`, app.get(size).png);
   files.set('icon.ico', encodeIco([16, 24, 32, 48, 64, 128, 256].map((size) => app.get(size))));
-  files.set('icon.icns', encodeIcns([
-    ['icp4', 16], ['icp5', 32], ['ic07', 128], ['ic08', 256], ['ic09', 512],
-    ['ic10', 1024], ['ic11', 32], ['ic12', 64], ['ic13', 256], ['ic14', 512],
-  ].map(([type, size]) => ({ type, png: app.get(size).png }))));
+  files.set(
+    'icon.icns',
+    encodeIcns(
+      [
+        ['icp4', 16],
+        ['icp5', 32],
+        ['ic07', 128],
+        ['ic08', 256],
+        ['ic09', 512],
+        ['ic10', 1024],
+        ['ic11', 32],
+        ['ic12', 64],
+        ['ic13', 256],
+        ['ic14', 512],
+      ].map(([type, size]) => ({ type, png: app.get(size).png })),
+    ),
+  );
   for (const state of Object.keys(TRAY_STATES)) {
-    const s16 = trayIcon(state, 16).png, s32 = trayIcon(state, 32).png;
+    const s16 = trayIcon(state, 16).png,
+      s32 = trayIcon(state, 32).png;
     files.set(`tray/tray-${state}.png`, s16);
     files.set(`tray/tray-${state}@2x.png`, s32);
     // Linux: tray hosts scale the image themselves; give them the larger one

@@ -10,7 +10,8 @@ const assets = new URL('../assets/', import.meta.url).pathname;
 function decodePng(buf: Buffer): { width: number; height: number; rgba: Buffer } {
   assert.deepEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   let o = 8;
-  let width = 0, height = 0;
+  let width = 0,
+    height = 0;
   const idat: Buffer[] = [];
   for (;;) {
     const len = buf.readUInt32BE(o);
@@ -55,11 +56,15 @@ test('PNG encoder round-trips pixels', () => {
 test('ICO: BMP below 256 px, PNG at 256 px, each indexed correctly', () => {
   const small = new Uint8Array(2 * 2 * 4).map((_, i) => i); // 2x2, rows: [0..7], [8..15]
   const big = encodePng(1, 1, new Uint8Array([1, 2, 3, 4]));
-  const ico = encodeIco([{ size: 2, rgba: small, png: Buffer.alloc(0) }, { size: 256, rgba: new Uint8Array(0), png: big }]);
+  const ico = encodeIco([
+    { size: 2, rgba: small, png: Buffer.alloc(0) },
+    { size: 256, rgba: new Uint8Array(0), png: big },
+  ]);
   assert.deepEqual([ico.readUInt16LE(0), ico.readUInt16LE(2), ico.readUInt16LE(4)], [0, 1, 2]);
   assert.equal(ico[6], 2);
   assert.equal(ico[6 + 16], 0); // 256 is written as 0
-  const off0 = ico.readUInt32LE(6 + 12), len0 = ico.readUInt32LE(6 + 8);
+  const off0 = ico.readUInt32LE(6 + 12),
+    len0 = ico.readUInt32LE(6 + 8);
   const bmp = ico.subarray(off0, off0 + len0);
   assert.deepEqual([bmp.readUInt32LE(0), bmp.readInt32LE(4), bmp.readInt32LE(8), bmp.readUInt16LE(14)], [40, 2, 4, 32]);
   // bottom row first, BGRA: pixel (0,1) = rgba 8,9,10,11 -> 10,9,8,11
@@ -73,7 +78,10 @@ test('ICO: BMP below 256 px, PNG at 256 px, each indexed correctly', () => {
 test('ICNS indexes its PNGs', () => {
   const a = encodePng(1, 1, new Uint8Array([1, 2, 3, 4]));
   const b = encodePng(2, 2, new Uint8Array(16));
-  const icns = encodeIcns([{ type: 'ic08', png: a }, { type: 'ic09', png: b }]);
+  const icns = encodeIcns([
+    { type: 'ic08', png: a },
+    { type: 'ic09', png: b },
+  ]);
   assert.equal(icns.toString('ascii', 0, 4), 'icns');
   assert.equal(icns.readUInt32BE(4), icns.length);
   assert.equal(icns.toString('ascii', 8, 12), 'ic08');
@@ -96,7 +104,11 @@ test('icons have their sizes, and the tray icons are not blank', () => {
   }
   const seen = new Set<string>();
   for (const state of ['idle', 'syncing', 'paused', 'error', 'conflicts']) {
-    for (const [suffix, size] of [['', 16], ['@2x', 32], ['-32', 32]] as const) {
+    for (const [suffix, size] of [
+      ['', 16],
+      ['@2x', 32],
+      ['-32', 32],
+    ] as const) {
       const png = decodePng(readFileSync(`${assets}tray/tray-${state}${suffix}.png`));
       assert.deepEqual([png.width, png.height], [size, size]);
       let opaque = 0;

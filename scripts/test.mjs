@@ -10,7 +10,11 @@ const skipDirs = new Set(['node_modules', 'dist', '.git']);
 
 function findTests(dir, out) {
   let names;
-  try { names = readdirSync(dir); } catch { return out; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of names) {
     if (skipDirs.has(name)) continue;
     const p = join(dir, name);
@@ -25,13 +29,25 @@ const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const passThrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
 let files = roots.flatMap((r) => findTests(join(root, r), [])).sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
-if (!files.length) { console.error('no test files matched'); process.exit(2); }
+if (!files.length) {
+  console.error('no test files matched');
+  process.exit(2);
+}
 
 // one results file per run: several runs may share the tree
 const tapFile = `.tmp/test-results-${process.pid}.tap`;
-const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
-  `--test-concurrency=${process.env.PEERFOLD_TEST_CONCURRENCY ?? 2}`, ...passThrough, ...files];
+const args = [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=tap',
+  `--test-reporter-destination=${tapFile}`,
+  `--test-concurrency=${process.env.PEERFOLD_TEST_CONCURRENCY ?? 2}`,
+  ...passThrough,
+  ...files,
+];
 const { mkdirSync, readFileSync, rmSync } = await import('node:fs');
 // The packaging and UI tests use dist/: a full run builds it first, so they test this tree.
 if (!filter.length) {
@@ -49,7 +65,9 @@ child.on('exit', (code) => {
   const tap = readFileSync(join(root, tapFile), 'utf8');
   rmSync(join(root, tapFile), { force: true });
   const num = (k) => Number((tap.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
-  const passed = num('pass'), failed = num('fail') + num('cancelled'), skipped = num('skipped') + num('todo');
+  const passed = num('pass'),
+    failed = num('fail') + num('cancelled'),
+    skipped = num('skipped') + num('todo');
   console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exit(code === 0 && failed === 0 ? 0 : 1);
 });

@@ -335,9 +335,7 @@ export interface CallFrame<M extends Method = Method> {
   method: M;
   params: Params<M>;
 }
-export type ReplyFrame =
-  | { id: number; result: unknown }
-  | { id: number; error: ApiErrorShape };
+export type ReplyFrame = { id: number; result: unknown } | { id: number; error: ApiErrorShape };
 export interface EventFrame<E extends EventName = EventName> {
   event: E;
   data: ApiEvents[E];

@@ -23,30 +23,80 @@ function validOrBadRequest(method: unknown, params: unknown): void {
   assert.deepEqual(validateParams(method as string, out), out, 'valid output validates to itself');
 }
 
-const keys = fc.oneof(fc.constantFrom('share', 'path', 'name', 'code', 'address', 'keep', 'maxBytes', 'limit', 'text', 'deviceName', 'listenPort', 'lanDiscovery', 'archiveDays', 'startAtLogin', 'archivedPath', '__proto__', 'constructor'), fc.string({ maxLength: 8 }));
+const keys = fc.oneof(
+  fc.constantFrom(
+    'share',
+    'path',
+    'name',
+    'code',
+    'address',
+    'keep',
+    'maxBytes',
+    'limit',
+    'text',
+    'deviceName',
+    'listenPort',
+    'lanDiscovery',
+    'archiveDays',
+    'startAtLogin',
+    'archivedPath',
+    '__proto__',
+    'constructor',
+  ),
+  fc.string({ maxLength: 8 }),
+);
 
 test('fuzz: any method and any params are validated or refused with bad-request', () => {
-  fc.assert(fc.property(
-    fc.oneof(fc.constantFrom(...methodNames), fc.string({ maxLength: 10 }), fc.anything()),
-    fc.oneof(fc.dictionary(keys, fc.anything({ maxDepth: 2, withNullPrototype: true, withMap: true, withTypedArray: true }), { maxKeys: 4 }), fc.anything({ withNullPrototype: true })),
-    (m, p) => validOrBadRequest(m, p),
-  ), { numRuns: 1000 });
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.constantFrom(...methodNames), fc.string({ maxLength: 10 }), fc.anything()),
+      fc.oneof(
+        fc.dictionary(keys, fc.anything({ maxDepth: 2, withNullPrototype: true, withMap: true, withTypedArray: true }), { maxKeys: 4 }),
+        fc.anything({ withNullPrototype: true }),
+      ),
+      (m, p) => validOrBadRequest(m, p),
+    ),
+    { numRuns: 1000 },
+  );
 });
 
 test('fuzz: each method with its own keys holding values of every type', () => {
-  fc.assert(fc.property(fc.constantFrom(...methodNames), fc.anything({ maxDepth: 1, withBoxedValues: true, withNullPrototype: true }), fc.nat(), (m, value, pick) => {
-    const names = paramNames(m);
-    if (!names.length) return validOrBadRequest(m, { x: value });
-    validOrBadRequest(m, { [names[pick % names.length]!]: value });
-  }), { numRuns: 1000 });
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...methodNames),
+      fc.anything({ maxDepth: 1, withBoxedValues: true, withNullPrototype: true }),
+      fc.nat(),
+      (m, value, pick) => {
+        const names = paramNames(m);
+        if (!names.length) return validOrBadRequest(m, { x: value });
+        validOrBadRequest(m, { [names[pick % names.length]!]: value });
+      },
+    ),
+    { numRuns: 1000 },
+  );
 });
 
 test('hostile shapes: prototype keys, getters that throw, proxies, huge strings', () => {
   validOrBadRequest('status', JSON.parse('{"__proto__": {"share": "x"}}'));
   validOrBadRequest('share', Object.create({ path: '/inherited' }));
-  const throwing = Object.defineProperty({}, 'share', { enumerable: true, get() { throw new Error('getter'); } });
+  const throwing = Object.defineProperty({}, 'share', {
+    enumerable: true,
+    get() {
+      throw new Error('getter');
+    },
+  });
   validOrBadRequest('status', throwing);
-  validOrBadRequest('status', new Proxy({}, { ownKeys() { throw new Error('trap'); } }));
+  validOrBadRequest(
+    'status',
+    new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('trap');
+        },
+      },
+    ),
+  );
   validOrBadRequest('setIgnore', { share: 's', text: 'x'.repeat(2 * 1024 * 1024) });
   validOrBadRequest('share', { path: 'x'.repeat(100_000) });
 });

@@ -13,9 +13,39 @@ function badRequest(fn: () => unknown, pattern: RegExp): void {
 }
 
 test('every contract method and event is known', () => {
-  for (const m of ['status', 'share', 'join', 'unshare', 'codes', 'checkCode', 'invite', 'invites', 'revokeInvite', 'files', 'rescan', 'pause', 'resume',
-    'peers', 'addPeer', 'conflicts', 'resolve', 'preview', 'archive', 'restore', 'confirmDeletes', 'restoreDeletes', 'changes', 'revert', 'recent', 'getIgnore', 'setIgnore',
-    'getSettings', 'setSettings', 'listDir', 'stop']) {
+  for (const m of [
+    'status',
+    'share',
+    'join',
+    'unshare',
+    'codes',
+    'checkCode',
+    'invite',
+    'invites',
+    'revokeInvite',
+    'files',
+    'rescan',
+    'pause',
+    'resume',
+    'peers',
+    'addPeer',
+    'conflicts',
+    'resolve',
+    'preview',
+    'archive',
+    'restore',
+    'confirmDeletes',
+    'restoreDeletes',
+    'changes',
+    'revert',
+    'recent',
+    'getIgnore',
+    'setIgnore',
+    'getSettings',
+    'setSettings',
+    'listDir',
+    'stop',
+  ]) {
     assert.ok(isMethod(m), m);
   }
   assert.equal(methodNames.length, 31);
@@ -37,7 +67,11 @@ test('valid params pass through and come back as a fresh object', () => {
   const out = validateParams('share', input);
   assert.deepEqual(out, input);
   assert.notEqual(out, input);
-  assert.deepEqual(validateParams('resolve', { share: 'abc', path: 'a/b.txt', keep: 'both' }), { share: 'abc', path: 'a/b.txt', keep: 'both' });
+  assert.deepEqual(validateParams('resolve', { share: 'abc', path: 'a/b.txt', keep: 'both' }), {
+    share: 'abc',
+    path: 'a/b.txt',
+    keep: 'both',
+  });
   assert.deepEqual(validateParams('setIgnore', { share: 'abc', text: '' }), { share: 'abc', text: '' });
   assert.deepEqual(validateParams('setIgnore', { share: 'abc', text: '*.tmp\n\tbuild/\n' }), { share: 'abc', text: '*.tmp\n\tbuild/\n' });
 });
@@ -89,7 +123,10 @@ test('numbers must be finite whole numbers within range', () => {
   badRequest(() => validateParams('recent', { limit: '10' }), /finite number/);
   badRequest(() => validateParams('recent', { limit: 1.5 }), /got 1.5/);
   badRequest(() => validateParams('recent', { limit: 0 }), /expected a whole number from 1 to 10000, got 0/);
-  badRequest(() => validateParams('preview', { share: 's', path: 'p', maxBytes: limits.previewBytes + 1 }), /bad parameter "maxBytes" for preview: expected a byte count/);
+  badRequest(
+    () => validateParams('preview', { share: 's', path: 'p', maxBytes: limits.previewBytes + 1 }),
+    /bad parameter "maxBytes" for preview: expected a byte count/,
+  );
 });
 
 test('enums accept only their values', () => {
@@ -99,12 +136,23 @@ test('enums accept only their values', () => {
 test('settings: each key typed, partial updates allowed', () => {
   assert.deepEqual(validateParams('setSettings', {}), {});
   assert.deepEqual(validateParams('setSettings', { listenPort: 0, lanDiscovery: false }), { listenPort: 0, lanDiscovery: false });
-  badRequest(() => validateParams('setSettings', { listenPort: 65536 }), /bad parameter "listenPort" for setSettings: expected a port number from 0 to 65535 \(0 picks any free port\), got 65536/);
+  badRequest(
+    () => validateParams('setSettings', { listenPort: 65536 }),
+    /bad parameter "listenPort" for setSettings: expected a port number from 0 to 65535 \(0 picks any free port\), got 65536/,
+  );
   badRequest(() => validateParams('setSettings', { lanDiscovery: 'yes' }), /true or false/);
   badRequest(() => validateParams('setSettings', { deviceName: 'x'.repeat(65) }), /too long/);
   badRequest(() => validateParams('setSettings', { maxSendKBps: -1 }), /"maxSendKBps".*0 or more/);
   badRequest(() => validateParams('setSettings', { theme: 'dark' }), /unknown parameter "theme"/);
-  assert.deepEqual(paramNames('setSettings').sort(), ['archiveDays', 'deviceName', 'lanDiscovery', 'listenPort', 'maxRecvKBps', 'maxSendKBps', 'startAtLogin']);
+  assert.deepEqual(paramNames('setSettings').sort(), [
+    'archiveDays',
+    'deviceName',
+    'lanDiscovery',
+    'listenPort',
+    'maxRecvKBps',
+    'maxSendKBps',
+    'startAtLogin',
+  ]);
 });
 
 test('the error message is bounded even for a huge unknown method name', () => {

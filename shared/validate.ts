@@ -167,7 +167,14 @@ const schemas: { [M in Method]: Schema<Params<M>> } = {
 /** Every method of the contract, in declaration order. */
 export const methodNames = Object.keys(schemas) as Method[];
 
-const eventsRecord: { [E in EventName]: true } = { status: true, conflict: true, shareSynced: true, shareState: true, error: true, peers: true };
+const eventsRecord: { [E in EventName]: true } = {
+  status: true,
+  conflict: true,
+  shareSynced: true,
+  shareState: true,
+  error: true,
+  peers: true,
+};
 /** Every event of the contract. */
 export const eventNames = Object.keys(eventsRecord) as EventName[];
 

@@ -9,7 +9,8 @@ const root = new URL('../../', import.meta.url).pathname;
 const guarded = ['main/engine', 'main/headless', 'shared'];
 
 /** Every way a module can name 'electron' (or a subpath such as 'electron/main'). */
-const ELECTRON_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+|\bimport\s*=\s*require\s*\(\s*)(['"`])electron(?:\/[^'"`]*)?\1/;
+const ELECTRON_IMPORT =
+  /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+|\bimport\s*=\s*require\s*\(\s*)(['"`])electron(?:\/[^'"`]*)?\1/;
 
 function importsElectron(source: string): boolean {
   // comments may mention electron freely
@@ -59,7 +60,10 @@ test('the detector catches every import form and ignores look-alikes', () => {
 
 test('no engine, headless or shared source imports electron', () => {
   const files = guarded.flatMap((d) => sources(join(root, d)));
-  assert.ok(files.some((f) => f.includes('main/engine')), 'found no engine sources to check');
+  assert.ok(
+    files.some((f) => f.includes('main/engine')),
+    'found no engine sources to check',
+  );
   const offenders = files.filter((f) => importsElectron(readFileSync(f, 'utf8'))).map((f) => relative(root, f));
   assert.deepEqual(offenders, [], `these must not import electron: ${offenders.join(', ')}`);
 });

@@ -20,7 +20,8 @@ function fakeEngine(answers: Partial<Record<Method, unknown>> = {}) {
 }
 
 const strict: ParamsValidator = (method, params) => {
-  if (!['status', 'setSettings', 'getSettings', 'unshare', 'rescan', 'stop'].includes(method)) throw new ApiError('bad-request', `unknown method "${method}"`);
+  if (!['status', 'setSettings', 'getSettings', 'unshare', 'rescan', 'stop'].includes(method))
+    throw new ApiError('bad-request', `unknown method "${method}"`);
   if (typeof params !== 'object' || params === null) throw new ApiError('bad-request', 'params must be an object');
   return { ...params, checked: true };
 };
@@ -44,7 +45,13 @@ test('the real validator accepts and refuses as the contract says', async () => 
 
 test('invalid calls never reach the engine', async () => {
   const { engine, calls } = fakeEngine();
-  for (const [method, params] of [[42, {}], ['nope', {}], ['status', null], ['status', 'x'], [undefined, undefined]] as const) {
+  for (const [method, params] of [
+    [42, {}],
+    ['nope', {}],
+    ['status', null],
+    ['status', 'x'],
+    [undefined, undefined],
+  ] as const) {
     const r = await handleCall(engine, strict, method, params);
     assert.equal(r.reply.ok, false);
     assert.equal(!r.reply.ok && r.reply.error.code, 'bad-request');
@@ -54,7 +61,10 @@ test('invalid calls never reach the engine', async () => {
 
 test('engine errors come back as data with their code; unknown throws become internal', async () => {
   const { engine } = fakeEngine();
-  assert.deepEqual((await handleCall(engine, strict, 'unshare', { share: 'x' })).reply, { ok: false, error: { code: 'not-found', message: 'no share named "x"' } });
+  assert.deepEqual((await handleCall(engine, strict, 'unshare', { share: 'x' })).reply, {
+    ok: false,
+    error: { code: 'not-found', message: 'no share named "x"' },
+  });
   assert.deepEqual((await handleCall(engine, strict, 'rescan', {})).reply, { ok: false, error: { code: 'internal', message: 'boom' } });
   assert.deepEqual(replyError(new ApiError('refused', 'read-only')), { ok: false, error: { code: 'refused', message: 'read-only' } });
 });
@@ -68,12 +78,15 @@ test('stop quits the app instead of stopping the engine under it', async () => {
 
 test('settings results tell the shell whether to start at login', async () => {
   const { engine } = fakeEngine({ setSettings: { startAtLogin: true, deviceName: 'x' } });
-  assert.deepEqual((await handleCall(engine, strict, 'setSettings', { startAtLogin: true })).effects, [{ kind: 'startAtLogin', enabled: true }]);
+  assert.deepEqual((await handleCall(engine, strict, 'setSettings', { startAtLogin: true })).effects, [
+    { kind: 'startAtLogin', enabled: true },
+  ]);
 });
 
 test('only our own page is a trusted sender', () => {
   assert.equal(isTrustedSender('peerfold://app/index.html#/x'), true);
-  for (const u of ['https://evil.example/', 'file:///tmp/x.html', 'about:blank', '', undefined, null]) assert.equal(isTrustedSender(u), false, String(u));
+  for (const u of ['https://evil.example/', 'file:///tmp/x.html', 'about:blank', '', undefined, null])
+    assert.equal(isTrustedSender(u), false, String(u));
 });
 
 test('every event of the contract is forwarded', () => {

@@ -86,6 +86,7 @@ export function planOpenPath(path: unknown, sharePaths: readonly string[], platf
     const rel = p.relative(fold(p.resolve(root)), fold(target));
     return rel === '' || (rel !== '..' && !rel.startsWith('..' + p.sep) && !p.isAbsolute(rel));
   });
-  if (!inside) return { ok: false, error: { code: 'refused', message: `${path} is not inside a shared folder, so Peerfold will not open it` } };
+  if (!inside)
+    return { ok: false, error: { code: 'refused', message: `${path} is not inside a shared folder, so Peerfold will not open it` } };
   return { ok: true, path: target };
 }

@@ -30,16 +30,21 @@ const ctx = (over: Partial<LaunchContext> = {}): LaunchContext => ({
 
 test('login command: same program, hidden, same home; AppImages start the image', () => {
   assert.deepEqual(loginCommand(ctx()), { exec: '/opt/Peerfold/peerfold', args: ['--hidden'] });
-  assert.deepEqual(loginCommand(ctx({ home: '/data/pf', appArgs: ['/src/peerfold'] })), { exec: '/opt/Peerfold/peerfold', args: ['/src/peerfold', '--hidden', '--home', '/data/pf'] });
+  assert.deepEqual(loginCommand(ctx({ home: '/data/pf', appArgs: ['/src/peerfold'] })), {
+    exec: '/opt/Peerfold/peerfold',
+    args: ['/src/peerfold', '--hidden', '--home', '/data/pf'],
+  });
   assert.deepEqual(loginCommand(ctx({ env: { APPIMAGE: '/home/ann/Apps/Peerfold.AppImage' }, execPath: '/tmp/.mount_Peer/peerfold' })), {
-    exec: '/home/ann/Apps/Peerfold.AppImage', args: ['--hidden'],
+    exec: '/home/ann/Apps/Peerfold.AppImage',
+    args: ['--hidden'],
   });
 });
 
 test('login item: Electron API on macOS and Windows', () => {
   assert.deepEqual(loginItemPlan(true, ctx({ platform: 'darwin' })), { kind: 'electron', settings: { openAtLogin: true } });
   assert.deepEqual(loginItemPlan(true, ctx({ platform: 'win32', execPath: 'C:\\Peerfold\\Peerfold.exe' })), {
-    kind: 'electron', settings: { openAtLogin: true, path: 'C:\\Peerfold\\Peerfold.exe', args: ['--hidden'] },
+    kind: 'electron',
+    settings: { openAtLogin: true, path: 'C:\\Peerfold\\Peerfold.exe', args: ['--hidden'] },
   });
   assert.deepEqual(loginItemPlan(false, ctx({ platform: 'win32' })).kind, 'electron');
 });
@@ -48,8 +53,12 @@ test('login item: an XDG autostart file on Linux, removed when disabled', () => 
   const on = loginItemPlan(true, ctx());
   assert.equal(on.kind, 'xdg');
   assert.equal(on.kind === 'xdg' && on.file, '/home/ann/.config/autostart/peerfold.desktop');
-  assert.match(on.kind === 'xdg' ? on.content ?? '' : '', /^Exec=\/opt\/Peerfold\/peerfold --hidden$/m);
-  assert.deepEqual(loginItemPlan(false, ctx({ env: { XDG_CONFIG_HOME: '/cfg' } })), { kind: 'xdg', file: '/cfg/autostart/peerfold.desktop', content: null });
+  assert.match(on.kind === 'xdg' ? (on.content ?? '') : '', /^Exec=\/opt\/Peerfold\/peerfold --hidden$/m);
+  assert.deepEqual(loginItemPlan(false, ctx({ env: { XDG_CONFIG_HOME: '/cfg' } })), {
+    kind: 'xdg',
+    file: '/cfg/autostart/peerfold.desktop',
+    content: null,
+  });
   // a relative XDG_CONFIG_HOME is invalid per the spec and ignored
   const rel = loginItemPlan(false, ctx({ env: { XDG_CONFIG_HOME: 'cfg' } }));
   assert.equal(rel.kind === 'xdg' && rel.file, '/home/ann/.config/autostart/peerfold.desktop');

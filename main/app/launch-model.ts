@@ -65,7 +65,8 @@ export function loginItemPlan(enabled: boolean, ctx: LaunchContext): LoginItemPl
     const { exec, args } = loginCommand(ctx);
     return { kind: 'electron', settings: { openAtLogin: enabled, path: exec, args } };
   }
-  const configHome = ctx.env.XDG_CONFIG_HOME && ctx.env.XDG_CONFIG_HOME.startsWith('/') ? ctx.env.XDG_CONFIG_HOME : join(ctx.homeDir, '.config');
+  const configHome =
+    ctx.env.XDG_CONFIG_HOME && ctx.env.XDG_CONFIG_HOME.startsWith('/') ? ctx.env.XDG_CONFIG_HOME : join(ctx.homeDir, '.config');
   const file = join(configHome, 'autostart', 'peerfold.desktop');
   if (!enabled) return { kind: 'xdg', file, content: null };
   const { exec, args } = loginCommand(ctx);

@@ -20,8 +20,15 @@ import type { EngineEvent, Notice, NotifyMemory } from './notify-model.ts';
 import { trayIconFile, trayView } from './tray-model.ts';
 import type { TrayAction, TrayMenuItem } from './tray-model.ts';
 import {
-  APP_SCHEME, appEntryUrl, appResponseHeaders, navigationAllowed, permissionAllowed, resolveAppRequest, safeRoute,
-  secureWebPreferences, windowOpenDecision,
+  APP_SCHEME,
+  appEntryUrl,
+  appResponseHeaders,
+  navigationAllowed,
+  permissionAllowed,
+  resolveAppRequest,
+  safeRoute,
+  secureWebPreferences,
+  windowOpenDecision,
 } from './window-policy.ts';
 
 const args = parseAppArgs(process.argv);
@@ -61,13 +68,19 @@ if (!app.requestSingleInstanceLock()) {
     if (engine && !engineClosed) {
       e.preventDefault();
       engineClosed = true;
-      engine.close().catch((err) => console.error('peerfold: closing the engine failed', err)).finally(() => app.quit());
+      engine
+        .close()
+        .catch((err) => console.error('peerfold: closing the engine failed', err))
+        .finally(() => app.quit());
     }
   });
-  app.whenReady().then(start).catch((err) => {
-    dialog.showErrorBox('Peerfold could not start', String(err instanceof Error ? err.stack ?? err.message : err));
-    app.exit(1);
-  });
+  app
+    .whenReady()
+    .then(start)
+    .catch((err) => {
+      dialog.showErrorBox('Peerfold could not start', String(err instanceof Error ? (err.stack ?? err.message) : err));
+      app.exit(1);
+    });
 }
 
 async function start(): Promise<void> {
@@ -132,7 +145,11 @@ function lockDownSession(): void {
   s.setPermissionCheckHandler((_wc, permission, requestingOrigin) => permissionAllowed(permission, requestingOrigin));
   // nothing from the network: the renderer talks to the engine only through the bridge
   s.webRequest.onBeforeRequest((details, callback) => {
-    const allowed = details.url.startsWith(`${APP_SCHEME}:`) || details.url.startsWith('data:') || details.url.startsWith('blob:') || details.url.startsWith('devtools:');
+    const allowed =
+      details.url.startsWith(`${APP_SCHEME}:`) ||
+      details.url.startsWith('data:') ||
+      details.url.startsWith('blob:') ||
+      details.url.startsWith('devtools:');
     callback({ cancel: !allowed });
   });
 }
@@ -208,7 +225,11 @@ function registerIpc(): void {
   });
   ipcMain.handle(OPEN_PATH_CHANNEL, async (e, path: unknown): Promise<CallReply> => {
     if (!trusted(e)) return replyError({ code: 'refused', message: 'calls are accepted from the Peerfold window only' });
-    const plan = planOpenPath(path, (status?.shares ?? []).map((s) => s.path), process.platform);
+    const plan = planOpenPath(
+      path,
+      (status?.shares ?? []).map((s) => s.path),
+      process.platform,
+    );
     if (!plan.ok) return { ok: false, error: plan.error };
     try {
       if ((await stat(plan.path)).isDirectory()) {
@@ -273,10 +294,7 @@ function trayImage(file: string): Electron.NativeImage {
 
 function refreshTray(): void {
   if (!tray) return;
-  const view = trayView(
-    { status, engineError, startAtLogin: settings?.startAtLogin ?? false, canStartAtLogin: true },
-    process.platform,
-  );
+  const view = trayView({ status, engineError, startAtLogin: settings?.startAtLogin ?? false, canStartAtLogin: true }, process.platform);
   // status events come often while syncing; rebuild only what changed
   const key = JSON.stringify(view);
   if (key === lastTray) return;
@@ -295,7 +313,13 @@ function menuItem(item: TrayMenuItem): MenuItemConstructorOptions {
     case 'action':
       return { label: item.label, enabled: item.enabled, click: () => void onTrayAction(item.action) };
     case 'checkbox':
-      return { type: 'checkbox', label: item.label, checked: item.checked, enabled: item.enabled, click: () => void onTrayAction(item.action) };
+      return {
+        type: 'checkbox',
+        label: item.label,
+        checked: item.checked,
+        enabled: item.enabled,
+        click: () => void onTrayAction(item.action),
+      };
   }
 }
 

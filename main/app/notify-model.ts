@@ -95,7 +95,14 @@ function onSynced(memory: NotifyMemory, s: ApiEvents['shareSynced']): NotifyResu
   const name = shareName(memory, s.shareId, s.name) ?? s.name;
   return {
     memory: { ...memory, synced: [...memory.synced, s.shareId] },
-    notices: [{ kind: 'synced', title: `${name} is ready`, body: 'The first sync finished: every file is here.', route: `#/shares/${encodeURIComponent(s.shareId)}` }],
+    notices: [
+      {
+        kind: 'synced',
+        title: `${name} is ready`,
+        body: 'The first sync finished: every file is here.',
+        route: `#/shares/${encodeURIComponent(s.shareId)}`,
+      },
+    ],
   };
 }
 
@@ -110,7 +117,14 @@ function onError(memory: NotifyMemory, shareId: ShareId | null, message: string,
   const name = shareName(memory, shareId);
   return {
     memory: { ...memory, errors: { ...memory.errors, [key]: now } },
-    notices: [{ kind: 'error', title: name ? `Problem with ${name}` : 'Peerfold has a problem', body: message, route: shareId ? `#/shares/${encodeURIComponent(shareId)}` : '#/' }],
+    notices: [
+      {
+        kind: 'error',
+        title: name ? `Problem with ${name}` : 'Peerfold has a problem',
+        body: message,
+        route: shareId ? `#/shares/${encodeURIComponent(shareId)}` : '#/',
+      },
+    ],
   };
 }
 

@@ -49,7 +49,14 @@ test('summary: the one-line texts', () => {
   assert.equal(traySummary(running(status([]))), 'No shared folders yet');
   assert.equal(traySummary({ status: null, engineError: null }), 'Starting…');
   assert.equal(
-    traySummary(running(status([share({ state: 'syncing', needFiles: 2, inBytesPerSec: 7_000_000 }), share({ id: 'b', state: 'syncing', needFiles: 1, inBytesPerSec: 5_400_000 })]))),
+    traySummary(
+      running(
+        status([
+          share({ state: 'syncing', needFiles: 2, inBytesPerSec: 7_000_000 }),
+          share({ id: 'b', state: 'syncing', needFiles: 1, inBytesPerSec: 5_400_000 }),
+        ]),
+      ),
+    ),
     'Syncing 3 files, 12 MB/s',
   );
   assert.equal(traySummary(running(status([share({ state: 'syncing', needFiles: 1 })]))), 'Syncing 1 file');
@@ -111,7 +118,17 @@ const find = (items: TrayMenuItem[], label: string) => items.find((i) => i.kind 
 
 test('menu: the items in order, starting with the summary', () => {
   assert.deepEqual(labels(trayMenu(menuInput())), [
-    'Up to date', '-', 'Open Peerfold', '-', 'Share a folder…', 'Join with a code…', '-', 'Pause all', 'Start at login', '-', 'Quit',
+    'Up to date',
+    '-',
+    'Open Peerfold',
+    '-',
+    'Share a folder…',
+    'Join with a code…',
+    '-',
+    'Pause all',
+    'Start at login',
+    '-',
+    'Quit',
   ]);
 });
 
@@ -123,19 +140,28 @@ test('menu: Pause all / Resume all follows the state', () => {
   // every share paused one by one is also "paused": offer to resume them
   assert.equal(find(trayMenu(menuInput({ status: status([share({ paused: true })]) })), 'Resume all')?.kind, 'action');
   // nothing to pause without shares
-  assert.deepEqual(find(trayMenu(menuInput({ status: status([]) })), 'Pause all'), { kind: 'action', action: 'pause-all', label: 'Pause all', enabled: false });
+  assert.deepEqual(find(trayMenu(menuInput({ status: status([]) })), 'Pause all'), {
+    kind: 'action',
+    action: 'pause-all',
+    label: 'Pause all',
+    enabled: false,
+  });
 });
 
 test('menu: Start at login is a checkbox, left out where unsupported', () => {
   assert.deepEqual(find(trayMenu(menuInput({ startAtLogin: true })), 'Start at login'), {
-    kind: 'checkbox', action: 'toggle-start-at-login', label: 'Start at login', checked: true, enabled: true,
+    kind: 'checkbox',
+    action: 'toggle-start-at-login',
+    label: 'Start at login',
+    checked: true,
+    enabled: true,
   });
   assert.equal(find(trayMenu(menuInput({ canStartAtLogin: false })), 'Start at login'), undefined);
 });
 
 test('menu: without a running engine only Open and Quit work', () => {
   for (const input of [menuInput({ status: null }), menuInput({ engineError: 'boom' })]) {
-    const enabled = trayMenu(input).flatMap((i) => (i.kind === 'action' || i.kind === 'checkbox') && i.enabled ? [i.action] : []);
+    const enabled = trayMenu(input).flatMap((i) => ((i.kind === 'action' || i.kind === 'checkbox') && i.enabled ? [i.action] : []));
     assert.deepEqual(enabled, ['open', 'quit']);
   }
 });

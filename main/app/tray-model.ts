@@ -162,7 +162,13 @@ export function trayMenu(input: TrayMenuInput): TrayMenuItem[] {
       : { kind: 'action', action: 'pause-all', label: 'Pause all', enabled: hasShares },
   ];
   if (input.canStartAtLogin) {
-    items.push({ kind: 'checkbox', action: 'toggle-start-at-login', label: 'Start at login', checked: input.startAtLogin, enabled: running });
+    items.push({
+      kind: 'checkbox',
+      action: 'toggle-start-at-login',
+      label: 'Start at login',
+      checked: input.startAtLogin,
+      enabled: running,
+    });
   }
   items.push({ kind: 'separator' }, { kind: 'action', action: 'quit', label: 'Quit', enabled: true });
   return items;

@@ -2,8 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import {
-  APP_ORIGIN, CONTENT_SECURITY_POLICY, appEntryUrl, appResponseHeaders, contentTypeFor, isAppUrl, navigationAllowed,
-  permissionAllowed, resolveAppRequest, safeRoute, secureWebPreferences, windowOpenDecision,
+  APP_ORIGIN,
+  CONTENT_SECURITY_POLICY,
+  appEntryUrl,
+  appResponseHeaders,
+  contentTypeFor,
+  isAppUrl,
+  navigationAllowed,
+  permissionAllowed,
+  resolveAppRequest,
+  safeRoute,
+  secureWebPreferences,
+  windowOpenDecision,
 } from './window-policy.ts';
 
 const root = resolve('/opt/Peerfold/resources/app.asar/dist/renderer');
@@ -60,10 +70,12 @@ test('content types: module scripts must be served as JavaScript', () => {
 });
 
 test('CSP is strict: no inline or eval script, nothing remote, no framing', () => {
-  const directives = new Map(CONTENT_SECURITY_POLICY.split(';').map((d) => {
-    const [name, ...values] = d.trim().split(/\s+/);
-    return [name!, values];
-  }));
+  const directives = new Map(
+    CONTENT_SECURITY_POLICY.split(';').map((d) => {
+      const [name, ...values] = d.trim().split(/\s+/);
+      return [name!, values];
+    }),
+  );
   assert.deepEqual(directives.get('default-src'), ["'none'"]);
   assert.deepEqual(directives.get('script-src'), ["'self'"]);
   assert.deepEqual(directives.get('object-src'), ["'none'"]);
@@ -78,7 +90,14 @@ test('CSP is strict: no inline or eval script, nothing remote, no framing', () =
 
 test('navigation stays on our own pages', () => {
   assert.equal(navigationAllowed('peerfold://app/index.html#/shares'), true);
-  for (const url of ['https://example.com', 'file:///home/ann/Photos', 'peerfold://evil/index.html', 'javascript:alert(1)', 'data:text/html,x', '']) {
+  for (const url of [
+    'https://example.com',
+    'file:///home/ann/Photos',
+    'peerfold://evil/index.html',
+    'javascript:alert(1)',
+    'data:text/html,x',
+    '',
+  ]) {
     assert.equal(navigationAllowed(url), false, url);
     assert.equal(isAppUrl(url), false, url);
   }
@@ -86,7 +105,14 @@ test('navigation stays on our own pages', () => {
 
 test('window.open never opens a window; https links go to the browser', () => {
   assert.equal(windowOpenDecision('https://peerfold.example/help'), 'external');
-  for (const url of ['http://example.com', 'file:///etc/passwd', 'peerfold://app/index.html', 'javascript:x', 'smb://nas/share', 'garbage']) {
+  for (const url of [
+    'http://example.com',
+    'file:///etc/passwd',
+    'peerfold://app/index.html',
+    'javascript:x',
+    'smb://nas/share',
+    'garbage',
+  ]) {
     assert.equal(windowOpenDecision(url), 'deny', url);
   }
 });

@@ -234,10 +234,17 @@ export class Engine {
   /** Coalesces bursts of changes into at most a few status events a second. */
   statusChanged(): void {
     if (this.statusTimer || this.closed) return;
-    this.statusTimer = setTimeout(guard((_, m) => this.log(m), 'status event', () => {
-      this.statusTimer = null;
-      if (!this.closed && this.events.listenerCount('api:status') > 0) this.emit('status', this.status());
-    }), 200);
+    this.statusTimer = setTimeout(
+      guard(
+        (_, m) => this.log(m),
+        'status event',
+        () => {
+          this.statusTimer = null;
+          if (!this.closed && this.events.listenerCount('api:status') > 0) this.emit('status', this.status());
+        },
+      ),
+      200,
+    );
   }
 
   async close(): Promise<void> {

@@ -6,16 +6,26 @@ const ctx: ParseContext = { cwd: '/work/here', isDir: (p) => p === '/work/here/P
 const parse = (s: string) => parseArgs(s.split(' ').filter(Boolean), ctx);
 
 function usage(s: string, message: RegExp, usageLine?: RegExp): void {
-  assert.throws(() => parse(s), (err: unknown) => {
-    assert.ok(err instanceof UsageError, `expected UsageError for "${s}", got ${String(err)}`);
-    assert.match(err.message, message);
-    if (usageLine) assert.match(err.usage, usageLine);
-    return true;
-  });
+  assert.throws(
+    () => parse(s),
+    (err: unknown) => {
+      assert.ok(err instanceof UsageError, `expected UsageError for "${s}", got ${String(err)}`);
+      assert.match(err.message, message);
+      if (usageLine) assert.match(err.usage, usageLine);
+      return true;
+    },
+  );
 }
 
 test('global options go anywhere; --json and --home are picked up', () => {
-  assert.deepEqual(parse('--home /h status --json'), { kind: 'call', home: '/h', json: true, command: 'status', method: 'status', params: {} });
+  assert.deepEqual(parse('--home /h status --json'), {
+    kind: 'call',
+    home: '/h',
+    json: true,
+    command: 'status',
+    method: 'status',
+    params: {},
+  });
   assert.deepEqual(parse('status --home=/h'), { kind: 'call', home: '/h', json: false, command: 'status', method: 'status', params: {} });
   assert.deepEqual(parse('shares'), { kind: 'call', home: undefined, json: false, command: 'shares', method: 'status', params: {} });
 });
@@ -111,8 +121,14 @@ test('bad usage: unknown commands and options, wrong argument counts', () => {
 });
 
 test('values are validated like the API does it, as usage errors', () => {
-  assert.throws(() => parseArgs(['share', '/x', '--name', 'n'.repeat(300)], ctx), (e: unknown) => e instanceof UsageError && /too long/.test(e.message));
-  assert.throws(() => parseArgs(['files', 's', '--path', ''], ctx), (e: unknown) => e instanceof UsageError && /empty string/.test(e.message));
+  assert.throws(
+    () => parseArgs(['share', '/x', '--name', 'n'.repeat(300)], ctx),
+    (e: unknown) => e instanceof UsageError && /too long/.test(e.message),
+  );
+  assert.throws(
+    () => parseArgs(['files', 's', '--path', ''], ctx),
+    (e: unknown) => e instanceof UsageError && /empty string/.test(e.message),
+  );
 });
 
 test('-- ends options, help anywhere prints help', () => {

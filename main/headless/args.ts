@@ -18,8 +18,30 @@ export class UsageError extends Error {
 }
 
 export type CommandName =
-  | 'id' | 'share' | 'unshare' | 'shares' | 'status' | 'files' | 'rescan' | 'pause' | 'resume' | 'stop'
-  | 'codes' | 'join' | 'invite' | 'invites' | 'revoke' | 'peers' | 'peer add' | 'conflicts' | 'resolve' | 'confirm-deletes' | 'restore-deletes' | 'changes' | 'revert' | 'settings';
+  | 'id'
+  | 'share'
+  | 'unshare'
+  | 'shares'
+  | 'status'
+  | 'files'
+  | 'rescan'
+  | 'pause'
+  | 'resume'
+  | 'stop'
+  | 'codes'
+  | 'join'
+  | 'invite'
+  | 'invites'
+  | 'revoke'
+  | 'peers'
+  | 'peer add'
+  | 'conflicts'
+  | 'resolve'
+  | 'confirm-deletes'
+  | 'restore-deletes'
+  | 'changes'
+  | 'revert'
+  | 'settings';
 
 export type Invocation =
   | { kind: 'help'; text: string }
@@ -84,7 +106,10 @@ function settingValue(key: string, raw: string, usage: string): unknown {
   return raw;
 }
 
-const share = (method: Method) => (args: string[], _o: Map<string, string>, ctx: ParseContext) => ({ method, params: { share: shareArg(args[0], ctx) } });
+const share = (method: Method) => (args: string[], _o: Map<string, string>, ctx: ParseContext) => ({
+  method,
+  params: { share: shareArg(args[0], ctx) },
+});
 const optionalShare = (method: Method) => (args: string[], _o: Map<string, string>, ctx: ParseContext) => ({
   method,
   params: args.length ? { share: shareArg(args[0], ctx) } : {},
@@ -101,14 +126,18 @@ export const commands: Record<CommandName, CommandSpec> = {
   },
   join: {
     usage: 'peerfold join CODE PATH [--name NAME] [--peer HOST:PORT]',
-    summary: 'join a share with its code or a one-time invite into a folder (empty, or holding files to merge); --peer: where the invite\'s issuer is',
+    summary:
+      "join a share with its code or a one-time invite into a folder (empty, or holding files to merge); --peer: where the invite's issuer is",
     options: ['--name', '--peer'],
     args: [2, 2],
-    build: (a, o, ctx) => ({ method: 'join', params: { code: a[0], path: folderArg(a[1], ctx), name: o.get('--name'), peer: o.get('--peer') } }),
+    build: (a, o, ctx) => ({
+      method: 'join',
+      params: { code: a[0], path: folderArg(a[1], ctx), name: o.get('--name'), peer: o.get('--peer') },
+    }),
   },
   invite: {
     usage: 'peerfold invite SHARE [--access read-write|read-only|encrypted] [--expires DURATION] [--uses N]',
-    summary: 'make a one-time invite code (default: one use, valid 24h, this device\'s level); DURATION like 90s, 30m, 24h, 7d',
+    summary: "make a one-time invite code (default: one use, valid 24h, this device's level); DURATION like 90s, 30m, 24h, 7d",
     options: ['--access', '--expires', '--uses'],
     args: [1, 1],
     build: (a, o, ctx) => {
@@ -164,7 +193,8 @@ export const commands: Record<CommandName, CommandSpec> = {
     build: (a, o, ctx) => {
       const keep = o.get('--keep');
       if (keep === undefined) throw new UsageError('resolve needs --keep local, --keep remote or --keep both', commands.resolve.usage);
-      if (!['local', 'remote', 'both'].includes(keep)) throw new UsageError(`--keep takes local, remote or both, not "${keep}"`, commands.resolve.usage);
+      if (!['local', 'remote', 'both'].includes(keep))
+        throw new UsageError(`--keep takes local, remote or both, not "${keep}"`, commands.resolve.usage);
       return { method: 'resolve', params: { share: shareArg(a[0], ctx), path: a[1], keep } };
     },
   },
@@ -190,7 +220,10 @@ export const commands: Record<CommandName, CommandSpec> = {
     usage: 'peerfold revert SHARE [PATH]',
     summary: "restore the shared version of a read-only share's local changes (all, or PATH); what they replace goes to the archive",
     args: [1, 2],
-    build: (a, _o, ctx) => ({ method: 'revert', params: a.length > 1 ? { share: shareArg(a[0], ctx), path: a[1] } : { share: shareArg(a[0], ctx) } }),
+    build: (a, _o, ctx) => ({
+      method: 'revert',
+      params: a.length > 1 ? { share: shareArg(a[0], ctx), path: a[1] } : { share: shareArg(a[0], ctx) },
+    }),
   },
   settings: {
     usage: 'peerfold settings [KEY VALUE]',
@@ -233,7 +266,8 @@ export function helpText(): string {
 const programUsage = 'peerfold [--home DIR] COMMAND [ARGS] [--json]   (`peerfold help` lists the commands)';
 
 function port(flag: string, raw: string, usage: string): number {
-  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new UsageError(`${flag} takes a port number from 0 to 65535 (0 = any free port), not "${raw}"`, usage);
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535)
+    throw new UsageError(`${flag} takes a port number from 0 to 65535 (0 = any free port), not "${raw}"`, usage);
   return Number(raw);
 }
 
@@ -298,7 +332,11 @@ export function parseArgs(argv: string[], ctx: ParseContext): Invocation {
   let name: CommandName;
   let args: string[];
   if (first === 'peer') {
-    if (rest[0] !== 'add') throw new UsageError(rest[0] === undefined ? 'peer needs a subcommand' : `unknown peer subcommand "${rest[0]}"`, commands['peer add'].usage);
+    if (rest[0] !== 'add')
+      throw new UsageError(
+        rest[0] === undefined ? 'peer needs a subcommand' : `unknown peer subcommand "${rest[0]}"`,
+        commands['peer add'].usage,
+      );
     name = 'peer add';
     args = rest.slice(1);
   } else if (Object.prototype.hasOwnProperty.call(commands, first)) {
@@ -311,8 +349,10 @@ export function parseArgs(argv: string[], ctx: ParseContext): Invocation {
   if (help) return { kind: 'help', text: `usage: ${spec.usage}\n  ${spec.summary}` };
   checkOptions(opts, spec.options ?? [], spec.usage);
   const [min, max] = spec.args;
-  if (args.length < min) throw new UsageError(`${name} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}`, spec.usage);
-  if (args.length > max) throw new UsageError(`${name} takes ${max === 0 ? 'no arguments' : `at most ${max}`} (got "${args[max]}")`, spec.usage);
+  if (args.length < min)
+    throw new UsageError(`${name} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}`, spec.usage);
+  if (args.length > max)
+    throw new UsageError(`${name} takes ${max === 0 ? 'no arguments' : `at most ${max}`} (got "${args[max]}")`, spec.usage);
 
   const { method, params } = spec.build(args, opts, ctx);
   try {

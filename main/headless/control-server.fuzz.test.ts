@@ -69,27 +69,64 @@ async function oneReply(data: string | Buffer, binary = false): Promise<void> {
   }
 }
 
-const method = fc.oneof(fc.constantFrom(...methodNames), fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty'));
-const paramValue = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.string({ maxLength: 20 }), fc.integer(), fc.constantFrom(-1, 0, 65536, 1e300, 1.5, '', '\u0000', 'a\nb', 'x'.repeat(5000)));
-const paramKey = fc.oneof(fc.constantFrom('share', 'path', 'name', 'code', 'address', 'keep', 'maxBytes', 'limit', 'text', 'deviceName', 'listenPort', 'lanDiscovery', 'archiveDays', '__proto__'), fc.string({ maxLength: 8 }));
+const method = fc.oneof(
+  fc.constantFrom(...methodNames),
+  fc.string({ maxLength: 12 }),
+  fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty'),
+);
+const paramValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.string({ maxLength: 20 }),
+  fc.integer(),
+  fc.constantFrom(-1, 0, 65536, 1e300, 1.5, '', '\u0000', 'a\nb', 'x'.repeat(5000)),
+);
+const paramKey = fc.oneof(
+  fc.constantFrom(
+    'share',
+    'path',
+    'name',
+    'code',
+    'address',
+    'keep',
+    'maxBytes',
+    'limit',
+    'text',
+    'deviceName',
+    'listenPort',
+    'lanDiscovery',
+    'archiveDays',
+    '__proto__',
+  ),
+  fc.string({ maxLength: 8 }),
+);
 const params = fc.oneof(fc.dictionary(paramKey, paramValue, { maxKeys: 4 }), fc.jsonValue({ maxDepth: 2 }));
 
 test('fuzz: call frames with any method and any params get one reply; only valid params reach the handler', async () => {
-  await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 40 }), method, params, async (id, m, p) => {
-    await oneReply(JSON.stringify({ id, method: m, params: p }));
-  }), { numRuns: 300 });
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 40 }), method, params, async (id, m, p) => {
+      await oneReply(JSON.stringify({ id, method: m, params: p }));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('fuzz: frames that are not call frames (random text, JSON of any shape, binary, cut calls) get a bad-request reply', async () => {
-  await fc.assert(fc.asyncProperty(
-    fc.oneof(fc.string({ maxLength: 100 }), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), fc.record({ id: fc.jsonValue({ maxDepth: 1 }), method: fc.jsonValue({ maxDepth: 1 }) }).map((v) => JSON.stringify(v))),
-    fc.nat(),
-    async (text, cut) => {
-      await oneReply(text);
-      const call = JSON.stringify({ id: 7, method: 'status', params: { share: text } });
-      await oneReply(call.slice(0, cut % call.length));
-    },
-  ), { numRuns: 200 });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        fc.string({ maxLength: 100 }),
+        fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+        fc.record({ id: fc.jsonValue({ maxDepth: 1 }), method: fc.jsonValue({ maxDepth: 1 }) }).map((v) => JSON.stringify(v)),
+      ),
+      fc.nat(),
+      async (text, cut) => {
+        await oneReply(text);
+        const call = JSON.stringify({ id: 7, method: 'status', params: { share: text } });
+        await oneReply(call.slice(0, cut % call.length));
+      },
+    ),
+    { numRuns: 200 },
+  );
   for (const b of [Buffer.from('{"id":1,"method":"status"}'), Buffer.alloc(0), Buffer.from([0xff, 0xfe])]) {
     assert.deepEqual(await exchange(b, true), { id: -1, error: { code: 'bad-request', message: 'frames must be JSON text' } });
   }

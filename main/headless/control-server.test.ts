@@ -139,18 +139,34 @@ test('the printed URL sets an HttpOnly SameSite=Strict cookie and redirects to /
 });
 
 test('the login form signs in with the right token only', async () => {
-  const bad = await http(server.port, '/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=nope' });
+  const bad = await http(server.port, '/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'token=nope',
+  });
   assert.equal(bad.status, 401);
   assert.match(bad.body, /not right/);
   assert.equal(bad.headers['set-cookie'], undefined);
-  const good = await http(server.port, '/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+  const good = await http(server.port, '/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `token=${token}`,
+  });
   assert.equal(good.status, 303);
   assert.equal(good.headers.location, '/');
   assert.match(String(good.headers['set-cookie']), /HttpOnly/);
   // what a browser sends for the form on the page the server gave it
-  const sameOrigin = await http(server.port, '/login', { method: 'POST', headers: { origin: server.origin, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+  const sameOrigin = await http(server.port, '/login', {
+    method: 'POST',
+    headers: { origin: server.origin, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `token=${token}`,
+  });
   assert.equal(sameOrigin.status, 303);
-  const foreign = await http(server.port, '/login', { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+  const foreign = await http(server.port, '/login', {
+    method: 'POST',
+    headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+    body: `token=${token}`,
+  });
   assert.equal(foreign.status, 403);
 });
 
@@ -172,8 +188,17 @@ test('static files: mime types, SPA fallback, 404 for missing assets', async () 
 
 test('path traversal is refused, encoded or not, and symlinks cannot lead outside', async () => {
   const headers = { cookie };
-  for (const path of ['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
-    '/..%5csecret.txt', '/%00', '/%E0%A4%A', '/assets/link.txt', '/.hidden']) {
+  for (const path of [
+    '/../secret.txt',
+    '/assets/../../secret.txt',
+    '/%2e%2e/secret.txt',
+    '/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+    '/..%5csecret.txt',
+    '/%00',
+    '/%E0%A4%A',
+    '/assets/link.txt',
+    '/.hidden',
+  ]) {
     const r = await http(server.port, path, { headers });
     assert.ok(r.status === 400 || r.status === 404, `${path} -> ${r.status}`);
     assert.doesNotMatch(r.body, /outside/, path);
@@ -219,7 +244,10 @@ test('WebSocket calls: validated, answered, errors carried as ApiErrorShape', as
     assert.equal(tiny.calls.length, before, 'invalid calls never reach the handler');
 
     ws.send(JSON.stringify({ id: 4, method: 'codes', params: { share: 'x' } }));
-    assert.deepEqual(await nextMessage(ws), { id: 4, error: { code: 'not-found', message: 'no share "x"; list shares with `peerfold shares`' } });
+    assert.deepEqual(await nextMessage(ws), {
+      id: 4,
+      error: { code: 'not-found', message: 'no share "x"; list shares with `peerfold shares`' },
+    });
     ws.send(JSON.stringify({ id: 5, method: 'pause', params: {} }));
     assert.deepEqual(await nextMessage(ws), { id: 5, error: { code: 'internal', message: 'boom' } });
 
@@ -236,7 +264,12 @@ test('engine events reach every authenticated client', async () => {
   const a = await openWs(server.port, { authorization: `Bearer ${token}` });
   const b = await openWs(server.port, { cookie });
   try {
-    const status: StatusResult = { device: { id: 'DEV', name: 'box', listenPort: 1, version: '0' }, paused: false, shares: [], error: null };
+    const status: StatusResult = {
+      device: { id: 'DEV', name: 'box', listenPort: 1, version: '0' },
+      paused: false,
+      shares: [],
+      error: null,
+    };
     const got = Promise.all([nextMessage(a), nextMessage(b)]);
     tiny.emit('status', status);
     for (const frame of await got) assert.deepEqual(frame, { event: 'status', data: status });

@@ -75,7 +75,14 @@ function hostOf(req: IncomingMessage, port: number): string {
   return h && /^[A-Za-z0-9.\-:[\]]+$/.test(h) ? h : `${HOST}:${port}`;
 }
 
-function sendHtml(req: IncomingMessage, res: ServerResponse, status: number, html: string, port: number, extra: Record<string, string> = {}): void {
+function sendHtml(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  html: string,
+  port: number,
+  extra: Record<string, string> = {},
+): void {
   const body = Buffer.from(html);
   res.writeHead(status, {
     ...baseHeaders,
@@ -90,7 +97,13 @@ function sendHtml(req: IncomingMessage, res: ServerResponse, status: number, htm
 
 function sendText(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   const body = Buffer.from(text + '\n');
-  res.writeHead(status, { ...baseHeaders, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store', ...extra });
+  res.writeHead(status, {
+    ...baseHeaders,
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': body.length,
+    'Cache-Control': 'no-store',
+    ...extra,
+  });
   res.end(body);
 }
 
@@ -205,7 +218,8 @@ export function startControlServer(opts: ControlServerOptions): Promise<ControlS
     const queryToken = url.searchParams.get('token');
     if (queryToken !== null) {
       const good = tokenMatches(queryToken, token);
-      if (!good && !isAuthorized(req.headers, token, port)) return sendHtml(req, res, 401, loginPage('That address holds an old or wrong token.'), port);
+      if (!good && !isAuthorized(req.headers, token, port))
+        return sendHtml(req, res, 401, loginPage('That address holds an old or wrong token.'), port);
       url.searchParams.delete('token');
       if (good) return signIn(req, res, url.pathname + url.search);
       // already signed in through an old bookmark: just drop the stale token from the address
@@ -312,7 +326,9 @@ export function startControlServer(opts: ControlServerOptions): Promise<ControlS
       clearInterval(pinger);
       for (const off of unsubscribe) off();
       if (err.code === 'EADDRINUSE') {
-        reject(new Error(`the web UI port ${wantedPort} on ${HOST} is already in use; pick another with --ui-port PORT (0 picks any free port)`));
+        reject(
+          new Error(`the web UI port ${wantedPort} on ${HOST} is already in use; pick another with --ui-port PORT (0 picks any free port)`),
+        );
       } else reject(err);
     });
     server.listen(wantedPort, HOST, () => {

@@ -13,7 +13,12 @@ import { readControlInfo, CONTROL_FILE, LOCK_FILE, TOKEN_FILE } from './home-fil
 
 function smallEngine() {
   const state = { closed: 0, calls: [] as string[] };
-  const status: StatusResult = { device: { id: 'DEV-1', name: 'test', listenPort: 0, version: '0' }, paused: false, shares: [], error: null };
+  const status: StatusResult = {
+    device: { id: 'DEV-1', name: 'test', listenPort: 0, version: '0' },
+    paused: false,
+    shares: [],
+    error: null,
+  };
   const engine: DaemonEngine = {
     async call<M extends Method>(method: M, _params: Params<M>): Promise<Result<M>> {
       state.calls.push(method);
@@ -53,7 +58,7 @@ test('the daemon writes its control files, refuses a second one, and stops throu
   const client = await connectToDaemon(home);
   assert.equal((await client.call('status', {})).device.id, 'DEV-1');
   assert.deepEqual(await client.call('stop', {}), { ok: true });
-  assert.ok(!state.calls.includes('stop'), 'stop is the daemon\'s own business');
+  assert.ok(!state.calls.includes('stop'), "stop is the daemon's own business");
   await client.closed;
   assert.equal(await d.stopped, 0);
   assert.equal(state.closed, 1);
@@ -65,7 +70,16 @@ test('the daemon writes its control files, refuses a second one, and stops throu
 test('an engine that fails to open releases the lock', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'peerfold-daemon-'));
   t.after(() => rmSync(home, { recursive: true, force: true }));
-  await assert.rejects(startDaemon({ ...quiet, home, openEngine: async () => { throw new Error('database unreadable'); } }), /database unreadable/);
+  await assert.rejects(
+    startDaemon({
+      ...quiet,
+      home,
+      openEngine: async () => {
+        throw new Error('database unreadable');
+      },
+    }),
+    /database unreadable/,
+  );
   assert.ok(!existsSync(join(home, LOCK_FILE)));
 });
 
@@ -100,7 +114,9 @@ test('a Node older than package.json allows stops the daemon at start with one c
   });
   assert.equal(code, 1);
   assert.equal(opened, false);
-  assert.deepEqual(errors, [`peerfold: Peerfold needs Node >=20.19 (package.json "engines"); this is Node 18.20.4. Install a supported Node and start it again.`]);
+  assert.deepEqual(errors, [
+    `peerfold: Peerfold needs Node >=20.19 (package.json "engines"); this is Node 18.20.4. Install a supported Node and start it again.`,
+  ]);
   assert.ok(!existsSync(join(home, LOCK_FILE)));
 });
 

@@ -180,7 +180,9 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<number> {
   process.on('uncaughtException', fail('unexpected error'));
   // A rejected promise nobody awaited is a bug worth a loud line, not a reason to stop syncing.
   process.on('unhandledRejection', (err) => {
-    printError(`peerfold daemon: unhandled promise rejection (kept running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    printError(
+      `peerfold daemon: unhandled promise rejection (kept running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
   });
 
   const status = await daemon.engine.call('status', {});
@@ -192,7 +194,9 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<number> {
   print(`  name       ${status.device.name}`);
   print(`  sync port  ${status.device.listenPort || '-'}`);
   const showToken = opts.showToken ?? process.stdout.isTTY === true;
-  print(`  web UI     ${webUiLine(daemon.server, daemon.home, showToken)}${built ? '' : '  (placeholder page: run `npm run build` for the UI)'}`);
+  print(
+    `  web UI     ${webUiLine(daemon.server, daemon.home, showToken)}${built ? '' : '  (placeholder page: run `npm run build` for the UI)'}`,
+  );
   print('Stop it with Ctrl-C or `peerfold stop`.');
   return daemon.stopped;
 }

@@ -2,20 +2,54 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConflictInfo, FileEntry, PeerInfo, ShareSummary, StatusResult } from '../../shared/api.ts';
 import {
-  formatBytes, formatCodes, formatConflicts, formatDuration, formatFiles, formatHuman, formatJson, formatPeers, formatShares, formatStatus,
-  formatTable, formatTime, formatVersion, jsonOutput,
+  formatBytes,
+  formatCodes,
+  formatConflicts,
+  formatDuration,
+  formatFiles,
+  formatHuman,
+  formatJson,
+  formatPeers,
+  formatShares,
+  formatStatus,
+  formatTable,
+  formatTime,
+  formatVersion,
+  jsonOutput,
 } from './format.ts';
 
 const share: ShareSummary = {
-  id: 'sh1', name: 'Photos', path: '/data/Photos', access: 'read-write', state: 'syncing', paused: false, error: null,
-  localFiles: 12, localBytes: 5 * 1024 * 1024, globalFiles: 14, globalBytes: 6 * 1024 * 1024, needFiles: 2, needBytes: 1024 * 1024,
-  peersConnected: 1, inBytesPerSec: 2048, outBytesPerSec: 0,
+  id: 'sh1',
+  name: 'Photos',
+  path: '/data/Photos',
+  access: 'read-write',
+  state: 'syncing',
+  paused: false,
+  error: null,
+  localFiles: 12,
+  localBytes: 5 * 1024 * 1024,
+  globalFiles: 14,
+  globalBytes: 6 * 1024 * 1024,
+  needFiles: 2,
+  needBytes: 1024 * 1024,
+  peersConnected: 1,
+  inBytesPerSec: 2048,
+  outBytesPerSec: 0,
   pulling: [{ path: 'big.raw', size: 1000, done: 250, bytesPerSec: 100, etaSec: 7.5 }],
-  conflicts: 1, errors: [{ path: 'locked.txt', error: 'permission denied' }], watcher: 'rescan-only', lastScanAt: null, heldDeletes: 0,
+  conflicts: 1,
+  errors: [{ path: 'locked.txt', error: 'permission denied' }],
+  watcher: 'rescan-only',
+  lastScanAt: null,
+  heldDeletes: 0,
   rejectedEntries: 0,
   localChanges: 0,
 };
-const status: StatusResult = { device: { id: 'ABCDEFG-HIJKLMN-OPQ', name: 'nas', listenPort: 21120, version: '0.1.0' }, paused: false, shares: [share], error: null };
+const status: StatusResult = {
+  device: { id: 'ABCDEFG-HIJKLMN-OPQ', name: 'nas', listenPort: 21120, version: '0.1.0' },
+  paused: false,
+  shares: [share],
+  error: null,
+};
 
 test('bytes are humanized with binary units', () => {
   assert.equal(formatBytes(0), '0 B');
@@ -41,7 +75,14 @@ test('durations, times and version vectors', () => {
 });
 
 test('tables align columns, numbers to the right, without trailing spaces', () => {
-  const t = formatTable(['NAME', 'SIZE', 'PATH'], [['a', '1 B', '/x'], ['longer', '10.5 KiB', '/y/z']], [1]);
+  const t = formatTable(
+    ['NAME', 'SIZE', 'PATH'],
+    [
+      ['a', '1 B', '/x'],
+      ['longer', '10.5 KiB', '/y/z'],
+    ],
+    [1],
+  );
   assert.equal(t, ['NAME        SIZE  PATH', 'a            1 B  /x', 'longer  10.5 KiB  /y/z'].join('\n'));
 });
 
@@ -59,12 +100,25 @@ test('shares table and status lines', () => {
   assert.match(s, /rescan-only \(the OS file-watch limit was reached\)/);
   assert.match(s, /conflicts\s+1 \(see `peerfold conflicts sh1`\)/);
   assert.doesNotMatch(s, /Problem:/);
-  const rebuilt = formatStatus({ ...status, error: 'index database was corrupt (journal 3 is damaged in the middle) and was rebuilt from disk' });
+  const rebuilt = formatStatus({
+    ...status,
+    error: 'index database was corrupt (journal 3 is damaged in the middle) and was rebuilt from disk',
+  });
   assert.match(rebuilt, /^Device .*\nProblem: index database was corrupt \(journal 3 is damaged in the middle\) and was rebuilt from disk/);
 });
 
 test('files table shows types, tombstones and symlinks', () => {
-  const base = { mode: 0o100644, mtimeMs: 0, version: { 'AAAAAAA-X': 1 }, sequence: 1, deleted: false, chunks: 2, hash: 'ab'.repeat(32), symlinkTarget: null, modifiedBy: 'AAAAAAA-X' };
+  const base = {
+    mode: 0o100644,
+    mtimeMs: 0,
+    version: { 'AAAAAAA-X': 1 },
+    sequence: 1,
+    deleted: false,
+    chunks: 2,
+    hash: 'ab'.repeat(32),
+    symlinkTarget: null,
+    modifiedBy: 'AAAAAAA-X',
+  };
   const files: FileEntry[] = [
     { ...base, path: 'a.txt', type: 'file', size: 2048 },
     { ...base, path: 'dir', type: 'dir', size: 0, mode: 0o40755, hash: '', chunks: 0 },
@@ -83,11 +137,26 @@ test('files table shows types, tombstones and symlinks', () => {
 test('codes, peers and conflicts', () => {
   assert.equal(formatCodes({ readWrite: 'PFW1-XYZ', readOnly: null, encrypted: null }).split('\n')[0], 'read-write  PFW1-XYZ');
   assert.match(formatCodes({ readWrite: null, readOnly: null, encrypted: null }), /not on this device/);
-  const peer: PeerInfo = { deviceId: 'QWERTYU-AAAA', name: 'laptop', shareIds: ['sh1'], connected: true, connectedSince: 1_700_000_000_000, address: '127.0.0.1:4000', via: 'lan', inBytes: 4096, outBytes: 0, inBytesPerSec: 0, outBytesPerSec: 0 };
+  const peer: PeerInfo = {
+    deviceId: 'QWERTYU-AAAA',
+    name: 'laptop',
+    shareIds: ['sh1'],
+    connected: true,
+    connectedSince: 1_700_000_000_000,
+    address: '127.0.0.1:4000',
+    via: 'lan',
+    inBytes: 4096,
+    outBytes: 0,
+    inBytesPerSec: 0,
+    outBytesPerSec: 0,
+  };
   assert.match(formatPeers([peer]).split('\n')[1], /^QWERTYU\s+laptop\s+connected\s+lan\s+127\.0\.0\.1:4000\s+4\.0 KiB/);
   assert.match(formatPeers([]), /No peers yet/);
   const c: ConflictInfo = {
-    shareId: 'sh1', path: 'notes.txt', conflictPath: 'notes.conflict-phone-20250101-120000.txt', createdAt: 0,
+    shareId: 'sh1',
+    path: 'notes.txt',
+    conflictPath: 'notes.conflict-phone-20250101-120000.txt',
+    createdAt: 0,
     winner: { deviceId: 'AAAAAAA-1', deviceName: 'nas', mtimeMs: 0, size: 10, hash: 'ff'.repeat(32) },
     loser: { deviceId: 'BBBBBBB-2', deviceName: 'phone', mtimeMs: 0, size: 12, hash: 'ee'.repeat(32) },
   };
@@ -103,9 +172,20 @@ test('human messages name what was acted on', () => {
   assert.equal(formatHuman('pause', { ok: true }, {}), 'Paused all shares.');
   assert.equal(formatHuman('resume', { ok: true }, { share: 'sh1' }), 'Resumed share sh1.');
   assert.equal(formatHuman('resolve', { ok: true }, { share: 'sh1', path: 'a', keep: 'both' }), 'Resolved a: kept both versions.');
-  const shared = formatHuman('share', { share, codes: { readWrite: 'PFW1-XYZ', readOnly: null, encrypted: null } }, { path: '/data/Photos' });
+  const shared = formatHuman(
+    'share',
+    { share, codes: { readWrite: 'PFW1-XYZ', readOnly: null, encrypted: null } },
+    { path: '/data/Photos' },
+  );
   assert.match(shared, /^Shared \/data\/Photos as "Photos" \(id sh1\)\.\nRead-write code: PFW1-XYZ/);
-  assert.match(formatHuman('settings', { deviceName: 'nas', listenPort: 0, lanDiscovery: true, maxSendKBps: 0, maxRecvKBps: 0, archiveDays: 30, startAtLogin: false }, {}), /^KEY\s+VALUE\ndeviceName\s+nas\nlistenPort\s+0/);
+  assert.match(
+    formatHuman(
+      'settings',
+      { deviceName: 'nas', listenPort: 0, lanDiscovery: true, maxSendKBps: 0, maxRecvKBps: 0, archiveDays: 30, startAtLogin: false },
+      {},
+    ),
+    /^KEY\s+VALUE\ndeviceName\s+nas\nlistenPort\s+0/,
+  );
 });
 
 test('--json prints the contract types: DeviceInfo for id, ShareSummary[] for shares, the result otherwise', () => {

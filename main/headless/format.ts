@@ -1,7 +1,21 @@
 // Turns API results into what `peerfold` prints: readable lines and tables for people, one JSON
 // document for scripts. Pure.
 import type {
-  ConflictInfo, ConflictSide, DeviceInfo, FileEntry, InviteInfo, Method, Params, PeerInfo, ReadOnlyChange, Result, Settings, ShareCodes, ShareSummary, StatusResult, VersionVector,
+  ConflictInfo,
+  ConflictSide,
+  DeviceInfo,
+  FileEntry,
+  InviteInfo,
+  Method,
+  Params,
+  PeerInfo,
+  ReadOnlyChange,
+  Result,
+  Settings,
+  ShareCodes,
+  ShareSummary,
+  StatusResult,
+  VersionVector,
 } from '../../shared/api.ts';
 import type { CommandName } from './args.ts';
 
@@ -53,7 +67,9 @@ export function shortId(id: string): string {
 }
 
 export function formatVersion(v: VersionVector): string {
-  const parts = Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([dev, n]) => `${shortId(dev)}:${n}`);
+  const parts = Object.entries(v)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([dev, n]) => `${shortId(dev)}:${n}`);
   return parts.length ? parts.join(',') : '-';
 }
 
@@ -101,10 +117,18 @@ export function formatShare(s: ShareSummary): string {
   row('global', `${formatCount(s.globalFiles, 'file')}, ${formatBytes(s.globalBytes)}`);
   if (s.needFiles || s.needBytes) row('need', `${formatCount(s.needFiles, 'file')}, ${formatBytes(s.needBytes)}`);
   row('peers', `${s.peersConnected} connected, down ${formatRate(s.inBytesPerSec)}, up ${formatRate(s.outBytesPerSec)}`);
-  if (s.localChanges) row('local', `${formatCount(s.localChanges, 'change')} made here that no other device takes (read-only; see \`peerfold changes ${s.id}\`)`);
-  if (s.rejectedEntries) row('refused', `${formatCount(s.rejectedEntries, 'entry', 'entries')} from peers without a valid writer signature (see the log)`);
+  if (s.localChanges)
+    row(
+      'local',
+      `${formatCount(s.localChanges, 'change')} made here that no other device takes (read-only; see \`peerfold changes ${s.id}\`)`,
+    );
+  if (s.rejectedEntries)
+    row('refused', `${formatCount(s.rejectedEntries, 'entry', 'entries')} from peers without a valid writer signature (see the log)`);
   if (s.heldDeletes) {
-    row('held', `${formatCount(s.heldDeletes, 'deletion')} not sent: most of the share was deleted at once. Confirm with \`peerfold confirm-deletes ${s.id}\`, or get the files back with \`peerfold restore-deletes ${s.id}\``);
+    row(
+      'held',
+      `${formatCount(s.heldDeletes, 'deletion')} not sent: most of the share was deleted at once. Confirm with \`peerfold confirm-deletes ${s.id}\`, or get the files back with \`peerfold restore-deletes ${s.id}\``,
+    );
   }
   if (s.conflicts) row('conflicts', `${s.conflicts} (see \`peerfold conflicts ${s.id}\`)`);
   row('watcher', s.watcher === 'rescan-only' ? 'rescan-only (the OS file-watch limit was reached)' : s.watcher);
@@ -112,7 +136,9 @@ export function formatShare(s: ShareSummary): string {
   if (s.pulling.length) {
     lines.push('  pulling:');
     for (const p of s.pulling) {
-      lines.push(`    ${p.path}  ${percent(p.done, p.size)} of ${formatBytes(p.size)}, ${formatRate(p.bytesPerSec)}, ${formatDuration(p.etaSec)} left`);
+      lines.push(
+        `    ${p.path}  ${percent(p.done, p.size)} of ${formatBytes(p.size)}, ${formatRate(p.bytesPerSec)}, ${formatDuration(p.etaSec)} left`,
+      );
     }
   }
   if (s.errors.length) {
@@ -127,7 +153,10 @@ export function formatDevice(d: DeviceInfo): string {
 }
 
 export function formatStatus(st: StatusResult): string {
-  const head = formatDevice(st.device) + (st.error ? `\nProblem: ${st.error}` : '') + (st.paused ? '\nEverything is paused; `peerfold resume` resumes.' : '');
+  const head =
+    formatDevice(st.device) +
+    (st.error ? `\nProblem: ${st.error}` : '') +
+    (st.paused ? '\nEverything is paused; `peerfold resume` resumes.' : '');
   if (st.shares.length === 0) return `${head}\n\n${formatShares([])}`;
   return [head, ...st.shares.map(formatShare)].join('\n\n');
 }
@@ -157,13 +186,21 @@ export function formatFiles(files: FileEntry[]): string {
 }
 
 export function formatCodes(c: ShareCodes): string {
-  const rows: [string, string | null][] = [['read-write', c.readWrite], ['read-only', c.readOnly], ['encrypted', c.encrypted]];
+  const rows: [string, string | null][] = [
+    ['read-write', c.readWrite],
+    ['read-only', c.readOnly],
+    ['encrypted', c.encrypted],
+  ];
   return rows.map(([k, v]) => `${k.padEnd(10)}  ${v ?? '(not on this device: it holds a weaker level)'}`).join('\n');
 }
 
 export function formatChanges(list: ReadOnlyChange[]): string {
   if (!list.length) return 'No local changes.';
-  const lines = formatTable(['CHANGE', 'PATH'], list.map((c) => [c.change, c.path]), []);
+  const lines = formatTable(
+    ['CHANGE', 'PATH'],
+    list.map((c) => [c.change, c.path]),
+    [],
+  );
   return `${lines}\nNo other device takes these (the share is read-only here). Undo them with \`peerfold revert SHARE [PATH]\`.`;
 }
 
@@ -177,7 +214,8 @@ export function formatInvites(list: InviteInfo[]): string {
 }
 
 export function formatPeers(peers: PeerInfo[]): string {
-  if (peers.length === 0) return 'No peers yet. They appear when a device with the same share is found on the LAN, or after `peerfold peer add SHARE HOST:PORT`.';
+  if (peers.length === 0)
+    return 'No peers yet. They appear when a device with the same share is found on the LAN, or after `peerfold peer add SHARE HOST:PORT`.';
   return formatTable(
     ['DEVICE', 'NAME', 'STATE', 'VIA', 'ADDRESS', 'IN', 'OUT', 'DOWN', 'UP', 'SHARES'],
     peers.map((p) => [

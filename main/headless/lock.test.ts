@@ -18,7 +18,10 @@ test('one lock per home; released locks can be taken again', (t) => {
   assert.equal(readFileSync(join(home, LOCK_FILE), 'utf8').trim(), String(process.pid));
   // another process holding it: pretend the recorded pid is someone else's live process
   writeFileSync(join(home, LOCK_FILE), '4242\n');
-  assert.throws(() => acquireLock(home, (pid) => pid === 4242), (e: unknown) => e instanceof DaemonRunningError && e.pid === 4242 && /already running for home .* \(pid 4242\)/.test(e.message));
+  assert.throws(
+    () => acquireLock(home, (pid) => pid === 4242),
+    (e: unknown) => e instanceof DaemonRunningError && e.pid === 4242 && /already running for home .* \(pid 4242\)/.test(e.message),
+  );
   writeFileSync(join(home, LOCK_FILE), `${process.pid}\n`);
   lock.release();
   assert.ok(!existsSync(join(home, LOCK_FILE)));
@@ -51,27 +54,31 @@ test('isProcessAlive', () => {
   assert.ok(!isProcessAlive(-5));
 });
 
-test('an exited process its parent has not reaped (a zombie) is not alive, and its stale lock is taken over', { skip: !existsSync('/proc/self/stat') && 'needs /proc' }, async (t) => {
-  // `sh` starts a child that exits soon, then becomes `sleep`, which never reaps it
-  const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.after(() => parent.kill('SIGKILL'));
-  const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-  const state = () => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
-  };
-  for (let i = 0; state() !== 'Z'; i++) {
-    assert.ok(i < 200, 'the child did not become a zombie');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  process.kill(pid, 0); // the trap: signalling a zombie succeeds
-  assert.equal(isProcessAlive(pid), false);
+test(
+  'an exited process its parent has not reaped (a zombie) is not alive, and its stale lock is taken over',
+  { skip: !existsSync('/proc/self/stat') && 'needs /proc' },
+  async (t) => {
+    // `sh` starts a child that exits soon, then becomes `sleep`, which never reaps it
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    t.after(() => parent.kill('SIGKILL'));
+    const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    const state = () => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
+    };
+    for (let i = 0; state() !== 'Z'; i++) {
+      assert.ok(i < 200, 'the child did not become a zombie');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    process.kill(pid, 0); // the trap: signalling a zombie succeeds
+    assert.equal(isProcessAlive(pid), false);
 
-  const home = tmpHome();
-  t.after(() => rmSync(home, { recursive: true, force: true }));
-  writeFileSync(join(home, LOCK_FILE), `${pid}\n`);
-  acquireLock(home).release();
-});
+    const home = tmpHome();
+    t.after(() => rmSync(home, { recursive: true, force: true }));
+    writeFileSync(join(home, LOCK_FILE), `${pid}\n`);
+    acquireLock(home).release();
+  },
+);
 
 test('the token is 32 random bytes in base64url, stored with mode 0600 and reused', (t) => {
   const home = tmpHome();

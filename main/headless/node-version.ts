@@ -50,7 +50,11 @@ export function satisfiesRange(running: string, range: string): boolean | null {
   if (!v) return null;
   let unreadable = false;
   for (const alternative of range.split('||')) {
-    const comparators = alternative.trim().replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    const comparators = alternative
+      .trim()
+      .replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1')
+      .split(/\s+/)
+      .filter(Boolean);
     if (!comparators.length) continue;
     const results = comparators.map((c) => satisfiesComparator(v, c));
     if (results.some((r) => r === null)) unreadable = true;

@@ -31,10 +31,7 @@ export function mimeFor(file: string): string {
   return mimeTypes[extname(file).toLowerCase()] ?? 'application/octet-stream';
 }
 
-export type StaticLookup =
-  | { kind: 'file'; file: string; size: number; mime: string }
-  | { kind: 'not-found' }
-  | { kind: 'bad-path' };
+export type StaticLookup = { kind: 'file'; file: string; size: number; mime: string } | { kind: 'not-found' } | { kind: 'bad-path' };
 
 /**
  * Turns the path part of a URL (still percent-encoded) into a safe request path, or null when it

@@ -162,10 +162,48 @@ function samplePeers(): PeerInfo[] {
     ...over,
   });
   return [
-    p({ deviceId: DESKTOP, name: 'ana-desktop', shareIds: ['sh-photos', 'sh-work', 'sh-music'], address: '192.168.1.20:21120', via: 'lan', inBytes: 31.2e9, outBytes: 1.1e9, inBytesPerSec: 9.6e6, outBytesPerSec: 0.31e6 }),
-    p({ deviceId: PHONE, name: 'Pixel 8', shareIds: ['sh-photos'], address: '85.241.10.7:40312', via: 'internet', inBytes: 4.4e9, outBytes: 0.2e9, inBytesPerSec: 2.2e6, outBytesPerSec: 0.11e6 }),
-    p({ deviceId: NAS, name: 'home-nas', shareIds: ['sh-work', 'sh-backup'], address: 'relay.example.net:3478', via: 'relay', inBytes: 0.8e9, outBytes: 14.9e9 }),
-    p({ deviceId: OLDMAC, name: 'old-macbook', shareIds: ['sh-work'], connected: false, connectedSince: null, address: '10.0.0.31:21120', via: 'manual', inBytes: 0.3e9, outBytes: 0.1e9 }),
+    p({
+      deviceId: DESKTOP,
+      name: 'ana-desktop',
+      shareIds: ['sh-photos', 'sh-work', 'sh-music'],
+      address: '192.168.1.20:21120',
+      via: 'lan',
+      inBytes: 31.2e9,
+      outBytes: 1.1e9,
+      inBytesPerSec: 9.6e6,
+      outBytesPerSec: 0.31e6,
+    }),
+    p({
+      deviceId: PHONE,
+      name: 'Pixel 8',
+      shareIds: ['sh-photos'],
+      address: '85.241.10.7:40312',
+      via: 'internet',
+      inBytes: 4.4e9,
+      outBytes: 0.2e9,
+      inBytesPerSec: 2.2e6,
+      outBytesPerSec: 0.11e6,
+    }),
+    p({
+      deviceId: NAS,
+      name: 'home-nas',
+      shareIds: ['sh-work', 'sh-backup'],
+      address: 'relay.example.net:3478',
+      via: 'relay',
+      inBytes: 0.8e9,
+      outBytes: 14.9e9,
+    }),
+    p({
+      deviceId: OLDMAC,
+      name: 'old-macbook',
+      shareIds: ['sh-work'],
+      connected: false,
+      connectedSince: null,
+      address: '10.0.0.31:21120',
+      via: 'manual',
+      inBytes: 0.3e9,
+      outBytes: 0.1e9,
+    }),
   ];
 }
 
@@ -298,20 +336,41 @@ const tree: Record<string, string[]> = {
 };
 
 export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & ConnectionAware {
-  const capabilities: ShellCapabilities = { pickFolder: false, dropPaths: false, openPath: false, startAtLogin: false, ...opts.capabilities };
-  let shares = opts.empty ? [] : sampleShares().map((s) => (s.id === 'sh-work' && opts.heldDeletes ? { ...s, heldDeletes: opts.heldDeletes } : s));
+  const capabilities: ShellCapabilities = {
+    pickFolder: false,
+    dropPaths: false,
+    openPath: false,
+    startAtLogin: false,
+    ...opts.capabilities,
+  };
+  let shares = opts.empty
+    ? []
+    : sampleShares().map((s) => (s.id === 'sh-work' && opts.heldDeletes ? { ...s, heldDeletes: opts.heldDeletes } : s));
   const peers = opts.empty ? [] : samplePeers();
   let conflicts = opts.empty ? [] : sampleConflicts();
   let invites: InviteInfo[] = [];
   let paused = false;
   let ignore = '# Editor leftovers\n*.swp\n~$*\n.DS_Store\n\n# Build output\n/build/\nnode_modules/\n';
-  let settings: Settings = { deviceName: 'ana-laptop', listenPort: 21120, lanDiscovery: true, maxSendKBps: 0, maxRecvKBps: 5000, archiveDays: 30, startAtLogin: true };
+  let settings: Settings = {
+    deviceName: 'ana-laptop',
+    listenPort: 21120,
+    lanDiscovery: true,
+    maxSendKBps: 0,
+    maxRecvKBps: 5000,
+    archiveDays: 30,
+    startAtLogin: true,
+  };
   const listeners = new Map<string, Set<(d: unknown) => void>>();
   const connListeners = new Set<(s: ConnectionState) => void>();
   let connection: ConnectionState = { phase: 'open', attempts: 0, retryAt: null, everOpened: true };
   let nextShare = 1;
 
-  const status = (): StatusResult => ({ device: { id: ME, name: settings.deviceName, listenPort: settings.listenPort, version: '0.1.0' }, paused, shares, error: null });
+  const status = (): StatusResult => ({
+    device: { id: ME, name: settings.deviceName, listenPort: settings.listenPort, version: '0.1.0' },
+    paused,
+    shares,
+    error: null,
+  });
   const emit = <E extends EventName>(event: E, data: ApiEvents[E]) => listeners.get(event)?.forEach((l) => l(data));
   if (typeof window !== 'undefined') window.__peerfoldFakeEmit = emit;
   const codesFor = (s: ShareSummary): ShareCodes => {
@@ -331,13 +390,27 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
   const handlers: { [M in Method]: (p: Params<M>) => Result<M> } = {
     status: () => status(),
     share: ({ path, name }) => {
-      const s = share({ id: `sh-new-${nextShare++}`, name: name ?? path.split('/').filter(Boolean).pop() ?? path, path, state: 'scanning' });
+      const s = share({
+        id: `sh-new-${nextShare++}`,
+        name: name ?? path.split('/').filter(Boolean).pop() ?? path,
+        path,
+        state: 'scanning',
+      });
       shares = [...shares, s];
       queueMicrotask(() => emit('status', status()));
       return { share: s, codes: codesFor(s) };
     },
     join: ({ path, name }) => {
-      const s = share({ id: `sh-new-${nextShare++}`, name: name ?? path.split('/').filter(Boolean).pop() ?? path, path, state: 'syncing', needFiles: 40, needBytes: 120e6, globalBytes: 120e6, globalFiles: 40 });
+      const s = share({
+        id: `sh-new-${nextShare++}`,
+        name: name ?? path.split('/').filter(Boolean).pop() ?? path,
+        path,
+        state: 'syncing',
+        needFiles: 40,
+        needBytes: 120e6,
+        globalBytes: 120e6,
+        globalFiles: 40,
+      });
       shares = [...shares, s];
       queueMicrotask(() => emit('status', status()));
       return { share: s };
@@ -354,7 +427,12 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
       const level = c.startsWith('pfw1') ? 'read-write' : c.startsWith('pfr1') ? 'read-only' : c.startsWith('pfe1') ? 'encrypted' : null;
       if (!level) return { ok: false, level: null, error: 'this is not a Peerfold code: codes start with pfw1, pfr1 or pfe1' };
       const want = level === 'read-write' ? 37 : 56;
-      if (c.length !== want) return { ok: false, level: null, error: `a ${level} code has ${want} characters; this one has ${c.length}: one is missing or extra` };
+      if (c.length !== want)
+        return {
+          ok: false,
+          level: null,
+          error: `a ${level} code has ${want} characters; this one has ${c.length}: one is missing or extra`,
+        };
       if (c.includes('b')) return { ok: false, level: null, error: 'checksum mismatch: a character is mistyped' };
       return { ok: true, level, error: null };
     },
@@ -398,7 +476,15 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
       }
       if (path.endsWith('.png')) {
         const mine = path.includes('conflict');
-        return { path, size: 1_200_000, kind: 'image', text: null, base64: mine ? svgImage('#ff9a62', '#d6456b', 'cover, warm') : svgImage('#4facfe', '#2f3ea8', 'cover, cool'), mime: 'image/svg+xml', truncated: false };
+        return {
+          path,
+          size: 1_200_000,
+          kind: 'image',
+          text: null,
+          base64: mine ? svgImage('#ff9a62', '#d6456b', 'cover, warm') : svgImage('#4facfe', '#2f3ea8', 'cover, cool'),
+          mime: 'image/svg+xml',
+          truncated: false,
+        };
       }
       return { path, size: 0, kind: 'binary', text: null, base64: null, mime: null, truncated: false };
     },
@@ -406,7 +492,14 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
     restore: () => ({ ok: true }),
     invite: ({ share: ref, access }) => {
       const s = find(ref);
-      const info: InviteInfo = { id: '5f3a9c21e07b44d8', shareId: s.id, code: fakeCode('pfi', 64, 99), access: access ?? s.access, expiresAt: Date.now() + 24 * HOUR, usesLeft: 1 };
+      const info: InviteInfo = {
+        id: '5f3a9c21e07b44d8',
+        shareId: s.id,
+        code: fakeCode('pfi', 64, 99),
+        access: access ?? s.access,
+        expiresAt: Date.now() + 24 * HOUR,
+        usesLeft: 1,
+      };
       invites = [...invites, info];
       return info;
     },

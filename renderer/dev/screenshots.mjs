@@ -15,14 +15,32 @@ const dist = join(root, 'dist/renderer');
 const filter = process.argv[2] ?? '';
 
 if (!process.env.SKIP_BUILD) {
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],
+    { cwd: root, stdio: 'inherit' },
+  );
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const fake = await build({ entryPoints: [join(root, 'renderer/dev/fake-bridge.ts')], bundle: true, format: 'iife', write: false, target: 'es2022', logLevel: 'warning' });
+const fake = await build({
+  entryPoints: [join(root, 'renderer/dev/fake-bridge.ts')],
+  bundle: true,
+  format: 'iife',
+  write: false,
+  target: 'es2022',
+  logLevel: 'warning',
+});
 const fakeJs = fake.outputFiles[0].text;
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.map': 'application/json', '.png': 'image/png' };
+const types = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+  '.png': 'image/png',
+};
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
   const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
@@ -41,7 +59,12 @@ const shots = [
   { name: 'shares', hash: '#/shares', wait: '[data-testid=share-row]' },
   { name: 'shares-empty', hash: '#/shares', fake: { empty: true }, wait: '[data-testid=shares-empty]' },
   { name: 'shares-electron', hash: '#/shares', fake: { capabilities: electronCaps }, wait: '[data-testid=drop-zone]' },
-  { name: 'share-dialog', hash: '#/shares/new', wait: '[data-testid=folder-entry]', act: async (p) => p.locator('[data-testid=folder-entry][data-path="/home/ana/Documents"]').click() },
+  {
+    name: 'share-dialog',
+    hash: '#/shares/new',
+    wait: '[data-testid=folder-entry]',
+    act: async (p) => p.locator('[data-testid=folder-entry][data-path="/home/ana/Documents"]').click(),
+  },
   { name: 'detail-codes', hash: '#/share/sh-work/codes', wait: '[data-testid=qr-code]' },
   { name: 'detail-peers', hash: '#/share/sh-work/peers', wait: '[data-testid=peer-row]' },
   { name: 'detail-transfers', hash: '#/share/sh-photos/transfers', wait: '[data-testid=transfer-row]' },
@@ -89,7 +112,10 @@ const shots = [
       await p.click('[data-testid=share-row][data-share-name="Music"] [data-testid=share-pause-toggle]');
       await p.evaluate(() => {
         window.__peerfoldFakeEmit('shareSynced', { shareId: 'sh-photos', name: 'Photos' });
-        window.__peerfoldFakeEmit('error', { shareId: 'sh-backup', message: 'The folder /mnt/external/peerfold-backup is missing. Reconnect the drive, or remove this share.' });
+        window.__peerfoldFakeEmit('error', {
+          shareId: 'sh-backup',
+          message: 'The folder /mnt/external/peerfold-backup is missing. Reconnect the drive, or remove this share.',
+        });
       });
       await p.waitForSelector('[data-testid=toast][data-kind=error]');
     },
@@ -117,7 +143,11 @@ const problems = [];
 try {
   for (const theme of ['light', 'dark']) {
     for (const shot of shots) {
-      const context = await browser.newContext({ viewport: shot.viewport ?? { width: 1280, height: 800 }, colorScheme: theme, deviceScaleFactor: 1 });
+      const context = await browser.newContext({
+        viewport: shot.viewport ?? { width: 1280, height: 800 },
+        colorScheme: theme,
+        deviceScaleFactor: 1,
+      });
       const page = await context.newPage();
       page.on('pageerror', (e) => problems.push(`${shot.name}/${theme}: ${e.message}`));
       page.on('console', (m) => {

@@ -91,10 +91,12 @@ export function createHandlers(engine: Engine): Handlers {
     const parsed = parseInvite(code);
     if (!parsed.ok) throw new ApiError('bad-request', `that invite does not work: ${parsed.error}`);
     const terms = parsed.invite;
-    if (Date.now() >= terms.expiresAt) throw new ApiError('refused', `${REFUSAL_TEXT.expired} (it expired ${new Date(terms.expiresAt).toISOString()})`);
+    if (Date.now() >= terms.expiresAt)
+      throw new ApiError('refused', `${REFUSAL_TEXT.expired} (it expired ${new Date(terms.expiresAt).toISOString()})`);
     const refusal = joinRefusal(terms.level);
     if (refusal) throw new ApiError('refused', refusal);
-    if (terms.issuer === engine.deviceId) throw new ApiError('refused', 'this invite was made by this device: send it to the device that should join');
+    if (terms.issuer === engine.deviceId)
+      throw new ApiError('refused', 'this invite was made by this device: send it to the device that should join');
     if (peer !== undefined) checkAddress(peer);
     for (const row of engine.store.listShares()) {
       if (deriveShareKeys(storedShareSecret(row)).discoveryIdHex === terms.discoveryId) {
@@ -103,7 +105,8 @@ export function createHandlers(engine: Engine): Handlers {
     }
     checkShareableFolder(resolve(path), engine.store.listShares(), engine.home, false);
     const claim = await engine.network.redeemInvite(terms, peer ?? null, INVITE_WAIT_MS);
-    if (!claim.ok) throw new ApiError('refused', `waited ${Math.round(INVITE_WAIT_MS / 1000)} s for the device that made the invite: ${claim.error}`);
+    if (!claim.ok)
+      throw new ApiError('refused', `waited ${Math.round(INVITE_WAIT_MS / 1000)} s for the device that made the invite: ${claim.error}`);
     const { status, code: granted } = claim.answer;
     if (status !== 'granted') throw new ApiError('refused', REFUSAL_TEXT[status]);
     const got = parseCode(granted);
@@ -113,7 +116,15 @@ export function createHandlers(engine: Engine): Handlers {
     }
     const abs = prepareJoinFolder(path);
     const id = deriveShareKeys(secret!).shareId;
-    const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: got.level, secret: got.code, paused: false, createdAt: Date.now() };
+    const row: ShareRow = {
+      id,
+      name: name?.trim() || basename(abs) || abs,
+      path: abs,
+      access: got.level,
+      secret: got.code,
+      paused: false,
+      createdAt: Date.now(),
+    };
     if (peer) engine.store.addAddress(id, peer);
     return { share: await addShare(row, { counterFloor: joinCounterFloor(abs), joined: true }) };
   }
@@ -148,11 +159,20 @@ export function createHandlers(engine: Engine): Handlers {
       const existing = engine.store.getShare(id);
       if (existing) throw new ApiError('refused', `this device already has that share, as "${existing.name}" in ${existing.path}`);
       const abs = prepareJoinFolder(path);
-      const row: ShareRow = { id, name: name?.trim() || basename(abs) || abs, path: abs, access: parsed.level, secret: parsed.code, paused: false, createdAt: Date.now() };
+      const row: ShareRow = {
+        id,
+        name: name?.trim() || basename(abs) || abs,
+        path: abs,
+        access: parsed.level,
+        secret: parsed.code,
+        paused: false,
+        createdAt: Date.now(),
+      };
       return { share: await addShare(row, { counterFloor: joinCounterFloor(abs), joined: true }) };
     },
 
-    invite: ({ share, access, expiresInMs, uses }): InviteInfo => engine.invites.create(engine.folder(share).row, { access, expiresInMs, uses }),
+    invite: ({ share, access, expiresInMs, uses }): InviteInfo =>
+      engine.invites.create(engine.folder(share).row, { access, expiresInMs, uses }),
     invites: ({ share }) => engine.invites.open(engine.folder(share).id),
     revokeInvite({ share, id }) {
       engine.invites.revoke(engine.folder(share).id, id);

@@ -14,7 +14,11 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
   renameSync(tmp, file);
   try {
     const dfd = openSync(dirname(file), 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
   } catch {
     // directories cannot be opened for fsync on Windows; the rename is still atomic there
   }

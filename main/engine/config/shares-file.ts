@@ -30,7 +30,14 @@ export class SharesFile {
 
 function isShareRow(x: unknown): x is ShareRow {
   const r = x as ShareRow;
-  return !!r && typeof r.id === 'string' && typeof r.name === 'string' && typeof r.path === 'string' &&
-    typeof r.secret === 'string' && typeof r.paused === 'boolean' && typeof r.createdAt === 'number' &&
-    (r.access === 'read-write' || r.access === 'read-only' || r.access === 'encrypted');
+  return (
+    !!r &&
+    typeof r.id === 'string' &&
+    typeof r.name === 'string' &&
+    typeof r.path === 'string' &&
+    typeof r.secret === 'string' &&
+    typeof r.paused === 'boolean' &&
+    typeof r.createdAt === 'number' &&
+    (r.access === 'read-write' || r.access === 'read-only' || r.access === 'encrypted')
+  );
 }

@@ -40,7 +40,8 @@ export function chunkSpan(blob: Uint8Array, idx: number): { offset: number; size
 
 export function encodeVersion(version: Readonly<Record<string, number>>, deviceNo: (id: string) => number): Uint8Array {
   const entries = Object.entries(version).map(([id, counter]) => {
-    if (!Number.isSafeInteger(counter) || counter < 0) throw new TypeError(`version counter for ${id} must be a non-negative integer, got ${counter}`);
+    if (!Number.isSafeInteger(counter) || counter < 0)
+      throw new TypeError(`version counter for ${id} must be a non-negative integer, got ${counter}`);
     return [deviceNo(id), counter] as const;
   });
   entries.sort((a, b) => a[0] - b[0]);

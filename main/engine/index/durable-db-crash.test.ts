@@ -99,7 +99,10 @@ async function crashRounds(mode: 'steady' | 'snapshots', rounds: number, log: (m
       const target = 1 + Math.floor(Math.random() * 150);
       const delay = Math.floor(Math.random() * (mode === 'snapshots' ? 5 : 15));
       const run = await runAndKill(dir, mode, target, delay);
-      assert.ok(!run.lines.some((l) => l.startsWith('RECOVERED') || l.startsWith('ERROR')), run.lines.filter((l) => !/^\d+$/.test(l)).join(' | '));
+      assert.ok(
+        !run.lines.some((l) => l.startsWith('RECOVERED') || l.startsWith('ERROR')),
+        run.lines.filter((l) => !/^\d+$/.test(l)).join(' | '),
+      );
       for (const id of run.committed) reported.add(id);
       // check a copy (as the next start would see it), and let the next writer recover the original itself
       const image = mkdtempSync(join(tmpdir(), 'peerfold-crash-image-'));

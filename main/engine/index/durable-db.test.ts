@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DurableDb, type DurableDbOptions, type SnapshotStep } from './durable-db.ts';
@@ -78,12 +89,14 @@ test('a transaction that throws leaves nothing behind, in memory or on disk', as
   await withDir(async (dir) => {
     const db = await openDb(dir);
     db.run('INSERT INTO kv (k) VALUES (?)', ['keep']);
-    assert.throws(() =>
-      db.transaction(() => {
-        db.run('INSERT INTO kv (k) VALUES (?)', ['gone']);
-        throw new Error('boom');
-      }),
-    /boom/);
+    assert.throws(
+      () =>
+        db.transaction(() => {
+          db.run('INSERT INTO kv (k) VALUES (?)', ['gone']);
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
     // a failing statement inside a transaction the caller catches: only that statement is undone
     db.transaction(() => {
       db.run('INSERT INTO kv (k) VALUES (?)', ['x']);
@@ -151,7 +164,10 @@ test('a torn journal tail is cut off at open, and writing goes on after it', asy
     const image = crashImage(dir);
     await db.close();
     try {
-      const journal = join(image, readdirSync(image).find((n) => n.startsWith('index.journal.'))!);
+      const journal = join(
+        image,
+        readdirSync(image).find((n) => n.startsWith('index.journal.'))!,
+      );
       const size = statSync(journal).size;
       truncateSync(journal, size - 3); // the last record lost its end: k4's commit never returned
       appendFileSync(journal, Buffer.from([9, 9])); // and some garbage after
@@ -203,7 +219,10 @@ test('damage in the middle of a journal (intact records after it) is reported an
         damage(file, offsets[offsets.length - 4]!); // three intact records follow
         writeFileSync(join(image, name), file);
         await expectRecovered(image, /damaged in the middle/);
-        assert.ok(readdirSync(image).some((n) => n.startsWith(`${name}.corrupt-`)), `${what}: the damaged journal is kept aside`);
+        assert.ok(
+          readdirSync(image).some((n) => n.startsWith(`${name}.corrupt-`)),
+          `${what}: the damaged journal is kept aside`,
+        );
       } finally {
         rmSync(image, { recursive: true, force: true });
       }
@@ -382,7 +401,12 @@ test('journals without a snapshot, or with a gap, are corrupt', async () => {
     const db = await openDb(dir);
     db.run('INSERT INTO kv (k) VALUES (?)', ['x']);
     await db.close();
-    const gen = Number(readdirSync(dir).find((n) => n.startsWith('index.journal.'))!.split('.').pop());
+    const gen = Number(
+      readdirSync(dir)
+        .find((n) => n.startsWith('index.journal.'))!
+        .split('.')
+        .pop(),
+    );
     rmSync(join(dir, `index.journal.${gen}`));
     writeFileSync(join(dir, `index.journal.${gen + 1}`), '');
     await expectRecovered(dir, /missing/);
@@ -407,7 +431,10 @@ test('a database from a newer schema is refused, not wiped', async () => {
   await withDir(async (dir) => {
     const db = await DurableDb.open(dir, { migrations: [...MIGRATIONS, 'CREATE TABLE t2 (a)'], snapshotEveryMs: 0 });
     await db.db.close();
-    await assert.rejects(() => DurableDb.open(dir, { migrations: MIGRATIONS, snapshotEveryMs: 0 }), /schema version 2, newer than this Peerfold knows \(1\)/);
+    await assert.rejects(
+      () => DurableDb.open(dir, { migrations: MIGRATIONS, snapshotEveryMs: 0 }),
+      /schema version 2, newer than this Peerfold knows \(1\)/,
+    );
     assert.ok(existsSync(join(dir, 'index.snapshot')));
   });
 });

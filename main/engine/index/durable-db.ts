@@ -47,12 +47,7 @@ import { loadSqlJs } from './sqljs.ts';
 export type { SqlParam, SqlParams } from './journal-codec.ts';
 export type { SqlValue } from 'sql.js';
 
-export type SnapshotStep =
-  | 'exported'
-  | 'journal-switched'
-  | 'snapshot-written'
-  | 'snapshot-renamed'
-  | 'journals-removed';
+export type SnapshotStep = 'exported' | 'journal-switched' | 'snapshot-written' | 'snapshot-renamed' | 'journals-removed';
 
 export interface DurableDbOptions {
   /** Schema migrations; migration i brings PRAGMA user_version from i to i+1. Append only. */
@@ -88,7 +83,7 @@ export interface DurableDbStats {
 // file, no syncs, and an exclusive lock so SQLite trusts its page cache between transactions.
 // cache_size bounds that cache (64 MiB), which otherwise re-reads pages from the in-memory file.
 const CONNECTION_PRAGMAS =
-  'PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;'
+  'PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;';
 const DEFAULT_JOURNAL_LIMIT = 16 * 1024 * 1024;
 const DEFAULT_SNAPSHOT_EVERY_MS = 30 * 60 * 1000;
 const STATEMENT_CACHE_SIZE = 256;
@@ -282,7 +277,12 @@ export class DurableDb {
       throw new CorruptDatabaseError(`integrity check could not run: ${errMessage(err)}`);
     }
     if (rows.length !== 1 || rows[0]![0] !== 'ok') {
-      throw new CorruptDatabaseError(`integrity check failed: ${rows.slice(0, 3).map((r) => String(r[0])).join('; ')}`);
+      throw new CorruptDatabaseError(
+        `integrity check failed: ${rows
+          .slice(0, 3)
+          .map((r) => String(r[0]))
+          .join('; ')}`,
+      );
     }
   }
 
@@ -385,7 +385,9 @@ export class DurableDb {
     try {
       result = fn();
       if (isThenable(result)) {
-        throw new TypeError('transaction(fn): fn returned a promise; a transaction must be synchronous (do the async work before or after it)');
+        throw new TypeError(
+          'transaction(fn): fn returned a promise; a transaction must be synchronous (do the async work before or after it)',
+        );
       }
     } catch (err) {
       this.depth = 0;
@@ -571,8 +573,7 @@ export class DurableDb {
   private readStatement(sql: string): Statement {
     this.assertOpen();
     if (!this.readChecked.has(sql)) {
-      const reads =
-        READ_RE.test(sql) || (WITH_RE.test(sql) && !WRITE_WORD_RE.test(sql)) || (PRAGMA_RE.test(sql) && !sql.includes('='));
+      const reads = READ_RE.test(sql) || (WITH_RE.test(sql) && !WRITE_WORD_RE.test(sql)) || (PRAGMA_RE.test(sql) && !sql.includes('='));
       if (!reads) throw new Error(`get()/all()/rows() are for reads; use run() for writes so they are journaled: ${sql.slice(0, 80)}`);
       this.readChecked.add(sql);
     }

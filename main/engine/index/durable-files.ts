@@ -55,7 +55,7 @@ export function decodeSnapshot(file: Buffer): { generation: number; image: Uint8
     throw new CorruptDatabaseError(`the snapshot is ${file.length - SNAPSHOT_HEADER_BYTES} bytes long, its header says ${length}`);
   }
   const image = file.subarray(SNAPSHOT_HEADER_BYTES);
-  if ((crc32(image) >>> 0) !== crc) throw new CorruptDatabaseError('snapshot checksum mismatch');
+  if (crc32(image) >>> 0 !== crc) throw new CorruptDatabaseError('snapshot checksum mismatch');
   return { generation, image };
 }
 

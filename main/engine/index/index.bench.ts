@@ -20,9 +20,21 @@ function records(deviceId: string, shareId: string, seqBase: number, tag: string
     const h = createHash('sha256');
     for (const c of chunks) h.update(c.hash);
     out.push({
-      shareId, deviceId, path: `projects/dir-${i % 200}/sub-${i % 7}/file-${i}.dat`, type: 'file', size: chunks.reduce((a, c) => a + c.size, 0),
-      mode: 0o644, mtimeMs: 1_700_000_000_000 + i * 1000.5, inode: 5_000_000 + i, symlinkTarget: null,
-      version: { [LOCAL]: 1 + (i % 3), [PEER]: i % 2 }, sequence: seqBase + i + 1, deleted: false, chunks, hash: h.digest('hex'), modifiedBy: deviceId,
+      shareId,
+      deviceId,
+      path: `projects/dir-${i % 200}/sub-${i % 7}/file-${i}.dat`,
+      type: 'file',
+      size: chunks.reduce((a, c) => a + c.size, 0),
+      mode: 0o644,
+      mtimeMs: 1_700_000_000_000 + i * 1000.5,
+      inode: 5_000_000 + i,
+      symlinkTarget: null,
+      version: { [LOCAL]: 1 + (i % 3), [PEER]: i % 2 },
+      sequence: seqBase + i + 1,
+      deleted: false,
+      chunks,
+      hash: h.digest('hex'),
+      modifiedBy: deviceId,
     });
   }
   return out;
@@ -62,7 +74,9 @@ try {
   const j0 = db.stats().journalBytes;
   t = start();
   store.putFiles(local);
-  console.log(`putFiles ${FILES} new local files (${FILES * CHUNKS} chunks):      ${ms(t)}   journal +${mib(db.stats().journalBytes - j0)}`);
+  console.log(
+    `putFiles ${FILES} new local files (${FILES * CHUNKS} chunks):      ${ms(t)}   journal +${mib(db.stats().journalBytes - j0)}`,
+  );
   let j = db.stats().journalBytes;
   t = start();
   store.putFiles(local.map((r) => ({ ...r, mtimeMs: r.mtimeMs + 1, sequence: r.sequence + FILES })));
@@ -80,7 +94,7 @@ try {
   console.log(`findChunk x 10,000:                                    ${ms(t)}   (${found} hits)`);
   t = start();
   let n = 0;
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = store.filesSince('share-1', LOCAL, after, 1000);
     if (!page.length) break;
     n += page.length;

@@ -10,14 +10,28 @@ function payloadOf(record: Buffer): Buffer {
 test('entries round-trip with every parameter type', () => {
   const w = new RecordWriter();
   const blob = new Uint8Array([0, 1, 2, 255]);
-  w.addStatement('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [null, 7, -2147483648, 1.5, 2 ** 40, 'héllo ✓', blob, 12345678901234567890n, true]);
+  w.addStatement('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+    null,
+    7,
+    -2147483648,
+    1.5,
+    2 ** 40,
+    'héllo ✓',
+    blob,
+    12345678901234567890n,
+    true,
+  ]);
   w.addStatement('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [false, 0, 0, 0, 0, '', new Uint8Array(0), 0n, null]);
   w.addStatement('UPDATE t SET a = :a', { ':a': 'x', ':b': 3 });
   w.addScript('CREATE TABLE x (a); CREATE TABLE y (b);');
   w.addStatement('DELETE FROM t', undefined);
   const entries = decodePayload(payloadOf(Buffer.from(w.finish())));
   assert.deepEqual(entries, [
-    { kind: 'stmt', sql: 'INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', params: [null, 7, -2147483648, 1.5, 2 ** 40, 'héllo ✓', new Uint8Array([0, 1, 2, 255]), 12345678901234567890n, 1] },
+    {
+      kind: 'stmt',
+      sql: 'INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      params: [null, 7, -2147483648, 1.5, 2 ** 40, 'héllo ✓', new Uint8Array([0, 1, 2, 255]), 12345678901234567890n, 1],
+    },
     { kind: 'stmt', sql: 'INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', params: [0, 0, 0, 0, 0, '', new Uint8Array(0), 0n, null] },
     { kind: 'named', sql: 'UPDATE t SET a = :a', params: { ':a': 'x', ':b': 3 } },
     { kind: 'script', sql: 'CREATE TABLE x (a); CREATE TABLE y (b);' },
@@ -44,7 +58,11 @@ test('rollbackTo drops entries added after the mark, including new SQL texts', (
   const entries = decodePayload(payloadOf(Buffer.from(w.finish())));
   assert.deepEqual(
     entries.map((e) => [e.sql, e.kind === 'script' ? null : e.params]),
-    [['A', [1]], ['C', [4]], ['B', [5]]],
+    [
+      ['A', [1]],
+      ['C', [4]],
+      ['B', [5]],
+    ],
   );
 });
 

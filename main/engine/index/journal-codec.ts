@@ -26,8 +26,15 @@ export const RECORD_HEADER_BYTES = 8;
 /** A record longer than this is treated as garbage (a torn length field), not as a real transaction. */
 export const MAX_RECORD_BYTES = 1024 * 1024 * 1024;
 
-const KIND_STMT = 0, KIND_NAMED = 1, KIND_SCRIPT = 2;
-const T_NULL = 0, T_INT = 1, T_FLOAT = 2, T_STRING = 3, T_BLOB = 4, T_BIGINT = 5;
+const KIND_STMT = 0,
+  KIND_NAMED = 1,
+  KIND_SCRIPT = 2;
+const T_NULL = 0,
+  T_INT = 1,
+  T_FLOAT = 2,
+  T_STRING = 3,
+  T_BLOB = 4,
+  T_BIGINT = 5;
 
 /**
  * Accumulates the entries of one transaction as bytes, eagerly (so a caller that mutates its params
@@ -159,7 +166,7 @@ export class RecordWriter {
         }
     }
     throw new TypeError(
-      `cannot store a SQL parameter of type ${v === undefined ? 'undefined' : (v as object)?.constructor?.name ?? typeof v}: ` +
+      `cannot store a SQL parameter of type ${v === undefined ? 'undefined' : ((v as object)?.constructor?.name ?? typeof v)}: ` +
         'use null, number, string, bigint, boolean or Uint8Array',
     );
   }
@@ -212,7 +219,8 @@ class Reader {
     return this.buf[this.pos++]!;
   }
   varuint(): number {
-    let v = 0, shift = 0;
+    let v = 0,
+      shift = 0;
     for (;;) {
       const b = this.u8();
       v += (b & 0x7f) * 2 ** shift;
@@ -224,7 +232,8 @@ class Reader {
   /** A count of items taking at least `minBytes` each: refused before allocating when they cannot fit. */
   count(minBytes: number): number {
     const n = this.varuint();
-    if (n * minBytes > this.buf.length - this.pos) throw new JournalFormatError(`${n} items cannot fit in the ${this.buf.length - this.pos} bytes left`);
+    if (n * minBytes > this.buf.length - this.pos)
+      throw new JournalFormatError(`${n} items cannot fit in the ${this.buf.length - this.pos} bytes left`);
     return n;
   }
   bytes(n: number): Buffer {
@@ -279,7 +288,8 @@ export function decodePayload(payload: Buffer): JournalEntry[] {
       case T_BIGINT: {
         // written by bigint.toString(); BigInt() alone would throw SyntaxError at junk and read '' as 0
         const text = r.str();
-        if (!/^-?[0-9]+$/.test(text)) throw new JournalFormatError(`bigint parameter is not a decimal number: ${JSON.stringify(text.slice(0, 40))}`);
+        if (!/^-?[0-9]+$/.test(text))
+          throw new JournalFormatError(`bigint parameter is not a decimal number: ${JSON.stringify(text.slice(0, 40))}`);
         return BigInt(text);
       }
       default:
@@ -353,7 +363,7 @@ function badRecordAt(data: Buffer, pos: number): string | null {
   const len = data.readUInt32LE(pos);
   if (len === 0 || len > MAX_RECORD_BYTES || len > data.length - pos - RECORD_HEADER_BYTES) return `torn record at byte ${pos}`;
   const payload = data.subarray(pos + RECORD_HEADER_BYTES, pos + RECORD_HEADER_BYTES + len);
-  if ((crc32(payload) >>> 0) !== data.readUInt32LE(pos + 4)) return `checksum mismatch in record at byte ${pos}`;
+  if (crc32(payload) >>> 0 !== data.readUInt32LE(pos + 4)) return `checksum mismatch in record at byte ${pos}`;
   return null;
 }
 

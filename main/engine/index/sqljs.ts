@@ -17,7 +17,7 @@ export function sqlJsWasmPath(): string {
   } catch (err) {
     throw new Error(
       `cannot find sql.js's sql-wasm.wasm (${(err as Error).message}); ` +
-        'install dependencies (npm install) or set PEERFOLD_SQLJS_WASM to the file\'s path',
+        "install dependencies (npm install) or set PEERFOLD_SQLJS_WASM to the file's path",
       { cause: err },
     );
   }
@@ -30,7 +30,10 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
     try {
       bytes = await readFile(path);
     } catch (err) {
-      throw new Error(`cannot read the SQLite WebAssembly file ${path}: ${(err as Error).message}; set PEERFOLD_SQLJS_WASM to a valid sql-wasm.wasm`, { cause: err });
+      throw new Error(
+        `cannot read the SQLite WebAssembly file ${path}: ${(err as Error).message}; set PEERFOLD_SQLJS_WASM to a valid sql-wasm.wasm`,
+        { cause: err },
+      );
     }
     const wasmBinary = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     return initSqlJs({ wasmBinary });

@@ -50,7 +50,16 @@ function file(path: string, over: Partial<FileRecord> = {}): FileRecord {
 }
 
 function share(id: string, over: Partial<ShareRow> = {}): ShareRow {
-  return { id, name: `Share ${id}`, path: `/data/${id}`, access: 'read-write', secret: `secret-${id}`, paused: false, createdAt: 1_700_000_000_000, ...over };
+  return {
+    id,
+    name: `Share ${id}`,
+    path: `/data/${id}`,
+    access: 'read-write',
+    secret: `secret-${id}`,
+    paused: false,
+    createdAt: 1_700_000_000_000,
+    ...over,
+  };
 }
 
 async function withStore(fn: (store: IndexStore, dir: string) => Promise<void> | void): Promise<void> {
@@ -70,7 +79,10 @@ test('shares: add, get, list, update, duplicate refused', async () => {
   await withStore((store) => {
     store.addShare(share('s2', { access: 'encrypted', paused: true }));
     assert.deepEqual(store.getShare('s2'), share('s2', { access: 'encrypted', paused: true }));
-    assert.deepEqual(store.listShares().map((s) => s.id), ['s1', 's2']);
+    assert.deepEqual(
+      store.listShares().map((s) => s.id),
+      ['s1', 's2'],
+    );
     assert.throws(() => store.addShare(share('s2')), /already exists/);
     const updated = store.updateShare('s2', { name: 'Renamed', paused: false, secret: undefined });
     assert.equal(updated.name, 'Renamed');
@@ -139,13 +151,19 @@ test('filesSince pages through one device in sequence order; maxSequence', async
     const seqs = [7, 3, 12, 1, 9, 4, 15, 2];
     store.putFiles(seqs.map((s, i) => file(`f${i}`, { sequence: s })));
     store.putFiles([file('peer-only', { deviceId: PEER, sequence: 100, version: { [PEER]: 1 }, modifiedBy: PEER })]);
-    assert.deepEqual(store.filesSince('s1', LOCAL, 0, 100).map((f) => f.sequence), [1, 2, 3, 4, 7, 9, 12, 15]);
-    assert.deepEqual(store.filesSince('s1', LOCAL, 4, 3).map((f) => f.sequence), [7, 9, 12]);
+    assert.deepEqual(
+      store.filesSince('s1', LOCAL, 0, 100).map((f) => f.sequence),
+      [1, 2, 3, 4, 7, 9, 12, 15],
+    );
+    assert.deepEqual(
+      store.filesSince('s1', LOCAL, 4, 3).map((f) => f.sequence),
+      [7, 9, 12],
+    );
     assert.deepEqual(store.filesSince('s1', LOCAL, 15, 10), []);
     // a rewrite moves the entry to its new sequence
     store.putFiles([file('f1', { sequence: 16 })]);
     const paged: number[] = [];
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = store.filesSince('s1', LOCAL, after, 3);
       if (!page.length) break;
       paged.push(...page.map((f) => f.sequence));
@@ -155,7 +173,10 @@ test('filesSince pages through one device in sequence order; maxSequence', async
     assert.equal(store.maxSequence('s1', LOCAL), 16);
     assert.equal(store.maxSequence('s1', PEER), 100);
     assert.equal(store.maxSequence('s1', 'nobody'), 0);
-    assert.deepEqual(store.filesSince('s1', PEER, 0, 10).map((f) => f.path), ['peer-only']);
+    assert.deepEqual(
+      store.filesSince('s1', PEER, 0, 10).map((f) => f.path),
+      ['peer-only'],
+    );
   });
 });
 
@@ -175,20 +196,29 @@ test('entriesForPath and iterateByPath see every device, grouped and in path ord
     store.putFiles([file('zz-only-peer2', { deviceId: PEER2, sequence: 99 })]);
     store.forgetDevice('s1', PEER2);
 
-    assert.deepEqual(store.entriesForPath('s1', 'dir/00').map((e) => e.deviceId), [LOCAL, PEER]);
+    assert.deepEqual(
+      store.entriesForPath('s1', 'dir/00').map((e) => e.deviceId),
+      [LOCAL, PEER],
+    );
     assert.deepEqual(store.entriesForPath('s1', 'nope'), []);
 
     const groups = [...store.iterateByPath('s1', 4)];
     assert.equal(groups.length, 25);
-    assert.deepEqual(groups.map((g) => g.path), recs.filter((r) => r.deviceId === LOCAL && r.shareId === 's1').map((r) => r.path));
+    assert.deepEqual(
+      groups.map((g) => g.path),
+      recs.filter((r) => r.deviceId === LOCAL && r.shareId === 's1').map((r) => r.path),
+    );
     assert.equal(groups[0]!.entries.length, 2);
     assert.equal(groups[1]!.entries.length, 1);
     for (const g of groups) for (const e of g.entries) assert.equal(e.path, g.path);
-    assert.equal(groups.reduce((n, g) => n + g.entries.length, 0), 25 + 13);
+    assert.equal(
+      groups.reduce((n, g) => n + g.entries.length, 0),
+      25 + 13,
+    );
   });
 });
 
-test('counts cover a device\'s live entries only', async () => {
+test("counts cover a device's live entries only", async () => {
   await withStore((store) => {
     store.putFiles([
       file('a', { chunks: chunks('a', [1000]), size: 1000 }),
@@ -282,15 +312,27 @@ function side(deviceId: string) {
   return { deviceId, deviceName: `name of ${deviceId}`, mtimeMs: 123, size: 4, hash: 'ab'.repeat(32) };
 }
 
-test('peers: bookkeeping upserts, forgetDevice drops a peer\'s index', async () => {
+test("peers: bookkeeping upserts, forgetDevice drops a peer's index", async () => {
   await withStore((store) => {
     assert.equal(store.getPeer('s1', PEER), null);
     const created = store.updatePeer('s1', PEER, { name: 'laptop', via: 'lan', lastSeen: 10 });
-    assert.deepEqual(created, { shareId: 's1', deviceId: PEER, name: 'laptop', address: null, via: 'lan', lastSeen: 10, remoteSeqSeen: 0, localSeqAcked: 0 });
+    assert.deepEqual(created, {
+      shareId: 's1',
+      deviceId: PEER,
+      name: 'laptop',
+      address: null,
+      via: 'lan',
+      lastSeen: 10,
+      remoteSeqSeen: 0,
+      localSeqAcked: 0,
+    });
     store.updatePeer('s1', PEER, { remoteSeqSeen: 42, localSeqAcked: 7, address: '192.168.1.5:22000' });
     assert.deepEqual(store.getPeer('s1', PEER), { ...created, remoteSeqSeen: 42, localSeqAcked: 7, address: '192.168.1.5:22000' });
     store.updatePeer('s1', PEER2, { name: 'phone', via: 'relay' });
-    assert.deepEqual(store.listPeers('s1').map((p) => p.deviceId), [PEER, PEER2]);
+    assert.deepEqual(
+      store.listPeers('s1').map((p) => p.deviceId),
+      [PEER, PEER2],
+    );
     assert.throws(() => store.updatePeer('zz', PEER, {}), /no share/);
 
     store.putFiles([file('x', { deviceId: PEER }), file('y', { deviceId: PEER }), file('x')]);
@@ -298,7 +340,10 @@ test('peers: bookkeeping upserts, forgetDevice drops a peer\'s index', async () 
     assert.equal(store.getPeer('s1', PEER), null);
     assert.deepEqual(store.listFiles('s1', PEER, { includeDeleted: true }), []);
     assert.equal(store.getFile('s1', LOCAL, 'x')?.path, 'x');
-    assert.deepEqual([...store.iterateByPath('s1')].map((g) => g.path), ['x']);
+    assert.deepEqual(
+      [...store.iterateByPath('s1')].map((g) => g.path),
+      ['x'],
+    );
     assert.throws(() => store.forgetDevice('s1', LOCAL), /local device/);
   });
 });
@@ -313,7 +358,14 @@ test('manual addresses and conflicts', async () => {
     assert.equal(store.removeAddress('s1', 'a.example:2'), false);
     assert.deepEqual(store.listAddresses('s1'), ['b.example:1']);
 
-    const c1 = { shareId: 's1', path: 'doc.txt', conflictPath: 'doc.conflict-phone-20250101-120000.txt', winner: side(LOCAL), loser: side(PEER), createdAt: 2 };
+    const c1 = {
+      shareId: 's1',
+      path: 'doc.txt',
+      conflictPath: 'doc.conflict-phone-20250101-120000.txt',
+      winner: side(LOCAL),
+      loser: side(PEER),
+      createdAt: 2,
+    };
     const c2 = { ...c1, path: 'b.txt', conflictPath: 'b.conflict-phone-20250101-120000.txt', createdAt: 1 };
     store.addConflict(c1);
     store.addConflict(c2);
@@ -368,7 +420,7 @@ test('a rolled-back transaction does not leave stale device ids in the cache', a
   });
 });
 
-test('removeLocalFiles forgets only this device\'s entries for those paths, and their chunks', async () => {
+test("removeLocalFiles forgets only this device's entries for those paths, and their chunks", async () => {
   await withStore((store) => {
     const cs = chunks('gone', [10, 20]);
     store.putFiles([file('gone.txt', { chunks: cs }), file('kept.txt'), file('gone.txt', { deviceId: PEER, chunks: cs })]);

@@ -66,7 +66,14 @@ function insertChunksSql(rows: number): string {
 
 /** The chunk_index key: the first 6 bytes of a sha256 as an exact (48-bit) number. */
 function hashPrefix(bytes: Uint8Array, at: number): number {
-  return bytes[at]! * 2 ** 40 + bytes[at + 1]! * 2 ** 32 + ((bytes[at + 2]! << 24) >>> 0) + (bytes[at + 3]! << 16) + (bytes[at + 4]! << 8) + bytes[at + 5]!;
+  return (
+    bytes[at]! * 2 ** 40 +
+    bytes[at + 1]! * 2 ** 32 +
+    ((bytes[at + 2]! << 24) >>> 0) +
+    (bytes[at + 3]! << 16) +
+    (bytes[at + 4]! << 8) +
+    bytes[at + 5]!
+  );
 }
 
 /** A list of chunk_index rows (parallel arrays) that can be walked in key order cheaply. */
@@ -111,11 +118,7 @@ export class IndexStore {
   private readonly shareNoById = new Map<string, number>();
 
   /** Opens the index database in `dir` (the home folder's index directory) with this module's schema. */
-  static async open(
-    dir: string,
-    localDeviceId: string,
-    options: Omit<DurableDbOptions, 'migrations'> = {},
-  ): Promise<OpenIndexResult> {
+  static async open(dir: string, localDeviceId: string, options: Omit<DurableDbOptions, 'migrations'> = {}): Promise<OpenIndexResult> {
     const { db, recovered } = await DurableDb.open(dir, { ...options, migrations: INDEX_MIGRATIONS });
     return { store: new IndexStore(db, localDeviceId), db, recovered };
   }
@@ -253,7 +256,12 @@ export class IndexStore {
       this.db.run('DELETE FROM shares WHERE no = ?', [no]);
       // a share joined again is a new index: a new index ID, so peers send everything again
       // (its sequences restart), and no stale peer index IDs
-      this.db.run("DELETE FROM meta WHERE key = ? OR key = ? OR substr(key, 1, ?) = ?", [`index-id:${id}`, `counter-floor:${id}`, `peer-index:${id}:`.length, `peer-index:${id}:`]);
+      this.db.run('DELETE FROM meta WHERE key = ? OR key = ? OR substr(key, 1, ?) = ?', [
+        `index-id:${id}`,
+        `counter-floor:${id}`,
+        `peer-index:${id}:`.length,
+        `peer-index:${id}:`,
+      ]);
     });
     this.shareNoById.delete(id);
     return true;
@@ -363,7 +371,8 @@ export class IndexStore {
     this.db.transaction(() => {
       try {
         for (const path of paths) {
-          const pathId = this.db.rows('SELECT id FROM paths WHERE share_no = ? AND path = ?', [shareNo, path])[0]?.[0] as number | undefined;
+          const pathId = this.db.rows('SELECT id FROM paths WHERE share_no = ? AND path = ?', [shareNo, path])[0]?.[0] as
+            number | undefined;
           if (pathId === undefined) continue;
           this.noteLocalChunks(pathId, devNo, null);
           this.db.run('DELETE FROM files WHERE path_id = ? AND device_no = ?', [pathId, devNo]);
@@ -407,7 +416,10 @@ export class IndexStore {
     }
     if (!opts.includeDeleted) where += ' AND f.deleted = 0';
     return this.db
-      .rows(`SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ?${where} ORDER BY p.path`, params)
+      .rows(
+        `SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ?${where} ORDER BY p.path`,
+        params,
+      )
       .map((r) => this.decodeFile(shareId, r));
   }
 
@@ -620,7 +632,10 @@ export class IndexStore {
   }
 
   setAwaitingPeerIndex(shareId: string, awaiting: boolean): void {
-    if (awaiting) this.db.run("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = excluded.value", [`awaiting-index:${shareId}`]);
+    if (awaiting)
+      this.db.run("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = excluded.value", [
+        `awaiting-index:${shareId}`,
+      ]);
     else this.db.run('DELETE FROM meta WHERE key = ?', [`awaiting-index:${shareId}`]);
   }
 

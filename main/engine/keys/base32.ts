@@ -35,7 +35,6 @@ export function fromSymbols(symbols: number[]): Uint8Array | null {
   return out ? Uint8Array.from(out) : null;
 }
 
-export const symbolsToText = (symbols: number[], alphabet: string): string =>
-  symbols.map((s) => alphabet[s]).join('');
+export const symbolsToText = (symbols: number[], alphabet: string): string => symbols.map((s) => alphabet[s]).join('');
 
 export const symbolCount = (byteCount: number): number => Math.ceil((byteCount * 8) / 5);

@@ -20,7 +20,10 @@ export interface DeviceCertificate {
 }
 
 export function toPem(label: string, body: Uint8Array): string {
-  const b64 = Buffer.from(body).toString('base64').match(/.{1,64}/g)!.join('\n');
+  const b64 = Buffer.from(body)
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 

@@ -9,7 +9,11 @@ const rw = shareSecretFromReadWrite(secret);
 
 test('codes round-trip at every level and stay within 60 characters', () => {
   const codes = shareCodes(rw);
-  for (const [level, code] of [['read-write', codes.readWrite], ['read-only', codes.readOnly], ['encrypted', codes.encrypted]] as const) {
+  for (const [level, code] of [
+    ['read-write', codes.readWrite],
+    ['read-only', codes.readOnly],
+    ['encrypted', codes.encrypted],
+  ] as const) {
     assert.ok(code);
     assert.ok(code.length <= 60, `${code} is ${code.length} characters`);
     assert.equal(code.length, codeLength(level));
@@ -35,7 +39,13 @@ test('lower levels give no codes above them', () => {
 
 test('pasting tolerates case, spaces, dashes and the read-aloud grouping', () => {
   const code = encodeCode('read-write', secret);
-  for (const variant of [code.toUpperCase(), ` ${code}\n`, groupCode(code), groupCode(code).replace(/ /g, '-'), code.match(/.{1,5}/g)!.join(' ')]) {
+  for (const variant of [
+    code.toUpperCase(),
+    ` ${code}\n`,
+    groupCode(code),
+    groupCode(code).replace(/ /g, '-'),
+    code.match(/.{1,5}/g)!.join(' '),
+  ]) {
     const p = parseCode(variant);
     assert.ok(p.ok, variant);
     assert.equal(p.code, code);
@@ -44,7 +54,11 @@ test('pasting tolerates case, spaces, dashes and the read-aloud grouping', () =>
 
 test('each kind of malformed code gets its own message', () => {
   const code = encodeCode('read-write', secret);
-  const problem = (t: string) => { const p = parseCode(t); assert.ok(!p.ok); return p; };
+  const problem = (t: string) => {
+    const p = parseCode(t);
+    assert.ok(!p.ok);
+    return p;
+  };
   assert.equal(problem('').problem, 'empty');
   assert.equal(problem('   ').problem, 'empty');
   assert.equal(problem('hello world').problem, 'unknown-kind');
@@ -86,7 +100,10 @@ test('every single-character substitution is caught', () => {
 });
 
 test('transpositions: every adjacent swap is caught, and (measured) any swap', () => {
-  let adjacent = 0, adjacentCaught = 0, any = 0, anyCaught = 0;
+  let adjacent = 0,
+    adjacentCaught = 0,
+    any = 0,
+    anyCaught = 0;
   for (let n = 0; n < 20; n++) {
     const code = encodeCode('read-write', createShareSecret().secret);
     for (let i = 0; i < code.length; i++) {
@@ -94,8 +111,12 @@ test('transpositions: every adjacent swap is caught, and (measured) any swap', (
         if (code[i] === code[j]) continue;
         const swapped = code.slice(0, i) + code[j] + code.slice(i + 1, j) + code[i] + code.slice(j + 1);
         const caught = !parseCode(swapped).ok;
-        any++; if (caught) anyCaught++;
-        if (j === i + 1) { adjacent++; if (caught) adjacentCaught++; }
+        any++;
+        if (caught) anyCaught++;
+        if (j === i + 1) {
+          adjacent++;
+          if (caught) adjacentCaught++;
+        }
       }
     }
   }
@@ -106,11 +127,21 @@ test('transpositions: every adjacent swap is caught, and (measured) any swap', (
 
 test('the checksum is standard bech32m (BIP-350 test vectors)', async () => {
   const { verifyChecksum } = await import('./bech32.ts');
-  for (const s of ['a1lqfn3a', 'abcdef1l7aum6echk45nj3s0wdvt2fg8x9yrzpqzd3ryx', 'split1checkupstagehandshakeupstreamerranterredcaperredlc445v', '?1v759aa']) {
+  for (const s of [
+    'a1lqfn3a',
+    'abcdef1l7aum6echk45nj3s0wdvt2fg8x9yrzpqzd3ryx',
+    'split1checkupstagehandshakeupstreamerranterredcaperredlc445v',
+    '?1v759aa',
+  ]) {
     const sep = s.lastIndexOf('1');
     const symbols = [...s.slice(sep + 1)].map((c) => BECH32_ALPHABET.indexOf(c));
     assert.ok(verifyChecksum(s.slice(0, sep), symbols), s);
   }
   // and a bech32 (not bech32m) string does not pass
-  assert.ok(!verifyChecksum('a', [...'2uel5l'].map((c) => BECH32_ALPHABET.indexOf(c))));
+  assert.ok(
+    !verifyChecksum(
+      'a',
+      [...'2uel5l'].map((c) => BECH32_ALPHABET.indexOf(c)),
+    ),
+  );
 });

@@ -11,7 +11,14 @@ import type { ShareCodes } from '../../../shared/api.ts';
 import { ApiError } from '../../../shared/errors.ts';
 import { BECH32_ALPHABET, fromSymbols, symbolCount, symbolsToText, toSymbols } from './base32.ts';
 import { CHECKSUM_LENGTH, checksum, verifyChecksum } from './bech32.ts';
-import { SECRET_BYTES, WRITER_KEY_HASH_BYTES, weakenSecret, shareSecretFromReadWrite, type AccessLevel, type ShareSecret } from './secrets.ts';
+import {
+  SECRET_BYTES,
+  WRITER_KEY_HASH_BYTES,
+  weakenSecret,
+  shareSecretFromReadWrite,
+  type AccessLevel,
+  type ShareSecret,
+} from './secrets.ts';
 
 export type CodeKind = AccessLevel | 'invite';
 
@@ -39,7 +46,8 @@ export function encodeCode(level: AccessLevel, secret: Uint8Array, writerKeyHash
   if (secret.length !== SECRET_BYTES) throw new RangeError(`a share secret is ${SECRET_BYTES} bytes`);
   let payload = secret;
   if (level !== 'read-write') {
-    if (writerKeyHash?.length !== WRITER_KEY_HASH_BYTES) throw new RangeError(`a ${level} code needs the ${WRITER_KEY_HASH_BYTES}-byte writer key hash`);
+    if (writerKeyHash?.length !== WRITER_KEY_HASH_BYTES)
+      throw new RangeError(`a ${level} code needs the ${WRITER_KEY_HASH_BYTES}-byte writer key hash`);
     payload = new Uint8Array(SECRET_BYTES + WRITER_KEY_HASH_BYTES);
     payload.set(secret);
     payload.set(writerKeyHash, SECRET_BYTES);
@@ -83,7 +91,8 @@ const MAX_CODE_CHARS = 256;
 
 /** Parses a code as a person may paste it: any case, with spaces or dashes anywhere. */
 export function parseCode(text: string): CodeParse {
-  if (text !== null && text !== undefined && typeof text !== 'string') return fail('malformed', 'a code is text: paste the code you were sent');
+  if (text !== null && text !== undefined && typeof text !== 'string')
+    return fail('malformed', 'a code is text: paste the code you were sent');
   const code = (text ?? '').replace(/[\s-]/g, '').toLowerCase();
   if (!code) return fail('empty', 'no code given: paste the code you were sent');
   if (code.length > MAX_CODE_CHARS) {
@@ -96,7 +105,11 @@ export function parseCode(text: string): CodeParse {
     const start = sep >= 0 && sep <= 6 ? `"${code.slice(0, sep + 1)}"` : `"${code.slice(0, 4)}..."`;
     return fail('unknown-kind', `unknown kind of code ${start}: a Peerfold code starts with ${KNOWN}`);
   }
-  if (kind === 'invite') return fail('unsupported', 'this is a one-time invite code, not a share code: join with it (peerfold join CODE PATH), it cannot stand for a share here');
+  if (kind === 'invite')
+    return fail(
+      'unsupported',
+      'this is a one-time invite code, not a share code: join with it (peerfold join CODE PATH), it cannot stand for a share here',
+    );
   const level = kind;
   const body = code.slice(sep + 1);
   const symbols: number[] = [];
@@ -118,7 +131,8 @@ export function parseCode(text: string): CodeParse {
   }
   if (!checksumOk) return fail('checksum', 'checksum mismatch: a character is mistyped or two are swapped');
   const payload = fromSymbols(symbols.slice(1, symbols.length - CHECKSUM_LENGTH));
-  if (!payload || payload.length !== payloadBytes(level)) return fail('malformed', 'this code is malformed (its padding is not zero): ask for a new one');
+  if (!payload || payload.length !== payloadBytes(level))
+    return fail('malformed', 'this code is malformed (its padding is not zero): ask for a new one');
   return {
     ok: true,
     level,
@@ -131,7 +145,10 @@ export function parseCode(text: string): CodeParse {
 /** A code split into groups of 4 after its prefix, for reading aloud; parseCode accepts it back. */
 export function groupCode(code: string): string {
   const sep = code.indexOf('1');
-  return `${code.slice(0, sep + 1)} ${code.slice(sep + 1).match(/.{1,4}/g)!.join(' ')}`;
+  return `${code.slice(0, sep + 1)} ${code
+    .slice(sep + 1)
+    .match(/.{1,4}/g)!
+    .join(' ')}`;
 }
 
 /** The share secret kept in a stored share (its code). */

@@ -22,7 +22,10 @@ export function tlv(tag: number, content: Uint8Array): Der {
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -51,7 +54,10 @@ export function oid(dotted: string): Der {
   for (const arc of parts.slice(2)) {
     const groups: number[] = [];
     let v = arc;
-    do { groups.unshift(v & 0x7f); v = Math.floor(v / 128); } while (v > 0);
+    do {
+      groups.unshift(v & 0x7f);
+      v = Math.floor(v / 128);
+    } while (v > 0);
     for (let i = 0; i < groups.length - 1; i++) groups[i]! |= 0x80;
     body.push(...groups);
   }

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { deviceIdFromFingerprint, parseDeviceId, fingerprintMatchesDeviceId, parseSdpFingerprint, deviceIdToBytes, deviceIdFromBytes, sdpFingerprint } from './device-id.ts';
+import {
+  deviceIdFromFingerprint,
+  parseDeviceId,
+  fingerprintMatchesDeviceId,
+  parseSdpFingerprint,
+  deviceIdToBytes,
+  deviceIdFromBytes,
+  sdpFingerprint,
+} from './device-id.ts';
 import { RFC4648_ALPHABET } from './base32.ts';
 
 const fp = 'ab'.repeat(32);
@@ -20,7 +28,13 @@ test('device IDs are 5 dash-separated groups of 7 and round-trip through their b
 
 test('parseDeviceId accepts lower case, no dashes, spaces, and 0/1/8 typed for O/I/B', () => {
   const id = deviceIdFromFingerprint(fp);
-  for (const v of [id.toLowerCase(), id.replace(/-/g, ''), id.replace(/-/g, ' '), ` ${id} `, id.replace(/O/g, '0').replace(/I/g, '1').replace(/B/g, '8')]) {
+  for (const v of [
+    id.toLowerCase(),
+    id.replace(/-/g, ''),
+    id.replace(/-/g, ' '),
+    ` ${id} `,
+    id.replace(/O/g, '0').replace(/I/g, '1').replace(/B/g, '8'),
+  ]) {
     const p = parseDeviceId(v);
     assert.ok(p.ok, v);
     assert.equal(p.deviceId, id);
@@ -47,7 +61,11 @@ test('device ID check symbols catch every single typo and every adjacent swap', 
 
 test('parseDeviceId says what is wrong', () => {
   const id = deviceIdFromFingerprint(fp);
-  const err = (t: string) => { const p = parseDeviceId(t); assert.ok(!p.ok); return p.error; };
+  const err = (t: string) => {
+    const p = parseDeviceId(t);
+    assert.ok(!p.ok);
+    return p.error;
+  };
   assert.match(err(''), /no device ID/);
   assert.match(err(id.slice(0, -1)), /wrong length/);
   assert.match(err(`${id.slice(0, -1)}9`), /invalid character '9'/);
@@ -66,7 +84,9 @@ test('fingerprintMatchesDeviceId rejects other certificates and junk', () => {
 
 test('parseSdpFingerprint reads the sha-256 line, refuses others and disagreements', () => {
   const line = (hex: string) => `a=fingerprint:sha-256 ${sdpFingerprint(hex)}`;
-  const sdp = ['v=0', 'o=rtc 1 0 IN IP4 127.0.0.1', 's=-', line(fp), 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', line(fp), ''].join('\r\n');
+  const sdp = ['v=0', 'o=rtc 1 0 IN IP4 127.0.0.1', 's=-', line(fp), 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', line(fp), ''].join(
+    '\r\n',
+  );
   assert.equal(parseSdpFingerprint(sdp), fp);
   assert.equal(parseSdpFingerprint('v=0\r\n'), null);
   assert.equal(parseSdpFingerprint(`${line(fp)}\r\n${line('cd'.repeat(32))}\r\n`), null);

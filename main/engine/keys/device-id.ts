@@ -89,9 +89,7 @@ export function deviceIdFromFingerprint(fpHex: string): DeviceId {
   return deviceIdFromBytes(Buffer.from(hex.slice(0, DEVICE_ID_BYTES * 2), 'hex'));
 }
 
-export type DeviceIdParse =
-  | { ok: true; deviceId: DeviceId; bytes: Uint8Array }
-  | { ok: false; error: string };
+export type DeviceIdParse = { ok: true; deviceId: DeviceId; bytes: Uint8Array } | { ok: false; error: string };
 
 // Letters people type for the digits base32 lacks (as Syncthing does).
 const LOOKALIKES: Record<string, string> = { '0': 'O', '1': 'I', '8': 'B' };
@@ -100,8 +98,15 @@ const LOOKALIKES: Record<string, string> = { '0': 'O', '1': 'I', '8': 'B' };
 export function parseDeviceId(text: string): DeviceIdParse {
   if (typeof text !== 'string') return { ok: false, error: 'a device ID is text' };
   // longer than any device ID with a separator between every two characters: not worth cleaning
-  if (text.length > 4 * (DATA_SYMBOLS + CHECK_SYMBOLS)) return { ok: false, error: `wrong length: a device ID has ${DATA_SYMBOLS + CHECK_SYMBOLS} characters (not counting dashes), this one has ${text.length}` };
-  const cleaned = text.toUpperCase().replace(/[\s-]/g, '').replace(/[018]/g, (c) => LOOKALIKES[c]!);
+  if (text.length > 4 * (DATA_SYMBOLS + CHECK_SYMBOLS))
+    return {
+      ok: false,
+      error: `wrong length: a device ID has ${DATA_SYMBOLS + CHECK_SYMBOLS} characters (not counting dashes), this one has ${text.length}`,
+    };
+  const cleaned = text
+    .toUpperCase()
+    .replace(/[\s-]/g, '')
+    .replace(/[018]/g, (c) => LOOKALIKES[c]!);
   if (!cleaned) return { ok: false, error: 'no device ID given' };
   const want = DATA_SYMBOLS + CHECK_SYMBOLS;
   if (cleaned.length !== want) {

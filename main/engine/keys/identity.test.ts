@@ -5,12 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync, sign, X509Certificate, createHash } from 'node:crypto';
 import nodeDataChannel, { type PeerConnection, type DataChannel } from 'node-datachannel';
-import { loadOrCreateIdentity, parseSdpFingerprint, fingerprintMatchesDeviceId, deviceIdFromFingerprint, KEY_FILE, CERT_FILE } from './identity.ts';
+import {
+  loadOrCreateIdentity,
+  parseSdpFingerprint,
+  fingerprintMatchesDeviceId,
+  deviceIdFromFingerprint,
+  KEY_FILE,
+  CERT_FILE,
+} from './identity.ts';
 import { toPem } from './cert.ts';
 import * as der from './der.ts';
 
 const dirs: string[] = [];
-const tempHome = () => { const d = mkdtempSync(join(tmpdir(), 'peerfold-id-')); dirs.push(d); return d; };
+const tempHome = () => {
+  const d = mkdtempSync(join(tmpdir(), 'peerfold-id-'));
+  dirs.push(d);
+  return d;
+};
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   nodeDataChannel.cleanup();
@@ -41,36 +52,78 @@ test('a damaged identity is refused with a way out, never replaced', () => {
   void a;
 });
 
-interface Side { pc: PeerConnection; channels: DataChannel[]; localSdp: string; remoteSdp: string }
+interface Side {
+  pc: PeerConnection;
+  channels: DataChannel[];
+  localSdp: string;
+  remoteSdp: string;
+}
 
 /** Two PeerConnections in this process, signaling handed over directly; resolves once both data channels are open or either fails. */
-async function loopback(a: { cert?: string; key?: string }, b: { cert?: string; key?: string }): Promise<{ result: 'open' | 'failed'; sides: [Side, Side] }> {
+async function loopback(
+  a: { cert?: string; key?: string },
+  b: { cert?: string; key?: string },
+): Promise<{ result: 'open' | 'failed'; sides: [Side, Side] }> {
   const mk = (name: string, c: { cert?: string; key?: string }): Side => ({
     pc: new nodeDataChannel.PeerConnection(name, { iceServers: [], certificatePemFile: c.cert, keyPemFile: c.key }),
-    channels: [], localSdp: '', remoteSdp: '',
+    channels: [],
+    localSdp: '',
+    remoteSdp: '',
   });
   const sides: [Side, Side] = [mk('a', a), mk('b', b)];
   return new Promise((resolve) => {
     let done = false;
     let opened = 0;
-    const finish = (result: 'open' | 'failed') => { if (!done) { done = true; resolve({ result, sides }); } };
+    const finish = (result: 'open' | 'failed') => {
+      if (!done) {
+        done = true;
+        resolve({ result, sides });
+      }
+    };
     for (const [i, s] of sides.entries()) {
       const peer = sides[1 - i]!;
       s.pc.onLocalDescription((sdp, type) => {
-        try { s.localSdp = sdp; peer.remoteSdp = sdp; peer.pc.setRemoteDescription(sdp, type); } catch { finish('failed'); }
+        try {
+          s.localSdp = sdp;
+          peer.remoteSdp = sdp;
+          peer.pc.setRemoteDescription(sdp, type);
+        } catch {
+          finish('failed');
+        }
       });
-      s.pc.onLocalCandidate((c, mid) => { try { peer.pc.addRemoteCandidate(c, mid); } catch { finish('failed'); } });
-      s.pc.onStateChange((st) => { if (st === 'failed' || st === 'closed') finish('failed'); });
-      s.pc.onDataChannel((dc) => { s.channels.push(dc); try { dc.onMessage(() => {}); } catch { /* ignore */ } if (++opened === 2) finish('open'); });
+      s.pc.onLocalCandidate((c, mid) => {
+        try {
+          peer.pc.addRemoteCandidate(c, mid);
+        } catch {
+          finish('failed');
+        }
+      });
+      s.pc.onStateChange((st) => {
+        if (st === 'failed' || st === 'closed') finish('failed');
+      });
+      s.pc.onDataChannel((dc) => {
+        s.channels.push(dc);
+        try {
+          dc.onMessage(() => {});
+        } catch {
+          /* ignore */
+        }
+        if (++opened === 2) finish('open');
+      });
     }
     const dc = sides[0].pc.createDataChannel('test');
     sides[0].channels.push(dc);
-    dc.onOpen(() => { if (++opened === 2) finish('open'); });
+    dc.onOpen(() => {
+      if (++opened === 2) finish('open');
+    });
   });
 }
 
 function closeAll(sides: Side[]) {
-  for (const s of sides) { for (const c of s.channels) c.close(); s.pc.close(); }
+  for (const s of sides) {
+    for (const c of s.channels) c.close();
+    s.pc.close();
+  }
 }
 
 test('DTLS comes up with our certificates and the SDP fingerprints are our fingerprints', async () => {
@@ -98,9 +151,15 @@ test('libdatachannel DTLS refuses Ed25519 certificates', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const alg = der.sequence(der.oid('1.3.101.112'));
     const name = der.sequence(der.set(der.sequence(der.oid('2.5.4.3'), der.utf8String('ed'))));
-    const tbs = der.sequence(der.explicit(0, der.smallInteger(2)), der.smallInteger(i + 1), alg, name,
-      der.sequence(der.time(new Date(Date.now() - 86_400_000)), der.time(new Date(Date.UTC(9999, 0, 1)))), name,
-      new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })));
+    const tbs = der.sequence(
+      der.explicit(0, der.smallInteger(2)),
+      der.smallInteger(i + 1),
+      alg,
+      name,
+      der.sequence(der.time(new Date(Date.now() - 86_400_000)), der.time(new Date(Date.UTC(9999, 0, 1)))),
+      name,
+      new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })),
+    );
     const home = tempHome();
     writeFileSync(join(home, 'c.pem'), toPem('CERTIFICATE', der.sequence(tbs, alg, der.bitString(sign(null, tbs, privateKey)))));
     writeFileSync(join(home, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));

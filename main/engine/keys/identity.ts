@@ -72,7 +72,11 @@ function loadIdentity(certPemPath: string, keyPemPath: string): DeviceIdentity {
     throw new Error(`the device identity in ${certPemPath} is damaged (${(e as Error).message}); ${startOver}`, { cause: e });
   }
   for (const f of [certPemPath, keyPemPath]) {
-    try { chmodSync(f, 0o600); } catch { /* not ours to fix on every file system */ }
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      /* not ours to fix on every file system */
+    }
   }
   const fingerprint = sha256Hex(certDer);
   return { deviceId: deviceIdFromFingerprint(fingerprint), certPemPath, keyPemPath, certDer, fingerprint };

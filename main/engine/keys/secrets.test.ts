@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createShareSecret, deriveShareKeys, weakenSecret, shareSecretFromReadWrite, authKey, writerSigningKey, writerKeyHash, levelCovers } from './secrets.ts';
+import {
+  createShareSecret,
+  deriveShareKeys,
+  weakenSecret,
+  shareSecretFromReadWrite,
+  authKey,
+  writerSigningKey,
+  writerKeyHash,
+  levelCovers,
+} from './secrets.ts';
 
 test('each level derives from the one above, and only downwards', () => {
   const rw = createShareSecret();

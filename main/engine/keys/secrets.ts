@@ -66,7 +66,12 @@ export const levelCovers = (held: AccessLevel, wanted: AccessLevel): boolean => 
 const hkdf = (ikm: Uint8Array, info: string, length: number): Uint8Array =>
   new Uint8Array(hkdfSync('sha256', ikm, new Uint8Array(0), info, length));
 
-const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => { const o = new Uint8Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; };
+const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const o = new Uint8Array(a.length + b.length);
+  o.set(a);
+  o.set(b, a.length);
+  return o;
+};
 
 function checkLength(what: string, bytes: Uint8Array, n: number): void {
   if (!(bytes instanceof Uint8Array) || bytes.length !== n) throw new RangeError(`${what} must be ${n} bytes`);
@@ -104,8 +109,13 @@ export function weakenSecret(s: ShareSecret, to: AccessLevel): ShareSecret {
   if (!levelCovers(s.level, to)) throw new RangeError(`a ${s.level} secret cannot give a ${to} secret`);
   let { level, secret } = s;
   while (level !== to) {
-    if (level === 'read-write') { secret = hkdf(secret, INFO.readOnly, SECRET_BYTES); level = 'read-only'; }
-    else { secret = hkdf(secret, INFO.encrypted, SECRET_BYTES); level = 'encrypted'; }
+    if (level === 'read-write') {
+      secret = hkdf(secret, INFO.readOnly, SECRET_BYTES);
+      level = 'read-only';
+    } else {
+      secret = hkdf(secret, INFO.encrypted, SECRET_BYTES);
+      level = 'encrypted';
+    }
   }
   return { level, secret, writerKeyHash: s.writerKeyHash };
 }

@@ -28,7 +28,10 @@ test('a file replaced every few seconds for an hour keeps about one archived ver
       }
       const span = t - 1_764_600_000_000;
       // consecutive kept versions are a window apart, and the first replacement is always kept
-      return kept.length <= Math.floor(span / ARCHIVE_COALESCE_MS) + 1 && kept.every((k, i) => i === 0 || k - kept[i - 1]! >= ARCHIVE_COALESCE_MS);
+      return (
+        kept.length <= Math.floor(span / ARCHIVE_COALESCE_MS) + 1 &&
+        kept.every((k, i) => i === 0 || k - kept[i - 1]! >= ARCHIVE_COALESCE_MS)
+      );
     }),
   );
 });
@@ -44,7 +47,10 @@ test('archiveReplaced skips the intermediate versions of one file, not those of 
     assert.equal(await archiveReplaced(root, 'docs/log.txt', 'AAAAAAA-2'), null, 'v2 came and went within the window');
     assert.ok(await archiveReplaced(root, 'docs/other.txt', 'AAAAAAA-1'), 'another file has its own window');
     writeFileSync(join(root, 'docs/log.txt'), 'v3');
-    assert.ok(await archiveReplaced(root, 'docs/log.txt', 'AAAAAAA-3', Date.now() + ARCHIVE_COALESCE_MS + 1000), 'the next window keeps one again');
+    assert.ok(
+      await archiveReplaced(root, 'docs/log.txt', 'AAAAAAA-3', Date.now() + ARCHIVE_COALESCE_MS + 1000),
+      'the next window keeps one again',
+    );
     assert.equal(readdirSync(join(root, '.peerfold/archive/docs')).filter((n) => n.startsWith('log~')).length, 2);
   } finally {
     rmSync(root, { recursive: true, force: true });

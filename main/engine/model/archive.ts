@@ -97,7 +97,8 @@ export async function listArchive(root: string, exists: (path: string) => boolea
  */
 export async function restoreFromArchive(root: string, archivedPath: string, tag: string): Promise<string> {
   const parsed = parseArchivePath(archivedPath);
-  if (!parsed || archivedPath.split('/').includes('..')) throw new ApiError('bad-request', `${archivedPath} is not an archived version of this share`);
+  if (!parsed || archivedPath.split('/').includes('..'))
+    throw new ApiError('bad-request', `${archivedPath} is not an archived version of this share`);
   const src = await safeParent(root, archivedPath);
   if (!(await lstatOrNull(src))?.isFile()) throw new ApiError('not-found', `${archivedPath} is no longer in the archive`);
   const current = await lstatOrNull(await safeParent(root, parsed.original));

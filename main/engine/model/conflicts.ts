@@ -19,8 +19,19 @@ export function isKeptConflict(c: Pick<ConflictInfo, 'conflictPath'>): boolean {
 }
 
 /** The conflict a kept losing version stands for. */
-export function keptConflict(shareId: string, kept: { path: string; archivedPath: string; loser: FileRecord; winner: FileRecord }, nameOf: (deviceId: string) => string, now: number): ConflictInfo {
-  const side = (r: FileRecord): ConflictSide => ({ deviceId: r.modifiedBy, deviceName: nameOf(r.modifiedBy), mtimeMs: r.mtimeMs, size: r.size, hash: r.hash });
+export function keptConflict(
+  shareId: string,
+  kept: { path: string; archivedPath: string; loser: FileRecord; winner: FileRecord },
+  nameOf: (deviceId: string) => string,
+  now: number,
+): ConflictInfo {
+  const side = (r: FileRecord): ConflictSide => ({
+    deviceId: r.modifiedBy,
+    deviceName: nameOf(r.modifiedBy),
+    mtimeMs: r.mtimeMs,
+    size: r.size,
+    hash: r.hash,
+  });
   return { shareId, path: kept.path, conflictPath: kept.archivedPath, winner: side(kept.winner), loser: side(kept.loser), createdAt: now };
 }
 
@@ -55,7 +66,13 @@ export function listConflicts(shareId: string, local: readonly FileRecord[], nam
     const parsed = parseConflictPath(loser.path);
     if (!parsed) continue;
     const winner = byPath.get(parsed.original);
-    const side = (r: FileRecord, name?: string): ConflictSide => ({ deviceId: r.modifiedBy, deviceName: name ?? nameOf(r.modifiedBy), mtimeMs: r.mtimeMs, size: r.size, hash: r.hash });
+    const side = (r: FileRecord, name?: string): ConflictSide => ({
+      deviceId: r.modifiedBy,
+      deviceName: name ?? nameOf(r.modifiedBy),
+      mtimeMs: r.mtimeMs,
+      size: r.size,
+      hash: r.hash,
+    });
     out.push({
       shareId,
       path: parsed.original,

@@ -72,7 +72,8 @@ export function folderProblem(root: string, shareId: string): string | null {
     return `the folder ${root} is missing (an unmounted drive or a deleted folder?); syncing stopped so that its disappearance is not sent to other devices as deletions. Put it back, or unshare it`;
   }
   try {
-    if (readFileSync(join(root, MARKER_FILE), 'utf8').trim() !== shareId) return `the marker in ${root}/${MARKER_FILE} belongs to another share; syncing stopped. Unshare and share the folder again if this is intended`;
+    if (readFileSync(join(root, MARKER_FILE), 'utf8').trim() !== shareId)
+      return `the marker in ${root}/${MARKER_FILE} belongs to another share; syncing stopped. Unshare and share the folder again if this is intended`;
   } catch {
     return `the marker ${MARKER_FILE} is missing from ${root} (was the folder replaced or a drive unmounted?); syncing stopped so nothing is deleted by mistake. Put the folder back, or unshare and share it again`;
   }
@@ -126,7 +127,8 @@ export class Folder {
       selfName: ctx.self.name,
       swarm: ctx.swarm,
       // held deletions wait for the user: nothing is pulled over the paths in question meanwhile
-      active: () => !this.stopped && !this.row.paused && !this.problem && this.lastScanAt !== null && this.held.size === 0 && ctx.networkActive(),
+      active: () =>
+        !this.stopped && !this.row.paused && !this.problem && this.lastScanAt !== null && this.held.size === 0 && ctx.networkActive(),
       record: (records) => this.recordPulled(records),
       flush: () => this.flushPulled(),
       requestScan: (paths) => void this.requestScan(paths),
@@ -145,7 +147,14 @@ export class Folder {
   private afterPullProgress(): void {
     const s = this.puller.summary;
     // in sync with at least one other device, not merely scanned
-    if (!this.everSynced && this.lastScanAt !== null && s.needFiles === 0 && s.pulling.length === 0 && (s.globalFiles ?? 0) > 0 && this.ctx.connectedPeers() > 0) {
+    if (
+      !this.everSynced &&
+      this.lastScanAt !== null &&
+      s.needFiles === 0 &&
+      s.pulling.length === 0 &&
+      (s.globalFiles ?? 0) > 0 &&
+      this.ctx.connectedPeers() > 0
+    ) {
       this.everSynced = true;
       this.ctx.firstSyncDone();
     }
@@ -235,11 +244,14 @@ export class Folder {
     const at = this.puller.nextRetryAt();
     if (at === null || this.stopped) return;
     const now = (this.ctx.now ?? Date.now)();
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.puller.indexChanged();
-      this.loop.requestPull();
-    }, Math.max(0, at - now) + 10);
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = null;
+        this.puller.indexChanged();
+        this.loop.requestPull();
+      },
+      Math.max(0, at - now) + 10,
+    );
     this.retryTimer.unref();
   }
 
@@ -252,7 +264,13 @@ export class Folder {
 
   conflicts(): ConflictInfo[] {
     if (!this.conflictCache) {
-      const { conflicts, stale } = allConflicts(this.id, this.ctx.store.listFiles(this.id, this.ctx.self.id), this.ctx.store.listConflicts(this.id), this.ctx.deviceName, (p) => existsOnDisk(this.root, p));
+      const { conflicts, stale } = allConflicts(
+        this.id,
+        this.ctx.store.listFiles(this.id, this.ctx.self.id),
+        this.ctx.store.listConflicts(this.id),
+        this.ctx.deviceName,
+        (p) => existsOnDisk(this.root, p),
+      );
       for (const k of stale) this.ctx.store.removeConflict(this.id, k.conflictPath);
       this.conflictCache = conflicts;
     }
@@ -294,7 +312,10 @@ export class Folder {
    */
   async revert(path?: string): Promise<number> {
     if (this.row.access !== 'read-only') {
-      throw new ApiError('refused', `"${this.row.name}" is a ${this.row.access} share: its changes go to the other devices, so there is nothing to revert`);
+      throw new ApiError(
+        'refused',
+        `"${this.row.name}" is a ${this.row.access} share: its changes go to the other devices, so there is nothing to revert`,
+      );
     }
     await this.idle();
     const all = this.puller.localChanges();
@@ -358,7 +379,10 @@ export class Folder {
         ignore: this.ignore ?? undefined,
         onState: (s) => {
           this.watcherState = s;
-          if (s === 'rescan-only') this.ctx.log(`share ${this.row.name}: the OS limit on watched folders was reached; changes are found by periodic rescans instead`);
+          if (s === 'rescan-only')
+            this.ctx.log(
+              `share ${this.row.name}: the OS limit on watched folders was reached; changes are found by periodic rescans instead`,
+            );
           this.ctx.changed();
         },
         onError: (message) => this.ctx.log(`share ${this.row.name}: ${message}`),
@@ -515,17 +539,29 @@ export class Folder {
     this.recentDeletes = this.recentDeletes.filter(([at]) => now - at < MASS_DELETE_WINDOW_MS);
     const counted = gone.filter((r) => r.type !== 'dir').length;
     const local = this.ctx.store.counts(this.id, this.ctx.self.id);
-    const batch = { live: local.files + local.symlinks, deleting: counted, recentlyDeleted: this.recentDeletes.reduce((n, [, k]) => n + k, 0), holding: this.held.size > 0 };
+    const batch = {
+      live: local.files + local.symlinks,
+      deleting: counted,
+      recentlyDeleted: this.recentDeletes.reduce((n, [, k]) => n + k, 0),
+      holding: this.held.size > 0,
+    };
     if (holdDeletions(batch)) {
       const first = this.held.size === 0;
       for (const r of gone) this.held.set(r.path, r);
-      if (first) this.ctx.log(`share ${this.row.name}: ${counted} of ${batch.live} files were deleted at once; the deletions are held (not sent to other devices) until they are confirmed (peerfold confirm-deletes ${this.id}) or the files restored from peers (peerfold restore-deletes ${this.id})`);
+      if (first)
+        this.ctx.log(
+          `share ${this.row.name}: ${counted} of ${batch.live} files were deleted at once; the deletions are held (not sent to other devices) until they are confirmed (peerfold confirm-deletes ${this.id}) or the files restored from peers (peerfold restore-deletes ${this.id})`,
+        );
       this.ctx.changed();
       return;
     }
     this.recentDeletes.push([now, counted]);
     for (let i = 0; i < gone.length; i += 500) {
-      this.applyChanges(gone.slice(i, i + 500).map((rec) => ({ path: rec.path, change: localDeletion(rec, this.ctx.self.id, this.counterFloor), prev: rec })));
+      this.applyChanges(
+        gone
+          .slice(i, i + 500)
+          .map((rec) => ({ path: rec.path, change: localDeletion(rec, this.ctx.self.id, this.counterFloor), prev: rec })),
+      );
     }
   }
 
@@ -534,7 +570,8 @@ export class Folder {
     const items: { path: string; change: LocalChange; prev: FileRecord | null }[] = [];
     for (const path of this.held.keys()) {
       const cur = this.ctx.store.getFile(this.id, this.ctx.self.id, path);
-      if (cur && !cur.deleted && !existsOnDisk(this.root, path)) items.push({ path, change: localDeletion(cur, this.ctx.self.id, this.counterFloor), prev: cur });
+      if (cur && !cur.deleted && !existsOnDisk(this.root, path))
+        items.push({ path, change: localDeletion(cur, this.ctx.self.id, this.counterFloor), prev: cur });
     }
     this.held.clear();
     for (let i = 0; i < items.length; i += 500) this.applyChanges(items.slice(i, i + 500));
@@ -610,7 +647,15 @@ export class Folder {
     if (!records.length) return;
     this.pulledBatch.push(...records);
     if (this.pulledBatch.length >= 256) this.flushPulled();
-    else this.pulledTimer ??= setTimeout(guard((_, m) => this.ctx.log(`share ${this.row.name}: ${m}`), 'recording pulled files', () => this.flushPulled()), 30);
+    else
+      this.pulledTimer ??= setTimeout(
+        guard(
+          (_, m) => this.ctx.log(`share ${this.row.name}: ${m}`),
+          'recording pulled files',
+          () => this.flushPulled(),
+        ),
+        30,
+      );
   }
 
   /** Writes the pending pulled entries now (the puller reads the index right after some steps). */
@@ -634,5 +679,15 @@ export class Folder {
 /** A symlink's content is its target: give it a hash so versions of links compare by content. */
 function toDiskEntry(e: ScannedEntry) {
   const hash = e.type === 'symlink' ? symlinkHash(e.symlinkTarget ?? '') : e.type === 'dir' ? '' : e.hash;
-  return { path: e.path, type: e.type, size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, inode: e.inode, symlinkTarget: e.symlinkTarget, chunks: e.chunks, hash };
+  return {
+    path: e.path,
+    type: e.type,
+    size: e.size,
+    mode: e.mode,
+    mtimeMs: e.mtimeMs,
+    inode: e.inode,
+    symlinkTarget: e.symlinkTarget,
+    chunks: e.chunks,
+    hash,
+  };
 }

@@ -125,7 +125,11 @@ export class Network implements ChunkSwarm {
   }
 
   private linkOptions(): LinkOptions {
-    return { certPemFile: this.deps.identity.certPemPath, keyPemFile: this.deps.identity.keyPemPath, log: (level, m) => level === 'error' && this.deps.log(m) };
+    return {
+      certPemFile: this.deps.identity.certPemPath,
+      keyPemFile: this.deps.identity.keyPemPath,
+      log: (level, m) => level === 'error' && this.deps.log(m),
+    };
   }
 
   async start(): Promise<void> {
@@ -140,7 +144,14 @@ export class Network implements ChunkSwarm {
     });
     this.listenPort = this.listener.port;
     await this.applyDiscoverySetting();
-    this.timer = setInterval(guard((_, m) => this.deps.log(m), 'reconnect timer', () => this.tick()), 250);
+    this.timer = setInterval(
+      guard(
+        (_, m) => this.deps.log(m),
+        'reconnect timer',
+        () => this.tick(),
+      ),
+      250,
+    );
     this.timer.unref();
   }
 
@@ -331,7 +342,8 @@ export class Network implements ChunkSwarm {
       return shareId !== undefined && this.shareActive(shareId);
     });
     if (!common.length) return 'no shared share';
-    if (hello.listenPort) this.rememberAddress(`${hello.remoteAddress}:${hello.listenPort}`, hello.via === 'manual' ? 'manual' : 'lan', hello.deviceId);
+    if (hello.listenPort)
+      this.rememberAddress(`${hello.remoteAddress}:${hello.listenPort}`, hello.via === 'manual' ? 'manual' : 'lan', hello.deviceId);
     return { discoveryIds: common };
   }
 
@@ -347,7 +359,12 @@ export class Network implements ChunkSwarm {
    * when given, where LAN discovery hears it announce the share, or where this device last saw
    * it; tried again every few seconds until the issuer answers or `timeoutMs` passes.
    */
-  async redeemInvite(terms: InviteTerms, address: string | null, timeoutMs: number, onAttempt?: (error: string) => void): Promise<ClaimResult> {
+  async redeemInvite(
+    terms: InviteTerms,
+    address: string | null,
+    timeoutMs: number,
+    onAttempt?: (error: string) => void,
+  ): Promise<ClaimResult> {
     const until = Date.now() + timeoutMs;
     let last = `the device that made the invite (${terms.issuer.slice(0, 7)}) was not found: it must be running and on this network, or give its address (--peer HOST:PORT)`;
     this.inviteWaits++;
@@ -386,7 +403,13 @@ export class Network implements ChunkSwarm {
         log: () => undefined,
       });
       const self = this.linkHost.self;
-      return await claimInvite(link, link, { deviceId: self.deviceId, fingerprint: self.fingerprint, deviceName: self.deviceName(), clientVersion: self.clientVersion }, terms, Math.min(timeoutMs, 20_000));
+      return await claimInvite(
+        link,
+        link,
+        { deviceId: self.deviceId, fingerprint: self.fingerprint, deviceName: self.deviceName(), clientVersion: self.clientVersion },
+        terms,
+        Math.min(timeoutMs, 20_000),
+      );
     } catch (err) {
       return { ok: false, error: `cannot reach the issuing device at ${target}: ${(err as Error).message}` };
     }
@@ -399,7 +422,10 @@ export class Network implements ChunkSwarm {
       link.close('shutting down');
       return;
     }
-    const l = new DeviceLink(link, link, this.linkHost, { expectDeviceId: expectDeviceId ?? undefined, offer: link.peer?.discoveryIds ?? [] });
+    const l = new DeviceLink(link, link, this.linkHost, {
+      expectDeviceId: expectDeviceId ?? undefined,
+      offer: link.peer?.discoveryIds ?? [],
+    });
     if (l.current !== 'closed') this.pending.add(l);
   }
 
@@ -428,7 +454,11 @@ export class Network implements ChunkSwarm {
     const now = this.links.get(incoming.deviceId);
     if (!now) return this.register(incoming);
     if (now !== existing) return this.settleDuplicate(now, incoming);
-    const decision = resolveDuplicate(identityOf(existing.origin, this.deviceId), answered && existing.isLive, identityOf(incoming.origin, this.deviceId));
+    const decision = resolveDuplicate(
+      identityOf(existing.origin, this.deviceId),
+      answered && existing.isLive,
+      identityOf(incoming.origin, this.deviceId),
+    );
     if (decision === 'keep-existing') {
       incoming.close('duplicate connection');
       return;
@@ -494,10 +524,17 @@ export class Network implements ChunkSwarm {
     if (this.indexPushTimers.has(shareId)) return;
     this.indexPushTimers.set(
       shareId,
-      setTimeout(guard((_, m) => this.deps.log(m), 'index push timer', () => {
-        this.indexPushTimers.delete(shareId);
-        for (const l of this.links.values()) l.pushIndex(shareId);
-      }), 50),
+      setTimeout(
+        guard(
+          (_, m) => this.deps.log(m),
+          'index push timer',
+          () => {
+            this.indexPushTimers.delete(shareId);
+            for (const l of this.links.values()) l.pushIndex(shareId);
+          },
+        ),
+        50,
+      ),
     );
   }
 
@@ -539,7 +576,10 @@ export class Network implements ChunkSwarm {
       let got: Awaited<ReturnType<DeviceLink['fetchChunk']>>;
       // this attempt's own controller and timer (cleared when it ends), tied to the pull's signal
       const attempt = new AbortController();
-      const giveUp = setTimeout(() => attempt.abort(new Error(`no answer in ${CHUNK_ANSWER_TIMEOUT_MS / 1000} s`)), CHUNK_ANSWER_TIMEOUT_MS);
+      const giveUp = setTimeout(
+        () => attempt.abort(new Error(`no answer in ${CHUNK_ANSWER_TIMEOUT_MS / 1000} s`)),
+        CHUNK_ANSWER_TIMEOUT_MS,
+      );
       const passOn = () => attempt.abort(signal.reason);
       signal.addEventListener('abort', passOn, { once: true });
       try {
@@ -580,7 +620,8 @@ export class Network implements ChunkSwarm {
     const n = (this.rejected.get(shareId) ?? 0) + 1;
     this.rejected.set(shareId, n);
     // a hostile peer can send thousands: the first few are named, then every thousandth is counted
-    if (n <= 20 || n % 1000 === 0) this.deps.log(`refused ${JSON.stringify(path)} from ${peer} in share ${shareId}: ${reason} (${n} refused so far)`);
+    if (n <= 20 || n % 1000 === 0)
+      this.deps.log(`refused ${JSON.stringify(path)} from ${peer} in share ${shareId}: ${reason} (${n} refused so far)`);
   }
 
   shareTraffic(shareId: string): { peersConnected: number; inBytesPerSec: number; outBytesPerSec: number } {
@@ -608,8 +649,17 @@ export class Network implements ChunkSwarm {
     for (const row of this.deps.store.listPeers(shareId)) {
       if (!this.keys.has(row.shareId)) continue;
       const p = out.get(row.deviceId) ?? {
-        deviceId: row.deviceId, name: row.name, shareIds: [], connected: false, connectedSince: null, address: row.address, via: row.via ?? 'lan',
-        inBytes: 0, outBytes: 0, inBytesPerSec: 0, outBytesPerSec: 0,
+        deviceId: row.deviceId,
+        name: row.name,
+        shareIds: [],
+        connected: false,
+        connectedSince: null,
+        address: row.address,
+        via: row.via ?? 'lan',
+        inBytes: 0,
+        outBytes: 0,
+        inBytesPerSec: 0,
+        outBytesPerSec: 0,
       };
       p.shareIds.push(row.shareId);
       out.set(row.deviceId, p);
@@ -619,11 +669,17 @@ export class Network implements ChunkSwarm {
       if (!p || !l.isLive) continue;
       const st = l.stats();
       Object.assign(p, {
-        connected: true, connectedSince: l.since, name: l.deviceName, via: l.origin.via, address: l.origin.remoteAddress ?? p.address,
-        inBytes: st.bytesIn, outBytes: st.bytesOut, inBytesPerSec: st.inBytesPerSec, outBytesPerSec: st.outBytesPerSec,
+        connected: true,
+        connectedSince: l.since,
+        name: l.deviceName,
+        via: l.origin.via,
+        address: l.origin.remoteAddress ?? p.address,
+        inBytes: st.bytesIn,
+        outBytes: st.bytesOut,
+        inBytesPerSec: st.inBytesPerSec,
+        outBytesPerSec: st.outBytesPerSec,
       });
     }
     return [...out.values()].sort((a, b) => Number(b.connected) - Number(a.connected) || a.name.localeCompare(b.name));
   }
 }
-

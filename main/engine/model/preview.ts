@@ -5,7 +5,12 @@ import { ApiError } from '../../../shared/errors.ts';
 import { unsafeRemotePath } from '../pull/path-safety.ts';
 
 const imageTypes: Record<string, string> = {
-  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp', '.bmp': 'image/bmp',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.bmp': 'image/bmp',
 };
 
 /** The first bytes of a file in the share, as text, an image, or neither, for the conflict viewer. */

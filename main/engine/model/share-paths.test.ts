@@ -20,8 +20,14 @@ test('joining into a path that is a file, or lies under one, says so', () => {
     const home = join(dir, 'home');
     writeFileSync(join(dir, 'notes.txt'), 'x');
     assert.throws(() => checkShareableFolder(join(dir, 'notes.txt'), [], home, false), /notes\.txt is a file, not a folder; give a folder/);
-    assert.throws(() => checkShareableFolder(join(dir, 'notes.txt', 'sub'), [], home, false), /cannot be a folder: a part of that path is a file/);
-    assert.throws(() => checkShareableFolder(join(dir, 'notes.txt'), [], home, true), /is a file, not a folder; share the folder that holds it/);
+    assert.throws(
+      () => checkShareableFolder(join(dir, 'notes.txt', 'sub'), [], home, false),
+      /cannot be a folder: a part of that path is a file/,
+    );
+    assert.throws(
+      () => checkShareableFolder(join(dir, 'notes.txt'), [], home, true),
+      /is a file, not a folder; share the folder that holds it/,
+    );
     assert.equal(checkShareableFolder(join(dir, 'new'), [], home, false), join(dir, 'new'), 'a folder yet to be made is fine');
   });
 });
@@ -33,7 +39,10 @@ test("the folder picker lists folders, but nothing inside Peerfold's home", () =
     writeFileSync(join(home, 'control-token'), 'secret');
     mkdirSync(join(dir, 'Photos'));
     const listing = listDir(dir, home);
-    assert.deepEqual(listing.entries.map((e) => e.name), ['home', 'Photos']);
+    assert.deepEqual(
+      listing.entries.map((e) => e.name),
+      ['home', 'Photos'],
+    );
     assert.throws(() => listDir(home, home), /inside Peerfold's own folder/);
     assert.throws(() => listDir(join(home, 'index'), home), /inside Peerfold's own folder/);
     assert.throws(() => listDir(join(dir, 'Photos', '..', 'home'), home), /inside Peerfold's own folder/);

@@ -22,7 +22,12 @@ export function canonicalFolder(path: string): string {
  * Refuses a folder that cannot be shared, with a message that says why: it does not exist, is a
  * file, is not writable, overlaps another share, or holds Peerfold's own state.
  */
-export function checkShareableFolder(path: string, shares: readonly { name: string; path: string }[], home: string, mustExist: boolean): string {
+export function checkShareableFolder(
+  path: string,
+  shares: readonly { name: string; path: string }[],
+  home: string,
+  mustExist: boolean,
+): string {
   const abs = canonicalFolder(path);
   let exists = false;
   let isDir = false;
@@ -30,11 +35,15 @@ export function checkShareableFolder(path: string, shares: readonly { name: stri
     isDir = statSync(abs).isDirectory();
     exists = true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ApiError('refused', `${abs} cannot be a folder: a part of that path is a file`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      throw new ApiError('refused', `${abs} cannot be a folder: a part of that path is a file`);
     if (mustExist) throw new ApiError('refused', `no such folder: ${abs}`);
   }
   if (exists && !isDir) {
-    throw new ApiError('refused', `${abs} is a file, not a folder; ${mustExist ? 'share the folder that holds it' : 'give a folder (a new one is created)'}`);
+    throw new ApiError(
+      'refused',
+      `${abs} is a file, not a folder; ${mustExist ? 'share the folder that holds it' : 'give a folder (a new one is created)'}`,
+    );
   }
   if (isDir) {
     try {
@@ -44,8 +53,13 @@ export function checkShareableFolder(path: string, shares: readonly { name: stri
     }
   }
   for (const s of shares) {
-    if (isInsideOrSame(abs, s.path)) throw new ApiError('refused', abs === s.path ? `${abs} is already shared as "${s.name}"` : `${abs} is inside the share "${s.name}" (${s.path})`);
-    if (isInsideOrSame(s.path, abs)) throw new ApiError('refused', `${abs} contains the share "${s.name}" (${s.path}); shares cannot overlap`);
+    if (isInsideOrSame(abs, s.path))
+      throw new ApiError(
+        'refused',
+        abs === s.path ? `${abs} is already shared as "${s.name}"` : `${abs} is inside the share "${s.name}" (${s.path})`,
+      );
+    if (isInsideOrSame(s.path, abs))
+      throw new ApiError('refused', `${abs} contains the share "${s.name}" (${s.path}); shares cannot overlap`);
   }
   const canonHome = canonicalFolder(home);
   if (isInsideOrSame(abs, canonHome) || isInsideOrSame(canonHome, abs)) {

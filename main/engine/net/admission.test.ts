@@ -23,7 +23,12 @@ test('a full listener evicts its oldest session without a hello, past the grace 
 test('the log throttle keeps a burst per key, then says how many it left out', () => {
   const lines: string[] = [];
   let now = 0;
-  const t = new LogThrottle((_l, m) => lines.push(m), 2, 60_000, () => now);
+  const t = new LogThrottle(
+    (_l, m) => lines.push(m),
+    2,
+    60_000,
+    () => now,
+  );
   for (let i = 0; i < 5; i++) t.note('warn', '10.0.0.9', `refused ${i}`);
   t.note('warn', '10.0.0.7', 'another address');
   assert.deepEqual(lines, ['refused 0', 'refused 1', 'another address']);

@@ -17,7 +17,12 @@ export const HELLO_GRACE_MS = 1_000;
 
 export type ConnectionAdmission = { ok: true } | { ok: false; reason: string };
 
-export function admitConnection(c: { fromAddress: number; maxPerAddress: number; unupgraded: number; maxUnupgraded: number }): ConnectionAdmission {
+export function admitConnection(c: {
+  fromAddress: number;
+  maxPerAddress: number;
+  unupgraded: number;
+  maxUnupgraded: number;
+}): ConnectionAdmission {
   if (c.fromAddress >= c.maxPerAddress) return { ok: false, reason: `${c.maxPerAddress} connections from that address already open` };
   if (c.unupgraded >= c.maxUnupgraded) return { ok: false, reason: `${c.maxUnupgraded} connections already waiting to start signaling` };
   return { ok: true };

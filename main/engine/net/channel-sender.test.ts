@@ -34,7 +34,10 @@ test('sends immediately under the high-water mark, waits above it, in order', as
   s.onBufferedAmountLow();
   await Promise.all(sends);
   assert.deepEqual(done, [0, 1, 2, 3]);
-  assert.deepEqual(ch.sent.map((b) => b[0]), [0, 1, 2, 3]);
+  assert.deepEqual(
+    ch.sent.map((b) => b[0]),
+    [0, 1, 2, 3],
+  );
   assert.equal(s.bytesSent, 200);
   assert.ok(s.maxBufferedSeen <= limits.highWater + limits.maxMessageBytes);
 });

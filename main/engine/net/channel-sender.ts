@@ -64,12 +64,14 @@ export class ChannelSender {
     if (this.failed) return Promise.reject(this.failed);
     if (!(bytes instanceof Uint8Array)) return Promise.reject(new TypeError(`${this.name}: send() takes a Uint8Array`));
     if (bytes.byteLength > this.limits.maxMessageBytes) {
-      return Promise.reject(new RangeError(
-        `${this.name}: message of ${bytes.byteLength} bytes exceeds the ${this.limits.maxMessageBytes}-byte limit; split it`));
+      return Promise.reject(
+        new RangeError(
+          `${this.name}: message of ${bytes.byteLength} bytes exceeds the ${this.limits.maxMessageBytes}-byte limit; split it`,
+        ),
+      );
     }
     if (this.queued + bytes.byteLength > this.limits.maxQueuedBytes) {
-      return Promise.reject(new Error(
-        `${this.name}: send queue full (${this.queued} bytes waiting); await send() before sending more`));
+      return Promise.reject(new Error(`${this.name}: send queue full (${this.queued} bytes waiting); await send() before sending more`));
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ bytes, resolve, reject });

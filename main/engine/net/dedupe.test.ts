@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { chooseLink, identityOf, resolveDuplicate, type LinkIdentity } from './dedupe.ts';
 
-const kept = (existing: LinkIdentity, incoming: LinkIdentity) =>
-  chooseLink(existing, incoming) === 'keep-existing' ? existing : incoming;
+const kept = (existing: LinkIdentity, incoming: LinkIdentity) => (chooseLink(existing, incoming) === 'keep-existing' ? existing : incoming);
 
 test('simultaneous dial: the link dialed by the smaller device ID wins on both sides', () => {
   const byA: LinkIdentity = { dialerId: 'AAAA', connectionId: '1111111111111111' };
@@ -15,13 +14,20 @@ test('simultaneous dial: the link dialed by the smaller device ID wins on both s
 });
 
 test('both sides agree for any pair of dialers and any arrival order', () => {
-  fc.assert(fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), fc.string({ minLength: 1 }),
-    (x, y, c1, c2) => {
-      fc.pre(x !== y && c1 !== c2);
-      const l1 = { dialerId: x, connectionId: c1 };
-      const l2 = { dialerId: y, connectionId: c2 };
-      assert.equal(kept(l1, l2), kept(l2, l1));
-    }));
+  fc.assert(
+    fc.property(
+      fc.string({ minLength: 1 }),
+      fc.string({ minLength: 1 }),
+      fc.string({ minLength: 1 }),
+      fc.string({ minLength: 1 }),
+      (x, y, c1, c2) => {
+        fc.pre(x !== y && c1 !== c2);
+        const l1 = { dialerId: x, connectionId: c1 };
+        const l2 = { dialerId: y, connectionId: c2 };
+        assert.equal(kept(l1, l2), kept(l2, l1));
+      },
+    ),
+  );
 });
 
 test('identityOf names the dialer from the link role', () => {

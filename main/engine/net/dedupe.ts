@@ -31,7 +31,10 @@ export function chooseLink(existing: LinkIdentity, incoming: LinkIdentity): Dedu
 }
 
 /** The identity of a PeerLink (or anything shaped like one) as seen from `localDeviceId`. */
-export function identityOf(link: { role: 'offerer' | 'answerer'; id: string; peer: { deviceId: string } | null }, localDeviceId: string): LinkIdentity {
+export function identityOf(
+  link: { role: 'offerer' | 'answerer'; id: string; peer: { deviceId: string } | null },
+  localDeviceId: string,
+): LinkIdentity {
   if (!link.peer) throw new Error('link has no peer yet');
   return { dialerId: link.role === 'offerer' ? localDeviceId : link.peer.deviceId, connectionId: link.id };
 }

@@ -36,18 +36,67 @@ test('refuses to encode what it would not decode', () => {
 
 test('rejects every kind of malformed datagram', () => {
   const good = encodeAnnouncement({ deviceId: 'DEV', port: 5000, discoveryIds: [id(7)] })[0];
-  const mutate = (f: (b: Buffer) => void) => { const b = Buffer.from(good); f(b); return b; };
+  const mutate = (f: (b: Buffer) => void) => {
+    const b = Buffer.from(good);
+    f(b);
+    return b;
+  };
   const bad: [string, Uint8Array][] = [
     ['empty', new Uint8Array(0)],
-    ['wrong magic', mutate((b) => { b[0] = 0x51; })],
-    ['future version', mutate((b) => { b[4] = 2; })],
-    ['port 0', mutate((b) => { b.writeUInt16BE(0, 6); })],
-    ['device id length 0', mutate((b) => { b[8] = 0; })],
-    ['device id runs past the end', mutate((b) => { b[8] = 200; })],
-    ['control char in device id', mutate((b) => { b[9] = 0x0a; })],
-    ['zero IDs', mutate((b) => { b[12] = 0; })],
-    ['too many IDs claimed', mutate((b) => { b[12] = 2; })],
-    ['ID too short', mutate((b) => { b[13] = 4; })],
+    [
+      'wrong magic',
+      mutate((b) => {
+        b[0] = 0x51;
+      }),
+    ],
+    [
+      'future version',
+      mutate((b) => {
+        b[4] = 2;
+      }),
+    ],
+    [
+      'port 0',
+      mutate((b) => {
+        b.writeUInt16BE(0, 6);
+      }),
+    ],
+    [
+      'device id length 0',
+      mutate((b) => {
+        b[8] = 0;
+      }),
+    ],
+    [
+      'device id runs past the end',
+      mutate((b) => {
+        b[8] = 200;
+      }),
+    ],
+    [
+      'control char in device id',
+      mutate((b) => {
+        b[9] = 0x0a;
+      }),
+    ],
+    [
+      'zero IDs',
+      mutate((b) => {
+        b[12] = 0;
+      }),
+    ],
+    [
+      'too many IDs claimed',
+      mutate((b) => {
+        b[12] = 2;
+      }),
+    ],
+    [
+      'ID too short',
+      mutate((b) => {
+        b[13] = 4;
+      }),
+    ],
     ['truncated', good.subarray(0, good.length - 1)],
     ['trailing byte', Buffer.concat([good, Buffer.of(0)])],
     ['oversized', Buffer.concat([good, Buffer.alloc(MAX_PACKET_BYTES)])],
@@ -57,17 +106,25 @@ test('rejects every kind of malformed datagram', () => {
 });
 
 test('decoding arbitrary bytes never throws; encode/decode round-trips', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 1500 }), (bytes) => {
-    decodeAnnouncement(bytes);
-  }));
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 1500 }), (bytes) => {
+      decodeAnnouncement(bytes);
+    }),
+  );
   const hexId = fc.uint8Array({ minLength: 8, maxLength: 64 }).map((b) => Buffer.from(b).toString('hex'));
-  fc.assert(fc.property(
-    fc.string({ unit: fc.constantFrom(...'ABCXYZ0123-_.:'), minLength: 1, maxLength: 128 }),
-    fc.integer({ min: 1, max: 65535 }),
-    fc.uniqueArray(hexId, { minLength: 1, maxLength: 100 }),
-    (deviceId, port, discoveryIds) => {
-      const heard = encodeAnnouncement({ deviceId, port, discoveryIds }).map((p) => decodeAnnouncement(p));
-      assert.ok(heard.every((a) => a && a.deviceId === deviceId && a.port === port));
-      assert.deepEqual(heard.flatMap((a) => a!.discoveryIds), discoveryIds);
-    }));
+  fc.assert(
+    fc.property(
+      fc.string({ unit: fc.constantFrom(...'ABCXYZ0123-_.:'), minLength: 1, maxLength: 128 }),
+      fc.integer({ min: 1, max: 65535 }),
+      fc.uniqueArray(hexId, { minLength: 1, maxLength: 100 }),
+      (deviceId, port, discoveryIds) => {
+        const heard = encodeAnnouncement({ deviceId, port, discoveryIds }).map((p) => decodeAnnouncement(p));
+        assert.ok(heard.every((a) => a && a.deviceId === deviceId && a.port === port));
+        assert.deepEqual(
+          heard.flatMap((a) => a!.discoveryIds),
+          discoveryIds,
+        );
+      },
+    ),
+  );
 });

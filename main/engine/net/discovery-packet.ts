@@ -58,16 +58,20 @@ export function encodeAnnouncement(a: Announcement): Buffer[] {
     if (batch.length === 0) return;
     const out = Buffer.alloc(size);
     let o = 0;
-    out.set(DISCOVERY_MAGIC, o); o += 4;
+    out.set(DISCOVERY_MAGIC, o);
+    o += 4;
     out[o++] = DISCOVERY_VERSION;
     out[o++] = 0;
-    out.writeUInt16BE(a.port, o); o += 2;
+    out.writeUInt16BE(a.port, o);
+    o += 2;
     out[o++] = dev.length;
-    dev.copy(out, o); o += dev.length;
+    dev.copy(out, o);
+    o += dev.length;
     out[o++] = batch.length;
     for (const id of batch) {
       out[o++] = id.length;
-      id.copy(out, o); o += id.length;
+      id.copy(out, o);
+      o += id.length;
     }
     packets.push(out);
     batch = [];
@@ -89,12 +93,14 @@ export function decodeAnnouncement(packet: Uint8Array): Announcement | null {
   for (let i = 0; i < 4; i++) if (b[i] !== DISCOVERY_MAGIC[i]) return null;
   if (b[4] !== DISCOVERY_VERSION) return null;
   let o = 6;
-  const port = b.readUInt16BE(o); o += 2;
+  const port = b.readUInt16BE(o);
+  o += 2;
   if (port === 0) return null;
   const devLen = b[o++];
   if (devLen < 1 || devLen > MAX_DEVICE_ID_BYTES || o + devLen + 1 > b.length) return null;
   for (let i = o; i < o + devLen; i++) if (b[i] < 0x21 || b[i] > 0x7e) return null;
-  const deviceId = b.toString('latin1', o, o + devLen); o += devLen;
+  const deviceId = b.toString('latin1', o, o + devLen);
+  o += devLen;
   const count = b[o++];
   if (count < 1 || count > MAX_IDS_PER_PACKET) return null;
   const ids = new Set<string>();

@@ -38,21 +38,39 @@ test('two instances on one machine hear each other via 127.255.255.255, not them
   let a: LanDiscovery | null = null;
   let b: LanDiscovery | null = null;
   try {
-    a = await startLanDiscovery({ ...base, deviceId: 'DEVICE-A', signalingPort: 5001, discoveryIds: [X, Y], onDiscovered: (d) => heardByA.push(d) });
+    a = await startLanDiscovery({
+      ...base,
+      deviceId: 'DEVICE-A',
+      signalingPort: 5001,
+      discoveryIds: [X, Y],
+      onDiscovered: (d) => heardByA.push(d),
+    });
     assert.deepEqual(a.targets(), [LOOPBACK_BROADCAST]);
-    b = await startLanDiscovery({ ...base, deviceId: 'DEVICE-B', signalingPort: 5002, discoveryIds: [X], onDiscovered: (d) => heardByB.push(d) });
+    b = await startLanDiscovery({
+      ...base,
+      deviceId: 'DEVICE-B',
+      signalingPort: 5002,
+      discoveryIds: [X],
+      onDiscovered: (d) => heardByB.push(d),
+    });
     // B announced on start and A heard it; A's next announcement is triggered by a change
     await waitFor(() => heardByA.length > 0, 'A hearing B');
     assert.deepEqual(heardByA[0], { deviceId: 'DEVICE-B', address: '127.0.0.1', port: 5002, discoveryIds: [X] });
     a.setDiscoveryIds([Y, X]); // same set: no announcement needed
     a.setDiscoveryIds([X, Y, Z]);
-    await waitFor(() => heardByB.some((d) => d.discoveryIds.includes(Z)), 'B hearing A\'s new share');
+    await waitFor(() => heardByB.some((d) => d.discoveryIds.includes(Z)), "B hearing A's new share");
     const last = heardByB[heardByB.length - 1];
     assert.equal(last.deviceId, 'DEVICE-A');
     assert.equal(last.port, 5001);
     assert.deepEqual([...last.discoveryIds].sort(), [X, Y, Z]);
-    assert.ok(heardByA.every((d) => d.deviceId !== 'DEVICE-A'), 'A ignores its own announcements');
-    assert.ok(heardByB.every((d) => d.deviceId !== 'DEVICE-B'), 'B ignores its own announcements');
+    assert.ok(
+      heardByA.every((d) => d.deviceId !== 'DEVICE-A'),
+      'A ignores its own announcements',
+    );
+    assert.ok(
+      heardByB.every((d) => d.deviceId !== 'DEVICE-B'),
+      'B ignores its own announcements',
+    );
   } finally {
     await a?.close();
     await b?.close();
@@ -62,7 +80,14 @@ test('two instances on one machine hear each other via 127.255.255.255, not them
 test('garbage datagrams are ignored; the next valid one is heard', async () => {
   const port = await freeUdpPort();
   const heard: Discovered[] = [];
-  const d = await startLanDiscovery({ port, targets: [LOOPBACK_BROADCAST], deviceId: 'DEVICE-A', signalingPort: 5001, onDiscovered: (x) => heard.push(x), log: captureLog().log });
+  const d = await startLanDiscovery({
+    port,
+    targets: [LOOPBACK_BROADCAST],
+    deviceId: 'DEVICE-A',
+    signalingPort: 5001,
+    onDiscovered: (x) => heard.push(x),
+    log: captureLog().log,
+  });
   const sender = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   try {
     await new Promise<void>((r) => sender.bind(0, '127.0.0.1', () => r()));
@@ -87,10 +112,19 @@ test('garbage datagrams are ignored; the next valid one is heard', async () => {
   }
 });
 
-test('a bind address is honoured: heard on its interface\'s broadcast address, sent from it, announced there only', async () => {
+test("a bind address is honoured: heard on its interface's broadcast address, sent from it, announced there only", async () => {
   const ifaces = {
     lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }],
-    eth0: [{ address: '192.168.7.20', netmask: '255.255.255.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '192.168.7.20/24' }],
+    eth0: [
+      {
+        address: '192.168.7.20',
+        netmask: '255.255.255.0',
+        family: 'IPv4',
+        mac: '02:00:00:00:00:01',
+        internal: false,
+        cidr: '192.168.7.20/24',
+      },
+    ],
   } as unknown as ReturnType<typeof import('node:os').networkInterfaces>;
   assert.deepEqual(bindPlan(undefined, ifaces), { listen: '0.0.0.0', send: null, broadcast: null });
   assert.deepEqual(bindPlan('0.0.0.0', ifaces), { listen: '0.0.0.0', send: null, broadcast: null });
@@ -102,13 +136,25 @@ test('a bind address is honoured: heard on its interface\'s broadcast address, s
   const port = await freeUdpPort();
   const heard: Discovered[] = [];
   const base = { port, bindAddress: '127.0.0.1', log: captureLog().log };
-  const a = await startLanDiscovery({ ...base, deviceId: 'DEVICE-A', signalingPort: 5001, discoveryIds: [X], onDiscovered: (d) => heard.push(d) });
+  const a = await startLanDiscovery({
+    ...base,
+    deviceId: 'DEVICE-A',
+    signalingPort: 5001,
+    discoveryIds: [X],
+    onDiscovered: (d) => heard.push(d),
+  });
   const b = await startLanDiscovery({ ...base, deviceId: 'DEVICE-B', signalingPort: 5002, discoveryIds: [X] });
   try {
     await waitFor(() => heard.length > 0, 'A hearing B');
     assert.deepEqual(heard[0], { deviceId: 'DEVICE-B', address: '127.0.0.1', port: 5002, discoveryIds: [X] });
-    const sockets = [a, b].flatMap((d) => [(d as unknown as { socket: dgram.Socket }).socket, (d as unknown as { sender: dgram.Socket }).sender]);
-    assert.ok(sockets.every((sk) => sk.address().address !== '0.0.0.0'), sockets.map((sk) => sk.address().address).join(', '));
+    const sockets = [a, b].flatMap((d) => [
+      (d as unknown as { socket: dgram.Socket }).socket,
+      (d as unknown as { sender: dgram.Socket }).sender,
+    ]);
+    assert.ok(
+      sockets.every((sk) => sk.address().address !== '0.0.0.0'),
+      sockets.map((sk) => sk.address().address).join(', '),
+    );
   } finally {
     await a.close();
     await b.close();

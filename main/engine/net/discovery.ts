@@ -110,7 +110,10 @@ export function bindPlan(bindAddress: string | undefined, interfaces = networkIn
 /** Parses PEERFOLD_LAN_TARGETS ("a,b,c"); null when unset or empty. */
 export function targetsFromEnv(value = process.env.PEERFOLD_LAN_TARGETS): string[] | null {
   if (!value) return null;
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const t of list) {
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(t) || t.split('.').some((p) => Number(p) > 255)) {
       throw new Error(`PEERFOLD_LAN_TARGETS: ${JSON.stringify(t)} is not an IPv4 address`);
@@ -144,13 +147,22 @@ export class LanDiscovery implements NetResource {
     this.ids = [...new Set(opts.discoveryIds ?? [])].sort();
     if (opts.onDiscovered) this.listeners.push(opts.onDiscovered);
     this.socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-    this.socket.on('message', guard(this.log, 'discovery message', (msg: Buffer, rinfo: dgram.RemoteInfo) => this.received(msg, rinfo)));
-    this.socket.on('error', guard(this.log, 'discovery socket error', (err: Error) => {
-      this.log('warn', `LAN discovery socket: ${err.message}`);
-    }));
+    this.socket.on(
+      'message',
+      guard(this.log, 'discovery message', (msg: Buffer, rinfo: dgram.RemoteInfo) => this.received(msg, rinfo)),
+    );
+    this.socket.on(
+      'error',
+      guard(this.log, 'discovery socket error', (err: Error) => {
+        this.log('warn', `LAN discovery socket: ${err.message}`);
+      }),
+    );
     this.sender = this.plan.send ? dgram.createSocket({ type: 'udp4', reuseAddr: true }) : this.socket;
     if (this.sender !== this.socket) {
-      this.sender.on('error', guard(this.log, 'discovery sender error', (err: Error) => this.log('warn', `LAN discovery socket: ${err.message}`)));
+      this.sender.on(
+        'error',
+        guard(this.log, 'discovery sender error', (err: Error) => this.log('warn', `LAN discovery socket: ${err.message}`)),
+      );
     }
   }
 
@@ -175,30 +187,39 @@ export class LanDiscovery implements NetResource {
         reject(new Error(`cannot listen for LAN discovery on UDP port ${this.port}: ${err.message}`));
       };
       this.socket.once('error', onError);
-      this.socket.bind({ port: this.port, address: this.plan.listen }, guard(this.log, 'discovery bind', () => {
-        this.socket.off('error', onError);
-        const ready = () => {
-          try {
-            this.sender.setBroadcast(true);
-            this.sender.setMulticastTTL(1); // announcements stay on the local link
-            this.sender.setMulticastLoopback(true); // daemons on this machine hear each other
-          } catch (err) {
-            this.log('warn', `LAN discovery socket options: ${errorMessage(err)}`);
-          }
-          // multicast only on every interface: bound to one address, its broadcast is the way
-          if (this.sender === this.socket) this.joinGroups();
-          this.timer = setInterval(guard(this.log, 'discovery timer', () => this.announceNow()), this.opts.intervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS);
-          this.timer.unref();
-          this.announceNow();
-          resolve();
-        };
-        if (this.sender === this.socket) return ready();
-        this.sender.once('error', onError);
-        this.sender.bind({ port: 0, address: this.plan.send! }, guard(this.log, 'discovery sender bind', () => {
-          this.sender.off('error', onError);
-          ready();
-        }));
-      }));
+      this.socket.bind(
+        { port: this.port, address: this.plan.listen },
+        guard(this.log, 'discovery bind', () => {
+          this.socket.off('error', onError);
+          const ready = () => {
+            try {
+              this.sender.setBroadcast(true);
+              this.sender.setMulticastTTL(1); // announcements stay on the local link
+              this.sender.setMulticastLoopback(true); // daemons on this machine hear each other
+            } catch (err) {
+              this.log('warn', `LAN discovery socket options: ${errorMessage(err)}`);
+            }
+            // multicast only on every interface: bound to one address, its broadcast is the way
+            if (this.sender === this.socket) this.joinGroups();
+            this.timer = setInterval(
+              guard(this.log, 'discovery timer', () => this.announceNow()),
+              this.opts.intervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS,
+            );
+            this.timer.unref();
+            this.announceNow();
+            resolve();
+          };
+          if (this.sender === this.socket) return ready();
+          this.sender.once('error', onError);
+          this.sender.bind(
+            { port: 0, address: this.plan.send! },
+            guard(this.log, 'discovery sender bind', () => {
+              this.sender.off('error', onError);
+              ready();
+            }),
+          );
+        }),
+      );
     });
   }
 
@@ -236,13 +257,14 @@ export class LanDiscovery implements NetResource {
     this.timer = null;
     untrackResource(this);
     if (!this.started) return Promise.resolve();
-    const closeOne = (socket: dgram.Socket) => new Promise<void>((resolve) => {
-      try {
-        socket.close(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
+    const closeOne = (socket: dgram.Socket) =>
+      new Promise<void>((resolve) => {
+        try {
+          socket.close(() => resolve());
+        } catch {
+          resolve();
+        }
+      });
     return Promise.all([closeOne(this.socket), ...(this.sender !== this.socket ? [closeOne(this.sender)] : [])]).then(() => undefined);
   }
 
@@ -255,8 +277,10 @@ export class LanDiscovery implements NetResource {
     const groups = this.targets().filter(isMulticast);
     for (const group of groups) {
       if (this.joined.has(group)) continue;
-      const ifaces = Object.values(networkInterfaces()).flat()
-        .filter((ni) => ni && ni.family === 'IPv4' && !ni.internal).map((ni) => ni!.address);
+      const ifaces = Object.values(networkInterfaces())
+        .flat()
+        .filter((ni) => ni && ni.family === 'IPv4' && !ni.internal)
+        .map((ni) => ni!.address);
       for (const iface of ifaces.length ? ifaces : [undefined]) {
         try {
           this.socket.addMembership(group, iface);

@@ -24,7 +24,7 @@ export function guard<A extends unknown[]>(log: NetLog, where: string, fn: (...a
       fn(...args);
     } catch (err) {
       try {
-        log('error', `${where}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        log('error', `${where}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       } catch {
         // a throwing logger must not take the process down either
       }
@@ -50,7 +50,8 @@ export class LogThrottle {
     const t = this.now();
     let k = this.keys.get(key);
     if (k && t - k.windowStart >= this.windowMs) {
-      if (k.dropped) this.log(level, `${k.dropped} more like this from ${key} in the last ${Math.round(this.windowMs / 1000)} s were not logged`);
+      if (k.dropped)
+        this.log(level, `${k.dropped} more like this from ${key} in the last ${Math.round(this.windowMs / 1000)} s were not logged`);
       k = undefined;
     }
     if (!k) {

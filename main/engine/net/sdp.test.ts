@@ -12,7 +12,12 @@ test('reads the sha-256 fingerprint as lowercase hex', () => {
 });
 
 test('a repeated identical fingerprint (session and media level) is fine', () => {
-  assert.equal(sha256FingerprintFromSdp(sdp([`a=fingerprint:sha-256 ${FP}`, 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', `a=fingerprint:sha-256 ${FP}`])), HEX);
+  assert.equal(
+    sha256FingerprintFromSdp(
+      sdp([`a=fingerprint:sha-256 ${FP}`, 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', `a=fingerprint:sha-256 ${FP}`]),
+    ),
+    HEX,
+  );
 });
 
 test('ignores other hash algorithms, refuses missing, malformed or conflicting fingerprints', () => {

@@ -4,7 +4,14 @@ import fc from 'fast-check';
 import { encodeFrame, MAX_FRAME_BYTES, parseFrame, SIGNALING_VERSION, type SignalFrame } from './signaling-messages.ts';
 
 const ID = 'ab'.repeat(32);
-const hello = { t: 'hello', v: SIGNALING_VERSION, id: '0123456789abcdef', deviceId: 'DEV-1', deviceName: 'Laptop ✓', discoveryIds: [ID] } as const;
+const hello = {
+  t: 'hello',
+  v: SIGNALING_VERSION,
+  id: '0123456789abcdef',
+  deviceId: 'DEV-1',
+  deviceName: 'Laptop ✓',
+  discoveryIds: [ID],
+} as const;
 
 test('valid frames round-trip', () => {
   const frames: SignalFrame[] = [
@@ -23,7 +30,11 @@ test('unknown fields are ignored, known ones are checked', () => {
   const r = parseFrame(JSON.stringify({ ...hello, future: { x: 1 } }));
   assert.ok(r.ok);
   assert.equal('future' in r.frame, false);
-  const bad = (o: unknown) => { const x = parseFrame(JSON.stringify(o)); assert.equal(x.ok, false, JSON.stringify(o).slice(0, 80)); return x.ok ? '' : x.error; };
+  const bad = (o: unknown) => {
+    const x = parseFrame(JSON.stringify(o));
+    assert.equal(x.ok, false, JSON.stringify(o).slice(0, 80));
+    return x.ok ? '' : x.error;
+  };
   assert.match(bad({ ...hello, id: 'XYZ' }), /id must be/);
   assert.match(bad({ ...hello, deviceId: '' }), /deviceId/);
   assert.match(bad({ ...hello, deviceId: 'has space' }), /printable ASCII/);
@@ -54,10 +65,14 @@ test('oversized frames are refused before parsing', () => {
 });
 
 test('parseFrame never throws, whatever arrives', () => {
-  fc.assert(fc.property(fc.oneof(fc.string(), fc.json(), fc.uint8Array({ maxLength: 300 })), (input) => {
-    parseFrame(input);
-  }));
-  fc.assert(fc.property(fc.object(), (o) => {
-    parseFrame(JSON.stringify({ ...o, t: 'hello' }));
-  }));
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.json(), fc.uint8Array({ maxLength: 300 })), (input) => {
+      parseFrame(input);
+    }),
+  );
+  fc.assert(
+    fc.property(fc.object(), (o) => {
+      parseFrame(JSON.stringify({ ...o, t: 'hello' }));
+    }),
+  );
 });

@@ -52,11 +52,26 @@ export interface WelcomeFrame {
   listenPort?: number;
 }
 
-export interface OfferFrame { t: 'offer'; sdp: string }
-export interface AnswerFrame { t: 'answer'; sdp: string }
-export interface CandidateFrame { t: 'candidate'; candidate: string; mid: string }
-export interface ConnectedFrame { t: 'connected' }
-export interface ErrorFrame { t: 'error'; reason: string }
+export interface OfferFrame {
+  t: 'offer';
+  sdp: string;
+}
+export interface AnswerFrame {
+  t: 'answer';
+  sdp: string;
+}
+export interface CandidateFrame {
+  t: 'candidate';
+  candidate: string;
+  mid: string;
+}
+export interface ConnectedFrame {
+  t: 'connected';
+}
+export interface ErrorFrame {
+  t: 'error';
+  reason: string;
+}
 
 export type SignalFrame = HelloFrame | WelcomeFrame | OfferFrame | AnswerFrame | CandidateFrame | ConnectedFrame | ErrorFrame;
 
@@ -110,7 +125,8 @@ function optionalPort(o: Record<string, unknown>): number | undefined {
 
 function version(o: Record<string, unknown>): number {
   const v = o.v;
-  if (v !== SIGNALING_VERSION) throw new Invalid(`unsupported signaling version ${JSON.stringify(v)} (this device speaks ${SIGNALING_VERSION})`);
+  if (v !== SIGNALING_VERSION)
+    throw new Invalid(`unsupported signaling version ${JSON.stringify(v)} (this device speaks ${SIGNALING_VERSION})`);
   return v;
 }
 
@@ -124,13 +140,20 @@ function validate(o: Record<string, unknown>): SignalFrame {
       const port = optionalPort(o);
       if (port !== undefined) frame.listenPort = port;
       if (o.via !== undefined) {
-        if (typeof o.via !== 'string' || !(VIAS as readonly string[]).includes(o.via)) throw new Invalid('via must be one of ' + VIAS.join(', '));
+        if (typeof o.via !== 'string' || !(VIAS as readonly string[]).includes(o.via))
+          throw new Invalid('via must be one of ' + VIAS.join(', '));
         frame.via = o.via as SignalVia;
       }
       return frame;
     }
     case 'welcome': {
-      const frame: WelcomeFrame = { t: 'welcome', v: version(o), deviceId: deviceId(o), deviceName: deviceName(o), discoveryIds: discoveryIds(o) };
+      const frame: WelcomeFrame = {
+        t: 'welcome',
+        v: version(o),
+        deviceId: deviceId(o),
+        deviceName: deviceName(o),
+        discoveryIds: discoveryIds(o),
+      };
       const port = optionalPort(o);
       if (port !== undefined) frame.listenPort = port;
       return frame;

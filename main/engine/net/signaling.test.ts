@@ -18,7 +18,9 @@ let listener: SignalingListener;
 
 before(async () => {
   listener = await listenSignaling({
-    port: 0, host: '127.0.0.1', log: listenerLog.log,
+    port: 0,
+    host: '127.0.0.1',
+    log: listenerLog.log,
     device: { deviceId: 'LISTENER', deviceName: 'listener' },
     accept: (hello) => {
       hellos.push(hello);
@@ -31,7 +33,12 @@ before(async () => {
 
 after(() => shutdownNet());
 
-const dialer = (ids: string[]) => ({ device: { deviceId: 'DIALER', deviceName: 'dialer' }, discoveryIds: ids, link: linkOpts, log: captureLog().log });
+const dialer = (ids: string[]) => ({
+  device: { deviceId: 'DIALER', deviceName: 'dialer' },
+  discoveryIds: ids,
+  link: linkOpts,
+  log: captureLog().log,
+});
 
 /** Opens a raw signaling socket, sends `frames` (and `afterWelcome` once welcomed), resolves with
  *  the close code and the frames received. */
@@ -39,13 +46,17 @@ function rawSession(frames: (string | Buffer)[], afterWelcome: string[] = []): P
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${listener.port}${SIGNALING_PATH}`);
     const received: string[] = [];
-    ws.on('open', () => { for (const f of frames) ws.send(f); });
+    ws.on('open', () => {
+      for (const f of frames) ws.send(f);
+    });
     ws.on('message', (d) => {
       received.push(String(d));
       if (String(d).includes('"welcome"')) for (const f of afterWelcome) ws.send(f);
     });
     ws.on('close', (code) => resolve({ code, received }));
-    ws.on('error', (e) => { if (!/closed before/.test(e.message)) reject(e); });
+    ws.on('error', (e) => {
+      if (!/closed before/.test(e.message)) reject(e);
+    });
   });
 }
 
@@ -77,7 +88,10 @@ test('a dial is refused when the listener holds none of the discovery ids', asyn
 });
 
 test('dialing yourself is refused', async () => {
-  await assert.rejects(dial('127.0.0.1', listener.port, { ...dialer([SHARE]), device: { deviceId: 'LISTENER', deviceName: 'me' } }), /this device itself/);
+  await assert.rejects(
+    dial('127.0.0.1', listener.port, { ...dialer([SHARE]), device: { deviceId: 'LISTENER', deviceName: 'me' } }),
+    /this device itself/,
+  );
 });
 
 test('malformed signaling frames close that socket with a logged reason; the listener lives on', async () => {
@@ -88,7 +102,11 @@ test('malformed signaling frames close that socket with a logged reason; the lis
     ['unknown type', ['{"t":"launch"}'], /unknown frame type/],
     ['wrong field type', [JSON.stringify({ ...hello, discoveryIds: 'all' })], /discoveryIds must be an array/],
     ['bad discovery id', [JSON.stringify({ ...hello, discoveryIds: ['xyz'] })], /lowercase hex/],
-    ['too many ids', [JSON.stringify({ ...hello, discoveryIds: Array.from({ length: 300 }, (_, i) => i.toString(16).padStart(64, '0')) })], /more than 256/],
+    [
+      'too many ids',
+      [JSON.stringify({ ...hello, discoveryIds: Array.from({ length: 300 }, (_, i) => i.toString(16).padStart(64, '0')) })],
+      /more than 256/,
+    ],
     ['wrong version', [JSON.stringify({ ...hello, v: 99 })], /unsupported signaling version/],
     ['offer before hello', [JSON.stringify({ t: 'offer', sdp: 'v=0' })], /offer before welcome/],
     ['binary garbage', [Buffer.from([0xff, 0x00, 0x13])], /not JSON/],
@@ -101,7 +119,9 @@ test('malformed signaling frames close that socket with a logged reason; the lis
     await waitFor(() => listenerLog.lines.slice(before).some((l) => logged.test(l)), `${what}: logged reason`);
   }
   // a candidate flood after a valid hello is cut off too
-  const flood = Array.from({ length: 100 }, () => JSON.stringify({ t: 'candidate', candidate: 'a=candidate:1 1 UDP 1 127.0.0.1 9 typ host', mid: '0' }));
+  const flood = Array.from({ length: 100 }, () =>
+    JSON.stringify({ t: 'candidate', candidate: 'a=candidate:1 1 UDP 1 127.0.0.1 9 typ host', mid: '0' }),
+  );
   const { received } = await rawSession([JSON.stringify({ ...hello, id: 'fedcba9876543210' })], flood);
   assert.match(received.join('\n'), /more than 64 candidates/);
   // still serving
@@ -123,7 +143,10 @@ test('a dial to a closed port fails with a clear error', async () => {
 });
 
 test('a dial to something that is not a signaling listener fails clearly', async () => {
-  const srv = createServer((_req, res) => { res.statusCode = 404; res.end(); });
+  const srv = createServer((_req, res) => {
+    res.statusCode = 404;
+    res.end();
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   const port = (srv.address() as AddressInfo).port;
   try {
@@ -136,7 +159,14 @@ test('a dial to something that is not a signaling listener fails clearly', async
 
 test('a taken port gives an error that says what to do', async () => {
   await assert.rejects(
-    listenSignaling({ port: listener.port, host: '127.0.0.1', device: { deviceId: 'X', deviceName: 'x' }, accept: () => true, link: linkOpts, onLink: () => {} }),
+    listenSignaling({
+      port: listener.port,
+      host: '127.0.0.1',
+      device: { deviceId: 'X', deviceName: 'x' },
+      accept: () => true,
+      link: linkOpts,
+      onLink: () => {},
+    }),
     /already in use.*--listen 0/,
   );
 });
@@ -144,8 +174,15 @@ test('a taken port gives an error that says what to do', async () => {
 test('connections that never start signaling are bounded per address and dropped early; refusals are logged', async () => {
   const log = captureLog();
   const l = await listenSignaling({
-    port: 0, host: '127.0.0.1', log: log.log, maxConnectionsPerAddress: 3, upgradeTimeoutMs: 500,
-    device: { deviceId: 'BOUNDED', deviceName: 'bounded' }, accept: () => true, link: linkOpts, onLink: () => {},
+    port: 0,
+    host: '127.0.0.1',
+    log: log.log,
+    maxConnectionsPerAddress: 3,
+    upgradeTimeoutMs: 500,
+    device: { deviceId: 'BOUNDED', deviceName: 'bounded' },
+    accept: () => true,
+    link: linkOpts,
+    onLink: () => {},
   });
   try {
     const open = () => {
@@ -171,8 +208,16 @@ test('connections that never start signaling are bounded per address and dropped
 test('idle WebSockets filling every session slot are evicted for a peer that says hello', async () => {
   const log = captureLog();
   const l = await listenSignaling({
-    port: 0, host: '127.0.0.1', log: log.log, maxPendingSessions: 3, helloGraceMs: 200, maxConnectionsPerAddress: 10,
-    device: { deviceId: 'FULL', deviceName: 'full' }, accept: () => true, link: linkOpts, onLink: () => {},
+    port: 0,
+    host: '127.0.0.1',
+    log: log.log,
+    maxPendingSessions: 3,
+    helloGraceMs: 200,
+    maxConnectionsPerAddress: 10,
+    device: { deviceId: 'FULL', deviceName: 'full' },
+    accept: () => true,
+    link: linkOpts,
+    onLink: () => {},
   });
   try {
     const idle = Array.from({ length: 3 }, () => {
@@ -185,8 +230,15 @@ test('idle WebSockets filling every session slot are evicted for a peer that say
     await new Promise((r) => setTimeout(r, 300)); // past the grace period
     const link = await dial('127.0.0.1', l.port, dialer([SHARE]));
     link.close('done');
-    assert.ok(log.lines.some((x) => /evicted: no hello/.test(x)), 'the eviction is logged');
-    assert.equal(await Promise.race([idle[0].closed, new Promise((r) => setTimeout(() => r('open'), 5000))]), 1008, 'the oldest idle one made room');
+    assert.ok(
+      log.lines.some((x) => /evicted: no hello/.test(x)),
+      'the eviction is logged',
+    );
+    assert.equal(
+      await Promise.race([idle[0].closed, new Promise((r) => setTimeout(() => r('open'), 5000))]),
+      1008,
+      'the oldest idle one made room',
+    );
   } finally {
     await l.close();
   }
@@ -202,9 +254,13 @@ test('a dialer that goes away after the welcome leaves no unhandled rejection be
     await new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(`ws://127.0.0.1:${listener.port}${SIGNALING_PATH}`);
       ws.on('open', () => ws.send(JSON.stringify(hello)));
-      ws.on('message', (d) => { if (String(d).includes('"welcome"')) ws.terminate(); });
+      ws.on('message', (d) => {
+        if (String(d).includes('"welcome"')) ws.terminate();
+      });
       ws.on('close', () => resolve());
-      ws.on('error', (e) => { if (!/closed before/.test(e.message)) reject(e); });
+      ws.on('error', (e) => {
+        if (!/closed before/.test(e.message)) reject(e);
+      });
     });
     await waitFor(() => listener.pendingSessions === 0, 'the session to end');
     // the listener's link for it closes before it ever opened; give its promise a few turns

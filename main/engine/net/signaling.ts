@@ -10,13 +10,25 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
-  HELLO_GRACE_MS, MAX_CONNECTIONS_PER_ADDRESS, MAX_UNUPGRADED_CONNECTIONS, UPGRADE_TIMEOUT_MS, admitConnection, admitSession,
+  HELLO_GRACE_MS,
+  MAX_CONNECTIONS_PER_ADDRESS,
+  MAX_UNUPGRADED_CONNECTIONS,
+  UPGRADE_TIMEOUT_MS,
+  admitConnection,
+  admitSession,
 } from './admission.ts';
 import { LogThrottle, defaultNetLog, errorMessage, guard, type NetLog, type NetLogLevel } from './log.ts';
 import { trackResource, untrackResource, type NetResource } from './resources.ts';
 import {
-  MAX_CANDIDATE_FRAMES, MAX_FRAME_BYTES, SIGNALING_PATH, SIGNALING_VERSION, encodeFrame, parseFrame,
-  type HelloFrame, type SignalFrame, type SignalVia,
+  MAX_CANDIDATE_FRAMES,
+  MAX_FRAME_BYTES,
+  SIGNALING_PATH,
+  SIGNALING_VERSION,
+  encodeFrame,
+  parseFrame,
+  type HelloFrame,
+  type SignalFrame,
+  type SignalVia,
 } from './signaling-messages.ts';
 import { createLink, type LinkOptions, type LinkSignal, type LinkVia, type PeerLink } from './transport.ts';
 
@@ -73,7 +85,10 @@ export interface ListenerOptions {
 export type DialErrorCode = 'unreachable' | 'refused' | 'protocol' | 'timeout' | 'connect-failed' | 'self';
 
 export class DialError extends Error {
-  constructor(readonly code: DialErrorCode, message: string) {
+  constructor(
+    readonly code: DialErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'DialError';
   }
@@ -100,7 +115,12 @@ function plainAddress(a: string | undefined): string {
 function closeReason(text: string): string {
   // a WebSocket close reason is at most 123 bytes
   const b = Buffer.from(text, 'utf8');
-  return b.length <= 120 ? text : b.subarray(0, 120).toString('utf8').replace(/\uFFFD+$/, '');
+  return b.length <= 120
+    ? text
+    : b
+        .subarray(0, 120)
+        .toString('utf8')
+        .replace(/\uFFFD+$/, '');
 }
 
 function send(ws: WebSocket, frame: SignalFrame): void {
@@ -124,7 +144,13 @@ export class SignalingListener implements NetResource {
   private readonly unupgraded = new Map<Duplex, NodeJS.Timeout>();
   private readonly throttle: LogThrottle;
 
-  constructor(private readonly server: Server, private readonly wss: WebSocketServer, readonly port: number, readonly opts: ListenerOptions, readonly log: NetLog) {
+  constructor(
+    private readonly server: Server,
+    private readonly wss: WebSocketServer,
+    readonly port: number,
+    readonly opts: ListenerOptions,
+    readonly log: NetLog,
+  ) {
     this.throttle = new LogThrottle(log);
   }
 
@@ -180,11 +206,14 @@ export class SignalingListener implements NetResource {
     }
     this.perAddress.set(from, (this.perAddress.get(from) ?? 0) + 1);
     const timeout = this.opts.upgradeTimeoutMs ?? UPGRADE_TIMEOUT_MS;
-    const timer = setTimeout(guard(this.log, 'signaling upgrade timer', () => {
-      if (!this.unupgraded.has(socket)) return;
-      this.note('warn', from, `no signaling request within ${timeout / 1000} s; dropped`);
-      socket.destroy();
-    }), timeout);
+    const timer = setTimeout(
+      guard(this.log, 'signaling upgrade timer', () => {
+        if (!this.unupgraded.has(socket)) return;
+        this.note('warn', from, `no signaling request within ${timeout / 1000} s; dropped`);
+        socket.destroy();
+      }),
+      timeout,
+    );
     timer.unref();
     this.unupgraded.set(socket, timer);
     socket.once('close', () => {
@@ -205,16 +234,24 @@ export class SignalingListener implements NetResource {
   /** @internal */
   accepted(ws: WebSocket, req: IncomingMessage): void {
     const from = plainAddress(req.socket.remoteAddress);
-    ws.on('error', guard(this.log, 'signaling socket error', (err: Error) => {
-      this.note('warn', from, `${err.message}; closing`);
-    }));
+    ws.on(
+      'error',
+      guard(this.log, 'signaling socket error', (err: Error) => {
+        this.note('warn', from, `${err.message}; closing`);
+      }),
+    );
     if (this.closing) {
       ws.terminate();
       return;
     }
     const now = Date.now();
     const views = [...this.sessions].map((s) => ({ session: s, saidHello: s.saidHello, startedAt: s.startedAt }));
-    const admission = admitSession(views, this.opts.maxPendingSessions ?? MAX_PENDING_SESSIONS, now, this.opts.helloGraceMs ?? HELLO_GRACE_MS);
+    const admission = admitSession(
+      views,
+      this.opts.maxPendingSessions ?? MAX_PENDING_SESSIONS,
+      now,
+      this.opts.helloGraceMs ?? HELLO_GRACE_MS,
+    );
     if (!admission.ok) {
       this.note('warn', from, `turned away: ${admission.reason}`);
       ws.close(1013, 'busy, try again later');
@@ -240,10 +277,19 @@ class ListenerSession {
     private readonly onDone: () => void,
   ) {
     const log = listener.log;
-    this.timer = setTimeout(guard(log, 'signaling hello timer', () => this.fail('no hello in time')), listener.opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS);
+    this.timer = setTimeout(
+      guard(log, 'signaling hello timer', () => this.fail('no hello in time')),
+      listener.opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS,
+    );
     this.timer.unref();
-    ws.on('message', guard(log, 'signaling message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)));
-    ws.on('close', guard(log, 'signaling close', () => this.onSocketClosed()));
+    ws.on(
+      'message',
+      guard(log, 'signaling message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary)),
+    );
+    ws.on(
+      'close',
+      guard(log, 'signaling close', () => this.onSocketClosed()),
+    );
   }
 
   abort(reason: string): void {
@@ -298,7 +344,11 @@ class ListenerSession {
     const opts = this.listener.opts;
     const me = typeof opts.device === 'function' ? opts.device() : opts.device;
     const hello: HelloInfo = {
-      connectionId: f.id, deviceId: f.deviceId, deviceName: f.deviceName, discoveryIds: f.discoveryIds, remoteAddress: this.from,
+      connectionId: f.id,
+      deviceId: f.deviceId,
+      deviceName: f.deviceName,
+      discoveryIds: f.discoveryIds,
+      remoteAddress: this.from,
     };
     if (f.listenPort !== undefined) hello.listenPort = f.listenPort;
     if (f.via !== undefined) hello.via = f.via;
@@ -332,24 +382,39 @@ class ListenerSession {
     this.state = 'signaling';
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    send(this.ws, { t: 'welcome', v: SIGNALING_VERSION, deviceId: me.deviceId, deviceName: me.deviceName, discoveryIds: shared, listenPort: this.listener.port });
+    send(this.ws, {
+      t: 'welcome',
+      v: SIGNALING_VERSION,
+      deviceId: me.deviceId,
+      deviceName: me.deviceName,
+      discoveryIds: shared,
+      listenPort: this.listener.port,
+    });
 
     link.onClose((reason) => {
       if (this.state === 'signaling') this.fail(reason);
     });
-    link.whenOpen().then(() => {
-      if (this.state !== 'signaling') return;
-      this.state = 'open';
-      send(this.ws, { t: 'connected' });
-      // the dialer closes the socket once it is open too; don't wait forever if it doesn't
-      this.timer = setTimeout(guard(this.log, 'signaling linger timer', () => this.finish('done', true)), HELLO_TIMEOUT_MS);
-      this.timer.unref();
-      try {
-        this.listener.opts.onLink(link);
-      } catch (err) {
-        this.log('error', `onLink handler threw: ${errorMessage(err)}`);
-      }
-    }, () => { /* onClose above reports it */ });
+    link.whenOpen().then(
+      () => {
+        if (this.state !== 'signaling') return;
+        this.state = 'open';
+        send(this.ws, { t: 'connected' });
+        // the dialer closes the socket once it is open too; don't wait forever if it doesn't
+        this.timer = setTimeout(
+          guard(this.log, 'signaling linger timer', () => this.finish('done', true)),
+          HELLO_TIMEOUT_MS,
+        );
+        this.timer.unref();
+        try {
+          this.listener.opts.onLink(link);
+        } catch (err) {
+          this.log('error', `onLink handler threw: ${errorMessage(err)}`);
+        }
+      },
+      () => {
+        /* onClose above reports it */
+      },
+    );
   }
 
   private refuse(reason: string): void {
@@ -394,43 +459,67 @@ export function listenSignaling(opts: ListenerOptions): Promise<SignalingListene
   const host = opts.host ?? (process.env.PEERFOLD_BIND_ADDRESS || undefined);
   return new Promise((resolve, reject) => {
     // our own HTTP server (not ws's), so that TCP connections are seen and bounded before any upgrade
-    const server = createServer(guard(log, 'signaling request', (_req: IncomingMessage, res: ServerResponse) => {
-      res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
-      res.end('this is a Peerfold signaling listener: WebSocket only\n');
-    }));
+    const server = createServer(
+      guard(log, 'signaling request', (_req: IncomingMessage, res: ServerResponse) => {
+        res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
+        res.end('this is a Peerfold signaling listener: WebSocket only\n');
+      }),
+    );
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: true });
     let listener: SignalingListener | null = null;
-    server.on('connection', guard(log, 'signaling connection', (socket: Socket) => {
-      if (listener) listener.tcpConnected(socket);
-      else socket.destroy();
-    }));
-    server.on('upgrade', guard(log, 'signaling upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      listener?.upgraded(socket);
-      socket.on('error', () => socket.destroy());
-      if (!listener || new URL(req.url ?? '/', 'http://x').pathname !== SIGNALING_PATH) {
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      const l = listener;
-      wss.handleUpgrade(req, socket, head, guard(log, 'signaling session', (ws: WebSocket) => l.accepted(ws, req)));
-    }));
-    server.on('error', guard(log, 'signaling server error', (err: NodeJS.ErrnoException) => {
-      if (!listener) {
-        server.close();
-        const where = `${host ?? '*'}:${port}`;
-        reject(err.code === 'EADDRINUSE'
-          ? new Error(`signaling port ${where} is already in use (another Peerfold running?); choose another with --listen PORT, or --listen 0 for any free port`)
-          : new Error(`cannot listen for signaling on ${where}: ${err.message}`));
-        return;
-      }
-      log('error', `signaling listener: ${err.message}`);
-    }));
-    server.listen(port, host, guard(log, 'signaling listening', () => {
-      const actual = (server.address() as AddressInfo).port;
-      listener = new SignalingListener(server, wss, actual, opts, log);
-      trackResource(listener);
-      resolve(listener);
-    }));
+    server.on(
+      'connection',
+      guard(log, 'signaling connection', (socket: Socket) => {
+        if (listener) listener.tcpConnected(socket);
+        else socket.destroy();
+      }),
+    );
+    server.on(
+      'upgrade',
+      guard(log, 'signaling upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        listener?.upgraded(socket);
+        socket.on('error', () => socket.destroy());
+        if (!listener || new URL(req.url ?? '/', 'http://x').pathname !== SIGNALING_PATH) {
+          socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+          return;
+        }
+        const l = listener;
+        wss.handleUpgrade(
+          req,
+          socket,
+          head,
+          guard(log, 'signaling session', (ws: WebSocket) => l.accepted(ws, req)),
+        );
+      }),
+    );
+    server.on(
+      'error',
+      guard(log, 'signaling server error', (err: NodeJS.ErrnoException) => {
+        if (!listener) {
+          server.close();
+          const where = `${host ?? '*'}:${port}`;
+          reject(
+            err.code === 'EADDRINUSE'
+              ? new Error(
+                  `signaling port ${where} is already in use (another Peerfold running?); choose another with --listen PORT, or --listen 0 for any free port`,
+                )
+              : new Error(`cannot listen for signaling on ${where}: ${err.message}`),
+          );
+          return;
+        }
+        log('error', `signaling listener: ${err.message}`);
+      }),
+    );
+    server.listen(
+      port,
+      host,
+      guard(log, 'signaling listening', () => {
+        const actual = (server.address() as AddressInfo).port;
+        listener = new SignalingListener(server, wss, actual, opts, log);
+        trackResource(listener);
+        resolve(listener);
+      }),
+    );
   });
 }
 
@@ -512,92 +601,127 @@ export function dial(host: string, port: number, opts: DialOptions): Promise<Pee
 
     try {
       ws = new WebSocket(`ws://${urlHost}:${port}${SIGNALING_PATH}`, {
-        handshakeTimeout: helloTimeout, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false,
+        handshakeTimeout: helloTimeout,
+        maxPayload: MAX_FRAME_BYTES,
+        perMessageDeflate: false,
       });
     } catch (err) {
       untrackResource(resource);
       reject(new DialError('unreachable', `cannot dial ${where}: ${errorMessage(err)}`));
       return;
     }
-    timer = setTimeout(guard(log, 'dial hello timer', () => fail(new DialError('timeout', `no answer from ${where} within ${Math.round(helloTimeout / 1000)} s`))), helloTimeout);
+    timer = setTimeout(
+      guard(log, 'dial hello timer', () =>
+        fail(new DialError('timeout', `no answer from ${where} within ${Math.round(helloTimeout / 1000)} s`)),
+      ),
+      helloTimeout,
+    );
     timer.unref();
 
-    ws.on('error', guard(log, 'dial socket error', (err: NodeJS.ErrnoException) => {
-      if (err.message.includes('Opening handshake has timed out')) fail(new DialError('timeout', `cannot reach ${where}: timed out`));
-      else if (/Unexpected server response: (\d+)/.test(err.message)) {
-        fail(new DialError('protocol', `${where} is not a Peerfold signaling listener (${err.message})`));
-      } else if (link === null) fail(describeConnectError(host, port, err));
-      else fail(new DialError('connect-failed', `signaling with ${where} failed: ${err.message}`));
-    }));
-    ws.on('open', guard(log, 'dial open', () => {
-      const hello: HelloFrame = {
-        t: 'hello', v: SIGNALING_VERSION, id: connectionId, deviceId: opts.device.deviceId, deviceName: opts.device.deviceName,
-        discoveryIds: opts.discoveryIds,
-      };
-      if (opts.listenPort !== undefined) hello.listenPort = opts.listenPort;
-      if (opts.via !== undefined) hello.via = opts.via;
-      send(ws, hello);
-    }));
-    ws.on('close', guard(log, 'dial close', (code: number, reason: Buffer) => {
-      if (done) return;
-      const why = reason.toString('utf8');
-      fail(new DialError('connect-failed', `${where} closed signaling before the connection was established` +
-        (why ? `: ${why}` : ` (code ${code})`)));
-    }));
-    ws.on('message', guard(log, 'dial message', (data: RawData, isBinary: boolean) => {
-      if (done) return;
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      const parsed = parseFrame(isBinary ? bytes : bytes.toString('utf8'));
-      if (!parsed.ok) {
-        log('warn', `signaling with ${where}: malformed frame: ${parsed.error}; closing`);
-        fail(new DialError('protocol', `${where} sent a malformed signaling frame: ${parsed.error}`));
-        return;
-      }
-      const f = parsed.frame;
-      switch (f.t) {
-        case 'welcome': {
-          if (link) return fail(new DialError('protocol', `${where} sent a second welcome`));
-          if (f.deviceId === opts.device.deviceId) return fail(new DialError('self', `${where} is this device itself`));
-          const asked = new Set(opts.discoveryIds);
-          const shared = f.discoveryIds.filter((id) => asked.has(id));
-          if (timer) clearTimeout(timer);
-          timer = null;
-          try {
-            link = createLink('offerer', { log, ...opts.link }, (s) => send(ws, signalToFrame(s)), connectionId);
-          } catch (err) {
-            return fail(new DialError('connect-failed', `cannot create a link: ${errorMessage(err)}`));
-          }
-          link.via = opts.via ?? 'manual';
-          link.peer = { deviceId: f.deviceId, deviceName: f.deviceName, discoveryIds: shared };
-          if (f.listenPort !== undefined) link.peer.listenPort = f.listenPort;
-          const l = link;
-          l.onClose((reason) => fail(new DialError(/within \d+ s/.test(reason) ? 'timeout' : 'connect-failed', `connection to ${where} failed: ${reason}`)));
-          l.whenOpen().then(() => {
-            if (done) return;
-            localOpen = true;
-            send(ws, { t: 'connected' });
-            maybeDone();
-          }, () => { /* onClose reports it */ });
+    ws.on(
+      'error',
+      guard(log, 'dial socket error', (err: NodeJS.ErrnoException) => {
+        if (err.message.includes('Opening handshake has timed out')) fail(new DialError('timeout', `cannot reach ${where}: timed out`));
+        else if (/Unexpected server response: (\d+)/.test(err.message)) {
+          fail(new DialError('protocol', `${where} is not a Peerfold signaling listener (${err.message})`));
+        } else if (link === null) fail(describeConnectError(host, port, err));
+        else fail(new DialError('connect-failed', `signaling with ${where} failed: ${err.message}`));
+      }),
+    );
+    ws.on(
+      'open',
+      guard(log, 'dial open', () => {
+        const hello: HelloFrame = {
+          t: 'hello',
+          v: SIGNALING_VERSION,
+          id: connectionId,
+          deviceId: opts.device.deviceId,
+          deviceName: opts.device.deviceName,
+          discoveryIds: opts.discoveryIds,
+        };
+        if (opts.listenPort !== undefined) hello.listenPort = opts.listenPort;
+        if (opts.via !== undefined) hello.via = opts.via;
+        send(ws, hello);
+      }),
+    );
+    ws.on(
+      'close',
+      guard(log, 'dial close', (code: number, reason: Buffer) => {
+        if (done) return;
+        const why = reason.toString('utf8');
+        fail(
+          new DialError(
+            'connect-failed',
+            `${where} closed signaling before the connection was established` + (why ? `: ${why}` : ` (code ${code})`),
+          ),
+        );
+      }),
+    );
+    ws.on(
+      'message',
+      guard(log, 'dial message', (data: RawData, isBinary: boolean) => {
+        if (done) return;
+        const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        const parsed = parseFrame(isBinary ? bytes : bytes.toString('utf8'));
+        if (!parsed.ok) {
+          log('warn', `signaling with ${where}: malformed frame: ${parsed.error}; closing`);
+          fail(new DialError('protocol', `${where} sent a malformed signaling frame: ${parsed.error}`));
           return;
         }
-        case 'answer':
-          if (!link) return fail(new DialError('protocol', `${where} sent an answer before its welcome`));
-          link.handleSignal({ type: 'description', kind: 'answer', sdp: f.sdp });
-          return;
-        case 'candidate':
-          if (!link) return fail(new DialError('protocol', `${where} sent a candidate before its welcome`));
-          if (++candidates > MAX_CANDIDATE_FRAMES) return fail(new DialError('protocol', `${where} sent more than ${MAX_CANDIDATE_FRAMES} candidates`));
-          link.handleSignal({ type: 'candidate', candidate: f.candidate, mid: f.mid });
-          return;
-        case 'connected':
-          remoteConnected = true;
-          maybeDone();
-          return;
-        case 'error':
-          return fail(new DialError(link ? 'connect-failed' : 'refused', `${where} refused: ${f.reason}`));
-        default:
-          return fail(new DialError('protocol', `${where} sent an unexpected ${f.t} frame`));
-      }
-    }));
+        const f = parsed.frame;
+        switch (f.t) {
+          case 'welcome': {
+            if (link) return fail(new DialError('protocol', `${where} sent a second welcome`));
+            if (f.deviceId === opts.device.deviceId) return fail(new DialError('self', `${where} is this device itself`));
+            const asked = new Set(opts.discoveryIds);
+            const shared = f.discoveryIds.filter((id) => asked.has(id));
+            if (timer) clearTimeout(timer);
+            timer = null;
+            try {
+              link = createLink('offerer', { log, ...opts.link }, (s) => send(ws, signalToFrame(s)), connectionId);
+            } catch (err) {
+              return fail(new DialError('connect-failed', `cannot create a link: ${errorMessage(err)}`));
+            }
+            link.via = opts.via ?? 'manual';
+            link.peer = { deviceId: f.deviceId, deviceName: f.deviceName, discoveryIds: shared };
+            if (f.listenPort !== undefined) link.peer.listenPort = f.listenPort;
+            const l = link;
+            l.onClose((reason) =>
+              fail(new DialError(/within \d+ s/.test(reason) ? 'timeout' : 'connect-failed', `connection to ${where} failed: ${reason}`)),
+            );
+            l.whenOpen().then(
+              () => {
+                if (done) return;
+                localOpen = true;
+                send(ws, { t: 'connected' });
+                maybeDone();
+              },
+              () => {
+                /* onClose reports it */
+              },
+            );
+            return;
+          }
+          case 'answer':
+            if (!link) return fail(new DialError('protocol', `${where} sent an answer before its welcome`));
+            link.handleSignal({ type: 'description', kind: 'answer', sdp: f.sdp });
+            return;
+          case 'candidate':
+            if (!link) return fail(new DialError('protocol', `${where} sent a candidate before its welcome`));
+            if (++candidates > MAX_CANDIDATE_FRAMES)
+              return fail(new DialError('protocol', `${where} sent more than ${MAX_CANDIDATE_FRAMES} candidates`));
+            link.handleSignal({ type: 'candidate', candidate: f.candidate, mid: f.mid });
+            return;
+          case 'connected':
+            remoteConnected = true;
+            maybeDone();
+            return;
+          case 'error':
+            return fail(new DialError(link ? 'connect-failed' : 'refused', `${where} refused: ${f.reason}`));
+          default:
+            return fail(new DialError('protocol', `${where} sent an unexpected ${f.t} frame`));
+        }
+      }),
+    );
   });
 }

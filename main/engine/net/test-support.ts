@@ -17,8 +17,27 @@ export interface TestCert {
 export function makeCert(dir: string, name: string): TestCert {
   const certPemFile = join(dir, `${name}.crt`);
   const keyPemFile = join(dir, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', keyPemFile, '-out', certPemFile, '-days', '30', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyPemFile,
+      '-out',
+      certPemFile,
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${name}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const fingerprint = new X509Certificate(readFileSync(certPemFile)).fingerprint256.replaceAll(':', '').toLowerCase();
   return { certPemFile, keyPemFile, fingerprint };
 }
@@ -31,7 +50,12 @@ export function tempDir(): { dir: string; remove: () => void } {
 /** A logger that remembers what it was told. */
 export function captureLog(): { log: NetLog; lines: string[] } {
   const lines: string[] = [];
-  return { lines, log: (level, message) => { lines.push(`${level}: ${message}`); } };
+  return {
+    lines,
+    log: (level, message) => {
+      lines.push(`${level}: ${message}`);
+    },
+  };
 }
 
 export function waitFor(check: () => boolean, what: string, limitMs = 20_000): Promise<void> {

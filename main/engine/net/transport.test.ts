@@ -14,13 +14,20 @@ let certB: TestCert;
 let listener: SignalingListener;
 let accepted: PeerLink[] = [];
 
-const linkOpts = (c: TestCert, log = logA.log): LinkOptions => ({ certPemFile: c.certPemFile, keyPemFile: c.keyPemFile, bindAddress: '127.0.0.1', log });
+const linkOpts = (c: TestCert, log = logA.log): LinkOptions => ({
+  certPemFile: c.certPemFile,
+  keyPemFile: c.keyPemFile,
+  bindAddress: '127.0.0.1',
+  log,
+});
 
 before(async () => {
   certA = makeCert(tmp.dir, 'a');
   certB = makeCert(tmp.dir, 'b');
   listener = await listenSignaling({
-    port: 0, host: '127.0.0.1', log: logB.log,
+    port: 0,
+    host: '127.0.0.1',
+    log: logB.log,
     device: { deviceId: 'DEVICE-B', deviceName: 'bee' },
     accept: (hello) => (hello.discoveryIds.includes(SHARE) ? { discoveryIds: [SHARE] } : 'no shared share'),
     link: () => linkOpts(certB, logB.log),
@@ -36,7 +43,12 @@ after(async () => {
 async function connectPair(): Promise<[PeerLink, PeerLink]> {
   accepted = [];
   const a = await dial('127.0.0.1', listener.port, {
-    device: { deviceId: 'DEVICE-A', deviceName: 'ay' }, discoveryIds: [SHARE], listenPort: 4242, via: 'manual', link: linkOpts(certA), log: logA.log,
+    device: { deviceId: 'DEVICE-A', deviceName: 'ay' },
+    discoveryIds: [SHARE],
+    listenPort: 4242,
+    via: 'manual',
+    link: linkOpts(certA),
+    log: logA.log,
   });
   await waitFor(() => accepted.length === 1, 'the listener side of the link');
   return [a, accepted[0]];
@@ -75,10 +87,18 @@ test('two links exchange messages on both channels, in order, both ways', async 
     return u;
   };
   await Promise.all([
-    (async () => { for (let i = 0; i < N; i++) await a.send('index', msg(i, 16)); })(),
-    (async () => { for (let i = 0; i < N; i++) await a.send('data', msg(i, 64 * 1024)); })(),
-    (async () => { for (let i = 0; i < N; i++) await b.send('index', msg(i, 100)); })(),
-    (async () => { for (let i = 0; i < N; i++) await b.send('data', msg(i, i === N - 1 ? MAX_MESSAGE_BYTES : 4096)); })(),
+    (async () => {
+      for (let i = 0; i < N; i++) await a.send('index', msg(i, 16));
+    })(),
+    (async () => {
+      for (let i = 0; i < N; i++) await a.send('data', msg(i, 64 * 1024));
+    })(),
+    (async () => {
+      for (let i = 0; i < N; i++) await b.send('index', msg(i, 100));
+    })(),
+    (async () => {
+      for (let i = 0; i < N; i++) await b.send('data', msg(i, i === N - 1 ? MAX_MESSAGE_BYTES : 4096));
+    })(),
   ]);
   await waitFor(() => Object.values(got).every((l) => l.length === N), 'all messages');
   const inOrder = Array.from({ length: N }, (_, i) => i);

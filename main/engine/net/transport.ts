@@ -62,8 +62,7 @@ export interface LinkOptions {
 
 /** What the signaling layer carries between the two PeerLinks. */
 export type LinkSignal =
-  | { type: 'description'; kind: 'offer' | 'answer'; sdp: string }
-  | { type: 'candidate'; candidate: string; mid: string };
+  { type: 'description'; kind: 'offer' | 'answer'; sdp: string } | { type: 'candidate'; candidate: string; mid: string };
 
 /** Who is on the other end, as told by signaling (not yet proven: the share handshake proves it). */
 export interface LinkPeer {
@@ -158,7 +157,12 @@ export class PeerLink implements NetResource {
   private resolveOpen!: () => void;
   private rejectOpen!: (err: Error) => void;
 
-  constructor(role: LinkRole, options: LinkOptions, private readonly sendSignal: (s: LinkSignal) => void, id?: string) {
+  constructor(
+    role: LinkRole,
+    options: LinkOptions,
+    private readonly sendSignal: (s: LinkSignal) => void,
+    id?: string,
+  ) {
     this.id = id ?? randomBytes(8).toString('hex');
     this.role = role;
     this.log = options.log ?? defaultNetLog;
@@ -170,7 +174,15 @@ export class PeerLink implements NetResource {
     });
     this.openPromise.catch(() => {}); // whoever cares awaits whenOpen(); nobody else must see it
     const mk = (name: LinkChannel): ChannelState => ({
-      name, dc: null, sender: null, open: false, nativeClosed: false, handler: null, undelivered: [], flushScheduled: false, bytesIn: 0,
+      name,
+      dc: null,
+      sender: null,
+      open: false,
+      nativeClosed: false,
+      handler: null,
+      undelivered: [],
+      flushScheduled: false,
+      bytesIn: 0,
     });
     this.channels = { index: mk('index'), data: mk('data') };
 
@@ -196,12 +208,20 @@ export class PeerLink implements NetResource {
     // so the PeerConnection and channels stay referenced for as long as the link is alive.
     trackResource(this);
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.connectTimer = setTimeout(guard(this.log, 'link connect timer', () => {
-      this.close(`connection not established within ${Math.round(timeoutMs / 1000)} s ` +
-        '(no network path between the devices? a firewall blocking UDP?)');
-    }), timeoutMs);
+    this.connectTimer = setTimeout(
+      guard(this.log, 'link connect timer', () => {
+        this.close(
+          `connection not established within ${Math.round(timeoutMs / 1000)} s ` +
+            '(no network path between the devices? a firewall blocking UDP?)',
+        );
+      }),
+      timeoutMs,
+    );
     this.connectTimer.unref();
-    this.rateTimer = setInterval(guard(this.log, 'link rate timer', () => this.sampleRates()), 1000);
+    this.rateTimer = setInterval(
+      guard(this.log, 'link rate timer', () => this.sampleRates()),
+      1000,
+    );
     this.rateTimer.unref();
 
     maybeEnableNativeLogFromEnv(this.log);
@@ -214,31 +234,37 @@ export class PeerLink implements NetResource {
       return;
     }
     const pc = this.pc;
-    pc.onLocalDescription(guard(this.log, 'onLocalDescription', (sdp, type) => {
-      if (this.closedReason !== null) return;
-      if (type !== 'offer' && type !== 'answer') return;
-      try {
-        this.localFp = sha256FingerprintFromSdp(sdp);
-      } catch (err) {
-        this.close(`local description unusable: ${errorMessage(err)}`);
-        return;
-      }
-      this.emitSignal({ type: 'description', kind: type, sdp });
-    }));
-    pc.onLocalCandidate(guard(this.log, 'onLocalCandidate', (candidate, mid) => {
-      if (this.closedReason !== null) return;
-      // The offerer holds its candidates until it has the answer. Otherwise the answerer can
-      // reach it over ICE and start DTLS before the answer is applied here, and libdatachannel
-      // then fails the certificate check for want of the remote fingerprint ("DTLS alert:
-      // unknown CA"; seen in about 1 of 100 loopback connections).
-      if (this.role === 'offerer' && !this.hasRemoteDescription) this.heldLocalCandidates.push({ candidate, mid });
-      else this.emitSignal({ type: 'candidate', candidate, mid });
-    }));
-    pc.onStateChange(guard(this.log, 'onStateChange', (state) => {
-      if (state === 'failed') this.close('connection failed (ICE or DTLS could not be established)');
-      else if (state === 'disconnected') this.close('connection lost');
-      else if (state === 'closed') this.close('peer closed the connection');
-    }));
+    pc.onLocalDescription(
+      guard(this.log, 'onLocalDescription', (sdp, type) => {
+        if (this.closedReason !== null) return;
+        if (type !== 'offer' && type !== 'answer') return;
+        try {
+          this.localFp = sha256FingerprintFromSdp(sdp);
+        } catch (err) {
+          this.close(`local description unusable: ${errorMessage(err)}`);
+          return;
+        }
+        this.emitSignal({ type: 'description', kind: type, sdp });
+      }),
+    );
+    pc.onLocalCandidate(
+      guard(this.log, 'onLocalCandidate', (candidate, mid) => {
+        if (this.closedReason !== null) return;
+        // The offerer holds its candidates until it has the answer. Otherwise the answerer can
+        // reach it over ICE and start DTLS before the answer is applied here, and libdatachannel
+        // then fails the certificate check for want of the remote fingerprint ("DTLS alert:
+        // unknown CA"; seen in about 1 of 100 loopback connections).
+        if (this.role === 'offerer' && !this.hasRemoteDescription) this.heldLocalCandidates.push({ candidate, mid });
+        else this.emitSignal({ type: 'candidate', candidate, mid });
+      }),
+    );
+    pc.onStateChange(
+      guard(this.log, 'onStateChange', (state) => {
+        if (state === 'failed') this.close('connection failed (ICE or DTLS could not be established)');
+        else if (state === 'disconnected') this.close('connection lost');
+        else if (state === 'closed') this.close('peer closed the connection');
+      }),
+    );
     if (role === 'offerer') this.createChannels();
   }
 
@@ -435,11 +461,13 @@ export class PeerLink implements NetResource {
       dc.setBufferedAmountLowThreshold(this.senderLimits.lowWater);
       dc.onBufferedAmountLow(guard(this.log, `${name} onBufferedAmountLow`, () => st.sender?.onBufferedAmountLow()));
       dc.onOpen(guard(this.log, `${name} onOpen`, () => this.channelOpened(st)));
-      dc.onClosed(guard(this.log, `${name} onClosed`, () => {
-        st.nativeClosed = true;
-        releaseChannel(this.pc, dc);
-        this.close('peer closed the connection');
-      }));
+      dc.onClosed(
+        guard(this.log, `${name} onClosed`, () => {
+          st.nativeClosed = true;
+          releaseChannel(this.pc, dc);
+          this.close('peer closed the connection');
+        }),
+      );
       dc.onError(guard(this.log, `${name} onError`, (e: string) => this.close(`data channel ${name} failed: ${e}`)));
       dc.onMessage(guard(this.log, `${name} onMessage`, (msg) => this.received(st, msg)));
       if (dc.isOpen()) this.channelOpened(st);
@@ -551,9 +579,12 @@ let nativeLogOn = false;
  */
 export function enableNativeLog(level: 'Verbose' | 'Debug' | 'Info' | 'Warning' | 'Error', log: NetLog = defaultNetLog): void {
   nativeLogOn = true;
-  nodeDataChannel.initLogger(level, guard(log, 'native log', (l: string, message: string) => {
-    log(l === 'Error' || l === 'Fatal' ? 'error' : l === 'Warning' ? 'warn' : 'debug', `libdatachannel: ${message}`);
-  }));
+  nodeDataChannel.initLogger(
+    level,
+    guard(log, 'native log', (l: string, message: string) => {
+      log(l === 'Error' || l === 'Fatal' ? 'error' : l === 'Warning' ? 'warn' : 'debug', `libdatachannel: ${message}`);
+    }),
+  );
 }
 
 function maybeEnableNativeLogFromEnv(log: NetLog): void {

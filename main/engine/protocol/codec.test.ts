@@ -2,7 +2,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  DecodeError, EncodeError, bool, bytes, decode, encode, enumOf, fixed, int, list, optional, string, struct, uint, splitBySize, type Codec,
+  DecodeError,
+  EncodeError,
+  bool,
+  bytes,
+  decode,
+  encode,
+  enumOf,
+  fixed,
+  int,
+  list,
+  optional,
+  string,
+  struct,
+  uint,
+  splitBySize,
+  type Codec,
 } from './codec.ts';
 
 const sample = struct({
@@ -32,11 +47,14 @@ const arbSample = fc.record({
 });
 
 test('every field kind round-trips (property)', () => {
-  fc.assert(fc.property(arbSample, (v) => {
-    const bytesOut = encode(sample, v);
-    assert.deepEqual(decode(sample, bytesOut), { ...v, maybe: v.maybe && { ...v.maybe } });
-    assert.equal(bytesOut.length, sample.size(v));
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(arbSample, (v) => {
+      const bytesOut = encode(sample, v);
+      assert.deepEqual(decode(sample, bytesOut), { ...v, maybe: v.maybe && { ...v.maybe } });
+      assert.equal(bytesOut.length, sample.size(v));
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('varints are canonical: minimal, at most 2^53 - 1', () => {
@@ -60,7 +78,10 @@ test('varints are canonical: minimal, at most 2^53 - 1', () => {
 test('limits are enforced on decode, with the field named', () => {
   const s = struct({ items: list(struct({ data: bytes(4) }), 3) });
   const expectError = (buf: number[], code: string, re: RegExp) => {
-    try { decode(s, Uint8Array.from(buf)); assert.fail('decoded'); } catch (e) {
+    try {
+      decode(s, Uint8Array.from(buf));
+      assert.fail('decoded');
+    } catch (e) {
       assert.ok(e instanceof DecodeError, String(e));
       assert.equal(e.code, code);
       assert.match(e.message, re);
@@ -82,7 +103,10 @@ test('a list count cannot make the decoder allocate beyond the bytes present', (
   // claims 2^53-1 items of at least 32 bytes each in an 9-byte message
   const huge = struct({ items: list(fixed(32), Number.MAX_SAFE_INTEGER) });
   const buf = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]);
-  assert.throws(() => decode(huge, buf), (e: unknown) => e instanceof DecodeError && e.code === 'truncated');
+  assert.throws(
+    () => decode(huge, buf),
+    (e: unknown) => e instanceof DecodeError && e.code === 'truncated',
+  );
 });
 
 test('encoding refuses values that break the schema, naming the field', () => {
@@ -94,9 +118,16 @@ test('encoding refuses values that break the schema, naming the field', () => {
 });
 
 test('random bytes never throw anything but DecodeError (fuzz)', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (buf) => {
-    try { decode(sample, buf); } catch (e) { if (!(e instanceof DecodeError)) throw e; }
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (buf) => {
+      try {
+        decode(sample, buf);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+      }
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('splitBySize keeps order, budget and item caps', () => {

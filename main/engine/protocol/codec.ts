@@ -10,7 +10,11 @@ export type DecodeErrorCode = 'truncated' | 'limit' | 'invalid' | 'trailing' | '
 
 /** The only thing decoding throws. `code` lets a caller tell "newer peer" from "broken peer". */
 export class DecodeError extends Error {
-  constructor(readonly code: DecodeErrorCode, message: string, readonly field = '') {
+  constructor(
+    readonly code: DecodeErrorCode,
+    message: string,
+    readonly field = '',
+  ) {
     super(field ? `${field}: ${message}` : message);
     this.name = 'DecodeError';
   }
@@ -22,7 +26,10 @@ export class DecodeError extends Error {
 
 /** A value that does not fit its schema: a bug on the sending side. */
 export class EncodeError extends Error {
-  constructor(message: string, readonly field = '') {
+  constructor(
+    message: string,
+    readonly field = '',
+  ) {
     super(field ? `${field}: ${message}` : message);
     this.name = 'EncodeError';
   }
@@ -39,7 +46,9 @@ function joinField(outer: string, inner: string): string {
 export class Reader {
   pos = 0;
   constructor(readonly buf: Uint8Array) {}
-  get remaining(): number { return this.buf.length - this.pos; }
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
   take(n: number): Uint8Array {
     if (n > this.remaining) throw new DecodeError('truncated', `needs ${n} bytes, ${this.remaining} left`);
     const out = this.buf.subarray(this.pos, this.pos + n);
@@ -70,18 +79,31 @@ export class Reader {
 export class Writer {
   pos = 0;
   readonly buf: Uint8Array;
-  constructor(size: number) { this.buf = new Uint8Array(size); }
-  byte(b: number): void { this.buf[this.pos++] = b; }
-  bytes(b: Uint8Array): void { this.buf.set(b, this.pos); this.pos += b.length; }
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+  bytes(b: Uint8Array): void {
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
   varint(n: number): void {
-    while (n >= 0x80) { this.byte((n % 128) | 0x80); n = Math.floor(n / 128); }
+    while (n >= 0x80) {
+      this.byte((n % 128) | 0x80);
+      n = Math.floor(n / 128);
+    }
     this.byte(n);
   }
 }
 
 export function varintSize(n: number): number {
   let size = 1;
-  while (n >= 0x80) { n = Math.floor(n / 128); size++; }
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
   return size;
 }
 
@@ -111,10 +133,19 @@ function checkUint(v: number, max: number, what: string): void {
 
 class UintCodec extends Codec<number> {
   readonly minSize = 1;
-  constructor(readonly max: number) { super(); }
-  describe() { return this.max === Number.MAX_SAFE_INTEGER ? 'uint' : `uint (max ${this.max})`; }
-  size(v: number) { checkUint(v, this.max, 'uint'); return varintSize(v); }
-  write(w: Writer, v: number) { w.varint(v); }
+  constructor(readonly max: number) {
+    super();
+  }
+  describe() {
+    return this.max === Number.MAX_SAFE_INTEGER ? 'uint' : `uint (max ${this.max})`;
+  }
+  size(v: number) {
+    checkUint(v, this.max, 'uint');
+    return varintSize(v);
+  }
+  write(w: Writer, v: number) {
+    w.varint(v);
+  }
   read(r: Reader) {
     const v = r.varint();
     if (v > this.max) throw new DecodeError('limit', `${v} exceeds the limit ${this.max}`);
@@ -125,13 +156,20 @@ class UintCodec extends Codec<number> {
 const INT_LIMIT = 2 ** 52;
 class IntCodec extends Codec<number> {
   readonly minSize = 1;
-  describe() { return 'int'; }
+  describe() {
+    return 'int';
+  }
   size(v: number) {
-    if (!Number.isSafeInteger(v) || v < -INT_LIMIT || v >= INT_LIMIT) throw new EncodeError(`int must be a whole number from -2^52 to 2^52 - 1, got ${v}`);
+    if (!Number.isSafeInteger(v) || v < -INT_LIMIT || v >= INT_LIMIT)
+      throw new EncodeError(`int must be a whole number from -2^52 to 2^52 - 1, got ${v}`);
     return varintSize(IntCodec.zig(v));
   }
-  static zig(v: number) { return v >= 0 ? v * 2 : -v * 2 - 1; }
-  write(w: Writer, v: number) { w.varint(IntCodec.zig(v)); }
+  static zig(v: number) {
+    return v >= 0 ? v * 2 : -v * 2 - 1;
+  }
+  write(w: Writer, v: number) {
+    w.varint(IntCodec.zig(v));
+  }
   read(r: Reader) {
     const z = r.varint();
     return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
@@ -140,9 +178,16 @@ class IntCodec extends Codec<number> {
 
 class BoolCodec extends Codec<boolean> {
   readonly minSize = 1;
-  describe() { return 'bool'; }
-  size(v: boolean) { if (typeof v !== 'boolean') throw new EncodeError(`bool expected, got ${typeof v}`); return 1; }
-  write(w: Writer, v: boolean) { w.byte(v ? 1 : 0); }
+  describe() {
+    return 'bool';
+  }
+  size(v: boolean) {
+    if (typeof v !== 'boolean') throw new EncodeError(`bool expected, got ${typeof v}`);
+    return 1;
+  }
+  write(w: Writer, v: boolean) {
+    w.byte(v ? 1 : 0);
+  }
   read(r: Reader) {
     const b = r.byte();
     if (b > 1) throw new DecodeError('invalid', `bool must be 0 or 1, got ${b}`);
@@ -152,14 +197,21 @@ class BoolCodec extends Codec<boolean> {
 
 class BytesCodec extends Codec<Uint8Array> {
   readonly minSize = 1;
-  constructor(readonly max: number) { super(); }
-  describe() { return `bytes (max ${this.max})`; }
+  constructor(readonly max: number) {
+    super();
+  }
+  describe() {
+    return `bytes (max ${this.max})`;
+  }
   size(v: Uint8Array) {
     if (!(v instanceof Uint8Array)) throw new EncodeError('bytes must be a Uint8Array');
     if (v.length > this.max) throw new EncodeError(`${v.length} bytes exceed the limit ${this.max}`);
     return varintSize(v.length) + v.length;
   }
-  write(w: Writer, v: Uint8Array) { w.varint(v.length); w.bytes(v); }
+  write(w: Writer, v: Uint8Array) {
+    w.varint(v.length);
+    w.bytes(v);
+  }
   read(r: Reader) {
     const n = r.varint();
     if (n > this.max) throw new DecodeError('limit', `${n} bytes exceed the limit ${this.max}`);
@@ -168,21 +220,36 @@ class BytesCodec extends Codec<Uint8Array> {
 }
 
 class FixedCodec extends Codec<Uint8Array> {
-  constructor(readonly length: number) { super(); }
-  get minSize() { return this.length; }
-  describe() { return `fixed(${this.length})`; }
-  size(v: Uint8Array) {
-    if (!(v instanceof Uint8Array) || v.length !== this.length) throw new EncodeError(`fixed(${this.length}) needs exactly ${this.length} bytes`);
+  constructor(readonly length: number) {
+    super();
+  }
+  get minSize() {
     return this.length;
   }
-  write(w: Writer, v: Uint8Array) { w.bytes(v); }
-  read(r: Reader) { return r.take(this.length); }
+  describe() {
+    return `fixed(${this.length})`;
+  }
+  size(v: Uint8Array) {
+    if (!(v instanceof Uint8Array) || v.length !== this.length)
+      throw new EncodeError(`fixed(${this.length}) needs exactly ${this.length} bytes`);
+    return this.length;
+  }
+  write(w: Writer, v: Uint8Array) {
+    w.bytes(v);
+  }
+  read(r: Reader) {
+    return r.take(this.length);
+  }
 }
 
 class StringCodec extends Codec<string> {
   readonly minSize = 1;
-  constructor(readonly max: number) { super(); }
-  describe() { return `string (max ${this.max} bytes)`; }
+  constructor(readonly max: number) {
+    super();
+  }
+  describe() {
+    return `string (max ${this.max} bytes)`;
+  }
   size(v: string) {
     if (typeof v !== 'string') throw new EncodeError(`string expected, got ${typeof v}`);
     const n = Buffer.byteLength(v, 'utf8');
@@ -210,29 +277,46 @@ class StringCodec extends Codec<string> {
 
 class ListCodec<T> extends Codec<T[]> {
   readonly minSize = 1;
-  constructor(readonly of: Codec<T>, readonly max: number) {
+  constructor(
+    readonly of: Codec<T>,
+    readonly max: number,
+  ) {
     super();
     // Keeps "count * minSize <= bytes left" meaningful: no element may be free.
     if (of.minSize < 1) throw new Error('list elements must take at least one byte');
   }
-  describe() { return `list (max ${this.max}) of ${this.of.describe()}`; }
+  describe() {
+    return `list (max ${this.max}) of ${this.of.describe()}`;
+  }
   size(v: T[]) {
     if (!Array.isArray(v)) throw new EncodeError('list must be an array');
     if (v.length > this.max) throw new EncodeError(`list of ${v.length} items exceeds the limit ${this.max}`);
     let n = varintSize(v.length);
     for (let i = 0; i < v.length; i++) {
-      try { n += this.of.size(v[i]!); } catch (e) { throw prefixEncode(e, `[${i}]`); }
+      try {
+        n += this.of.size(v[i]!);
+      } catch (e) {
+        throw prefixEncode(e, `[${i}]`);
+      }
     }
     return n;
   }
-  write(w: Writer, v: T[]) { w.varint(v.length); for (const item of v) this.of.write(w, item); }
+  write(w: Writer, v: T[]) {
+    w.varint(v.length);
+    for (const item of v) this.of.write(w, item);
+  }
   read(r: Reader) {
     const n = r.varint();
     if (n > this.max) throw new DecodeError('limit', `list of ${n} items exceeds the limit ${this.max}`);
-    if (n * this.of.minSize > r.remaining) throw new DecodeError('truncated', `list of ${n} items cannot fit in the ${r.remaining} bytes left`);
+    if (n * this.of.minSize > r.remaining)
+      throw new DecodeError('truncated', `list of ${n} items cannot fit in the ${r.remaining} bytes left`);
     const out = new Array<T>(n);
     for (let i = 0; i < n; i++) {
-      try { out[i] = this.of.read(r); } catch (e) { throw prefixDecode(e, `[${i}]`); }
+      try {
+        out[i] = this.of.read(r);
+      } catch (e) {
+        throw prefixDecode(e, `[${i}]`);
+      }
     }
     return out;
   }
@@ -240,12 +324,21 @@ class ListCodec<T> extends Codec<T[]> {
 
 class OptionalCodec<T> extends Codec<T | null> {
   readonly minSize = 1;
-  constructor(readonly of: Codec<T>) { super(); }
-  describe() { return `optional ${this.of.describe()}`; }
-  size(v: T | null) { return v === null || v === undefined ? 1 : 1 + this.of.size(v); }
+  constructor(readonly of: Codec<T>) {
+    super();
+  }
+  describe() {
+    return `optional ${this.of.describe()}`;
+  }
+  size(v: T | null) {
+    return v === null || v === undefined ? 1 : 1 + this.of.size(v);
+  }
   write(w: Writer, v: T | null) {
     if (v === null || v === undefined) w.byte(0);
-    else { w.byte(1); this.of.write(w, v); }
+    else {
+      w.byte(1);
+      this.of.write(w, v);
+    }
   }
   read(r: Reader) {
     const flag = r.byte();
@@ -263,19 +356,30 @@ export type StructValue<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
 export class StructCodec<F extends Fields> extends Codec<StructValue<F>> {
   readonly minSize: number;
   readonly entries: [string, Codec<unknown>][];
-  constructor(readonly fields: F, readonly name = '') {
+  constructor(
+    readonly fields: F,
+    readonly name = '',
+  ) {
     super();
     this.entries = Object.entries(fields);
     this.minSize = this.entries.reduce((n, [, c]) => n + c.minSize, 0);
   }
   /** A named struct is described by its name; its fields are listed once, by layout(). */
-  describe() { return this.name || `struct { ${this.layout().join('; ')} }`; }
-  layout(): string[] { return this.entries.map(([k, c]) => `${k}: ${c.describe()}`); }
+  describe() {
+    return this.name || `struct { ${this.layout().join('; ')} }`;
+  }
+  layout(): string[] {
+    return this.entries.map(([k, c]) => `${k}: ${c.describe()}`);
+  }
   size(v: StructValue<F>) {
     if (typeof v !== 'object' || v === null) throw new EncodeError('struct must be an object');
     let n = 0;
     for (const [k, c] of this.entries) {
-      try { n += c.size((v as Record<string, unknown>)[k]); } catch (e) { throw prefixEncode(e, k); }
+      try {
+        n += c.size((v as Record<string, unknown>)[k]);
+      } catch (e) {
+        throw prefixEncode(e, k);
+      }
     }
     return n;
   }
@@ -285,7 +389,11 @@ export class StructCodec<F extends Fields> extends Codec<StructValue<F>> {
   read(r: Reader) {
     const out: Record<string, unknown> = {};
     for (const [k, c] of this.entries) {
-      try { out[k] = c.read(r); } catch (e) { throw prefixDecode(e, k); }
+      try {
+        out[k] = c.read(r);
+      } catch (e) {
+        throw prefixDecode(e, k);
+      }
     }
     return out as StructValue<F>;
   }
@@ -293,17 +401,38 @@ export class StructCodec<F extends Fields> extends Codec<StructValue<F>> {
 
 /** A wire codec presented as another TypeScript type (device IDs as text, enums as names). */
 class MappedCodec<W, T> extends Codec<T> {
-  constructor(readonly inner: Codec<W>, readonly toValue: (w: W) => T, readonly toWire: (v: T) => W, readonly label: string) { super(); }
-  get minSize() { return this.inner.minSize; }
-  describe() { return `${this.label} as ${this.inner.describe()}`; }
-  private wire(v: T): W {
-    try { return this.toWire(v); } catch (e) { throw e instanceof EncodeError ? e : new EncodeError(`${this.label}: ${(e as Error).message}`); }
+  constructor(
+    readonly inner: Codec<W>,
+    readonly toValue: (w: W) => T,
+    readonly toWire: (v: T) => W,
+    readonly label: string,
+  ) {
+    super();
   }
-  size(v: T) { return this.inner.size(this.wire(v)); }
-  write(w: Writer, v: T) { this.inner.write(w, this.wire(v)); }
+  get minSize() {
+    return this.inner.minSize;
+  }
+  describe() {
+    return `${this.label} as ${this.inner.describe()}`;
+  }
+  private wire(v: T): W {
+    try {
+      return this.toWire(v);
+    } catch (e) {
+      throw e instanceof EncodeError ? e : new EncodeError(`${this.label}: ${(e as Error).message}`);
+    }
+  }
+  size(v: T) {
+    return this.inner.size(this.wire(v));
+  }
+  write(w: Writer, v: T) {
+    this.inner.write(w, this.wire(v));
+  }
   read(r: Reader) {
     const w = this.inner.read(r);
-    try { return this.toValue(w); } catch (e) {
+    try {
+      return this.toValue(w);
+    } catch (e) {
       throw e instanceof DecodeError ? e : new DecodeError('invalid', `not a valid ${this.label}: ${(e as Error).message}`);
     }
   }
@@ -338,10 +467,23 @@ export const mapped = <W, T>(inner: Codec<W>, label: string, toValue: (w: W) => 
 export function enumOf<const M extends Record<string, number>>(label: string, values: M): Codec<keyof M & string> {
   const byNumber = new Map(Object.entries(values).map(([k, v]) => [v, k]));
   const max = Math.max(...Object.values(values));
-  const list = Object.entries(values).map(([k, v]) => `${v} = ${k}`).join(', ');
-  return mapped(uint(max), `${label} (${list})`,
-    (n) => { const k = byNumber.get(n); if (k === undefined) throw new DecodeError('invalid', `unknown ${label} ${n}`); return k as keyof M & string; },
-    (k) => { const n = values[k]; if (n === undefined) throw new EncodeError(`unknown ${label} ${String(k)}`); return n; });
+  const list = Object.entries(values)
+    .map(([k, v]) => `${v} = ${k}`)
+    .join(', ');
+  return mapped(
+    uint(max),
+    `${label} (${list})`,
+    (n) => {
+      const k = byNumber.get(n);
+      if (k === undefined) throw new DecodeError('invalid', `unknown ${label} ${n}`);
+      return k as keyof M & string;
+    },
+    (k) => {
+      const n = values[k];
+      if (n === undefined) throw new EncodeError(`unknown ${label} ${String(k)}`);
+      return n;
+    },
+  );
 }
 
 export function encode<T>(codec: Codec<T>, value: T): Uint8Array {
@@ -354,7 +496,11 @@ export function encode<T>(codec: Codec<T>, value: T): Uint8Array {
 export function decode<T>(codec: Codec<T>, buf: Uint8Array): T {
   const r = new Reader(buf);
   let v: T;
-  try { v = codec.read(r); } catch (e) { throw asDecodeError(e); }
+  try {
+    v = codec.read(r);
+  } catch (e) {
+    throw asDecodeError(e);
+  }
   if (r.remaining) throw new DecodeError('trailing', `${r.remaining} bytes left over after the value`);
   return v;
 }
@@ -371,7 +517,11 @@ export function splitBySize<T>(items: readonly T[], sizeOf: (item: T) => number,
   for (const item of items) {
     const n = sizeOf(item);
     if (n > budget) throw new EncodeError(`one item of ${n} bytes exceeds the budget of ${budget} bytes`);
-    if (run.length && (used + n > budget || run.length >= maxItems)) { out.push(run); run = []; used = 0; }
+    if (run.length && (used + n > budget || run.length >= maxItems)) {
+      out.push(run);
+      run = [];
+      used = 0;
+    }
     run.push(item);
     used += n;
   }

@@ -6,15 +6,25 @@ import { createShareSecret, deriveShareKeys, weakenSecret, type ShareKeys } from
 import { Handshake, buildTranscript, computeShareMac, verifyShareMac, type HandshakeOutcome, type HandshakeOptions } from './handshake.ts';
 import { decodeMessage, encodeMessage, type Message } from './messages.ts';
 
-interface Dev { fingerprint: string; deviceId: string }
-const dev = (): Dev => { const fingerprint = randomBytes(32).toString('hex'); return { fingerprint, deviceId: deviceIdFromFingerprint(fingerprint) }; };
+interface Dev {
+  fingerprint: string;
+  deviceId: string;
+}
+const dev = (): Dev => {
+  const fingerprint = randomBytes(32).toString('hex');
+  return { fingerprint, deviceId: deviceIdFromFingerprint(fingerprint) };
+};
 
 function opts(me: Dev, peer: Dev, shares: ShareKeys[], extra: Partial<HandshakeOptions> = {}): HandshakeOptions {
   return { local: { ...me, deviceName: 'me', clientVersion: 'test' }, remoteFingerprint: peer.fingerprint, shares, ...extra };
 }
 
 /** Runs two handshakes against each other over encoded messages until both have an outcome. */
-function run(a: Handshake, b: Handshake, tamper: (from: 'a' | 'b', m: Message) => Message = (_, m) => m): [HandshakeOutcome, HandshakeOutcome] {
+function run(
+  a: Handshake,
+  b: Handshake,
+  tamper: (from: 'a' | 'b', m: Message) => Message = (_, m) => m,
+): [HandshakeOutcome, HandshakeOutcome] {
   const queues: Record<'a' | 'b', Message[]> = { a: [], b: [] }; // messages waiting to be delivered TO a / b
   const outcomes: Partial<Record<'a' | 'b', HandshakeOutcome>> = {};
   const post = (from: 'a' | 'b', msgs: Message[]) => {
@@ -23,7 +33,10 @@ function run(a: Handshake, b: Handshake, tamper: (from: 'a' | 'b', m: Message) =
   post('a', a.start());
   post('b', b.start());
   for (let steps = 0; steps < 50 && (queues.a.length || queues.b.length); steps++) {
-    for (const [who, hs] of [['a', a], ['b', b]] as const) {
+    for (const [who, hs] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
       const m = queues[who].shift();
       if (!m || outcomes[who]) continue;
       const step = hs.receive(m);
@@ -39,11 +52,11 @@ test('two devices with the same code accept each other for that share only', () 
   const [A, B] = [dev(), dev()];
   const common = createShareSecret();
   const onlyA = deriveShareKeys(createShareSecret());
-  const [oa, ob] = run(
-    new Handshake(opts(A, B, [deriveShareKeys(common), onlyA])),
-    new Handshake(opts(B, A, [deriveShareKeys(common)])),
-  );
-  for (const [o, peer] of [[oa, B], [ob, A]] as const) {
+  const [oa, ob] = run(new Handshake(opts(A, B, [deriveShareKeys(common), onlyA])), new Handshake(opts(B, A, [deriveShareKeys(common)])));
+  for (const [o, peer] of [
+    [oa, B],
+    [ob, A],
+  ] as const) {
     assert.ok(o.accepted, JSON.stringify(o));
     assert.equal(o.peer.deviceId, peer.deviceId);
     assert.deepEqual(o.shares, [{ share: deriveShareKeys(common).discoveryIdHex, peerLevel: 'read-write', ourLevel: 'read-write' }]);
@@ -67,7 +80,11 @@ test('a wrong code is refused on both sides, with a reason', () => {
   const [A, B] = [dev(), dev()];
   const shareA = deriveShareKeys(createShareSecret());
   // B claims A's discovery ID but holds another secret
-  const fake: ShareKeys = { ...deriveShareKeys(createShareSecret()), discoveryId: shareA.discoveryId, discoveryIdHex: shareA.discoveryIdHex };
+  const fake: ShareKeys = {
+    ...deriveShareKeys(createShareSecret()),
+    discoveryId: shareA.discoveryId,
+    discoveryIdHex: shareA.discoveryIdHex,
+  };
   const [oa, ob] = run(new Handshake(opts(A, B, [shareA])), new Handshake(opts(B, A, [fake])));
   assert.ok(!oa.accepted && !ob.accepted);
   assert.match(oa.reason, /proof is wrong/);
@@ -91,17 +108,36 @@ test('a relay in the middle cannot pass proofs along (the transcript binds the f
   const [oa, ob] = run(new Handshake(opts(A, M1, [s])), new Handshake(opts(B, M2, [s])));
   assert.ok(!oa.accepted && !ob.accepted);
   // Even past that check, a MAC made for other fingerprints fails:
-  const t1 = buildTranscript({ discoveryId: s.discoveryIdHex, level: 'read-write', prover: { ...A, nonce: new Uint8Array(32) }, verifier: { ...M1, nonce: new Uint8Array(32) } });
-  const t2 = buildTranscript({ discoveryId: s.discoveryIdHex, level: 'read-write', prover: { ...A, nonce: new Uint8Array(32) }, verifier: { ...B, nonce: new Uint8Array(32) } });
+  const t1 = buildTranscript({
+    discoveryId: s.discoveryIdHex,
+    level: 'read-write',
+    prover: { ...A, nonce: new Uint8Array(32) },
+    verifier: { ...M1, nonce: new Uint8Array(32) },
+  });
+  const t2 = buildTranscript({
+    discoveryId: s.discoveryIdHex,
+    level: 'read-write',
+    prover: { ...A, nonce: new Uint8Array(32) },
+    verifier: { ...B, nonce: new Uint8Array(32) },
+  });
   assert.ok(!verifyShareMac(s.authKeys['read-write']!, t2, computeShareMac(s.authKeys['read-write']!, t1)));
 });
 
 test('a reflected proof fails: the transcript is ordered by role', () => {
   const [A, B] = [dev(), dev()];
   const s = deriveShareKeys(createShareSecret());
-  const na = new Uint8Array(32).fill(1), nb = new Uint8Array(32).fill(2);
-  const mine = computeShareMac(s.authKeys.encrypted!, buildTranscript({ discoveryId: s.discoveryId, level: 'encrypted', prover: { ...A, nonce: na }, verifier: { ...B, nonce: nb } }));
-  const expectFromB = buildTranscript({ discoveryId: s.discoveryId, level: 'encrypted', prover: { ...B, nonce: nb }, verifier: { ...A, nonce: na } });
+  const na = new Uint8Array(32).fill(1),
+    nb = new Uint8Array(32).fill(2);
+  const mine = computeShareMac(
+    s.authKeys.encrypted!,
+    buildTranscript({ discoveryId: s.discoveryId, level: 'encrypted', prover: { ...A, nonce: na }, verifier: { ...B, nonce: nb } }),
+  );
+  const expectFromB = buildTranscript({
+    discoveryId: s.discoveryId,
+    level: 'encrypted',
+    prover: { ...B, nonce: nb },
+    verifier: { ...A, nonce: na },
+  });
   assert.ok(!verifyShareMac(s.authKeys.encrypted!, expectFromB, mine));
   assert.ok(!verifyShareMac(s.authKeys.encrypted!, expectFromB, mine.subarray(0, 16)));
 });
@@ -114,9 +150,14 @@ test('messages out of order, other versions, self-connections and unexpected dev
   const step = hs.receive({ type: 'ping', id: 1 });
   assert.ok(step.outcome && !step.outcome.accepted);
   assert.match(step.outcome.reason, /sent ping where hello was due/);
-  assert.deepEqual(step.send.map((m) => m.type), ['close']);
+  assert.deepEqual(
+    step.send.map((m) => m.type),
+    ['close'],
+  );
 
-  const [oa] = run(new Handshake(opts(A, B, [s])), new Handshake(opts(B, A, [s])), (from, m) => (from === 'b' && m.type === 'hello' ? { ...m, protocolVersion: 2 } : m));
+  const [oa] = run(new Handshake(opts(A, B, [s])), new Handshake(opts(B, A, [s])), (from, m) =>
+    from === 'b' && m.type === 'hello' ? { ...m, protocolVersion: 2 } : m,
+  );
   assert.ok(!oa.accepted);
   assert.match(oa.reason, /protocol version 2/);
 

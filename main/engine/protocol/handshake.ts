@@ -11,7 +11,15 @@ import { inviteClaimMac, type InviteTerms } from './invite-proof.ts';
 import { PROTOCOL_VERSION, type Auth, type AuthResult, type Hello, type InviteAnswer, type Message } from './messages.ts';
 import { checkProofs, proveShares, type LinkSides } from './share-proofs.ts';
 
-export { TRANSCRIPT_BYTES, TRANSCRIPT_CONTEXT, buildTranscript, computeShareMac, verifyShareMac, type TranscriptInput, type TranscriptSide } from './share-proofs.ts';
+export {
+  TRANSCRIPT_BYTES,
+  TRANSCRIPT_CONTEXT,
+  buildTranscript,
+  computeShareMac,
+  verifyShareMac,
+  type TranscriptInput,
+  type TranscriptSide,
+} from './share-proofs.ts';
 
 /** A handshake not finished this long after the channel opened should be dropped (the caller's timer). */
 export const HANDSHAKE_TIMEOUT_MS = 20_000;
@@ -102,7 +110,16 @@ export class Handshake {
 
   start(): Message[] {
     const { local } = this.opts;
-    return [{ type: 'hello', protocolVersion: PROTOCOL_VERSION, deviceId: local.deviceId, deviceName: local.deviceName, clientVersion: local.clientVersion, nonce: this.nonce }];
+    return [
+      {
+        type: 'hello',
+        protocolVersion: PROTOCOL_VERSION,
+        deviceId: local.deviceId,
+        deviceName: local.deviceName,
+        clientVersion: local.clientVersion,
+        nonce: this.nonce,
+      },
+    ];
   }
 
   receive(msg: Message): HandshakeStep {
@@ -138,7 +155,10 @@ export class Handshake {
 
   private onHello(h: Hello): HandshakeStep {
     this.peer = { deviceId: h.deviceId, deviceName: h.deviceName, clientVersion: h.clientVersion };
-    if (h.protocolVersion !== PROTOCOL_VERSION) return this.reject(`the peer speaks protocol version ${h.protocolVersion}, this device speaks ${PROTOCOL_VERSION}: update the older one`);
+    if (h.protocolVersion !== PROTOCOL_VERSION)
+      return this.reject(
+        `the peer speaks protocol version ${h.protocolVersion}, this device speaks ${PROTOCOL_VERSION}: update the older one`,
+      );
     if (!this.remoteFingerprint || !fingerprintMatchesDeviceId(this.remoteFingerprint, h.deviceId)) {
       return this.reject(`the peer claims device ID ${h.deviceId}, which is not the certificate it presented`);
     }
@@ -151,7 +171,10 @@ export class Handshake {
     const { claim } = this.opts;
     if (claim) {
       this.phase = 'answer';
-      return { send: [{ type: 'inviteClaim', invite: new Uint8Array(Buffer.from(claim.id, 'hex')), mac: inviteClaimMac(claim, this.sides()) }], outcome: null };
+      return {
+        send: [{ type: 'inviteClaim', invite: new Uint8Array(Buffer.from(claim.id, 'hex')), mac: inviteClaimMac(claim, this.sides()) }],
+        outcome: null,
+      };
     }
     const shares = proveShares(this.opts.shares, this.sides());
     this.phase = 'auth';
@@ -175,7 +198,8 @@ export class Handshake {
     const shares: SharedShare[] = [];
     for (const { share, level } of r.accepted) {
       const keys = this.byShare.get(share);
-      if (!keys || levelRank(level) < levelRank(keys.level)) return this.reject(`the peer accepted a share or level this device never offered`);
+      if (!keys || levelRank(level) < levelRank(keys.level))
+        return this.reject(`the peer accepted a share or level this device never offered`);
       const peerLevel = this.verified.get(share);
       if (peerLevel) shares.push({ share, peerLevel, ourLevel: level });
     }

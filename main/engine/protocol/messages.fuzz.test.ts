@@ -8,8 +8,19 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { deviceIdFromBytes } from '../keys/device-id.ts';
 import {
-  DecodeError, IndexAssembler, MAX_CHUNK_SIZE, MAX_FILE_SIZE, MAX_MESSAGE, MESSAGE_SCHEMAS, ProtocolViolation, decodeMessage, encodeMessage,
-  type FileEntryWire, type IndexChunks, type IndexUpdate, type Message,
+  DecodeError,
+  IndexAssembler,
+  MAX_CHUNK_SIZE,
+  MAX_FILE_SIZE,
+  MAX_MESSAGE,
+  MESSAGE_SCHEMAS,
+  ProtocolViolation,
+  decodeMessage,
+  encodeMessage,
+  type FileEntryWire,
+  type IndexChunks,
+  type IndexUpdate,
+  type Message,
 } from './messages.ts';
 
 // plain objects, as the decoder makes them (deepEqual tells a null prototype apart)
@@ -39,17 +50,50 @@ const fileEntry: fc.Arbitrary<FileEntryWire> = rec({
 });
 
 const message: fc.Arbitrary<Message> = fc.oneof(
-  rec({ type: fc.constant('hello' as const), protocolVersion: fc.maxSafeNat(), deviceId, deviceName: text(20), clientVersion: text(10), nonce: hash }),
+  rec({
+    type: fc.constant('hello' as const),
+    protocolVersion: fc.maxSafeNat(),
+    deviceId,
+    deviceName: text(20),
+    clientVersion: text(10),
+    nonce: hash,
+  }),
   rec({ type: fc.constant('auth' as const), shares: fc.array(rec({ share, level, mac: hash }), { maxLength: 3 }) }),
   rec({ type: fc.constant('authResult' as const), accepted: fc.array(rec({ share, level }), { maxLength: 3 }), reason: text(20) }),
   rec({ type: fc.constant('close' as const), reason: text(20) }),
   rec({ type: fc.constant('ping' as const), id: fc.maxSafeNat() }),
   rec({ type: fc.constant('pong' as const), id: fc.maxSafeNat() }),
-  rec({ type: fc.constant('indexUpdate' as const), share, indexId: fc.maxSafeNat(), maxSequence: fc.maxSafeNat(), entries: fc.array(fileEntry, { maxLength: 3 }) }),
-  rec({ type: fc.constant('indexChunks' as const), share, indexId: fc.maxSafeNat(), sequence: fc.maxSafeNat(), start: fc.nat(100), chunks: fc.array(chunk, { maxLength: 4 }) }),
+  rec({
+    type: fc.constant('indexUpdate' as const),
+    share,
+    indexId: fc.maxSafeNat(),
+    maxSequence: fc.maxSafeNat(),
+    entries: fc.array(fileEntry, { maxLength: 3 }),
+  }),
+  rec({
+    type: fc.constant('indexChunks' as const),
+    share,
+    indexId: fc.maxSafeNat(),
+    sequence: fc.maxSafeNat(),
+    start: fc.nat(100),
+    chunks: fc.array(chunk, { maxLength: 4 }),
+  }),
   rec({ type: fc.constant('indexAck' as const), share, indexId: fc.maxSafeNat(), sequence: fc.maxSafeNat() }),
-  rec({ type: fc.constant('request' as const), id: fc.maxSafeNat(), share, path: text(30), hash, offset: fc.maxSafeNat(), size: fc.nat(200_000) }),
-  rec({ type: fc.constant('response' as const), id: fc.maxSafeNat(), status: fc.constantFrom('ok' as const, 'not-found' as const, 'io-error' as const), data: fc.uint8Array({ maxLength: 64 }) }),
+  rec({
+    type: fc.constant('request' as const),
+    id: fc.maxSafeNat(),
+    share,
+    path: text(30),
+    hash,
+    offset: fc.maxSafeNat(),
+    size: fc.nat(200_000),
+  }),
+  rec({
+    type: fc.constant('response' as const),
+    id: fc.maxSafeNat(),
+    status: fc.constantFrom('ok' as const, 'not-found' as const, 'io-error' as const),
+    data: fc.uint8Array({ maxLength: 64 }),
+  }),
 ) as fc.Arbitrary<Message>;
 
 /** Decodes, or checks the failure is a DecodeError of our own making. Returns the message or null. */
@@ -66,36 +110,61 @@ function decodeOrRefuse(buf: unknown): Message | null {
 const edits = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 });
 
 test('fuzz: generated messages round-trip; flipped, cut, extended and random bytes are refused with DecodeError', () => {
-  fc.assert(fc.property(message, edits, fc.nat(), fc.uint8Array({ maxLength: 8 }), (m, changes, cut, extra) => {
-    const bytes = encodeMessage(m);
-    assert.deepEqual(decodeOrRefuse(bytes), m);
-    const changed = Uint8Array.from(bytes);
-    for (const [at, v] of changes) changed[at % changed.length] = v;
-    const back = decodeOrRefuse(changed);
-    // whatever decodes is a message the encoder accepts: it fits every limit
-    if (back) assert.ok(encodeMessage(back).length <= MAX_MESSAGE);
-    decodeOrRefuse(bytes.subarray(0, cut % bytes.length));
-    assert.equal(decodeOrRefuse(Uint8Array.from([...bytes, ...extra])) === null, extra.length > 0);
-  }), { numRuns: 500 });
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), fc.nat(40), (b, tag) => {
-    decodeOrRefuse(b);
-    decodeOrRefuse(Uint8Array.from([1, tag, ...b]));
-  }), { numRuns: 1000 });
+  fc.assert(
+    fc.property(message, edits, fc.nat(), fc.uint8Array({ maxLength: 8 }), (m, changes, cut, extra) => {
+      const bytes = encodeMessage(m);
+      assert.deepEqual(decodeOrRefuse(bytes), m);
+      const changed = Uint8Array.from(bytes);
+      for (const [at, v] of changes) changed[at % changed.length] = v;
+      const back = decodeOrRefuse(changed);
+      // whatever decodes is a message the encoder accepts: it fits every limit
+      if (back) assert.ok(encodeMessage(back).length <= MAX_MESSAGE);
+      decodeOrRefuse(bytes.subarray(0, cut % bytes.length));
+      assert.equal(decodeOrRefuse(Uint8Array.from([...bytes, ...extra])) === null, extra.length > 0);
+    }),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 400 }), fc.nat(40), (b, tag) => {
+      decodeOrRefuse(b);
+      decodeOrRefuse(Uint8Array.from([1, tag, ...b]));
+    }),
+    { numRuns: 1000 },
+  );
 });
 
 test('fuzz: input of the wrong type or over the size limit is refused with DecodeError', () => {
-  for (const v of [null, undefined, 'hello', 42, [1, 16, 0], {}, new ArrayBuffer(8), new DataView(new ArrayBuffer(8)), new Uint16Array(4)]) {
+  for (const v of [
+    null,
+    undefined,
+    'hello',
+    42,
+    [1, 16, 0],
+    {},
+    new ArrayBuffer(8),
+    new DataView(new ArrayBuffer(8)),
+    new Uint16Array(4),
+  ]) {
     assert.equal(decodeOrRefuse(v), null, String(v));
   }
-  fc.assert(fc.property(fc.anything(), (v) => void decodeOrRefuse(v)), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.anything(), (v) => void decodeOrRefuse(v)),
+    { numRuns: 300 },
+  );
   const over = new Uint8Array(MAX_MESSAGE + 1);
   over.set(encodeMessage({ type: 'ping', id: 1 }));
-  assert.throws(() => decodeMessage(over), (e: unknown) => e instanceof DecodeError && e.code === 'limit');
+  assert.throws(
+    () => decodeMessage(over),
+    (e: unknown) => e instanceof DecodeError && e.code === 'limit',
+  );
 });
 
 function varint(n: number): number[] {
   const out: number[] = [];
-  while (n >= 0x80) { out.push((n % 128) | 0x80); n = Math.floor(n / 128); }
+  while (n >= 0x80) {
+    out.push((n % 128) | 0x80);
+    n = Math.floor(n / 128);
+  }
   out.push(n);
   return out;
 }
@@ -104,7 +173,12 @@ test('a declared length or count anywhere in any message is refused before alloc
   // Cut a valid message at every offset and claim a huge length there: whatever field that is (a
   // list count, a string or byte length, a number), decoding stops with 'limit' (over the field's
   // maximum) or 'truncated' (more than the bytes left), both checked before any allocation.
-  const samples = fc.sample(message, { numRuns: 30, seed: 7 }).concat(fc.sample(message.filter((m) => m.type === 'indexUpdate' && m.entries.length > 0), { numRuns: 5, seed: 8 }));
+  const samples = fc.sample(message, { numRuns: 30, seed: 7 }).concat(
+    fc.sample(
+      message.filter((m) => m.type === 'indexUpdate' && m.entries.length > 0),
+      { numRuns: 5, seed: 8 },
+    ),
+  );
   for (const m of samples) {
     const bytes = encodeMessage(m);
     const t0 = process.memoryUsage().arrayBuffers;
@@ -134,26 +208,47 @@ test('a declared length or count anywhere in any message is refused before alloc
     ['response.data', [...head('response'), 1, 0, ...varint(2 ** 31)]],
   ];
   for (const [field, prefix] of claims) {
-    assert.throws(() => decodeMessage(Uint8Array.from([...prefix, 0, 0, 0])), (e: unknown) => e instanceof DecodeError && (e.code === 'limit' || e.code === 'truncated') && e.message.includes(field.split('.')[1]!), field);
+    assert.throws(
+      () => decodeMessage(Uint8Array.from([...prefix, 0, 0, 0])),
+      (e: unknown) =>
+        e instanceof DecodeError && (e.code === 'limit' || e.code === 'truncated') && e.message.includes(field.split('.')[1]!),
+      field,
+    );
   }
 });
 
 test('fuzz: the index assembler throws nothing but ProtocolViolation, whatever order and content the index messages have', () => {
   const indexMessage = fc.oneof(
-    rec({ type: fc.constant('indexUpdate' as const), share: fc.constantFrom('aa'.repeat(20), 'bb'.repeat(20)), indexId: fc.nat(2), maxSequence: fc.nat(9), entries: fc.array(fileEntry, { maxLength: 3 }) }),
-    rec({ type: fc.constant('indexChunks' as const), share: fc.constantFrom('aa'.repeat(20), 'bb'.repeat(20)), indexId: fc.nat(2), sequence: fc.maxSafeNat(), start: fc.nat(10), chunks: fc.array(chunk, { maxLength: 4 }) }),
+    rec({
+      type: fc.constant('indexUpdate' as const),
+      share: fc.constantFrom('aa'.repeat(20), 'bb'.repeat(20)),
+      indexId: fc.nat(2),
+      maxSequence: fc.nat(9),
+      entries: fc.array(fileEntry, { maxLength: 3 }),
+    }),
+    rec({
+      type: fc.constant('indexChunks' as const),
+      share: fc.constantFrom('aa'.repeat(20), 'bb'.repeat(20)),
+      indexId: fc.nat(2),
+      sequence: fc.maxSafeNat(),
+      start: fc.nat(10),
+      chunks: fc.array(chunk, { maxLength: 4 }),
+    }),
   ) as fc.Arbitrary<IndexUpdate | IndexChunks>;
-  fc.assert(fc.property(fc.array(indexMessage, { maxLength: 8 }), (msgs) => {
-    const asm = new IndexAssembler();
-    for (const m of msgs) {
-      try {
-        // what the assembler gets is always what the decoder produced
-        const batch = asm.push(decodeMessage(encodeMessage(m)) as IndexUpdate | IndexChunks);
-        for (const e of batch?.entries ?? []) assert.equal(e.chunks.length, e.chunkCount);
-      } catch (e) {
-        if (!(e instanceof ProtocolViolation)) throw e;
-        return; // the session drops the peer here
+  fc.assert(
+    fc.property(fc.array(indexMessage, { maxLength: 8 }), (msgs) => {
+      const asm = new IndexAssembler();
+      for (const m of msgs) {
+        try {
+          // what the assembler gets is always what the decoder produced
+          const batch = asm.push(decodeMessage(encodeMessage(m)) as IndexUpdate | IndexChunks);
+          for (const e of batch?.entries ?? []) assert.equal(e.chunks.length, e.chunkCount);
+        } catch (e) {
+          if (!(e instanceof ProtocolViolation)) throw e;
+          return; // the session drops the peer here
+        }
       }
-    }
-  }), { numRuns: 1000 });
+    }),
+    { numRuns: 1000 },
+  );
 });

@@ -4,8 +4,20 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { deviceIdFromFingerprint } from '../keys/device-id.ts';
 import {
-  DecodeError, EncodeError, IndexAssembler, MAX_BLOCK_DATA, MAX_MESSAGE, ProtocolViolation, chunkRanges, decodeMessage, encodeMessage,
-  splitIndexUpdate, type FileEntryWire, type IndexChunks, type IndexUpdate, type Message,
+  DecodeError,
+  EncodeError,
+  IndexAssembler,
+  MAX_BLOCK_DATA,
+  MAX_MESSAGE,
+  ProtocolViolation,
+  chunkRanges,
+  decodeMessage,
+  encodeMessage,
+  splitIndexUpdate,
+  type FileEntryWire,
+  type IndexChunks,
+  type IndexUpdate,
+  type Message,
 } from './messages.ts';
 
 const devA = deviceIdFromFingerprint('11'.repeat(32));
@@ -16,22 +28,59 @@ const h = (n: number) => new Uint8Array(32).fill(n);
 function fileEntry(path: string, chunkCount: number, sequence: number, chunkSize = 65536): FileEntryWire {
   const chunks = Array.from({ length: chunkCount }, (_, i) => ({ hash: new Uint8Array(randomBytes(32)), size: chunkSize + (i % 3) }));
   return {
-    path, type: 'file', size: chunks.reduce((n, c) => n + c.size, 0), mode: 0o644, mtimeMs: 1_700_000_000_123,
-    version: { [devA]: 3, [devB]: 1 }, sequence, deleted: false, symlinkTarget: null, chunkCount, chunks, modifiedBy: devA, signature: new Uint8Array(0)
+    path,
+    type: 'file',
+    size: chunks.reduce((n, c) => n + c.size, 0),
+    mode: 0o644,
+    mtimeMs: 1_700_000_000_123,
+    version: { [devA]: 3, [devB]: 1 },
+    sequence,
+    deleted: false,
+    symlinkTarget: null,
+    chunkCount,
+    chunks,
+    modifiedBy: devA,
+    signature: new Uint8Array(0),
   };
 }
 
 const samples: Message[] = [
   { type: 'hello', protocolVersion: 1, deviceId: devA, deviceName: 'laptop ✓', clientVersion: '0.1.0', nonce: h(7) },
-  { type: 'auth', shares: [{ share, level: 'read-write', mac: h(1) }, { share, level: 'encrypted', mac: h(2) }] },
+  {
+    type: 'auth',
+    shares: [
+      { share, level: 'read-write', mac: h(1) },
+      { share, level: 'encrypted', mac: h(2) },
+    ],
+  },
   { type: 'authResult', accepted: [{ share, level: 'read-only' }], reason: '' },
   { type: 'close', reason: 'bye' },
   { type: 'ping', id: 5 },
   { type: 'pong', id: 5 },
-  { type: 'indexUpdate', share, indexId: 99, maxSequence: 12, entries: [fileEntry('a/b.txt', 2, 11), {
-    path: 'link', type: 'symlink', size: 0, mode: 0o777, mtimeMs: -5, version: { [devB]: 1 }, sequence: 12, deleted: false,
-    symlinkTarget: '../x', chunkCount: 0, chunks: [], modifiedBy: devB, signature: new Uint8Array(0)
-  }] },
+  {
+    type: 'indexUpdate',
+    share,
+    indexId: 99,
+    maxSequence: 12,
+    entries: [
+      fileEntry('a/b.txt', 2, 11),
+      {
+        path: 'link',
+        type: 'symlink',
+        size: 0,
+        mode: 0o777,
+        mtimeMs: -5,
+        version: { [devB]: 1 },
+        sequence: 12,
+        deleted: false,
+        symlinkTarget: '../x',
+        chunkCount: 0,
+        chunks: [],
+        modifiedBy: devB,
+        signature: new Uint8Array(0),
+      },
+    ],
+  },
   { type: 'indexChunks', share, indexId: 99, sequence: 3, start: 100, chunks: [{ hash: h(3), size: 10 }] },
   { type: 'indexAck', share, indexId: 99, sequence: 12 },
   { type: 'request', id: 1, share, path: 'a/b.txt', hash: h(4), offset: 65536, size: 65537 },
@@ -49,13 +98,22 @@ test('every message type round-trips', () => {
 test('version vectors encode canonically: sorted by device, zero counters dropped', () => {
   const e1 = { ...fileEntry('x', 0, 1), version: { [devA]: 1, [devB]: 2 } };
   const e2 = { ...fileEntry('x', 0, 1), version: { [devB]: 2, [devA]: 1, [deviceIdFromFingerprint('33'.repeat(32))]: 0 } };
-  const enc = (e: FileEntryWire) => Buffer.from(encodeMessage({ type: 'indexUpdate', share, indexId: 1, maxSequence: 1, entries: [{ ...e, mtimeMs: 0, chunks: [] }] }));
+  const enc = (e: FileEntryWire) =>
+    Buffer.from(encodeMessage({ type: 'indexUpdate', share, indexId: 1, maxSequence: 1, entries: [{ ...e, mtimeMs: 0, chunks: [] }] }));
   assert.ok(enc({ ...e1, size: 0 }).equals(enc({ ...e2, size: 0 })));
 });
 
 test('headers: other wire formats, unknown types, oversize and trailing bytes fail with their own codes', () => {
   const good = encodeMessage({ type: 'ping', id: 1 });
-  const code = (buf: Uint8Array) => { try { decodeMessage(buf); return 'ok'; } catch (e) { assert.ok(e instanceof DecodeError); return e.code; } };
+  const code = (buf: Uint8Array) => {
+    try {
+      decodeMessage(buf);
+      return 'ok';
+    } catch (e) {
+      assert.ok(e instanceof DecodeError);
+      return e.code;
+    }
+  };
   assert.equal(code(good), 'ok');
   assert.equal(code(Uint8Array.from([2, ...good.subarray(1)])), 'version');
   assert.equal(code(Uint8Array.from([1, 99, 0])), 'unknown-type');
@@ -67,24 +125,47 @@ test('headers: other wire formats, unknown types, oversize and trailing bytes fa
 test('the sender cannot build an oversized message', () => {
   assert.throws(() => encodeMessage({ type: 'response', id: 1, status: 'ok', data: new Uint8Array(MAX_BLOCK_DATA + 1) }), EncodeError);
   const big = fileEntry('big', 8000, 1);
-  assert.throws(() => encodeMessage({ type: 'indexUpdate', share, indexId: 1, maxSequence: 1, entries: [big] }), /exceeds the 262144-byte message limit|exceeds the limit 8192/);
-  assert.throws(() => encodeMessage({ type: 'hello', protocolVersion: 1, deviceId: 'not an id', deviceName: '', clientVersion: '', nonce: h(1) }), /hello\.deviceId/);
+  assert.throws(
+    () => encodeMessage({ type: 'indexUpdate', share, indexId: 1, maxSequence: 1, entries: [big] }),
+    /exceeds the 262144-byte message limit|exceeds the limit 8192/,
+  );
+  assert.throws(
+    () => encodeMessage({ type: 'hello', protocolVersion: 1, deviceId: 'not an id', deviceName: '', clientVersion: '', nonce: h(1) }),
+    /hello\.deviceId/,
+  );
 });
 
 test('mutated and random messages never throw anything but DecodeError (fuzz)', () => {
   const encoded = samples.map(encodeMessage);
-  fc.assert(fc.property(
-    fc.nat(encoded.length - 1), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat(),
-    (i, edits, cut) => {
-      const buf = Uint8Array.from(encoded[i]!);
-      for (const [pos, val] of edits) buf[pos % buf.length] = val;
-      for (const b of [buf, buf.subarray(0, cut % (buf.length + 1))]) {
-        try { decodeMessage(b); } catch (e) { if (!(e instanceof DecodeError)) throw e; }
+  fc.assert(
+    fc.property(
+      fc.nat(encoded.length - 1),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+      fc.nat(),
+      (i, edits, cut) => {
+        const buf = Uint8Array.from(encoded[i]!);
+        for (const [pos, val] of edits) buf[pos % buf.length] = val;
+        for (const b of [buf, buf.subarray(0, cut % (buf.length + 1))]) {
+          try {
+            decodeMessage(b);
+          } catch (e) {
+            if (!(e instanceof DecodeError)) throw e;
+          }
+        }
+      },
+    ),
+    { numRuns: 5000 },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+      try {
+        decodeMessage(Uint8Array.from([1, ...b]));
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
       }
-    }), { numRuns: 5000 });
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
-    try { decodeMessage(Uint8Array.from([1, ...b])); } catch (e) { if (!(e instanceof DecodeError)) throw e; }
-  }), { numRuns: 3000 });
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 function roundTrip(msgs: (IndexUpdate | IndexChunks)[]): FileEntryWire[] {
@@ -102,7 +183,12 @@ function roundTrip(msgs: (IndexUpdate | IndexChunks)[]): FileEntryWire[] {
 const strip = (e: FileEntryWire) => ({ ...e, chunks: e.chunks.map((c) => ({ hash: Buffer.from(c.hash).toString('hex'), size: c.size })) });
 
 test('a 512 MiB file (8192 chunks, ~300 KB of chunk list) travels in parts and is reassembled', () => {
-  const entries = [fileEntry('small-1', 3, 1), fileEntry('huge.bin', 8192, 2), fileEntry('small-2', 1, 3), fileEntry('giant.bin', 40_000, 4)];
+  const entries = [
+    fileEntry('small-1', 3, 1),
+    fileEntry('huge.bin', 8192, 2),
+    fileEntry('small-2', 1, 3),
+    fileEntry('giant.bin', 40_000, 4),
+  ];
   const msgs = splitIndexUpdate({ share, indexId: 7, maxSequence: 4 }, entries);
   assert.ok(msgs.some((m) => m.type === 'indexChunks'));
   assert.deepEqual(roundTrip(msgs).map(strip), entries.map(strip));
@@ -117,11 +203,26 @@ test('many small entries are split by size, in order', () => {
 
 test('the assembler drops peers that break the continuation rules or send incoherent entries', () => {
   const big = fileEntry('big', 10, 5);
-  const head: IndexUpdate = { type: 'indexUpdate', share, indexId: 1, maxSequence: 5, entries: [{ ...big, chunks: big.chunks.slice(0, 4) }] };
-  const cont = (start: number, n: number, sequence = 5): IndexChunks => ({ type: 'indexChunks', share, indexId: 1, sequence, start, chunks: big.chunks.slice(start, start + n) });
+  const head: IndexUpdate = {
+    type: 'indexUpdate',
+    share,
+    indexId: 1,
+    maxSequence: 5,
+    entries: [{ ...big, chunks: big.chunks.slice(0, 4) }],
+  };
+  const cont = (start: number, n: number, sequence = 5): IndexChunks => ({
+    type: 'indexChunks',
+    share,
+    indexId: 1,
+    sequence,
+    start,
+    chunks: big.chunks.slice(start, start + n),
+  });
   const violates = (...msgs: (IndexUpdate | IndexChunks)[]) => {
     const a = new IndexAssembler();
-    assert.throws(() => { for (const m of msgs) a.push(m); }, ProtocolViolation);
+    assert.throws(() => {
+      for (const m of msgs) a.push(m);
+    }, ProtocolViolation);
   };
   violates(cont(0, 1));
   violates(head, cont(5, 1));
@@ -142,7 +243,10 @@ test('chunkRanges splits a chunk larger than one response', () => {
   assert.deepEqual(chunkRanges(100, 1000), [{ offset: 100, size: 1000 }]);
   const parts = chunkRanges(0, 256 * 1024);
   assert.equal(parts.length, 2);
-  assert.equal(parts.reduce((n, p) => n + p.size, 0), 256 * 1024);
+  assert.equal(
+    parts.reduce((n, p) => n + p.size, 0),
+    256 * 1024,
+  );
   assert.ok(parts.every((p) => p.size <= MAX_BLOCK_DATA));
 });
 

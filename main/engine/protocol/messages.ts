@@ -9,8 +9,27 @@ import type { AccessLevel, DeviceId, FileType, VersionVector } from '../../../sh
 import { deviceIdFromBytes, deviceIdToBytes } from '../keys/device-id.ts';
 import { DEFAULT_CDC_PARAMS } from '../scan/cdc.ts';
 import {
-  DecodeError, EncodeError, MAX_MESSAGE, Reader, Writer, bool, bytes, enumOf, fixed, int, list, mapped, optional, string, struct, uint,
-  varintSize, type Codec, type Fields, type Infer, type StructCodec,
+  DecodeError,
+  EncodeError,
+  MAX_MESSAGE,
+  Reader,
+  Writer,
+  bool,
+  bytes,
+  enumOf,
+  fixed,
+  int,
+  list,
+  mapped,
+  optional,
+  string,
+  struct,
+  uint,
+  varintSize,
+  type Codec,
+  type Fields,
+  type Infer,
+  type StructCodec,
 } from './codec.ts';
 
 export { MAX_MESSAGE, DecodeError, EncodeError };
@@ -52,7 +71,8 @@ export const MAX_BLOCK_DATA = MAX_MESSAGE - 1024;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 function fromHex(s: string, n: number): Uint8Array {
-  if (typeof s !== 'string' || s.length !== n * 2 || !/^[0-9a-f]*$/.test(s)) throw new EncodeError(`expected ${n * 2} lower-case hex digits`);
+  if (typeof s !== 'string' || s.length !== n * 2 || !/^[0-9a-f]*$/.test(s))
+    throw new EncodeError(`expected ${n * 2} lower-case hex digits`);
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
 
@@ -80,30 +100,47 @@ export const versionVectorField: Codec<VersionVector> = mapped(
     const out: VersionVector = {};
     for (let i = 0; i < items.length; i++) {
       const { device, counter } = items[i]!;
-      if (i > 0 && cmpBytes(items[i - 1]!.device, device) >= 0) throw new DecodeError('invalid', 'version vector is not sorted by device, or repeats one');
+      if (i > 0 && cmpBytes(items[i - 1]!.device, device) >= 0)
+        throw new DecodeError('invalid', 'version vector is not sorted by device, or repeats one');
       if (counter < 1) throw new DecodeError('invalid', 'version vector holds a zero counter');
       out[deviceIdFromBytes(device)] = counter;
     }
     return out;
   },
-  (vv) => Object.entries(vv)
-    .filter(([, n]) => n !== 0)
-    .map(([id, counter]) => ({ device: deviceIdToBytes(id), counter }))
-    .sort((a, b) => cmpBytes(a.device, b.device)),
+  (vv) =>
+    Object.entries(vv)
+      .filter(([, n]) => n !== 0)
+      .map(([id, counter]) => ({ device: deviceIdToBytes(id), counter }))
+      .sort((a, b) => cmpBytes(a.device, b.device)),
 );
 
 /** Milliseconds since the epoch; whole on the wire (a sender's fraction is floored). */
-const mtimeField: Codec<number> = mapped(int(), 'mtime in ms', (n) => n, (n: number) => Math.floor(n));
+const mtimeField: Codec<number> = mapped(
+  int(),
+  'mtime in ms',
+  (n) => n,
+  (n: number) => Math.floor(n),
+);
 /** Unix permission bits; anything above them (file type bits) is dropped by the sender. */
-const modeField: Codec<number> = mapped(uint(0o7777), 'permission bits', (n) => n, (n: number) => n & 0o7777);
+const modeField: Codec<number> = mapped(
+  uint(0o7777),
+  'permission bits',
+  (n) => n,
+  (n: number) => n & 0o7777,
+);
 
-const chunkSizeField: Codec<number> = mapped(uint(MAX_CHUNK_SIZE), `chunk size (1..${MAX_CHUNK_SIZE})`, (n) => {
-  if (n === 0) throw new DecodeError('invalid', 'a chunk of 0 bytes');
-  return n;
-}, (n: number) => {
-  if (n === 0) throw new EncodeError('a chunk of 0 bytes');
-  return n;
-});
+const chunkSizeField: Codec<number> = mapped(
+  uint(MAX_CHUNK_SIZE),
+  `chunk size (1..${MAX_CHUNK_SIZE})`,
+  (n) => {
+    if (n === 0) throw new DecodeError('invalid', 'a chunk of 0 bytes');
+    return n;
+  },
+  (n: number) => {
+    if (n === 0) throw new EncodeError('a chunk of 0 bytes');
+    return n;
+  },
+);
 export const chunkRefField = struct({ hash: hashField, size: chunkSizeField }, 'ChunkRef');
 export type ChunkRef = Infer<typeof chunkRefField>;
 
@@ -115,21 +152,29 @@ export type ChunkRef = Infer<typeof chunkRefField>;
 /** A writer's signature on an entry: writer key (32 bytes) || Ed25519 signature (64); keys/entry-signing.ts. */
 export const ENTRY_SIGNATURE_BYTES = 96;
 
-export const fileEntryField = struct({
-  path: string(MAX_PATH_BYTES),
-  type: fileTypeField,
-  size: uint(MAX_FILE_SIZE),
-  mode: modeField,
-  mtimeMs: mtimeField,
-  version: versionVectorField,
-  sequence: uint(),
-  deleted: bool(),
-  symlinkTarget: optional(string(MAX_PATH_BYTES)),
-  chunkCount: uint(MAX_CHUNKS_PER_FILE),
-  chunks: list(chunkRefField, MAX_CHUNK_REFS_PER_MESSAGE),
-  modifiedBy: deviceIdField,
-  signature: mapped(bytes(ENTRY_SIGNATURE_BYTES), 'writer signature: empty, or writer key (32) and Ed25519 signature (64)', (b) => b, (b: Uint8Array) => b),
-}, 'FileEntry');
+export const fileEntryField = struct(
+  {
+    path: string(MAX_PATH_BYTES),
+    type: fileTypeField,
+    size: uint(MAX_FILE_SIZE),
+    mode: modeField,
+    mtimeMs: mtimeField,
+    version: versionVectorField,
+    sequence: uint(),
+    deleted: bool(),
+    symlinkTarget: optional(string(MAX_PATH_BYTES)),
+    chunkCount: uint(MAX_CHUNKS_PER_FILE),
+    chunks: list(chunkRefField, MAX_CHUNK_REFS_PER_MESSAGE),
+    modifiedBy: deviceIdField,
+    signature: mapped(
+      bytes(ENTRY_SIGNATURE_BYTES),
+      'writer signature: empty, or writer key (32) and Ed25519 signature (64)',
+      (b) => b,
+      (b: Uint8Array) => b,
+    ),
+  },
+  'FileEntry',
+);
 export type FileEntryWire = Infer<typeof fileEntryField>;
 
 export const responseStatusField = enumOf('response status', {
@@ -276,8 +321,13 @@ export type BlockResponse = MessageOf<'response'>;
 
 /** The schema listing PROTOCOL.md carries (vectors.test.ts checks it is current). */
 export function describeMessages(): string {
-  const named = [versionEntry, chunkRefField, fileEntryField, MESSAGE_SCHEMAS.auth.schema.fields.shares, MESSAGE_SCHEMAS.authResult.schema.fields.accepted]
-    .map((c) => ('of' in c ? (c as unknown as { of: StructCodec<Fields> }).of : c) as StructCodec<Fields>);
+  const named = [
+    versionEntry,
+    chunkRefField,
+    fileEntryField,
+    MESSAGE_SCHEMAS.auth.schema.fields.shares,
+    MESSAGE_SCHEMAS.authResult.schema.fields.accepted,
+  ].map((c) => ('of' in c ? (c as unknown as { of: StructCodec<Fields> }).of : c) as StructCodec<Fields>);
   const lines: string[] = [`header: format byte ${WIRE_FORMAT}, then the type tag as uint`, ''];
   for (const s of named) lines.push(`${s.name}`, ...s.layout().map((f) => `  ${f}`), '');
   for (const [type, { tag, schema }] of Object.entries(MESSAGE_SCHEMAS)) {
@@ -364,7 +414,11 @@ const chunkCodec = chunkRefField as unknown as Codec<ChunkRef>;
  * the rest of its list. Send them in order on one ordered channel, with no other index message
  * for that share in between.
  */
-export function splitIndexUpdate(header: IndexUpdateHeader, entries: readonly FileEntryWire[], budget = MAX_MESSAGE): (IndexUpdate | IndexChunks)[] {
+export function splitIndexUpdate(
+  header: IndexUpdateHeader,
+  entries: readonly FileEntryWire[],
+  budget = MAX_MESSAGE,
+): (IndexUpdate | IndexChunks)[] {
   const out: (IndexUpdate | IndexChunks)[] = [];
   const updateOverhead = messageSize({ type: 'indexUpdate', ...header, entries: [] }) + 4; // + room for the entry count varint
   let current: FileEntryWire[] = [];
@@ -375,22 +429,42 @@ export function splitIndexUpdate(header: IndexUpdateHeader, entries: readonly Fi
     used = updateOverhead;
   };
   for (const full of entries) {
-    if (full.chunks.length > MAX_CHUNKS_PER_FILE) throw new EncodeError(`${full.path}: ${full.chunks.length} chunks exceed the limit ${MAX_CHUNKS_PER_FILE}`);
+    if (full.chunks.length > MAX_CHUNKS_PER_FILE)
+      throw new EncodeError(`${full.path}: ${full.chunks.length} chunks exceed the limit ${MAX_CHUNKS_PER_FILE}`);
     const entry: FileEntryWire = { ...full, chunkCount: full.chunks.length };
     const size = entry.chunks.length <= MAX_CHUNK_REFS_PER_MESSAGE ? entryCodec.size(entry) : Infinity;
     if (current.length >= MAX_ENTRIES_PER_MESSAGE) flush();
     if (size > budget - used) flush();
-    if (size <= budget - used) { current.push(entry); used += size; continue; }
+    if (size <= budget - used) {
+      current.push(entry);
+      used += size;
+      continue;
+    }
     // Too big for a message of its own: send the head inline, the rest as continuations.
     const bare = entryCodec.size({ ...entry, chunks: [] });
     if (bare + 4 > budget - used) throw new EncodeError(`${entry.path}: the entry alone exceeds ${budget} bytes`);
     const headCount = Math.min(MAX_CHUNK_REFS_PER_MESSAGE, countFitting(entry.chunks, 0, budget - used - bare - 4));
     out.push({ type: 'indexUpdate', ...header, entries: [{ ...entry, chunks: entry.chunks.slice(0, headCount) }] });
-    const contOverhead = messageSize({ type: 'indexChunks', share: header.share, indexId: header.indexId, sequence: entry.sequence, start: MAX_CHUNKS_PER_FILE, chunks: [] }) + 4;
+    const contOverhead =
+      messageSize({
+        type: 'indexChunks',
+        share: header.share,
+        indexId: header.indexId,
+        sequence: entry.sequence,
+        start: MAX_CHUNKS_PER_FILE,
+        chunks: [],
+      }) + 4;
     for (let start = headCount; start < entry.chunks.length;) {
       const n = Math.min(MAX_CHUNK_REFS_PER_MESSAGE, countFitting(entry.chunks, start, budget - contOverhead));
       if (n === 0) throw new EncodeError(`budget of ${budget} bytes cannot hold one chunk reference`);
-      out.push({ type: 'indexChunks', share: header.share, indexId: header.indexId, sequence: entry.sequence, start, chunks: entry.chunks.slice(start, start + n) });
+      out.push({
+        type: 'indexChunks',
+        share: header.share,
+        indexId: header.indexId,
+        sequence: entry.sequence,
+        start,
+        chunks: entry.chunks.slice(start, start + n),
+      });
       start += n;
     }
   }
@@ -437,7 +511,8 @@ export class IndexAssembler {
       if (!waiting || waiting.header.indexId !== msg.indexId || waiting.entry.sequence !== msg.sequence) {
         throw new ProtocolViolation(`indexChunks for sequence ${msg.sequence} of share ${msg.share} continues no entry`);
       }
-      if (msg.start !== waiting.chunks.length) throw new ProtocolViolation(`indexChunks starts at ${msg.start}, expected ${waiting.chunks.length}`);
+      if (msg.start !== waiting.chunks.length)
+        throw new ProtocolViolation(`indexChunks starts at ${msg.start}, expected ${waiting.chunks.length}`);
       if (msg.chunks.length === 0 || waiting.chunks.length + msg.chunks.length > waiting.entry.chunkCount) {
         throw new ProtocolViolation(`indexChunks for ${waiting.entry.path} does not match its chunk count ${waiting.entry.chunkCount}`);
       }
@@ -454,13 +529,16 @@ export class IndexAssembler {
     const complete: FileEntryWire[] = [];
     for (let i = 0; i < msg.entries.length; i++) {
       const e = msg.entries[i]!;
-      if (e.chunks.length > e.chunkCount) throw new ProtocolViolation(`${e.path}: ${e.chunks.length} chunks listed, chunk count ${e.chunkCount}`);
+      if (e.chunks.length > e.chunkCount)
+        throw new ProtocolViolation(`${e.path}: ${e.chunks.length} chunks listed, chunk count ${e.chunkCount}`);
       // before anything of the entry is kept: its chunk count must fit its size
       checkChunkCount(e);
       if (e.chunks.length < e.chunkCount) {
         if (i !== msg.entries.length - 1) throw new ProtocolViolation(`${e.path}: an incomplete entry must be the last of its indexUpdate`);
         if (this.pendingRefs + e.chunkCount > MAX_PENDING_CHUNK_REFS) {
-          throw new ProtocolViolation(`${e.path}: ${e.chunkCount} more chunk references while ${this.pendingRefs} wait, over the limit ${MAX_PENDING_CHUNK_REFS}`);
+          throw new ProtocolViolation(
+            `${e.path}: ${e.chunkCount} more chunk references while ${this.pendingRefs} wait, over the limit ${MAX_PENDING_CHUNK_REFS}`,
+          );
         }
         this.pendingRefs += e.chunkCount;
         this.pending.set(msg.share, { header, entry: e, chunks: [...e.chunks] });

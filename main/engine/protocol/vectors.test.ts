@@ -70,7 +70,11 @@ function cdcInput(seed: string, length: number): Buffer {
   const k4 = Buffer.alloc(4);
   for (let k = 0; k * 32 < length; k++) {
     k4.writeUInt32BE(k);
-    createHash('sha256').update(seed).update(k4).digest().copy(out, k * 32);
+    createHash('sha256')
+      .update(seed)
+      .update(k4)
+      .digest()
+      .copy(out, k * 32);
   }
   return out;
 }
@@ -78,8 +82,19 @@ function cdcInput(seed: string, length: number): Buffer {
 /** A file entry as the receiver rebuilds it (protocol/wire.ts fromWire), for its content hash. */
 function receivedHash(e: Partial<FileEntryWire>): string {
   const full: FileEntryWire = {
-    path: 'x', type: 'file', size: 0, mode: 0o644, mtimeMs: 0, version: {}, sequence: 1, deleted: false,
-    symlinkTarget: null, chunkCount: 0, chunks: [], modifiedBy: 'CEIRCEI-RCEIRCE-IRCEIRC-EIRCEIR-CEIR63D', ...e,
+    path: 'x',
+    type: 'file',
+    size: 0,
+    mode: 0o644,
+    mtimeMs: 0,
+    version: {},
+    sequence: 1,
+    deleted: false,
+    symlinkTarget: null,
+    chunkCount: 0,
+    chunks: [],
+    modifiedBy: 'CEIRCEI-RCEIRCE-IRCEIRC-EIRCEIR-CEIR63D',
+    ...e,
     signature: new Uint8Array(0),
   };
   return fromWire(full, 'share', full.modifiedBy).hash;
@@ -123,12 +138,32 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
         const fingerprint = b.get(`${who}Fingerprint`)!;
         return { fingerprint, deviceId: deviceIdFromFingerprint(fingerprint), nonce: unhex(b.get(`${who}Nonce`)!) };
       };
-      const t = buildTranscript({ discoveryId: b.get('discoveryId')!, level: b.get('level') as AccessLevel, prover: side('prover'), verifier: side('verifier') });
-      return { proverDeviceId: side('prover').deviceId, verifierDeviceId: side('verifier').deviceId, transcript: hex(t), mac: hex(computeShareMac(unhex(b.get('authKey')!), t)) };
+      const t = buildTranscript({
+        discoveryId: b.get('discoveryId')!,
+        level: b.get('level') as AccessLevel,
+        prover: side('prover'),
+        verifier: side('verifier'),
+      });
+      return {
+        proverDeviceId: side('prover').deviceId,
+        verifierDeviceId: side('verifier').deviceId,
+        transcript: hex(t),
+        mac: hex(computeShareMac(unhex(b.get('authKey')!), t)),
+      };
     },
   },
   invite: {
-    inputs: ['issuerFingerprint', 'discoveryId', 'inviteId', 'inviteSecret', 'expiresAt', 'level', 'joinerFingerprint', 'joinerNonce', 'issuerNonce'],
+    inputs: [
+      'issuerFingerprint',
+      'discoveryId',
+      'inviteId',
+      'inviteSecret',
+      'expiresAt',
+      'level',
+      'joinerFingerprint',
+      'joinerNonce',
+      'issuerNonce',
+    ],
     compute: (b) => {
       const issuer = deviceIdFromFingerprint(b.get('issuerFingerprint')!);
       const terms = {
@@ -141,7 +176,10 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
       };
       const code = encodeInvite(terms);
       const back = parseInvite(code);
-      assert.ok(back.ok && back.invite.issuer === issuer && back.invite.expiresAt === terms.expiresAt, 'the code parses back to the invite');
+      assert.ok(
+        back.ok && back.invite.issuer === issuer && back.invite.expiresAt === terms.expiresAt,
+        'the code parses back to the invite',
+      );
       const fp = b.get('joinerFingerprint')!;
       const sides = {
         local: { fingerprint: fp, deviceId: deviceIdFromFingerprint(fp), nonce: unhex(b.get('joinerNonce')!) },
@@ -211,7 +249,11 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
         const h = await hashFile(file, { params });
         const sizes = [...h.chunkSizes];
         const chunks = sizes.map((size, i) => ({ hash: h.chunkHashes.subarray(i * 32, i * 32 + 32), size }));
-        assert.equal(receivedHash({ size: data.length, chunkCount: chunks.length, chunks }), h.hash, 'a receiver computes the same content hash');
+        assert.equal(
+          receivedHash({ size: data.length, chunkCount: chunks.length, chunks }),
+          h.hash,
+          'a receiver computes the same content hash',
+        );
         return { chunkSizes: sizes.join(' '), firstChunkHash: hex(chunks[0]!.hash), contentHash: h.hash };
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -231,14 +273,22 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
       const a = { deviceId: b.get('deviceId')!, port: Number(b.get('port')), discoveryIds: b.get('discoveryIds')!.split(/\s+/) };
       const packets = encodeAnnouncement(a);
       for (const p of packets) assert.ok(decodeAnnouncement(p), 'the packet decodes');
-      assert.deepEqual(packets.flatMap((p) => decodeAnnouncement(p)!.discoveryIds), a.discoveryIds);
+      assert.deepEqual(
+        packets.flatMap((p) => decodeAnnouncement(p)!.discoveryIds),
+        a.discoveryIds,
+      );
       return { hex: packets.map((p) => hex(p)).join(' ') };
     },
   },
   'conflict-name': {
     inputs: ['path', 'deviceName', 'deviceId', 'localTime'],
     compute: (b) => ({
-      conflictPath: conflictPath(b.get('path')!, { name: b.get('deviceName')!, id: b.get('deviceId')! }, localTime(b.get('localTime')!), () => false),
+      conflictPath: conflictPath(
+        b.get('path')!,
+        { name: b.get('deviceName')!, id: b.get('deviceId')! },
+        localTime(b.get('localTime')!),
+        () => false,
+      ),
     }),
   },
   'archive-name': {
@@ -266,8 +316,16 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
   varint: {
     inputs: ['uint', 'int'],
     compute: (b) => ({
-      uintHex: b.get('uint')!.split(/\s+/).map((v) => hex(encode(uint(), Number(v)))).join(' '),
-      intHex: b.get('int')!.split(/\s+/).map((v) => hex(encode(int(), Number(v)))).join(' '),
+      uintHex: b
+        .get('uint')!
+        .split(/\s+/)
+        .map((v) => hex(encode(uint(), Number(v))))
+        .join(' '),
+      intHex: b
+        .get('int')!
+        .split(/\s+/)
+        .map((v) => hex(encode(int(), Number(v))))
+        .join(' '),
     }),
   },
 };

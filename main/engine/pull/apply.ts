@@ -48,7 +48,6 @@ export function existsOnDisk(root: string, rel: string): boolean {
   }
 }
 
-
 /** A fresh temp name beside `full`, in the temp-file pattern (never scanned, cleaned up as ours). */
 export function scratchPathBeside(full: string): string {
   return join(dirname(full), tempNameFor(basename(full), randomBytes(8).toString('hex')));
@@ -78,7 +77,11 @@ export async function archiveCurrent(root: string, path: string, versionTag: str
 export async function fsyncDir(dir: string): Promise<void> {
   try {
     const h = await fsp.open(dir, 'r');
-    try { await h.sync(); } finally { await h.close(); }
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
   } catch {
     // not supported on every platform; the rename itself is still atomic
   }
@@ -122,8 +125,10 @@ export async function makeDir(root: string, path: string, mode: number) {
     if (err.code !== 'EEXIST') throw err;
   });
   const st = await fsp.lstat(full);
-  if (st.isSymbolicLink()) throw new UnsafePathError(path, `not synced: ${path} is a symbolic link on this device where a folder should be; it will be rescanned`);
-  if (!st.isDirectory()) throw new UnsafePathError(path, `not synced: ${path} is a file on this device where a folder should be; it will be rescanned`);
+  if (st.isSymbolicLink())
+    throw new UnsafePathError(path, `not synced: ${path} is a symbolic link on this device where a folder should be; it will be rescanned`);
+  if (!st.isDirectory())
+    throw new UnsafePathError(path, `not synced: ${path} is a file on this device where a folder should be; it will be rescanned`);
   await fsp.chmod(full, mode).catch(() => undefined);
   return fsp.lstat(full);
 }
@@ -159,7 +164,11 @@ export async function removeInShare(root: string, path: string, kind: 'dir' | 'e
 }
 
 /** Removes a path for a tombstone: files go to the archive, directories only when empty. */
-export async function removeForTombstone(root: string, path: string, versionTag: string): Promise<'removed' | 'kept-nonempty-dir' | 'absent'> {
+export async function removeForTombstone(
+  root: string,
+  path: string,
+  versionTag: string,
+): Promise<'removed' | 'kept-nonempty-dir' | 'absent'> {
   const full = await safeParent(root, path);
   const st = await lstatOrNull(full);
   if (!st) return 'absent';

@@ -62,7 +62,14 @@ export function computeNeed(paths: Iterable<PathEntries>, self: string, failures
   const totals: NeedTotals = { globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0, localChanges: 0 };
   for (const { path, entries } of paths) {
     const global = sharedGlobal(entries, self, readOnly);
-    if (readOnly && readOnlyChange(entries.find((e) => e.deviceId === self), global)) totals.localChanges++;
+    if (
+      readOnly &&
+      readOnlyChange(
+        entries.find((e) => e.deviceId === self),
+        global,
+      )
+    )
+      totals.localChanges++;
     if (!global) continue;
     if (!global.deleted && global.type !== 'dir') {
       totals.globalFiles++;

@@ -4,10 +4,31 @@
 // folder outside stays untouched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, lstatSync, statSync, chmodSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  lstatSync,
+  statSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { archiveCurrent, installTemp, makeDir, makeSymlink, removeForTombstone, removeInShare, renameInShare, unchangedOnDisk } from './apply.ts';
+import {
+  archiveCurrent,
+  installTemp,
+  makeDir,
+  makeSymlink,
+  removeForTombstone,
+  removeInShare,
+  renameInShare,
+  unchangedOnDisk,
+} from './apply.ts';
 import { buildTempFile, sha256 } from './file-puller.ts';
 import { UnsafePathError, safeParent } from './path-safety.ts';
 import { restoreFromArchive } from '../model/archive.ts';
@@ -31,8 +52,13 @@ test('a pulled file is never built or installed through a linked folder', async 
     const hash = sha256(data);
     await assert.rejects(
       buildTempFile({
-        root, path: 'lnk/pwned.txt', size: data.length, contentHash: hash.toString('hex'), chunks: [{ hash, size: data.length }],
-        provider: { local: async () => data, remote: async () => data }, signal: new AbortController().signal,
+        root,
+        path: 'lnk/pwned.txt',
+        size: data.length,
+        contentHash: hash.toString('hex'),
+        chunks: [{ hash, size: data.length }],
+        provider: { local: async () => data, remote: async () => data },
+        signal: new AbortController().signal,
       }),
       refused,
     );
@@ -41,22 +67,35 @@ test('a pulled file is never built or installed through a linked folder', async 
     symlinkSync(outside, join(root, 'real', 'lnk'));
     await assert.rejects(
       buildTempFile({
-        root, path: 'real/lnk/new/deep.txt', size: data.length, contentHash: hash.toString('hex'), chunks: [{ hash, size: data.length }],
-        provider: { local: async () => data, remote: async () => data }, signal: new AbortController().signal,
+        root,
+        path: 'real/lnk/new/deep.txt',
+        size: data.length,
+        contentHash: hash.toString('hex'),
+        chunks: [{ hash, size: data.length }],
+        provider: { local: async () => data, remote: async () => data },
+        signal: new AbortController().signal,
       }),
       refused,
     );
     // a temp file built beside a real folder, then that folder swapped for a link before the rename
     mkdirSync(join(root, 'dir'));
     const { tempPath } = await buildTempFile({
-      root, path: 'dir/f.txt', size: data.length, contentHash: hash.toString('hex'), chunks: [{ hash, size: data.length }],
-      provider: { local: async () => data, remote: async () => data }, signal: new AbortController().signal,
+      root,
+      path: 'dir/f.txt',
+      size: data.length,
+      contentHash: hash.toString('hex'),
+      chunks: [{ hash, size: data.length }],
+      provider: { local: async () => data, remote: async () => data },
+      signal: new AbortController().signal,
     });
     const moved = join(root, 'moved');
     rmSync(moved, { force: true });
     await import('node:fs/promises').then((f) => f.rename(join(root, 'dir'), moved));
     symlinkSync(outside, join(root, 'dir'));
-    await assert.rejects(installTemp(root, 'dir/f.txt', join(moved, tempPath.slice(join(root, 'dir').length + 1)), 0o644, Date.now()), refused);
+    await assert.rejects(
+      installTemp(root, 'dir/f.txt', join(moved, tempPath.slice(join(root, 'dir').length + 1)), 0o644, Date.now()),
+      refused,
+    );
     assert.deepEqual(readdirSync(outside), []);
   } finally {
     done();

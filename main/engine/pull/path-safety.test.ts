@@ -3,12 +3,28 @@ import assert from 'node:assert/strict';
 import { caseClashes, malformedWirePath, unsafeRemotePath } from './path-safety.ts';
 
 test('paths that escape the share or touch .peerfold are malformed (the peer is dropped)', () => {
-  for (const p of ['', '/etc/passwd', 'C:/x', 'a/../b', '../x', './a', 'a//b', 'a/', '.peerfold/marker', 'a\0b', 'e\u0301.txt',
+  for (const p of [
+    '',
+    '/etc/passwd',
+    'C:/x',
+    'a/../b',
+    '../x',
+    './a',
+    'a//b',
+    'a/',
+    '.peerfold/marker',
+    'a\0b',
+    'e\u0301.txt',
     // case-insensitive file systems: these are the share's own folder and the puller's temp files
-    '.PeerFold/marker', '.PEERFOLD', '.pftmp-0123456789abcdef-x.txt', 'd/.PFTMP-0123456789ABCDEF-y']) {
+    '.PeerFold/marker',
+    '.PEERFOLD',
+    '.pftmp-0123456789abcdef-x.txt',
+    'd/.PFTMP-0123456789ABCDEF-y',
+  ]) {
     assert.ok(malformedWirePath(p), `${JSON.stringify(p)} is malformed`);
   }
-  for (const p of ['a.txt', 'dir/sub/é.txt', '.hidden', 'a:b.txt', 'x/.peerfold', '.pftmp-notes.txt', 'x/.PeerFold']) assert.equal(malformedWirePath(p), null, p);
+  for (const p of ['a.txt', 'dir/sub/é.txt', '.hidden', 'a:b.txt', 'x/.peerfold', '.pftmp-notes.txt', 'x/.PeerFold'])
+    assert.equal(malformedWirePath(p), null, p);
 });
 
 test('names this file system cannot hold are reported per path, with the reason', () => {

@@ -32,7 +32,8 @@ export function unsafeRemotePath(path: string, os: NodeJS.Platform = platform())
   const malformed = malformedWirePath(path);
   if (malformed) return malformed;
   const parts = path.split('/');
-  for (const part of parts) if (Buffer.byteLength(part) > 255) return `name longer than 255 bytes, more than this file system holds: ${part.slice(0, 32)}…`;
+  for (const part of parts)
+    if (Buffer.byteLength(part) > 255) return `name longer than 255 bytes, more than this file system holds: ${part.slice(0, 32)}…`;
   if (os === 'win32') {
     for (const part of parts) {
       if (windowsBadChars.test(part)) return `name "${part}" has a character Windows does not allow`;
@@ -105,9 +106,13 @@ export async function safeParent(root: string, rel: string, create = false): Pro
     }
     const where = parts.slice(0, i + 1).join('/');
     if (st.isSymbolicLink()) {
-      throw new UnsafePathError(rel, `not synced: "${where}" is a symbolic link on this device, and Peerfold never writes through a link (it could lead outside the share); move the link away to sync ${rel}`);
+      throw new UnsafePathError(
+        rel,
+        `not synced: "${where}" is a symbolic link on this device, and Peerfold never writes through a link (it could lead outside the share); move the link away to sync ${rel}`,
+      );
     }
-    if (!st.isDirectory()) throw new UnsafePathError(rel, `not synced: "${where}" is a file on this device, not a folder, so ${rel} cannot be placed in it`);
+    if (!st.isDirectory())
+      throw new UnsafePathError(rel, `not synced: "${where}" is a file on this device, not a folder, so ${rel} cannot be placed in it`);
   }
   return join(root, ...parts);
 }

@@ -12,7 +12,18 @@ import { decide } from '../sync/decide.ts';
 import { readOnlyChange, sharedGlobal } from '../sync/read-only.ts';
 import { conflictPath, versionTag } from '../sync/names.ts';
 import { bumpVector, compareVectors } from '../sync/vv.ts';
-import { LocalChangeError, archiveCurrent, existsOnDisk, installTemp, makeDir, makeSymlink, removeForTombstone, removeInShare, renameInShare, unchangedOnDisk } from './apply.ts';
+import {
+  LocalChangeError,
+  archiveCurrent,
+  existsOnDisk,
+  installTemp,
+  makeDir,
+  makeSymlink,
+  removeForTombstone,
+  removeInShare,
+  renameInShare,
+  unchangedOnDisk,
+} from './apply.ts';
 import type { ChunkSwarm } from './chunk-source.ts';
 import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from './file-puller.ts';
 import { computeNeed, contentHashOf, decisionKey, planPull, type NeedItem, type NeedTotals, type PullPlan } from './need.ts';
@@ -174,7 +185,10 @@ export class Puller {
   localChanges(): ReadOnlyChange[] {
     const out: ReadOnlyChange[] = [];
     for (const { path, entries } of this.ctx.store.iterateByPath(this.ctx.shareId)) {
-      const change = readOnlyChange(entries.find((e) => e.deviceId === this.ctx.self), sharedGlobal(entries, this.ctx.self, true));
+      const change = readOnlyChange(
+        entries.find((e) => e.deviceId === this.ctx.self),
+        sharedGlobal(entries, this.ctx.self, true),
+      );
       if (change) out.push({ path, change });
     }
     return out;
@@ -200,7 +214,10 @@ export class Puller {
    */
   async rescanned(): Promise<boolean> {
     if (!this.failures.size) return false;
-    const free = await fsp.statfs(this.ctx.root()).then((s) => s.bavail * s.bsize, () => null);
+    const free = await fsp.statfs(this.ctx.root()).then(
+      (s) => s.bavail * s.bsize,
+      () => null,
+    );
     const woken = this.failures.wake(free) > 0;
     if (woken) this.stale = true;
     return woken;
@@ -274,7 +291,8 @@ export class Puller {
       if (err instanceof LocalChangeError) this.ctx.requestScan([n.path]);
       const failure = this.failures.failed(n.path, key, err, this.now(), n.global.size);
       // a partial temp file on a full disk holds the very space that is missing
-      if (failure.kind === 'space') await removeInShare(this.ctx.root(), tempRelPath(n.path, contentHashOf(n.global)), 'entry').catch(() => undefined);
+      if (failure.kind === 'space')
+        await removeInShare(this.ctx.root(), tempRelPath(n.path, contentHashOf(n.global)), 'entry').catch(() => undefined);
       if (failure.attempts === 1) this.ctx.log(`share ${this.ctx.shareId}: ${n.path}: ${failure.error}`);
       this.summary.errors = this.failures.errors();
     }
@@ -283,7 +301,14 @@ export class Puller {
   private adopted(n: NeedItem): Omit<FileRecord, 'sequence'> {
     const version = n.decision.kind === 'adopt' ? n.decision.version : n.global.version;
     const base = n.local && !n.local.deleted ? n.local : n.global;
-    return { ...base, shareId: this.ctx.shareId, deviceId: this.ctx.self, version, modifiedBy: n.global.modifiedBy, deleted: n.global.deleted };
+    return {
+      ...base,
+      shareId: this.ctx.shareId,
+      deviceId: this.ctx.self,
+      version,
+      modifiedBy: n.global.modifiedBy,
+      deleted: n.global.deleted,
+    };
   }
 
   private async ensureUnchanged(n: NeedItem): Promise<void> {
@@ -295,12 +320,27 @@ export class Puller {
     const root = this.ctx.root();
     if (n.local.type === 'dir') return; // replaced by a file: only possible once it is empty
     if (n.decision.keepOld === 'conflict-copy') {
-      const target = conflictPath(n.path, { name: this.ctx.selfName(), id: this.ctx.self }, n.local.mtimeMs, (p) => this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, p) !== null || existsOnDisk(root, p));
+      const target = conflictPath(
+        n.path,
+        { name: this.ctx.selfName(), id: this.ctx.self },
+        n.local.mtimeMs,
+        (p) => this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, p) !== null || existsOnDisk(root, p),
+      );
       await renameInShare(root, n.path, target);
       const st = await fsp.lstat(join(root, target));
       // the copy is a new file written by this device: it carries the losing content to everyone
       const before = this.ctx.store.getFile(this.ctx.shareId, this.ctx.self, target);
-      this.ctx.record([{ ...n.local, path: target, version: bumpVector(before?.version ?? {}, this.ctx.self, this.ctx.counterFloor()), mtimeMs: st.mtimeMs, inode: st.ino, modifiedBy: this.ctx.self, deleted: false }]);
+      this.ctx.record([
+        {
+          ...n.local,
+          path: target,
+          version: bumpVector(before?.version ?? {}, this.ctx.self, this.ctx.counterFloor()),
+          mtimeMs: st.mtimeMs,
+          inode: st.ino,
+          modifiedBy: this.ctx.self,
+          deleted: false,
+        },
+      ]);
       this.ctx.conflictCreated(n.path, target);
     } else if (n.local.type === 'file') {
       if (compareVectors(n.local.version, n.global.version) === 'concurrent') {
@@ -331,7 +371,9 @@ export class Puller {
     await this.ensureUnchanged(n);
     await this.keepOld(n);
     const st = await makeSymlink(this.ctx.root(), n.path, n.global.symlinkTarget ?? '', n.global.mtimeMs);
-    this.ctx.record([{ ...n.global, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 }]);
+    this.ctx.record([
+      { ...n.global, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 },
+    ]);
   }
 
   private async pullDelete(n: NeedItem): Promise<void> {
@@ -379,7 +421,9 @@ export class Puller {
       if (n.local && !n.local.deleted && n.local.type === 'symlink') await removeInShare(root, n.path, 'entry').catch(() => undefined);
       if (n.local && !n.local.deleted && n.local.type === 'dir') await removeInShare(root, n.path, 'dir');
       const st = await installTemp(root, n.path, tempPath, g.mode & 0o7777 || 0o644, g.mtimeMs);
-      this.ctx.record([{ ...g, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 }]);
+      this.ctx.record([
+        { ...g, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 },
+      ]);
     } finally {
       this.active.delete(n.path);
       this.ctx.changed();
@@ -397,5 +441,3 @@ export class Puller {
     return null;
   }
 }
-
-

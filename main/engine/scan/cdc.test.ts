@@ -12,7 +12,11 @@ function vectorInput(n: number): Buffer {
   const k4 = Buffer.alloc(4);
   for (let k = 0; k * 32 < n; k++) {
     k4.writeUInt32BE(k);
-    createHash('sha256').update('peerfold cdc test vector').update(k4).digest().copy(out, k * 32);
+    createHash('sha256')
+      .update('peerfold cdc test vector')
+      .update(k4)
+      .digest()
+      .copy(out, k * 32);
   }
   return out;
 }
@@ -37,7 +41,7 @@ function referenceSizes(data: Uint8Array, p: CdcParams): number[] {
       fp = (fp * 2 + (GEAR[data[start + k]] >>> 0)) % 2 ** 32;
       const len = k + 1;
       const mask = len <= p.avg ? maskS : maskL;
-      if (len === p.max || ((fp & mask) >>> 0) === 0) {
+      if (len === p.max || (fp & mask) >>> 0 === 0) {
         size = len;
         break;
       }
@@ -72,16 +76,27 @@ test('test vectors: default parameters on 1 MiB of the vector input', () => {
   assert.deepEqual(sizes, [69321, 80766, 33420, 67436, 47879, 87427, 93639, 84828, 59768, 73984, 106364, 75334, 84585, 83825]);
   let start = 0;
   const hashes = sizes.map((s) => {
-    const h = createHash('sha256').update(input.subarray(start, start + s)).digest();
+    const h = createHash('sha256')
+      .update(input.subarray(start, start + s))
+      .digest();
     start += s;
     return h;
   });
   assert.equal(hashes[0].toString('hex'), '0ee261ddd80a13f0c3a7ce0b56f2f8fcbae707dd138290071fa21d9b3cd903ac');
-  assert.equal(createHash('sha256').update(Buffer.concat(hashes)).digest('hex'), '1283bc330a8ed75f1157be13d91fb74d40e0b8f57e7602cc6c5e3678853ab1b5');
+  assert.equal(
+    createHash('sha256').update(Buffer.concat(hashes)).digest('hex'),
+    '1283bc330a8ed75f1157be13d91fb74d40e0b8f57e7602cc6c5e3678853ab1b5',
+  );
 });
 
 test('test vectors: min 64 / avg 256 / max 1024 on 8 KiB of the vector input', () => {
-  assert.deepEqual(chunkSizes(vectorInput(8192), SMALL), [296, 280, 260, 137, 291, 296, 359, 510, 355, 164, 336, 196, 193, 386, 347, 286, 302, 259, 296, 371, 319, 291, 299, 81, 351, 242, 70, 325, 104, 115, 75]);
+  assert.deepEqual(
+    chunkSizes(vectorInput(8192), SMALL),
+    [
+      296, 280, 260, 137, 291, 296, 359, 510, 355, 164, 336, 196, 193, 386, 347, 286, 302, 259, 296, 371, 319, 291, 299, 81, 351, 242, 70,
+      325, 104, 115, 75,
+    ],
+  );
 });
 
 test('matches the plain reference definition', () => {
@@ -104,23 +119,19 @@ test('low-entropy input still cuts (zeros hit max; repeated text cuts by content
 
 test('split invariance: any split of the input into buffers gives the same chunks', () => {
   fc.assert(
-    fc.property(
-      fc.uint8Array({ minLength: 0, maxLength: 12000 }),
-      fc.array(fc.nat({ max: 12000 }), { maxLength: 20 }),
-      (data, rawCuts) => {
-        const whole = chunkBoundaries(data, SMALL);
-        const splits = [...new Set(rawCuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
-        const c = new Chunker(SMALL);
-        const ends: number[] = [];
-        let prev = 0;
-        for (const at of [...splits, data.length]) {
-          for (const cut of c.push(data.subarray(prev, at))) ends.push(prev + cut);
-          prev = at;
-        }
-        if (c.finish() > 0) ends.push(data.length);
-        assert.deepEqual(ends, whole);
-      },
-    ),
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 12000 }), fc.array(fc.nat({ max: 12000 }), { maxLength: 20 }), (data, rawCuts) => {
+      const whole = chunkBoundaries(data, SMALL);
+      const splits = [...new Set(rawCuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+      const c = new Chunker(SMALL);
+      const ends: number[] = [];
+      let prev = 0;
+      for (const at of [...splits, data.length]) {
+        for (const cut of c.push(data.subarray(prev, at))) ends.push(prev + cut);
+        prev = at;
+      }
+      if (c.finish() > 0) ends.push(data.length);
+      assert.deepEqual(ends, whole);
+    }),
     { numRuns: 300 },
   );
 });
@@ -160,7 +171,11 @@ test('an insertion of a few bytes in the middle of a 64 MiB file changes at most
     });
   };
   const before = new Set(hashesOf(data));
-  for (const [at, ins] of [[data.length >> 1, 'hello'], [(data.length >> 1) + 12345, 'x'], [data.length / 3, 'a few more bytes']] as const) {
+  for (const [at, ins] of [
+    [data.length >> 1, 'hello'],
+    [(data.length >> 1) + 12345, 'x'],
+    [data.length / 3, 'a few more bytes'],
+  ] as const) {
     const edited = Buffer.concat([data.subarray(0, at), Buffer.from(ins), data.subarray(at)]);
     const after = hashesOf(edited);
     const changed = after.filter((h) => !before.has(h)).length;

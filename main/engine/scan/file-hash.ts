@@ -55,7 +55,12 @@ export class HashError extends Error {
   }
 }
 
-interface Identity { size: number; mtimeMs: number; ctimeMs: number; ino: number }
+interface Identity {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
 
 function identity(s: Stats): Identity {
   return { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
@@ -87,7 +92,11 @@ export function describeFsError(err: unknown, path: string): HashError {
 // block waiting for a writer; we then see it is not a regular file and say so.
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
-async function hashOnce(path: string, opts: Required<Omit<HashFileOptions, 'onRead'>> & HashFileOptions, attempt: number): Promise<{ result: RawFileHash; stable: boolean }> {
+async function hashOnce(
+  path: string,
+  opts: Required<Omit<HashFileOptions, 'onRead'>> & HashFileOptions,
+  attempt: number,
+): Promise<{ result: RawFileHash; stable: boolean }> {
   let fh: FileHandle;
   let reading: Promise<{ bytesRead: number }> | undefined;
   try {
@@ -150,7 +159,8 @@ async function hashOnce(path: string, opts: Required<Omit<HashFileOptions, 'onRe
     } catch (err) {
       throw describeFsError(err, path);
     }
-    const stable = total === before.size && sameIdentity(identity(before), identity(afterFd)) && sameIdentity(identity(before), identity(afterPath));
+    const stable =
+      total === before.size && sameIdentity(identity(before), identity(afterFd)) && sameIdentity(identity(before), identity(afterPath));
 
     const chunkHashes = new Uint8Array(hashes.length * 32);
     hashes.forEach((d, k) => chunkHashes.set(d, k * 32));

@@ -15,5 +15,4 @@ export interface HashRequest {
 }
 
 export type HashResponse =
-  | { id: number; ok: true; result: RawFileHash }
-  | { id: number; ok: false; error: { message: string; code: string } };
+  { id: number; ok: true; result: RawFileHash } | { id: number; ok: false; error: { message: string; code: string } };

@@ -16,7 +16,8 @@ port.on('message', (req: HashRequest) => {
       port.postMessage(msg, [result.chunkHashes.buffer as ArrayBuffer, result.chunkSizes.buffer as ArrayBuffer]);
     },
     (err: unknown) => {
-      const e = err instanceof HashError ? err : new HashError(`cannot hash ${req.path}: ${String((err as Error)?.message ?? err)}`, 'EHASH');
+      const e =
+        err instanceof HashError ? err : new HashError(`cannot hash ${req.path}: ${String((err as Error)?.message ?? err)}`, 'EHASH');
       const msg: HashResponse = { id: req.id, ok: false, error: { message: e.message, code: e.code } };
       port.postMessage(msg);
     },

@@ -22,7 +22,9 @@ function expected(data: Buffer) {
     start = end;
     return c;
   });
-  const hash = createHash('sha256').update(Buffer.concat(chunks.map((c) => Buffer.from(c.hash, 'hex')))).digest('hex');
+  const hash = createHash('sha256')
+    .update(Buffer.concat(chunks.map((c) => Buffer.from(c.hash, 'hex'))))
+    .digest('hex');
   return { size: data.length, chunks, hash };
 }
 
@@ -39,7 +41,10 @@ test('hashFile streams a file into the same chunks as chunking it in memory', as
     const want = expected(data);
     assert.equal(got.size, want.size);
     assert.equal(got.hash, want.hash);
-    assert.deepEqual([...got.chunkSizes], want.chunks.map((c) => c.size));
+    assert.deepEqual(
+      [...got.chunkSizes],
+      want.chunks.map((c) => c.size),
+    );
     assert.equal(got.chunkHashes.length, want.chunks.length * 32);
     assert.equal(hex(got.chunkHashes.subarray(0, 32)), want.chunks[0].hash);
 
@@ -85,7 +90,13 @@ test('hashFile reports a file that keeps changing after a few attempts', async (
     await writeFile(p, randomBytes(2 * 1024 * 1024));
     let reads = 0;
     await assert.rejects(
-      hashFile(p, { maxAttempts: 3, onRead: () => { reads++; appendFileSync(p, 'x'); } }),
+      hashFile(p, {
+        maxAttempts: 3,
+        onRead: () => {
+          reads++;
+          appendFileSync(p, 'x');
+        },
+      }),
       (err: unknown) => err instanceof HashError && err.code === 'UNSTABLE' && /kept changing/.test(err.message),
     );
     assert.ok(reads >= 3);
@@ -128,7 +139,7 @@ test('hashFile errors: gone, a FIFO (no hang), a directory', async () => {
   }
 });
 
-test('the worker script is a sibling with this module\'s extension', () => {
+test("the worker script is a sibling with this module's extension", () => {
   assert.match(defaultWorkerUrl().pathname, /\/main\/engine\/scan\/hash-worker\.ts$/);
 });
 
@@ -137,17 +148,22 @@ test('HashPool hashes files in parallel in worker threads, matching hashFile', a
   const pool = new HashPool({ size: 2 });
   try {
     const datas = [randomBytes(1), randomBytes(700_000), randomBytes(2_500_000), Buffer.alloc(0), randomBytes(300_000)];
-    const paths = await Promise.all(datas.map(async (d, i) => {
-      const p = join(dir, `f${i}`);
-      await writeFile(p, d);
-      return p;
-    }));
+    const paths = await Promise.all(
+      datas.map(async (d, i) => {
+        const p = join(dir, `f${i}`);
+        await writeFile(p, d);
+        return p;
+      }),
+    );
     const got = await Promise.all(paths.map((p) => pool.hash(p)));
     got.forEach((g, i) => {
       const want = expected(datas[i]);
       assert.equal(g.size, want.size);
       assert.equal(g.hash, want.hash);
-      assert.deepEqual(g.chunks.map((c) => ({ hash: hex(c.hash), size: c.size })), want.chunks);
+      assert.deepEqual(
+        g.chunks.map((c) => ({ hash: hex(c.hash), size: c.size })),
+        want.chunks,
+      );
       assert.equal(typeof g.mtimeMs, 'number');
       assert.ok(g.inode > 0);
     });
@@ -166,7 +182,12 @@ test('HashPool.close rejects what is still queued and refuses new work', async (
   try {
     const p = join(dir, 'big');
     await writeFile(p, randomBytes(8 * 1024 * 1024));
-    const jobs = Array.from({ length: 6 }, () => pool.hash(p).then(() => 'ok', (e: HashError) => e.code));
+    const jobs = Array.from({ length: 6 }, () =>
+      pool.hash(p).then(
+        () => 'ok',
+        (e: HashError) => e.code,
+      ),
+    );
     await pool.close();
     const results = await Promise.all(jobs);
     assert.ok(results.includes('ECLOSED'), JSON.stringify(results));

@@ -149,7 +149,11 @@ export class HashPool {
   private dispatch(): void {
     while (this.queue.length) {
       let slot: Slot | undefined;
-      for (const s of this.slots) if (!s.task) { slot = s; break; }
+      for (const s of this.slots)
+        if (!s.task) {
+          slot = s;
+          break;
+        }
       if (!slot) {
         if (this.slots.size >= this.size) return;
         try {
@@ -166,7 +170,10 @@ export class HashPool {
       }
       const task = this.queue.shift()!;
       slot.task = task;
-      if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = null; }
+      if (slot.idleTimer) {
+        clearTimeout(slot.idleTimer);
+        slot.idleTimer = null;
+      }
       slot.worker.ref();
       const req: HashRequest = { id: task.id, path: task.path };
       slot.worker.postMessage(req);

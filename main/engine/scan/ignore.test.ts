@@ -36,18 +36,20 @@ test('.peerfold at the root and temp files are always ignored', () => {
 });
 
 test('gitignore semantics: nested patterns, anchoring, directory patterns, negation', () => {
-  const m = compileIgnore([
-    '# comment',
-    '*.tmp',
-    '/build',
-    'logs/',
-    'docs/**/draft-*',
-    'cache/*',
-    '!cache/keep.txt',
-    'secret/',
-    '!secret/open.txt', // cannot re-include: its folder is excluded (as in git)
-    'Thumbs.db',
-  ].join('\n'));
+  const m = compileIgnore(
+    [
+      '# comment',
+      '*.tmp',
+      '/build',
+      'logs/',
+      'docs/**/draft-*',
+      'cache/*',
+      '!cache/keep.txt',
+      'secret/',
+      '!secret/open.txt', // cannot re-include: its folder is excluded (as in git)
+      'Thumbs.db',
+    ].join('\n'),
+  );
 
   // unanchored file pattern, any depth
   assert.ok(m.ignores('a.tmp', false));

@@ -28,8 +28,20 @@ async function collect(opts: Partial<ScanOptions> & { root: string }) {
   const summary = (done as { summary: ScanSummary }).summary;
   const changed = new Map<string, ScannedEntry>();
   for (const ev of events) if (ev.kind === 'changed') changed.set(ev.entry.path, ev.entry);
-  const of = (k: ScanEvent['kind']) => events.filter((e) => e.kind === k).map((e) => ('path' in e ? e.path : '')).sort();
-  return { events, summary, changed, unchanged: of('unchanged'), errors: events.filter((e) => e.kind === 'error') as { path: string; error: string }[], ignored: of('ignored'), skipped: of('skipped') };
+  const of = (k: ScanEvent['kind']) =>
+    events
+      .filter((e) => e.kind === k)
+      .map((e) => ('path' in e ? e.path : ''))
+      .sort();
+  return {
+    events,
+    summary,
+    changed,
+    unchanged: of('unchanged'),
+    errors: events.filter((e) => e.kind === 'error') as { path: string; error: string }[],
+    ignored: of('ignored'),
+    skipped: of('skipped'),
+  };
 }
 
 function previousFrom(entries: Map<string, ScannedEntry>): (p: string) => PreviousState | undefined {
@@ -75,7 +87,8 @@ async function makeTree(): Promise<{ root: string; big: Buffer }> {
   w('cafe\u0301.txt', 'nfd on disk');
   // Written an hour ago, as far as mtimes go: not racy (see the racy test).
   const past = new Date(Date.now() - 3600_000);
-  for (const f of ['a.txt', 'empty.txt', 'nested/y.txt', 'nested/deeper/deepest/x.bin', 'big.bin', 'keep.log', 'cafe\u0301.txt']) utimesSync(join(root, f), past, past);
+  for (const f of ['a.txt', 'empty.txt', 'nested/y.txt', 'nested/deeper/deepest/x.bin', 'big.bin', 'keep.log', 'cafe\u0301.txt'])
+    utimesSync(join(root, f), past, past);
   return { root, big };
 }
 
@@ -86,10 +99,25 @@ test('scans a tree: nested folders, empty files, a large file, symlinks, FIFO, i
     let lastProgress = { entries: 0, filesHashed: 0, bytesHashed: 0, hashing: 0 };
     const r = await collect({ root, ignore, onProgress: (p) => (lastProgress = p) });
     const paths = [...r.changed.keys()].sort();
-    assert.deepEqual(paths, [
-      'a.txt', 'big.bin', 'café.txt', 'dangling', 'empty.txt', 'keep.log', 'link-dir', 'link-file',
-      'nested', 'nested/deeper', 'nested/deeper/deepest', 'nested/deeper/deepest/x.bin', 'nested/empty-dir', 'nested/y.txt',
-    ].sort());
+    assert.deepEqual(
+      paths,
+      [
+        'a.txt',
+        'big.bin',
+        'café.txt',
+        'dangling',
+        'empty.txt',
+        'keep.log',
+        'link-dir',
+        'link-file',
+        'nested',
+        'nested/deeper',
+        'nested/deeper/deepest',
+        'nested/deeper/deepest/x.bin',
+        'nested/empty-dir',
+        'nested/y.txt',
+      ].sort(),
+    );
     assert.deepEqual(r.errors, []);
     // temp files are never synced, but reported so the share can remove the ones no pull wants
     assert.deepEqual(r.ignored, ['.pftmp-ffffffffffffffff-a.txt', 'ignored-dir', 'x.log']);
@@ -114,7 +142,10 @@ test('scans a tree: nested folders, empty files, a large file, symlinks, FIFO, i
     const b = r.changed.get('big.bin')!;
     assert.equal(b.size, big.length);
     assert.equal(b.hash, fileHashOf(big));
-    assert.equal(b.chunks.reduce((s, c) => s + c.size, 0), big.length);
+    assert.equal(
+      b.chunks.reduce((s, c) => s + c.size, 0),
+      big.length,
+    );
 
     const dir = r.changed.get('nested')!;
     assert.equal(dir.type, 'dir');
@@ -123,7 +154,11 @@ test('scans a tree: nested folders, empty files, a large file, symlinks, FIFO, i
 
     assert.deepEqual(
       ['link-file', 'link-dir', 'dangling'].map((p) => [r.changed.get(p)!.type, r.changed.get(p)!.symlinkTarget]),
-      [['symlink', 'a.txt'], ['symlink', 'nested'], ['symlink', 'does-not-exist']],
+      [
+        ['symlink', 'a.txt'],
+        ['symlink', 'nested'],
+        ['symlink', 'does-not-exist'],
+      ],
     );
     assert.ok(![...r.changed.keys()].some((p) => p.startsWith('link-dir/')), 'symlinked folders are not followed');
     assert.ok(![...r.changed.keys()].some((p) => p.includes('.pftmp-') || p.startsWith('.peerfold')));
@@ -246,11 +281,17 @@ test('unreadable files and folders are per-path errors, not a failed scan', asyn
       timeout: 60_000,
     });
     assert.equal(child.status, 0, child.stderr);
-    const events = child.stdout.trim().split('\n').map((l) => JSON.parse(l) as ScanEvent);
+    const events = child.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ScanEvent);
     const errors = events.filter((e) => e.kind === 'error') as { path: string; error: string }[];
     assert.deepEqual(errors.map((e) => e.path).sort(), ['locked', 'secret.txt']);
     for (const e of errors) assert.match(e.error, /permission denied/);
-    const changed = events.filter((e) => e.kind === 'changed').map((e) => (e as { entry: { path: string } }).entry.path).sort();
+    const changed = events
+      .filter((e) => e.kind === 'changed')
+      .map((e) => (e as { entry: { path: string } }).entry.path)
+      .sort();
     assert.deepEqual(changed, ['locked', 'ok.txt']);
     const done = events.at(-1) as { kind: string; summary: ScanSummary };
     assert.equal(done.kind, 'done');
@@ -294,7 +335,10 @@ test('a file that keeps changing is reported as an error for that path', async (
       assert.match(r.errors[0].error, /^busy.bin kept changing/);
     } else {
       const e = r.changed.get('busy.bin')!;
-      assert.equal(e.chunks.reduce((s, c) => s + c.size, 0), e.size);
+      assert.equal(
+        e.chunks.reduce((s, c) => s + c.size, 0),
+        e.size,
+      );
     }
   } finally {
     await busyPool.close();

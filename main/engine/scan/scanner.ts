@@ -93,7 +93,11 @@ export interface ScanOptions {
 }
 
 /** Whether `cur` (from lstat) can be taken as what `prev` describes without hashing. */
-export function isUnchanged(prev: PreviousState | undefined, type: FileType, cur: { size: number; mtimeMs: number; inode: number; mode: number }): boolean {
+export function isUnchanged(
+  prev: PreviousState | undefined,
+  type: FileType,
+  cur: { size: number; mtimeMs: number; inode: number; mode: number },
+): boolean {
   if (!prev || prev.type !== type || prev.racy) return false;
   if (prev.mode !== undefined && prev.mode !== cur.mode) return false;
   // A directory has no content of its own; its mtime moves whenever a child does.
@@ -118,7 +122,18 @@ function metaEntry(e: FoundEntry): ScannedEntry {
 }
 
 function fileEntry(path: string, h: FileHash): ScannedEntry {
-  return { path, type: 'file', size: h.size, mode: h.mode, mtimeMs: h.mtimeMs, inode: h.inode, symlinkTarget: null, chunks: h.chunks, hash: h.hash, racy: h.racy };
+  return {
+    path,
+    type: 'file',
+    size: h.size,
+    mode: h.mode,
+    mtimeMs: h.mtimeMs,
+    inode: h.inode,
+    symlinkTarget: null,
+    chunks: h.chunks,
+    hash: h.hash,
+    racy: h.racy,
+  };
 }
 
 type Settled = { id: number; events: ScanEvent[] };
@@ -141,7 +156,12 @@ export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
     const now = performance.now();
     if (!force && now - lastProgress < progressMs) return;
     lastProgress = now;
-    opts.onProgress({ entries: summary.entries, filesHashed: summary.filesHashed, bytesHashed: summary.bytesHashed, hashing: inFlight.size });
+    opts.onProgress({
+      entries: summary.entries,
+      filesHashed: summary.filesHashed,
+      bytesHashed: summary.bytesHashed,
+      hashing: inFlight.size,
+    });
   };
 
   /** Hash one file; on a type change mid-read look again once. Never throws. */
@@ -193,11 +213,17 @@ export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
       yield { kind: 'changed', entry: metaEntry(item) };
     } else {
       const id = nextId++;
-      inFlight.set(id, hashEntry(item).then((events) => ({ id, events })));
+      inFlight.set(
+        id,
+        hashEntry(item).then((events) => ({ id, events })),
+      );
       while (inFlight.size >= maxInFlight) {
         const done = await Promise.race(inFlight.values());
         inFlight.delete(done.id);
-        for (const ev of done.events) { count(ev); yield ev; }
+        for (const ev of done.events) {
+          count(ev);
+          yield ev;
+        }
       }
     }
     progress(false);
@@ -206,7 +232,10 @@ export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
     opts.signal?.throwIfAborted();
     const done = await Promise.race(inFlight.values());
     inFlight.delete(done.id);
-    for (const ev of done.events) { count(ev); yield ev; }
+    for (const ev of done.events) {
+      count(ev);
+      yield ev;
+    }
     progress(false);
   }
   progress(true);

@@ -25,23 +25,36 @@ test('on Windows a backslash is a separator, and climbing out of the share is re
 test('a request that cannot be walked is reported alone; the others go on', () => {
   const r = normalizeRequests(['ok', '../up', 'a\\..\\b', 'x/./y'], 'linux');
   assert.deepEqual(r.paths, ['ok', 'a\\..\\b', 'x/y']);
-  assert.deepEqual(r.bad.map((b) => b.path), ['../up']);
+  assert.deepEqual(
+    r.bad.map((b) => b.path),
+    ['../up'],
+  );
   assert.deepEqual(minimalRoots(['a', 'a/b', 'a\\b', '']), ['']);
   assert.deepEqual(minimalRoots(['a', 'a/b', 'a\\b']), process.platform === 'win32' ? ['a'] : ['a', 'a\\b']);
 });
 
-test('walking names with backslashes and dots reports them as they are, and a bad request as a per-path error', { skip: process.platform === 'win32' ? 'POSIX names' : false }, async () => {
-  const root = await mkdtemp(join(tmpdir(), 'pf-walk-'));
-  try {
-    writeFileSync(join(root, 'a\\..\\b'), 'x');
-    mkdirSync(join(root, 'd\\..'));
-    writeFileSync(join(root, 'd\\..', 'in'), 'y');
-    const items: WalkItem[] = [];
-    for await (const it of walk({ root, paths: ['a\\..\\b', 'd\\..', '../outside'] })) items.push(it);
-    const entries = items.filter((i) => i.kind === 'entry').map((i) => i.path).sort();
-    assert.deepEqual(entries, ['a\\..\\b', 'd\\..', 'd\\../in']);
-    assert.deepEqual(items.filter((i) => i.kind === 'error').map((i) => i.path), ['../outside']);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+test(
+  'walking names with backslashes and dots reports them as they are, and a bad request as a per-path error',
+  { skip: process.platform === 'win32' ? 'POSIX names' : false },
+  async () => {
+    const root = await mkdtemp(join(tmpdir(), 'pf-walk-'));
+    try {
+      writeFileSync(join(root, 'a\\..\\b'), 'x');
+      mkdirSync(join(root, 'd\\..'));
+      writeFileSync(join(root, 'd\\..', 'in'), 'y');
+      const items: WalkItem[] = [];
+      for await (const it of walk({ root, paths: ['a\\..\\b', 'd\\..', '../outside'] })) items.push(it);
+      const entries = items
+        .filter((i) => i.kind === 'entry')
+        .map((i) => i.path)
+        .sort();
+      assert.deepEqual(entries, ['a\\..\\b', 'd\\..', 'd\\../in']);
+      assert.deepEqual(
+        items.filter((i) => i.kind === 'error').map((i) => i.path),
+        ['../outside'],
+      );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  },
+);

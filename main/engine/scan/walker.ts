@@ -69,7 +69,10 @@ export function normalizeRelPath(p: string, os: NodeJS.Platform = platform()): s
  * Normalizes requested sub-paths one by one: a request that cannot be walked is a problem with
  * that path alone, reported beside the others, never a failure of the whole batch.
  */
-export function normalizeRequests(paths: readonly string[], os: NodeJS.Platform = platform()): { paths: string[]; bad: { path: string; error: string }[] } {
+export function normalizeRequests(
+  paths: readonly string[],
+  os: NodeJS.Platform = platform(),
+): { paths: string[]; bad: { path: string; error: string }[] } {
   const out: string[] = [];
   const bad: { path: string; error: string }[] = [];
   for (const p of paths) {
@@ -133,7 +136,10 @@ export async function classify(path: string, diskPath: string, stats: Stats, mat
     return matcher.ignores(path, false) ? null : { kind: 'skipped', path, reason: `${specialKind(stats)} is not synced` };
   }
   // the puller's temp files are reported (as ignored) so that leftovers can be cleaned up
-  if (isInternalPath(path)) return type === 'file' && isTempName(basename(path)) && !path.startsWith(`${PEERFOLD_DIR}/`) ? { kind: 'ignored', path, isDir: false } : null;
+  if (isInternalPath(path))
+    return type === 'file' && isTempName(basename(path)) && !path.startsWith(`${PEERFOLD_DIR}/`)
+      ? { kind: 'ignored', path, isDir: false }
+      : null;
   if (matcher.ignores(path, type === 'dir')) return { kind: 'ignored', path, isDir: type === 'dir' };
   let symlinkTarget: string | null = null;
   if (type === 'symlink') {
@@ -288,7 +294,14 @@ export async function* walk(opts: WalkOptions, summary: WalkSummary = { roots: [
           const path = joinRel(dir.path, n.name);
           return { path, diskPath: join(dir.diskPath, n.diskName) };
         });
-        const stats = await Promise.all(batch.map((b) => lstat(b.diskPath).then((s) => s, (e: unknown) => e as NodeJS.ErrnoException)));
+        const stats = await Promise.all(
+          batch.map((b) =>
+            lstat(b.diskPath).then(
+              (s) => s,
+              (e: unknown) => e as NodeJS.ErrnoException,
+            ),
+          ),
+        );
         for (let k = 0; k < batch.length; k++) {
           const { path, diskPath } = batch[k];
           const st = stats[k];

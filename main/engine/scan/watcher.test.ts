@@ -27,7 +27,13 @@ function recorder() {
       ? Promise.resolve()
       : new Promise<void>((resolve, reject) => {
           const t = setTimeout(() => reject(new Error(`not reported within 15 s: ${what}; got ${JSON.stringify(batches)}`)), 15_000);
-          waiters.push({ pred, resolve: () => { clearTimeout(t); resolve(); } });
+          waiters.push({
+            pred,
+            resolve: () => {
+              clearTimeout(t);
+              resolve();
+            },
+          });
         });
   return { batches, onPaths, until, all: () => batches.flat() };
 }
@@ -70,7 +76,10 @@ test('.peerfold/, temp files and ignored folders are not reported; a new ignore 
     writeFileSync(join(root, 'node_modules/pkg/index.js'), 'x');
     writeFileSync(join(root, 'marker.txt'), 'after the others');
     await rec.until((p) => p === 'marker.txt', 'the marker');
-    assert.deepEqual(rec.all().filter((p) => p !== 'marker.txt'), []);
+    assert.deepEqual(
+      rec.all().filter((p) => p !== 'marker.txt'),
+      [],
+    );
 
     writeFileSync(join(root, IGNORE_FILE), '*.log\n');
     await rec.until((p) => p === '', 'a full rescan after the ignore file changed');
@@ -103,20 +112,40 @@ test('when the OS watch limit is hit the watcher says rescan-only', async (t) =>
     for (let i = 0; i < 30; i++) mkdirSync(join(root, `d${i}`, 'e'), { recursive: true });
     const script = join(root, 'child.mts');
     const watcherTs = fileURLToPath(new URL('./watcher.ts', import.meta.url));
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
       import { watch } from ${JSON.stringify(watcherTs)};
       const w = watch(process.argv[2], () => {}, { onState: (s, why) => console.log(JSON.stringify({ s, why })) });
       await w.ready;
       console.log(JSON.stringify({ final: w.state() }));
       await w.close();
-    `);
-    const child = spawnSync('unshare', ['-U', '-r', 'sh', '-c', 'echo 8 > /proc/sys/user/max_inotify_watches && exec "$0" --import tsx "$1" "$2"', process.execPath, script, root], {
-      encoding: 'utf8',
-      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-      timeout: 60_000,
-    });
+    `,
+    );
+    const child = spawnSync(
+      'unshare',
+      [
+        '-U',
+        '-r',
+        'sh',
+        '-c',
+        'echo 8 > /proc/sys/user/max_inotify_watches && exec "$0" --import tsx "$1" "$2"',
+        process.execPath,
+        script,
+        root,
+      ],
+      {
+        encoding: 'utf8',
+        cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+        timeout: 60_000,
+      },
+    );
     assert.equal(child.status, 0, child.stderr);
-    const lines = child.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const lines = child.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     assert.deepEqual(lines.at(-1), { final: 'rescan-only' }, child.stdout + child.stderr);
     const st = lines.find((l) => l.s);
     assert.equal(st.s, 'rescan-only');
@@ -126,46 +155,54 @@ test('when the OS watch limit is hit the watcher says rescan-only', async (t) =>
   }
 });
 
-test('names with backslashes are reported as plain names, and the watcher keeps going', { skip: process.platform === 'win32' ? 'POSIX names' : false }, async () => {
-  const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
-  const rec = recorder();
-  const errors: string[] = [];
-  const w = watch(root, rec.onPaths, { debounceMs: 50, onError: (m) => errors.push(m) });
-  try {
-    await w.ready;
-    writeFileSync(join(root, 'a\\..\\b'), 'odd');
-    await rec.until((p) => p === 'a\\..\\b', 'a name with backslashes');
-    writeFileSync(join(root, 'after.txt'), 'still watching');
-    await rec.until((p) => p === 'after.txt', 'a later change');
-    assert.deepEqual(errors, []);
-  } finally {
-    await w.close();
-    await rm(root, { recursive: true, force: true });
-  }
-});
-
-test('a folder with a backslash in its name does not disturb watching the other folders', { skip: process.platform === 'win32' ? 'POSIX names' : false }, async () => {
-  // chokidar 6.0.0 read the backslash as a separator: `x\..` collapsed onto the share root, its
-  // bookkeeping recursed until the stack overflowed, and sub/ silently lost its watch (5.x is fine)
-  for (const existing of [false, true]) {
+test(
+  'names with backslashes are reported as plain names, and the watcher keeps going',
+  { skip: process.platform === 'win32' ? 'POSIX names' : false },
+  async () => {
     const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
-    mkdirSync(join(root, 'sub'));
-    if (existing) mkdirSync(join(root, 'x\\..'));
     const rec = recorder();
     const errors: string[] = [];
     const w = watch(root, rec.onPaths, { debounceMs: 50, onError: (m) => errors.push(m) });
     try {
       await w.ready;
-      if (!existing) mkdirSync(join(root, 'x\\..'));
-      writeFileSync(join(root, 'x\\..', 'inner.txt'), 'x');
-      await rec.until((p) => p.startsWith('x\\..'), 'the odd folder or its file');
-      writeFileSync(join(root, 'sub', 'deep.txt'), 'x');
-      await rec.until((p) => p === 'sub/deep.txt', `a file in another folder (existing=${existing})`);
-      assert.equal(w.state(), 'watching');
+      writeFileSync(join(root, 'a\\..\\b'), 'odd');
+      await rec.until((p) => p === 'a\\..\\b', 'a name with backslashes');
+      writeFileSync(join(root, 'after.txt'), 'still watching');
+      await rec.until((p) => p === 'after.txt', 'a later change');
       assert.deepEqual(errors, []);
     } finally {
       await w.close();
       await rm(root, { recursive: true, force: true });
     }
-  }
-});
+  },
+);
+
+test(
+  'a folder with a backslash in its name does not disturb watching the other folders',
+  { skip: process.platform === 'win32' ? 'POSIX names' : false },
+  async () => {
+    // chokidar 6.0.0 read the backslash as a separator: `x\..` collapsed onto the share root, its
+    // bookkeeping recursed until the stack overflowed, and sub/ silently lost its watch (5.x is fine)
+    for (const existing of [false, true]) {
+      const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
+      mkdirSync(join(root, 'sub'));
+      if (existing) mkdirSync(join(root, 'x\\..'));
+      const rec = recorder();
+      const errors: string[] = [];
+      const w = watch(root, rec.onPaths, { debounceMs: 50, onError: (m) => errors.push(m) });
+      try {
+        await w.ready;
+        if (!existing) mkdirSync(join(root, 'x\\..'));
+        writeFileSync(join(root, 'x\\..', 'inner.txt'), 'x');
+        await rec.until((p) => p.startsWith('x\\..'), 'the odd folder or its file');
+        writeFileSync(join(root, 'sub', 'deep.txt'), 'x');
+        await rec.until((p) => p === 'sub/deep.txt', `a file in another folder (existing=${existing})`);
+        assert.equal(w.state(), 'watching');
+        assert.deepEqual(errors, []);
+      } finally {
+        await w.close();
+        await rm(root, { recursive: true, force: true });
+      }
+    }
+  },
+);

@@ -32,7 +32,11 @@ export function concurrentWinner<T extends Versioned>(a: T, b: T): T {
 }
 
 function canonicalVector(v: VersionVector): string {
-  return Object.keys(v).filter((k) => v[k] > 0).sort().map((k) => `${k}:${v[k]}`).join(',');
+  return Object.keys(v)
+    .filter((k) => v[k] > 0)
+    .sort()
+    .map((k) => `${k}:${v[k]}`)
+    .join(',');
 }
 
 /**

@@ -8,7 +8,10 @@ import { bumpVector } from './vv.ts';
 export type DiskEntry = Omit<ScannedEntry, 'racy'>;
 
 /** The local index's current entry for that path (only the fields this decision reads). */
-export type IndexedEntry = Pick<FileRecord, 'type' | 'size' | 'mode' | 'mtimeMs' | 'inode' | 'symlinkTarget' | 'hash' | 'version' | 'deleted' | 'modifiedBy'>;
+export type IndexedEntry = Pick<
+  FileRecord,
+  'type' | 'size' | 'mode' | 'mtimeMs' | 'inode' | 'symlinkTarget' | 'hash' | 'version' | 'deleted' | 'modifiedBy'
+>;
 
 export type LocalChange =
   /** a new version: announce it with a bumped vector and the next sequence */
@@ -52,6 +55,16 @@ export function localDeletion(prev: IndexedEntry, self: string, floor = 0): Loca
     kind: 'version',
     version: bumpVector(prev.version, self, floor),
     deleted: true,
-    entry: { path: '', type: prev.type, size: 0, mode: prev.mode, mtimeMs: Date.now(), inode: 0, symlinkTarget: null, chunks: [], hash: '' },
+    entry: {
+      path: '',
+      type: prev.type,
+      size: 0,
+      mode: prev.mode,
+      mtimeMs: Date.now(),
+      inode: 0,
+      symlinkTarget: null,
+      chunks: [],
+      hash: '',
+    },
   };
 }

@@ -27,8 +27,6 @@ test('while deletions are held, any further deletion joins them', () => {
 });
 
 test('never holds a batch of at most MASS_DELETE_MIN deletions, always holds all of a larger share', () => {
-  fc.assert(
-    fc.property(fc.nat(10_000), fc.nat(MASS_DELETE_MIN), (extra, deleting) => !holdDeletions(batch(deleting + extra, deleting))),
-  );
+  fc.assert(fc.property(fc.nat(10_000), fc.nat(MASS_DELETE_MIN), (extra, deleting) => !holdDeletions(batch(deleting + extra, deleting))));
   fc.assert(fc.property(fc.integer({ min: MASS_DELETE_MIN + 1, max: 100_000 }), (n) => holdDeletions(batch(n, n))));
 });

@@ -15,7 +15,10 @@ export function versionTag(r: { version: Readonly<Record<string, number>>; modif
 
 /** A device name made safe for a file name on every OS. */
 export function safeDeviceName(name: string): string {
-  const s = name.normalize('NFC').replace(/[^\p{L}\p{N}._-]+/gu, '-').replace(/^[-.]+|[-.]+$/g, '');
+  const s = name
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N}._-]+/gu, '-')
+    .replace(/^[-.]+|[-.]+$/g, '');
   return s.slice(0, 40) || 'device';
 }
 

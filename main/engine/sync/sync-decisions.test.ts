@@ -7,7 +7,14 @@ import { compareVectors } from './vv.ts';
 import { archivePath, conflictOrigin, conflictPath, parseArchivePath, parseConflictPath, safeDeviceName } from './names.ts';
 
 const entry = (deviceId: string, version: Record<string, number>, extra: Partial<Versioned> = {}): Versioned => ({
-  deviceId, version, deleted: false, type: 'file', mtimeMs: 1000, modifiedBy: deviceId, hash: `h-${JSON.stringify(version)}`, ...extra,
+  deviceId,
+  version,
+  deleted: false,
+  type: 'file',
+  mtimeMs: 1000,
+  modifiedBy: deviceId,
+  hash: `h-${JSON.stringify(version)}`,
+  ...extra,
 });
 
 test('the global version is the one that dominates the others', () => {
@@ -20,19 +27,36 @@ test('the global version is the one that dominates the others', () => {
 test('among concurrent versions every device picks the same winner, whatever order it saw them in', () => {
   // One version vector is one change: the content, time and author follow from it.
   const gen = fc.array(
-    fc.record({
-      deviceId: fc.constantFrom('A', 'B', 'C'),
-      version: fc.dictionary(fc.constantFrom('A', 'B', 'C'), fc.integer({ min: 0, max: 3 })),
-    }).map(({ deviceId, version }): Versioned => {
-      const key = JSON.stringify(Object.entries(version).filter(([, n]) => n > 0).sort());
-      const h = [...key].reduce((acc, c) => (acc * 31 + c.charCodeAt(0)) >>> 0, 7);
-      return { deviceId, version, deleted: h % 3 === 0, type: 'file', mtimeMs: h % 4, modifiedBy: 'ABC'[h % 3], hash: h % 3 === 0 ? '' : `h${h % 5}` };
-    }),
+    fc
+      .record({
+        deviceId: fc.constantFrom('A', 'B', 'C'),
+        version: fc.dictionary(fc.constantFrom('A', 'B', 'C'), fc.integer({ min: 0, max: 3 })),
+      })
+      .map(({ deviceId, version }): Versioned => {
+        const key = JSON.stringify(
+          Object.entries(version)
+            .filter(([, n]) => n > 0)
+            .sort(),
+        );
+        const h = [...key].reduce((acc, c) => (acc * 31 + c.charCodeAt(0)) >>> 0, 7);
+        return {
+          deviceId,
+          version,
+          deleted: h % 3 === 0,
+          type: 'file',
+          mtimeMs: h % 4,
+          modifiedBy: 'ABC'[h % 3],
+          hash: h % 3 === 0 ? '' : `h${h % 5}`,
+        };
+      }),
     { minLength: 1, maxLength: 6 },
   );
   fc.assert(
     fc.property(gen, fc.infiniteStream(fc.nat()), (entries, seeds) => {
-      const shuffled = [...entries].map((e) => [e, seeds.next().value] as const).sort((x, y) => x[1] - y[1]).map((x) => x[0]);
+      const shuffled = [...entries]
+        .map((e) => [e, seeds.next().value] as const)
+        .sort((x, y) => x[1] - y[1])
+        .map((x) => x[0]);
       const g1 = pickGlobal(entries)!;
       const g2 = pickGlobal(shuffled)!;
       return compareVectors(g1.version, g2.version) === 'equal' && g1.hash === g2.hash && g1.deleted === g2.deleted;
@@ -56,7 +80,10 @@ test('decide: fetch newer, adopt same content, delete tombstones, and keep what 
   // concurrent, different content: the author of the losing version makes the conflict copy…
   assert.deepEqual(decide(entry('A', { A: 2 }), entry('B', { A: 1, B: 1 }), 'A'), { kind: 'fetch', keepOld: 'conflict-copy' });
   // …a device that only relayed it archives its copy instead, so there is exactly one conflict copy
-  assert.deepEqual(decide(entry('C', { A: 2 }, { modifiedBy: 'A' }), entry('B', { A: 1, B: 1 }), 'C'), { kind: 'fetch', keepOld: 'archive' });
+  assert.deepEqual(decide(entry('C', { A: 2 }, { modifiedBy: 'A' }), entry('B', { A: 1, B: 1 }), 'C'), {
+    kind: 'fetch',
+    keepOld: 'archive',
+  });
   // concurrent but identical content merges silently into a version that dominates both
   const same = decide(entry('A', { A: 2 }, { hash: 'same' }), entry('B', { A: 1, B: 1 }, { hash: 'same' }), 'A');
   assert.deepEqual(same, { kind: 'adopt', version: { A: 2, B: 1 } });
@@ -72,7 +99,12 @@ test('conflict copies are named name.conflict-<device>-<ID7>-<stamp>.ext and par
   taken.add(p1);
   const p2 = conflictPath('docs/report.final.docx', ANN, ms, (p) => taken.has(p));
   assert.equal(p2, 'docs/report.final.conflict-Ann-laptop-MFRGGZD-20261122-030405-2.docx');
-  assert.deepEqual(parseConflictPath(p1), { original: 'docs/report.final.docx', deviceName: 'Ann-laptop', deviceIdPrefix: 'MFRGGZD', stamp: '20261122-030405' });
+  assert.deepEqual(parseConflictPath(p1), {
+    original: 'docs/report.final.docx',
+    deviceName: 'Ann-laptop',
+    deviceIdPrefix: 'MFRGGZD',
+    stamp: '20261122-030405',
+  });
   assert.equal(parseConflictPath('.bashrc.conflict-x-ABCDEFG-20261122-030405')?.original, '.bashrc');
   assert.equal(parseConflictPath('plain.txt'), null);
   assert.equal(safeDeviceName('../../etc'), 'etc');
@@ -98,10 +130,21 @@ test('a conflict of a conflict copy gets a fresh name beside the original, never
   assert.equal(parseConflictPath(second)?.original, 'dir/x.txt');
   // copies nested by earlier versions, without the ID, still parse, and their conflicts are not nested further
   const nested = 'x.conflict-vm-20260101-100000.conflict-vm-20260102-113000.txt';
-  assert.deepEqual(parseConflictPath(nested), { original: 'x.conflict-vm-20260101-100000.txt', deviceName: 'vm', deviceIdPrefix: null, stamp: '20260102-113000' });
+  assert.deepEqual(parseConflictPath(nested), {
+    original: 'x.conflict-vm-20260101-100000.txt',
+    deviceName: 'vm',
+    deviceIdPrefix: null,
+    stamp: '20260102-113000',
+  });
   assert.equal(conflictOrigin(nested), 'x.txt');
-  assert.equal(conflictPath(nested, vm2, ms2, () => false), 'x.conflict-vm-CEIRCEI-20260102-113000.txt');
-  assert.equal(conflictPath('.bashrc.conflict-vm-MFRGGZD-20260101-100000', vm2, ms2, () => false), '.bashrc.conflict-vm-CEIRCEI-20260102-113000');
+  assert.equal(
+    conflictPath(nested, vm2, ms2, () => false),
+    'x.conflict-vm-CEIRCEI-20260102-113000.txt',
+  );
+  assert.equal(
+    conflictPath('.bashrc.conflict-vm-MFRGGZD-20260101-100000', vm2, ms2, () => false),
+    '.bashrc.conflict-vm-CEIRCEI-20260102-113000',
+  );
 });
 
 test('archive names carry time and version and parse back to the original path', () => {
@@ -134,7 +177,11 @@ test('holders of one version whose recorded times differ compare it by its lates
   const bob = entry('bob', bobVersion, { mtimeMs: t + 0.7, modifiedBy: 'bob', hash: 'b' });
   const catsCopyOfBob = entry('cat', bobVersion, { mtimeMs: t - 0.001, modifiedBy: 'bob', hash: 'b' });
   // the right winner: same whole ms, then the larger author ("bob" > "ann")
-  for (const order of [[bob, catsCopyOfBob, ann], [catsCopyOfBob, bob, ann], [ann, catsCopyOfBob, bob]]) {
+  for (const order of [
+    [bob, catsCopyOfBob, ann],
+    [catsCopyOfBob, bob, ann],
+    [ann, catsCopyOfBob, bob],
+  ]) {
     assert.deepEqual(pickGlobal(order)!.version, bobVersion, `order ${order.map((e) => e.deviceId).join(',')}`);
   }
 });

@@ -25,8 +25,12 @@ test('the merge dominates both inputs, and bumping it resolves a conflict', () =
       const ma = compareVectors(m, a);
       const mb = compareVectors(m, b);
       const resolved = bumpVector(m, 'A');
-      return (ma === 'greater' || ma === 'equal') && (mb === 'greater' || mb === 'equal') &&
-        compareVectors(resolved, a) === 'greater' && compareVectors(resolved, b) === 'greater';
+      return (
+        (ma === 'greater' || ma === 'equal') &&
+        (mb === 'greater' || mb === 'equal') &&
+        compareVectors(resolved, a) === 'greater' &&
+        compareVectors(resolved, b) === 'greater'
+      );
     }),
   );
 });

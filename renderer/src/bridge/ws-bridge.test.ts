@@ -16,7 +16,10 @@ async function startServer() {
 
 const createSocket = (url: string) => new WebSocket(url) as unknown as SocketLike;
 
-function waitFor(bridge: { onConnection(l: (s: ConnectionState) => void): () => void; connection: ConnectionState }, phase: ConnectionState['phase']) {
+function waitFor(
+  bridge: { onConnection(l: (s: ConnectionState) => void): () => void; connection: ConnectionState },
+  phase: ConnectionState['phase'],
+) {
   return new Promise<ConnectionState>((resolve) => {
     if (bridge.connection.phase === phase) return resolve(bridge.connection);
     const off = bridge.onConnection((s) => {
@@ -34,7 +37,10 @@ test('apiUrlFor follows the page origin and scheme', () => {
 });
 
 test('reconnectDelay doubles and caps', () => {
-  assert.deepEqual([0, 1, 2, 3, 10].map((n) => reconnectDelay(n, 500, 4000)), [500, 1000, 2000, 4000, 4000]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 10].map((n) => reconnectDelay(n, 500, 4000)),
+    [500, 1000, 2000, 4000, 4000],
+  );
 });
 
 test('calls travel as CallFrames and resolve or reject from ReplyFrames; events reach listeners', async () => {
@@ -54,7 +60,10 @@ test('calls travel as CallFrames and resolve or reject from ReplyFrames; events 
     // issued before the socket is open: queued, then sent
     const check = await bridge.call('checkCode', { code: 'X' });
     assert.deepEqual(check, { ok: true, level: 'read-only', error: null });
-    await assert.rejects(bridge.call('codes', { share: 'nope' }), (err: unknown) => err instanceof ApiError && err.code === 'not-found' && err.message === 'no such share');
+    await assert.rejects(
+      bridge.call('codes', { share: 'nope' }),
+      (err: unknown) => err instanceof ApiError && err.code === 'not-found' && err.message === 'no such share',
+    );
     assert.deepEqual(await synced, { shareId: 's1', name: 'Photos' });
   } finally {
     bridge.close();
@@ -69,7 +78,8 @@ test('a dropped connection rejects calls in flight, reports closed, and reconnec
     connections++;
     ws.on('message', (raw) => {
       const frame = JSON.parse(String(raw)) as CallFrame;
-      if (frame.method === 'pause') ws.terminate(); // never answers
+      if (frame.method === 'pause')
+        ws.terminate(); // never answers
       else ws.send(JSON.stringify({ id: frame.id, result: { ok: true } }));
     });
   });
@@ -100,7 +110,9 @@ test('a daemon that is not there leaves the bridge retrying, and a call waits fo
     assert.ok(first.attempts >= 1);
     const answer = bridge.call('rescan', {});
     server = new WebSocketServer({ host: '127.0.0.1', port });
-    server.on('connection', (ws) => ws.on('message', (raw) => ws.send(JSON.stringify({ id: (JSON.parse(String(raw)) as CallFrame).id, result: { ok: true } }))));
+    server.on('connection', (ws) =>
+      ws.on('message', (raw) => ws.send(JSON.stringify({ id: (JSON.parse(String(raw)) as CallFrame).id, result: { ok: true } }))),
+    );
     assert.deepEqual(await answer, { ok: true });
   } finally {
     bridge.close();

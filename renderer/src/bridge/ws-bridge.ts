@@ -181,7 +181,9 @@ export function createWsBridge(options: WsBridgeOptions): WebBridge {
       for (const [id, p] of pending) {
         if (!p.sent) continue;
         pending.delete(id);
-        p.reject(new ApiError('internal', 'The connection to the Peerfold daemon dropped before it answered. Try again once it reconnects.'));
+        p.reject(
+          new ApiError('internal', 'The connection to the Peerfold daemon dropped before it answered. Try again once it reconnects.'),
+        );
       }
       if (!closedForGood) scheduleReconnect();
     };

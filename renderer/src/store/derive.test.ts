@@ -12,7 +12,10 @@ test('overall: connection problems come first, then errors, pause, syncing, scan
   assert.equal(overall({ ...base, shares: [] }).kind, 'empty');
   assert.equal(overall({ ...base, shares: [share({ error: 'folder missing' })] }).text, '1 share has a problem');
   assert.equal(overall({ ...base, allPaused: true, shares: [share({ needFiles: 3 })] }).kind, 'paused');
-  const syncing = overall({ ...base, shares: [share({ needFiles: 3, inBytesPerSec: 12e6 }), share({ id: 's2', needFiles: 2, paused: true })] });
+  const syncing = overall({
+    ...base,
+    shares: [share({ needFiles: 3, inBytesPerSec: 12e6 }), share({ id: 's2', needFiles: 2, paused: true })],
+  });
   assert.deepEqual([syncing.kind, syncing.text, syncing.inBytesPerSec], ['syncing', 'Syncing 3 files, 12 MB/s', 12e6]);
   assert.equal(overall({ ...base, shares: [share({ state: 'scanning' })] }).kind, 'scanning');
   assert.equal(overall({ ...base, shares: [share({ conflicts: 2 })] }).text, '2 conflicts waiting');

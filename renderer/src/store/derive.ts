@@ -4,7 +4,8 @@ import type { AccessLevel, ConflictInfo, ConflictSide, DeviceId, PeerInfo, Share
 import { formatBytes, formatRate, plural } from './format.ts';
 import type { AppState } from './state.ts';
 
-export type OverallKind = 'connecting' | 'disconnected' | 'error' | 'syncing' | 'scanning' | 'waiting' | 'conflicts' | 'paused' | 'idle' | 'empty';
+export type OverallKind =
+  'connecting' | 'disconnected' | 'error' | 'syncing' | 'scanning' | 'waiting' | 'conflicts' | 'paused' | 'idle' | 'empty';
 
 export interface Overall {
   kind: OverallKind;
@@ -32,7 +33,8 @@ export function hasProblem(s: ShareSummary): boolean {
 export function overall(state: Pick<AppState, 'connection' | 'everConnected' | 'shares' | 'allPaused' | 'conflicts'>): Overall {
   const rates = totalRates(state.shares);
   const make = (kind: OverallKind, text: string): Overall => ({ kind, text, ...rates });
-  if (state.connection === 'disconnected') return make('disconnected', state.everConnected ? 'Disconnected from the daemon' : 'Cannot reach the daemon');
+  if (state.connection === 'disconnected')
+    return make('disconnected', state.everConnected ? 'Disconnected from the daemon' : 'Cannot reach the daemon');
   if (state.connection === 'connecting' && !state.everConnected) return make('connecting', 'Connecting…');
   const shares = state.shares;
   if (shares.length === 0) return make('empty', 'No shares yet');
@@ -46,7 +48,10 @@ export function overall(state: Pick<AppState, 'connection' | 'everConnected' | '
   }
   if (shares.some((s) => s.state === 'scanning')) return make('scanning', 'Scanning for changes…');
   if (shares.some((s) => s.state === 'waiting')) return make('waiting', 'Waiting for a peer…');
-  const conflicts = Math.max(state.conflicts.length, shares.reduce((n, s) => n + s.conflicts, 0));
+  const conflicts = Math.max(
+    state.conflicts.length,
+    shares.reduce((n, s) => n + s.conflicts, 0),
+  );
   if (conflicts) return make('conflicts', `${plural(conflicts, 'conflict')} waiting`);
   return make('idle', 'Up to date');
 }
@@ -126,7 +131,9 @@ export function conflictVersions(c: ConflictInfo, myId: DeviceId | null): { mine
 export type PreviewKind = 'text' | 'image' | 'other';
 
 const textExt = new Set(
-  'txt md markdown csv tsv json jsonc yaml yml toml ini cfg conf log xml html htm css scss less js mjs cjs jsx ts tsx py rb go rs java kt c h cpp hpp cs php sh bash zsh fish sql tex rst org svg env gitignore'.split(' '),
+  'txt md markdown csv tsv json jsonc yaml yml toml ini cfg conf log xml html htm css scss less js mjs cjs jsx ts tsx py rb go rs java kt c h cpp hpp cs php sh bash zsh fish sql tex rst org svg env gitignore'.split(
+    ' ',
+  ),
 );
 const imageExt = new Set('png jpg jpeg gif webp bmp avif ico'.split(' '));
 

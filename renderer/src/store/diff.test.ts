@@ -22,16 +22,28 @@ test('diffLines finds a minimal edit script', () => {
 
 test('every diff replays: the old side and the new side come back out', () => {
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 4);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 4;
   for (let t = 0; t < 200; t++) {
     const a = Array.from({ length: rnd() * 3 + rnd() }, () => 'abcd'[rnd()]);
     const b = Array.from({ length: rnd() * 3 + rnd() }, () => 'abcd'[rnd()]);
     const { ops } = diffLines(a.join('\n'), b.join('\n'));
-    assert.deepEqual(ops.filter((o) => o.kind !== 'add').map((o) => o.text), a);
-    assert.deepEqual(ops.filter((o) => o.kind !== 'del').map((o) => o.text), b);
+    assert.deepEqual(
+      ops.filter((o) => o.kind !== 'add').map((o) => o.text),
+      a,
+    );
+    assert.deepEqual(
+      ops.filter((o) => o.kind !== 'del').map((o) => o.text),
+      b,
+    );
     const line = (k: 'a' | 'b') => ops.map((o) => o[k]).filter((n) => n !== null);
-    assert.deepEqual(line('a'), a.map((_, i) => i + 1));
-    assert.deepEqual(line('b'), b.map((_, i) => i + 1));
+    assert.deepEqual(
+      line('a'),
+      a.map((_, i) => i + 1),
+    );
+    assert.deepEqual(
+      line('b'),
+      b.map((_, i) => i + 1),
+    );
   }
 });
 
@@ -49,5 +61,8 @@ test('hunks collapse long unchanged runs and keep context around changes', () =>
   const b = [...a];
   b[10] = 'changed';
   const h = hunks(diffLines(a.join('\n'), b.join('\n')).ops, 2);
-  assert.deepEqual(h.map((x) => ('skipped' in x ? `skip ${x.skipped}` : x.ops.map((o) => o.kind[0]).join(''))), ['skip 8', 'ssdass', 'skip 7']);
+  assert.deepEqual(
+    h.map((x) => ('skipped' in x ? `skip ${x.skipped}` : x.ops.map((o) => o.kind[0]).join(''))),
+    ['skip 8', 'ssdass', 'skip 7'],
+  );
 });

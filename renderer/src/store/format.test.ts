@@ -3,13 +3,31 @@ import assert from 'node:assert/strict';
 import { formatAgo, formatBytes, formatConnectedFor, formatEta, formatRate, percent, plural, shortDeviceId } from './format.ts';
 
 test('formatBytes uses decimal units and sensible precision', () => {
-  assert.deepEqual([0, 999, 1000, 1234, 12_345, 999_950, 1.5e9, -1].map(formatBytes), ['0 B', '999 B', '1.0 kB', '1.2 kB', '12 kB', '1.0 MB', '1.5 GB', '—']);
+  assert.deepEqual([0, 999, 1000, 1234, 12_345, 999_950, 1.5e9, -1].map(formatBytes), [
+    '0 B',
+    '999 B',
+    '1.0 kB',
+    '1.2 kB',
+    '12 kB',
+    '1.0 MB',
+    '1.5 GB',
+    '—',
+  ]);
   assert.equal(formatRate(0), '0 B/s');
   assert.equal(formatRate(12e6), '12 MB/s');
 });
 
 test('formatEta reads naturally', () => {
-  assert.deepEqual([null, 0.2, 5, 59.4, 61, 3600, 4800, 3 * 86400].map(formatEta), ['—', '< 1 s', '5 s', '59 s', '1 min', '1 h', '1 h 20 min', '3 days']);
+  assert.deepEqual([null, 0.2, 5, 59.4, 61, 3600, 4800, 3 * 86400].map(formatEta), [
+    '—',
+    '< 1 s',
+    '5 s',
+    '59 s',
+    '1 min',
+    '1 h',
+    '1 h 20 min',
+    '3 days',
+  ]);
 });
 
 test('formatAgo', () => {

@@ -18,13 +18,17 @@ test('applyStatus replaces device, pause state and shares, and stamps pushed eve
 });
 
 test('a device-level problem in status (a rebuilt index database) is told once, as an error notice', () => {
-  const problem = 'index database was corrupt (journal 2 is damaged in the middle) and was rebuilt from disk; the old copy is at /h/index/index.journal.2.corrupt-20260101-000000';
+  const problem =
+    'index database was corrupt (journal 2 is damaged in the middle) and was rebuilt from disk; the old copy is at /h/index/index.journal.2.corrupt-20260101-000000';
   let s = r.applyStatus(initialState(), status([share()]));
   assert.equal(s.notices.length, 0);
   s = r.applyStatus(s, { ...status([share()]), error: problem }, { now: 5 });
   s = r.applyStatus(s, { ...status([share()]), error: problem }, { now: 6 });
   assert.equal(s.deviceError, problem);
-  assert.deepEqual(s.notices.map((n) => [n.kind, n.message, n.shareId]), [['error', problem, null]]);
+  assert.deepEqual(
+    s.notices.map((n) => [n.kind, n.message, n.shareId]),
+    [['error', problem, null]],
+  );
 });
 
 test('a share that disappears takes its detail data and route with it', () => {
@@ -47,9 +51,18 @@ test('navigate to an unknown share lands on the list; known shares are kept', ()
 test('upsertShare inserts new shares and replaces known ones in place', () => {
   let s = r.applyStatus(initialState(), status([share(), share({ id: 's2' })]));
   s = r.upsertShare(s, share({ id: 's1', name: 'Renamed' }));
-  assert.deepEqual(s.shares.map((x) => [x.id, x.name]), [['s1', 'Renamed'], ['s2', 'Photos']]);
+  assert.deepEqual(
+    s.shares.map((x) => [x.id, x.name]),
+    [
+      ['s1', 'Renamed'],
+      ['s2', 'Photos'],
+    ],
+  );
   s = r.upsertShare(s, share({ id: 's3' }));
-  assert.deepEqual(s.shares.map((x) => x.id), ['s1', 's2', 's3']);
+  assert.deepEqual(
+    s.shares.map((x) => x.id),
+    ['s1', 's2', 's3'],
+  );
 });
 
 test('removeShare drops the share and its conflicts', () => {
@@ -57,20 +70,41 @@ test('removeShare drops the share and its conflicts', () => {
   s = r.applyConflict(s, conflict());
   s = r.applyConflict(s, conflict({ shareId: 's2' }));
   s = r.removeShare(s, 's1');
-  assert.deepEqual(s.shares.map((x) => x.id), ['s2']);
-  assert.deepEqual(s.conflicts.map((c) => c.shareId), ['s2']);
+  assert.deepEqual(
+    s.shares.map((x) => x.id),
+    ['s2'],
+  );
+  assert.deepEqual(
+    s.conflicts.map((c) => c.shareId),
+    ['s2'],
+  );
 });
 
 test('setPaused flips one share or all of them, and resume leaves non-paused states alone', () => {
   let s = r.applyStatus(initialState(), status([share(), share({ id: 's2', state: 'syncing' })]));
   s = r.setPaused(s, 's1', true);
-  assert.deepEqual(s.shares.map((x) => [x.paused, x.state]), [[true, 'paused'], [false, 'syncing']]);
+  assert.deepEqual(
+    s.shares.map((x) => [x.paused, x.state]),
+    [
+      [true, 'paused'],
+      [false, 'syncing'],
+    ],
+  );
   s = r.setPaused(s, null, true);
   assert.equal(s.allPaused, true);
-  assert.deepEqual(s.shares.map((x) => x.state), ['paused', 'paused']);
+  assert.deepEqual(
+    s.shares.map((x) => x.state),
+    ['paused', 'paused'],
+  );
   s = r.setPaused(s, null, false);
   assert.equal(s.allPaused, false);
-  assert.deepEqual(s.shares.map((x) => [x.paused, x.state]), [[false, 'idle'], [false, 'idle']]);
+  assert.deepEqual(
+    s.shares.map((x) => [x.paused, x.state]),
+    [
+      [false, 'idle'],
+      [false, 'idle'],
+    ],
+  );
 });
 
 test('peers event replaces the list', () => {
@@ -88,9 +122,15 @@ test('conflict events upsert by share and conflict copy; setConflicts replaces a
   s = r.applyConflict(s, conflict({ shareId: 's2' }));
   assert.equal(s.conflicts.length, 3);
   s = r.setConflicts(s, [], 's1');
-  assert.deepEqual(s.conflicts.map((c) => c.shareId), ['s2']);
+  assert.deepEqual(
+    s.conflicts.map((c) => c.shareId),
+    ['s2'],
+  );
   s = r.setConflicts(s, [conflict()]);
-  assert.deepEqual(s.conflicts.map((c) => c.shareId), ['s1']);
+  assert.deepEqual(
+    s.conflicts.map((c) => c.shareId),
+    ['s1'],
+  );
 });
 
 test('removeConflict matches the original path or the conflict copy, and is a no-op otherwise', () => {
@@ -139,7 +179,15 @@ test('resources: loading keeps old data, failures keep it too, and unknown share
 
 test('settings update the device name shown; connection tracks whether it was ever up', () => {
   let s = r.applyStatus(initialState(), status([]));
-  s = r.setSettings(s, { deviceName: 'new-name', listenPort: 1, lanDiscovery: true, maxSendKBps: 0, maxRecvKBps: 0, archiveDays: 30, startAtLogin: false });
+  s = r.setSettings(s, {
+    deviceName: 'new-name',
+    listenPort: 1,
+    lanDiscovery: true,
+    maxSendKBps: 0,
+    maxRecvKBps: 0,
+    archiveDays: 30,
+    startAtLogin: false,
+  });
   assert.equal(s.device?.name, 'new-name');
   s = r.setConnection(s, 'disconnected', 99);
   assert.deepEqual([s.connection, s.everConnected, s.retryAt], ['disconnected', false, 99]);

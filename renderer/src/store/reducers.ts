@@ -1,15 +1,6 @@
 // Pure state transitions: (state, input) -> new state. The zustand store only applies these, so
 // every decision about how events and call results change the UI's state is tested under node.
-import type {
-  ApiEvents,
-  ConflictInfo,
-  PeerInfo,
-  Settings,
-  ShareCodes,
-  ShareId,
-  ShareSummary,
-  StatusResult,
-} from '../../../shared/api.ts';
+import type { ApiEvents, ConflictInfo, PeerInfo, Settings, ShareCodes, ShareId, ShareSummary, StatusResult } from '../../../shared/api.ts';
 import type { AppState, Connection, Notice, ResourceKey, Route, ShareResources } from './state.ts';
 
 /** At most this many notices are kept; the oldest go first. */
@@ -35,9 +26,16 @@ function pruneDetails(details: AppState['details'], shares: ShareSummary[]): App
 /** A full status snapshot (the `status` event or call) replaces device, pause state and shares. */
 export function applyStatus(state: AppState, status: StatusResult, opts: { pushed?: boolean; now?: number } = {}): AppState {
   // a device-level problem is told once, when it appears, not on every status
-  const told = status.error && status.error !== state.deviceError
-    ? addNotice(state, { kind: 'error', title: 'Peerfold reported a problem', message: status.error, at: opts.now ?? Date.now(), shareId: null })
-    : state;
+  const told =
+    status.error && status.error !== state.deviceError
+      ? addNotice(state, {
+          kind: 'error',
+          title: 'Peerfold reported a problem',
+          message: status.error,
+          at: opts.now ?? Date.now(),
+          shareId: null,
+        })
+      : state;
   return {
     ...told,
     device: status.device,
@@ -95,7 +93,10 @@ export function applyConflict(state: AppState, conflict: ConflictInfo): AppState
 /** A `conflicts` call result: the full list, or the list of one share when `shareId` is given. */
 export function setConflicts(state: AppState, conflicts: ConflictInfo[], shareId?: ShareId): AppState {
   if (shareId === undefined) return { ...state, conflicts };
-  return { ...state, conflicts: [...state.conflicts.filter((c) => c.shareId !== shareId), ...conflicts.filter((c) => c.shareId === shareId)] };
+  return {
+    ...state,
+    conflicts: [...state.conflicts.filter((c) => c.shareId !== shareId), ...conflicts.filter((c) => c.shareId === shareId)],
+  };
 }
 
 /** After a resolve: the conflict at `path` (the winner's path or the conflict copy's) is gone. */
@@ -139,7 +140,13 @@ export function dismissNotice(state: AppState, id: number): AppState {
 
 /** The `shareSynced` event: a share finished its first sync. */
 export function applyShareSynced(state: AppState, ev: ApiEvents['shareSynced'], now: number): AppState {
-  return addNotice(state, { kind: 'success', title: 'Sync complete', message: `“${ev.name}” is up to date.`, at: now, shareId: ev.shareId });
+  return addNotice(state, {
+    kind: 'success',
+    title: 'Sync complete',
+    message: `“${ev.name}” is up to date.`,
+    at: now,
+    shareId: ev.shareId,
+  });
 }
 
 /** The `error` event: the engine reports a problem, for a share or for the whole app. */

@@ -31,7 +31,15 @@ function fakeBridge(handlers: Partial<Record<Method, Handler>>) {
   return { bridge, calls, emit, listeners };
 }
 
-const settings = { deviceName: 'laptop', listenPort: 21120, lanDiscovery: true, maxSendKBps: 0, maxRecvKBps: 0, archiveDays: 30, startAtLogin: false };
+const settings = {
+  deviceName: 'laptop',
+  listenPort: 21120,
+  lanDiscovery: true,
+  maxSendKBps: 0,
+  maxRecvKBps: 0,
+  archiveDays: 30,
+  startAtLogin: false,
+};
 const basics: Partial<Record<Method, Handler>> = {
   status: () => status([share()]),
   peers: () => [peer()],
@@ -58,9 +66,15 @@ test('start loads a snapshot, then events keep the store current; stop unsubscri
   assert.equal(s.lastStatusEventAt, 7);
   assert.equal(s.peers.length, 0);
   assert.equal(s.conflicts.length, 1);
-  assert.deepEqual(s.notices.map((n) => n.kind), ['success', 'error']);
+  assert.deepEqual(
+    s.notices.map((n) => n.kind),
+    ['success', 'error'],
+  );
   stop();
-  assert.equal([...listeners.values()].reduce((n, set) => n + set.size, 0), 0);
+  assert.equal(
+    [...listeners.values()].reduce((n, set) => n + set.size, 0),
+    0,
+  );
 });
 
 test('a status event whose conflict or peer counters changed re-requests those lists, once per change', async () => {
@@ -126,7 +140,10 @@ test('pause shows at once, calls the engine, and re-reads status; a refusal roll
   const p = app.actions.pause('s1');
   assert.equal(app.store.getState().shares[0].paused, true, 'optimistic');
   await p;
-  assert.deepEqual(calls.filter((c) => c.method === 'pause').map((c) => c.params), [{ share: 's1' }]);
+  assert.deepEqual(
+    calls.filter((c) => c.method === 'pause').map((c) => c.params),
+    [{ share: 's1' }],
+  );
   assert.equal(app.store.getState().shares[0].state, 'paused');
   refuse = true;
   await app.actions.pause();

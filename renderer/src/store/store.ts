@@ -95,7 +95,10 @@ export function createPeerfoldApp(bridge: PeerfoldBridge, options: StoreOptions 
   const store = createStore<AppState>()(() => initialState(options.route));
   const set = (f: (s: AppState) => AppState) => store.setState(f(store.getState()), true);
   const call = <M extends Method>(method: M, params: Params<M>): Promise<Result<M>> => bridge.call(method, params);
-  const fail = (action: string, shareId: ShareId | null = null) => (err: unknown) => set((s) => r.applyCallError(s, action, err, now(), shareId));
+  const fail =
+    (action: string, shareId: ShareId | null = null) =>
+    (err: unknown) =>
+      set((s) => r.applyCallError(s, action, err, now(), shareId));
 
   // Lists with their own events (conflicts, peers) are re-requested when a status event says they
   // changed but no event brought the change: once per change of the status's counters.
@@ -136,7 +139,8 @@ export function createPeerfoldApp(bridge: PeerfoldBridge, options: StoreOptions 
       if (isConnectionAware(bridge)) {
         const follow = (phase: 'connecting' | 'open' | 'closed', retryAt: number | null) => {
           const was = store.getState().connection;
-          const next = phase === 'open' ? 'connected' : phase === 'closed' ? 'disconnected' : store.getState().everConnected ? was : 'connecting';
+          const next =
+            phase === 'open' ? 'connected' : phase === 'closed' ? 'disconnected' : store.getState().everConnected ? was : 'connecting';
           set((s) => r.setConnection(s, next, retryAt));
           // Events may have been missed while away: take a fresh snapshot.
           if (next === 'connected' && was !== 'connected') void actions.refreshAll();
@@ -282,7 +286,15 @@ export function createPeerfoldApp(bridge: PeerfoldBridge, options: StoreOptions 
     async restore(shareId, archivedPath) {
       try {
         await call('restore', { share: shareId, archivedPath });
-        set((s) => r.addNotice(s, { kind: 'success', title: 'Restored', message: `${archivedPath.split('/').pop()} is back in place.`, at: now(), shareId }));
+        set((s) =>
+          r.addNotice(s, {
+            kind: 'success',
+            title: 'Restored',
+            message: `${archivedPath.split('/').pop()} is back in place.`,
+            at: now(),
+            shareId,
+          }),
+        );
         await Promise.all([actions.load(shareId, 'archive'), actions.load(shareId, 'recent')]);
         return true;
       } catch (err) {

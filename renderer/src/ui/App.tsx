@@ -69,7 +69,9 @@ export function App() {
           {!ready ? (
             <div className="loading-screen" data-testid="loading">
               <Spinner label="Connecting to Peerfold" />
-              <span className="muted">{connection === 'disconnected' ? 'Waiting for the Peerfold daemon…' : 'Connecting to Peerfold…'}</span>
+              <span className="muted">
+                {connection === 'disconnected' ? 'Waiting for the Peerfold daemon…' : 'Connecting to Peerfold…'}
+              </span>
             </div>
           ) : route.view === 'share' ? (
             <ShareDetailView shareId={route.shareId} tab={route.tab} />
@@ -91,7 +93,11 @@ export function App() {
           <div className="drop-overlay-box">
             <Icon name={drop === 'can-drop' ? 'upload' : 'info'} size={32} />
             <strong>{drop === 'can-drop' ? 'Drop a folder to share it' : 'Dropping folders works in the desktop app'}</strong>
-            <span>{drop === 'can-drop' ? 'Peerfold shares it and shows you its codes.' : 'Here, use “Share a folder” and pick it on the server.'}</span>
+            <span>
+              {drop === 'can-drop'
+                ? 'Peerfold shares it and shows you its codes.'
+                : 'Here, use “Share a folder” and pick it on the server.'}
+            </span>
           </div>
         </div>
       )}

@@ -18,7 +18,13 @@ export function Sidebar() {
 
   const item = (id: string, label: string, icon: IconName, to: Route, active: boolean, badge?: number) => (
     <li>
-      <button type="button" className={`nav-item ${active ? 'is-active' : ''}`} aria-current={active ? 'page' : undefined} onClick={() => actions.navigate(to)} data-testid={`nav-${id}`}>
+      <button
+        type="button"
+        className={`nav-item ${active ? 'is-active' : ''}`}
+        aria-current={active ? 'page' : undefined}
+        onClick={() => actions.navigate(to)}
+        data-testid={`nav-${id}`}
+      >
         <Icon name={icon} size={17} />
         <span className="nav-label">{label}</span>
         {badge ? (
@@ -155,8 +161,8 @@ export function ConnectionBanner() {
       <Icon name="power" size={16} />
       <div className="banner-text">
         <strong>{everConnected ? 'Disconnected from the daemon.' : 'Cannot reach the Peerfold daemon.'}</strong>{' '}
-        {secs > 0 ? `Trying again in ${secs} s.` : 'Trying again…'} Check that <span className="mono">peerfold</span> is still running; if it restarted, open the link it printed again (it carries the
-        access token).
+        {secs > 0 ? `Trying again in ${secs} s.` : 'Trying again…'} Check that <span className="mono">peerfold</span> is still running; if
+        it restarted, open the link it printed again (it carries the access token).
       </div>
       {retry && (
         <button type="button" className="btn btn-sm btn-secondary" onClick={() => retry()} data-testid="connection-retry">
@@ -178,13 +184,25 @@ export function Notices() {
   return (
     <div className="toasts" aria-live="polite" aria-relevant="additions">
       {notices.map((n) => (
-        <div key={n.id} className={`toast toast-${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'} data-testid="toast" data-kind={n.kind}>
+        <div
+          key={n.id}
+          className={`toast toast-${n.kind}`}
+          role={n.kind === 'error' ? 'alert' : 'status'}
+          data-testid="toast"
+          data-kind={n.kind}
+        >
           <Icon name={n.kind === 'error' ? 'alert' : n.kind === 'success' ? 'check' : 'info'} size={16} />
           <div className="toast-body">
             <div className="toast-title">{n.title}</div>
             <div className="toast-message">{n.message}</div>
           </div>
-          <button type="button" className="btn btn-icon btn-ghost" onClick={() => actions.dismissNotice(n.id)} aria-label="Dismiss" data-testid="toast-dismiss">
+          <button
+            type="button"
+            className="btn btn-icon btn-ghost"
+            onClick={() => actions.dismissNotice(n.id)}
+            aria-label="Dismiss"
+            data-testid="toast-dismiss"
+          >
             <Icon name="x" size={14} />
           </button>
         </div>

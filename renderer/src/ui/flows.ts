@@ -48,7 +48,10 @@ export function useShareFolder() {
         const path = bridge.pathForFile(files[i]);
         if (!path) continue;
         if (entry && !entry.isDirectory) {
-          actions.notifyError(`share “${files[i].name}”`, new Error('Only folders can be shared. Drop the folder that contains it instead.'));
+          actions.notifyError(
+            `share “${files[i].name}”`,
+            new Error('Only folders can be shared. Drop the folder that contains it instead.'),
+          );
           continue;
         }
         try {

@@ -48,7 +48,13 @@ export function Dialog({
         <h2 id={titleId} className="dialog-title">
           {title}
         </h2>
-        <button type="button" className="btn btn-icon btn-ghost" onClick={onClose} aria-label="Close" data-testid={testid ? `${testid}-close` : undefined}>
+        <button
+          type="button"
+          className="btn btn-icon btn-ghost"
+          onClick={onClose}
+          aria-label="Close"
+          data-testid={testid ? `${testid}-close` : undefined}
+        >
           <Icon name="x" />
         </button>
       </header>

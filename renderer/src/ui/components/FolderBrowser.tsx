@@ -107,7 +107,8 @@ export function FolderBrowser({
       )}
       {hiddenCount > 0 && (
         <label className="browser-hidden">
-          <input type="checkbox" checked={showHidden} onChange={(e) => setShowHidden(e.target.checked)} /> Show hidden folders ({hiddenCount})
+          <input type="checkbox" checked={showHidden} onChange={(e) => setShowHidden(e.target.checked)} /> Show hidden folders (
+          {hiddenCount})
         </label>
       )}
     </div>

@@ -8,7 +8,17 @@ export interface TabSpec<T extends string> {
   attention?: boolean;
 }
 
-export function Tabs<T extends string>({ tabs, current, onSelect, idPrefix }: { tabs: TabSpec<T>[]; current: T; onSelect: (id: T) => void; idPrefix: string }) {
+export function Tabs<T extends string>({
+  tabs,
+  current,
+  onSelect,
+  idPrefix,
+}: {
+  tabs: TabSpec<T>[];
+  current: T;
+  onSelect: (id: T) => void;
+  idPrefix: string;
+}) {
   const refs = useRef<(HTMLButtonElement | null)[]>([]);
   const move = (i: number) => {
     const n = (i + tabs.length) % tabs.length;
@@ -54,7 +64,13 @@ export function Tabs<T extends string>({ tabs, current, onSelect, idPrefix }: { 
 
 export function TabPanel({ idPrefix, current, children }: { idPrefix: string; current: string; children: ReactNode }) {
   return (
-    <div className="tab-panel" role="tabpanel" id={`${idPrefix}-panel`} aria-labelledby={`${idPrefix}-tab-${current}`} data-testid={`panel-${current}`}>
+    <div
+      className="tab-panel"
+      role="tabpanel"
+      id={`${idPrefix}-panel`}
+      aria-labelledby={`${idPrefix}-tab-${current}`}
+      data-testid={`panel-${current}`}
+    >
       {children}
     </div>
   );

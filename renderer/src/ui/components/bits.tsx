@@ -14,7 +14,19 @@ export function StateBadge({ state, testid = 'share-state' }: { state: ShareStat
   );
 }
 
-export function ProgressBar({ value, label, testid, tone = 'accent', size = 'md' }: { value: number; label: string; testid?: string; tone?: 'accent' | 'ok' | 'paused'; size?: 'sm' | 'md' }) {
+export function ProgressBar({
+  value,
+  label,
+  testid,
+  tone = 'accent',
+  size = 'md',
+}: {
+  value: number;
+  label: string;
+  testid?: string;
+  tone?: 'accent' | 'ok' | 'paused';
+  size?: 'sm' | 'md';
+}) {
   const pct = percent(value);
   return (
     <div
@@ -32,7 +44,19 @@ export function ProgressBar({ value, label, testid, tone = 'accent', size = 'md'
   );
 }
 
-export function EmptyState({ icon, title, children, actions, testid }: { icon: IconName; title: string; children?: ReactNode; actions?: ReactNode; testid?: string }) {
+export function EmptyState({
+  icon,
+  title,
+  children,
+  actions,
+  testid,
+}: {
+  icon: IconName;
+  title: string;
+  children?: ReactNode;
+  actions?: ReactNode;
+  testid?: string;
+}) {
   return (
     <div className="empty" data-testid={testid}>
       <div className="empty-icon">
@@ -75,9 +99,12 @@ export async function copyText(text: string): Promise<boolean> {
 export function CopyButton({ text, label, testid, compact = false }: { text: string; label: string; testid?: string; compact?: boolean }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => () => {
-    if (timer.current) clearTimeout(timer.current);
-  }, []);
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
   const onClick = async () => {
     const ok = await copyText(text);
     setState(ok ? 'copied' : 'failed');

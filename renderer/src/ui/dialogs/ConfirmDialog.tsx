@@ -1,7 +1,21 @@
 import type { ReactNode } from 'react';
 import { Dialog } from '../components/Dialog.tsx';
 
-export function ConfirmDialog({ title, children, confirm, danger = false, onConfirm, onClose }: { title: string; children: ReactNode; confirm: string; danger?: boolean; onConfirm: () => void; onClose: () => void }) {
+export function ConfirmDialog({
+  title,
+  children,
+  confirm,
+  danger = false,
+  onConfirm,
+  onClose,
+}: {
+  title: string;
+  children: ReactNode;
+  confirm: string;
+  danger?: boolean;
+  onConfirm: () => void;
+  onClose: () => void;
+}) {
   return (
     <Dialog
       title={title}

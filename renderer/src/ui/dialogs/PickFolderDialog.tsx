@@ -4,7 +4,17 @@ import { limits } from '../../../../shared/validate.ts';
 import { Dialog } from '../components/Dialog.tsx';
 import { FolderBrowser } from '../components/FolderBrowser.tsx';
 
-export function PickFolderDialog({ initial, onPick, onClose, title = 'Choose a folder' }: { initial: string; onPick: (path: string) => void; onClose: () => void; title?: string }) {
+export function PickFolderDialog({
+  initial,
+  onPick,
+  onClose,
+  title = 'Choose a folder',
+}: {
+  initial: string;
+  onPick: (path: string) => void;
+  onClose: () => void;
+  title?: string;
+}) {
   const [path, setPath] = useState(initial);
   const [request, setRequest] = useState<{ path: string; n: number } | null>(null);
   return (
@@ -40,7 +50,12 @@ export function PickFolderDialog({ initial, onPick, onClose, title = 'Choose a f
             maxLength={limits.path}
             data-testid="pick-path-input"
           />
-          <button type="button" className="btn btn-secondary" disabled={!path.trim()} onClick={() => setRequest({ path: path.trim(), n: (request?.n ?? 0) + 1 })}>
+          <button
+            type="button"
+            className="btn btn-secondary"
+            disabled={!path.trim()}
+            onClick={() => setRequest({ path: path.trim(), n: (request?.n ?? 0) + 1 })}
+          >
             Browse here
           </button>
         </div>

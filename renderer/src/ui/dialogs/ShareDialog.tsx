@@ -47,7 +47,9 @@ export function ShareDialog({ onClose }: { onClose: () => void }) {
         </>
       }
     >
-      <p className="muted">Choose a folder on the computer running Peerfold. Its files stay where they are; Peerfold gives you codes to hand to other devices.</p>
+      <p className="muted">
+        Choose a folder on the computer running Peerfold. Its files stay where they are; Peerfold gives you codes to hand to other devices.
+      </p>
       <div className="field">
         <label htmlFor="share-path" className="field-label">
           Folder
@@ -66,7 +68,13 @@ export function ShareDialog({ onClose }: { onClose: () => void }) {
             data-testid="share-path-input"
             aria-describedby="share-path-hint"
           />
-          <button type="button" className="btn btn-secondary" disabled={!path.trim()} onClick={() => setRequest({ path: path.trim(), n: (request?.n ?? 0) + 1 })} data-testid="folder-go">
+          <button
+            type="button"
+            className="btn btn-secondary"
+            disabled={!path.trim()}
+            onClick={() => setRequest({ path: path.trim(), n: (request?.n ?? 0) + 1 })}
+            data-testid="folder-go"
+          >
             Browse here
           </button>
         </div>

@@ -28,7 +28,10 @@ export function ConflictsView() {
       </header>
       {sorted.length === 0 ? (
         <EmptyState icon="check" title="No conflicts" testid="conflicts-empty">
-          <p>Everything agrees. If the same file is ever edited on two devices at the same time, you will choose which version to keep here — nothing is overwritten without you.</p>
+          <p>
+            Everything agrees. If the same file is ever edited on two devices at the same time, you will choose which version to keep here —
+            nothing is overwritten without you.
+          </p>
         </EmptyState>
       ) : (
         <ul className="conflict-list" aria-label="Conflicts">
@@ -82,7 +85,13 @@ function ConflictCard({ conflict: c, initiallyOpen }: { conflict: ConflictInfo; 
   };
 
   return (
-    <li className="card conflict-card" data-testid="conflict-item" data-share-id={c.shareId} data-path={c.path} data-conflict-path={c.conflictPath}>
+    <li
+      className="card conflict-card"
+      data-testid="conflict-item"
+      data-share-id={c.shareId}
+      data-path={c.path}
+      data-conflict-path={c.conflictPath}
+    >
       <header className="conflict-head">
         <Icon name="file" size={18} />
         <div className="min-w-0">
@@ -93,31 +102,75 @@ function ConflictCard({ conflict: c, initiallyOpen }: { conflict: ConflictInfo; 
             {share ? `In “${share.name}”` : 'In a removed share'} · found {formatAgo(c.createdAt, now)}
           </p>
         </div>
-        <button type="button" className="btn btn-ghost btn-sm" onClick={() => setOpen((o) => !o)} aria-expanded={open} data-testid="conflict-toggle">
+        <button
+          type="button"
+          className="btn btn-ghost btn-sm"
+          onClick={() => setOpen((o) => !o)}
+          aria-expanded={open}
+          data-testid="conflict-toggle"
+        >
           {open ? 'Hide comparison' : 'Compare'}
         </button>
       </header>
 
       <div className="versions">
-        <VersionCard title="Mine" version={mine} testid="conflict-local" tone="mine" preview={open ? mineP : null} onOpen={canOpen ? () => void bridge.openPath?.(joinSharePath(share!.path, mine.path)) : undefined} />
-        <VersionCard title="Theirs" version={theirs} testid="conflict-remote" tone="theirs" preview={open ? theirsP : null} onOpen={canOpen ? () => void bridge.openPath?.(joinSharePath(share!.path, theirs.path)) : undefined} />
+        <VersionCard
+          title="Mine"
+          version={mine}
+          testid="conflict-local"
+          tone="mine"
+          preview={open ? mineP : null}
+          onOpen={canOpen ? () => void bridge.openPath?.(joinSharePath(share!.path, mine.path)) : undefined}
+        />
+        <VersionCard
+          title="Theirs"
+          version={theirs}
+          testid="conflict-remote"
+          tone="theirs"
+          preview={open ? theirsP : null}
+          onOpen={canOpen ? () => void bridge.openPath?.(joinSharePath(share!.path, theirs.path)) : undefined}
+        />
       </div>
 
       {open && <TextDiff mine={mineP} theirs={theirsP} />}
 
       <footer className="conflict-actions">
-        <button type="button" className="btn btn-primary" disabled={busy !== null} onClick={() => void resolve('local')} data-testid="resolve-keep-local">
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={busy !== null}
+          onClick={() => void resolve('local')}
+          data-testid="resolve-keep-local"
+        >
           {busy === 'local' ? 'Keeping…' : 'Keep mine'}
         </button>
-        <button type="button" className="btn btn-secondary" disabled={busy !== null} onClick={() => void resolve('remote')} data-testid="resolve-keep-remote">
+        <button
+          type="button"
+          className="btn btn-secondary"
+          disabled={busy !== null}
+          onClick={() => void resolve('remote')}
+          data-testid="resolve-keep-remote"
+        >
           {busy === 'remote' ? 'Keeping…' : 'Keep theirs'}
         </button>
-        <button type="button" className="btn btn-secondary" disabled={busy !== null} onClick={() => void resolve('both')} data-testid="resolve-keep-both" title="Keep both files: the other version stays as a renamed copy">
+        <button
+          type="button"
+          className="btn btn-secondary"
+          disabled={busy !== null}
+          onClick={() => void resolve('both')}
+          data-testid="resolve-keep-both"
+          title="Keep both files: the other version stays as a renamed copy"
+        >
           {busy === 'both' ? 'Keeping…' : 'Keep both'}
         </button>
         <span className="spacer" />
         {canOpen && (
-          <button type="button" className="btn btn-ghost" onClick={() => void bridge.openPath?.(joinSharePath(share!.path, parentOf(c.path)))} data-testid="conflict-open-folder">
+          <button
+            type="button"
+            className="btn btn-ghost"
+            onClick={() => void bridge.openPath?.(joinSharePath(share!.path, parentOf(c.path)))}
+            data-testid="conflict-open-folder"
+          >
             <Icon name="external" size={15} />
             Open folder
           </button>
@@ -175,7 +228,11 @@ function VersionCard({
       {preview?.status === 'error' && <p className="muted small">No preview: {preview.error}</p>}
       {p?.kind === 'image' && p.base64 && !p.truncated && (
         <div className="image-preview">
-          <img src={`data:${p.mime ?? 'image/png'};base64,${p.base64}`} alt={`${title} version`} data-testid={`conflict-image-${tone === 'mine' ? 'local' : 'remote'}`} />
+          <img
+            src={`data:${p.mime ?? 'image/png'};base64,${p.base64}`}
+            alt={`${title} version`}
+            data-testid={`conflict-image-${tone === 'mine' ? 'local' : 'remote'}`}
+          />
         </div>
       )}
       {p?.kind === 'image' && p.truncated && <p className="muted small">Too large to preview here.</p>}
@@ -220,7 +277,11 @@ function TextDiff({ mine, theirs }: { mine: PreviewState | null; theirs: Preview
                 <span className="diff-num" role="cell">
                   {o.b ?? ''}
                 </span>
-                <span className="diff-mark" role="cell" aria-label={o.kind === 'del' ? 'only in mine' : o.kind === 'add' ? 'only in theirs' : 'same'}>
+                <span
+                  className="diff-mark"
+                  role="cell"
+                  aria-label={o.kind === 'del' ? 'only in mine' : o.kind === 'add' ? 'only in theirs' : 'same'}
+                >
                   {o.kind === 'del' ? '−' : o.kind === 'add' ? '+' : ' '}
                 </span>
                 <span className="diff-text" role="cell">

@@ -110,7 +110,13 @@ export function JoinView() {
               aria-describedby="join-code-status"
               aria-invalid={check.state === 'done' && !check.result.ok}
             />
-            <div id="join-code-status" className="code-status" data-testid="join-code-status" data-state={check.state === 'done' ? (check.result.ok ? 'ok' : 'error') : check.state} aria-live="polite">
+            <div
+              id="join-code-status"
+              className="code-status"
+              data-testid="join-code-status"
+              data-state={check.state === 'done' ? (check.result.ok ? 'ok' : 'error') : check.state}
+              aria-live="polite"
+            >
               <CodeStatus check={check} />
             </div>
           </div>
@@ -145,14 +151,26 @@ export function JoinView() {
             <label htmlFor="join-name" className="field-label field-label-spaced">
               Name <span className="field-optional">optional</span>
             </label>
-            <input id="join-name" className="input" value={name} onChange={(e) => setName(e.target.value)} placeholder="The folder’s name" maxLength={limits.name} data-testid="join-name-input" />
+            <input
+              id="join-name"
+              className="input"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="The folder’s name"
+              maxLength={limits.name}
+              data-testid="join-name-input"
+            />
           </div>
         </div>
 
         {error && <ErrorText testid="join-error">{error}</ErrorText>}
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={!canJoin} data-testid="join-submit">
-            {busy ? (check.state === 'done' && check.result.invite ? 'Asking the device that made the invite…' : 'Joining…') : 'Join and start syncing'}
+            {busy
+              ? check.state === 'done' && check.result.invite
+                ? 'Asking the device that made the invite…'
+                : 'Joining…'
+              : 'Join and start syncing'}
           </button>
         </div>
       </form>
@@ -209,7 +227,11 @@ function CodeStatus({ check }: { check: Check }) {
           <span className={`access access-${check.result.level}`} data-testid="join-code-level" data-level={check.result.level}>
             <Icon name="check" size={12} /> {accessLabel[check.result.level]}
           </span>
-          {check.result.invite ? <InviteNote expiresAt={check.result.invite.expiresAt} /> : <span className="muted">{accessHint[check.result.level]}</span>}
+          {check.result.invite ? (
+            <InviteNote expiresAt={check.result.invite.expiresAt} />
+          ) : (
+            <span className="muted">{accessHint[check.result.level]}</span>
+          )}
         </span>
       );
   }

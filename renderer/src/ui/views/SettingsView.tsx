@@ -104,7 +104,14 @@ export function SettingsView() {
               </label>
               <p className="field-hint">Shown to the other devices you sync with.</p>
             </div>
-            <input id="set-name" className="input" value={draft.deviceName} onChange={(e) => set('deviceName', e.target.value)} maxLength={limits.deviceName} data-testid="settings-device-name" />
+            <input
+              id="set-name"
+              className="input"
+              value={draft.deviceName}
+              onChange={(e) => set('deviceName', e.target.value)}
+              maxLength={limits.deviceName}
+              data-testid="settings-device-name"
+            />
           </div>
           {device && (
             <div className="setting">
@@ -128,7 +135,12 @@ export function SettingsView() {
                 </label>
                 <p className="field-hint">Open Peerfold in the tray when you sign in.</p>
               </div>
-              <Switch id="set-login" checked={draft.startAtLogin} onChange={(v) => set('startAtLogin', v)} testid="settings-start-at-login" />
+              <Switch
+                id="set-login"
+                checked={draft.startAtLogin}
+                onChange={(v) => set('startAtLogin', v)}
+                testid="settings-start-at-login"
+              />
             </div>
           )}
         </fieldset>
@@ -140,9 +152,19 @@ export function SettingsView() {
               <label htmlFor="set-port" className="field-label">
                 Listening port
               </label>
-              <p className="field-hint">Where other devices connect to this one. 0 picks a free port. {device?.listenPort ? `In use now: ${device.listenPort}.` : ''}</p>
+              <p className="field-hint">
+                Where other devices connect to this one. 0 picks a free port.{' '}
+                {device?.listenPort ? `In use now: ${device.listenPort}.` : ''}
+              </p>
             </div>
-            <input id="set-port" className="input input-num" inputMode="numeric" value={draft.listenPort} onChange={(e) => set('listenPort', e.target.value)} data-testid="settings-listen-port" />
+            <input
+              id="set-port"
+              className="input input-num"
+              inputMode="numeric"
+              value={draft.listenPort}
+              onChange={(e) => set('listenPort', e.target.value)}
+              data-testid="settings-listen-port"
+            />
           </div>
           <div className="setting">
             <div className="setting-text">
@@ -161,7 +183,14 @@ export function SettingsView() {
               <p className="field-hint">In kB/s. 0 means no limit.</p>
             </div>
             <div className="input-unit">
-              <input id="set-down" className="input input-num" inputMode="numeric" value={draft.maxRecvKBps} onChange={(e) => set('maxRecvKBps', e.target.value)} data-testid="settings-max-recv" />
+              <input
+                id="set-down"
+                className="input input-num"
+                inputMode="numeric"
+                value={draft.maxRecvKBps}
+                onChange={(e) => set('maxRecvKBps', e.target.value)}
+                data-testid="settings-max-recv"
+              />
               <span className="muted">kB/s</span>
             </div>
           </div>
@@ -173,7 +202,14 @@ export function SettingsView() {
               <p className="field-hint">In kB/s. 0 means no limit.</p>
             </div>
             <div className="input-unit">
-              <input id="set-up" className="input input-num" inputMode="numeric" value={draft.maxSendKBps} onChange={(e) => set('maxSendKBps', e.target.value)} data-testid="settings-max-send" />
+              <input
+                id="set-up"
+                className="input input-num"
+                inputMode="numeric"
+                value={draft.maxSendKBps}
+                onChange={(e) => set('maxSendKBps', e.target.value)}
+                data-testid="settings-max-send"
+              />
               <span className="muted">kB/s</span>
             </div>
           </div>
@@ -189,7 +225,14 @@ export function SettingsView() {
               <p className="field-hint">Deleted and replaced files stay in each share’s archive this long.</p>
             </div>
             <div className="input-unit">
-              <input id="set-archive" className="input input-num" inputMode="numeric" value={draft.archiveDays} onChange={(e) => set('archiveDays', e.target.value)} data-testid="settings-archive-days" />
+              <input
+                id="set-archive"
+                className="input input-num"
+                inputMode="numeric"
+                value={draft.archiveDays}
+                onChange={(e) => set('archiveDays', e.target.value)}
+                data-testid="settings-archive-days"
+              />
               <span className="muted">days</span>
             </div>
           </div>
@@ -203,10 +246,21 @@ export function SettingsView() {
               <Icon name="check" size={14} /> Saved.
             </span>
           )}
-          <button type="button" className="btn btn-ghost" disabled={!dirty} onClick={() => setDraft(toDraft(settings))} data-testid="settings-revert">
+          <button
+            type="button"
+            className="btn btn-ghost"
+            disabled={!dirty}
+            onClick={() => setDraft(toDraft(settings))}
+            data-testid="settings-revert"
+          >
             Revert
           </button>
-          <button type="submit" className="btn btn-primary" disabled={!dirty || !!problem || state.kind === 'saving'} data-testid="settings-save">
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={!dirty || !!problem || state.kind === 'saving'}
+            data-testid="settings-save"
+          >
             {state.kind === 'saving' ? 'Saving…' : 'Save changes'}
           </button>
         </div>

@@ -78,12 +78,23 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
         </div>
         <div className="view-actions">
           {bridge.capabilities.openPath && bridge.openPath && (
-            <button type="button" className="btn btn-secondary" onClick={() => void bridge.openPath?.(joinSharePath(s.path, ''))} data-testid="detail-open-folder">
+            <button
+              type="button"
+              className="btn btn-secondary"
+              onClick={() => void bridge.openPath?.(joinSharePath(s.path, ''))}
+              data-testid="detail-open-folder"
+            >
               <Icon name="external" size={15} />
               Open folder
             </button>
           )}
-          <button type="button" className="btn btn-secondary" onClick={() => void actions.rescan(s.id)} data-testid="detail-rescan" title="Look for changes now">
+          <button
+            type="button"
+            className="btn btn-secondary"
+            onClick={() => void actions.rescan(s.id)}
+            data-testid="detail-rescan"
+            title="Look for changes now"
+          >
             <Icon name="refresh" size={15} />
             Rescan
           </button>
@@ -97,7 +108,13 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
             <Icon name={s.paused ? 'play' : 'pause'} size={15} />
             {s.paused ? 'Resume' : 'Pause'}
           </button>
-          <button type="button" className="btn btn-ghost btn-danger-text" onClick={() => setConfirmRemove(true)} data-testid="detail-unshare" aria-label={`Stop sharing ${s.name}`}>
+          <button
+            type="button"
+            className="btn btn-ghost btn-danger-text"
+            onClick={() => setConfirmRemove(true)}
+            data-testid="detail-unshare"
+            aria-label={`Stop sharing ${s.name}`}
+          >
             <Icon name="trash" size={15} />
           </button>
         </div>
@@ -114,14 +131,24 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
           <Icon name="alert" size={16} />
           <div>
             <p>
-              <strong>{plural(s.heldDeletes, 'file')} deleted here at once</strong> — most of this share. The deletions have not been sent to
-              other devices, and syncing waits until you decide.
+              <strong>{plural(s.heldDeletes, 'file')} deleted here at once</strong> — most of this share. The deletions have not been sent
+              to other devices, and syncing waits until you decide.
             </p>
             <div className="callout-actions">
-              <button type="button" className="btn btn-secondary" onClick={() => void actions.settleHeldDeletes(s.id, 'restore')} data-testid="held-restore">
+              <button
+                type="button"
+                className="btn btn-secondary"
+                onClick={() => void actions.settleHeldDeletes(s.id, 'restore')}
+                data-testid="held-restore"
+              >
                 Restore the files
               </button>
-              <button type="button" className="btn btn-danger" onClick={() => void actions.settleHeldDeletes(s.id, 'confirm')} data-testid="held-confirm">
+              <button
+                type="button"
+                className="btn btn-danger"
+                onClick={() => void actions.settleHeldDeletes(s.id, 'confirm')}
+                data-testid="held-confirm"
+              >
                 Delete everywhere
               </button>
             </div>
@@ -131,15 +158,32 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
       {s.watcher === 'rescan-only' && (
         <div className="callout callout-warn">
           <Icon name="info" size={16} />
-          <div>This system’s limit on watched folders was reached, so changes here are found by periodic rescans and may take a little longer to sync.</div>
+          <div>
+            This system’s limit on watched folders was reached, so changes here are found by periodic rescans and may take a little longer
+            to sync.
+          </div>
         </div>
       )}
 
       <div className="stat-grid">
         <div className="stat">
           <div className="stat-label">Progress</div>
-          <div className="stat-value">{s.state === 'waiting' ? 'Waiting for a peer…' : shareProgress(s) >= 1 ? (s.state === 'scanning' ? 'Scanning…' : 'Up to date') : `${percent(shareProgress(s))}%`}</div>
-          <ProgressBar value={shareProgress(s)} label={`${s.name}: ${needText(s)}`} testid="detail-progress" tone={s.paused || s.error ? 'paused' : shareProgress(s) >= 1 ? 'ok' : 'accent'} size="sm" />
+          <div className="stat-value">
+            {s.state === 'waiting'
+              ? 'Waiting for a peer…'
+              : shareProgress(s) >= 1
+                ? s.state === 'scanning'
+                  ? 'Scanning…'
+                  : 'Up to date'
+                : `${percent(shareProgress(s))}%`}
+          </div>
+          <ProgressBar
+            value={shareProgress(s)}
+            label={`${s.name}: ${needText(s)}`}
+            testid="detail-progress"
+            tone={s.paused || s.error ? 'paused' : shareProgress(s) >= 1 ? 'ok' : 'accent'}
+            size="sm"
+          />
           {shareProgress(s) < 1 && <div className="stat-sub truncate">{needText(s)}</div>}
         </div>
         <div className="stat">

@@ -24,7 +24,9 @@ export function SharesView() {
           <h1 id="shares-title" className="view-title">
             Shares
           </h1>
-          <p className="view-subtitle">{shares.length ? `${plural(shares.length, 'folder')} kept in sync` : 'Folders you share appear here.'}</p>
+          <p className="view-subtitle">
+            {shares.length ? `${plural(shares.length, 'folder')} kept in sync` : 'Folders you share appear here.'}
+          </p>
         </div>
         <div className="view-actions">
           <button type="button" className="btn btn-secondary" onClick={() => actions.navigate({ view: 'join' })} data-testid="join-button">
@@ -49,14 +51,22 @@ export function SharesView() {
                 <Icon name="folderPlus" size={15} />
                 Share a folder
               </button>
-              <button type="button" className="btn btn-secondary" onClick={() => actions.navigate({ view: 'join' })} data-testid="empty-join">
+              <button
+                type="button"
+                className="btn btn-secondary"
+                onClick={() => actions.navigate({ view: 'join' })}
+                data-testid="empty-join"
+              >
                 <Icon name="link" size={15} />
                 Join with a code
               </button>
             </>
           }
         >
-          <p>Pick a folder on this device and Peerfold gives you a code for it. Enter that code on your other devices, or send it to a friend, and the folder stays the same everywhere — directly between devices, with no cloud in between.</p>
+          <p>
+            Pick a folder on this device and Peerfold gives you a code for it. Enter that code on your other devices, or send it to a
+            friend, and the folder stays the same everywhere — directly between devices, with no cloud in between.
+          </p>
           <p>{canDrop ? 'You can also drag a folder onto this window.' : 'Someone gave you a code? Join with it instead.'}</p>
         </EmptyState>
       ) : (
@@ -86,7 +96,13 @@ function ShareRow({ share: s }: { share: ShareSummary }) {
   const open = () => actions.navigate({ view: 'share', shareId: s.id, tab: 'codes' });
   const busy = s.needFiles > 0 && !s.paused;
   return (
-    <li className={`share-row ${s.paused ? 'is-paused' : ''}`} data-testid="share-row" data-share-id={s.id} data-share-name={s.name} data-state={badge}>
+    <li
+      className={`share-row ${s.paused ? 'is-paused' : ''}`}
+      data-testid="share-row"
+      data-share-id={s.id}
+      data-share-name={s.name}
+      data-state={badge}
+    >
       <div className="share-icon" aria-hidden="true">
         <Icon name="folder" size={20} />
       </div>
@@ -100,7 +116,12 @@ function ShareRow({ share: s }: { share: ShareSummary }) {
             {accessLabel[s.access]}
           </span>
           {s.conflicts > 0 && (
-            <button type="button" className="chip chip-warn" onClick={() => actions.navigate({ view: 'conflicts' })} data-testid="share-conflicts">
+            <button
+              type="button"
+              className="chip chip-warn"
+              onClick={() => actions.navigate({ view: 'conflicts' })}
+              data-testid="share-conflicts"
+            >
               <Icon name="alert" size={12} />
               {plural(s.conflicts, 'conflict')}
             </button>
@@ -110,7 +131,13 @@ function ShareRow({ share: s }: { share: ShareSummary }) {
           {s.path}
         </div>
         <div className="share-progress-line">
-          <ProgressBar value={progress} label={`${s.name}: ${needText(s)}`} testid="share-progress" tone={s.paused || s.error ? 'paused' : progress >= 1 ? 'ok' : 'accent'} size="sm" />
+          <ProgressBar
+            value={progress}
+            label={`${s.name}: ${needText(s)}`}
+            testid="share-progress"
+            tone={s.paused || s.error ? 'paused' : progress >= 1 ? 'ok' : 'accent'}
+            size="sm"
+          />
           <span className={`share-need ${s.error ? 'is-error' : ''}`} data-testid="share-need" title={s.error ?? undefined}>
             {s.error ? <span className="text-danger">{s.error}</span> : needText(s)}
           </span>

@@ -6,7 +6,11 @@ import { EmptyState, ErrorText, Spinner } from '../../components/bits.tsx';
 import { Icon } from '../../components/Icon.tsx';
 import { useShareResource } from './use-resource.ts';
 
-const reasonLabel: Record<ArchiveEntry['reason'], string> = { replaced: 'Replaced', deleted: 'Deleted', 'conflict-resolved': 'Lost a conflict' };
+const reasonLabel: Record<ArchiveEntry['reason'], string> = {
+  replaced: 'Replaced',
+  deleted: 'Deleted',
+  'conflict-resolved': 'Lost a conflict',
+};
 
 export function ArchiveTab({ share }: { share: ShareSummary }) {
   const res = useShareResource(share, 'archive', { followChanges: true });
@@ -18,12 +22,18 @@ export function ArchiveTab({ share }: { share: ShareSummary }) {
   if (list.length === 0)
     return (
       <EmptyState icon="history" title="The archive is empty" testid="archive-empty">
-        <p>When a file is deleted or replaced by a newer version from another device, the old version is kept here for a while, so nothing is lost by accident.</p>
+        <p>
+          When a file is deleted or replaced by a newer version from another device, the old version is kept here for a while, so nothing is
+          lost by accident.
+        </p>
       </EmptyState>
     );
   return (
     <div className="stack">
-      <p className="muted small">Old versions kept in <span className="mono">.peerfold/archive</span> inside the folder. Restoring puts the version back in place; the current one is archived in turn.</p>
+      <p className="muted small">
+        Old versions kept in <span className="mono">.peerfold/archive</span> inside the folder. Restoring puts the version back in place;
+        the current one is archived in turn.
+      </p>
       <div className="table-wrap">
         <table className="table" data-testid="archive-table">
           <thead>

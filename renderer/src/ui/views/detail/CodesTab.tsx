@@ -26,11 +26,18 @@ export function CodesTab({ share }: { share: ShareSummary }) {
   return (
     <div className="codes-layout">
       <div className="codes-list">
-        <p className="muted">Give a code to another device or person. Whoever enters it joins this folder with the access it grants. Each level can only hand out its own level or a lower one.</p>
+        <p className="muted">
+          Give a code to another device or person. Whoever enters it joins this folder with the access it grants. Each level can only hand
+          out its own level or a lower one.
+        </p>
         {rows.map((r) => {
           const code = codes[r.key];
           return (
-            <div key={r.level} className={`code-card ${code ? '' : 'is-unavailable'} ${qrLevel === r.level ? 'is-qr' : ''}`} data-testid={`code-card-${r.testid}`}>
+            <div
+              key={r.level}
+              className={`code-card ${code ? '' : 'is-unavailable'} ${qrLevel === r.level ? 'is-qr' : ''}`}
+              data-testid={`code-card-${r.testid}`}
+            >
               <div className="code-card-head">
                 <span className={`access access-${r.level}`}>{accessLabel[r.level]}</span>
                 <span className="muted code-hint">{accessHint[r.level]}</span>
@@ -52,7 +59,9 @@ export function CodesTab({ share }: { share: ShareSummary }) {
                   </button>
                 </div>
               ) : (
-                <div className="muted code-none">Not available: this device only holds {accessLabel[share.access].toLowerCase()} access.</div>
+                <div className="muted code-none">
+                  Not available: this device only holds {accessLabel[share.access].toLowerCase()} access.
+                </div>
               )}
             </div>
           );

@@ -31,7 +31,14 @@ export function FilesTab({ share }: { share: ShareSummary }) {
       <div className="toolbar">
         <div className="input-icon">
           <Icon name="filter" size={14} />
-          <input className="input" value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="Filter by name" aria-label="Filter files by name" data-testid="files-filter" />
+          <input
+            className="input"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+            placeholder="Filter by name"
+            aria-label="Filter files by name"
+            data-testid="files-filter"
+          />
         </div>
         <span className="muted small">
           {filter ? `${plural(files.length, 'match', 'matches')} of ${plural(total, 'item')}` : plural(total, 'item')}

@@ -11,14 +11,17 @@ export function IgnoreTab({ share }: { share: ShareSummary }) {
   const { saveIgnore } = useActions();
   const saved = res?.data?.text ?? null;
   const [text, setText] = useState<string | null>(null);
-  const [state, setState] = useState<{ kind: 'idle' } | { kind: 'saving' } | { kind: 'saved' } | { kind: 'error'; message: string }>({ kind: 'idle' });
+  const [state, setState] = useState<{ kind: 'idle' } | { kind: 'saving' } | { kind: 'saved' } | { kind: 'error'; message: string }>({
+    kind: 'idle',
+  });
 
   // Take the engine's text once it arrives, unless the user already started editing.
   useEffect(() => {
     if (saved !== null && text === null) setText(saved);
   }, [saved, text]);
 
-  if (saved === null || text === null) return res?.status === 'error' ? <ErrorText>{res.error}</ErrorText> : <Spinner label="Loading ignore rules" />;
+  if (saved === null || text === null)
+    return res?.status === 'error' ? <ErrorText>{res.error}</ErrorText> : <Spinner label="Loading ignore rules" />;
   const dirty = text !== saved;
 
   return (
@@ -37,9 +40,10 @@ export function IgnoreTab({ share }: { share: ShareSummary }) {
     >
       <div className="ignore-help muted small">
         <p>
-          Files matching these patterns are not synced from this device. One pattern per line, as in <span className="mono">.gitignore</span>: <span className="mono">*.tmp</span> ignores
-          temporary files everywhere, <span className="mono">/build/</span> ignores the build folder at the top, <span className="mono">!keep.tmp</span> brings one back, and{' '}
-          <span className="mono"># text</span> is a comment.
+          Files matching these patterns are not synced from this device. One pattern per line, as in{' '}
+          <span className="mono">.gitignore</span>: <span className="mono">*.tmp</span> ignores temporary files everywhere,{' '}
+          <span className="mono">/build/</span> ignores the build folder at the top, <span className="mono">!keep.tmp</span> brings one
+          back, and <span className="mono"># text</span> is a comment.
         </p>
       </div>
       <label htmlFor="ignore-text" className="sr-only">

@@ -45,7 +45,10 @@ export function PeersTab({ share, peers }: { share: ShareSummary; peers: PeerInf
     <div className="stack">
       {sorted.length === 0 ? (
         <EmptyState icon="users" title="No other devices yet" testid="peers-empty">
-          <p>Devices that join with one of this folder’s codes appear here once they connect. On the same network they find each other on their own; elsewhere, add the other device’s address below.</p>
+          <p>
+            Devices that join with one of this folder’s codes appear here once they connect. On the same network they find each other on
+            their own; elsewhere, add the other device’s address below.
+          </p>
         </EmptyState>
       ) : (
         <div className="table-wrap">
@@ -120,7 +123,9 @@ export function PeersTab({ share, peers }: { share: ShareSummary; peers: PeerInf
         <label htmlFor="add-peer" className="field-label">
           Add a peer address
         </label>
-        <p className="field-hint">When devices cannot find each other (different networks, discovery off), enter the other device’s address and listening port.</p>
+        <p className="field-hint">
+          When devices cannot find each other (different networks, discovery off), enter the other device’s address and listening port.
+        </p>
         <div className="input-row">
           <input
             id="add-peer"

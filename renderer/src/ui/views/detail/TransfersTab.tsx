@@ -21,7 +21,11 @@ export function TransfersTab({ share: s }: { share: ShareSummary }) {
       </div>
       {pulling.length === 0 ? (
         <EmptyState icon="transfer" title={s.needFiles > 0 ? 'Waiting for a peer' : 'Nothing to transfer'} testid="transfers-empty">
-          <p>{s.needFiles > 0 ? 'Files are needed but no connected device can send them right now.' : 'Files being fetched from other devices show up here with their progress.'}</p>
+          <p>
+            {s.needFiles > 0
+              ? 'Files are needed but no connected device can send them right now.'
+              : 'Files being fetched from other devices show up here with their progress.'}
+          </p>
         </EmptyState>
       ) : (
         <ul className="transfer-list" aria-label="Files being transferred">

@@ -6,7 +6,11 @@ import { contentSignature } from '../../../store/derive.ts';
 import type { Loadable, ResourceKey, ShareResources } from '../../../store/state.ts';
 import { useActions, useAppState } from '../../app-context.tsx';
 
-export function useShareResource<K extends ResourceKey>(share: ShareSummary, key: K, opts: { followChanges?: boolean } = {}): Loadable<ShareResources[K]> | undefined {
+export function useShareResource<K extends ResourceKey>(
+  share: ShareSummary,
+  key: K,
+  opts: { followChanges?: boolean } = {},
+): Loadable<ShareResources[K]> | undefined {
   const { load } = useActions();
   const res = useAppState((s) => s.details[share.id]?.[key]) as Loadable<ShareResources[K]> | undefined;
   const signature = opts.followChanges ? contentSignature(share) : '';
