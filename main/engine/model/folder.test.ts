@@ -2,7 +2,7 @@
 // scans, pulls and a peer's index entries taking turns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openShareFixture, SELF, until } from './share-fixture.ts';
 
@@ -100,3 +100,56 @@ test(
     }
   },
 );
+
+const recordedDeletions = (f: Awaited<ReturnType<typeof openShareFixture>>) =>
+  f.store
+    .listFiles('share-1', SELF, { includeDeleted: true })
+    .filter((r) => r.deleted)
+    .map((r) => r.path);
+
+test(
+  'one rm -rf reported over two scans is decided as a whole: no slice is recorded, all of it is held',
+  { timeout: 120_000 },
+  async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`);
+    const f = await openShareFixture({ before: (root) => names.forEach((n) => writeFileSync(join(root, n), n)) });
+    try {
+      await f.settled();
+      assert.equal(f.store.counts('share-1', SELF).files, 30);
+      // the watcher reports the first 5 of 25 deleted files in one scan, the other 20 in the next
+      const first = names.slice(0, 5);
+      const rest = names.slice(5, 25);
+      for (const n of first) rmSync(join(f.root, n));
+      await f.folder.requestScan(first);
+      for (const n of rest) rmSync(join(f.root, n));
+      await f.folder.requestScan(rest);
+      assert.deepEqual(recordedDeletions(f), [], 'no deletion recorded (and sent to peers) before the burst settled');
+      f.clock.advance(60_000);
+      await until('the deletions to be held', () => f.folder.heldDeletes === 25);
+      await f.settled();
+      assert.deepEqual(recordedDeletions(f), [], 'a held deletion is not recorded');
+      assert.equal(f.folder.heldDeletes, 25);
+    } finally {
+      await f.close();
+    }
+  },
+);
+
+test('a few deletions are recorded once they settle; a file that came back meanwhile is not deleted', { timeout: 120_000 }, async () => {
+  const names = ['a.txt', 'b.txt', 'c.txt', 'd.txt'];
+  const f = await openShareFixture({ before: (root) => names.forEach((n) => writeFileSync(join(root, n), n)) });
+  try {
+    await f.settled();
+    for (const n of names.slice(0, 3)) rmSync(join(f.root, n));
+    await f.folder.requestScan(names.slice(0, 3));
+    writeFileSync(join(f.root, 'c.txt'), 'back again');
+    f.clock.advance(60_000);
+    await until('the deletions to be recorded', () => recordedDeletions(f).length >= 2);
+    await f.settled();
+    assert.deepEqual(recordedDeletions(f).sort(), ['a.txt', 'b.txt']);
+    assert.equal(f.folder.heldDeletes, 0);
+    assert.ok(f.local('c.txt') && !f.local('c.txt')!.deleted);
+  } finally {
+    await f.close();
+  }
+});

@@ -12,7 +12,7 @@ import { IgnoreRules, PEERFOLD_DIR, loadIgnore } from '../scan/ignore.ts';
 import { scan, type ScanEvent, type ScannedEntry } from '../scan/scanner.ts';
 import { watch, type Watcher } from '../scan/watcher.ts';
 import { localChange, localDeletion, symlinkHash, type LocalChange } from '../sync/local-changes.ts';
-import { MASS_DELETE_WINDOW_MS, holdDeletions } from '../sync/mass-delete.ts';
+import { MASS_DELETE_WINDOW_MS, decideDeletions, deleteSettleMs } from '../sync/mass-delete.ts';
 import { existsOnDisk } from '../pull/apply.ts';
 import { writeFileAtomic } from '../config/atomic-write.ts';
 import type { ConflictInfo, FilePreview, ResolveKeep, ArchiveEntry, ReadOnlyChange } from '../../../shared/api.ts';
@@ -365,6 +365,7 @@ export class Folder {
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.settleTimer) clearTimeout(this.settleTimer);
     this.puller.stop();
     await this.watcher?.close();
     this.watcher = null;
@@ -513,8 +514,10 @@ export class Folder {
         gone.push(rec);
       }
     }
-    for (const p of [...this.held.keys()]) if (seen.has(p)) this.held.delete(p); // back on disk: nothing to decide
-    this.recordDeletions(gone);
+    // back on disk: nothing to decide
+    for (const p of [...this.held.keys()]) if (seen.has(p)) this.held.delete(p);
+    for (const p of [...this.settling.keys()]) if (seen.has(p)) this.settling.delete(p);
+    this.settleDeletions(gone);
 
     if (!paths) this.errors = newErrors;
     else {
@@ -532,33 +535,70 @@ export class Folder {
     return this.held.size;
   }
 
-  /** Records what a scan found gone, unless it looks like the folder was emptied by mistake. */
-  private recordDeletions(gone: FileRecord[]): void {
-    if (!gone.length) return;
-    const now = Date.now();
+  /** Deletions scans found, waiting for the rest of their burst (path -> entry found gone). */
+  private readonly settling = new Map<string, FileRecord>();
+  private settlingSince = 0;
+  private settlingJoinedAt = 0;
+  private settleTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Adds what a scan found gone to the deletions that settle, and once no more join, records them
+   * (sends them to peers) or, when it looks like the folder was emptied by mistake, holds them.
+   * The wait is a rescan of the waiting paths: a job of the share's loop like any scan.
+   */
+  private settleDeletions(gone: FileRecord[]): void {
+    const now = (this.ctx.now ?? Date.now)();
+    const joining = gone.filter((r) => !this.settling.has(r.path));
+    if (joining.length) {
+      if (!this.settling.size) this.settlingSince = now;
+      this.settlingJoinedAt = now;
+      for (const r of joining) this.settling.set(r.path, r);
+    }
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    if (!this.settling.size) return;
     this.recentDeletes = this.recentDeletes.filter(([at]) => now - at < MASS_DELETE_WINDOW_MS);
-    const counted = gone.filter((r) => r.type !== 'dir').length;
-    const local = this.ctx.store.counts(this.id, this.ctx.self.id);
-    const batch = {
-      live: local.files + local.symlinks,
-      deleting: counted,
-      recentlyDeleted: this.recentDeletes.reduce((n, [, k]) => n + k, 0),
-      holding: this.held.size > 0,
+    const decide = (recs: FileRecord[]) => {
+      const local = this.ctx.store.counts(this.id, this.ctx.self.id);
+      const batch = {
+        live: local.files + local.symlinks,
+        deleting: recs.filter((r) => r.type !== 'dir').length,
+        recentlyDeleted: this.recentDeletes.reduce((n, [, k]) => n + k, 0),
+        holding: this.held.size > 0,
+        firstAt: this.settlingSince,
+        lastAt: this.settlingJoinedAt,
+      };
+      return { batch, decision: decideDeletions(batch, now, deleteSettleMs()) };
     };
-    if (holdDeletions(batch)) {
-      const first = this.held.size === 0;
-      for (const r of gone) this.held.set(r.path, r);
-      if (first)
+    const first = decide([...this.settling.values()]).decision;
+    if (first.kind === 'wait') {
+      this.settleTimer = setTimeout(() => void this.requestScan([...this.settling.keys()]), first.ms);
+      this.settleTimer.unref();
+      return;
+    }
+    // decided: only what is still gone from disk (and not deleted meanwhile) counts
+    const still: FileRecord[] = [];
+    for (const path of this.settling.keys()) {
+      const cur = this.ctx.store.getFile(this.id, this.ctx.self.id, path);
+      if (cur && !cur.deleted && !existsOnDisk(this.root, path)) still.push(cur);
+    }
+    this.settling.clear();
+    if (!still.length) return;
+    const { batch, decision } = decide(still);
+    if (decision.kind === 'hold') {
+      const firstHold = this.held.size === 0;
+      for (const r of still) this.held.set(r.path, r);
+      if (firstHold)
         this.ctx.log(
-          `share ${this.row.name}: ${counted} of ${batch.live} files were deleted at once; the deletions are held (not sent to other devices) until they are confirmed (peerfold confirm-deletes ${this.id}) or the files restored from peers (peerfold restore-deletes ${this.id})`,
+          `share ${this.row.name}: ${batch.deleting} of ${batch.live} files were deleted at once; the deletions are held (not sent to other devices) until they are confirmed (peerfold confirm-deletes ${this.id}) or the files restored from peers (peerfold restore-deletes ${this.id})`,
         );
       this.ctx.changed();
       return;
     }
-    this.recentDeletes.push([now, counted]);
-    for (let i = 0; i < gone.length; i += 500) {
+    this.recentDeletes.push([now, batch.deleting]);
+    for (let i = 0; i < still.length; i += 500) {
       this.applyChanges(
-        gone
+        still
           .slice(i, i + 500)
           .map((rec) => ({ path: rec.path, change: localDeletion(rec, this.ctx.self.id, this.counterFloor), prev: rec })),
       );

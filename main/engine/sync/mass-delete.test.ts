@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MASS_DELETE_MIN, holdDeletions } from './mass-delete.ts';
+import { DELETE_SETTLE_MAX_MS, MASS_DELETE_MIN, decideDeletions, holdDeletions } from './mass-delete.ts';
 
 const batch = (live: number, deleting: number, recentlyDeleted = 0, holding = false) => ({ live, deleting, recentlyDeleted, holding });
 
@@ -29,4 +29,28 @@ test('while deletions are held, any further deletion joins them', () => {
 test('never holds a batch of at most MASS_DELETE_MIN deletions, always holds all of a larger share', () => {
   fc.assert(fc.property(fc.nat(10_000), fc.nat(MASS_DELETE_MIN), (extra, deleting) => !holdDeletions(batch(deleting + extra, deleting))));
   fc.assert(fc.property(fc.integer({ min: MASS_DELETE_MIN + 1, max: 100_000 }), (n) => holdDeletions(batch(n, n))));
+});
+
+test('found deletions wait until none has joined for the settle time, then the whole burst is decided', () => {
+  const settle = 2_000;
+  const burst = (live: number, deleting: number, firstAt: number, lastAt: number, holding = false) => ({
+    live,
+    deleting,
+    recentlyDeleted: 0,
+    holding,
+    firstAt,
+    lastAt,
+  });
+  assert.deepEqual(decideDeletions(burst(30, 5, 0, 0), 500, settle), { kind: 'wait', ms: 1_500 }, 'the first slice waits');
+  assert.deepEqual(
+    decideDeletions(burst(30, 25, 0, 1_000), 2_500, settle),
+    { kind: 'wait', ms: 500 },
+    'a slice that joined extends the wait',
+  );
+  assert.deepEqual(decideDeletions(burst(30, 25, 0, 1_000), 3_000, settle), { kind: 'hold' }, 'most of the share: held');
+  assert.deepEqual(decideDeletions(burst(30, 3, 0, 0), 2_000, settle), { kind: 'record' }, 'a few files: recorded');
+  assert.deepEqual(decideDeletions(burst(1000, 1, 0, 0, true), 0, settle), { kind: 'hold' }, 'joins a hold at once');
+  // a steady trickle is decided at the latest DELETE_SETTLE_MAX_MS after its first deletion
+  const late = DELETE_SETTLE_MAX_MS;
+  assert.deepEqual(decideDeletions(burst(100, 5, 0, late - 100), late, settle), { kind: 'record' });
 });
