@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Method, Params, Result, ShareSummary, StatusResult } from '../shared/api.ts';
 import { connectToDaemon, type ControlClient } from '../main/headless/client.ts';
-import { readToken } from '../main/headless/home-files.ts';
+import { readControlInfo, readToken } from '../main/headless/home-files.ts';
+import type { Internet, Netns } from './netns.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(repoRoot, 'bin', 'peerfold');
@@ -49,16 +50,26 @@ export async function waitUntil<T>(
   }
 }
 
+/**
+ * Where a device's daemon runs: by default on this machine's loopback; with `netns`, inside a
+ * network namespace of an e2e/netns.ts Internet (its control API reached through a forwarded port).
+ */
+export interface DeviceOptions {
+  netns?: { net: Internet; ns: Netns };
+}
+
 export class Device {
   proc: ChildProcess | null = null;
   client: ControlClient | null = null;
   log = '';
   readonly home: string;
+  private forwarded: { port: number; close: () => void } | null = null;
 
   constructor(
     readonly name: string,
     readonly base: string,
     private readonly env: Record<string, string> = {},
+    readonly options: DeviceOptions = {},
   ) {
     this.home = join(base, `${name}-home`);
   }
@@ -69,18 +80,27 @@ export class Device {
   }
 
   async start(): Promise<this> {
-    const proc = spawn(process.execPath, [bin, '--home', this.home, 'daemon', '--listen', '0', '--ui-port', '0'], {
-      env: { ...process.env, ...loopbackEnv, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = [bin, '--home', this.home, 'daemon', '--listen', '0', '--ui-port', '0'];
+    const netns = this.options.netns;
+    // inside a namespace the daemon uses every interface there and announces to its LAN's broadcast
+    // address (both stay inside the namespaces); on the host, loopback only
+    const env = { ...process.env, ...loopbackEnv, ...(netns ? { PEERFOLD_BIND_ADDRESS: '', PEERFOLD_LAN_TARGETS: '' } : {}), ...this.env };
+    const proc = netns
+      ? netns.net.spawn(netns.ns, process.execPath, args, { env })
+      : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     proc.stdout!.on('data', (d) => (this.log += d));
     proc.stderr!.on('data', (d) => (this.log += d));
+    if (netns && !this.forwarded) {
+      // the daemon's control API listens on 127.0.0.1 of its namespace; the port is read at each
+      // connection, so a restarted daemon is reached too
+      this.forwarded = await netns.net.forward(netns.ns, '127.0.0.1', () => readControlInfo(this.home)?.port ?? 1);
+    }
     this.client = await waitUntil(
       `${this.name}'s daemon to answer`,
       async () => {
         if (proc.exitCode !== null) throw new Error(`daemon exited: ${this.log}`);
-        return connectToDaemon(this.home);
+        return connectToDaemon(this.home, this.forwarded ? { port: this.forwarded.port } : {});
       },
       60_000,
       150,
@@ -165,8 +185,8 @@ export class Cluster {
     this.base = mkdtempSync(join(process.env.PEERFOLD_E2E_DIR ?? tmpdir(), prefix));
   }
 
-  async add(deviceName: string, env: Record<string, string> = {}): Promise<Device> {
-    const d = new Device(deviceName, this.base, env);
+  async add(deviceName: string, env: Record<string, string> = {}, options: DeviceOptions = {}): Promise<Device> {
+    const d = new Device(deviceName, this.base, env, options);
     this.devices.push(d);
     mkdirSync(d.dir, { recursive: true });
     return d.start();

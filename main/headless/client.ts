@@ -24,14 +24,18 @@ export interface ControlClient {
   close(): void;
 }
 
-export async function connectToDaemon(home: string): Promise<ControlClient> {
+/**
+ * `port` replaces the port from control.json: the e2e harness reaches a daemon inside a network
+ * namespace through a forwarded port of its own.
+ */
+export async function connectToDaemon(home: string, opts: { port?: number } = {}): Promise<ControlClient> {
   const info = readControlInfo(home);
   if (!info || !isProcessAlive(info.pid)) throw new DaemonNotRunningError(home);
   const token = readToken(home);
   if (!token) throw new Error(`the daemon's token file is missing from ${home}; restart the daemon`);
 
   const ws = await new Promise<WebSocket>((resolve, reject) => {
-    const sock = new WebSocket(`ws://127.0.0.1:${info.port}/api`, {
+    const sock = new WebSocket(`ws://127.0.0.1:${opts.port ?? info.port}/api`, {
       headers: { Authorization: `Bearer ${token}` },
       perMessageDeflate: false,
       handshakeTimeout: 10_000,

@@ -1,0 +1,68 @@
+// Peerfold on a small internet of network namespaces (e2e/small-internet.ts): home networks
+// behind NAT routers, a core segment with a tracker and a STUN/TURN server. Every packet stays
+// inside the namespaces. Skips, saying why, where namespaces cannot be made (not root, no
+// iproute2 or iptables).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, converged, waitUntil } from './harness.ts';
+import { Internet, netnsUnavailable } from './netns.ts';
+import { CORE_ADDRESS, SmallInternet } from './small-internet.ts';
+
+const skip = netnsUnavailable() ?? false;
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+function tcpProbe(port: number, host: string): string {
+  // exits 0 when connected, 2 on a refusal, 3 when nothing answers within 1.5 s (dropped)
+  return `const s=require('node:net').connect(${port},${JSON.stringify(host)});s.setTimeout(1500,()=>process.exit(3));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(2));`;
+}
+
+test(
+  'the small internet: a home device reaches the core through its NAT, nothing unsolicited gets in, and close() removes it all',
+  { skip, timeout: 120_000 },
+  async () => {
+    const si = new SmallInternet();
+    let closed = false;
+    cleanups.push(async () => {
+      if (!closed) await si.close();
+    });
+    const home = si.addHome();
+    const dev = si.addDevice(home, 'dev');
+    const tracker = await si.startTracker();
+    assert.equal(si.net.status(dev.ns, process.execPath, ['-e', tcpProbe(8000, CORE_ADDRESS)]), 0, 'the device reaches the tracker');
+    // the core cannot reach the device's LAN (no route: private addresses are not routed), nor
+    // anything on the router's public address that the device did not ask for (dropped, not refused)
+    assert.equal(si.net.status(si.core, process.execPath, ['-e', tcpProbe(8000, home.wanAddress)]), 3);
+    assert.notEqual(si.net.status(si.core, process.execPath, ['-e', tcpProbe(8000, dev.address)]), 0);
+    const prefix = si.net.prefix;
+    assert.ok(Internet.existing(prefix).length >= 4);
+    await si.close();
+    closed = true;
+    assert.deepEqual(Internet.existing(prefix), []);
+    assert.notEqual(tracker.proc.exitCode ?? tracker.proc.signalCode, null, 'the tracker was stopped');
+  },
+);
+
+test('two devices on one home LAN find each other by LAN discovery, with no tracker, and sync', { skip, timeout: 240_000 }, async () => {
+  const si = new SmallInternet();
+  cleanups.push(() => si.close());
+  const home = si.addHome();
+  const [na, nb] = [si.addDevice(home, 'lan_a'), si.addDevice(home, 'lan_b')];
+  const c = new Cluster('peerfold-e2e-internet-');
+  cleanups.push(() => c.close());
+  const env = { PEERFOLD_LAN_TARGETS: home.broadcast };
+  const a = await c.add('alpha', env, { netns: { net: si.net, ns: na.ns } });
+  const b = await c.add('bravo', env, { netns: { net: si.net, ns: nb.ns } });
+  writeFileSync(join(a.dir, 'hello.txt'), 'across the home LAN\n');
+  const { share, codes } = await a.call('share', { path: a.dir });
+  // no address given: only LAN discovery can bring them together
+  await b.call('join', { code: codes.readWrite!, path: b.dir });
+  await converged([a, b], share.id, 180_000);
+  const peer = await waitUntil('bravo to list alpha as connected', async () => (await b.call('peers', {})).find((p) => p.connected));
+  assert.equal(peer.via, 'lan');
+  assert.match(peer.address ?? '', new RegExp(`^${na.address.replace(/\./g, '\\.')}:\\d+$`), 'the address in use is alpha on the home LAN');
+});
