@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,56 @@ test('a written file is reported (debounced, share-relative paths)', async () =>
   } finally {
     await w.close();
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('folders made, moved in or replaced while watching are watched too, however deep', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
+  const outside = await mkdtemp(join(tmpdir(), 'pf-watch-outside-'));
+  const rec = recorder();
+  const w = watch(root, rec.onPaths, { debounceMs: 50 });
+  try {
+    await w.ready;
+    // a whole tree made at once: its files may be written before the new folders are watched
+    mkdirSync(join(root, 'a/b/c'), { recursive: true });
+    writeFileSync(join(root, 'a/b/c/first.txt'), '1');
+    await rec.until((p) => p === 'a' || p.startsWith('a/'), 'the new tree');
+    // a later write deep inside is reported as itself: every new level got its own watch
+    await rec.until(() => true, 'anything');
+    const deep = () => rec.all().includes('a/b/c/second.txt');
+    for (let i = 0; i < 50 && !deep(); i++) {
+      writeFileSync(join(root, 'a/b/c/second.txt'), String(i));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await rec.until((p) => p === 'a/b/c/second.txt', 'a file deep in a folder made while watching');
+
+    // a folder moved in from outside the share, with contents
+    mkdirSync(join(outside, 'moved/inner'), { recursive: true });
+    writeFileSync(join(outside, 'moved/inner/x.txt'), 'x');
+    renameSync(join(outside, 'moved'), join(root, 'moved'));
+    await rec.until((p) => p === 'moved', 'the folder moved in');
+    const inner = () => rec.all().includes('moved/inner/y.txt');
+    for (let i = 0; i < 50 && !inner(); i++) {
+      writeFileSync(join(root, 'moved/inner/y.txt'), String(i));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await rec.until((p) => p === 'moved/inner/y.txt', 'a file in a folder moved in');
+
+    // removed and made again: the new folder is watched, not the old one's dead watch
+    rmSync(join(root, 'a'), { recursive: true });
+    await rec.until((p) => p === 'a', 'the removed folder');
+    mkdirSync(join(root, 'a'));
+    const again = () => rec.all().includes('a/again.txt');
+    for (let i = 0; i < 50 && !again(); i++) {
+      writeFileSync(join(root, 'a/again.txt'), String(i));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await rec.until((p) => p === 'a/again.txt', 'a file in a folder made again');
+    assert.equal(w.state(), 'watching');
+  } finally {
+    await w.close();
+    await rm(root, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
   }
 });
 

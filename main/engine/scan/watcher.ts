@@ -1,10 +1,16 @@
-// Change detection: chokidar behind a small interface. Reports share-relative paths that changed,
-// debounced, so the engine can scan just those subtrees. When the OS runs out of watches
-// (inotify ENOSPC) or file descriptors (EMFILE) it stops and says 'rescan-only': the engine then
-// shows that in status and relies on its periodic full rescans.
+// Change detection: one fs.watch per directory, behind a small interface. Reports share-relative
+// paths that changed, debounced, so the engine can scan just those subtrees. When the OS runs out
+// of watches (inotify ENOSPC) or file descriptors (EMFILE) it stops and says 'rescan-only': the
+// engine then shows that in status and relies on its periodic full rescans.
+//
+// Why not chokidar (used before): it keeps an fs.watch handle, a Stats object (four Dates), and
+// closures for every file, about 2.5 KB of JS heap per file plus a native handle each (a 10,000-file
+// share: +34 MB of heap; bench/README.md). A directory's watch already reports its children on
+// every OS, so watching directories alone is enough: memory grows with folders, not files.
 
-import { relative, sep } from 'node:path';
-import { FSWatcher } from 'chokidar';
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { IGNORE_FILE, IgnoreRules, isInternalPath, PEERFOLD_DIR, type Matcher } from './ignore.ts';
 import { minimalRoots, normalizeRequests } from './walker.ts';
 
@@ -44,6 +50,15 @@ function watchLimitReason(err: unknown): string {
   return 'the system limit on file watches was reached (raise fs.inotify.max_user_watches); changes are picked up by periodic rescans';
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Watched directories: share-relative path (as the disk spells it) -> its watch. */
+type Dirs = Map<string, { w: FSWatcher }>;
+
+function joinRel(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}
+
 /**
  * Watches `root` (absolute). `onPaths` gets share-relative paths ('/' separated) whose subtrees
  * should be rescanned; '' means the whole share (after the ignore file changed).
@@ -53,7 +68,8 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
   const maxDelayMs = Math.max(debounceMs, opts.maxDelayMs ?? 1000);
   let state: WatcherState = 'watching';
   let closed = false;
-  let fsw: FSWatcher | null = null;
+  /** one watch per directory, keyed by its share-relative path as the disk spells it */
+  let dirs: Dirs = new Map();
 
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | null = null;
@@ -81,28 +97,22 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
     timer = setTimeout(flush, Math.max(0, Math.min(debounceMs, firstAt + maxDelayMs - now)));
   };
 
-  const toRel = (p: string): string => {
-    const r = relative(root, p);
-    return sep === '/' ? r : r.split(sep).join('/');
-  };
-
-  const isIgnored = (p: string, stats?: { isDirectory(): boolean }): boolean => {
-    const rel = toRel(p);
-    if (rel === '' || rel.startsWith('..')) return false;
-    // Watch .peerfold itself only to see the ignore file change.
+  /** Paths not to report or watch: ours (but .peerfold itself, for the ignore file) and ignored ones. */
+  const isIgnored = (rel: string, isDir: boolean): boolean => {
     if (rel === PEERFOLD_DIR || rel === IGNORE_FILE) return false;
     if (isInternalPath(rel)) return true;
-    if (!stats || !opts.ignore) return false;
-    return opts.ignore.ignores(rel.normalize('NFC'), stats.isDirectory());
+    return opts.ignore ? opts.ignore.ignores(rel.normalize('NFC'), isDir) : false;
+  };
+
+  const closeAll = (which: Dirs) => {
+    for (const { w } of which.values()) w.close();
+    which.clear();
   };
 
   const goRescanOnly = (err: unknown) => {
     if (state === 'rescan-only' || closed) return;
     state = 'rescan-only';
-    const old = fsw;
-    fsw = null;
-    void old?.close().catch(() => {});
-    resolveReady();
+    closeAll(dirs);
     try {
       opts.onState?.('rescan-only', watchLimitReason(err));
     } catch {
@@ -110,33 +120,129 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
     }
   };
 
-  let resolveReady!: () => void;
-  const ready = new Promise<void>((r) => (resolveReady = r));
+  /** Stops watching a directory and everything below it (it was removed or replaced). */
+  const unwatchTree = (rel: string) => {
+    for (const [d, { w }] of dirs) {
+      if (d === rel || rel === '' || d.startsWith(rel + '/')) {
+        w.close();
+        dirs.delete(d);
+      }
+    }
+  };
 
-  const start = (): Promise<void> =>
-    new Promise<void>((resolve) => {
-      const w = new FSWatcher({ ignoreInitial: true, followSymlinks: false, atomic: false, ignored: isIgnored, persistent: true });
-      fsw = w;
-      w.on('all', (_event, path) => {
-        if (w !== fsw) return;
-        const rel = toRel(path);
-        if (rel === PEERFOLD_DIR) return;
-        if (rel === IGNORE_FILE) {
-          void ignoreChanged();
-          return;
-        }
-        note(rel);
-      });
-      w.on('error', (err) => {
-        if (w !== fsw) return;
-        if (isWatchLimitError(err)) {
-          goRescanOnly(err);
-          resolve();
-        } else opts.onError?.(`file watcher: ${(err as Error)?.message ?? err}`);
-      });
-      w.on('ready', () => resolve());
-      w.add(root);
+  const onEvent = (set: Dirs, dirRel: string, event: string, name: Buffer | null) => {
+    if (closed || set !== dirs) return;
+    let child: string | null = null;
+    if (name !== null) {
+      try {
+        child = joinRel(dirRel, utf8.decode(name));
+      } catch {
+        child = null; // not valid UTF-8: the scan of its folder reports it
+      }
+    }
+    if (child === null) {
+      if (dirRel !== PEERFOLD_DIR) note(dirRel);
+      return;
+    }
+    if (child === IGNORE_FILE) {
+      void ignoreChanged();
+      return;
+    }
+    if (dirRel === PEERFOLD_DIR || child === PEERFOLD_DIR) {
+      // .peerfold appeared (or went): watch it for the ignore file, report nothing
+      if (child === PEERFOLD_DIR) void watchNew(set, child, event === 'rename');
+      return;
+    }
+    if (isIgnored(child, set.has(child))) return;
+    note(child);
+    // A new entry may be a directory (made, or moved in) to watch; a removed one may have been one.
+    // A 'change' is a file's content or any entry's metadata: only a watched folder needs a look.
+    if (event === 'rename' || set.has(child)) void watchNew(set, child, event === 'rename');
+  };
+
+  /**
+   * Watches `rel` and its subdirectories if it is a directory now. A 'rename' in its parent means
+   * the entry was made, removed or moved: any watch on the old one is dead (even when a new folder
+   * got the same name, and the file system the same inode number), so it is watched afresh.
+   */
+  const watchNew = async (set: Dirs, rel: string, renamed: boolean) => {
+    let isDir = false;
+    try {
+      isDir = (await lstat(join(root, rel))).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (set !== dirs || closed) return;
+    if ((renamed || !isDir) && set.has(rel)) unwatchTree(rel);
+    if (!isDir) return;
+    if (set.has(rel) || (rel !== PEERFOLD_DIR && isIgnored(rel, true))) return;
+    await watchTree(set, rel);
+    // files made in it before its watch began were seen by nobody: scan it once more
+    if (rel !== PEERFOLD_DIR) note(rel);
+  };
+
+  /** Adds a watch on one directory; false when watching stopped (limit reached, closed). */
+  const watchDir = (set: Dirs, rel: string): boolean => {
+    if (closed || set !== dirs || state !== 'watching') return false;
+    if (set.has(rel)) return true;
+    let w: FSWatcher;
+    try {
+      w = fsWatch(join(root, rel), { persistent: true, encoding: 'buffer' }, (event, name) =>
+        onEvent(set, rel, event, (name as Buffer | null) ?? null),
+      );
+    } catch (err) {
+      if (isWatchLimitError(err)) {
+        goRescanOnly(err);
+        return false;
+      }
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') opts.onError?.(`cannot watch ${rel || '(share root)'}: ${(err as Error).message}`);
+      return true;
+    }
+    w.on('error', (err) => {
+      if (set !== dirs || closed) return;
+      if (isWatchLimitError(err)) return goRescanOnly(err);
+      // the folder went away or cannot be read: stop watching it and let a scan look
+      w.close();
+      if (set.get(rel)?.w === w) set.delete(rel);
+      note(rel);
     });
+    set.set(rel, { w });
+    return true;
+  };
+
+  /** Watches `rel` and every directory below it that is not ignored. */
+  const watchTree = async (set: Dirs, rel: string) => {
+    const stack = [rel];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      if (!watchDir(set, dir)) return;
+      if (dir === PEERFOLD_DIR) continue; // only the ignore file matters in there
+      let entries: { name: Buffer; isDirectory(): boolean }[];
+      try {
+        entries = (await readdir(join(root, dir), { withFileTypes: true, encoding: 'buffer' })) as unknown as typeof entries;
+      } catch {
+        continue; // gone or unreadable: the scan reports it
+      }
+      for (const e of entries) {
+        if (!e.isDirectory()) continue;
+        let name: string;
+        try {
+          name = utf8.decode(e.name);
+        } catch {
+          continue; // the scan reports names that are not valid UTF-8; nothing below them syncs
+        }
+        const child = joinRel(dir, name);
+        if (child === PEERFOLD_DIR || !isIgnored(child, true)) stack.push(child);
+      }
+    }
+  };
+
+  const start = async () => {
+    const set: Dirs = new Map();
+    dirs = set;
+    await watchTree(set, '');
+  };
 
   // New rules decide which folders to watch, and what every path means: restart and rescan all.
   let restarting: Promise<void> | null = null;
@@ -152,10 +258,9 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
       note('');
       return;
     }
-    const old = fsw;
-    fsw = null;
+    const old = dirs;
     restarting = (async () => {
-      await old?.close().catch(() => {});
+      closeAll(old);
       if (!closed && state === 'watching') await start();
     })().finally(() => (restarting = null));
     try {
@@ -167,7 +272,7 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
     note('');
   };
 
-  void start().then(resolveReady, resolveReady);
+  const ready = start().catch((err) => opts.onError?.(`file watcher: ${(err as Error)?.message ?? err}`));
 
   return {
     ready,
@@ -175,13 +280,10 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
     async close() {
       if (closed) return;
       closed = true;
-      resolveReady();
       if (timer) clearTimeout(timer);
       timer = null;
       pending.clear();
-      const w = fsw;
-      fsw = null;
-      await w?.close().catch(() => {});
+      closeAll(dirs);
     },
   };
 }
