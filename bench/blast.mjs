@@ -49,11 +49,14 @@ if (mode === 'tcp-server') {
   sock.on('message', (m) => {
     if (!t0) {
       t0 = performance.now();
-      setTimeout(() => {
-        const seconds = (performance.now() - t0) / 1000;
-        out({ packets, bytes, seconds, mbit: (bytes * 8) / seconds / 1e6 });
-        process.exit(0);
-      }, Number(a) * 1000 + 500);
+      setTimeout(
+        () => {
+          const seconds = (performance.now() - t0) / 1000;
+          out({ packets, bytes, seconds, mbit: (bytes * 8) / seconds / 1e6 });
+          process.exit(0);
+        },
+        Number(a) * 1000 + 500,
+      );
     }
     packets++;
     bytes += m.length + 28;

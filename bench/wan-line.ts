@@ -1,6 +1,5 @@
 // The emulated long link alone (e2e/long-link): how much one TCP connection and a paced UDP stream
 // get through the delay line, so that the WAN rows know the line is not their bottleneck.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { openLongLink, type LinkCounters, type LinkShape, type LongLink } from '../e2e/long-link/long-link.ts';
 import { repoRoot } from '../e2e/harness.ts';
@@ -23,32 +22,33 @@ export interface LineRow {
   lineCpu: number;
 }
 
-function run(link: LongLink, side: 'a' | 'b', args: string[]): { done: Promise<string>; kill(): void } {
-  const c = link[side].command(process.execPath, [blast, ...args]);
-  const child = spawn(c.cmd, c.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+function run(link: LongLink, side: 'a' | 'b', args: string[]): { done: Promise<string>; listening: Promise<void> } {
+  const child = link.net.spawn(link[side].ns, process.execPath, [blast, ...args]);
   let out = '';
   let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
+  child.stdout!.on('data', (d) => (out += d));
+  const listening = new Promise<void>((resolve) =>
+    child.stderr!.on('data', (d) => {
+      err += d;
+      if (err.includes('listening')) resolve();
+    }),
+  );
   const done = new Promise<string>((resolve, reject) =>
     child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`blast ${args[0]} failed (${code}): ${err}`)))),
   );
-  return { done, kill: () => child.kill('SIGKILL') };
+  return { done, listening: Promise.race([listening, done.then(() => undefined)]) };
 }
-
-const waitListening = async (link: LongLink, port: number) => {
-  // the server prints "listening" on stderr; a short pause is simpler and enough here
-  void link;
-  void port;
-  await new Promise((r) => setTimeout(r, 800));
-};
 
 async function measure(shape: LinkShape, kind: 'tcp' | 'udp', amount: number): Promise<LineRow> {
   const link = await openLongLink(shape);
   try {
     const port = 5201;
-    const server = run(link, 'b', kind === 'tcp' ? ['tcp-server', link.b.address, String(port)] : ['udp-server', link.b.address, String(port), String(amount)]);
-    await waitListening(link, port);
+    const server = run(
+      link,
+      'b',
+      kind === 'tcp' ? ['tcp-server', link.b.address, String(port)] : ['udp-server', link.b.address, String(port), String(amount)],
+    );
+    await server.listening;
     const before: LinkCounters = await link.counters();
     const client = run(
       link,

@@ -5,7 +5,7 @@
 //   - a rate limit (--rate-kbit) with a bounded drop-tail queue (--queue-bytes) in front of it,
 //   - the one-way delay (--delay-us),
 // independently in each direction. The devices are not persistent: they vanish when this process
-// exits, and it exits when its stdin closes (its parent died), on SIGTERM/SIGINT, or on a fatal
+// exits, and it exits when its parent dies (PR_SET_PDEATHSIG), on SIGTERM/SIGINT, or on a fatal
 // error. SIGUSR1 prints the counters as one JSON line on stdout; they are printed at exit too.
 //
 //   delay-line --a NETNS:DEV --b NETNS:DEV --delay-us N --rate-kbit N [--queue-bytes N]
@@ -18,6 +18,7 @@
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -246,6 +247,10 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 2; i++)
     if (!(dirs[i].ring = malloc(cap))) die("malloc");
 
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) die("PR_SET_PDEATHSIG");
+  if (getppid() != parent) return 1; /* the parent died before we asked */
+
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -262,7 +267,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   static uint8_t buf[MAX_PACKET];
-  struct pollfd fds[3] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+  struct pollfd fds[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
   while (!want_exit) {
     if (want_stats) {
       want_stats = 0;
@@ -281,14 +286,10 @@ int main(int argc, char **argv) {
       ts.tv_nsec = (long)(wait % 1000000000ull);
       tsp = &ts;
     }
-    int n = ppoll(fds, 3, tsp, 0);
+    int n = ppoll(fds, 2, tsp, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       die("ppoll");
-    }
-    if (fds[2].revents) {
-      ssize_t r = read(0, buf, sizeof buf);
-      if (r <= 0) break; /* the parent is gone */
     }
     now = now_ns();
     for (int i = 0; i < 2; i++) {
