@@ -78,7 +78,8 @@ if (mode === 'tcp-server') {
     }
     // a stalled event loop does not catch up in one burst (the line would drop it): skip ahead
     const due = Math.floor(elapsed * perMs);
-    if (due - sent > perMs * 2) skipped += due - sent - Math.ceil(perMs * 2);
+    const behind = due - sent - skipped;
+    if (behind > perMs * 2) skipped += behind - Math.ceil(perMs * 2);
     while (sent + skipped < due) {
       sock.send(payload, port, host);
       sent++;
