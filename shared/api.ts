@@ -11,6 +11,8 @@ export type AccessLevel = 'read-write' | 'read-only' | 'encrypted';
 export type FileType = 'file' | 'dir' | 'symlink';
 /** How a peer was found / what path its connection takes. */
 export type PeerVia = 'lan' | 'manual' | 'internet' | 'relay';
+/** What carries chunk data to and from a peer: the WebRTC data channel, or a udx stream when a direct UDP path exists. */
+export type PeerTransport = 'datachannel' | 'udx';
 
 /** device id -> counter. A local change increments this device's counter. */
 export type VersionVector = Record<DeviceId, number>;
@@ -119,6 +121,8 @@ export interface PeerInfo {
   connectedSince: number | null;
   address: string | null;
   via: PeerVia;
+  /** what carries chunk data on the current link ('datachannel' when not connected) */
+  transport: PeerTransport;
   inBytes: number;
   outBytes: number;
   inBytesPerSec: number;

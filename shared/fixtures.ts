@@ -44,6 +44,7 @@ export function samplePeer(over: Partial<PeerInfo> = {}): PeerInfo {
     connectedSince: 1_700_000_000_000,
     address: '192.168.1.20:21120',
     via: 'lan',
+    transport: 'datachannel',
     inBytes: 0,
     outBytes: 0,
     inBytesPerSec: 0,

@@ -145,12 +145,13 @@ test('codes, peers and conflicts', () => {
     connectedSince: 1_700_000_000_000,
     address: '127.0.0.1:4000',
     via: 'lan',
+    transport: 'udx',
     inBytes: 4096,
     outBytes: 0,
     inBytesPerSec: 0,
     outBytesPerSec: 0,
   };
-  assert.match(formatPeers([peer]).split('\n')[1], /^QWERTYU\s+laptop\s+connected\s+lan\s+127\.0\.0\.1:4000\s+4\.0 KiB/);
+  assert.match(formatPeers([peer]).split('\n')[1], /^QWERTYU\s+laptop\s+connected\s+lan\s+udx\s+127\.0\.0\.1:4000\s+4\.0 KiB/);
   assert.match(formatPeers([]), /No peers yet/);
   const c: ConflictInfo = {
     shareId: 'sh1',

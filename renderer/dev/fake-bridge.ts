@@ -155,6 +155,7 @@ function samplePeers(): PeerInfo[] {
     connectedSince: NOW - 2 * HOUR,
     address: null,
     via: 'lan',
+    transport: 'udx',
     inBytes: 0,
     outBytes: 0,
     inBytesPerSec: 0,

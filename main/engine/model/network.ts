@@ -3,6 +3,7 @@
 // Which link to keep when a device has two, when to redial, and which shares a link carries are
 // decided here; everything on one link is peer/device-link.ts.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { PeerInfo, PeerVia, Settings, VersionVector } from '../../../shared/api.ts';
 import type { IndexStore } from '../index/store.ts';
 import type { ShareKeys } from '../keys/secrets.ts';
@@ -13,11 +14,14 @@ import { dial, listenSignaling, type HelloInfo, type SignalingListener } from '.
 import { guard } from '../net/log.ts';
 import { shutdownNet, type LinkOptions, type PeerLink } from '../net/transport.ts';
 import { DeviceLink, type DeviceLinkHost, type LinkStore } from '../peer/device-link.ts';
+import { BulkLink } from '../peer/bulk-link.ts';
+import { openUdxEndpoint, type UdxEndpoint } from '../net/udx.ts';
 import { claimInvite, type ClaimResult } from '../peer/invite-claim.ts';
 import type { ClaimedInvite } from '../protocol/handshake.ts';
 import type { InviteTerms } from '../protocol/invite-proof.ts';
 import type { InviteAnswer } from '../protocol/messages.ts';
 import { forgeryFromEnv } from '../peer/forgery.ts';
+import { channelOf } from '../peer/pipe.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
 import type { ChunkSwarm } from '../pull/chunk-source.ts';
@@ -88,6 +92,9 @@ export class Network implements ChunkSwarm {
   private readonly linkHost: DeviceLinkHost;
   /** per share: peers' entries refused for a failed writer signature, since this start */
   private readonly rejected = new Map<string, number>();
+  /** this device's udx socket for bulk streams; null when udx is off or could not bind */
+  private udx: UdxEndpoint | null = null;
+  private pems: { certPem: string; keyPem: string } | null = null;
 
   constructor(
     private readonly deps: NetworkDeps,
@@ -143,6 +150,7 @@ export class Network implements ChunkSwarm {
       log: (level, m) => (level === 'error' || level === 'warn') && this.deps.log(m),
     });
     this.listenPort = this.listener.port;
+    this.udx = openUdxEndpoint((m) => this.deps.log(m));
     await this.applyDiscoverySetting();
     this.timer = setInterval(
       guard(
@@ -163,6 +171,7 @@ export class Network implements ChunkSwarm {
     await this.discovery?.close();
     this.discovery = null;
     await this.listener?.close();
+    await this.udx?.close('shutting down');
     await shutdownNet('shutting down');
   }
 
@@ -425,8 +434,25 @@ export class Network implements ChunkSwarm {
     const l = new DeviceLink(link, link, this.linkHost, {
       expectDeviceId: expectDeviceId ?? undefined,
       offer: link.peer?.discoveryIds ?? [],
+      bulk: new BulkLink({
+        endpoint: this.udx,
+        role: link.role,
+        remoteFingerprint: link.remoteFingerprint,
+        identity: () => this.identityPems(),
+        dataChannel: channelOf(link, 'data'),
+        log: (m) => this.deps.log(`${link.peer?.deviceName ?? 'peer'}: ${m}`),
+        ...(process.env.PEERFOLD_FAULT_UDX_CUT_BYTES ? { cutAfterBytes: Number(process.env.PEERFOLD_FAULT_UDX_CUT_BYTES) } : {}),
+      }),
     });
     if (l.current !== 'closed') this.pending.add(l);
+  }
+
+  private identityPems(): { certPem: string; keyPem: string } {
+    this.pems ??= {
+      certPem: readFileSync(this.deps.identity.certPemPath, 'utf8'),
+      keyPem: readFileSync(this.deps.identity.keyPemPath, 'utf8'),
+    };
+    return this.pems;
   }
 
   /** The handshake proved who it is: make it the device's link, unless a live one is already there. */
@@ -656,6 +682,7 @@ export class Network implements ChunkSwarm {
         connectedSince: null,
         address: row.address,
         via: row.via ?? 'lan',
+        transport: 'datachannel',
         inBytes: 0,
         outBytes: 0,
         inBytesPerSec: 0,
@@ -673,6 +700,7 @@ export class Network implements ChunkSwarm {
         connectedSince: l.since,
         name: l.deviceName,
         via: l.origin.via,
+        transport: l.transport,
         address: l.origin.remoteAddress ?? p.address,
         inBytes: st.bytesIn,
         outBytes: st.bytesOut,

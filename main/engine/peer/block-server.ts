@@ -49,26 +49,32 @@ export class BlockServer {
     this.state = 'closed';
   }
 
-  handle(req: BlockRequest): void {
+  /** Serves `req`; the response goes to `send` (default: the deps' send). */
+  handle(req: BlockRequest, send: (msg: BlockResponse) => Promise<void> = this.deps.send): void {
     if (this.state === 'closed') return;
     if (this.serving >= MAX_SERVING) {
-      void this.reply(req, 'overloaded');
+      void this.reply(send, req, 'overloaded');
       return;
     }
     this.serving++;
-    this.serve(req)
+    this.serve(req, send)
       .catch((err) => this.deps.log(`serving ${req.path} failed: ${(err as Error).message}`))
       .finally(() => this.serving--);
   }
 
-  private reply(req: BlockRequest, status: ResponseStatus, data: Uint8Array = new Uint8Array(0)): Promise<void> {
+  private reply(
+    send: (msg: BlockResponse) => Promise<void>,
+    req: BlockRequest,
+    status: ResponseStatus,
+    data: Uint8Array = new Uint8Array(0),
+  ): Promise<void> {
     if (this.state === 'closed') return Promise.resolve();
-    return this.deps.send({ type: 'response', id: req.id, status, data });
+    return send({ type: 'response', id: req.id, status, data });
   }
 
-  private async serve(req: BlockRequest): Promise<void> {
+  private async serve(req: BlockRequest, send: (msg: BlockResponse) => Promise<void>): Promise<void> {
     const share = this.deps.servedShare(req.share);
-    if (!share) return this.reply(req, 'not-shared');
+    if (!share) return this.reply(send, req, 'not-shared');
     try {
       // Usually the request is one whole chunk at the offset the requester took from our index:
       // the bytes there, checked against the hash, are the answer without looking up the file's
@@ -77,9 +83,9 @@ export class BlockServer {
       let found = quick && (await readChunk(share.root, quick, req.hash).catch(() => null));
       if (!found) {
         const located = this.locate(share.shareId, req);
-        if (!located) return this.reply(req, 'not-found');
+        if (!located) return this.reply(send, req, 'not-found');
         found = await readChunk(share.root, located, req.hash);
-        if (!found) return this.reply(req, 'changed');
+        if (!found) return this.reply(send, req, 'changed');
       }
       const part = found.chunk.subarray(req.offset - found.requestBase, req.offset - found.requestBase + req.size);
       await this.deps.throttleSend(part.length);
@@ -87,11 +93,11 @@ export class BlockServer {
         // fault injection for tests: this device serves corrupt data, as a broken or hostile peer would
         const bad = Buffer.from(part);
         bad[0] ^= 0xff;
-        return this.reply(req, 'ok', bad);
+        return this.reply(send, req, 'ok', bad);
       }
-      return this.reply(req, 'ok', part);
+      return this.reply(send, req, 'ok', part);
     } catch {
-      return this.reply(req, 'io-error');
+      return this.reply(send, req, 'io-error');
     }
   }
 

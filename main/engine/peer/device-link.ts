@@ -33,7 +33,7 @@ import { checkProofs, proveShares, type LinkSides } from '../protocol/share-proo
 import { BlockServer, type BlockStore } from './block-server.ts';
 import { IndexExchange, type ExchangeStore } from './index-exchange.ts';
 import { Liveness, PING_MS } from './liveness.ts';
-import { channelOf, type Channel, type LinkOrigin, type LinkStats, type MessagePipe } from './pipe.ts';
+import { channelOf, type BlockCarrier, type BulkPlug, type Channel, type LinkOrigin, type LinkStats, type MessagePipe } from './pipe.ts';
 import { RequestTracker } from './request-tracker.ts';
 import type { ForgeEntry } from './forgery.ts';
 import { ShareSet, ShareViolation, type ShareChanges } from './share-set.ts';
@@ -84,6 +84,8 @@ export interface DeviceLinkOptions {
   handshakeTimeoutMs?: number;
   /** carries block requests and responses; default: the pipe's 'data' channel */
   blocks?: Channel;
+  /** a second carrier for the blocks (a udx stream), set up once the link is live; replaces `blocks` */
+  bulk?: BulkPlug;
 }
 
 export class DeviceLink {
@@ -103,12 +105,13 @@ export class DeviceLink {
   private readonly tracker: RequestTracker;
   private readonly control: Channel;
   private readonly blocks: Channel;
+  private readonly bulk: BulkPlug | null;
   private liveness: Liveness | null = null;
   private readonly pingMs: number;
   private livenessTimer: NodeJS.Timeout | null = null;
   private readonly handshakeTimer: NodeJS.Timeout;
   private readonly timerLog: NetLog;
-  private held: { channel: 'control' | 'blocks'; bytes: Uint8Array }[] = [];
+  private held: { channel: 'control' | 'blocks'; bytes: Uint8Array; replyOn?: Channel }[] = [];
   private heldBytes = 0;
   private queue: Promise<void> = Promise.resolve();
   private nextPingId = 1;
@@ -124,7 +127,8 @@ export class DeviceLink {
   ) {
     this.pingMs = opts.pingMs ?? PING_MS;
     this.control = channelOf(pipe, 'index');
-    this.blocks = opts.blocks ?? channelOf(pipe, 'data');
+    this.bulk = opts.bulk ?? null;
+    this.blocks = this.bulk ?? opts.blocks ?? channelOf(pipe, 'data');
     const offered = opts.offer.map((d) => host.activeShare(d)).filter((k): k is ShareKeys => !!k);
     this.handshake = new Handshake({
       local: {
@@ -157,7 +161,9 @@ export class DeviceLink {
     this.handshakeTimer.unref();
     pipe.onClose((reason) => this.end(reason));
     this.control.onMessage((bytes) => this.fromPeer('control', bytes));
-    this.blocks.onMessage((bytes) => this.fromPeer('blocks', bytes));
+    this.blocks.onMessage((bytes, replyOn) => this.fromPeer('blocks', bytes, replyOn));
+    // a second carrier that failed may have swallowed requests or their answers: ask again
+    this.bulk?.onLost(() => this.tracker.resendPending());
     this.sendAll(this.control, this.handshake.start());
   }
 
@@ -173,6 +179,11 @@ export class DeviceLink {
     return this.state === 'closed' ? this.closeReason : null;
   }
 
+  /** What carries the blocks right now. */
+  get transport(): BlockCarrier {
+    return this.bulk?.transport ?? 'datachannel';
+  }
+
   /** Chunk requests this device has in flight on this link. */
   get inFlight(): number {
     return this.tracker.inFlight;
@@ -184,7 +195,15 @@ export class DeviceLink {
   }
 
   stats(): LinkStats {
-    return this.pipe.stats();
+    const st = this.pipe.stats();
+    if (!this.bulk) return st;
+    const b = this.bulk.stats();
+    return {
+      bytesIn: st.bytesIn + b.bytesIn,
+      bytesOut: st.bytesOut + b.bytesOut,
+      inBytesPerSec: st.inBytesPerSec + b.inBytesPerSec,
+      outBytesPerSec: st.outBytesPerSec + b.outBytesPerSec,
+    };
   }
 
   /** Share IDs carried both ways right now. */
@@ -220,10 +239,11 @@ export class DeviceLink {
       else this.withdrawShare(d, 'share paused');
     }
     this.offerShares(alsoOffer);
+    this.bulk?.start((m) => this.sendAll(this.control, [m]));
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
-    for (const h of held) this.fromPeer(h.channel, h.bytes);
+    for (const h of held) this.fromPeer(h.channel, h.bytes, h.replyOn);
   }
 
   close(reason: string): void {
@@ -243,6 +263,7 @@ export class DeviceLink {
     this.opened.clear();
     this.server.close();
     this.tracker.close(`${this.deviceName || 'peer'}: ${reason}`);
+    this.bulk?.close(reason);
     for (const p of this.probes.values()) p(false);
     this.probes.clear();
     this.held = [];
@@ -400,26 +421,30 @@ export class DeviceLink {
     }
   }
 
-  private fromPeer(channel: 'control' | 'blocks', bytes: Uint8Array): void {
+  private fromPeer(channel: 'control' | 'blocks', bytes: Uint8Array, replyOn?: Channel): void {
     if (this.state === 'closed') return;
     if (this.state === 'authenticated' || (this.state === 'handshaking' && channel === 'blocks')) {
       if (this.state === 'handshaking') return; // PROTOCOL.md: a data message before the handshake is ignored
       this.heldBytes += bytes.byteLength;
       if (this.heldBytes > MAX_HELD_BYTES) this.close('the peer sent too much before this device was ready');
-      else this.held.push({ channel, bytes: new Uint8Array(bytes) });
+      else this.held.push({ channel, bytes: new Uint8Array(bytes), replyOn });
       return;
     }
     this.liveness?.heard(Date.now());
     const msg = this.decode(bytes);
     if (!msg) return;
     if (this.state === 'handshaking') return this.onHandshake(msg);
-    if (channel === 'blocks') return this.onBlocks(msg);
+    if (channel === 'blocks') return this.onBlocks(msg, replyOn);
     switch (msg.type) {
       case 'ping':
         this.sendAll(this.control, [{ type: 'pong', id: msg.id }]);
         return;
       case 'pong':
         this.probes.get(msg.id)?.(true);
+        return;
+      case 'udxOffer':
+        // not queued behind index work either: the bulk stream should be up before the first chunk request
+        this.bulk?.peerOffered(msg);
         return;
       case 'close':
         // not queued behind index work: the peer is gone either way, and a stopped link applies nothing more
@@ -506,8 +531,9 @@ export class DeviceLink {
     }
   }
 
-  private onBlocks(msg: Message): void {
-    if (msg.type === 'request') this.server.handle(msg);
+  private onBlocks(msg: Message, replyOn?: Channel): void {
+    // the answer goes back the way the request came (the data channel once that way is gone)
+    if (msg.type === 'request') this.server.handle(msg, replyOn ? (m) => this.sendOn(replyOn, m) : undefined);
     else if (msg.type === 'response') this.tracker.answered(msg as BlockResponse);
     else this.close(`protocol violation: ${msg.type} on the data channel`);
   }

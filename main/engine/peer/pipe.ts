@@ -1,12 +1,15 @@
 // The two seams a device link stands on, kept apart so either can change alone:
 //   LinkOrigin   how the link came up: who dialed, the connection id, how the peer was found, the
 //                certificates DTLS saw. Signaling, LAN discovery, a tracker or a relay make it.
-//   MessagePipe  what carries the messages: today the two data channels of one WebRTC peer
-//                connection ('index' for control and index, 'data' for blocks). A second transport
-//                for bulk data only has to provide another `Channel` for blocks.
+//   MessagePipe  what carries the messages: the two data channels of one WebRTC peer connection
+//                ('index' for control and index, 'data' for blocks).
+//   BulkPlug     a second carrier for the blocks (bulk-link.ts: a udx stream), set up over the live
+//                link and falling back to the 'data' channel by itself.
 // net/transport.ts's PeerLink is both; tests use in-memory pipes (test-pipes.ts).
 
+import type { PeerTransport } from '../../../shared/api.ts';
 import type { LinkChannel, LinkPeer, LinkRole, LinkStats, LinkVia } from '../net/transport.ts';
+import type { UdxOffer } from '../protocol/messages.ts';
 
 export type { LinkChannel, LinkStats, LinkVia };
 
@@ -14,8 +17,29 @@ export type { LinkChannel, LinkStats, LinkVia };
 export interface Channel {
   /** Resolves when handed to the transport; awaiting it is the flow control. */
   send(bytes: Uint8Array): Promise<void>;
-  /** Sets the handler; messages that came earlier are delivered to it. */
-  onMessage(handler: (bytes: Uint8Array) => void): void;
+  /**
+   * Sets the handler; messages that came earlier are delivered to it. `replyOn`, when given, is
+   * the way back the message came (an answer sent there reaches the peer even after a switch of
+   * carrier).
+   */
+  onMessage(handler: (bytes: Uint8Array, replyOn?: Channel) => void): void;
+}
+
+/** What carries a link's blocks right now (PeerInfo.transport). */
+export type BlockCarrier = PeerTransport;
+
+/** A second carrier for a link's blocks: a Channel that sets itself up once the link is live. */
+export interface BulkPlug extends Channel {
+  readonly transport: BlockCarrier;
+  /** The link is live: `sendControl` carries this plug's messages to the peer over the link. */
+  start(sendControl: (msg: UdxOffer) => void): void;
+  /** the peer's udxOffer arrived over the link */
+  peerOffered(msg: UdxOffer): void;
+  /** called when messages the plug had accepted may not have arrived: send requests in flight again */
+  onLost(handler: (reason: string) => void): void;
+  close(reason: string): void;
+  /** what went over the second carrier (the data channel's bytes are the pipe's) */
+  stats(): LinkStats;
 }
 
 export interface MessagePipe {

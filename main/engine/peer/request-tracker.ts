@@ -18,6 +18,8 @@ interface Waiter {
 }
 
 interface Pending {
+  /** the request as sent (sent again, same id, when its carrier lost it) */
+  msg: BlockRequest;
   signal: AbortSignal;
   resolve: (r: BlockResponse) => void;
   reject: (e: Error) => void;
@@ -173,12 +175,29 @@ export class RequestTracker {
     const id = this.nextId++;
     return new Promise<BlockResponse>((resolve, reject) => {
       this.watch(signal);
-      this.pending.set(id, { signal, resolve, reject });
-      this.send({ ...msg, id }).catch((err) => {
-        if (!this.pending.delete(id)) return;
-        this.unwatch(signal);
-        reject(err as Error);
-      });
+      const sent = { ...msg, id };
+      this.pending.set(id, { msg: sent, signal, resolve, reject });
+      this.transmit(id, sent);
     });
+  }
+
+  private transmit(id: number, msg: BlockRequest): void {
+    this.send(msg).catch((err) => {
+      const p = this.pending.get(id);
+      if (!p || p.msg !== msg) return;
+      this.pending.delete(id);
+      this.unwatch(p.signal);
+      p.reject(err as Error);
+    });
+  }
+
+  /**
+   * Sends every request still waiting for its answer again, same id: the carrier it went over
+   * failed and may have lost it or its answer. A second answer to one request is ignored.
+   */
+  resendPending(): number {
+    if (this.state === 'closed') return 0;
+    for (const [id, p] of this.pending) this.transmit(id, p.msg);
+    return this.pending.size;
   }
 }

@@ -57,6 +57,8 @@ const samples: Message[] = [
   { type: 'close', reason: 'bye' },
   { type: 'ping', id: 5 },
   { type: 'pong', id: 5 },
+  { type: 'udxOffer', streamId: 0xfffffffe, token: h(9).subarray(0, 16), candidates: ['192.168.1.20:40111', '[fd00::1]:40111'] },
+  { type: 'udxOffer', streamId: 0, token: new Uint8Array(16), candidates: [] },
   {
     type: 'indexUpdate',
     share,

@@ -66,6 +66,9 @@ export const MAX_FILE_SIZE = MAX_CHUNKS_PER_FILE * MAX_CHUNK_SIZE;
  * pending entry per share): at most one maximal file's list at a time.
  */
 export const MAX_PENDING_CHUNK_REFS = MAX_CHUNKS_PER_FILE;
+/** udxOffer: addresses offered, and the length of one ("ip:port", "[ipv6]:port") */
+export const MAX_CANDIDATES = 16;
+export const MAX_CANDIDATE_BYTES = 64;
 /** Largest `size` of one request: a response must fit one message, header included. */
 export const MAX_BLOCK_DATA = MAX_MESSAGE - 1024;
 
@@ -257,6 +260,18 @@ export const MESSAGE_SCHEMAS = {
       code: string(MAX_SHARE_CODE_BYTES),
     }),
   },
+  /**
+   * on a live link: where this device's udx socket can be reached for a bulk stream (PROTOCOL.md,
+   * "Bulk streams"); streamId 0 and no candidates: this device carries blocks on the data channel only
+   */
+  udxOffer: {
+    tag: 12,
+    schema: struct({
+      streamId: uint(0xffffffff),
+      token: fixed(16),
+      candidates: list(string(MAX_CANDIDATE_BYTES), MAX_CANDIDATES),
+    }),
+  },
   indexUpdate: {
     tag: 16,
     schema: struct({
@@ -313,6 +328,7 @@ export type ShareResult = MessageOf<'shareResult'>;
 export type ShareWithdraw = MessageOf<'shareWithdraw'>;
 export type InviteClaim = MessageOf<'inviteClaim'>;
 export type InviteAnswer = MessageOf<'inviteAnswer'>;
+export type UdxOffer = MessageOf<'udxOffer'>;
 export type IndexUpdate = MessageOf<'indexUpdate'>;
 export type IndexChunks = MessageOf<'indexChunks'>;
 export type IndexAck = MessageOf<'indexAck'>;

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { PeerInfo, PeerVia, ShareSummary } from '../../../../../shared/api.ts';
+import type { PeerInfo, PeerTransport, PeerVia, ShareSummary } from '../../../../../shared/api.ts';
 import { limits } from '../../../../../shared/validate.ts';
 import { formatBytes, formatConnectedFor, formatRate, shortDeviceId } from '../../../store/format.ts';
 import { errorMessage } from '../../../store/reducers.ts';
@@ -13,6 +13,12 @@ const viaHint: Record<PeerVia, string> = {
   manual: 'Connected through an address added by hand',
   internet: 'Direct connection across the internet',
   relay: 'Traffic goes through a relay server (slower)',
+};
+
+const transportLabel: Record<PeerTransport, string> = { datachannel: 'Data over WebRTC', udx: 'Data over udx' };
+const transportHint: Record<PeerTransport, string> = {
+  datachannel: 'File data goes over the WebRTC data channel',
+  udx: 'File data goes over a direct UDP stream (udx), encrypted with both device certificates',
 };
 
 export function PeersTab({ share, peers }: { share: ShareSummary; peers: PeerInfo[] }) {
@@ -97,6 +103,16 @@ export function PeersTab({ share, peers }: { share: ShareSummary; peers: PeerInf
                       {viaLabel[p.via]}
                     </span>
                     {p.address && <div className="mono muted small">{p.address}</div>}
+                    {p.connected && (
+                      <div
+                        className="muted small"
+                        data-testid="peer-transport"
+                        data-transport={p.transport}
+                        title={transportHint[p.transport]}
+                      >
+                        {transportLabel[p.transport]}
+                      </div>
+                    )}
                   </td>
                   <td className="num" data-testid="peer-in">
                     <div>{formatRate(p.inBytesPerSec)}</div>

@@ -1,0 +1,137 @@
+// The second transport for bulk data, end to end with real daemons on loopback: chunk data goes
+// over a udx stream (TLS with both device certificates) when a UDP path exists, and over the
+// WebRTC data channel when it does not or when the stream dies mid-transfer; every byte arrives
+// either way, and `peerfold peers --json` says which carries it.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PeerInfo } from '../shared/api.ts';
+import { Cluster, converged, loopbackEnv, repoRoot, sha, waitUntil, type Device } from './harness.ts';
+
+const clusters: Cluster[] = [];
+after(async () => {
+  for (const c of clusters) await c.close();
+});
+
+function cluster(): Cluster {
+  const c = new Cluster('peerfold-e2e-bulk-');
+  clusters.push(c);
+  return c;
+}
+
+/** `peerfold peers --json` as a user runs it. */
+function peersJson(d: Device): Promise<PeerInfo[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'bin', 'peerfold'), '--home', d.home, 'peers', '--json'],
+      { env: { ...process.env, ...loopbackEnv } },
+      (err, stdout, stderr) => (err ? reject(new Error(`peers --json failed: ${stderr}`)) : resolve(JSON.parse(stdout) as PeerInfo[])),
+    );
+  });
+}
+
+async function connectedTransport(d: Device): Promise<PeerInfo['transport'] | null> {
+  const p = (await peersJson(d)).find((x) => x.connected);
+  return p ? p.transport : null;
+}
+
+/** Two devices sharing a folder, the first holding `files` (name -> bytes). */
+async function pair(envA: Record<string, string>, envB: Record<string, string>, files: Record<string, Buffer>) {
+  const c = cluster();
+  const a = await c.add('alpha', envA);
+  const b = await c.add('bravo', envB);
+  for (const [name, data] of Object.entries(files)) writeFileSync(join(a.dir, name), data);
+  const shareId = await c.shareAmong([a, b]);
+  return { c, a, b, shareId };
+}
+
+function assertSame(b: Device, files: Record<string, Buffer>, tree: Map<string, string>): void {
+  for (const [name, data] of Object.entries(files)) assert.equal(tree.get(name), `f:${sha(data)}`, `${name} on ${b.name}`);
+}
+
+test('chunk data goes over a udx stream when a UDP path exists, and peers --json says so', { timeout: 240_000 }, async () => {
+  const files = { 'big.bin': randomBytes(24 * 1024 * 1024), 'small.txt': Buffer.from('hello\n') };
+  const { c, a, b, shareId } = await pair({}, {}, files);
+  try {
+    await waitUntil(
+      'both ends to carry blocks over udx',
+      async () => (await connectedTransport(a)) === 'udx' && (await connectedTransport(b)) === 'udx',
+      90_000,
+      250,
+    );
+    const trees = await converged([a, b], shareId, 180_000);
+    assertSame(b, files, trees);
+    assert.match(b.log, /blocks go over a udx stream to 127\.0\.0\.1:\d+/);
+    // the file came over udx: the peer's byte count (both carriers) is at least the file
+    const peer = (await peersJson(b)).find((p) => p.connected)!;
+    assert.equal(peer.transport, 'udx');
+    assert.ok(peer.inBytes >= 24 * 1024 * 1024, `bravo received ${peer.inBytes} bytes`);
+  } catch (err) {
+    console.error(c.logs());
+    throw err;
+  }
+});
+
+test(
+  'with UDP blocked on one device, sync completes over the data channel and peers --json says datachannel',
+  { timeout: 240_000 },
+  async () => {
+    const files = { 'big.bin': randomBytes(6 * 1024 * 1024) };
+    // bravo's udx socket drops every datagram, as a firewall would: no probe is ever answered
+    const { c, a, b, shareId } = await pair({}, { PEERFOLD_FAULT_UDX_BLOCK: '1', PEERFOLD_UDX_PATH_TIMEOUT_MS: '3000' }, files);
+    try {
+      const trees = await converged([a, b], shareId, 180_000);
+      assertSame(b, files, trees);
+      await waitUntil('both ends to have given up on udx', () => /no UDP path/.test(a.log) && /no UDP path/.test(b.log), 60_000, 250);
+      assert.equal(await connectedTransport(a), 'datachannel');
+      assert.equal(await connectedTransport(b), 'datachannel');
+    } catch (err) {
+      console.error(c.logs());
+      throw err;
+    }
+  },
+);
+
+test('a device with udx off (PEERFOLD_UDX=0) syncs over the data channel, and its peer knows why', { timeout: 240_000 }, async () => {
+  const files = { 'mid.bin': randomBytes(2 * 1024 * 1024) };
+  const { c, a, b, shareId } = await pair({ PEERFOLD_UDX: '0' }, {}, files);
+  try {
+    const trees = await converged([a, b], shareId, 180_000);
+    assertSame(b, files, trees);
+    await waitUntil('bravo to learn alpha does not use udx', () => /the peer does not use udx/.test(b.log), 30_000, 250);
+    assert.equal(await connectedTransport(b), 'datachannel');
+  } catch (err) {
+    console.error(c.logs());
+    throw err;
+  }
+});
+
+test('a udx stream cut mid-transfer falls back to the data channel and no chunk is lost', { timeout: 300_000 }, async () => {
+  const files = { 'big.bin': randomBytes(24 * 1024 * 1024) };
+  // bravo cuts its stream once 4 MiB came over it; alpha hears nothing more and times it out
+  // a request the cut swallowed is never given up on by timeout here: only sending it again saves it
+  const env = { PEERFOLD_UDX_DEAD_MS: '4000', PEERFOLD_CHUNK_TIMEOUT_MS: '900000' };
+  const { c, a, b, shareId } = await pair(env, { ...env, PEERFOLD_FAULT_UDX_CUT_BYTES: String(4 * 1024 * 1024) }, files);
+  try {
+    const trees = await converged([a, b], shareId, 240_000);
+    assertSame(b, files, trees);
+    assert.match(b.log, /blocks go over a udx stream/);
+    assert.match(b.log, /the udx stream was lost \(fault injection/);
+    await waitUntil(
+      'both ends back on the data channel',
+      async () => (await connectedTransport(a)) === 'datachannel' && (await connectedTransport(b)) === 'datachannel',
+      60_000,
+      250,
+    );
+    // the link itself stayed up: the fallback is not a reconnect
+    const afterCut = b.log.slice(b.log.indexOf('the udx stream was lost'));
+    assert.doesNotMatch(afterCut, /disconnected from alpha/, `bravo reconnected instead of falling back:\n${b.log}`);
+  } catch (err) {
+    console.error(c.logs());
+    throw err;
+  }
+});

@@ -1,0 +1,255 @@
+// A typed shell over udx-native (reliable, congestion-controlled streams over UDP; CommonJS, no
+// types): one UDP socket per device that carries both raw datagrams (path probes, STUN) and udx
+// streams. Everything udx-native calls back into is guarded: an exception there must not stop the
+// daemon. See README.md, "Bulk streams over udx".
+//
+// udx streams are streamx streams, not node:stream ones; `duplexOf` wraps one so node:tls can run
+// over it (handed over raw, the TLS server stalls after the ClientHello).
+
+import UDX, { type UdxAddress, type UdxSocket, type UdxStream } from 'udx-native';
+import { randomInt } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { Duplex } from 'node:stream';
+import { defaultNetLog, errorMessage, guard, type NetLog } from './log.ts';
+import { trackResource, untrackResource, type NetResource } from './resources.ts';
+import { decodeProbe, encodeProbe, type ProbeDatagram } from './udx-probe.ts';
+
+export type { UdxAddress, UdxStream };
+
+/** An address a peer may reach this device's udx socket at: "ip:port" ("[ip]:port" for IPv6). */
+export type UdxCandidate = string;
+
+export interface UdxEndpointOptions {
+  /** Local address to bind. Default: env PEERFOLD_BIND_ADDRESS, else 0.0.0.0 (every IPv4 interface). */
+  bindAddress?: string;
+  /** 0 = any free port */
+  port?: number;
+  log?: NetLog;
+  /** test fault: every datagram that arrives is dropped, as a firewall that blocks UDP would */
+  dropIncoming?: boolean;
+}
+
+type DatagramHandler = (p: ProbeDatagram, from: UdxAddress) => void;
+
+let shared: UDX | null = null;
+
+/** The one udx instance of this process (its native loop is shared by every socket). */
+function udx(): UDX {
+  shared ??= new UDX();
+  return shared;
+}
+
+export function formatCandidate(host: string, port: number): UdxCandidate {
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** "ip:port" to its parts; null for anything that is not a literal IP address and a valid port. */
+export function parseCandidate(c: string): { host: string; port: number; family: 4 | 6 } | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(c);
+  if (!m) return null;
+  const host = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  if (!(port > 0 && port < 65536)) return null;
+  if (m[2] !== undefined) return isIPv4(host) ? { host, port, family: 4 } : null;
+  return isIPv6(host) ? { host, port, family: 6 } : null;
+}
+
+export class UdxEndpoint implements NetResource {
+  private readonly log: NetLog;
+  private readonly socket: UdxSocket;
+  private readonly handlers = new Map<number, DatagramHandler>();
+  private readonly streams = new Set<UdxStream>();
+  private readonly dropIncoming: boolean;
+  private closed = false;
+  readonly host: string;
+  readonly port: number;
+
+  private constructor(opts: UdxEndpointOptions) {
+    this.log = opts.log ?? defaultNetLog;
+    this.dropIncoming = opts.dropIncoming ?? false;
+    this.socket = udx().createSocket();
+    const host = opts.bindAddress ?? (process.env.PEERFOLD_BIND_ADDRESS || '0.0.0.0');
+    this.socket.bind(opts.port ?? 0, host);
+    this.host = host;
+    this.port = this.socket.address().port;
+    this.socket.on(
+      'message',
+      guard(this.log, 'udx datagram', (msg: Buffer, from: UdxAddress) => this.datagram(msg, from)),
+    );
+    this.socket.on(
+      'error',
+      guard(this.log, 'udx socket error', (err: Error) => this.log('warn', `udx socket: ${err.message}`)),
+    );
+    trackResource(this);
+  }
+
+  /** Binds the device's udx socket. Throws when the address cannot be bound (the caller goes on without udx). */
+  static open(opts: UdxEndpointOptions = {}): UdxEndpoint {
+    return new UdxEndpoint(opts);
+  }
+
+  /**
+   * Where a peer on a network this device is on can reach the socket: the bound address, or for a
+   * wildcard bind every non-internal interface address of the same family (loopback only when
+   * there is nothing else).
+   */
+  hostCandidates(): UdxCandidate[] {
+    if (this.host !== '0.0.0.0' && this.host !== '::') return [formatCandidate(this.host, this.port)];
+    const out: UdxCandidate[] = [];
+    const internal: UdxCandidate[] = [];
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) {
+        if (a.family !== 'IPv4' && this.host === '0.0.0.0') continue;
+        if (a.family === 'IPv6' && a.scopeid) continue; // link-local needs a zone id: not an address to hand out
+        (a.internal ? internal : out).push(formatCandidate(a.address, this.port));
+      }
+    }
+    return out.length ? out : internal;
+  }
+
+  /** The address family of the socket: a candidate of the other family cannot be reached from it. */
+  get family(): 4 | 6 {
+    return isIPv6(this.host) ? 6 : 4;
+  }
+
+  /** Routes probe datagrams addressed to `streamId` to `handler` until the returned function is called. */
+  listen(streamId: number, handler: DatagramHandler): () => void {
+    this.handlers.set(streamId, handler);
+    return () => {
+      if (this.handlers.get(streamId) === handler) this.handlers.delete(streamId);
+    };
+  }
+
+  /** A stream id no session of this socket uses (never 0: udxOffer's "no stream"). */
+  freeStreamId(): number {
+    for (;;) {
+      const id = randomInt(1, 0xffffffff);
+      if (!this.handlers.has(id)) return id;
+    }
+  }
+
+  sendProbe(p: ProbeDatagram, host: string, port: number): void {
+    if (this.closed) return;
+    try {
+      this.socket.trySend(encodeProbe(p), port, host);
+    } catch (err) {
+      this.log('debug', `udx: cannot send to ${formatCandidate(host, port)}: ${errorMessage(err)}`);
+    }
+  }
+
+  /** A udx stream on this socket, connected to the peer's stream `remoteId` at host:port. */
+  connectStream(localId: number, remoteId: number, host: string, port: number): UdxStream {
+    if (this.closed) throw new Error('the udx socket is closed');
+    const stream = udx().createStream(localId);
+    this.streams.add(stream);
+    stream.on(
+      'close',
+      guard(this.log, 'udx stream close', () => this.streams.delete(stream)),
+    );
+    stream.connect(this.socket, remoteId, port, host);
+    return stream;
+  }
+
+  private datagram(msg: Buffer, from: UdxAddress): void {
+    if (this.closed || this.dropIncoming) return;
+    const p = decodeProbe(msg);
+    if (!p) return;
+    this.handlers.get(p.to)?.(p, from);
+  }
+
+  shutdown(reason: string): void {
+    void this.close(reason);
+  }
+
+  async close(reason = 'closed'): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    untrackResource(this);
+    this.handlers.clear();
+    for (const s of this.streams) s.destroy(new Error(reason));
+    this.streams.clear();
+    try {
+      await this.socket.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * The device's udx socket as the engine wants it: off with PEERFOLD_UDX=0; bound to
+ * PEERFOLD_BIND_ADDRESS when set; PEERFOLD_FAULT_UDX_BLOCK=1 (tests) drops every datagram that
+ * arrives, as a firewall blocking UDP would. A socket that cannot be bound is logged, and the
+ * device goes on without udx (blocks over the data channel).
+ */
+export function openUdxEndpoint(log: (message: string) => void): UdxEndpoint | null {
+  if (process.env.PEERFOLD_UDX === '0') return null;
+  try {
+    return UdxEndpoint.open({
+      dropIncoming: process.env.PEERFOLD_FAULT_UDX_BLOCK === '1',
+      log: (level, m) => (level === 'warn' || level === 'error') && log(m),
+    });
+  } catch (err) {
+    log(`udx: cannot open a UDP socket (${errorMessage(err)}); file data goes over the WebRTC data channel only`);
+    return null;
+  }
+}
+
+/**
+ * A node:stream Duplex over a udx stream, with backpressure both ways: udx's 'data' is paused
+ * while the Duplex's reader is full, and a write waits for udx's 'drain'.
+ */
+export function duplexOf(stream: UdxStream, log: NetLog = defaultNetLog): Duplex {
+  let waitingDrain: (() => void) | null = null;
+  const d = new Duplex({
+    read() {
+      stream.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      if (stream.destroyed) return cb(new Error('the udx stream is closed'));
+      if (stream.write(chunk)) return cb();
+      waitingDrain = () => cb();
+    },
+    final(cb) {
+      stream.end();
+      cb();
+    },
+    destroy(err, cb) {
+      stream.destroy();
+      cb(err);
+    },
+  });
+  stream.on(
+    'data',
+    guard(log, 'udx stream data', (data: Buffer) => {
+      if (!d.push(data)) stream.pause();
+    }),
+  );
+  stream.on(
+    'drain',
+    guard(log, 'udx stream drain', () => {
+      const w = waitingDrain;
+      waitingDrain = null;
+      w?.();
+    }),
+  );
+  stream.on(
+    'end',
+    guard(log, 'udx stream end', () => d.push(null)),
+  );
+  stream.on(
+    'error',
+    guard(log, 'udx stream error', (err: Error) => d.destroy(err)),
+  );
+  stream.on(
+    'close',
+    guard(log, 'udx stream closed', () => {
+      const w = waitingDrain;
+      waitingDrain = null;
+      if (!d.destroyed) d.destroy(new Error('the udx stream closed'));
+      w?.();
+    }),
+  );
+  return d;
+}
