@@ -37,6 +37,8 @@ export interface TransferFigures {
   wireBytes: number;
   senderPeakRssMB: number;
   receiverPeakRssMB: number;
+  /** what carried the chunk data when the pull ended (PeerInfo.transport) */
+  transport: string;
 }
 export interface DeltaFigures {
   fileBytes: number;
@@ -216,6 +218,12 @@ async function timeBigFile(a: Device, b: Device, shareId: string, name: string, 
 async function transfer(c: Cluster, a: Device, b: Device, shareId: string, opts: SyncOptions): Promise<TransferFigures> {
   opts.log(`sync/transfer: ${opts.transferBytes / MiB} MiB from one device to the other`);
   const files = (await a.share(shareId)).localFiles;
+  // the udx stream comes up a moment after the link (unless PEERFOLD_UDX=0 or no UDP path)
+  await waitUntil(
+    'the bulk stream',
+    async () => (await b.call('peers', {})).some((p) => p.connected && p.transport === 'udx'),
+    5_000,
+  ).catch(() => opts.log('sync/transfer: chunk data goes over the data channel'));
   const t = await timeBigFile(
     a,
     b,
@@ -231,6 +239,7 @@ async function transfer(c: Cluster, a: Device, b: Device, shareId: string, opts:
     pullMBps: mb(opts.transferBytes) / t.pullSeconds,
     senderPeakRssMB: peakRssOf(a.proc?.pid) / 1e6,
     receiverPeakRssMB: peakRssOf(b.proc?.pid) / 1e6,
+    transport: (await b.call('peers', {})).find((p) => p.connected)?.transport ?? 'none',
   };
   // make room for the next parts (b keeps the deleted file in its archive: remove that too)
   rmSync(join(a.dir, 'big-transfer.bin'));
@@ -338,7 +347,7 @@ export function printSyncPart(part: SyncPart, r: object): void {
     );
   } else if (part === 'transfer') {
     const x = r as TransferFigures;
-    console.log(`sync transfer: ${fmt(x.bytes / GiB, 2)} GiB between two daemons on loopback`);
+    console.log(`sync transfer: ${fmt(x.bytes / GiB, 2)} GiB between two daemons on loopback (chunk data over ${x.transport})`);
     console.log(
       `  pull                   ${fmt(x.pullMBps)} MB/s (${fmt(x.pullSeconds, 2)} s from need to file in place; ${fmt(mb(x.wireBytes))} MB on the wire)`,
     );
