@@ -10,7 +10,7 @@ if (!port) throw new Error('hash-worker.ts must run as a worker thread (see hash
 const data = workerData as HashWorkerData;
 
 port.on('message', (req: HashRequest) => {
-  hashFile(req.path, { params: data.params, maxAttempts: data.maxAttempts, readSize: data.readSize }).then(
+  hashFile(req.path, { params: data.params, maxAttempts: data.maxAttempts, readSize: data.readSize, blockingSmallFiles: true }).then(
     (result) => {
       const msg: HashResponse = { id: req.id, ok: true, result };
       port.postMessage(msg, [result.chunkHashes.buffer as ArrayBuffer, result.chunkSizes.buffer as ArrayBuffer]);

@@ -196,3 +196,35 @@ test('HashPool.close rejects what is still queued and refuses new work', async (
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('hashFile: small files read in one blocking call hash exactly as when streamed', async () => {
+  const dir = await tempDir();
+  try {
+    // empty, below the minimum chunk, several chunks, exactly the read size, one byte over it
+    for (const size of [0, 1, 5000, 16 * 1024, 300_000, 1024 * 1024, 1024 * 1024 + 1]) {
+      const data = randomBytes(size);
+      const p = join(dir, `f${size}`);
+      await writeFile(p, data);
+      const fast = await hashFile(p, { blockingSmallFiles: true });
+      const streamed = await hashFile(p, { readSize: 100_003 });
+      assert.equal(fast.hash, expected(data).hash, `size ${size}`);
+      assert.deepEqual(fast, { ...streamed, racy: fast.racy }, `size ${size}`);
+    }
+    await assert.rejects(
+      hashFile(join(dir, 'nope'), { blockingSmallFiles: true }),
+      (e: unknown) => e instanceof HashError && e.code === 'ENOENT',
+    );
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    await assert.rejects(
+      hashFile(join(dir, 'fifo'), { blockingSmallFiles: true }),
+      (e: unknown) => e instanceof HashError && e.code === 'ENOTREG',
+    );
+    mkdirSync(join(dir, 'sub'));
+    await assert.rejects(
+      hashFile(join(dir, 'sub'), { blockingSmallFiles: true }),
+      (e: unknown) => e instanceof HashError && e.code === 'ENOTREG',
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
