@@ -41,6 +41,19 @@ export function peakRssOf(pid: number | undefined): number {
   }
 }
 
+/** CPU time (user + system) a live process has used so far, in seconds; 0 when unknown. */
+export function cpuSecondsOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    // the fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
 export function dirBytes(dir: string): number {
   let n = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {

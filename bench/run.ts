@@ -1,18 +1,23 @@
 // npm run bench [-- PART...] [--json] [--from-source]
-//   PART: scan (issue 2), raw, latency, transfer, delta, many, sync (= raw latency transfer delta
-//   many), reconnect, addshare, links (= reconnect addshare; issue 8), syncthing (a reference;
-//   skipped with the reason when it is not installed). No PART runs them all.
-// Prints each part's figures as it ends, then one table of them all; --json prints one JSON line per
-// part instead. Figures live here, never in timed tests: the machines are shared and noisy.
-// Sizes can be shrunk for a quick try: BENCH_FILES, BENCH_BIG_MB, BENCH_TRANSFER_MB, BENCH_DELTA_MB,
-// BENCH_SMALL_FILES, BENCH_LATENCY_FILES. Every packet stays on loopback.
+//   PART: scan (issue 2), raw, latency, transfer, delta, rename, many, sync (= raw latency transfer
+//   delta rename many), reconnect, addshare, links (= reconnect addshare; issue 8), syncthing (the
+//   same scan and sync parts run by Syncthing, skipped with the reason when it is not installed).
+//   scale (issue 11: 10,000 and 100,000 files side by side; BENCH_SCALE_FILES=10000,100000) runs
+//   only when named: it takes about 40 minutes here. No PART runs all the others. Syncthing runs the scan and sync parts that were asked for (all of them
+//   when only `syncthing` is named).
+// Prints each part's figures as it ends, then one table with Syncthing beside Peerfold and the ratio
+// per row; --json prints one JSON line per part instead. Figures live here, never in timed tests:
+// the machines are shared and noisy. Sizes can be shrunk for a quick try: BENCH_FILES, BENCH_BIG_MB,
+// BENCH_TRANSFER_MB, BENCH_DELTA_MB, BENCH_RENAME_MB, BENCH_SMALL_FILES, BENCH_LATENCY_FILES. Every
+// packet stays on loopback.
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../e2e/harness.ts';
 import { benchScan, printScan, type ScanFigures } from './scan.ts';
 import { benchSync, printSyncPart, type SyncPart, type SyncResults } from './sync.ts';
-import { benchSyncthing, printSyncthing, type SyncthingFigures } from './syncthing.ts';
+import { benchSyncthing, printSyncthing, type SyncthingPart, type SyncthingResult } from './syncthing.ts';
+import { benchScale, printScale, type ScaleFigures } from './scale.ts';
 import { benchLinks, printLinksPart, type LinksPart, type LinksResults } from './links.ts';
 import { buildHeadless, closeAllClusters, fmt, freeBytes, GiB, KiB, MiB } from './lib.ts';
 
@@ -20,16 +25,16 @@ const args = process.argv.slice(2);
 const json = args.includes('--json');
 const fromSource = args.includes('--from-source');
 const named = new Set(args.filter((a) => !a.startsWith('--')));
-const syncParts: SyncPart[] = ['latency', 'transfer', 'delta', 'many'];
+const syncParts: SyncPart[] = ['latency', 'transfer', 'delta', 'rename', 'many'];
 const linksParts: LinksPart[] = ['reconnect', 'addshare'];
-const known = new Set(['scan', 'raw', 'sync', 'syncthing', 'links', ...syncParts, ...linksParts]);
+const known = new Set(['scan', 'raw', 'sync', 'syncthing', 'links', 'scale', ...syncParts, ...linksParts]);
 for (const n of named)
   if (!known.has(n)) {
     console.error(`unknown part "${n}"; parts: ${[...known].join(', ')}`);
     process.exit(2);
   }
 const want = (part: string) =>
-  named.size === 0 ||
+  (named.size === 0 && part !== 'scale') ||
   named.has(part) ||
   (named.has('sync') && (part === 'raw' || (syncParts as string[]).includes(part))) ||
   (named.has('links') && (linksParts as string[]).includes(part));
@@ -40,6 +45,7 @@ const sizes = {
   bigBytes: num('BENCH_BIG_MB', 512) * MiB,
   transferBytes: num('BENCH_TRANSFER_MB', 1024) * MiB,
   deltaBytes: num('BENCH_DELTA_MB', 512) * MiB,
+  renameBytes: num('BENCH_RENAME_MB', 200) * MiB,
   smallFiles: num('BENCH_SMALL_FILES', 10_000),
   latencyFiles: num('BENCH_LATENCY_FILES', 20),
   linkRounds: num('BENCH_LINK_ROUNDS', 5),
@@ -57,7 +63,8 @@ const results: {
   raw?: RawFigures;
   sync?: SyncResults;
   links?: LinksResults;
-  syncthing?: SyncthingFigures | { skipped: string };
+  syncthing?: SyncthingResult;
+  scale?: ScaleFigures[];
 } = {};
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -110,70 +117,148 @@ if (lparts.size) {
 }
 
 if (want('syncthing')) {
-  // a reference only: whatever goes wrong with it is reported, and the other figures still print
-  const r = await benchSyncthing({ bytes: sizes.transferBytes, log }).catch((err: Error) => ({
+  const comparable: SyncthingPart[] = ['scan', ...syncParts];
+  const asked = comparable.filter((p) => named.has(p) || (named.has('sync') && p !== 'scan'));
+  const parts = new Set(asked.length ? asked : comparable);
+  // whatever goes wrong with it is reported, and the other figures still print
+  const r = await benchSyncthing({ ...sizes, parts, log }).catch((err: Error) => ({
     skipped: `failed: ${err.message.split('\n')[0]}`,
   }));
   results.syncthing = r;
   emit('syncthing', r, () => printSyncthing(r));
 }
 
+if (want('scale')) {
+  const scaleSizes = (process.env.BENCH_SCALE_FILES ?? '10000,100000').split(',').map(Number);
+  const r = await benchScale({ sizes: scaleSizes, fromSource, log });
+  results.scale = r;
+  emit('scale', { sizes: r }, () => printScale(r));
+}
+
 if (!json) printTable();
 process.exit(0);
 
+type Row = [figure: string, syncthing: string, peerfold: string, ratio: string];
+
+/** A row with a number for each program; the ratio is Peerfold / Syncthing. */
+function row(figure: string, st: number | undefined, pf: number | undefined, show: (x: number) => string): Row {
+  const ok = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x);
+  return [figure, ok(st) ? show(st) : '—', ok(pf) ? show(pf) : '—', ok(st) && ok(pf) && st > 0 ? `${fmt(pf / st, 2)}×` : '—'];
+}
+
 function printTable(): void {
-  const rows: [string, string][] = [];
-  const { scan, raw, sync, syncthing } = results;
-  if (scan) {
-    rows.push([
-      `scan, ${scan.files} files / ${fmt(scan.dataBytes / 1e6, 0)} MB`,
-      `${fmt(scan.scanMBps)} MB/s (sha256sum: ${fmt(scan.sha256sum1MBps)} MB/s 1 process, ${fmt(scan.sha256sum2MBps)} MB/s 2 processes)`,
-    ]);
-    rows.push(['database size', `${fmt(scan.dbBytes / 1e6, 2)} MB = ${fmt(scan.dbPercentOfData, 2)}% of the data`]);
-    rows.push(['daemon peak RSS (scan)', `${fmt(scan.peakRssMB, 0)} MB`]);
-    rows.push(['restart on that index', `API answers in ${fmt(scan.restartApiMs, 0)} ms, idle in ${fmt(scan.restartIdleMs, 0)} ms`]);
+  const rows: Row[] = [];
+  const { scan, raw, sync, links } = results;
+  const st = results.syncthing && !('skipped' in results.syncthing) ? results.syncthing : undefined;
+  const GB = 1e9;
+  const mbps = (x: number) => `${fmt(x)} MB/s`;
+  const mbytes = (x: number) => `${fmt(x, 0)} MB`;
+  const kib = (x: number) => `${fmt(x / KiB)} KiB`;
+  const secs = (x: number) => `${fmt(x, 1)} s`;
+  if (scan || st?.scan) {
+    const files = scan?.files ?? st!.scan!.files;
+    const data = scan?.dataBytes ?? st!.scan!.dataBytes;
+    rows.push(row(`scan, ${files} files / ${fmt(data / 1e6, 0)} MB`, st?.scan?.MBps, scan?.scanMBps, mbps));
+    if (scan)
+      rows.push([
+        'scan / sha256sum (1 process, same data)',
+        st?.scan ? `${fmt(st.scan.MBps / scan.sha256sum1MBps, 2)}×` : '—',
+        `${fmt(scan.scanMBps / scan.sha256sum1MBps, 2)}× (sha256sum ${fmt(scan.sha256sum1MBps)} MB/s)`,
+        '—',
+      ]);
+    rows.push(
+      row(
+        'index on disk per file',
+        st?.scan && st.scan.dbBytes / st.scan.files,
+        scan && scan.dbBytes / scan.files,
+        (x) => `${fmt(x, 0)} B`,
+      ),
+    );
+    rows.push(row('peak RSS, scan', st?.scan?.peakRssMB, scan?.peakRssMB, mbytes));
   }
-  if (sync?.transfer || raw) {
+  if (scan) rows.push(['restart on that index', '—', `API ${fmt(scan.restartApiMs, 0)} ms, idle ${fmt(scan.restartIdleMs, 0)} ms`, '—']);
+  if (sync?.transfer || st?.transfer) {
     const t = sync?.transfer;
-    rows.push([
-      `transfer, ${fmt((t?.bytes ?? raw!.bytes) / GiB, 2)} GiB`,
-      [
-        t && `${fmt(t.pullMBps)} MB/s peerfold (${fmt(t.endToEndSeconds, 1)} s end to end with the scan)`,
-        raw && `${fmt(raw.MBps)} MB/s raw node-datachannel`,
-      ]
-        .filter(Boolean)
-        .join('; '),
-    ]);
+    const bytes = t?.bytes ?? st!.transfer!.bytes;
+    rows.push(row(`big file initial sync, ${fmt(bytes / GiB, 2)} GiB`, st?.transfer?.MBps, t?.pullMBps, mbps));
+    rows.push(
+      row(
+        'receiver CPU-seconds per GB, big file',
+        st?.transfer && st.transfer.receiverCpuSeconds / (bytes / GB),
+        t && t.receiverCpuSeconds / (bytes / GB),
+        (x) => `${fmt(x, 2)} s`,
+      ),
+    );
   }
-  if (syncthing)
-    rows.push([
-      'transfer, syncthing (reference)',
-      'skipped' in syncthing ? `skipped: ${syncthing.skipped}` : `${fmt(syncthing.MBps)} MB/s (${syncthing.version})`,
-    ]);
-  if (sync?.latency)
-    rows.push([
-      `write -> arrival, ${sync.latency.files} files`,
-      `median ${fmt(sync.latency.medianMs, 0)} ms (max ${fmt(sync.latency.maxMs, 0)} ms)`,
-    ]);
-  if (sync?.delta) rows.push([`1-byte insert in ${fmt(sync.delta.fileBytes / MiB, 0)} MiB`, `${fmt(sync.delta.sentBytes / KiB)} KiB sent`]);
-  if (sync?.many) {
-    rows.push([
-      `${sync.many.files} small files, written live`,
-      `${fmt(sync.many.liveSeconds, 1)} s (${fmt(sync.many.afterLastWriteSeconds, 1)} s after the last write)`,
-    ]);
-    rows.push([`${sync.many.joinFiles} files to a new device`, `${fmt(sync.many.joinSeconds, 1)} s`]);
+  if (raw) rows.push(['raw node-datachannel (ceiling of one link)', '—', mbps(raw.MBps), '—']);
+  if (sync?.many || st?.many) {
+    const m = sync?.many;
+    const files = m?.files ?? st!.many!.files;
+    const fps = (x: number) => `${fmt(x, 0)} files/s`;
+    rows.push(row(`${files} small files written live`, st?.many && files / st.many.liveSeconds, m && m.files / m.liveSeconds, fps));
+    rows.push(row('receiver CPU-seconds, those small files', st?.many?.receiverCpuSeconds, m?.receiverCpuSeconds, (x) => `${fmt(x, 2)} s`));
+    rows.push(
+      row(
+        `${files} small files to a new device`,
+        st?.many && st.many.joinFiles / st.many.joinSeconds,
+        m && m.joinFiles / m.joinSeconds,
+        fps,
+      ),
+    );
+    if (m || st?.many)
+      rows.push([
+        '  (times: live / new device)',
+        st?.many ? `${secs(st.many.liveSeconds)} / ${secs(st.many.joinSeconds)}` : '—',
+        m ? `${secs(m.liveSeconds)} / ${secs(m.joinSeconds)}` : '—',
+        '—',
+      ]);
   }
-  if (results.links?.reconnect)
+  if (sync?.peakRssMB || st?.peakRssMB)
+    rows.push(
+      row(
+        'peak RSS per daemon, sync parts (the larger of the two)',
+        st?.peakRssMB && Math.max(st.peakRssMB.sender, st.peakRssMB.receiver),
+        sync?.peakRssMB && Math.max(sync.peakRssMB.sender, sync.peakRssMB.receiver),
+        mbytes,
+      ),
+    );
+  if (sync?.latency || st?.latency)
+    rows.push(row('write -> arrival, median', st?.latency?.medianMs, sync?.latency?.medianMs, (x) => `${fmt(x, 0)} ms`));
+  if (sync?.delta || st?.delta)
+    rows.push(
+      row(
+        `bytes sent, 1-byte insert mid ${fmt((sync?.delta?.fileBytes ?? st!.delta!.fileBytes) / MiB, 0)} MiB`,
+        st?.delta?.sentBytes,
+        sync?.delta?.sentBytes,
+        kib,
+      ),
+    );
+  if (sync?.rename || st?.rename)
+    rows.push(
+      row(
+        `bytes sent, ${fmt((sync?.rename?.fileBytes ?? st!.rename!.fileBytes) / MiB, 0)} MiB rename`,
+        st?.rename?.sentBytes,
+        sync?.rename?.sentBytes,
+        kib,
+      ),
+    );
+  if (links?.reconnect)
     rows.push([
       'kill -9 and restart -> linked again',
-      `median ${fmt(results.links.reconnect.medianMs, 0)} ms of ${results.links.reconnect.rounds}`,
+      '—',
+      `median ${fmt(links.reconnect.medianMs, 0)} ms of ${links.reconnect.rounds}`,
+      '—',
     ]);
-  if (results.links?.addshare)
+  if (links?.addshare)
     rows.push([
       'share added between linked devices -> first file',
-      `median ${fmt(results.links.addshare.medianMs, 0)} ms of ${results.links.addshare.rounds}`,
+      '—',
+      `median ${fmt(links.addshare.medianMs, 0)} ms of ${links.addshare.rounds}`,
+      '—',
     ]);
+  if (results.syncthing && 'skipped' in results.syncthing) rows.push(['syncthing', `skipped: ${results.syncthing.skipped}`, '', '']);
   if (!rows.length) return;
-  console.log('\n| figure | value |\n| --- | --- |');
-  for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+  const version = st ? ` (${st.version})` : '';
+  console.log(`\n| figure | Syncthing${version} | Peerfold | Peerfold / Syncthing |\n| --- | --- | --- | --- |`);
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 }

@@ -2,19 +2,21 @@
 //   latency   median time from a small file being written on one device to its arrival on the other
 //   transfer  a 1 GiB file from one device to the other (rate of the pull, and end to end)
 //   delta     bytes on the wire for a one-byte insertion in the middle of a 512 MiB file
+//   rename    bytes on the wire when a 200 MiB file is renamed
 //   many      10,000 small files written on one device, until the other has them all; then a third
 //             device joins the share and gets them from scratch (index exchange + pulls)
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fatal, sleep, waitUntil, type Cluster, type Device } from '../e2e/harness.ts';
-import { benchCluster, benchDeviceEnv, fmt, GiB, KiB, mb, median, MiB, now, peakRssOf, writeRandomFile } from './lib.ts';
+import { benchCluster, benchDeviceEnv, cpuSecondsOf, fmt, GiB, KiB, mb, median, MiB, now, peakRssOf, writeRandomFile } from './lib.ts';
 
 export interface SyncOptions {
   fromSource: boolean;
   log: (s: string) => void;
   transferBytes: number;
   deltaBytes: number;
+  renameBytes: number;
   smallFiles: number;
   latencyFiles: number;
 }
@@ -39,6 +41,16 @@ export interface TransferFigures {
   receiverPeakRssMB: number;
   /** what carried the chunk data when the pull ended (PeerInfo.transport) */
   transport: string;
+  /** CPU time of each daemon from the rename into the folder until the file is in place */
+  senderCpuSeconds: number;
+  receiverCpuSeconds: number;
+}
+export interface RenameFigures {
+  fileBytes: number;
+  /** sent by the renaming device until the other holds the file under its new name only */
+  sentBytes: number;
+  receivedBytes: number;
+  seconds: number;
 }
 export interface DeltaFigures {
   fileBytes: number;
@@ -58,14 +70,19 @@ export interface ManyFigures {
   /** a new device joins the share holding them and gets everything */
   joinSeconds: number;
   joinFiles: number;
+  /** the receiver's CPU time while the files were written and synced live */
+  receiverCpuSeconds: number;
 }
 
-export type SyncPart = 'latency' | 'transfer' | 'delta' | 'many';
+export type SyncPart = 'latency' | 'transfer' | 'delta' | 'rename' | 'many';
 export interface SyncResults {
   latency?: LatencyFigures;
   transfer?: TransferFigures;
   delta?: DeltaFigures;
+  rename?: RenameFigures;
   many?: ManyFigures;
+  /** VmHWM of each daemon after all the parts that ran */
+  peakRssMB?: { sender: number; receiver: number };
 }
 
 /** Runs the selected parts on one pair of connected devices; calls `report` as each part ends. */
@@ -89,7 +106,9 @@ export async function benchSync(
     if (parts.has('latency')) report('latency', (out.latency = await latency(a, b, opts)));
     if (parts.has('transfer')) report('transfer', (out.transfer = await transfer(c, a, b, shareId, opts)));
     if (parts.has('delta')) report('delta', (out.delta = await delta(c, a, b, shareId, opts)));
+    if (parts.has('rename')) report('rename', (out.rename = await rename(c, a, b, shareId, opts)));
     if (parts.has('many')) report('many', (out.many = await many(c, a, b, shareId, opts)));
+    out.peakRssMB = { sender: peakRssOf(a.proc?.pid) / 1e6, receiver: peakRssOf(b.proc?.pid) / 1e6 };
     return out;
   } catch (err) {
     if (process.env.PEERFOLD_BENCH_LOGS) console.error(c.logs());
@@ -182,6 +201,7 @@ function stage(c: Cluster, d: Device, name: string, bytes: number): () => void {
 /** Times one big file from a to b: when a has indexed it, when b first needs it, when b has it. */
 async function timeBigFile(a: Device, b: Device, shareId: string, name: string, bytes: number, filesAfter: number, put: () => void) {
   const inBefore = await sumPeers(b, 'inBytes');
+  const cpuBefore = [cpuSecondsOf(a.proc?.pid), cpuSecondsOf(b.proc?.pid)];
   const t0 = now();
   put();
   let tIndexed = 0;
@@ -212,6 +232,8 @@ async function timeBigFile(a: Device, b: Device, shareId: string, name: string, 
     senderScanSeconds: ((tIndexed || tNeed) - t0) / 1000,
     pullSeconds: (tDone - (tNeed || tIndexed)) / 1000,
     wireBytes,
+    senderCpuSeconds: cpuSecondsOf(a.proc?.pid) - cpuBefore[0]!,
+    receiverCpuSeconds: cpuSecondsOf(b.proc?.pid) - cpuBefore[1]!,
   };
 }
 
@@ -297,9 +319,39 @@ async function delta(c: Cluster, a: Device, b: Device, shareId: string, opts: Sy
   };
 }
 
+async function rename(c: Cluster, a: Device, b: Device, shareId: string, opts: SyncOptions): Promise<RenameFigures> {
+  opts.log(`sync/rename: a ${opts.renameBytes / MiB} MiB file, then renamed`);
+  const [name, renamed] = ['big-rename.bin', 'big-renamed.bin'];
+  const files = (await a.share(shareId)).localFiles;
+  await timeBigFile(a, b, shareId, name, opts.renameBytes, files + 1, stage(c, a, name, opts.renameBytes));
+  const sentBefore = await sumPeers(a, 'outBytes');
+  const recvBefore = await sumPeers(b, 'inBytes');
+  const t0 = now();
+  renameSync(join(a.dir, name), join(a.dir, renamed));
+  await waitUntil(
+    'the rename to arrive',
+    async () => {
+      const sb = await b.share(shareId);
+      if (sb.state !== 'idle' || sb.needFiles || sb.pulling.length) return false;
+      return !existsSync(join(b.dir, name)) && existsSync(join(b.dir, renamed)) && statSync(join(b.dir, renamed)).size === opts.renameBytes;
+    },
+    600_000,
+    50,
+  );
+  const seconds = (now() - t0) / 1000;
+  const sentBytes = (await sumPeers(a, 'outBytes')) - sentBefore;
+  const receivedBytes = (await sumPeers(b, 'inBytes')) - recvBefore;
+  if (sentBytes < 0 || receivedBytes < 0) throw new Error('the devices reconnected during the rename benchmark; run it again');
+  rmSync(join(a.dir, renamed));
+  await synced(a, b, shareId, files, 120_000);
+  rmSync(join(b.dir, '.peerfold', 'archive'), { recursive: true, force: true });
+  return { fileBytes: opts.renameBytes, sentBytes, receivedBytes, seconds };
+}
+
 async function many(c: Cluster, a: Device, b: Device, shareId: string, opts: SyncOptions): Promise<ManyFigures> {
   opts.log(`sync/many: ${opts.smallFiles} small files written on one device`);
   const before = (await a.share(shareId)).localFiles;
+  const cpuBefore = cpuSecondsOf(b.proc?.pid);
   const dirs = Math.ceil(opts.smallFiles / 100);
   let bytes = 0;
   const t0 = now();
@@ -313,6 +365,7 @@ async function many(c: Cluster, a: Device, b: Device, shareId: string, opts: Syn
   const tWritten = now();
   await synced(a, b, shareId, before + opts.smallFiles, 1_800_000, 500);
   const tDone = now();
+  const receiverCpuSeconds = cpuSecondsOf(b.proc?.pid) - cpuBefore;
   const got = readdirSync(join(b.dir, 'many')).reduce((n, d) => n + readdirSync(join(b.dir, 'many', d)).length, 0);
   if (got !== opts.smallFiles) throw new Error(`the receiver holds ${got} of ${opts.smallFiles} files`);
   opts.log(`sync/many: all ${opts.smallFiles} files across ${((tDone - t0) / 1000).toFixed(1)} s after the first write`);
@@ -335,6 +388,7 @@ async function many(c: Cluster, a: Device, b: Device, shareId: string, opts: Syn
     afterLastWriteSeconds: (tDone - tWritten) / 1000,
     joinSeconds,
     joinFiles: before + opts.smallFiles,
+    receiverCpuSeconds,
   };
 }
 
@@ -353,6 +407,7 @@ export function printSyncPart(part: SyncPart, r: object): void {
     );
     console.log(`  end to end             ${fmt(x.endToEndSeconds, 2)} s (of which the sender's scan ${fmt(x.senderScanSeconds, 2)} s)`);
     console.log(`  peak RSS               sender ${fmt(x.senderPeakRssMB)} MB, receiver ${fmt(x.receiverPeakRssMB)} MB`);
+    console.log(`  CPU                    sender ${fmt(x.senderCpuSeconds, 2)} s, receiver ${fmt(x.receiverCpuSeconds, 2)} s`);
   } else if (part === 'delta') {
     const x = r as DeltaFigures;
     console.log(`sync delta: one byte inserted in the middle of a ${fmt(x.fileBytes / MiB, 0)} MiB file`);
@@ -360,6 +415,12 @@ export function printSyncPart(part: SyncPart, r: object): void {
       `  bytes sent             ${fmt(x.sentBytes / KiB)} KiB by the sender, ${fmt(x.receivedBytes / KiB)} KiB received (target < 512 KiB); ${fmt(x.seconds, 2)} s`,
     );
     console.log(`  (its first transfer    ${fmt(x.initialPullMBps)} MB/s)`);
+  } else if (part === 'rename') {
+    const x = r as RenameFigures;
+    console.log(`sync rename: a ${fmt(x.fileBytes / MiB, 0)} MiB file renamed`);
+    console.log(
+      `  bytes sent             ${fmt(x.sentBytes / KiB)} KiB by the sender, ${fmt(x.receivedBytes / KiB)} KiB received; ${fmt(x.seconds, 2)} s`,
+    );
   } else {
     const x = r as ManyFigures;
     console.log(`sync many: ${x.files} small files (${fmt(mb(x.bytes))} MB)`);
