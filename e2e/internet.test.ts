@@ -66,3 +66,33 @@ test('two devices on one home LAN find each other by LAN discovery, with no trac
   assert.equal(peer.via, 'lan');
   assert.match(peer.address ?? '', new RegExp(`^${na.address.replace(/\./g, '\\.')}:\\d+$`), 'the address in use is alpha on the home LAN');
 });
+
+test('a laptop carried to another network reconnects by itself and sync carries on', { skip, timeout: 300_000 }, async () => {
+  const si = new SmallInternet();
+  cleanups.push(() => si.close());
+  const [home, office] = [si.addHome(), si.addHome()];
+  const laptop = si.addDevice(home, 'laptop');
+  const server = si.addCoreDevice('server');
+  const c = new Cluster('peerfold-e2e-internet-');
+  cleanups.push(() => c.close());
+  const a = await c.add('alpha', {}, { netns: { net: si.net, ns: laptop.ns } });
+  const b = await c.add('bravo', {}, { netns: { net: si.net, ns: server.ns } });
+  writeFileSync(join(b.dir, 'before.txt'), 'synced at home\n');
+  const { share, codes } = await b.call('share', { path: b.dir });
+  await a.call('join', { code: codes.readWrite!, path: a.dir });
+  await a.call('addPeer', { share: share.id, address: `${server.address}:${(await b.status()).device.listenPort}` });
+  await converged([a, b], share.id, 180_000);
+  const atHome = await waitUntil('bravo to see alpha', async () => (await b.call('peers', {})).find((p) => p.connected));
+  assert.match(atHome.address ?? '', new RegExp(`^${home.wanAddress.replace(/\./g, '\\.')}:`), 'bravo sees alpha behind its home router');
+
+  si.moveDevice(laptop, office);
+  writeFileSync(join(a.dir, 'on-the-road.txt'), 'written after the move\n');
+  writeFileSync(join(b.dir, 'meanwhile.txt'), 'written on the server after the move\n');
+  await converged([a, b], share.id, 180_000);
+  const fromOffice = await waitUntil('bravo to see alpha at the office', async () =>
+    (await b.call('peers', {})).find((p) => p.connected && p.address?.startsWith(`${office.wanAddress}:`)),
+  );
+  assert.equal(fromOffice.deviceId, atHome.deviceId);
+  assert.match(a.log, /the network changed/, 'alpha noticed the change itself');
+  assert.equal((await a.call('peers', {})).find((p) => p.connected)?.via, 'manual');
+});

@@ -70,6 +70,30 @@ export class SmallInternet {
     return d;
   }
 
+  /** A device with an address of its own on the core segment (no NAT in front of it), 100.64.0.20 onwards. */
+  addCoreDevice(role: string): { ns: Netns; address: string } {
+    const ns = this.net.namespace(role);
+    const address = `100.64.0.${20 + this.coreDevices++}`;
+    this.net.attach(ns, 'eth0', `${address}/24`, this.core, 'pub');
+    return { ns, address };
+  }
+  private coreDevices = 0;
+
+  /**
+   * Moves a device to another home's LAN, as a laptop carried from home to the office: its
+   * interface goes away and a new one with a new address comes up there.
+   */
+  moveDevice(d: HomeDevice, to: Home): void {
+    this.net.ip(d.ns, ['link', 'del', 'eth0']);
+    d.home.devices.splice(d.home.devices.indexOf(d), 1);
+    d.address = `${to.lanPrefix}.${10 + to.devices.length + this.moves++ * 10}`;
+    d.home = to;
+    this.net.attach(d.ns, 'eth0', `${d.address}/24`, to.router, 'lan');
+    this.net.route(d.ns, 'default', to.lanAddress);
+    to.devices.push(d);
+  }
+  private moves = 0;
+
   /** Firewalls UDP between two homes' routers (both ways): no direct path is left, TURN is. */
   blockUdpBetween(a: Home, b: Home): void {
     this.net.dropUdp(a.router, b.wanAddress);

@@ -151,7 +151,17 @@ test('codes, peers and conflicts', () => {
     inBytesPerSec: 0,
     outBytesPerSec: 0,
   };
-  assert.match(formatPeers([peer]).split('\n')[1], /^QWERTYU\s+laptop\s+connected\s+lan\s+udx\s+127\.0\.0\.1:4000\s+4\.0 KiB/);
+  assert.match(
+    formatPeers([peer]).split('\n')[1],
+    new RegExp(`^QWERTYU\\s+laptop\\s+connected\\s+${formatTime(peer.connectedSince)}\\s+lan\\s+udx\\s+127\\.0\\.0\\.1:4000\\s+4\\.0 KiB`),
+  );
+  // how a peer is reached through a relay, and an offline peer has no "since"
+  const relayed = formatPeers([
+    { ...peer, via: 'relay', address: '100.64.0.1:49160' },
+    { ...peer, deviceId: 'ZZZZZZZ-B', name: 'nas', connected: false },
+  ]);
+  assert.match(relayed, /laptop\s+connected\s+\S+ \S+\s+relay\s+udx\s+100\.64\.0\.1:49160/);
+  assert.match(relayed, /nas\s+offline\s+-\s+lan\s+-/);
   assert.match(formatPeers([]), /No peers yet/);
   const c: ConflictInfo = {
     shareId: 'sh1',

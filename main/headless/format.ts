@@ -217,11 +217,12 @@ export function formatPeers(peers: PeerInfo[]): string {
   if (peers.length === 0)
     return 'No peers yet. They appear when a device with the same share is found on the LAN, or after `peerfold peer add SHARE HOST:PORT`.';
   return formatTable(
-    ['DEVICE', 'NAME', 'STATE', 'VIA', 'TRANSPORT', 'ADDRESS', 'IN', 'OUT', 'DOWN', 'UP', 'SHARES'],
+    ['DEVICE', 'NAME', 'STATE', 'SINCE', 'VIA', 'TRANSPORT', 'ADDRESS', 'IN', 'OUT', 'DOWN', 'UP', 'SHARES'],
     peers.map((p) => [
       shortId(p.deviceId),
       p.name,
       p.connected ? 'connected' : 'offline',
+      p.connected ? formatTime(p.connectedSince) : '-',
       p.via,
       p.connected ? p.transport : '-',
       p.address ?? '-',
@@ -231,7 +232,7 @@ export function formatPeers(peers: PeerInfo[]): string {
       formatRate(p.outBytesPerSec),
       String(p.shareIds.length),
     ]),
-    [6, 7, 8, 9, 10],
+    [7, 8, 9, 10, 11],
   );
 }
 

@@ -12,6 +12,7 @@ import { identityOf, resolveDuplicate } from '../net/dedupe.ts';
 import { startLanDiscovery, type Discovered, type LanDiscovery } from '../net/discovery.ts';
 import { dial, listenSignaling, type HelloInfo, type SignalingListener } from '../net/signaling.ts';
 import { guard } from '../net/log.ts';
+import { NetworkWatch, type NetworkChange } from '../net/network-watch.ts';
 import { shutdownNet, type LinkOptions, type PeerLink } from '../net/transport.ts';
 import { DeviceLink, type DeviceLinkHost, type LinkStore } from '../peer/device-link.ts';
 import { BulkLink } from '../peer/bulk-link.ts';
@@ -34,6 +35,9 @@ import { Throttle } from './throttle.ts';
  * Generous, so a slow honest peer is not given up on: 32 chunks in flight in 2 min is ~70 KB/s.
  */
 export const CHUNK_ANSWER_TIMEOUT_MS = Number(process.env.PEERFOLD_CHUNK_TIMEOUT_MS ?? 120_000);
+
+/** How long a link gets to answer after this machine's networks changed before it is redialed. */
+export const NETWORK_CHANGE_PROBE_MS = Number(process.env.PEERFOLD_NETWORK_PROBE_MS ?? 3_000);
 
 /** How long an existing link gets to answer when the same device dials in again. */
 export const PROBE_MS = Number(process.env.PEERFOLD_PROBE_MS ?? 1_500);
@@ -85,6 +89,7 @@ export class Network implements ChunkSwarm {
   private readonly byDiscovery = new Map<string, string>();
   private readonly indexPushTimers = new Map<string, NodeJS.Timeout>();
   private timer: NodeJS.Timeout | null = null;
+  private networkWatch: NetworkWatch | null = null;
   private stopped = false;
   listenPort = 0;
   private readonly recvThrottle = new Throttle(() => this.deps.settings().maxRecvKBps * 1024);
@@ -161,11 +166,16 @@ export class Network implements ChunkSwarm {
       250,
     );
     this.timer.unref();
+    this.networkWatch = new NetworkWatch((change) => void this.networkChanged(change), {
+      intervalMs: process.env.PEERFOLD_NETWORK_POLL_MS ? Number(process.env.PEERFOLD_NETWORK_POLL_MS) : undefined,
+      log: (_, m) => this.deps.log(m),
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.networkWatch?.stop();
     for (const t of this.indexPushTimers.values()) clearTimeout(t);
     for (const l of [...this.links.values(), ...this.pending]) l.close('shutting down');
     await this.discovery?.close();
@@ -182,7 +192,9 @@ export class Network implements ChunkSwarm {
     this.keys.set(shareId, keys);
     this.byDiscovery.set(keys.discoveryIdHex, shareId);
     for (const a of this.deps.store.listAddresses(shareId)) this.rememberAddress(a, 'manual', null);
-    for (const p of this.deps.store.listPeers(shareId)) if (p.address) this.rememberAddress(p.address, p.via ?? 'lan', p.deviceId);
+    for (const p of this.deps.store.listPeers(shareId)) {
+      if (p.address && (p.via === 'lan' || p.via === 'manual' || !p.via)) this.rememberAddress(p.address, p.via ?? 'lan', p.deviceId);
+    }
     this.shareBecameActive(shareId);
   }
 
@@ -356,6 +368,31 @@ export class Network implements ChunkSwarm {
     return { discoveryIds: common };
   }
 
+  // ---- when the network changes --------------------------------------------------------------
+
+  /**
+   * This machine's addresses changed (it moved to another network, an interface went away): links
+   * whose path broke would otherwise sit silent until liveness gives up on them. Every live link
+   * is asked to answer and one that does not is closed, so the device is dialed again at once;
+   * LAN discovery announces from the new addresses, and addresses that failed are tried again now.
+   */
+  private async networkChanged(change: NetworkChange): Promise<void> {
+    if (this.stopped) return;
+    this.deps.log(`the network changed (addresses now: ${change.after || 'none'}); checking every link`);
+    this.discovery?.networkChanged();
+    const live = [...this.links.values()].filter((l) => l.isLive);
+    const answers = await Promise.all(live.map((l) => l.probe(NETWORK_CHANGE_PROBE_MS)));
+    live.forEach((l, i) => {
+      if (!answers[i] && l.isLive) l.close('the network changed and the link stopped answering');
+    });
+    const now = Date.now();
+    for (const a of this.addresses.values()) {
+      a.failures = 0;
+      a.nextTry = Math.min(a.nextTry, now);
+    }
+    this.changed();
+  }
+
   // ---- redeeming an invite --------------------------------------------------------------------
 
   /** invite redemptions under way (LAN announcements are remembered only meanwhile) */
@@ -509,12 +546,15 @@ export class Network implements ChunkSwarm {
     const address = link.origin.remoteAddress;
     const host = address ? address.replace(/:\d+$/, '') : null;
     const listen = link.origin.peer?.listenPort;
+    const via = link.origin.connectedVia;
+    // only a direct path's address can be dialed again: behind a NAT the listening port is closed
+    const dialable = via === 'lan' || via === 'manual';
     for (const shareId of shareIds) {
       this.deps.store.updatePeer(shareId, link.deviceId, {
         name: link.deviceName,
-        via: link.origin.via,
+        via,
         lastSeen: Date.now(),
-        ...(host && listen ? { address: `${host}:${listen}` } : {}),
+        ...(host && listen && dialable ? { address: `${host}:${listen}` } : {}),
       });
       this.deps.syncSoon(shareId);
     }
@@ -699,7 +739,7 @@ export class Network implements ChunkSwarm {
         connected: true,
         connectedSince: l.since,
         name: l.deviceName,
-        via: l.origin.via,
+        via: l.origin.connectedVia,
         transport: l.transport,
         address: l.origin.remoteAddress ?? p.address,
         inBytes: st.bytesIn,

@@ -231,6 +231,19 @@ export class LanDiscovery implements NetResource {
     if (this.started && !this.closed) this.announceNow();
   }
 
+  /**
+   * The machine's networks changed: joins the multicast group on interfaces that are new (when
+   * listening on every interface) and announces at once from the new addresses.
+   */
+  networkChanged(): void {
+    if (!this.started || this.closed) return;
+    if (this.sender === this.socket) {
+      this.joined.clear(); // joining again where already joined fails harmlessly (logged at debug)
+      this.joinGroups();
+    }
+    this.announceNow();
+  }
+
   /** Sends the announcement to every target now (nothing when there are no IDs to announce). */
   announceNow(): void {
     if (!this.started || this.closed || this.ids.length === 0) return;

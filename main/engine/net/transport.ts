@@ -22,6 +22,8 @@ import { ChannelSender, DEFAULT_SENDER_LIMITS, MAX_MESSAGE_BYTES, type SenderLim
 import { defaultNetLog, errorMessage, guard, type NetLog } from './log.ts';
 import { RateMeter } from './rate.ts';
 import { liveResources, trackResource, untrackResource, type NetResource } from './resources.ts';
+import { localNetworks } from './local-networks.ts';
+import { connectedVia, formatEndpoint, type SelectedPath } from './path.ts';
 import { normalizeFingerprint, sha256FingerprintFromSdp } from './sdp.ts';
 
 export { MAX_MESSAGE_BYTES };
@@ -129,7 +131,7 @@ interface ChannelState {
 export class PeerLink implements NetResource {
   readonly id: string;
   readonly role: LinkRole;
-  /** How the peer was found; set by whoever created the link. */
+  /** How the peer was found; set by whoever created the link. connectedVia says how it is reached. */
   via: LinkVia = 'lan';
   /** Set by signaling once the peer introduced itself. */
   peer: LinkPeer | null = null;
@@ -146,7 +148,7 @@ export class PeerLink implements NetResource {
   private hasRemoteDescription = false;
   private localFp = '';
   private remoteFp = '';
-  private selectedRemote: string | null = null;
+  private selected: SelectedPath | null = null;
   private closedReason: string | null = null;
   private readonly closeHandlers: CloseHandler[] = [];
   private connectTimer: NodeJS.Timeout | null;
@@ -298,8 +300,19 @@ export class PeerLink implements NetResource {
 
   /** "ip:port" ([ip]:port for IPv6) of the peer's side of the selected candidate pair. */
   get remoteAddress(): string | null {
-    if (this.closedReason === null) this.refreshRemoteAddress();
-    return this.selectedRemote;
+    const path = this.selectedPath();
+    return path ? formatEndpoint(path.remote) : null;
+  }
+
+  /** The candidate pair ICE selected (addresses and candidate types), null before there is one. */
+  selectedPath(): SelectedPath | null {
+    if (this.closedReason === null) this.refreshSelectedPath();
+    return this.selected;
+  }
+
+  /** How the peer is reached: lan, manual, internet (directly, through NATs) or relay (net/path.ts). */
+  get connectedVia(): LinkVia {
+    return connectedVia(this.via, this.selectedPath(), localNetworks());
   }
 
   get bytesIn(): number {
@@ -495,7 +508,7 @@ export class PeerLink implements NetResource {
     } catch {
       // older bindings lack remoteFingerprint(); libdatachannel has verified it anyway
     }
-    this.refreshRemoteAddress();
+    this.refreshSelectedPath();
     this.resolveOpen();
   }
 
@@ -541,12 +554,12 @@ export class PeerLink implements NetResource {
     }
   }
 
-  private refreshRemoteAddress(): void {
+  private refreshSelectedPath(): void {
     try {
       const pair = this.pc.getSelectedCandidatePair();
-      if (pair?.remote?.address) {
-        const a = pair.remote.address;
-        this.selectedRemote = a.includes(':') ? `[${a}]:${pair.remote.port}` : `${a}:${pair.remote.port}`;
+      if (pair?.remote?.address && pair.local) {
+        const end = (c: { address: string; port: number; type: string }) => ({ address: c.address, port: c.port, type: c.type });
+        this.selected = { local: end(pair.local), remote: end(pair.remote) };
       }
     } catch {
       // not selected yet

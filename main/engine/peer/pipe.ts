@@ -57,7 +57,10 @@ export interface LinkOrigin {
   readonly id: string;
   /** 'offerer' = this device dialed */
   readonly role: LinkRole;
+  /** how the peer was found */
   readonly via: LinkVia;
+  /** how the peer is reached now: lan, manual, internet (through NATs) or relay (net/path.ts) */
+  readonly connectedVia: LinkVia;
   /** who signaling said is on the other end (unproven until the handshake) */
   readonly peer: LinkPeer | null;
   readonly remoteAddress: string | null;

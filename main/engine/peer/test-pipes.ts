@@ -25,6 +25,9 @@ export class MemoryPipe implements MessagePipe, LinkOrigin {
   /** every message sent, by channel (tests look at what went over the wire) */
   readonly sent: { channel: LinkChannel; bytes: Uint8Array }[] = [];
   via: LinkVia = 'lan';
+  get connectedVia(): LinkVia {
+    return this.via;
+  }
   remoteAddress: string | null = '127.0.0.1:1';
   peer: LinkOrigin['peer'] = null;
 

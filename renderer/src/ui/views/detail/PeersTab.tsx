@@ -11,8 +11,8 @@ const viaLabel: Record<PeerVia, string> = { lan: 'LAN', manual: 'Manual address'
 const viaHint: Record<PeerVia, string> = {
   lan: 'Found on the local network',
   manual: 'Connected through an address added by hand',
-  internet: 'Direct connection across the internet',
-  relay: 'Traffic goes through a relay server (slower)',
+  internet: 'Direct connection across the internet, through the routers on the way',
+  relay: 'No direct path between the devices: traffic goes through a relay (TURN) server, which is slower',
 };
 
 const transportLabel: Record<PeerTransport, string> = { datachannel: 'Data over WebRTC', udx: 'Data over udx' };
@@ -102,7 +102,11 @@ export function PeersTab({ share, peers }: { share: ShareSummary; peers: PeerInf
                     <span className={`via via-${p.via}`} title={viaHint[p.via]} data-testid="peer-via" data-via={p.via}>
                       {viaLabel[p.via]}
                     </span>
-                    {p.address && <div className="mono muted small">{p.address}</div>}
+                    {p.address && (
+                      <div className="mono muted small" data-testid="peer-address" title="The other device's address in use">
+                        {p.address}
+                      </div>
+                    )}
                     {p.connected && (
                       <div
                         className="muted small"
