@@ -5,8 +5,12 @@
 export type ShareId = string;
 export type DeviceId = string;
 
-/** 'waiting': joined, and no peer's index has arrived yet (nothing can be called up to date) */
-export type ShareState = 'scanning' | 'waiting' | 'syncing' | 'idle' | 'paused' | 'error';
+/**
+ * 'waiting': joined, and no peer's index has arrived yet (nothing can be called up to date).
+ * 'waiting-for-issuer': joined with a one-time invite that the device which made it has not
+ * answered yet (`ShareSummary.invite`); nothing syncs until it grants the invite.
+ */
+export type ShareState = 'scanning' | 'waiting' | 'waiting-for-issuer' | 'syncing' | 'idle' | 'paused' | 'error';
 export type AccessLevel = 'read-write' | 'read-only' | 'encrypted';
 export type FileType = 'file' | 'dir' | 'symlink';
 /** How a peer was found / what path its connection takes. */
@@ -74,6 +78,14 @@ export interface ShareSummary {
    * device accepts; `changes` lists them, `revert` restores the shared version. 0 elsewhere
    */
   localChanges: number;
+  /**
+   * a join by one-time invite that the issuing device has not granted yet; null for every other
+   * share. State 'waiting-for-issuer' while that device cannot be reached; 'error' once it
+   * refused (`error` says why: used, revoked, expired). Until granted the `id` is provisional
+   * ("invite-" and the invite's ID) and the folder is untouched; once granted the share takes its
+   * real id, at the same `path`. `unshare` gives up the join.
+   */
+  invite: { issuer: DeviceId; expiresAt: number } | null;
 }
 
 export interface DeviceInfo {
@@ -235,7 +247,11 @@ export interface ShareRef {
 export interface ApiMethods {
   status: { params: { share?: string }; result: StatusResult };
   share: { params: { path: string; name?: string }; result: { share: ShareSummary; codes: ShareCodes } };
-  /** `code` may be a share code or a one-time invite; `peer` (HOST:PORT) is where to reach an invite's issuer when LAN discovery cannot */
+  /**
+   * `code` may be a share code or a one-time invite; `peer` (HOST:PORT) is where to reach an
+   * invite's issuer (or, with a share code, a device that has the share) when LAN discovery cannot.
+   * With an invite the share is returned at once, waiting for the issuer (ShareSummary.invite).
+   */
   join: { params: { code: string; path: string; name?: string; peer?: string }; result: { share: ShareSummary } };
   unshare: { params: ShareRef; result: { ok: true } };
   codes: { params: ShareRef; result: ShareCodes };

@@ -27,6 +27,7 @@ export function sampleShare(over: Partial<ShareSummary> = {}): ShareSummary {
     heldDeletes: 0,
     rejectedEntries: 0,
     localChanges: 0,
+    invite: null,
     ...over,
   };
 }

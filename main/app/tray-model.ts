@@ -40,7 +40,12 @@ function hasShareError(s: ShareSummary): boolean {
 }
 
 function isActive(s: ShareSummary): boolean {
-  return !s.paused && (s.state === 'syncing' || s.state === 'scanning' || s.state === 'waiting');
+  return !s.paused && (s.state === 'syncing' || s.state === 'scanning' || isWaiting(s));
+}
+
+/** Waiting for a peer's index, or for the device that made its invite. */
+function isWaiting(s: ShareSummary): boolean {
+  return s.state === 'waiting' || s.state === 'waiting-for-issuer';
 }
 
 function conflictCount(shares: ShareSummary[]): number {
@@ -71,7 +76,7 @@ export function traySummary(input: TrayInput): string {
       const active = shares.filter((s) => isActive(s));
       const files = active.reduce((n, s) => n + s.needFiles, 0);
       const rate = active.reduce((n, s) => n + s.inBytesPerSec, 0);
-      if (files === 0 && active.every((s) => s.state === 'waiting')) {
+      if (files === 0 && active.every(isWaiting)) {
         return active.length === 1 ? `${active[0]!.name}: waiting for a peer` : `${active.length} folders waiting for a peer`;
       }
       if (files === 0 && active.every((s) => s.state === 'scanning')) {

@@ -9,18 +9,20 @@ import { ApiError } from '../../shared/errors.ts';
 import { SettingsFile } from './config/settings.ts';
 import { SharesFile } from './config/shares-file.ts';
 import { InvitesFile } from './config/invites-file.ts';
+import { PendingJoinsFile } from './config/pending-joins-file.ts';
 import type { ShareRow } from './index/rows.ts';
 import { IndexStore } from './index/store.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from './keys/identity.ts';
 import { HashPool } from './scan/hasher.ts';
 import { counterFloorForNewIndex } from './sync/vv.ts';
 import { createHandlers, type Handlers } from './api/handlers.ts';
-import { shareSummary } from './api/status.ts';
+import { pendingJoinSummary, shareSummary } from './api/status.ts';
 import { Folder } from './model/folder.ts';
 import { storedShareSecret } from './keys/codes.ts';
 import { deriveShareKeys } from './keys/secrets.ts';
 import { Invites } from './model/invites.ts';
 import { Network } from './model/network.ts';
+import { PendingJoins } from './model/pending-joins.ts';
 import { guard } from './net/log.ts';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -46,6 +48,7 @@ export class Engine {
   private handlers!: Handlers;
   network!: Network;
   invites!: Invites;
+  pendingJoins!: PendingJoins;
 
   private constructor(
     readonly home: string,
@@ -100,8 +103,16 @@ export class Engine {
       },
       opts.listenPort ?? settings.get().listenPort,
     );
+    engine.pendingJoins = new PendingJoins({
+      file: new PendingJoinsFile(home),
+      redeem: (terms, peer, timeoutMs, signal) => engine.network.redeemInvite(terms, peer, timeoutMs, signal),
+      complete: async (j, code) => void (await engine.call('join', { code, path: j.path, name: j.name, peer: j.peer ?? undefined })),
+      changed: () => engine.statusChanged(),
+      log: (m) => engine.log(m),
+    });
     await engine.network.start();
     for (const row of store.listShares()) await engine.startFolder(row);
+    engine.pendingJoins.start();
     if (recovered) engine.emit('error', { shareId: null, message: recovered });
     return engine;
   }
@@ -175,6 +186,14 @@ export class Engine {
     const direct = this.folders.get(ref);
     if (direct) return direct;
     for (const f of this.folders.values()) if (f.root === ref || f.root === ref.replace(/\/+$/, '')) return f;
+    const pending = this.pendingJoins.find(ref);
+    if (pending)
+      throw new ApiError(
+        'refused',
+        pending.error
+          ? `"${pending.name}" could not join: ${pending.error}. \`peerfold unshare ${pending.id}\` removes it`
+          : `"${pending.name}" is waiting for the device that made its invite: nothing of the share is here yet`,
+      );
     throw new ApiError('not-found', `no share "${ref}"; \`peerfold shares\` lists them by id and folder`);
   }
 
@@ -221,11 +240,15 @@ export class Engine {
   }
 
   status(shareRef?: string): StatusResult {
-    const folders = shareRef ? [this.folder(shareRef)] : this.allFolders();
+    const pending = shareRef ? this.pendingJoins.find(shareRef) : null;
+    const folders = pending ? [] : shareRef ? [this.folder(shareRef)] : this.allFolders();
     const shares = folders.map((f) => shareSummary(this, f));
+    const paused = shares.length > 0 && shares.every((s) => s.paused);
+    const joins = pending ? [pending] : shareRef ? [] : this.pendingJoins.list();
+    shares.push(...joins.map(pendingJoinSummary));
     return {
       device: { id: this.deviceId, name: this.deviceName, listenPort: this.network.listenPort, version: ENGINE_VERSION },
-      paused: shares.length > 0 && shares.every((s) => s.paused),
+      paused,
       shares,
       error: this.indexRecovered,
     };
@@ -251,6 +274,7 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.pendingJoins.stop();
     await this.network.stop();
     for (const f of this.folders.values()) await f.stop();
     await this.pool.close();

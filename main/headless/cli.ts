@@ -5,6 +5,8 @@ import { resolveHome } from '../engine/config/home.ts';
 import { parseArgs, UsageError, type Invocation } from './args.ts';
 import { connectToDaemon, waitForStop } from './client.ts';
 import { formatHuman, formatJson } from './format.ts';
+import { awaitInviteJoin } from './invite-wait.ts';
+import type { Result } from '../../shared/api.ts';
 
 /** How long `peerfold stop` waits for the daemon to release its home after it agreed to stop. */
 const STOP_WAIT_MS = 60_000;
@@ -49,7 +51,12 @@ export async function runCli(argv: string[]): Promise<number> {
   let client: Awaited<ReturnType<typeof connectToDaemon>> | null = null;
   try {
     client = await connectToDaemon(home);
-    const result = await client.call(inv.method, inv.params);
+    let result = await client.call(inv.method, inv.params);
+    if (inv.command === 'join' && (result as Result<'join'>).share.invite) {
+      const end = await awaitInviteJoin(client, (result as Result<'join'>).share);
+      if (end.kind === 'refused') throw new Error(`${end.error}: nothing was joined`);
+      result = { share: end.share };
+    }
     if (inv.command === 'stop') {
       await client.closed;
       if (!(await waitForStop(home, client.pid, STOP_WAIT_MS))) {

@@ -43,6 +43,7 @@ const share: ShareSummary = {
   heldDeletes: 0,
   rejectedEntries: 0,
   localChanges: 0,
+  invite: null,
 };
 const status: StatusResult = {
   device: { id: 'ABCDEFG-HIJKLMN-OPQ', name: 'nas', listenPort: 21120, version: '0.1.0' },

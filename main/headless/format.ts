@@ -113,6 +113,13 @@ export function formatShare(s: ShareSummary): string {
   row('id', s.id);
   row('access', s.access);
   row('state', s.state + (s.error ? `: ${s.error}` : ''));
+  if (s.invite)
+    row(
+      'invite',
+      s.error
+        ? `the join with a one-time invite failed; \`peerfold unshare ${s.id}\` removes it`
+        : `waiting for the device that made the invite (${shortId(s.invite.issuer)}); valid until ${formatTime(s.invite.expiresAt)}`,
+    );
   row('local', `${formatCount(s.localFiles, 'file')}, ${formatBytes(s.localBytes)}`);
   row('global', `${formatCount(s.globalFiles, 'file')}, ${formatBytes(s.globalBytes)}`);
   if (s.needFiles || s.needBytes) row('need', `${formatCount(s.needFiles, 'file')}, ${formatBytes(s.needBytes)}`);
@@ -281,6 +288,12 @@ export function formatHuman(command: CommandName, result: unknown, params: Param
     }
     case 'join': {
       const r = result as Result<'join'>;
+      if (r.share.invite)
+        return [
+          `Joined "${r.share.name}" into ${r.share.path} with a one-time invite (id ${r.share.id} until it is granted).`,
+          `Still waiting for the device that made the invite (${shortId(r.share.invite.issuer)}): it must be running and on this network, or give its address (--peer HOST:PORT).`,
+          `The share keeps trying until the invite expires (${formatTime(r.share.invite.expiresAt)}): \`peerfold shares\` shows when it answers; \`peerfold unshare ${r.share.id}\` gives up.`,
+        ].join('\n');
       return `Joined "${r.share.name}" into ${r.share.path} (id ${r.share.id}); it syncs when a peer with the share is reachable.`;
     }
     case 'unshare':

@@ -77,6 +77,7 @@ function share(over: Partial<ShareSummary> & Pick<ShareSummary, 'id' | 'name' | 
     heldDeletes: 0,
     rejectedEntries: 0,
     localChanges: 0,
+    invite: null,
     ...over,
   };
 }

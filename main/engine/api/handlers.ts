@@ -14,7 +14,9 @@ import { IGNORE_FILE, PEERFOLD_DIR } from '../scan/ignore.ts';
 import { counterFloorForNewIndex, isFirstVersion } from '../sync/vv.ts';
 import { MARKER_FILE, writeMarker } from '../model/folder.ts';
 import { canonicalFolder, checkShareableFolder, isInsideOrSame } from '../model/share-paths.ts';
-import { fileEntry, shareSummary } from './status.ts';
+import { fileEntry, pendingJoinSummary, shareSummary } from './status.ts';
+import type { PendingJoinRecord } from '../config/pending-joins-file.ts';
+import { pendingJoinId } from '../model/pending-joins.ts';
 
 export type Handlers = {
   [M in Method]: (params: ApiMethods[M]['params']) => Promise<ApiMethods[M]['result']> | ApiMethods[M]['result'];
@@ -38,9 +40,6 @@ function joinRefusal(level: AccessLevel): string | null {
   if (level !== 'encrypted') return null;
   return 'this is an encrypted code; this version of Peerfold joins with read-write and read-only codes only (encrypted devices come next)';
 }
-
-/** How long `join` with an invite waits for the issuing device to answer. */
-const INVITE_WAIT_MS = Number(process.env.PEERFOLD_INVITE_WAIT_MS ?? 60_000);
 
 export function createHandlers(engine: Engine): Handlers {
   const targets = (share?: string) => (share ? [engine.folder(share)] : engine.allFolders());
@@ -73,21 +72,25 @@ export function createHandlers(engine: Engine): Handlers {
   /** The folder to join into: checked, created when missing; its absolute path. */
   function prepareJoinFolder(path: string): string {
     const target = resolve(path);
-    checkShareableFolder(target, engine.store.listShares(), engine.home, false);
+    checkShareableFolder(target, occupied(), engine.home, false);
     try {
       mkdirSync(target, { recursive: true });
     } catch (err) {
       throw new ApiError('refused', `cannot create the folder ${target}: ${(err as Error).message}`);
     }
-    return checkShareableFolder(target, engine.store.listShares(), engine.home, true);
+    return checkShareableFolder(target, occupied(), engine.home, true);
   }
+
+  /** Shares and joins waiting for an invite's issuer: a new share's folder may overlap none of them. */
+  const occupied = () => [...engine.store.listShares(), ...engine.pendingJoins.list()];
 
   /**
    * Joins with a one-time invite (PROTOCOL.md, "Invites"): refused at once when the code says it
-   * has expired; otherwise the issuing device is reached, the invite proven and the share code of
-   * the granted level received over the authenticated link, then joined like any code.
+   * has expired (or cannot work here); otherwise the join is listed at once, waiting for the
+   * issuing device, and model/pending-joins.ts reaches it, proves the invite and, once it grants
+   * the share code of that level, joins with it like any code.
    */
-  async function joinByInvite(code: string, path: string, name: string | undefined, peer: string | undefined) {
+  function joinByInvite(code: string, path: string, name: string | undefined, peer: string | undefined) {
     const parsed = parseInvite(code);
     if (!parsed.ok) throw new ApiError('bad-request', `that invite does not work: ${parsed.error}`);
     const terms = parsed.invite;
@@ -103,37 +106,28 @@ export function createHandlers(engine: Engine): Handlers {
         throw new ApiError('refused', `this device already has that share, as "${row.name}" in ${row.path}`);
       }
     }
-    checkShareableFolder(resolve(path), engine.store.listShares(), engine.home, false);
-    const claim = await engine.network.redeemInvite(terms, peer ?? null, INVITE_WAIT_MS);
-    if (!claim.ok)
-      throw new ApiError('refused', `waited ${Math.round(INVITE_WAIT_MS / 1000)} s for the device that made the invite: ${claim.error}`);
-    const { status, code: granted } = claim.answer;
-    if (status !== 'granted') throw new ApiError('refused', REFUSAL_TEXT[status]);
-    const got = parseCode(granted);
-    const secret = got.ok ? shareSecretFromCode(got) : null;
-    if (!got.ok || got.level !== terms.level || deriveShareKeys(secret!).discoveryIdHex !== terms.discoveryId) {
-      throw new ApiError('refused', 'the issuing device answered the invite with a code for another share or level: nothing was joined');
-    }
-    const abs = prepareJoinFolder(path);
-    const id = deriveShareKeys(secret!).shareId;
-    const row: ShareRow = {
+    const id = pendingJoinId(terms.id);
+    const same = engine.pendingJoins.list().find((j) => j.id === id);
+    if (same) throw new ApiError('refused', `this invite is already being used here, for "${same.name}" in ${same.path}`);
+    const abs = checkShareableFolder(resolve(path), occupied(), engine.home, false);
+    const record: PendingJoinRecord = {
       id,
-      name: name?.trim() || basename(abs) || abs,
+      code: parsed.code,
       path: abs,
-      access: got.level,
-      secret: got.code,
-      paused: false,
+      name: name?.trim() || basename(abs) || abs,
+      peer: peer ?? null,
       createdAt: Date.now(),
+      error: null,
     };
-    if (peer) engine.store.addAddress(id, peer);
-    return { share: await addShare(row, { counterFloor: joinCounterFloor(abs), joined: true }) };
+    engine.pendingJoins.add(record);
+    return { share: pendingJoinSummary(record) };
   }
 
   return {
     status: ({ share }) => engine.status(share),
 
     async share({ path, name }) {
-      const abs = checkShareableFolder(path, engine.store.listShares(), engine.home, true);
+      const abs = checkShareableFolder(path, occupied(), engine.home, true);
       const secret = createShareSecret();
       const codes = shareCodes(secret);
       const row: ShareRow = {
@@ -158,6 +152,7 @@ export function createHandlers(engine: Engine): Handlers {
       const id = deriveShareKeys(secret).shareId;
       const existing = engine.store.getShare(id);
       if (existing) throw new ApiError('refused', `this device already has that share, as "${existing.name}" in ${existing.path}`);
+      if (peer !== undefined) checkAddress(peer);
       const abs = prepareJoinFolder(path);
       const row: ShareRow = {
         id,
@@ -168,6 +163,7 @@ export function createHandlers(engine: Engine): Handlers {
         paused: false,
         createdAt: Date.now(),
       };
+      if (peer) engine.store.addAddress(id, peer);
       return { share: await addShare(row, { counterFloor: joinCounterFloor(abs), joined: true }) };
     },
 
@@ -180,6 +176,11 @@ export function createHandlers(engine: Engine): Handlers {
     },
 
     async unshare({ share }) {
+      const pending = engine.pendingJoins.find(share);
+      if (pending) {
+        engine.pendingJoins.remove(pending.id);
+        return { ok: true };
+      }
       const f = engine.folder(share);
       await engine.stopFolder(f.id);
       engine.store.removeShare(f.id);

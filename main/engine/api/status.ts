@@ -2,6 +2,8 @@ import type { FileEntry, ShareSummary } from '../../../shared/api.ts';
 import type { FileRecord } from '../index/rows.ts';
 import type { Engine } from '../engine.ts';
 import type { Folder } from '../model/folder.ts';
+import type { PendingJoinRecord } from '../config/pending-joins-file.ts';
+import { parseInvite } from '../keys/invite-code.ts';
 
 export function shareSummary(engine: Engine, f: Folder): ShareSummary {
   const local = engine.store.counts(f.id, engine.deviceId);
@@ -32,6 +34,41 @@ export function shareSummary(engine: Engine, f: Folder): ShareSummary {
     heldDeletes: f.heldDeletes,
     rejectedEntries: engine.network.rejectedEntries(f.id),
     localChanges: sync.localChanges,
+    invite: null,
+  };
+}
+
+/** A join by invite the issuer has not granted: nothing of the share is here yet. */
+export function pendingJoinSummary(j: PendingJoinRecord): ShareSummary {
+  // a record holds a code that parses (config/pending-joins-file.ts checks it)
+  const parsed = parseInvite(j.code);
+  const terms = parsed.ok ? parsed.invite : null;
+  return {
+    id: j.id,
+    name: j.name,
+    path: j.path,
+    access: terms?.level ?? 'encrypted',
+    state: j.error ? 'error' : 'waiting-for-issuer',
+    paused: false,
+    error: j.error,
+    localFiles: 0,
+    localBytes: 0,
+    globalFiles: 0,
+    globalBytes: 0,
+    needFiles: 0,
+    needBytes: 0,
+    peersConnected: 0,
+    inBytesPerSec: 0,
+    outBytesPerSec: 0,
+    pulling: [],
+    conflicts: 0,
+    errors: [],
+    watcher: 'off',
+    lastScanAt: null,
+    heldDeletes: 0,
+    rejectedEntries: 0,
+    localChanges: 0,
+    invite: { issuer: terms?.issuer ?? '', expiresAt: terms?.expiresAt ?? 0 },
   };
 }
 

@@ -77,7 +77,7 @@ export function shareSecretFromCode(parsed: Extract<CodeParse, { ok: true }>): S
 }
 
 const LEVEL_BY_PREFIX = new Map(Object.entries(CODE_PREFIX).map(([k, p]) => [p, k as CodeKind]));
-const KNOWN = 'pfw1 (read-write), pfr1 (read-only) or pfe1 (encrypted)';
+const KNOWN = 'pfw1 (read-write), pfr1 (read-only), pfe1 (encrypted) or pfi1 (a one-time invite)';
 const HINTS: Record<string, string> = {
   o: ' (codes never use the letter o: did you mean the digit 0?)',
   b: ' (codes never use the letter b: did you mean the digit 8?)',

@@ -403,31 +403,28 @@ export class Network implements ChunkSwarm {
   /**
    * Reaches the device that issued an invite and claims it (peer/invite-claim.ts): at `address`
    * when given, where LAN discovery hears it announce the share, or where this device last saw
-   * it; tried again every few seconds until the issuer answers or `timeoutMs` passes.
+   * it; tried again every few seconds until the issuer answers, `timeoutMs` passes or `signal`
+   * aborts.
    */
-  async redeemInvite(
-    terms: InviteTerms,
-    address: string | null,
-    timeoutMs: number,
-    onAttempt?: (error: string) => void,
-  ): Promise<ClaimResult> {
+  async redeemInvite(terms: InviteTerms, address: string | null, timeoutMs: number, signal?: AbortSignal): Promise<ClaimResult> {
     const until = Date.now() + timeoutMs;
     let last = `the device that made the invite (${terms.issuer.slice(0, 7)}) was not found: it must be running and on this network, or give its address (--peer HOST:PORT)`;
+    const over = () => this.stopped || signal?.aborted === true || Date.now() >= until;
     this.inviteWaits++;
     try {
-      while (!this.stopped && Date.now() < until) {
+      while (!over()) {
         const where = new Set<string>();
         if (address) where.add(address);
         const heard = this.inviteHeard.get(`${terms.issuer}/${terms.discoveryId}`);
         if (heard) where.add(heard);
         for (const [key, a] of this.addresses) if (a.deviceId === terms.issuer) where.add(key);
         for (const target of where) {
+          if (over()) break;
           const r = await this.claimAt(target, terms, Math.max(1000, until - Date.now()));
           if (r.ok) return r;
           last = r.error;
-          onAttempt?.(r.error);
         }
-        await new Promise((res) => setTimeout(res, where.size ? 2000 : 500));
+        await pause(where.size ? 2000 : 500, signal);
       }
       return { ok: false, error: last };
     } finally {
@@ -750,4 +747,17 @@ export class Network implements ChunkSwarm {
     }
     return [...out.values()].sort((a, b) => Number(b.connected) - Number(a.connected) || a.name.localeCompare(b.name));
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
 }
