@@ -229,6 +229,8 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
 
   let uiA = null as Ui | null;
   let uiB = null as Ui | null;
+  /** the pages of devices added later */
+  const more: Ui[] = [];
   let shareId = '';
   let failed = false;
   const step = (name: string, fn: () => Promise<void>) =>
@@ -242,7 +244,7 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
       } catch (err) {
         failed = true;
         const safe = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
-        for (const ui of [uiA, uiB])
+        for (const ui of [uiA, uiB, ...more])
           if (ui) await ui.page.screenshot({ path: join(shotsDir, `ui-failed-${safe}-${ui.device.name}.png`) }).catch(() => undefined);
         const logs = c.devices.map((d) => `----- ${d.name}\n${d.log.split('\n').slice(-40).join('\n')}`).join('\n');
         (err as Error).message += `\n(screenshots: e2e/screenshots/ui-failed-${safe}-*.png)\n${logs}`;
@@ -303,12 +305,21 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     assert.ok(shareId, 'the detail view names its share');
     assert.equal((await a.share(shareId)).path, a.dir, 'the daemon shares exactly the folder typed into the dialog');
     await textOf(tid(p, 'detail-name'), /^alpha-folder$/, 'the share name');
-    await visible(tid(p, 'qr-code'), 'the QR code');
     const shown = (await textOf(tid(p, 'code-read-write'), /\S{20,}/, 'the read-write code')).trim();
     const codes = await a.call('codes', { share: shareId });
     assert.equal(shown, codes.readWrite, 'the UI shows the daemon’s read-write code');
-    assert.equal(await tid(p, 'qr-code').getAttribute('data-value'), codes.readWrite, 'the QR code holds the read-write code');
     await textOf(tid(p, 'code-read-only'), /\S{20,}/, 'the read-only code');
+    // every code the device may show, each with its QR code and a line on what it grants
+    for (const [level, key] of [
+      ['read-write', 'readWrite'],
+      ['read-only', 'readOnly'],
+      ['encrypted', 'encrypted'],
+    ] as const) {
+      const card = tid(p, `code-card-${level}`);
+      await visible(card.getByTestId('qr-code'), `the QR code of the ${level} code`);
+      assert.equal(await card.getByTestId('qr-code').getAttribute('data-value'), codes[key], `the ${level} QR code holds that code`);
+      await textOf(card.getByTestId(`code-grants-${level}`), /\w+ \w+ \w+/, `what the ${level} code grants`);
+    }
     await textOf(tid(p, 'detail-size'), /\d/, 'the size');
     await attr(tid(p, 'detail-state'), 'data-state', 'idle', 'alpha’s share after its first scan');
     await shot(p, 'detail-codes');
@@ -328,7 +339,8 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     await input.pressSequentially(typo.slice(0, 12));
     await input.fill(typo);
     await attr(tid(p, 'join-code-status'), 'data-state', 'error', 'the status of a mistyped code');
-    await textOf(tid(p, 'join-code-error'), /\w{4,}/, 'the typo message');
+    await textOf(tid(p, 'join-code-error'), /^Malformed code: \w{4,}/, 'the typo message');
+    assert.equal(await tid(p, 'join-code-error').getAttribute('data-malformed'), 'true');
     assert.equal(await tid(p, 'join-submit').isDisabled(), true, 'a mistyped code cannot be joined');
     await tid(p, 'join-path-input').fill(b.dir);
     await shot(p, 'join-typo');
@@ -552,7 +564,6 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     await shot(p, 'detail-ignore');
   });
 
-  const more: Ui[] = [];
   await step('an invite made in alpha’s codes tab lets a new device join from its own page; Revoke cancels another', async () => {
     const p = uiA!.page;
     await openTab(uiA!, shareId, 'codes');
@@ -608,6 +619,91 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     await tid(p, `invite-revoke-${second!.id}`).click();
     await gone(tid(p, `invite-row-${second!.id}`), 'the revoked invite');
     assert.deepEqual(await a.call('invites', { share: shareId }), [], 'the daemon revoked it');
+  });
+
+  await step('a read-only invite joined from a new device’s page waits for the inviter, then the page reverts a local change', async () => {
+    // alpha makes a read-only invite in its page, then goes quiet on the LAN: the new device
+    // knows no address of it, so its join waits for alpha
+    const p = uiA!.page;
+    await openTab(uiA!, shareId, 'codes');
+    await tid(p, 'invite-open').click();
+    await tid(p, 'invite-access-read-only').check();
+    await tid(p, 'invite-create').click();
+    const code = (await textOf(tid(p, 'invite-code'), /^pfi1\S{100,}$/, 'the read-only invite')).trim();
+    await tid(p, 'invite-done').click();
+    await a.call('setSettings', { lanDiscovery: false });
+
+    const e = await c.add('echo', env);
+    const uiE = await openUi(browser!, e);
+    more.push(uiE);
+    const q = uiE.page;
+    let pendingId = '';
+    try {
+      await tid(q, 'nav-join').click();
+      await tid(q, 'join-code-input').fill(code);
+      await attr(tid(q, 'join-code-level'), 'data-level', 'read-only', 'the level the read-only invite grants');
+      await tid(q, 'join-path-input').fill(e.dir);
+      await tid(q, 'join-submit').click();
+      await visible(tid(q, 'pending-join-waiting'), 'the share waiting for the device that made the invite');
+      pendingId = (await tid(q, 'share-detail').getAttribute('data-share-id'))!;
+      assert.match(pendingId, /^invite-[0-9a-f]{16}$/);
+      await attr(tid(q, 'detail-state'), 'data-state', 'waiting-for-issuer', 'the badge of the waiting share');
+      assert.equal((await e.share(pendingId)).state, 'waiting-for-issuer', 'the daemon says the same');
+      await shot(q, 'join-waiting-for-issuer');
+      await openShares(uiE);
+      await attr(shareRow(uiE, pendingId), 'data-state', 'waiting-for-issuer', 'the waiting share in the list');
+      await shot(q, 'shares-waiting-for-issuer');
+      await shareRow(uiE, pendingId).getByTestId('share-open').click();
+      await visible(tid(q, 'pending-join-waiting'), 'the waiting share again');
+    } finally {
+      await a.call('setSettings', { lanDiscovery: true });
+    }
+    // alpha is back on the LAN: the page follows the share to its real id
+    await visible(q.locator(`[data-testid=share-detail][data-share-id="${shareId}"]`), 'echo’s share once alpha let it in', 120_000);
+    await textOf(tid(q, 'detail-access'), /^Read only$/, 'echo’s access badge');
+    assert.equal((await e.share(shareId)).access, 'read-only');
+    await waitUntil('the files on echo', () => existsSync(join(e.dir, 'photos/README.md')), 120_000);
+    await openTab(uiE, shareId, 'codes');
+    await visible(tid(q, 'code-card-read-only').getByTestId('qr-code'), 'the read-only code’s QR code');
+    assert.equal(await tid(q, 'code-read-write').count(), 0, 'a read-only device shows no read-write code');
+    await shot(q, 'detail-codes-read-only');
+
+    // local changes on the read-only device: an edit and a new file
+    const shared = readFileSync(join(a.dir, 'photos/README.md'), 'utf8');
+    const edit = '# Photos\nEdited on echo, which cannot send it.\n';
+    write(join(e.dir, 'photos/README.md'), edit);
+    write(join(e.dir, 'echo-only.txt'), 'made on echo\n');
+    await tid(q, 'detail-rescan').click();
+    await visible(tid(q, 'local-changes-note'), 'the note on local changes', 120_000);
+    await textOf(tid(q, 'local-changes-note'), /2 changes made on this device/, 'the count of local changes', 120_000);
+    await openShares(uiE);
+    await textOf(shareRow(uiE, shareId).getByTestId('share-local-changes'), /^2 local changes$/, 'the chip in the share list');
+    await shot(q, 'shares-local-changes');
+    await shareRow(uiE, shareId).getByTestId('share-local-changes').click();
+    await visible(tid(q, 'panel-changes'), 'the local changes tab');
+    const row = (path: string) => q.locator(`[data-testid=change-row][data-path="${path}"]`);
+    await attr(row('photos/README.md'), 'data-change', 'modified', 'the edit in the list');
+    await attr(row('echo-only.txt'), 'data-change', 'added', 'the new file in the list');
+    await shot(q, 'detail-local-changes');
+
+    // one revert: the shared version is back, the edit kept in the archive
+    await row('photos/README.md').getByTestId('change-revert').click();
+    await gone(row('photos/README.md'), 'the reverted change');
+    await waitUntil('the shared version back on disk', () => readFileSync(join(e.dir, 'photos/README.md'), 'utf8') === shared);
+    assert.ok(contentsUnder(e.dir).has(sha(edit)), 'the reverted edit is kept (in the archive)');
+    // then all: the new file goes to the archive too
+    await tid(q, 'changes-revert-all').click();
+    await visible(tid(q, 'confirm-dialog'), 'the confirmation of Revert all');
+    await shot(q, 'changes-revert-all');
+    await tid(q, 'confirm-ok').click();
+    await visible(tid(q, 'changes-empty'), 'no local changes left');
+    assert.equal(existsSync(join(e.dir, 'echo-only.txt')), false, 'the new file left the folder');
+    assert.ok(contentsUnder(e.dir).has(sha('made on echo\n')), 'and is kept in the archive');
+    await waitUntil('the daemon to count no local change', async () => (await e.share(shareId)).localChanges === 0);
+    assert.deepEqual(await e.call('changes', { share: shareId }), []);
+    await gone(tid(q, 'local-changes-note'), 'the note on local changes');
+    await shot(q, 'detail-no-local-changes');
+    assert.equal(readFileSync(join(a.dir, 'photos/README.md'), 'utf8'), shared, 'alpha never took the edit');
   });
 
   await step('no page errors in any UI', async () => {

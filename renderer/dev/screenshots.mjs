@@ -73,6 +73,7 @@ const shots = [
   { name: 'detail-archive', hash: '#/share/sh-work/archive', wait: '[data-testid=archive-row]' },
   { name: 'detail-ignore', hash: '#/share/sh-work/ignore', wait: '[data-testid=ignore-editor]' },
   { name: 'detail-error', hash: '#/share/sh-backup/codes', wait: '[data-testid=detail-error]' },
+  { name: 'detail-encrypted', hash: '#/share/sh-backup/files', wait: '[data-testid=encrypted-note]' },
   { name: 'detail-held-deletes', hash: '#/share/sh-work/files', fake: { heldDeletes: 3_297 }, wait: '[data-testid=detail-held-deletes]' },
   { name: 'join-empty', hash: '#/join', wait: '[data-testid=join-code-input]' },
   {

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseName, conflictVersions, joinSharePath, needText, overall, previewKindOf, shareBadge, shareProgress } from './derive.ts';
+import {
+  baseName,
+  conflictVersions,
+  detailTabsFor,
+  joinSharePath,
+  needText,
+  overall,
+  previewKindOf,
+  shareBadge,
+  shareProgress,
+} from './derive.ts';
 import { conflict, share } from './fixtures.ts';
 
 const base = { connection: 'connected' as const, everConnected: true, allPaused: false, conflicts: [] };
@@ -59,4 +69,24 @@ test('paths: kinds by extension, joining with the folder separator, base names',
   assert.equal(joinSharePath('C:\\Users\\ana\\Photos\\', 'a/b.txt'), 'C:\\Users\\ana\\Photos\\a\\b.txt');
   assert.equal(baseName('/home/ana/Photos/'), 'Photos');
   assert.equal(baseName('C:\\Work'), 'Work');
+});
+
+test('detailTabsFor: an encrypted copy has no files to show, a read-only share lists its local changes, a pending join has nothing yet', () => {
+  assert.deepEqual(detailTabsFor(share()), ['codes', 'peers', 'transfers', 'files', 'recent', 'archive', 'ignore']);
+  assert.deepEqual(detailTabsFor(share({ access: 'read-only' })), [
+    'codes',
+    'peers',
+    'transfers',
+    'files',
+    'changes',
+    'recent',
+    'archive',
+    'ignore',
+  ]);
+  assert.deepEqual(detailTabsFor(share({ access: 'encrypted' })), ['codes', 'peers']);
+  const pending = share({ id: 'invite-0123456789abcdef', state: 'waiting-for-issuer', invite: { issuer: 'DEV-B', expiresAt: 1 } });
+  assert.deepEqual(detailTabsFor(pending), []);
+  assert.equal(needText(pending), 'Waiting for the device that made the invite…');
+  assert.equal(shareProgress(pending), 0, 'nothing is here yet');
+  assert.equal(overall({ ...base, shares: [pending] }).kind, 'waiting');
 });

@@ -2,7 +2,7 @@
 // of a conflict is "mine". Pure, so the components stay thin and the rules are tested.
 import type { AccessLevel, ConflictInfo, ConflictSide, DeviceId, PeerInfo, ShareState, ShareSummary } from '../../../shared/api.ts';
 import { formatBytes, formatRate, plural } from './format.ts';
-import type { AppState } from './state.ts';
+import type { AppState, DetailTab } from './state.ts';
 
 export type OverallKind =
   'connecting' | 'disconnected' | 'error' | 'syncing' | 'scanning' | 'waiting' | 'conflicts' | 'paused' | 'idle' | 'empty';
@@ -48,6 +48,7 @@ export function overall(state: Pick<AppState, 'connection' | 'everConnected' | '
   }
   if (shares.some((s) => s.state === 'scanning')) return make('scanning', 'Scanning for changes…');
   if (shares.some((s) => s.state === 'waiting')) return make('waiting', 'Waiting for a peer…');
+  if (shares.some((s) => s.state === 'waiting-for-issuer')) return make('waiting', 'Waiting for the device that made an invite…');
   const conflicts = Math.max(
     state.conflicts.length,
     shares.reduce((n, s) => n + s.conflicts, 0),
@@ -62,6 +63,8 @@ export function overall(state: Pick<AppState, 'connection' | 'everConnected' | '
  * share whose one big file is 90% through would read 0%.
  */
 export function shareProgress(s: ShareSummary): number {
+  // a join by invite not granted yet has nothing here and does not know what there is
+  if (s.invite) return 0;
   if (s.needBytes <= 0 && s.needFiles <= 0) return 1;
   if (s.globalBytes <= 0) return 0;
   const arriving = s.pulling.reduce((n, p) => n + Math.max(0, Math.min(p.done, p.size)), 0);
@@ -72,6 +75,7 @@ export function shareProgress(s: ShareSummary): number {
 /** What the share still needs, for a person: "Up to date" or "Needs 12 files (34 MB)". */
 export function needText(s: ShareSummary): string {
   if (s.state === 'waiting') return 'Waiting for a peer’s list of files…';
+  if (s.state === 'waiting-for-issuer') return 'Waiting for the device that made the invite…';
   if (s.needFiles <= 0 && s.needBytes <= 0) return s.state === 'scanning' ? 'Looking for changes…' : 'Up to date';
   return `Needs ${plural(s.needFiles, 'file')} (${formatBytes(s.needBytes)})`;
 }
@@ -88,9 +92,22 @@ export const accessHint: Record<AccessLevel, string> = {
   encrypted: 'Keeps an encrypted copy: for a device you do not trust with the contents, such as a rented server.',
 };
 
+/**
+ * The detail tabs a share has: an encrypted copy cannot be read here (no files, history, archive
+ * or ignore rules), a read-only share lists its local changes, a join by invite not granted yet
+ * has nothing to show.
+ */
+export function detailTabsFor(s: ShareSummary): DetailTab[] {
+  if (s.invite) return [];
+  if (s.access === 'encrypted') return ['codes', 'peers'];
+  const all: DetailTab[] = ['codes', 'peers', 'transfers', 'files', 'changes', 'recent', 'archive', 'ignore'];
+  return s.access === 'read-only' ? all : all.filter((t) => t !== 'changes');
+}
+
 export const stateLabel: Record<ShareState, string> = {
   scanning: 'Scanning',
   waiting: 'Waiting for a peer…',
+  'waiting-for-issuer': 'Waiting for the inviter…',
   syncing: 'Syncing',
   idle: 'Up to date',
   paused: 'Paused',

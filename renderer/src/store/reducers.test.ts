@@ -196,3 +196,19 @@ test('settings update the device name shown; connection tracks whether it was ev
   s = r.setConnection(s, 'disconnected', 7);
   assert.deepEqual([s.connection, s.everConnected], ['disconnected', true]);
 });
+
+test('a join by invite that is granted takes its real id at the same folder, and the view follows it', () => {
+  const pending = share({
+    id: 'invite-0123456789abcdef',
+    path: '/home/ana/Shared',
+    state: 'waiting-for-issuer',
+    invite: { issuer: 'DEV-B', expiresAt: 9 },
+  });
+  let s = r.applyStatus(initialState(), status([share(), pending]));
+  s = r.navigate(s, { view: 'share', shareId: pending.id, tab: 'transfers' });
+  s = r.applyStatus(s, status([share(), share({ id: 'real1', path: '/home/ana/Shared', state: 'waiting' })]));
+  assert.deepEqual(s.route, { view: 'share', shareId: 'real1', tab: 'transfers' });
+  // an ordinary share that goes away is not replaced by another one in its folder
+  s = r.applyStatus(s, status([share(), share({ id: 'other', path: '/home/ana/Shared' })]));
+  assert.deepEqual(s.route, { view: 'shares' });
+});

@@ -8,10 +8,16 @@ export const MAX_NOTICES = 5;
 
 const conflictKey = (c: Pick<ConflictInfo, 'shareId' | 'conflictPath'>) => `${c.shareId}\u0000${c.conflictPath}`;
 
-/** A route that points at a share that no longer exists falls back to the shares list. */
-function fixRoute(route: Route, shares: ShareSummary[]): Route {
-  if (route.view === 'share' && !shares.some((s) => s.id === route.shareId)) return { view: 'shares' };
-  return route;
+/**
+ * A route that points at a share that no longer exists falls back to the shares list, except
+ * when another share took its folder: a join by invite takes its real id once granted
+ * (ShareSummary.invite), and the view follows it.
+ */
+function fixRoute(route: Route, shares: ShareSummary[], before: ShareSummary[] = []): Route {
+  if (route.view !== 'share' || shares.some((s) => s.id === route.shareId)) return route;
+  const was = before.find((s) => s.id === route.shareId);
+  const next = was?.invite ? shares.find((s) => s.path === was.path) : undefined;
+  return next ? { ...route, shareId: next.id } : { view: 'shares' };
 }
 
 function pruneDetails(details: AppState['details'], shares: ShareSummary[]): AppState['details'] {
@@ -43,7 +49,7 @@ export function applyStatus(state: AppState, status: StatusResult, opts: { pushe
     allPaused: status.paused,
     shares: status.shares,
     details: pruneDetails(state.details, status.shares),
-    route: fixRoute(state.route, status.shares),
+    route: fixRoute(state.route, status.shares, state.shares),
     lastStatusEventAt: opts.pushed ? (opts.now ?? Date.now()) : state.lastStatusEventAt,
   };
 }

@@ -6,6 +6,7 @@ import type {
   DeviceInfo,
   FileEntry,
   PeerInfo,
+  ReadOnlyChange,
   RecentChange,
   Settings,
   ShareCodes,
@@ -13,8 +14,8 @@ import type {
   ShareSummary,
 } from '../../../shared/api.ts';
 
-export type DetailTab = 'codes' | 'peers' | 'transfers' | 'files' | 'recent' | 'archive' | 'ignore';
-export const detailTabs: readonly DetailTab[] = ['codes', 'peers', 'transfers', 'files', 'recent', 'archive', 'ignore'];
+export type DetailTab = 'codes' | 'peers' | 'transfers' | 'files' | 'changes' | 'recent' | 'archive' | 'ignore';
+export const detailTabs: readonly DetailTab[] = ['codes', 'peers', 'transfers', 'files', 'changes', 'recent', 'archive', 'ignore'];
 
 export type Route =
   | { view: 'shares'; dialog?: 'share' }
@@ -48,6 +49,8 @@ export interface ShareResources {
   recent: RecentChange[];
   ignore: { text: string };
   files: FileEntry[];
+  /** a read-only share's local changes */
+  changes: ReadOnlyChange[];
 }
 export type ResourceKey = keyof ShareResources;
 export type ShareDetail = { [K in ResourceKey]?: Loadable<ShareResources[K]> };

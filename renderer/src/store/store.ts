@@ -58,6 +58,8 @@ export interface Actions {
   addPeer(shareId: ShareId, address: string): Promise<void>;
   resolve(shareId: ShareId, path: string, keep: ResolveKeep): Promise<boolean>;
   restore(shareId: ShareId, archivedPath: string): Promise<boolean>;
+  /** a read-only share: back to the shared version of one local change, or of all (what is replaced goes to the archive) */
+  revert(shareId: ShareId, path?: string): Promise<boolean>;
   /** throws so the editor can show why */
   saveIgnore(shareId: ShareId, text: string): Promise<void>;
   /** throws so the form can show why */
@@ -87,6 +89,7 @@ const loaders: { [K in ResourceKey]: (bridge: PeerfoldBridge, share: ShareId) =>
   recent: (b, share) => b.call('recent', { share, limit: 200 }),
   ignore: (b, share) => b.call('getIgnore', { share }),
   files: (b, share) => b.call('files', { share }),
+  changes: (b, share) => b.call('changes', { share }),
 };
 
 export function createPeerfoldApp(bridge: PeerfoldBridge, options: StoreOptions = {}): PeerfoldApp {
@@ -300,6 +303,29 @@ export function createPeerfoldApp(bridge: PeerfoldBridge, options: StoreOptions 
       } catch (err) {
         fail('restore the file', shareId)(err);
         return false;
+      }
+    },
+    async revert(shareId, path) {
+      try {
+        const { reverted } = await call('revert', path === undefined ? { share: shareId } : { share: shareId, path });
+        set((s) =>
+          r.addNotice(s, {
+            kind: 'success',
+            title: 'Reverted',
+            message:
+              path === undefined
+                ? `${reverted === 1 ? '1 local change reverted; what it replaced is' : `${reverted} local changes reverted; what they replaced is`} in the archive.`
+                : `${path.split('/').pop()} is back to the shared version; what was there is in the archive.`,
+            at: now(),
+            shareId,
+          }),
+        );
+        return true;
+      } catch (err) {
+        fail(path === undefined ? 'revert the local changes' : `revert ${path}`, shareId)(err);
+        return false;
+      } finally {
+        await Promise.all([actions.load(shareId, 'changes'), actions.refreshStatus()]);
       }
     },
     async saveIgnore(shareId, text) {

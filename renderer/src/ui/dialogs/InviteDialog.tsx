@@ -98,8 +98,8 @@ export function InviteDialog({
               <CopyButton text={made.code} label="Copy the invite code" testid="copy-invite-code" />
             </div>
             <p className="muted field-hint">
-              The other device pastes it under “Join with a code”. This device has to be running and reachable when it does; the code holds
-              no key to the folder.
+              The other device pastes it under “Join with a code”, and waits until it reaches this device, which lets it in: keep this
+              device running and reachable. The code holds no key to the folder.
             </p>
           </div>
           <figure className="qr-card">

@@ -166,11 +166,7 @@ export function JoinView() {
         {error && <ErrorText testid="join-error">{error}</ErrorText>}
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={!canJoin} data-testid="join-submit">
-            {busy
-              ? check.state === 'done' && check.result.invite
-                ? 'Asking the device that made the invite…'
-                : 'Joining…'
-              : 'Join and start syncing'}
+            {busy ? 'Joining…' : 'Join and start syncing'}
           </button>
         </div>
       </form>
@@ -194,7 +190,8 @@ export function JoinView() {
 function InviteNote({ expiresAt }: { expiresAt: number }) {
   return (
     <span className="muted" data-testid="join-code-invite">
-      One-time invite, valid until {formatDateTime(expiresAt)}. Joining asks the device that made it, which has to be running and reachable.
+      One-time invite, valid until {formatDateTime(expiresAt)}. The device that made it lets this one in; while it cannot be reached, the
+      share waits for it.
     </span>
   );
 }
@@ -218,8 +215,20 @@ function CodeStatus({ check }: { check: Check }) {
     case 'done':
       if (!check.result.ok || !check.result.level)
         return (
-          <span className="text-danger status-inline" data-testid="join-code-error">
-            <Icon name="alert" size={14} /> {check.result.error ?? 'This is not a valid code.'}
+          <span
+            className="text-danger status-inline"
+            data-testid="join-code-error"
+            data-malformed={check.result.level === null ? 'true' : 'false'}
+          >
+            <Icon name="alert" size={14} />
+            {/* a code that did not even parse is malformed; one that parsed may still be refused (an expired invite) */}
+            {check.result.level === null ? (
+              <span>
+                <strong>Malformed code:</strong> {check.result.error ?? 'this is not a Peerfold code.'}
+              </span>
+            ) : (
+              (check.result.error ?? 'This code cannot be used.')
+            )}
           </span>
         );
       return (

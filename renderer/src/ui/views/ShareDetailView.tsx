@@ -1,7 +1,7 @@
 // One share: its codes, peers, transfers, files, history, archive and ignore rules.
 import { useEffect, useState } from 'react';
 import type { ShareSummary } from '../../../../shared/api.ts';
-import { accessLabel, joinSharePath, needText, peersOfShare, shareBadge, shareProgress } from '../../store/derive.ts';
+import { accessLabel, detailTabsFor, joinSharePath, needText, peersOfShare, shareBadge, shareProgress } from '../../store/derive.ts';
 import { formatAgo, formatBytes, formatRate, percent, plural } from '../../store/format.ts';
 import type { DetailTab } from '../../store/state.ts';
 import { useApp, useAppState } from '../app-context.tsx';
@@ -13,6 +13,8 @@ import { ArchiveTab } from './detail/ArchiveTab.tsx';
 import { CodesTab } from './detail/CodesTab.tsx';
 import { FilesTab } from './detail/FilesTab.tsx';
 import { IgnoreTab } from './detail/IgnoreTab.tsx';
+import { LocalChangesTab } from './detail/LocalChangesTab.tsx';
+import { EncryptedCopyNote, LocalChangesNote, PendingJoinNote } from './detail/ShareNotes.tsx';
 import { PeersTab } from './detail/PeersTab.tsx';
 import { RecentTab } from './detail/RecentTab.tsx';
 import { TransfersTab } from './detail/TransfersTab.tsx';
@@ -38,15 +40,19 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
     };
   }, [s.name]);
 
-  const tabs: TabSpec<DetailTab>[] = [
-    { id: 'codes', label: 'Codes' },
-    { id: 'peers', label: 'Peers', count: sharePeers.length },
-    { id: 'transfers', label: 'Transfers', count: s.pulling.length },
-    { id: 'files', label: 'Files' },
-    { id: 'recent', label: 'Recent changes' },
-    { id: 'archive', label: 'Archive' },
-    { id: 'ignore', label: 'Ignore rules' },
-  ];
+  const allTabs: Record<DetailTab, TabSpec<DetailTab>> = {
+    codes: { id: 'codes', label: 'Codes' },
+    peers: { id: 'peers', label: 'Peers', count: sharePeers.length },
+    transfers: { id: 'transfers', label: 'Transfers', count: s.pulling.length },
+    files: { id: 'files', label: 'Files' },
+    changes: { id: 'changes', label: 'Local changes', count: s.localChanges, attention: s.localChanges > 0 },
+    recent: { id: 'recent', label: 'Recent changes' },
+    archive: { id: 'archive', label: 'Archive' },
+    ignore: { id: 'ignore', label: 'Ignore rules' },
+  };
+  const tabs = detailTabsFor(s).map((t) => allTabs[t]);
+  // a tab this share does not have (an encrypted copy has no files) shows its first one
+  const shown = tabs.some((t) => t.id === tab) ? tab : (tabs[0]?.id ?? tab);
   const select = (t: DetailTab) => actions.navigate({ view: 'share', shareId: s.id, tab: t });
 
   return (
@@ -88,26 +94,30 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
               Open folder
             </button>
           )}
-          <button
-            type="button"
-            className="btn btn-secondary"
-            onClick={() => void actions.rescan(s.id)}
-            data-testid="detail-rescan"
-            title="Look for changes now"
-          >
-            <Icon name="refresh" size={15} />
-            Rescan
-          </button>
-          <button
-            type="button"
-            className="btn btn-secondary"
-            onClick={() => void (s.paused ? actions.resume(s.id) : actions.pause(s.id))}
-            data-testid="detail-pause-toggle"
-            data-paused={s.paused}
-          >
-            <Icon name={s.paused ? 'play' : 'pause'} size={15} />
-            {s.paused ? 'Resume' : 'Pause'}
-          </button>
+          {!s.invite && (
+            <>
+              <button
+                type="button"
+                className="btn btn-secondary"
+                onClick={() => void actions.rescan(s.id)}
+                data-testid="detail-rescan"
+                title="Look for changes now"
+              >
+                <Icon name="refresh" size={15} />
+                Rescan
+              </button>
+              <button
+                type="button"
+                className="btn btn-secondary"
+                onClick={() => void (s.paused ? actions.resume(s.id) : actions.pause(s.id))}
+                data-testid="detail-pause-toggle"
+                data-paused={s.paused}
+              >
+                <Icon name={s.paused ? 'play' : 'pause'} size={15} />
+                {s.paused ? 'Resume' : 'Pause'}
+              </button>
+            </>
+          )}
           <button
             type="button"
             className="btn btn-ghost btn-danger-text"
@@ -120,7 +130,10 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
         </div>
       </header>
 
-      {s.error && (
+      <PendingJoinNote share={s} />
+      <EncryptedCopyNote share={s} />
+      <LocalChangesNote share={s} />
+      {s.error && !s.invite && (
         <div className="callout callout-danger" role="alert" data-testid="detail-error">
           <Icon name="alert" size={16} />
           <div>{s.error}</div>
@@ -165,76 +178,81 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
         </div>
       )}
 
-      <div className="stat-grid">
-        <div className="stat">
-          <div className="stat-label">Progress</div>
-          <div className="stat-value">
-            {s.state === 'waiting'
-              ? 'Waiting for a peer…'
-              : shareProgress(s) >= 1
-                ? s.state === 'scanning'
-                  ? 'Scanning…'
-                  : 'Up to date'
-                : `${percent(shareProgress(s))}%`}
+      {!s.invite && (
+        <>
+          <div className="stat-grid">
+            <div className="stat">
+              <div className="stat-label">Progress</div>
+              <div className="stat-value">
+                {s.state === 'waiting'
+                  ? 'Waiting for a peer…'
+                  : shareProgress(s) >= 1
+                    ? s.state === 'scanning'
+                      ? 'Scanning…'
+                      : 'Up to date'
+                    : `${percent(shareProgress(s))}%`}
+              </div>
+              <ProgressBar
+                value={shareProgress(s)}
+                label={`${s.name}: ${needText(s)}`}
+                testid="detail-progress"
+                tone={s.paused || s.error ? 'paused' : shareProgress(s) >= 1 ? 'ok' : 'accent'}
+                size="sm"
+              />
+              {shareProgress(s) < 1 && <div className="stat-sub truncate">{needText(s)}</div>}
+            </div>
+            <div className="stat">
+              <div className="stat-label">On this device</div>
+              <div className="stat-value" data-testid="detail-size">
+                {formatBytes(s.localBytes)}
+              </div>
+              <div className="stat-sub">{plural(s.localFiles, 'file')}</div>
+            </div>
+            <div className="stat">
+              <div className="stat-label">Peers connected</div>
+              <div className="stat-value" data-testid="detail-peers">
+                {s.peersConnected}
+              </div>
+              <div className="stat-sub">{plural(sharePeers.length, 'device')} known</div>
+            </div>
+            <div className="stat">
+              <div className="stat-label">Speed</div>
+              <div className="stat-value rates">
+                <span>↓ {formatRate(s.inBytesPerSec)}</span>
+                <span>↑ {formatRate(s.outBytesPerSec)}</span>
+              </div>
+              <div className="stat-sub">{s.lastScanAt ? `Scanned ${formatAgo(s.lastScanAt, now)}` : 'Not scanned yet'}</div>
+            </div>
           </div>
-          <ProgressBar
-            value={shareProgress(s)}
-            label={`${s.name}: ${needText(s)}`}
-            testid="detail-progress"
-            tone={s.paused || s.error ? 'paused' : shareProgress(s) >= 1 ? 'ok' : 'accent'}
-            size="sm"
-          />
-          {shareProgress(s) < 1 && <div className="stat-sub truncate">{needText(s)}</div>}
-        </div>
-        <div className="stat">
-          <div className="stat-label">On this device</div>
-          <div className="stat-value" data-testid="detail-size">
-            {formatBytes(s.localBytes)}
-          </div>
-          <div className="stat-sub">{plural(s.localFiles, 'file')}</div>
-        </div>
-        <div className="stat">
-          <div className="stat-label">Peers connected</div>
-          <div className="stat-value" data-testid="detail-peers">
-            {s.peersConnected}
-          </div>
-          <div className="stat-sub">{plural(sharePeers.length, 'device')} known</div>
-        </div>
-        <div className="stat">
-          <div className="stat-label">Speed</div>
-          <div className="stat-value rates">
-            <span>↓ {formatRate(s.inBytesPerSec)}</span>
-            <span>↑ {formatRate(s.outBytesPerSec)}</span>
-          </div>
-          <div className="stat-sub">{s.lastScanAt ? `Scanned ${formatAgo(s.lastScanAt, now)}` : 'Not scanned yet'}</div>
-        </div>
-      </div>
 
-      {s.errors.length > 0 && (
-        <details className="callout callout-warn path-errors" data-testid="detail-path-errors">
-          <summary>
-            {plural(s.errors.length, 'file')} could not be synced <span className="muted">— show</span>
-          </summary>
-          <ul>
-            {s.errors.slice(0, 100).map((e) => (
-              <li key={e.path}>
-                <span className="mono">{e.path}</span>: {e.error}
-              </li>
-            ))}
-          </ul>
-        </details>
+          {s.errors.length > 0 && (
+            <details className="callout callout-warn path-errors" data-testid="detail-path-errors">
+              <summary>
+                {plural(s.errors.length, 'file')} could not be synced <span className="muted">— show</span>
+              </summary>
+              <ul>
+                {s.errors.slice(0, 100).map((e) => (
+                  <li key={e.path}>
+                    <span className="mono">{e.path}</span>: {e.error}
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
+
+          <Tabs tabs={tabs} current={shown} onSelect={select} idPrefix="detail" />
+          <TabPanel idPrefix="detail" current={shown}>
+            {shown === 'codes' && <CodesTab share={s} />}
+            {shown === 'peers' && <PeersTab share={s} peers={sharePeers} />}
+            {shown === 'transfers' && <TransfersTab share={s} />}
+            {shown === 'files' && <FilesTab share={s} />}
+            {shown === 'changes' && <LocalChangesTab share={s} />}
+            {shown === 'recent' && <RecentTab share={s} />}
+            {shown === 'archive' && <ArchiveTab share={s} />}
+            {shown === 'ignore' && <IgnoreTab share={s} />}
+          </TabPanel>
+        </>
       )}
-
-      <Tabs tabs={tabs} current={tab} onSelect={select} idPrefix="detail" />
-      <TabPanel idPrefix="detail" current={tab}>
-        {tab === 'codes' && <CodesTab share={s} />}
-        {tab === 'peers' && <PeersTab share={s} peers={sharePeers} />}
-        {tab === 'transfers' && <TransfersTab share={s} />}
-        {tab === 'files' && <FilesTab share={s} />}
-        {tab === 'recent' && <RecentTab share={s} />}
-        {tab === 'archive' && <ArchiveTab share={s} />}
-        {tab === 'ignore' && <IgnoreTab share={s} />}
-      </TabPanel>
 
       {confirmRemove && (
         <ConfirmDialog

@@ -126,6 +126,16 @@ function ShareRow({ share: s }: { share: ShareSummary }) {
               {plural(s.conflicts, 'conflict')}
             </button>
           )}
+          {s.access === 'read-only' && s.localChanges > 0 && (
+            <button
+              type="button"
+              className="chip chip-warn"
+              onClick={() => actions.navigate({ view: 'share', shareId: s.id, tab: 'changes' })}
+              data-testid="share-local-changes"
+            >
+              {plural(s.localChanges, 'local change')}
+            </button>
+          )}
         </div>
         <div className="share-path mono truncate" title={s.path} data-testid="share-path">
           {s.path}
@@ -135,7 +145,7 @@ function ShareRow({ share: s }: { share: ShareSummary }) {
             value={progress}
             label={`${s.name}: ${needText(s)}`}
             testid="share-progress"
-            tone={s.paused || s.error ? 'paused' : progress >= 1 ? 'ok' : 'accent'}
+            tone={s.paused || s.error || s.invite ? 'paused' : progress >= 1 ? 'ok' : 'accent'}
             size="sm"
           />
           <span className={`share-need ${s.error ? 'is-error' : ''}`} data-testid="share-need" title={s.error ?? undefined}>
@@ -161,17 +171,19 @@ function ShareRow({ share: s }: { share: ShareSummary }) {
         </div>
       </dl>
       <div className="share-actions">
-        <button
-          type="button"
-          className="btn btn-secondary btn-sm"
-          onClick={() => void (s.paused ? actions.resume(s.id) : actions.pause(s.id))}
-          data-testid="share-pause-toggle"
-          data-paused={s.paused}
-          aria-label={s.paused ? `Resume ${s.name}` : `Pause ${s.name}`}
-        >
-          <Icon name={s.paused ? 'play' : 'pause'} size={14} />
-          {s.paused ? 'Resume' : 'Pause'}
-        </button>
+        {!s.invite && (
+          <button
+            type="button"
+            className="btn btn-secondary btn-sm"
+            onClick={() => void (s.paused ? actions.resume(s.id) : actions.pause(s.id))}
+            data-testid="share-pause-toggle"
+            data-paused={s.paused}
+            aria-label={s.paused ? `Resume ${s.name}` : `Pause ${s.name}`}
+          >
+            <Icon name={s.paused ? 'play' : 'pause'} size={14} />
+            {s.paused ? 'Resume' : 'Pause'}
+          </button>
+        )}
         <button type="button" className="btn btn-icon btn-ghost" onClick={open} aria-label={`Details of ${s.name}`} tabIndex={-1}>
           <Icon name="chevronRight" />
         </button>

@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import type { AccessLevel, ShareCodes, ShareSummary } from '../../../../../shared/api.ts';
 import { accessHint, accessLabel } from '../../../store/derive.ts';
 import { CopyButton, ErrorText, Spinner } from '../../components/bits.tsx';
@@ -15,32 +14,25 @@ const rows: { level: AccessLevel; key: keyof ShareCodes; testid: string }[] = [
 export function CodesTab({ share }: { share: ShareSummary }) {
   const res = useShareResource(share, 'codes');
   const codes = res?.data;
-  const available = rows.filter((r) => codes?.[r.key]);
-  const [qrFor, setQrFor] = useState<AccessLevel | null>(null);
-  const qrLevel = qrFor && available.some((r) => r.level === qrFor) ? qrFor : (available[0]?.level ?? null);
-  const qrRow = rows.find((r) => r.level === qrLevel);
-  const qrValue = qrRow && codes ? codes[qrRow.key] : null;
 
   if (!codes) return res?.status === 'error' ? <ErrorText>{res.error}</ErrorText> : <Spinner label="Loading codes" />;
 
   return (
-    <div className="codes-layout">
-      <div className="codes-list">
-        <p className="muted">
-          Give a code to another device or person. Whoever enters it joins this folder with the access it grants. Each level can only hand
-          out its own level or a lower one.
-        </p>
-        {rows.map((r) => {
-          const code = codes[r.key];
-          return (
-            <div
-              key={r.level}
-              className={`code-card ${code ? '' : 'is-unavailable'} ${qrLevel === r.level ? 'is-qr' : ''}`}
-              data-testid={`code-card-${r.testid}`}
-            >
+    <div className="codes-list">
+      <p className="muted">
+        Give a code to another device or person. Whoever enters it, or scans its QR code, joins this folder with the access it grants. Each
+        level can only hand out its own level or a lower one.
+      </p>
+      {rows.map((r) => {
+        const code = codes[r.key];
+        return (
+          <div key={r.level} className={`code-card ${code ? 'has-qr' : 'is-unavailable'}`} data-testid={`code-card-${r.testid}`}>
+            <div className="code-card-text">
               <div className="code-card-head">
                 <span className={`access access-${r.level}`}>{accessLabel[r.level]}</span>
-                <span className="muted code-hint">{accessHint[r.level]}</span>
+                <span className="muted code-hint" data-testid={`code-grants-${r.testid}`}>
+                  {accessHint[r.level]}
+                </span>
               </div>
               {code ? (
                 <div className="code-line">
@@ -48,15 +40,6 @@ export function CodesTab({ share }: { share: ShareSummary }) {
                     {code}
                   </code>
                   <CopyButton text={code} label={`Copy the ${accessLabel[r.level].toLowerCase()} code`} testid={`copy-code-${r.testid}`} />
-                  <button
-                    type="button"
-                    className={`btn btn-sm ${qrLevel === r.level ? 'btn-soft' : 'btn-ghost'}`}
-                    onClick={() => setQrFor(r.level)}
-                    aria-pressed={qrLevel === r.level}
-                    data-testid={`qr-show-${r.testid}`}
-                  >
-                    QR
-                  </button>
                 </div>
               ) : (
                 <div className="muted code-none">
@@ -64,19 +47,11 @@ export function CodesTab({ share }: { share: ShareSummary }) {
                 </div>
               )}
             </div>
-          );
-        })}
-        <InvitesPanel share={share} />
-      </div>
-      {qrValue && qrLevel && (
-        <figure className="qr-card">
-          <QrCode value={qrValue} label={`QR code of the ${accessLabel[qrLevel].toLowerCase()} code`} />
-          <figcaption>
-            <strong>{accessLabel[qrLevel]}</strong>
-            <span className="muted">Scan with a phone to copy the code.</span>
-          </figcaption>
-        </figure>
-      )}
+            {code && <QrCode value={code} label={`QR code of the ${accessLabel[r.level].toLowerCase()} code`} size={112} />}
+          </div>
+        );
+      })}
+      <InvitesPanel share={share} />
     </div>
   );
 }
