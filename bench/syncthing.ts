@@ -130,6 +130,21 @@ interface FolderStatus {
   globalBytes: number;
 }
 
+/**
+ * The process that does the work: `syncthing serve` runs a monitor process that starts syncthing
+ * again as its child (even with --no-restart); CPU and memory are the child's.
+ */
+function pidOf(inst: Instance): number | undefined {
+  const pid = inst.proc?.pid;
+  if (!pid) return undefined;
+  try {
+    const child = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    return child > 0 ? child : pid;
+  } catch {
+    return pid;
+  }
+}
+
 const status = (inst: Instance) => api<FolderStatus>(inst, '/rest/db/status?folder=bench');
 
 /** Bytes an instance has sent and received over all its connections. */
@@ -280,7 +295,7 @@ export async function benchSyncthing(opts: SyncthingOptions): Promise<SyncthingR
       if (part === 'rename') report(part, (out.rename = await rename(c, a, b, opts)));
       if (part === 'many') report(part, (out.many = await many(c, a, b, n, opts)));
     }
-    out.peakRssMB = { sender: peakRssOf(a.proc?.pid) / 1e6, receiver: peakRssOf(b.proc?.pid) / 1e6 };
+    out.peakRssMB = { sender: peakRssOf(pidOf(a)) / 1e6, receiver: peakRssOf(pidOf(b)) / 1e6 };
     return out;
   } catch (err) {
     if (process.env.PEERFOLD_BENCH_LOGS) for (const inst of c.insts) console.error(`--- ${inst.name}\n${inst.log}`);
@@ -310,7 +325,7 @@ async function scan(c: SyncthingCluster, opts: SyncthingOptions): Promise<NonNul
     250,
   );
   const seconds = (now() - t0) / 1000;
-  const peakRssMB = peakRssOf(s.proc?.pid) / 1e6;
+  const peakRssMB = peakRssOf(pidOf(s)) / 1e6;
   await c.stop(s);
   const dbBytes = readdirSync(s.home)
     .filter((f) => f.startsWith('index-'))
@@ -353,7 +368,7 @@ async function latency(a: Instance, b: Instance, opts: SyncthingOptions): Promis
 async function timeBigFile(c: SyncthingCluster, a: Instance, b: Instance, name: string, bytes: number) {
   const staging = join(c.base, `staging-${name}`);
   writeRandomFile(staging, bytes);
-  const cpu0 = [cpuSecondsOf(a.proc?.pid), cpuSecondsOf(b.proc?.pid)];
+  const cpu0 = [cpuSecondsOf(pidOf(a)), cpuSecondsOf(pidOf(b))];
   const t0 = now();
   renameSync(staging, join(a.folder, name));
   let tNeed = 0;
@@ -376,8 +391,8 @@ async function timeBigFile(c: SyncthingCluster, a: Instance, b: Instance, name: 
   return {
     pullSeconds: (tDone - (tNeed || t0)) / 1000,
     endToEndSeconds: (tDone - t0) / 1000,
-    senderCpuSeconds: cpuSecondsOf(a.proc?.pid) - cpu0[0]!,
-    receiverCpuSeconds: cpuSecondsOf(b.proc?.pid) - cpu0[1]!,
+    senderCpuSeconds: cpuSecondsOf(pidOf(a)) - cpu0[0]!,
+    receiverCpuSeconds: cpuSecondsOf(pidOf(b)) - cpu0[1]!,
   };
 }
 
@@ -465,7 +480,7 @@ async function many(c: SyncthingCluster, a: Instance, b: Instance, n: Instance, 
   opts.log(`syncthing/many: ${opts.smallFiles} small files written on one instance`);
   const before = (await status(a)).localFiles;
   const dirs = Math.ceil(opts.smallFiles / 100);
-  const cpu0 = cpuSecondsOf(b.proc?.pid);
+  const cpu0 = cpuSecondsOf(pidOf(b));
   const t0 = now();
   for (let i = 0; i < opts.smallFiles; i++) {
     const dir = join(a.folder, 'many', `dir${i % dirs}`);
@@ -475,7 +490,7 @@ async function many(c: SyncthingCluster, a: Instance, b: Instance, n: Instance, 
   const total = before + opts.smallFiles; // localFiles counts files only
   await c.synced(a, b, total, 500);
   const liveSeconds = (now() - t0) / 1000;
-  const receiverCpuSeconds = cpuSecondsOf(b.proc?.pid) - cpu0;
+  const receiverCpuSeconds = cpuSecondsOf(pidOf(b)) - cpu0;
 
   opts.log('syncthing/many: a third instance starts and gets them all');
   const t1 = now();

@@ -55,6 +55,7 @@ const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 const dir = mkdtempSync(join(tmpdir(), 'peerfold-index-bench-'));
 const opts = { snapshotEveryMs: 0, journalLimitBytes: 1 << 30 };
+const wasmMB = () => ((process.memoryUsage().external - process.memoryUsage().arrayBuffers) / 1e6).toFixed(1);
 try {
   let t = start();
   const { store, db } = await IndexStore.open(dir, LOCAL, opts);
@@ -119,13 +120,13 @@ try {
   t = start();
   let groups = 0;
   for (const g of o.store.iterateByPath('share-1')) groups += g.entries.length > 0 ? 1 : 0;
-  console.log(`iterateByPath over ${groups} paths x 2 devices:         ${ms(t)}`);
+  console.log(`iterateByPath over ${groups} paths x 2 devices:         ${ms(t)}   wasm+external ${wasmMB()} MB`);
   await o.db.close();
   t = start();
   o = await IndexStore.open(dir, LOCAL, opts);
   console.log(`open from snapshot with the peer's index too:          ${ms(t)}   size ${mib(o.db.stats().snapshotBytes)}`);
   await o.db.close();
-  console.log(`peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
+  console.log(`peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}   wasm+external now ${wasmMB()} MB`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
