@@ -569,7 +569,8 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     await openTab(uiA!, shareId, 'codes');
     await tid(p, 'invite-open').click();
     await visible(tid(p, 'invite-dialog'), 'the invite dialog');
-    assert.equal(await tid(p, 'invite-access-encrypted').isDisabled(), true, 'encrypted devices cannot be invited yet');
+    for (const level of ['read-write', 'read-only', 'encrypted'])
+      assert.equal(await tid(p, `invite-access-${level}`).isDisabled(), false, `a read-write device may invite a ${level} device`);
     await tid(p, 'invite-expiry').selectOption(String(3_600_000));
     await shot(p, 'invite-dialog');
     await tid(p, 'invite-create').click();
@@ -628,6 +629,7 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     await openTab(uiA!, shareId, 'codes');
     await tid(p, 'invite-open').click();
     await tid(p, 'invite-access-read-only').check();
+    await shot(p, 'invite-dialog-read-only');
     await tid(p, 'invite-create').click();
     const code = (await textOf(tid(p, 'invite-code'), /^pfi1\S{100,}$/, 'the read-only invite')).trim();
     await tid(p, 'invite-done').click();
@@ -667,6 +669,12 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     await visible(tid(q, 'code-card-read-only').getByTestId('qr-code'), 'the read-only code’s QR code');
     assert.equal(await tid(q, 'code-read-write').count(), 0, 'a read-only device shows no read-write code');
     await shot(q, 'detail-codes-read-only');
+    // it may invite devices of its own level or below, not read-write ones
+    await tid(q, 'invite-open').click();
+    assert.equal(await tid(q, 'invite-access-read-write').isDisabled(), true, 'a read-only device cannot invite a read-write one');
+    assert.equal(await tid(q, 'invite-access-read-only').isChecked(), true, 'its own level by default');
+    await tid(q, 'invite-cancel').click();
+    await gone(tid(q, 'invite-dialog'), 'the invite dialog');
 
     // local changes on the read-only device: an edit and a new file
     const shared = readFileSync(join(a.dir, 'photos/README.md'), 'utf8');

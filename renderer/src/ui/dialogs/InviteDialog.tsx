@@ -19,9 +19,8 @@ const lifetimes: { label: string; ms: number }[] = [
 ];
 const levelOrder: AccessLevel[] = ['read-write', 'read-only', 'encrypted'];
 
-/** Why a level cannot be invited from a device holding `held`, or null. */
+/** Why a level cannot be invited from a device holding `held`, or null (anything else the engine refuses shows as the dialog's error). */
 function levelProblem(held: AccessLevel, level: AccessLevel): string | null {
-  if (level === 'encrypted') return 'not supported yet';
   if (levelOrder.indexOf(level) < levelOrder.indexOf(held)) return `this device holds ${accessLabel[held].toLowerCase()} access`;
   return null;
 }
