@@ -29,6 +29,7 @@ import { decodeAnnouncement, encodeAnnouncement } from '../net/discovery-packet.
 import { fromWire } from './wire.ts';
 import { archivePath, conflictPath, versionTag } from '../sync/names.ts';
 import { pickGlobal, type Versioned } from '../sync/global.ts';
+import { decryptChunk, deriveSealingKeys, encryptChunk, nameToken, openPresented, presentEntry } from '../keys/sealing.ts';
 import { decide } from '../sync/decide.ts';
 
 const DOC = new URL('../../../PROTOCOL.md', import.meta.url);
@@ -216,6 +217,57 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
       assert.equal(signer.check(entry, signature), null, 'the signature checks');
       assert.notEqual(signer.check({ ...entry, mtimeMs: entry.mtimeMs + 1 }, signature), null, 'an altered entry fails');
       return { signedBytes: hex(signedEntryBytes(keys.discoveryId, entry)), signature: hex(signature) };
+    },
+  },
+  sealing: {
+    inputs: ['readWriteSecret', 'path', 'chunk'],
+    compute: (i) => {
+      const secret = shareSecretFromReadWrite(unhex(str(i, 'readWriteSecret')));
+      const keys = deriveSealingKeys(secret);
+      assert.deepEqual(deriveSealingKeys(weakenSecret(secret, 'read-only')), keys, 'read-only members derive the same keys');
+      const chunk = unhex(str(i, 'chunk'));
+      const enc = encryptChunk(keys, chunk);
+      assert.deepEqual(decryptChunk(keys, enc.body, { hash: enc.plainHash, size: chunk.length, tag: enc.tag }), chunk);
+      return {
+        chunkKey: hex(keys.chunkKey),
+        entryKey: hex(keys.entryKey),
+        nonceKey: hex(keys.nonceKey),
+        nameKey: hex(keys.nameKey),
+        nameToken: hex(nameToken(keys, str(i, 'path'))),
+        chunkHash: hex(enc.plainHash),
+        blob: hex(enc.body),
+        blobHash: hex(enc.blobHash),
+        tag: hex(enc.tag),
+      };
+    },
+  },
+  'sealed-entry': {
+    inputs: ['readWriteSecret', 'entry', 'chunks'],
+    compute: (i) => {
+      const secret = shareSecretFromReadWrite(unhex(str(i, 'readWriteSecret')));
+      const keys = deriveSealingKeys(secret);
+      const share = deriveShareKeys(secret);
+      const signer = new EntrySigner(share.discoveryId, share.writerKeyHash, share.readWriteSecret);
+      const chunks = list<string>(i, 'chunks').map(unhex);
+      const entry = withBytes<FileEntryWire>(i.entry);
+      const plain: FileEntryWire = {
+        ...entry,
+        chunkCount: chunks.length,
+        chunks: chunks.map((c) => ({ hash: new Uint8Array(createHash('sha256').update(c).digest()), size: c.length })),
+        signature: new Uint8Array(0),
+      };
+      plain.signature = signer.sign(plain);
+      const p = presentEntry(
+        keys,
+        plain,
+        chunks.map((c) => encryptChunk(keys, c)),
+      );
+      assert.equal(signer.check(openPresented(keys, p.wire, p.sealed).plain, plain.signature), null, 'opens to the signed entry');
+      return {
+        signature: hex(plain.signature),
+        sealed: hex(p.sealed),
+        encryptedEntry: JSON.parse(JSON.stringify(p.wire, (_k, v: unknown) => (v instanceof Uint8Array ? `hex:${hex(v)}` : v))) as Json,
+      };
     },
   },
   message: {
