@@ -4,7 +4,8 @@
 //   same scan and sync parts run by Syncthing, skipped with the reason when it is not installed).
 //   scale (issue 11: 10,000 and 100,000 files side by side; BENCH_SCALE_FILES=10000,100000) runs
 //   only when named: it takes about 40 minutes here. No PART runs all the others. Syncthing runs the scan and sync parts that were asked for (all of them
-//   when only `syncthing` is named).
+//   when only `syncthing` is named). encrypted (issue 9): to a read-write and to an encrypted device,
+//   taking turns (BENCH_ENCRYPTED_MB, BENCH_ENCRYPTED_ROUNDS).
 // Prints each part's figures as it ends, then one table with Syncthing beside Peerfold and the ratio
 // per row; --json prints one JSON line per part instead. Figures live here, never in timed tests:
 // the machines are shared and noisy. Sizes can be shrunk for a quick try: BENCH_FILES, BENCH_BIG_MB,
@@ -19,6 +20,7 @@ import { benchSync, printSyncPart, type SyncPart, type SyncResults } from './syn
 import { benchSyncthing, printSyncthing, type SyncthingPart, type SyncthingResult } from './syncthing.ts';
 import { benchScale, printScale, type ScaleFigures } from './scale.ts';
 import { benchLinks, printLinksPart, type LinksPart, type LinksResults } from './links.ts';
+import { benchEncrypted, printEncrypted, type EncryptedFigures } from './encrypted.ts';
 import { buildHeadless, closeAllClusters, fmt, freeBytes, GiB, KiB, MiB } from './lib.ts';
 
 const args = process.argv.slice(2);
@@ -27,7 +29,7 @@ const fromSource = args.includes('--from-source');
 const named = new Set(args.filter((a) => !a.startsWith('--')));
 const syncParts: SyncPart[] = ['latency', 'transfer', 'delta', 'rename', 'many'];
 const linksParts: LinksPart[] = ['reconnect', 'addshare'];
-const known = new Set(['scan', 'raw', 'sync', 'syncthing', 'links', 'scale', ...syncParts, ...linksParts]);
+const known = new Set(['scan', 'raw', 'sync', 'syncthing', 'links', 'scale', 'encrypted', ...syncParts, ...linksParts]);
 for (const n of named)
   if (!known.has(n)) {
     console.error(`unknown part "${n}"; parts: ${[...known].join(', ')}`);
@@ -49,6 +51,8 @@ const sizes = {
   smallFiles: num('BENCH_SMALL_FILES', 10_000),
   latencyFiles: num('BENCH_LATENCY_FILES', 20),
   linkRounds: num('BENCH_LINK_ROUNDS', 5),
+  encryptedBytes: num('BENCH_ENCRYPTED_MB', 256) * MiB,
+  encryptedRounds: num('BENCH_ENCRYPTED_ROUNDS', 2),
 };
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const emit = (bench: string, r: object, print: () => void) => (json ? console.log(JSON.stringify({ bench, ...r })) : print());
@@ -65,6 +69,7 @@ const results: {
   links?: LinksResults;
   syncthing?: SyncthingResult;
   scale?: ScaleFigures[];
+  encrypted?: EncryptedFigures;
 } = {};
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -114,6 +119,12 @@ if (lparts.size) {
   results.links = await benchLinks(lparts, { fromSource, rounds: sizes.linkRounds, log }, (part, r) =>
     emit(part, r, () => printLinksPart(part, r)),
   );
+}
+
+if (want('encrypted')) {
+  const r = await benchEncrypted({ fromSource, bytes: sizes.encryptedBytes, rounds: sizes.encryptedRounds, log });
+  results.encrypted = r;
+  emit('encrypted', r, () => printEncrypted(r));
 }
 
 if (want('syncthing')) {
@@ -256,6 +267,15 @@ function printTable(): void {
       `median ${fmt(links.addshare.medianMs, 0)} ms of ${links.addshare.rounds}`,
       '—',
     ]);
+  if (results.encrypted) {
+    const e = results.encrypted;
+    rows.push([
+      `${fmt(e.bytes / MiB, 0)} MiB to a read-write / an encrypted device`,
+      '—',
+      `median ${fmt(e.medianReadWriteMBps)} / ${fmt(e.medianEncryptedMBps)} MB/s end to end (${e.rounds} rounds each, taking turns)`,
+      '—',
+    ]);
+  }
   if (results.syncthing && 'skipped' in results.syncthing) rows.push(['syncthing', `skipped: ${results.syncthing.skipped}`, '', '']);
   if (!rows.length) return;
   const version = st ? ` (${st.version})` : '';

@@ -122,9 +122,9 @@ test('a revoked invite is refused by name, and an invite grants at most what was
   assert.match(r.stderr, /this invite was revoked/);
   assertNothingDelivered(d, d.dir);
 
-  const enc = await cli(issuer, 'invite', shareId, '--access', 'encrypted');
-  assert.equal(enc.code, 1);
-  assert.match(enc.stderr, /encrypted devices are not supported yet/);
+  const enc = await cli(issuer, 'invite', shareId, '--access', 'encrypted', '--json');
+  assert.equal(enc.code, 0, enc.stderr);
+  assert.equal(JSON.parse(enc.stdout).access, 'encrypted', 'encrypted devices can be invited too');
 });
 
 test('open invites survive a restart of the issuer', async () => {

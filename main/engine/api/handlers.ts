@@ -2,7 +2,7 @@
 import { mkdirSync, promises as fsp, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { AccessLevel, ApiMethods, CodeCheck, DirListing, InviteInfo, Method, RecentChange, ShareCodes } from '../../../shared/api.ts';
+import type { ApiMethods, CodeCheck, DirListing, InviteInfo, Method, RecentChange, ShareCodes } from '../../../shared/api.ts';
 import { ApiError } from '../../../shared/errors.ts';
 import type { Engine } from '../engine.ts';
 import type { ShareRow } from '../index/rows.ts';
@@ -33,12 +33,6 @@ function codeCheck(code: string, now = Date.now()): CodeCheck {
   const parsed = parseCode(code);
   if (!parsed.ok) return { ok: false, level: null, error: parsed.error };
   return { ok: true, level: parsed.level, error: null };
-}
-
-/** Why this version cannot join a share at `level`, or null when it can. */
-function joinRefusal(level: AccessLevel): string | null {
-  if (level !== 'encrypted') return null;
-  return 'this is an encrypted code; this version of Peerfold joins with read-write and read-only codes only (encrypted devices come next)';
 }
 
 export function createHandlers(engine: Engine): Handlers {
@@ -96,8 +90,6 @@ export function createHandlers(engine: Engine): Handlers {
     const terms = parsed.invite;
     if (Date.now() >= terms.expiresAt)
       throw new ApiError('refused', `${REFUSAL_TEXT.expired} (it expired ${new Date(terms.expiresAt).toISOString()})`);
-    const refusal = joinRefusal(terms.level);
-    if (refusal) throw new ApiError('refused', refusal);
     if (terms.issuer === engine.deviceId)
       throw new ApiError('refused', 'this invite was made by this device: send it to the device that should join');
     if (peer !== undefined) checkAddress(peer);
@@ -146,8 +138,6 @@ export function createHandlers(engine: Engine): Handlers {
       if (looksLikeInvite(code)) return joinByInvite(code, path, name, peer);
       const parsed = parseCode(code);
       if (!parsed.ok) throw new ApiError('bad-request', `that code does not work: ${parsed.error}`);
-      const refusal = joinRefusal(parsed.level);
-      if (refusal) throw new ApiError('refused', refusal);
       const secret = shareSecretFromCode(parsed);
       const id = deriveShareKeys(secret).shareId;
       const existing = engine.store.getShare(id);

@@ -9,13 +9,13 @@
 // device.
 
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from 'node:crypto';
-import { MAX_CHUNK_SIZE, type ChunkRef, type FileEntryWire } from '../protocol/messages.ts';
+import { ENCRYPTED_BLOB_UNIT, MAX_CHUNK_SIZE, type ChunkRef, type FileEntryWire } from '../protocol/messages.ts';
 import { deviceIdFromBytes } from './device-id.ts';
 import { ENTRY_SIGNATURE_BYTES, ENTRY_SIGNATURE_CONTEXT, signedEntryBytes, type SignedEntry } from './entry-signing.ts';
-import { deriveShareKeys, levelCovers, weakenSecret, type ShareSecret } from './secrets.ts';
+import { deriveShareKeys, levelCovers, weakenSecret, type ShareKeys, type ShareSecret } from './secrets.ts';
 
 /** Every blob an encrypted device stores is a whole number of these (the size padding). */
-export const BLOB_UNIT = 4096;
+export const BLOB_UNIT = ENCRYPTED_BLOB_UNIT;
 export const TAG_BYTES = 16;
 export const NONCE_BYTES = 12;
 export const TOKEN_BYTES = 32;
@@ -62,13 +62,22 @@ export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('
 export function deriveSealingKeys(s: ShareSecret): SealingKeys {
   if (!levelCovers(s.level, 'read-only')) throw new RangeError('an encrypted member cannot derive the keys that decrypt its share');
   const ro = weakenSecret(s, 'read-only');
-  const base = new Uint8Array([...ro.secret, ...ro.writerKeyHash]);
+  return sealingKeysFrom(ro.secret, ro.writerKeyHash, deriveShareKeys(s).discoveryId);
+}
+
+/** The same from a share's derived keys (ShareKeys.readOnlySecret); null on an encrypted member. */
+export function sealingKeysOf(k: ShareKeys): SealingKeys | null {
+  return k.readOnlySecret ? sealingKeysFrom(k.readOnlySecret, k.writerKeyHash, k.discoveryId) : null;
+}
+
+function sealingKeysFrom(readOnlySecret: Uint8Array, writerKeyHash: Uint8Array, discoveryId: Uint8Array): SealingKeys {
+  const base = new Uint8Array([...readOnlySecret, ...writerKeyHash]);
   return {
     chunkKey: hkdf(base, SEALING_INFO.chunkKey, 32),
     entryKey: hkdf(base, SEALING_INFO.entryKey, 32),
     nonceKey: hkdf(base, SEALING_INFO.nonceKey, 32),
     nameKey: hkdf(base, SEALING_INFO.nameKey, 32),
-    discoveryId: deriveShareKeys(s).discoveryId,
+    discoveryId,
   };
 }
 

@@ -56,6 +56,8 @@ export interface ShareKeys {
   writerKeyHash: Uint8Array;
   /** S_rw on a writer (it signs entries with the key derived from it), null on every other level */
   readWriteSecret: Uint8Array | null;
+  /** S_ro on a trusted member (it encrypts for encrypted members, keys/sealing.ts), null on an encrypted one */
+  readOnlySecret: Uint8Array | null;
 }
 
 /** 0 = read-write (strongest), 1 = read-only, 2 = encrypted. */
@@ -142,5 +144,6 @@ export function deriveShareKeys(s: ShareSecret): ShareKeys {
     authKeys,
     writerKeyHash: s.writerKeyHash,
     readWriteSecret: s.level === 'read-write' ? s.secret : null,
+    readOnlySecret: levelCovers(s.level, 'read-only') ? weakenSecret(s, 'read-only').secret : null,
   };
 }

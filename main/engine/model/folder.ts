@@ -122,7 +122,8 @@ export class Folder {
       root: () => this.root,
       store: ctx.store,
       self: ctx.self.id,
-      readOnly: () => this.row.access === 'read-only',
+      // an encrypted member syncs to its peers' (encrypted) versions like a read-only one: it makes none
+      readOnly: () => this.row.access !== 'read-write',
       counterFloor: () => this.counterFloor,
       selfName: ctx.self.name,
       swarm: ctx.swarm,

@@ -54,11 +54,12 @@ function claimOf(code: string, issuer: ReturnType<typeof side>) {
   return { invite: p.invite.id, mac: inviteClaimMac(p.invite, joinerSides), sides: { local: issuer, peer: joiner } };
 }
 
-test('an invite grants at most the issuer’s level, and never an encrypted one yet', () => {
+test('an invite grants at most the issuer’s level', () => {
   assert.equal(inviteLevelProblem('read-write', 'read-write'), null);
   assert.equal(inviteLevelProblem('read-write', 'read-only'), null);
   assert.match(inviteLevelProblem('read-only', 'read-write')!, /holds the share read-only: it cannot invite a read-write device/);
-  assert.match(inviteLevelProblem('read-write', 'encrypted')!, /not supported yet/);
+  assert.equal(inviteLevelProblem('read-write', 'encrypted'), null);
+  assert.match(inviteLevelProblem('encrypted', 'read-only')!, /holds the share encrypted: it cannot invite a read-only device/);
   const s = setup('read-only');
   try {
     assert.throws(() => s.make().create(s.row, { access: 'read-write' }), /cannot invite a read-write device/);

@@ -16,9 +16,8 @@ import type { InviteAnswer } from '../protocol/messages.ts';
 
 export const DEFAULT_INVITE_LIFE_MS = 24 * 3600_000;
 
-/** The levels a device can be given today; encrypted devices do not exist yet. */
+/** Why this device cannot invite a `wanted` device: it may give at most its own level. */
 export function inviteLevelProblem(issuerLevel: AccessLevel, wanted: AccessLevel): string | null {
-  if (wanted === 'encrypted') return 'encrypted devices are not supported yet: invite read-write or read-only devices';
   if (!levelCovers(issuerLevel, wanted)) return `this device holds the share ${issuerLevel}: it cannot invite a ${wanted} device`;
   return null;
 }

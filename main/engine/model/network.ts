@@ -23,6 +23,7 @@ import type { InviteTerms } from '../protocol/invite-proof.ts';
 import type { InviteAnswer } from '../protocol/messages.ts';
 import { forgeryFromEnv } from '../peer/forgery.ts';
 import { channelOf } from '../peer/pipe.ts';
+import { shareSealingFor, type ShareSealing } from '../peer/share-sealing.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
 import type { ChunkSwarm } from '../pull/chunk-source.ts';
@@ -42,7 +43,8 @@ export const NETWORK_CHANGE_PROBE_MS = Number(process.env.PEERFOLD_NETWORK_PROBE
 /** How long an existing link gets to answer when the same device dials in again. */
 export const PROBE_MS = Number(process.env.PEERFOLD_PROBE_MS ?? 1_500);
 
-export type NetworkStore = LinkStore & Pick<IndexStore, 'getShare' | 'listAddresses' | 'listPeers' | 'updatePeer' | 'fileVersion'>;
+export type NetworkStore = LinkStore &
+  Pick<IndexStore, 'getShare' | 'listAddresses' | 'listPeers' | 'updatePeer' | 'fileVersion' | 'listFiles'>;
 
 /** What the network needs from the rest of the engine. */
 export interface NetworkDeps {
@@ -86,6 +88,8 @@ export class Network implements ChunkSwarm {
   private readonly dialing = new Set<string>();
   private readonly addresses = new Map<string, KnownAddress>();
   private readonly keys = new Map<string, ShareKeys>();
+  /** per share this device reads: what it needs for encrypted members (peer/share-sealing.ts) */
+  private readonly sealings = new Map<string, ShareSealing>();
   private readonly byDiscovery = new Map<string, string>();
   private readonly indexPushTimers = new Map<string, NodeJS.Timeout>();
   private timer: NodeJS.Timeout | null = null;
@@ -119,6 +123,7 @@ export class Network implements ChunkSwarm {
       },
       shareRoot: (shareId) => deps.store.getShare(shareId)?.path ?? null,
       store: deps.store,
+      sealing: (shareId) => this.sealings.get(shareId) ?? null,
       remoteIndexChanged: (shareId) => deps.syncSoon(shareId),
       applyRemoteIndex: (shareId, apply) => deps.applyRemoteIndex(shareId, apply),
       entryRejected: (shareId, peer, path, reason) => this.entryRejected(shareId, peer, path, reason),
@@ -190,6 +195,8 @@ export class Network implements ChunkSwarm {
   /** A share this device holds (at start, created or joined). */
   shareAdded(shareId: string, keys: ShareKeys): void {
     this.keys.set(shareId, keys);
+    const sealing = shareSealingFor(keys, this.deviceId, this.deps.store);
+    if (sealing) this.sealings.set(shareId, sealing);
     this.byDiscovery.set(keys.discoveryIdHex, shareId);
     for (const a of this.deps.store.listAddresses(shareId)) this.rememberAddress(a, 'manual', null);
     for (const p of this.deps.store.listPeers(shareId)) {
@@ -202,6 +209,7 @@ export class Network implements ChunkSwarm {
     const keys = this.keys.get(shareId);
     if (keys) for (const l of this.links.values()) l.withdrawShare(keys.discoveryIdHex, 'share removed');
     this.keys.delete(shareId);
+    this.sealings.delete(shareId);
     if (keys) this.byDiscovery.delete(keys.discoveryIdHex);
     this.announce();
   }

@@ -61,6 +61,7 @@ async function end(name: string, shares: ShareKeys[]): Promise<End> {
       const h = e.held.get(d);
       return h && h.active ? h.keys : null;
     },
+    sealing: () => null,
     shareRoot: (shareId) => join(home, shareId),
     store,
     remoteIndexChanged: (shareId) => e.heard.push(shareId),

@@ -22,6 +22,7 @@ import {
   ProtocolViolation,
   decodeMessage,
   encodeMessage,
+  type BlockRequest,
   type BlockResponse,
   type InviteAnswer,
   type FileEntryWire,
@@ -31,7 +32,8 @@ import {
 import { guard, type NetLog } from '../net/log.ts';
 import { checkProofs, proveShares, type LinkSides } from '../protocol/share-proofs.ts';
 import { BlockServer, type BlockStore } from './block-server.ts';
-import { IndexExchange, type ExchangeStore } from './index-exchange.ts';
+import { IndexExchange, type Carriage, type ExchangeStore } from './index-exchange.ts';
+import type { ShareSealing } from './share-sealing.ts';
 import { Liveness, PING_MS } from './liveness.ts';
 import { channelOf, type BlockCarrier, type BulkPlug, type Channel, type LinkOrigin, type LinkStats, type MessagePipe } from './pipe.ts';
 import { RequestTracker } from './request-tracker.ts';
@@ -39,6 +41,9 @@ import type { ForgeEntry } from './forgery.ts';
 import { ShareSet, ShareViolation, type ShareChanges } from './share-set.ts';
 
 export type LinkState = 'handshaking' | 'authenticated' | 'live' | 'closed';
+
+/** How long opening an encrypted member's entry waits for its sealed entry. */
+const SEALED_FETCH_TIMEOUT_MS = 60_000;
 
 /** After the last control message was handed over, how long the connection stays for it to arrive. */
 const CLOSE_GRACE_MS = 250;
@@ -59,6 +64,8 @@ export interface DeviceLinkHost {
   remoteIndexChanged(shareId: string): void;
   /** writes a peer's index entries for a share (`apply`) when the share may take them; see IndexExchange */
   applyRemoteIndex(shareId: string, apply: () => void): Promise<void>;
+  /** a trusted device's side of a share's encrypted members (null on an encrypted member) */
+  sealing(shareId: string): ShareSealing | null;
   /** the peer sent an entry whose writer signature fails: it was dropped (log and count it) */
   entryRejected(shareId: string, peer: string, path: string, reason: string): void;
   /** test-only hook (PEERFOLD_TEST=1): what this device sends is altered, see index-exchange.ts */
@@ -366,10 +373,64 @@ export class DeviceLink {
       applyRemote: (apply) => this.host.applyRemoteIndex(s.shareId, apply),
       signer: new EntrySigner(keys.discoveryId, keys.writerKeyHash, keys.readWriteSecret),
       rejected: (path, reason) => this.host.entryRejected(s.shareId, this.deviceName, path, reason),
+      carriage: this.carriageOf(discoveryId, keys),
       ...(this.host.forgeEntry ? { forge: (e: FileEntryWire) => this.host.forgeEntry!(e, keys.discoveryId) } : {}),
     });
     this.exchanges.set(discoveryId, ex);
     return ex;
+  }
+
+  /**
+   * How a share travels on this link (peer/index-exchange.ts Carriage): at the encrypted level when
+   * either side proved only that (PROTOCOL.md, "Links at the encrypted level").
+   */
+  private carriageOf(discoveryId: string, keys: ShareKeys): Carriage {
+    if (keys.level === 'encrypted') return { kind: 'relay' };
+    const s = this.shares.get(discoveryId);
+    if (s?.theirs !== 'encrypted' && s?.ourLevel !== 'encrypted') return { kind: 'plain' };
+    const sealing = this.host.sealing(keys.shareId);
+    // never plaintext to an encrypted member: without its keys the share is not carried at all
+    if (!sealing) throw new Error(`share ${keys.shareId} cannot be encrypted for ${this.deviceName}`);
+    return { kind: 'sealed', sealing, fetchBlob: (token, hash, offset, size) => this.fetchBlob(discoveryId, token, hash, offset, size) };
+  }
+
+  /** The share's ShareSealing when this device reads it and the peer is an encrypted member of it. */
+  private sealedOn(discoveryId: string): ShareSealing | null {
+    const keys = this.host.activeShare(discoveryId);
+    if (!keys || keys.level === 'encrypted') return null;
+    const s = this.shares.get(discoveryId);
+    if (s?.theirs !== 'encrypted' && s?.ourLevel !== 'encrypted') return null;
+    return this.host.sealing(keys.shareId);
+  }
+
+  /** A whole blob from the encrypted member (for a sealed entry); null when it does not come. */
+  private async fetchBlob(discoveryId: string, token: string, hash: Uint8Array, offset: number, size: number): Promise<Uint8Array | null> {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(new Error('no answer')), SEALED_FETCH_TIMEOUT_MS);
+    try {
+      const got = await this.tracker.fetchChunk(discoveryId, token, hash, offset, size, ctrl.signal);
+      return typeof got === 'string' ? null : got;
+    } catch {
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** An encrypted member asks for a blob of this device's: encrypted here on the fly (ShareSealing). */
+  private async serveSealed(sealing: ShareSealing, req: BlockRequest, send: (m: BlockResponse) => Promise<void>): Promise<void> {
+    const reply = (status: ResponseStatus, data: Uint8Array = new Uint8Array(0)) =>
+      send({ type: 'response', id: req.id, status, data }).catch(() => undefined);
+    if (!this.servedShare(req.share)) return reply('not-shared');
+    try {
+      const bytes = await sealing.blob(req.path, req.hash, req.offset, req.size);
+      if (!bytes || bytes.length !== req.size) return reply('not-found');
+      await this.host.throttleSend(bytes.length);
+      return reply('ok', bytes);
+    } catch (err) {
+      this.host.log(`${this.deviceName}: serving an encrypted blob failed: ${(err as Error).message}`);
+      return reply('io-error');
+    }
   }
 
   /** The share is carried both ways: this device says where it stands, and the peer starts sending. */
@@ -533,8 +594,12 @@ export class DeviceLink {
 
   private onBlocks(msg: Message, replyOn?: Channel): void {
     // the answer goes back the way the request came (the data channel once that way is gone)
-    if (msg.type === 'request') this.server.handle(msg, replyOn ? (m) => this.sendOn(replyOn, m) : undefined);
-    else if (msg.type === 'response') this.tracker.answered(msg as BlockResponse);
+    const reply = replyOn ? (m: BlockResponse) => this.sendOn(replyOn, m) : undefined;
+    if (msg.type === 'request') {
+      const sealing = this.sealedOn(msg.share);
+      if (sealing) void this.serveSealed(sealing, msg, reply ?? ((m) => this.sendOn(this.blocks, m)));
+      else this.server.handle(msg, reply);
+    } else if (msg.type === 'response') this.tracker.answered(msg as BlockResponse);
     else this.close(`protocol violation: ${msg.type} on the data channel`);
   }
 
@@ -547,6 +612,28 @@ export class DeviceLink {
     size: number,
     signal: AbortSignal,
   ): Promise<Uint8Array | ResponseStatus> {
-    return this.tracker.fetchChunk(discoveryId, path, hash, offset, size, signal);
+    const sealing = this.sealedOn(discoveryId);
+    if (!sealing) return this.tracker.fetchChunk(discoveryId, path, hash, offset, size, signal);
+    return this.fetchSealedChunk(sealing, discoveryId, hash, size, signal);
+  }
+
+  /** A whole chunk from an encrypted member: its blob, checked and decrypted here. */
+  private async fetchSealedChunk(
+    sealing: ShareSealing,
+    discoveryId: string,
+    hash: Uint8Array,
+    size: number,
+    signal: AbortSignal,
+  ): Promise<Uint8Array | ResponseStatus> {
+    const c = sealing.blobFor(hash);
+    if (!c || c.size !== size) return 'not-found';
+    const blob = await this.tracker.fetchChunk(discoveryId, c.token, c.blobHash, c.blobOffset, c.blobSize, signal);
+    if (typeof blob === 'string') return blob;
+    try {
+      return sealing.decrypt(c, blob);
+    } catch (err) {
+      this.host.log(`${this.deviceName} sent a blob that does not decrypt: ${(err as Error).message}`);
+      return 'changed';
+    }
   }
 }

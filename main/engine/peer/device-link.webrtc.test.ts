@@ -47,6 +47,7 @@ async function end(name: string, keys: ShareKeys): Promise<End> {
   e.host = {
     self: { deviceId: id.deviceId, deviceName: () => name, fingerprint: id.fingerprint, clientVersion: 'test' },
     activeShare: (d) => (d === keys.discoveryIdHex ? keys : null),
+    sealing: () => null,
     shareRoot: () => join(home, 'share'),
     store,
     entryRejected: () => undefined,

@@ -24,6 +24,17 @@ import {
 } from '../protocol/messages.ts';
 import { fromWire, toWire } from '../protocol/wire.ts';
 import { malformedWirePath } from '../pull/path-safety.ts';
+import type { FetchBlob, ShareSealing } from './share-sealing.ts';
+
+/**
+ * How this share's entries travel on this link (PROTOCOL.md, "Encrypted members"):
+ *   plain    both devices read the share: entries as they are, every one signed and checked
+ *   relay    this device is an encrypted member: encrypted entries pass unchanged (it can check no
+ *            signature), and it sends none it made itself
+ *   sealed   this device reads the share, the peer is an encrypted member: what goes out is
+ *            presented encrypted, what comes in is opened and its writer signature checked
+ */
+export type Carriage = { kind: 'plain' } | { kind: 'relay' } | { kind: 'sealed'; sealing: ShareSealing; fetchBlob: FetchBlob };
 
 /** Entries read from the database per index message batch. */
 export const INDEX_PAGE = 500;
@@ -64,19 +75,25 @@ export interface ExchangeDeps {
   rejected(path: string, reason: string): void;
   /** test-only (PEERFOLD_TEST=1): alters what is sent, to prove receivers refuse forgeries */
   forge?: (e: FileEntryWire) => FileEntryWire;
+  /** default plain */
+  carriage?: Carriage;
 }
 
 export class IndexExchange {
   private state: SendState = 'waiting-for-ack';
   /** our local sequence the peer has (from its acks): we send what comes after */
   private sentUpTo = 0;
-  private readonly assembler = new IndexAssembler();
+  private readonly assembler: IndexAssembler;
+  private readonly carriage: Carriage;
 
   constructor(
     readonly shareId: string,
     readonly discoveryId: string,
     private readonly deps: ExchangeDeps,
-  ) {}
+  ) {
+    this.carriage = deps.carriage ?? { kind: 'plain' };
+    this.assembler = new IndexAssembler(this.carriage.kind === 'plain' ? 'plain' : 'encrypted');
+  }
 
   get current(): SendState {
     return this.state;
@@ -89,6 +106,8 @@ export class IndexExchange {
 
   /** The first message once the share is carried: where this device stands with the peer's index. */
   opening(): IndexAck {
+    // what an encrypted member holds is opened anew on each link (ShareSealing keeps it in memory)
+    if (this.carriage.kind === 'sealed') return { type: 'indexAck', share: this.discoveryId, indexId: 0, sequence: 0 };
     const row = this.deps.store.getPeer(this.shareId, this.deps.peer.deviceId);
     return {
       type: 'indexAck',
@@ -154,7 +173,12 @@ export class IndexExchange {
         return;
       }
       first = false;
-      const entries = page.map((r) => this.seal(r)).filter((e) => e !== null);
+      const entries: FileEntryWire[] = [];
+      for (const r of page) {
+        const e = await this.outgoing(r);
+        if (this.stopped) return;
+        if (e) entries.push(e);
+      }
       for (const m of splitIndexUpdate({ share: this.discoveryId, indexId, maxSequence }, entries)) {
         if (this.stopped) return;
         await this.deps.send(m);
@@ -170,11 +194,41 @@ export class IndexExchange {
    */
   private seal(r: FileRecord): FileEntryWire | null {
     const { signer, forge } = this.deps;
-    let e = toWire(r);
+    if (!forge || this.carriage.kind !== 'plain') return signedForSending(signer, r);
+    const e = toWire(r);
     if (signer.canSign) e.signature = signer.sign(e);
-    if (forge) e = forge(e);
-    else if (!signer.canSign && signer.check(e, e.signature) !== null) return null;
-    return e;
+    return forge(e);
+  }
+
+  private async outgoing(r: FileRecord): Promise<FileEntryWire | null> {
+    switch (this.carriage.kind) {
+      case 'plain':
+        return this.seal(r);
+      case 'relay':
+        // an encrypted member makes no versions: a change on its own disk is never sent
+        return r.modifiedBy === this.deps.self ? null : toWire(r);
+      case 'sealed': {
+        const e = this.seal(r);
+        return e && this.carriage.sealing.present(e);
+      }
+    }
+  }
+
+  /** The peer's entry as this device stores it, or why it is refused (not a protocol violation). */
+  private async incoming(e: FileEntryWire): Promise<FileRecord | { refused: string }> {
+    const { signer, peer } = this.deps;
+    if (this.carriage.kind === 'relay') return fromWire(e, this.shareId, peer.deviceId);
+    let plain = e;
+    if (this.carriage.kind === 'sealed') {
+      const opened = await this.carriage.sealing.open(e, this.carriage.fetchBlob);
+      if ('refused' in opened) return opened;
+      plain = opened;
+      const bad = malformedWirePath(plain.path);
+      if (bad) return { refused: `its path ${JSON.stringify(plain.path)} is malformed: ${bad}` };
+    }
+    // not a protocol violation: a relay may pass on what another device forged; only the entry goes
+    const forged = signer.check(plain, plain.signature);
+    return forged ? { refused: forged } : fromWire(plain, this.shareId, peer.deviceId);
   }
 
   private async onIndexPart(msg: IndexUpdate | IndexChunks): Promise<void> {
@@ -188,11 +242,13 @@ export class IndexExchange {
       const bad = malformedWirePath(e.path);
       if (bad) throw new ProtocolViolation(`malformed path ${JSON.stringify(e.path)}: ${bad}`);
       if (e.sequence > batchMax) batchMax = e.sequence;
-      // not a protocol violation: a relay may pass on what another device forged; only the entry goes
-      const forged = this.deps.signer.check(e, e.signature);
-      if (forged) this.deps.rejected(e.path, forged);
-      else records.push(fromWire(e, this.shareId, peer.deviceId));
     }
+    const got = await Promise.all(batch.entries.map((e) => this.incoming(e)));
+    if (this.stopped) return;
+    got.forEach((r, i) => {
+      if ('refused' in r) this.deps.rejected(batch.entries[i]!.path, r.refused);
+      else records.push(r);
+    });
     let maxSeq = 0;
     await this.deps.applyRemote(() => {
       if (this.stopped) return;
@@ -213,4 +269,15 @@ export class IndexExchange {
     this.deps.remoteIndexChanged();
     await this.deps.send({ type: 'indexAck', share: this.discoveryId, indexId: batch.indexId, sequence: maxSeq });
   }
+}
+
+/**
+ * An own entry as it may go out: a writer signs it; a member that cannot sign passes on the
+ * signature it received with that version, and sends nothing for a version no writer signed.
+ */
+export function signedForSending(signer: EntrySigner, r: FileRecord): FileEntryWire | null {
+  const e = toWire(r);
+  if (signer.canSign) e.signature = signer.sign(e);
+  else if (signer.check(e, e.signature) !== null) return null;
+  return e;
 }

@@ -521,6 +521,9 @@ export class IndexAssembler {
   private pending = new Map<string, { header: IndexUpdateHeader; entry: FileEntryWire; chunks: ChunkRef[] }>();
   private pendingRefs = 0;
 
+  /** `encrypted`: the share is carried at the encrypted level, its entries are encrypted entries (blobs) */
+  constructor(private readonly shape: 'plain' | 'encrypted' = 'plain') {}
+
   push(msg: IndexUpdate | IndexChunks): IndexBatch | null {
     const waiting = this.pending.get(msg.share);
     if (msg.type === 'indexChunks') {
@@ -537,7 +540,7 @@ export class IndexAssembler {
       this.pending.delete(msg.share);
       this.pendingRefs -= waiting.entry.chunkCount;
       const entry = { ...waiting.entry, chunks: waiting.chunks };
-      checkEntry(entry);
+      checkEntry(entry, this.shape);
       return { ...waiting.header, entries: [entry] };
     }
     if (waiting) throw new ProtocolViolation(`indexUpdate for share ${msg.share} while ${waiting.entry.path} still waits for its chunks`);
@@ -548,7 +551,7 @@ export class IndexAssembler {
       if (e.chunks.length > e.chunkCount)
         throw new ProtocolViolation(`${e.path}: ${e.chunks.length} chunks listed, chunk count ${e.chunkCount}`);
       // before anything of the entry is kept: its chunk count must fit its size
-      checkChunkCount(e);
+      checkChunkCount(e, this.shape);
       if (e.chunks.length < e.chunkCount) {
         if (i !== msg.entries.length - 1) throw new ProtocolViolation(`${e.path}: an incomplete entry must be the last of its indexUpdate`);
         if (this.pendingRefs + e.chunkCount > MAX_PENDING_CHUNK_REFS) {
@@ -560,7 +563,7 @@ export class IndexAssembler {
         this.pending.set(msg.share, { header, entry: e, chunks: [...e.chunks] });
         break;
       }
-      checkEntry(e);
+      checkEntry(e, this.shape);
       complete.push(e);
     }
     // an indexUpdate with no entries at all is the sender saying it has nothing more: a batch too
@@ -582,8 +585,25 @@ export function chunkCountRange(size: number): { min: number; max: number } {
   return { min: Math.ceil(size / MAX_CHUNK_SIZE), max: Math.floor((size - 1) / MIN_CHUNK_SIZE) + 1 };
 }
 
+/** The size of every blob of an encrypted entry is a whole number of these (PROTOCOL.md, "Encrypted entries"). */
+export const ENCRYPTED_BLOB_UNIT = 4096;
+
+/**
+ * An encrypted entry's header: always a present file of whole blob units, from one blob (a sealed
+ * entry alone) to one blob per 4096 bytes.
+ */
+function checkEncryptedCount(e: FileEntryWire): void {
+  if (e.type !== 'file' || e.deleted || e.symlinkTarget !== null)
+    throw new ProtocolViolation(`${e.path}: an encrypted entry is a present file`);
+  const min = Math.max(1, Math.ceil(e.size / MAX_CHUNK_SIZE));
+  const max = Math.floor(e.size / ENCRYPTED_BLOB_UNIT);
+  if (e.size % ENCRYPTED_BLOB_UNIT !== 0 || e.chunkCount < min || e.chunkCount > max)
+    throw new ProtocolViolation(`${e.path}: ${e.chunkCount} blobs cannot make an encrypted entry of ${e.size} bytes`);
+}
+
 /** Checks an entry's header (its size and chunk count), before its chunk list is collected. */
-function checkChunkCount(e: FileEntryWire): void {
+function checkChunkCount(e: FileEntryWire, shape: 'plain' | 'encrypted' = 'plain'): void {
+  if (shape === 'encrypted') return checkEncryptedCount(e);
   const hasContent = e.type === 'file' && !e.deleted;
   if (!hasContent) {
     if (e.chunkCount !== 0) throw new ProtocolViolation(`${e.path}: only a present file has chunks`);
@@ -596,7 +616,9 @@ function checkChunkCount(e: FileEntryWire): void {
 }
 
 /** An entry that contradicts itself is a broken or hostile peer. */
-function checkEntry(e: FileEntryWire): void {
+function checkEntry(e: FileEntryWire, shape: 'plain' | 'encrypted' = 'plain'): void {
+  if (shape === 'encrypted' && e.chunks.some((c) => c.size % ENCRYPTED_BLOB_UNIT !== 0))
+    throw new ProtocolViolation(`${e.path}: a blob that is not a whole number of ${ENCRYPTED_BLOB_UNIT}-byte units`);
   const hasContent = e.type === 'file' && !e.deleted;
   if (!hasContent && e.chunkCount !== 0) throw new ProtocolViolation(`${e.path}: only a present file has chunks`);
   if (hasContent) {
