@@ -176,3 +176,32 @@ test(
     }
   },
 );
+
+test(
+  'a hostile encrypted device can alter or corrupt nothing undetected: a device that only meets it takes nothing',
+  { timeout: 600_000 },
+  async () => {
+    const writer = await c.add('writer3');
+    // one raises the clear version of every entry it relays, the other serves every blob corrupted
+    const tamperer = await c.add('tamperer', { PEERFOLD_TEST: '1', PEERFOLD_TEST_FORGE_ENTRIES: 'tampered' });
+    const corrupter = await c.add('corrupter', { PEERFOLD_FAULT_CORRUPT_SERVE: '1' });
+    writeFiles(writer.dir, 'gamma');
+    const { share, codes } = await writer.call('share', { path: writer.dir });
+    const paths = treeOf(writer.dir).size;
+    for (const v of [tamperer, corrupter]) await v.call('join', { code: codes.encrypted!, path: v.dir });
+    for (const v of [tamperer, corrupter]) await waitTokens(v, paths, 'every path');
+    await writer.stop();
+
+    const reader = await c.add('reader3');
+    await reader.call('join', { code: codes.readOnly!, path: reader.dir });
+    await waitUntil(
+      'the reader to refuse what both hostile devices relay',
+      async () => (await reader.share(share.id)).rejectedEntries >= 2 * paths,
+      240_000,
+    );
+    assert.match(reader.log, /from tamperer in share [^:]+: [0-9a-f]{64}: its version, author or time differ from its sealed entry/);
+    assert.match(reader.log, /from corrupter in share [^:]+: its sealed entry does not match its hash/);
+    assert.equal(treeOf(reader.dir).size, 0, 'nothing was taken');
+    assert.equal((await reader.call('files', { share: share.id })).length, 0);
+  },
+);

@@ -124,7 +124,9 @@ test('a revoked invite is refused by name, and an invite grants at most what was
 
   const enc = await cli(issuer, 'invite', shareId, '--access', 'encrypted', '--json');
   assert.equal(enc.code, 0, enc.stderr);
-  assert.equal(JSON.parse(enc.stdout).access, 'encrypted', 'encrypted devices can be invited too');
+  const encInvite = JSON.parse(enc.stdout) as InviteInfo;
+  assert.equal(encInvite.access, 'encrypted', 'encrypted devices can be invited too');
+  assert.equal((await cli(issuer, 'revoke', shareId, encInvite.id)).code, 0);
 });
 
 test('open invites survive a restart of the issuer', async () => {

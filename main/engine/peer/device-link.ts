@@ -386,8 +386,7 @@ export class DeviceLink {
    */
   private carriageOf(discoveryId: string, keys: ShareKeys): Carriage {
     if (keys.level === 'encrypted') return { kind: 'relay' };
-    const s = this.shares.get(discoveryId);
-    if (s?.theirs !== 'encrypted' && s?.ourLevel !== 'encrypted') return { kind: 'plain' };
+    if (!this.atEncryptedLevel(discoveryId)) return { kind: 'plain' };
     const sealing = this.host.sealing(keys.shareId);
     // never plaintext to an encrypted member: without its keys the share is not carried at all
     if (!sealing) throw new Error(`share ${keys.shareId} cannot be encrypted for ${this.deviceName}`);
@@ -397,10 +396,13 @@ export class DeviceLink {
   /** The share's ShareSealing when this device reads it and the peer is an encrypted member of it. */
   private sealedOn(discoveryId: string): ShareSealing | null {
     const keys = this.host.activeShare(discoveryId);
-    if (!keys || keys.level === 'encrypted') return null;
-    const s = this.shares.get(discoveryId);
-    if (s?.theirs !== 'encrypted' && s?.ourLevel !== 'encrypted') return null;
+    if (!keys || keys.level === 'encrypted' || !this.atEncryptedLevel(discoveryId)) return null;
     return this.host.sealing(keys.shareId);
+  }
+
+  private atEncryptedLevel(discoveryId: string): boolean {
+    const s = this.shares.get(discoveryId);
+    return s?.theirs === 'encrypted' || s?.ourLevel === 'encrypted';
   }
 
   /** A whole blob from the encrypted member (for a sealed entry); null when it does not come. */

@@ -4,6 +4,8 @@
 //   PEERFOLD_TEST_FORGE_ENTRIES=unsigned    every entry goes out with no signature
 //   PEERFOLD_TEST_FORGE_ENTRIES=wrong-key   signed with a key that is not the share's writer key
 //   PEERFOLD_TEST_FORGE_ENTRIES=tampered    the signature it holds is kept, the version is raised
+// On an encrypted device, which relays encrypted entries, the same hooks alter what it relays (the
+// clear version of an encrypted entry, for `tampered`).
 
 import { createShareSecret } from '../keys/secrets.ts';
 import { EntrySigner } from '../keys/entry-signing.ts';

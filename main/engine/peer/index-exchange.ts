@@ -206,7 +206,8 @@ export class IndexExchange {
         return this.seal(r);
       case 'relay':
         // an encrypted member makes no versions: a change on its own disk is never sent
-        return r.modifiedBy === this.deps.self ? null : toWire(r);
+        if (r.modifiedBy === this.deps.self) return null;
+        return this.deps.forge ? this.deps.forge(toWire(r)) : toWire(r);
       case 'sealed': {
         const e = this.seal(r);
         return e && this.carriage.sealing.present(e);

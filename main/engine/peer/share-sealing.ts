@@ -200,7 +200,8 @@ export class ShareSealing {
   /**
    * Opens an encrypted entry an encrypted member sent: fetches its sealed pieces from it, checks
    * and opens them (keys/sealing.ts openPresented), and remembers where each chunk's blob is.
-   * Returns the plaintext entry (whose writer signature the caller checks), or why it was refused.
+   * Returns the plaintext entry (whose writer signature the caller checks), or why it was refused;
+   * throws when the sealed entry does not come (the link is at fault, not the entry).
    */
   async open(wire: FileEntryWire, fetch: FetchBlob): Promise<FileEntryWire | { refused: string }> {
     try {
@@ -258,7 +259,8 @@ function findBlob(pr: Presented, hash: Uint8Array, offset: number, size: number)
 
 async function fetchChecked(fetch: FetchBlob, token: string, hash: Uint8Array, offset: number, size: number): Promise<Uint8Array> {
   const got = await fetch(token, hash, offset, size);
-  if (!got) throw new SealError('its sealed entry could not be fetched from the encrypted device');
+  // not the entry's fault but the link's: the link ends, and the next one asks for the entry again
+  if (!got) throw new Error(`the encrypted device did not send the sealed entry of ${token.slice(0, 16)}…`);
   if (!Buffer.from(sha256(got)).equals(Buffer.from(hash))) throw new SealError('its sealed entry does not match its hash');
   return got;
 }
