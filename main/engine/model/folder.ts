@@ -313,10 +313,11 @@ export class Folder {
    */
   async revert(path?: string): Promise<number> {
     if (this.row.access !== 'read-only') {
-      throw new ApiError(
-        'refused',
-        `"${this.row.name}" is a ${this.row.access} share: its changes go to the other devices, so there is nothing to revert`,
-      );
+      const why =
+        this.row.access === 'encrypted'
+          ? 'this device keeps it encrypted and makes no changes to it'
+          : 'its changes go to the other devices';
+      throw new ApiError('refused', `"${this.row.name}" is a ${this.row.access} share: ${why}, so there is nothing to revert`);
     }
     await this.idle();
     const all = this.puller.localChanges();
