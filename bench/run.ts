@@ -5,12 +5,15 @@
 //   scale (issue 11: 10,000 and 100,000 files side by side; BENCH_SCALE_FILES=10000,100000) runs
 //   only when named: it takes about 40 minutes here. No PART runs all the others. Syncthing runs the scan and sync parts that were asked for (all of them
 //   when only `syncthing` is named). encrypted (issue 9): to a read-write and to an encrypted device,
-//   taking turns (BENCH_ENCRYPTED_MB, BENCH_ENCRYPTED_ROUNDS).
+//   taking turns (BENCH_ENCRYPTED_MB, BENCH_ENCRYPTED_ROUNDS). wan (issue 13: Peerfold and Syncthing
+//   across an emulated long link; root needed, skipped with the reason otherwise), line (that
+//   link alone).
 // Prints each part's figures as it ends, then one table with Syncthing beside Peerfold and the ratio
 // per row; --json prints one JSON line per part instead. Figures live here, never in timed tests:
 // the machines are shared and noisy. Sizes can be shrunk for a quick try: BENCH_FILES, BENCH_BIG_MB,
-// BENCH_TRANSFER_MB, BENCH_DELTA_MB, BENCH_RENAME_MB, BENCH_SMALL_FILES, BENCH_LATENCY_FILES. Every
-// packet stays on loopback.
+// BENCH_TRANSFER_MB, BENCH_DELTA_MB, BENCH_RENAME_MB, BENCH_SMALL_FILES, BENCH_LATENCY_FILES, and for
+// wan BENCH_WAN_* (bench/wan.ts). Every packet stays on loopback or inside the emulated link's
+// network namespaces.
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +24,8 @@ import { benchSyncthing, printSyncthing, type SyncthingPart, type SyncthingResul
 import { benchScale, printScale, type ScaleFigures } from './scale.ts';
 import { benchLinks, printLinksPart, type LinksPart, type LinksResults } from './links.ts';
 import { benchEncrypted, printEncrypted, type EncryptedFigures } from './encrypted.ts';
+import { benchWan, printWanRow, printWanTable, type WanResults } from './wan.ts';
+import { benchLine, printLine, type LineRow } from './wan-line.ts';
 import { buildHeadless, closeAllClusters, fmt, freeBytes, GiB, KiB, MiB } from './lib.ts';
 
 const args = process.argv.slice(2);
@@ -29,7 +34,7 @@ const fromSource = args.includes('--from-source');
 const named = new Set(args.filter((a) => !a.startsWith('--')));
 const syncParts: SyncPart[] = ['latency', 'transfer', 'delta', 'rename', 'many'];
 const linksParts: LinksPart[] = ['reconnect', 'addshare'];
-const known = new Set(['scan', 'raw', 'sync', 'syncthing', 'links', 'scale', 'encrypted', ...syncParts, ...linksParts]);
+const known = new Set(['scan', 'raw', 'sync', 'syncthing', 'links', 'scale', 'encrypted', 'wan', 'line', ...syncParts, ...linksParts]);
 for (const n of named)
   if (!known.has(n)) {
     console.error(`unknown part "${n}"; parts: ${[...known].join(', ')}`);
@@ -70,6 +75,8 @@ const results: {
   syncthing?: SyncthingResult;
   scale?: ScaleFigures[];
   encrypted?: EncryptedFigures;
+  wan?: WanResults;
+  line?: LineRow[] | { skipped: string };
 } = {};
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -144,6 +151,21 @@ if (want('scale')) {
   const r = await benchScale({ sizes: scaleSizes, fromSource, log });
   results.scale = r;
   emit('scale', { sizes: r }, () => printScale(r));
+}
+
+if (want('line')) {
+  const { longLinkUnavailable } = await import('../e2e/long-link/long-link.ts');
+  const why = longLinkUnavailable();
+  const r = why ? { skipped: why } : await benchLine(log);
+  results.line = r;
+  emit('line', Array.isArray(r) ? { rows: r } : r, () => ('skipped' in r ? console.log(`line: skipped: ${r.skipped}`) : printLine(r)));
+}
+
+if (want('wan')) {
+  const r = await benchWan({ fromSource, log, report: (row) => emit('wan-row', row, () => printWanRow(row)) });
+  results.wan = r;
+  if (!json) printWanTable(r);
+  else if (r.skipped) emit('wan', r, () => undefined);
 }
 
 if (!json) printTable();

@@ -151,7 +151,7 @@ async function synced(a: Device, b: Device, shareId: string, files: number, time
   );
 }
 
-async function latency(a: Device, b: Device, opts: SyncOptions): Promise<LatencyFigures> {
+export async function latency(a: Device, b: Device, opts: Pick<SyncOptions, 'latencyFiles' | 'log'>): Promise<LatencyFigures> {
   opts.log(`sync/latency: writing ${opts.latencyFiles} small files one at a time`);
   mkdirSync(join(a.dir, 'latency'));
   const samplesMs: number[] = [];

@@ -51,11 +51,15 @@ export interface SyncthingOptions {
   report?: (part: SyncthingPart, figures: object) => void;
 }
 
-interface Instance {
+export interface Instance {
   name: string;
   home: string;
   folder: string;
+  /** the GUI/REST port where the instance runs (its namespace, or this machine) */
   guiPort: number;
+  /** where this process reaches the REST API: guiPort, or a forward into the instance's namespace */
+  apiPort: number;
+  listenHost: string;
   listenPort: number;
   apiKey: string;
   deviceId: string;
@@ -76,16 +80,29 @@ function freePort(): Promise<number> {
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-function configXml(self: Instance, all: Instance[], folderPaused: boolean): string {
+/**
+ * Where the instances of a cluster run, when not all on this machine's loopback (bench/wan.ts: one
+ * on each end of an emulated long link).
+ */
+export interface SyncthingPlacement {
+  /** spawns instance number `i` (in creation order) where it lives */
+  spawn(i: number, cmd: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess;
+  /** a local port that reaches 127.0.0.1:`port` where instance `i` lives */
+  forward(i: number, port: number): Promise<number>;
+  /** the address instance `i` listens on */
+  host(i: number): string;
+}
+
+function configXml(self: Instance, all: Instance[], folderPaused: boolean, watcherDelayS: number, dial: Set<Instance> | null): string {
   const device = (
     d: Instance,
   ) => `    <device id="${d.deviceId}" name="${d.name}" compression="metadata" introducer="false" skipIntroductionRemovals="false" introducedBy="">
-        <address>tcp://127.0.0.1:${d.listenPort}</address>
+        <address>${dial && !dial.has(d) ? 'dynamic' : `tcp://${d.listenHost}:${d.listenPort}`}</address>
         <paused>false</paused>
         <autoAcceptFolders>false</autoAcceptFolders>
     </device>`;
   return `<configuration version="36">
-    <folder id="bench" label="bench" path="${xml(self.folder)}" type="sendreceive" rescanIntervalS="3600" fsWatcherEnabled="true" fsWatcherDelayS="10" ignorePerms="false" autoNormalize="true">
+    <folder id="bench" label="bench" path="${xml(self.folder)}" type="sendreceive" rescanIntervalS="3600" fsWatcherEnabled="true" fsWatcherDelayS="${watcherDelayS}" ignorePerms="false" autoNormalize="true">
         <paused>${folderPaused}</paused>
 ${all.map((d) => `        <device id="${d.deviceId}" introducedBy=""></device>`).join('\n')}
     </folder>
@@ -96,7 +113,7 @@ ${all.map(device).join('\n')}
         <theme>default</theme>
     </gui>
     <options>
-        <listenAddress>tcp://127.0.0.1:${self.listenPort}</listenAddress>
+        <listenAddress>tcp://${self.listenHost}:${self.listenPort}</listenAddress>
         <globalAnnounceEnabled>false</globalAnnounceEnabled>
         <localAnnounceEnabled>false</localAnnounceEnabled>
         <relaysEnabled>false</relaysEnabled>
@@ -114,7 +131,7 @@ ${all.map(device).join('\n')}
 }
 
 async function api<T>(inst: Instance, path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${inst.guiPort}${path}`, { ...init, headers: { 'X-API-Key': inst.apiKey } });
+  const res = await fetch(`http://127.0.0.1:${inst.apiPort}${path}`, { ...init, headers: { 'X-API-Key': inst.apiKey } });
   if (!res.ok) throw new Error(`syncthing ${inst.name} ${path}: HTTP ${res.status}`);
   const text = await res.text();
   return (text ? JSON.parse(text) : null) as T;
@@ -145,7 +162,7 @@ function pidOf(inst: Instance): number | undefined {
   }
 }
 
-const status = (inst: Instance) => api<FolderStatus>(inst, '/rest/db/status?folder=bench');
+export const status = (inst: Instance) => api<FolderStatus>(inst, '/rest/db/status?folder=bench');
 
 /** Bytes an instance has sent and received over all its connections. */
 async function wireBytes(inst: Instance): Promise<{ in: number; out: number }> {
@@ -153,11 +170,16 @@ async function wireBytes(inst: Instance): Promise<{ in: number; out: number }> {
   return { in: c.total.inBytesTotal, out: c.total.outBytesTotal };
 }
 
-class SyncthingCluster {
+export class SyncthingCluster {
   readonly insts: Instance[] = [];
   readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly base: string) {
+  /** `watcherDelayS`: the file watcher's delay (syncthing's default, 10 s, unless told) */
+  constructor(
+    readonly base: string,
+    private readonly placement: SyncthingPlacement | null = null,
+    private readonly watcherDelayS = 10,
+  ) {
     this.env = { ...process.env, STNODEFAULTFOLDER: '1', STNOUPGRADE: '1', STNORESTART: '1', HOME: base };
   }
 
@@ -177,12 +199,17 @@ class SyncthingCluster {
       const deviceId = id.stdout.trim();
       if (id.status !== 0 || !/^[A-Z0-9-]{50,}$/.test(deviceId))
         throw new Error(`cannot read the syncthing device ID: ${id.stderr || id.stdout}`);
+      const where = this.placement;
+      // inside a namespace of its own every port is free
+      const guiPort = where ? 8384 : await freePort();
       const inst: Instance = {
         name,
         home,
         folder,
-        guiPort: await freePort(),
-        listenPort: await freePort(),
+        guiPort,
+        apiPort: guiPort,
+        listenHost: where ? where.host(this.insts.length) : '127.0.0.1',
+        listenPort: where ? 22000 : await freePort(),
         apiKey: randomBytes(16).toString('hex'),
         deviceId,
         proc: null,
@@ -194,15 +221,21 @@ class SyncthingCluster {
     return made;
   }
 
-  configure(inst: Instance, peers: Instance[], folderPaused = false): void {
-    writeFileSync(join(inst.home, 'config.xml'), configXml(inst, [inst, ...peers], folderPaused));
+  /** `dial`: the peers this instance knows the address of (default: all of them). */
+  configure(inst: Instance, peers: Instance[], folderPaused = false, dial?: Instance[]): void {
+    writeFileSync(
+      join(inst.home, 'config.xml'),
+      configXml(inst, [inst, ...peers], folderPaused, this.watcherDelayS, dial ? new Set(dial) : null),
+    );
   }
 
   async start(inst: Instance): Promise<void> {
-    const proc = spawn('syncthing', ['serve', `--home=${inst.home}`, '--no-browser', '--no-restart', '--no-upgrade'], {
-      env: this.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = ['serve', `--home=${inst.home}`, '--no-browser', '--no-restart', '--no-upgrade'];
+    const i = this.insts.indexOf(inst);
+    const proc = this.placement
+      ? this.placement.spawn(i, 'syncthing', args, this.env)
+      : spawn('syncthing', args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (this.placement) inst.apiPort = await this.placement.forward(i, inst.guiPort);
     inst.proc = proc;
     proc.stdout!.on('data', (d) => (inst.log = (inst.log + d).slice(-20_000)));
     proc.stderr!.on('data', (d) => (inst.log = (inst.log + d).slice(-20_000)));
