@@ -30,7 +30,8 @@ import {
   type SignalFrame,
   type SignalVia,
 } from './signaling-messages.ts';
-import { createLink, type LinkOptions, type LinkSignal, type LinkVia, type PeerLink } from './transport.ts';
+import { createLink, liveSctpBufferBytes, type LinkOptions, type LinkSignal, type LinkVia, type PeerLink } from './transport.ts';
+import { sctpBufferBytes } from './sctp-buffer.ts';
 
 export const DEFAULT_SIGNALING_PORT = 21120;
 /** How long a dialer may take to say hello, and a listener to answer it. */
@@ -83,6 +84,19 @@ export interface ListenerOptions {
 }
 
 export type DialErrorCode = 'unreachable' | 'refused' | 'protocol' | 'timeout' | 'connect-failed' | 'self';
+
+/**
+ * The link's SCTP buffers from the round trip signaling just measured, unless the caller fixed
+ * them (sctp-buffer.ts). Signaling through a relay measures the relay's path, not the link's: the
+ * size is then a guess in either direction, bounded the same way.
+ */
+function withSctpBuffer(opts: LinkOptions, rttMs: number | null): LinkOptions {
+  if (opts.sctpBufferBytes !== undefined) return opts;
+  // a fixed size for measurements (bench/README.md "WAN rows": 1048576 is the size before sizing)
+  const fixed = Number(process.env.PEERFOLD_SCTP_BUFFER_BYTES);
+  if (fixed > 0) return { ...opts, sctpBufferBytes: fixed };
+  return { ...opts, sctpBufferBytes: sctpBufferBytes(rttMs, liveSctpBufferBytes()) };
+}
 
 export class DialError extends Error {
   constructor(
@@ -268,6 +282,7 @@ class ListenerSession {
   private link: PeerLink | null = null;
   private candidates = 0;
   private timer: NodeJS.Timeout | null;
+  private helloRttMs: number | null = null;
 
   constructor(
     private readonly listener: SignalingListener,
@@ -317,6 +332,8 @@ class ListenerSession {
     switch (f.t) {
       case 'hello':
         if (this.state !== 'hello') return this.fail('second hello');
+        // the dialer says hello as soon as our upgrade answer reaches it: about one round trip
+        this.helloRttMs = Date.now() - this.startedAt;
         this.state = 'deciding';
         void this.decide(f);
         return;
@@ -370,7 +387,12 @@ class ListenerSession {
     let link: PeerLink;
     try {
       const linkOpts = typeof opts.link === 'function' ? opts.link() : opts.link;
-      link = createLink('answerer', { log: this.log, ...linkOpts }, (s) => send(this.ws, signalToFrame(s)), f.id);
+      link = createLink(
+        'answerer',
+        withSctpBuffer({ log: this.log, ...linkOpts }, this.helloRttMs),
+        (s) => send(this.ws, signalToFrame(s)),
+        f.id,
+      );
     } catch (err) {
       this.log('error', `cannot create a link: ${errorMessage(err)}`);
       return this.refuse('internal error');
@@ -558,6 +580,7 @@ export function dial(host: string, port: number, opts: DialOptions): Promise<Pee
   return new Promise<PeerLink>((resolve, reject) => {
     let done = false;
     let link: PeerLink | null = null;
+    let helloSentAt = Date.now();
     let localOpen = false;
     let remoteConnected = false;
     let candidates = 0;
@@ -641,6 +664,7 @@ export function dial(host: string, port: number, opts: DialOptions): Promise<Pee
         };
         if (opts.listenPort !== undefined) hello.listenPort = opts.listenPort;
         if (opts.via !== undefined) hello.via = opts.via;
+        helloSentAt = Date.now();
         send(ws, hello);
       }),
     );
@@ -678,7 +702,12 @@ export function dial(host: string, port: number, opts: DialOptions): Promise<Pee
             if (timer) clearTimeout(timer);
             timer = null;
             try {
-              link = createLink('offerer', { log, ...opts.link }, (s) => send(ws, signalToFrame(s)), connectionId);
+              link = createLink(
+                'offerer',
+                withSctpBuffer({ log, ...opts.link }, Date.now() - helloSentAt),
+                (s) => send(ws, signalToFrame(s)),
+                connectionId,
+              );
             } catch (err) {
               return fail(new DialError('connect-failed', `cannot create a link: ${errorMessage(err)}`));
             }

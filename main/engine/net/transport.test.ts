@@ -184,3 +184,44 @@ test('a bad signal closes the link instead of throwing', async () => {
   link2.handleSignal({ type: 'description', kind: 'offer', sdp: 'v=0\r\nnonsense' });
   assert.match(link2.closeReason ?? '', /no a=fingerprint:sha-256/);
 });
+
+test('a link with larger SCTP buffers says so in its description, and still closes on a message over 256 KiB', async () => {
+  const bigBuffers = 4 * 1024 * 1024;
+  const received: PeerLink[] = [];
+  const wide = await listenSignaling({
+    port: 0,
+    host: '127.0.0.1',
+    log: logB.log,
+    device: { deviceId: 'DEVICE-W', deviceName: 'wide' },
+    accept: () => ({ discoveryIds: [SHARE] }),
+    link: () => ({ ...linkOpts(certB, logB.log), sctpBufferBytes: bigBuffers }),
+    onLink: (link) => received.push(link),
+  });
+  try {
+    const a = await dial('127.0.0.1', wide.port, {
+      device: { deviceId: 'DEVICE-A', deviceName: 'ay' },
+      discoveryIds: [SHARE],
+      via: 'manual',
+      link: { ...linkOpts(certA), sctpBufferBytes: bigBuffers },
+      log: logA.log,
+    });
+    await waitFor(() => received.length === 1, 'the listener side of the link');
+    const b = received[0];
+    assert.equal(a.sctpBufferBytes, bigBuffers);
+    // the native side: libdatachannel sizes the association's buffers from max-message-size
+    const native = a as unknown as {
+      pc: { localDescription(): { sdp: string } };
+      channels: { data: { dc: { sendMessageBinary(b: Uint8Array): boolean } } };
+    };
+    assert.match(native.pc.localDescription().sdp, new RegExp(`a=max-message-size:${bigBuffers}`));
+    let closedWith = '';
+    b.onClose((reason) => (closedWith = reason));
+    // a hostile peer ignores the protocol's limit; the SDP would let this through
+    native.channels.data.dc.sendMessageBinary(new Uint8Array(MAX_MESSAGE_BYTES + 1));
+    await waitFor(() => closedWith !== '', 'the receiving link to close');
+    assert.match(closedWith, /limit is 262144/);
+    a.close('test done');
+  } finally {
+    await wide.close();
+  }
+});

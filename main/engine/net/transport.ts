@@ -25,6 +25,7 @@ import { liveResources, trackResource, untrackResource, type NetResource } from 
 import { localNetworks } from './local-networks.ts';
 import { connectedVia, formatEndpoint, type SelectedPath } from './path.ts';
 import { normalizeFingerprint, sha256FingerprintFromSdp } from './sdp.ts';
+import { MIN_SCTP_BUFFER } from './sctp-buffer.ts';
 
 export { MAX_MESSAGE_BYTES };
 
@@ -54,6 +55,9 @@ export interface LinkOptions {
   portRange?: { begin: number; end: number };
   /** How long to wait for both channels to open. Default 15 s. */
   connectTimeoutMs?: number;
+  /** This link's SCTP send and receive buffers (bytes; sctp-buffer.ts sizes them from the round
+   *  trip). Default, and never below: libdatachannel's process-wide 1 MiB. */
+  sctpBufferBytes?: number;
   /** Flow-control marks per channel (bytes). */
   senderLimits?: Partial<Omit<SenderLimits, 'maxMessageBytes'>>;
   /** Bytes received before a handler is registered that are held for it; beyond this the link is
@@ -105,6 +109,12 @@ function releaseChannel(pc: PeerConnection, dc: DataChannel): void {
   if (set.size === 0) graveyard.delete(pc);
 }
 
+/** SCTP buffer bytes of the links that are not closed (sctp-buffer.ts bounds their sum). */
+let liveBufferBytes = 0;
+export function liveSctpBufferBytes(): number {
+  return liveBufferBytes;
+}
+
 /** Closed links whose native objects are still held (diagnostics and tests). */
 export function heldNativeObjects(): number {
   let n = 0;
@@ -136,6 +146,8 @@ export class PeerLink implements NetResource {
   /** Set by signaling once the peer introduced itself. */
   peer: LinkPeer | null = null;
 
+  /** this link's SCTP send and receive buffers, bytes */
+  readonly sctpBufferBytes: number;
   private readonly log: NetLog;
   private readonly pc: PeerConnection;
   private readonly channels: Record<LinkChannel, ChannelState>;
@@ -191,9 +203,12 @@ export class PeerLink implements NetResource {
     if ((options.certPemFile === undefined) !== (options.keyPemFile === undefined)) {
       throw new Error('LinkOptions: give both certPemFile and keyPemFile, or neither');
     }
+    // libdatachannel raises this association's socket buffers to its max message size; the
+    // messages themselves stay within MAX_MESSAGE_BYTES both ways (received() enforces it)
+    this.sctpBufferBytes = Math.max(MIN_SCTP_BUFFER, options.sctpBufferBytes ?? 0);
     const config: RtcConfig = {
       iceServers: options.iceServers ?? [],
-      maxMessageSize: MAX_MESSAGE_BYTES,
+      maxMessageSize: this.sctpBufferBytes > MIN_SCTP_BUFFER ? this.sctpBufferBytes : MAX_MESSAGE_BYTES,
     };
     const bindAddress = options.bindAddress ?? (process.env.PEERFOLD_BIND_ADDRESS || undefined);
     if (bindAddress) config.bindAddress = bindAddress;
@@ -209,6 +224,7 @@ export class PeerLink implements NetResource {
     // Registered before anything can fail, so shutdownNet() also reaches a half-built link, and
     // so the PeerConnection and channels stay referenced for as long as the link is alive.
     trackResource(this);
+    liveBufferBytes += this.sctpBufferBytes;
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.connectTimer = setTimeout(
       guard(this.log, 'link connect timer', () => {
@@ -415,6 +431,7 @@ export class PeerLink implements NetResource {
     }
     bury(this.pc, unreleased);
     untrackResource(this);
+    liveBufferBytes -= this.sctpBufferBytes;
     this.log('debug', `link ${this.id} (${this.role}${this.peer ? ` with ${this.peer.deviceId}` : ''}) closed: ${reason}`);
     for (const h of this.closeHandlers.splice(0)) {
       guard(this.log, 'link onClose handler', h)(reason);
@@ -519,6 +536,11 @@ export class PeerLink implements NetResource {
       return;
     }
     const bytes = msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg;
+    if (bytes.byteLength > MAX_MESSAGE_BYTES) {
+      // the SDP allows bigger ones (max-message-size carries the buffer size), the protocol does not
+      this.close(`peer sent a ${bytes.byteLength}-byte message; the limit is ${MAX_MESSAGE_BYTES}`);
+      return;
+    }
     st.bytesIn += bytes.byteLength;
     if (st.handler && st.undelivered.length === 0) {
       this.deliver(st, bytes);
