@@ -7,7 +7,8 @@
 // Sizes for a quick try: BENCH_WAN_BIG_MB (256), BENCH_WAN_FILES (2000), BENCH_WAN_CAP_S (a run
 // still going after this many seconds is stopped and reported with what crossed so far; 240),
 // BENCH_WAN_ROWS (a comma-separated subset of the row keys: 100ms, 20ms, 1g, loss; default all),
-// BENCH_WAN_TOOLS (peerfold,syncthing).
+// BENCH_WAN_TOOLS (peerfold,syncthing), BENCH_WAN_DATA (big,small), BENCH_LATENCY_FILES (20; 0 skips
+// write-to-arrival).
 import { cpSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,7 +221,7 @@ async function peerfoldRow(
       opts.log(`wan ${c.key}: peerfold ${data}: ${run.seconds === null ? 'not done' : `${fmt(run.seconds, 1)} s`}`);
       row.runs.push(run);
     }
-    if (c.latency) {
+    if (c.latency && opts.latencyFiles > 0) {
       row.latency = await latency(a as Device, b as Device, { latencyFiles: opts.latencyFiles, log: opts.log });
     }
   } finally {
@@ -307,12 +308,13 @@ export async function benchWan(opts: {
   const capMs = num('BENCH_WAN_CAP_S', 240) * 1000;
   const keys = (process.env.BENCH_WAN_ROWS ?? CASES.map((c) => c.key).join(',')).split(',');
   const tools = (process.env.BENCH_WAN_TOOLS ?? 'peerfold,syncthing').split(',') as WanTool[];
+  const kinds = (process.env.BENCH_WAN_DATA ?? 'big,small').split(',');
   const stUnavailable = syncthingUnavailable();
   const scratch = benchCluster('peerfold-bench-wan-data-');
   const sets = new Map<WanData, Dataset>();
   const rows: WanRow[] = [];
   try {
-    for (const c of CASES.filter((x) => keys.includes(x.key))) {
+    for (const c of CASES.filter((x) => keys.includes(x.key)).map((x) => ({ ...x, data: x.data.filter((d) => kinds.includes(d)) }))) {
       for (const d of c.data) if (!sets.has(d)) sets.set(d, makeData(scratch.base, d, sizes));
       const row: WanRow = { key: c.key, shape: c.shape, runs: [] };
       opts.log(`wan ${c.key}: ${linkLabel(c.shape)}`);
