@@ -438,3 +438,32 @@ test('a database from a newer schema is refused, not wiped', async () => {
     assert.ok(existsSync(join(dir, 'index.snapshot')));
   });
 });
+
+test('a database bigger than its page cache answers the same, after a snapshot and a reopen too', async () => {
+  await withDir(async (dir) => {
+    // 24 MiB of rows: three times the 8 MiB page cache, so pages leave the cache and are read back
+    const row = (i: number) => Buffer.alloc(6000, i % 251);
+    let db = await openDb(dir, { journalLimitBytes: 1 << 30 });
+    for (let batch = 0; batch < 4; batch++)
+      db.transaction(() => {
+        for (let i = batch * 1000; i < (batch + 1) * 1000; i++)
+          db.run('INSERT INTO kv (k, v, n) VALUES (?, ?, ?)', [`key-${i}`, row(i), i]);
+      });
+    const check = (d: DurableDb, label: string) => {
+      const all = d.rows('SELECT k, v, n FROM kv ORDER BY n');
+      assert.equal(all.length, 4000, label);
+      for (const [k, v, n] of all) {
+        assert.equal(k, `key-${n}`, label);
+        assert.ok(Buffer.from(v as Uint8Array).equals(row(n as number)), `${label}: row ${n}`);
+      }
+      assert.equal(d.get<{ n: number }>('SELECT n FROM kv WHERE k = ?', ['key-3999'])?.n, 3999, label);
+    };
+    check(db, 'in memory');
+    await db.snapshot();
+    check(db, 'after a snapshot');
+    await db.close();
+    db = await openDb(dir);
+    check(db, 'reopened');
+    await db.close();
+  });
+});
