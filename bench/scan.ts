@@ -84,6 +84,9 @@ export async function benchScan(opts: {
   const c = benchCluster('peerfold-bench-scan-');
   try {
     const d = await c.add('scanner', benchDeviceEnv(opts.fromSource));
+    // stopped while this process is busy writing and hashing (a loaded machine can take minutes):
+    // a client that answers no ping is dropped by the daemon
+    await d.stop();
     opts.log(`scan: generating ${opts.files} files + ${opts.bigBytes / MiB} MiB in ${d.dir}`);
     const dataBytes = makeTree(d.dir, opts.files, opts.bigBytes);
     const files = opts.files + (opts.bigBytes > 0 ? 1 : 0);
@@ -91,6 +94,7 @@ export async function benchScan(opts: {
     // both read from the page cache, as the scan right after does
     const sha256sum1Seconds = sha256sum(d.dir, 1);
     const sha256sum2Seconds = sha256sum(d.dir, 2);
+    await d.start();
 
     opts.log('scan: sharing the folder');
     const t1 = now();
