@@ -27,6 +27,8 @@ import { listArchive, pruneArchive, restoreFromArchive } from './archive.ts';
 import { previewFile } from './preview.ts';
 import { guard } from '../net/log.ts';
 import { isTempPath } from '../pull/temp-files.ts';
+import { OwnWrites } from './own-writes.ts';
+import type { PreviousState } from '../scan/scanner.ts';
 
 export const MARKER_FILE = `${PEERFOLD_DIR}/marker`;
 
@@ -54,6 +56,8 @@ export interface FolderContext {
   stateChanged(state: ShareState): void;
   /** the clock failed pulls wait by; default Date.now */
   now?: () => number;
+  /** a scan job ran over these paths (null: the whole share); for tests */
+  scanRan?: (paths: readonly string[] | null) => void;
 }
 
 /** Creates the share's marker; its absence later means the folder is not what we shared. */
@@ -101,6 +105,8 @@ export class Folder {
   private awaitingPeerIndex: boolean;
   private currentState: ShareState = 'scanning';
   private fullScanActive = false;
+  /** what pulls wrote: the watcher's reports of it need no scan (own-writes.ts) */
+  private readonly ownWrites = new OwnWrites({ root: () => this.root, recorded: (p) => this.recordedNow(p) });
 
   constructor(
     row: ShareRow,
@@ -132,6 +138,7 @@ export class Folder {
         !this.stopped && !this.row.paused && !this.problem && this.lastScanAt !== null && this.held.size === 0 && ctx.networkActive(),
       record: (records) => this.recordPulled(records),
       flush: () => this.flushPulled(),
+      writing: (path, work) => this.ownWrites.during(path, work),
       requestScan: (paths) => void this.requestScan(paths),
       conflictCreated: (path, conflictPath) => ctx.conflictCreated({ path, conflictPath }),
       loserArchived: (kept) => {
@@ -380,6 +387,7 @@ export class Folder {
     try {
       this.watcher = watch(this.root, (paths) => this.requestScan(paths), {
         ignore: this.ignore ?? undefined,
+        needsScan: (paths) => this.ownWrites.needsScan(paths),
         onState: (s) => {
           this.watcherState = s;
           if (s === 'rescan-only')
@@ -423,6 +431,7 @@ export class Folder {
     this.fullScanActive = request.all;
     this.updateState();
     try {
+      this.ctx.scanRan?.(request.all ? null : [...request.paths]);
       await this.scanOnce(request.all ? undefined : [...request.paths]);
       if (request.all) {
         this.lastScanAt = Date.now();
@@ -443,10 +452,20 @@ export class Folder {
    */
   private readonly racy = new Set<string>();
 
-  private previous(path: string) {
-    const r = this.ctx.store.getFile(this.id, this.ctx.self.id, path);
+  private previous(path: string): PreviousState | undefined {
+    return this.asPrevious(path, this.ctx.store.getFile(this.id, this.ctx.self.id, path));
+  }
+
+  private asPrevious(path: string, r: Omit<FileRecord, 'sequence'> | null): PreviousState | undefined {
     if (!r || r.deleted) return undefined;
     return { type: r.type, size: r.size, mtimeMs: r.mtimeMs, inode: r.inode, mode: r.mode, racy: this.racy.has(path) };
+  }
+
+  /** What the index records for a path, pulled entries still waiting to be written included. */
+  private recordedNow(path: string): PreviousState | undefined {
+    for (let i = this.pulledBatch.length - 1; i >= 0; i--)
+      if (this.pulledBatch[i]!.path === path) return this.asPrevious(path, this.pulledBatch[i]!);
+    return this.previous(path);
   }
 
   private async scanOnce(paths: string[] | undefined): Promise<void> {
@@ -688,6 +707,7 @@ export class Folder {
   recordPulled(records: Omit<FileRecord, 'sequence'>[]): void {
     if (!records.length) return;
     this.pulledBatch.push(...records);
+    this.ownWrites.note(records.map((r) => r.path));
     if (this.pulledBatch.length >= 256) this.flushPulled();
     else
       this.pulledTimer ??= setTimeout(

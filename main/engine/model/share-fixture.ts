@@ -86,6 +86,8 @@ export interface ShareFixture {
   logs: string[];
   /** every state the share went through, in order */
   states: ShareState[];
+  /** the paths of every scan job that ran, in order (null: the whole share) */
+  scans: (readonly string[] | null)[];
   /** the peer's entry for a path: a new version of `content` (a string or bytes), or a deletion */
   peerWrites(
     path: string,
@@ -124,6 +126,7 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
   const clock = new TestClock();
   const logs: string[] = [];
   const states: ShareState[] = [];
+  const scans: (readonly string[] | null)[] = [];
   const peerSeq = { n: 0 };
   const peerVersions = new Map<string, VersionVector>();
   const ctx: FolderContext = {
@@ -143,6 +146,7 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
     connectedPeers: () => 1,
     stateChanged: (state) => states.push(state),
     now: clock.now,
+    scanRan: (paths) => scans.push(paths),
   };
   const folder = new Folder(row, ctx);
   await folder.start();
@@ -184,6 +188,7 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
     local: (path) => store.getFile(row.id, SELF, path),
     peerIndex: (records) => folder.enqueueRemoteIndex(() => store.putFiles(records)),
     states,
+    scans,
     async settled() {
       // a pull turn may ask for a need pass a moment later
       for (let i = 0; i < 3; i++) {

@@ -52,6 +52,8 @@ export interface PullerContext {
   record(records: Omit<FileRecord, 'sequence'>[]): void;
   /** writes recorded entries still held for batching */
   flush(): void;
+  /** the pull writes at `path` (and records what it wrote) until `work` settles */
+  writing?(path: string, work: Promise<void>): void;
   /** a path changed on disk behind the index: scan it (it runs as the share's next job) */
   requestScan(paths: string[]): void;
   conflictCreated(path: string, conflictPath: string): void;
@@ -281,7 +283,9 @@ export class Puller {
     n.decision = decision;
     const key = decisionKey(local, global);
     try {
-      await fn();
+      const work = fn();
+      this.ctx.writing?.(n.path, work);
+      await work;
       this.failures.succeeded(n.path);
     } catch (err) {
       if ((err as Error).name === 'AbortError') return;

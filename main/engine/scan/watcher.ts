@@ -26,6 +26,11 @@ export interface WatchOptions {
   onState?: (state: WatcherState, reason: string | null) => void;
   /** other watcher trouble (an unreadable folder, ...); the watcher keeps going */
   onError?: (message: string) => void;
+  /**
+   * Keeps the reported paths that need a scan, before they are merged into subtrees (the share
+   * drops its own writes: model/own-writes.ts). Without it every reported path is scanned.
+   */
+  needsScan?: (relPaths: string[]) => Promise<string[]>;
 }
 
 export interface Watcher {
@@ -81,11 +86,20 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
     const requested = normalizeRequests([...pending]);
     pending.clear();
     for (const b of requested.bad) opts.onError?.(`ignored a change report: ${b.error}`);
-    try {
-      onPaths(minimalRoots(requested.paths));
-    } catch (err) {
-      opts.onError?.(`change handler failed: ${(err as Error)?.message ?? err}`);
-    }
+    const report = (paths: string[]) => {
+      if (closed || !paths.length) return;
+      try {
+        onPaths(minimalRoots(paths));
+      } catch (err) {
+        opts.onError?.(`change handler failed: ${(err as Error)?.message ?? err}`);
+      }
+    };
+    if (!opts.needsScan) return report(requested.paths);
+    opts.needsScan(requested.paths).then(report, (err) => {
+      // when in doubt, scan
+      opts.onError?.(`could not sort out the share's own writes: ${(err as Error)?.message ?? err}`);
+      report(requested.paths);
+    });
   };
 
   const note = (rel: string) => {
