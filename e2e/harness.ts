@@ -12,6 +12,11 @@ import { connectToDaemon, type ControlClient } from '../main/headless/client.ts'
 import { readControlInfo, readToken } from '../main/headless/home-files.ts';
 import type { Internet, Netns } from './netns.ts';
 
+/** Extra node flags for the daemons, e.g. PEERFOLD_DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
+function daemonNodeArgs(): string[] {
+  return (process.env.PEERFOLD_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(repoRoot, 'bin', 'peerfold');
 
@@ -80,7 +85,7 @@ export class Device {
   }
 
   async start(): Promise<this> {
-    const args = [bin, '--home', this.home, 'daemon', '--listen', '0', '--ui-port', '0'];
+    const args = [...daemonNodeArgs(), bin, '--home', this.home, 'daemon', '--listen', '0', '--ui-port', '0'];
     const netns = this.options.netns;
     // inside a namespace the daemon uses every interface there and announces to its LAN's broadcast
     // address (both stay inside the namespaces); on the host, loopback only
