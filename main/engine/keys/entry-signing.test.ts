@@ -62,3 +62,17 @@ test('a signature is bound to its share', () => {
   const b = members();
   assert.notEqual(b.ro.check(entry, a.rw.sign(entry)), null);
 });
+
+test('a version signed or checked before is known again, and only with its own bytes and signature', () => {
+  const { rw, ro } = members();
+  const sig = rw.sign(entry);
+  assert.deepEqual(rw.sign({ ...entry }), sig, 'one version, one signature');
+  assert.equal(ro.check(entry, sig), null);
+  assert.equal(ro.check({ ...entry }, sig), null, 'checked again');
+  // the memo never vouches for other bytes or another signature
+  assert.match(ro.check({ ...entry, size: 6 }, sig)!, /does not match/);
+  const flipped = new Uint8Array(sig);
+  flipped[40]! ^= 1;
+  assert.match(ro.check(entry, flipped)!, /does not match/);
+  assert.equal(ro.check(entry, sig), null, 'the good signature still checks');
+});

@@ -6,7 +6,7 @@
 // A signature field is W || Ed25519(W's private key, signed bytes): the 32-byte public key comes
 // with it because members below read-write cannot derive W, only check it against H_W.
 
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ENTRY_SIGNATURE_BYTES, type FileEntryWire } from '../protocol/messages.ts';
 import { deviceIdToBytes } from './device-id.ts';
 import { writerKeyHash, writerSigningKey } from './secrets.ts';
@@ -75,6 +75,27 @@ export function signedEntryBytes(discoveryId: Uint8Array, e: SignedEntry): Uint8
   return new Uint8Array(Buffer.concat(parts));
 }
 
+/**
+ * Signatures made or checked lately: Ed25519 is deterministic, so one version has one signature,
+ * and the same version comes and goes many times (a writer sends it to every peer; a device gets
+ * it from each peer that holds it, and its own copy back from every device that pulled it). An
+ * Ed25519 operation costs ~0.5-2 ms on a loaded machine; a repeat costs a SHA-256 of the signed
+ * bytes. Keyed by the writer key and the signed bytes (which name the share), holding the one
+ * signature known good for them: a different signature for the same bytes is checked in full.
+ */
+export const SIGNATURE_MEMO_SIZE = 20_000;
+const memo = new Map<string, string>();
+
+function memoKey(publicKey: Uint8Array, signed: Uint8Array): string {
+  return createHash('sha256').update(publicKey).update(signed).digest().toString('latin1');
+}
+
+function remember(key: string, sig: Uint8Array): void {
+  memo.delete(key);
+  memo.set(key, Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString('latin1'));
+  if (memo.size > SIGNATURE_MEMO_SIZE) memo.delete(memo.keys().next().value!);
+}
+
 // SubjectPublicKeyInfo wrapping of a raw Ed25519 public key (RFC 8410), the form node:crypto imports.
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
@@ -101,7 +122,11 @@ export class EntrySigner {
   /** W || signature (96 bytes). Throws on a device that is not a writer. */
   sign(e: SignedEntry): Uint8Array {
     if (!this.writer) throw new Error('only a read-write member can sign entries');
-    const sig = sign(null, signedEntryBytes(this.discoveryId, e), this.writer.privateKey);
+    const signed = signedEntryBytes(this.discoveryId, e);
+    const key = memoKey(this.writer.publicKey, signed);
+    const known = memo.get(key);
+    const sig = known !== undefined ? Buffer.from(known, 'latin1') : sign(null, signed, this.writer.privateKey);
+    if (known === undefined) remember(key, sig);
     const out = new Uint8Array(ENTRY_SIGNATURE_BYTES);
     out.set(this.writer.publicKey);
     out.set(sig, 32);
@@ -114,8 +139,13 @@ export class EntrySigner {
     if (signature.length !== ENTRY_SIGNATURE_BYTES) return `its signature is ${signature.length} bytes, not ${ENTRY_SIGNATURE_BYTES}`;
     const key = this.keyFor(signature.subarray(0, 32));
     if (!key) return "it is signed with a key that is not the share's writer key";
-    const ok = verify(null, signedEntryBytes(this.discoveryId, e), key, signature.subarray(32));
-    return ok ? null : 'its signature does not match its contents';
+    const signed = signedEntryBytes(this.discoveryId, e);
+    const sig = signature.subarray(32);
+    const mk = memoKey(signature.subarray(0, 32), signed);
+    if (memo.get(mk) === Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString('latin1')) return null;
+    if (!verify(null, signed, key, sig)) return 'its signature does not match its contents';
+    remember(mk, sig);
+    return null;
   }
 
   private keyFor(publicKey: Uint8Array): KeyObject | null {
