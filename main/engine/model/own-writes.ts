@@ -15,6 +15,12 @@ import { isUnchanged, type PreviousState } from '../scan/scanner.ts';
  */
 export const OWN_WRITE_MS = 60_000;
 
+/**
+ * How long a report waits for the pull that writes its path (installing fsyncs, then records).
+ * Bounded, because the other paths of the same report wait with it; past it the path is scanned.
+ */
+export const OWN_WRITE_WAIT_MS = 2_000;
+
 export interface OwnWritesOptions {
   root: () => string;
   /**
@@ -79,7 +85,8 @@ export class OwnWrites {
     this.prune(this.now());
     const keep = await Promise.all(
       paths.map(async (p) => {
-        await this.writing.get(p);
+        const writing = this.writing.get(p);
+        if (writing) await Promise.race([writing, new Promise((r) => setTimeout(r, OWN_WRITE_WAIT_MS).unref())]);
         if (!this.written.has(p)) return true;
         const disk = await lstatState(join(this.opts.root(), p));
         // the index is read after the disk: a pull that installs and records meanwhile is seen
