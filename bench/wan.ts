@@ -53,6 +53,8 @@ export interface WanRun {
   perSecond: number[];
   /** null: the rate held; else what fell how far */
   collapse: string | null;
+  /** what carried Peerfold's chunks at the end (PeerInfo.transport) */
+  transport?: string;
 }
 export interface WanRow {
   key: string;
@@ -218,7 +220,10 @@ async function peerfoldRow(
       );
       if (run.seconds !== null && digest(join(b.dir, name)) !== digest(join(a.dir, name)))
         throw new Error(`peerfold: the ${data} data arrived different`);
-      opts.log(`wan ${c.key}: peerfold ${data}: ${run.seconds === null ? 'not done' : `${fmt(run.seconds, 1)} s`}`);
+      run.transport = (await b.call('peers', {})).find((p) => p.connected)?.transport;
+      opts.log(
+        `wan ${c.key}: peerfold ${data}: ${run.seconds === null ? 'not done' : `${fmt(run.seconds, 1)} s`} (chunks over ${run.transport})`,
+      );
       row.runs.push(run);
     }
     if (c.latency && opts.latencyFiles > 0) {
@@ -346,7 +351,9 @@ const describe = (r: WanRun) =>
 export function printWanRow(row: WanRow): void {
   console.log(`wan: ${linkLabel(row.shape)}`);
   for (const r of row.runs) {
-    console.log(`  ${r.tool.padEnd(9)} ${r.data === 'big' ? `${fmt(r.bytes / MiB, 0)} MiB file` : `${r.files} files`}: ${describe(r)}`);
+    console.log(
+      `  ${r.tool.padEnd(9)} ${r.data === 'big' ? `${fmt(r.bytes / MiB, 0)} MiB file` : `${r.files} files`}: ${describe(r)}${r.transport ? ` (chunks over ${r.transport})` : ''}`,
+    );
     if (r.data === 'big') {
       console.log(`    Mbit/s each second: ${r.perSecond.map((x) => fmt(x, 0)).join(' ')}`);
       console.log(`    ${r.collapse ? `COLLAPSE: ${r.collapse}` : 'no collapse (never under half the median after the first 3 s)'}`);
