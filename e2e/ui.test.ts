@@ -200,7 +200,7 @@ after(async () => {
   for (const c of clusters) await c.close();
 });
 
-test('the web UI against two real daemons: sign-in, share, join, transfer, pause, conflicts, settings', { timeout: 300_000 }, async (t) => {
+test('the web UI against two real daemons: sign-in, share, join, transfer, pause, conflicts, settings', { timeout: 600_000 }, async (t) => {
   if (!existsSync(chromiumPath)) {
     t.skip('Chromium not installed: apt-get install chromium');
     return;
