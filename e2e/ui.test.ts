@@ -714,6 +714,39 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     assert.equal(readFileSync(join(a.dir, 'photos/README.md'), 'utf8'), shared, 'alpha never took the edit');
   });
 
+  await step(
+    'an encrypted device’s page says it keeps a copy it cannot read, with its size and peers, and has no file browser',
+    async () => {
+      const codes = await a.call('codes', { share: shareId });
+      const f = await c.add('foxtrot', env);
+      const uiF = await openUi(browser!, f);
+      more.push(uiF);
+      const q = uiF.page;
+      await tid(q, 'nav-join').click();
+      await tid(q, 'join-code-input').fill(codes.encrypted!);
+      await attr(tid(q, 'join-code-level'), 'data-level', 'encrypted', 'the level of the encrypted code');
+      await tid(q, 'join-path-input').fill(f.dir);
+      await tid(q, 'join-submit').click();
+      await visible(q.locator(`[data-testid=share-detail][data-share-id="${shareId}"]`), 'foxtrot’s encrypted share', 90_000);
+      await textOf(tid(q, 'detail-access'), /^Encrypted$/, 'foxtrot’s access badge');
+      await visible(tid(q, 'encrypted-note'), 'the note on the encrypted copy');
+      await waitUntil('the encrypted copy to hold data', async () => (await f.share(shareId)).localBytes > 0, 120_000);
+      await textOf(
+        tid(q, 'encrypted-note'),
+        /keeps an encrypted copy it cannot read\. It stores [\d.]+ [kMG]?B .*[1-9]\d* peers? connected/,
+        'size and peers in the note',
+        120_000,
+      );
+      for (const t of ['transfers', 'files', 'changes', 'recent', 'archive', 'ignore'])
+        assert.equal(await tid(q, `tab-${t}`).count(), 0, `no ${t} tab on an encrypted copy`);
+      await tid(q, 'tab-codes').click();
+      assert.equal((await textOf(tid(q, 'code-encrypted'), /^pfe1/, 'the encrypted code')).trim(), codes.encrypted);
+      assert.equal(await tid(q, 'code-read-only').count(), 0, 'an encrypted device shows no read-only code');
+      assert.equal(await tid(q, 'code-read-write').count(), 0, 'nor a read-write one');
+      await shot(q, 'detail-encrypted');
+    },
+  );
+
   await step('no page errors in any UI', async () => {
     const problems = [...uiA!.problems, ...uiB!.problems, ...more.flatMap((u) => u.problems)];
     assert.deepEqual(problems, [], 'errors in the pages');
