@@ -155,11 +155,15 @@ function pidOf(inst: Instance): number | undefined {
   const pid = inst.proc?.pid;
   if (!pid) return undefined;
   try {
-    const child = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
-    return child > 0 ? child : pid;
+    // Go forks from whichever thread runs: look at the children of every thread
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const child = Number(readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      if (child > 0) return child;
+    }
   } catch {
-    return pid;
+    /* gone, or no /proc children lists */
   }
+  return pid;
 }
 
 export const status = (inst: Instance) => api<FolderStatus>(inst, '/rest/db/status?folder=bench');
