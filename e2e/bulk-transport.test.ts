@@ -10,10 +10,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PeerInfo } from '../shared/api.ts';
 import { Cluster, converged, loopbackEnv, repoRoot, sha, waitUntil, type Device } from './harness.ts';
+import { netnsUnavailable } from './netns.ts';
+import { SmallInternet } from './small-internet.ts';
 
 const clusters: Cluster[] = [];
+const nets: SmallInternet[] = [];
 after(async () => {
   for (const c of clusters) await c.close();
+  for (const n of nets) await n.close();
 });
 
 function cluster(): Cluster {
@@ -135,3 +139,44 @@ test('a udx stream cut mid-transfer falls back to the data channel and no chunk 
     throw err;
   }
 });
+
+test(
+  'through a NAT (network namespaces): a device behind a home router gets a udx stream to a public one, found from its own probes',
+  { skip: netnsUnavailable() ?? false, timeout: 300_000 },
+  async () => {
+    const si = new SmallInternet();
+    nets.push(si);
+    // alpha on the public segment; bravo behind home 1's NAT router, which drops unsolicited inbound
+    const pub = si.net.namespace('pubdev');
+    si.net.attach(pub, 'eth0', '100.64.0.50/24', si.core, 'pub');
+    const home = si.addHome();
+    const behind = si.addDevice(home, 'natdev');
+    const c = cluster();
+    const lan = { PEERFOLD_LAN_TARGETS: '127.255.255.255' };
+    const a = await c.add('alpha', { ...lan, PEERFOLD_BIND_ADDRESS: '100.64.0.50' }, { netns: { net: si.net, ns: pub } });
+    const b = await c.add('bravo', { ...lan, PEERFOLD_BIND_ADDRESS: behind.address }, { netns: { net: si.net, ns: behind.ns } });
+    const files = { 'big.bin': randomBytes(8 * 1024 * 1024) };
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(a.dir, name), data);
+    try {
+      const { share, codes } = await a.call('share', { path: a.dir });
+      await b.call('join', { code: codes.readWrite!, path: b.dir });
+      await b.call('addPeer', { share: share.id, address: `100.64.0.50:${(await a.status()).device.listenPort}` });
+      const trees = await converged([a, b], share.id, 240_000);
+      assertSame(b, files, trees);
+      // bravo offered only its private address; alpha reached it at the NAT's mapping
+      await waitUntil(
+        'both ends to carry blocks over udx',
+        async () =>
+          (await a.call('peers', {})).some((p) => p.connected && p.transport === 'udx') &&
+          (await b.call('peers', {})).some((p) => p.connected && p.transport === 'udx'),
+        60_000,
+        250,
+      );
+      assert.match(a.log, new RegExp(`blocks go over a udx stream to ${home.wanAddress.replace(/\./g, '\\.')}:\\d+`));
+      assert.match(b.log, /blocks go over a udx stream to 100\.64\.0\.50:\d+/);
+    } catch (err) {
+      console.error(c.logs());
+      throw err;
+    }
+  },
+);

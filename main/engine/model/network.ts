@@ -478,6 +478,7 @@ export class Network implements ChunkSwarm {
       offer: link.peer?.discoveryIds ?? [],
       bulk: new BulkLink({
         endpoint: this.udx,
+        candidates: () => this.udx!.candidates(this.stunServers()),
         role: link.role,
         remoteFingerprint: link.remoteFingerprint,
         identity: () => this.identityPems(),
@@ -487,6 +488,11 @@ export class Network implements ChunkSwarm {
       }),
     });
     if (l.current !== 'closed') this.pending.add(l);
+  }
+
+  /** STUN servers for server-reflexive udx candidates (the `stunServers` setting, where this build has it) */
+  private stunServers(): readonly string[] {
+    return (this.deps.settings() as { stunServers?: readonly string[] }).stunServers ?? [];
   }
 
   private identityPems(): { certPem: string; keyPem: string } {

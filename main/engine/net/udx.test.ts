@@ -2,10 +2,12 @@
 // certificates pinned and the link's tokens, and what it refuses.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createDeviceCertificate } from '../keys/cert.ts';
 import { UdxEndpoint, duplexOf, parseCandidate, formatCandidate } from './udx.ts';
 import { decodeProbe, encodeProbe } from './udx-probe.ts';
+import { bindingRequest, looksLikeStun, newTransactionId, parseBindingResponse } from './stun.ts';
 import { searchPath } from './udx-path.ts';
 import { FrameError, FrameReader, frameHeader, secureStream, type BulkStream } from './udx-tls.ts';
 
@@ -59,6 +61,19 @@ test('two sockets find each other by probing, and a socket that drops datagrams 
   const sw = searchPath(walled, { localId: iw, peerId: ic, targets: [{ host: '127.0.0.1', port: a.port }], timeoutMs: 1_000, log });
   assert.equal(await sc.found, null);
   assert.equal(await sw.found, null);
+});
+
+test('a peer whose own address could not be offered (behind a NAT) is found from its probes: both ends get a path', async () => {
+  const a = endpoint();
+  const b = endpoint();
+  const [ia, ib] = [a.freeStreamId(), b.freeStreamId()];
+  // a only knows an address of b's that leads nowhere; b knows a's
+  const sa = searchPath(a, { localId: ia, peerId: ib, targets: [{ host: '127.0.0.1', port: 9 }], timeoutMs: 6_000, log });
+  const sb = searchPath(b, { localId: ib, peerId: ia, targets: [{ host: '127.0.0.1', port: a.port }], timeoutMs: 6_000, log });
+  assert.deepEqual(await sa.found, { host: '127.0.0.1', port: b.port });
+  assert.deepEqual(await sb.found, { host: '127.0.0.1', port: a.port });
+  sa.stop();
+  sb.stop();
 });
 
 test('frames: split anywhere, keepalives are empty, an oversized frame is an error', () => {
@@ -138,4 +153,54 @@ test('TLS over udx refuses a peer that does not know the token sent over the lin
   const [pa, pb] = await ends({ clientSendsToken: randomBytes(16) });
   await assert.rejects(pb, /wrong token/);
   await assert.rejects(pa);
+});
+
+test('STUN: responses parse (XOR-MAPPED-ADDRESS over MAPPED-ADDRESS); anything malformed is not one', () => {
+  const tx = newTransactionId();
+  const req = bindingRequest(tx);
+  assert.ok(looksLikeStun(req));
+  assert.equal(parseBindingResponse(req), null, 'a request is not a response');
+  // a success response with MAPPED-ADDRESS 1.2.3.4:5 and XOR-MAPPED-ADDRESS 198.51.100.7:40000
+  const attr = (type: number, value: Buffer) => Buffer.concat([Buffer.from([type >> 8, type & 255, 0, value.length]), value]);
+  const xport = 40000 ^ 0x2112;
+  const xaddr = Buffer.from([198 ^ 0x21, 51 ^ 0x12, 100 ^ 0xa4, 7 ^ 0x42]);
+  const body = Buffer.concat([
+    attr(0x0001, Buffer.from([0, 1, 0, 5, 1, 2, 3, 4])),
+    attr(0x0020, Buffer.concat([Buffer.from([0, 1, xport >> 8, xport & 255]), xaddr])),
+  ]);
+  const head = Buffer.alloc(20);
+  head.writeUInt16BE(0x0101, 0);
+  head.writeUInt16BE(body.length, 2);
+  head.set(req.subarray(4, 20), 4);
+  assert.deepEqual(parseBindingResponse(Buffer.concat([head, body])), { host: '198.51.100.7', port: 40000, family: 4 });
+  const plainOnly = Buffer.from(Buffer.concat([head, body.subarray(0, 12)]));
+  plainOnly.writeUInt16BE(12, 2);
+  assert.deepEqual(parseBindingResponse(plainOnly), { host: '1.2.3.4', port: 5, family: 4 });
+  const truncated = Buffer.from(Buffer.concat([head, body]));
+  truncated.writeUInt16BE(body.length + 8, 2);
+  assert.equal(parseBindingResponse(truncated), null);
+  assert.equal(parseBindingResponse(randomBytes(40)), null);
+});
+
+const coturn = spawnSync('turnserver', ['--version']).error ? 'coturn (turnserver) is not installed' : false;
+
+test('STUN against a real server (coturn on loopback): the socket learns the address it is seen at', { skip: coturn }, async () => {
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const server = spawn(
+    'turnserver',
+    ['-n', '--no-cli', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--stun-only', '--no-tls', '--no-dtls', '--log-file=stdout'],
+    { stdio: 'ignore' },
+  );
+  try {
+    const e = endpoint();
+    let mapped = null;
+    for (let i = 0; i < 20 && !mapped; i++) mapped = await e.reflexiveAddress(`stun:127.0.0.1:${port}`, 1_000);
+    assert.deepEqual(mapped, { host: '127.0.0.1', port: e.port, family: 4 });
+    // a loopback socket never asks (it could not reach a server elsewhere): only its host candidate
+    assert.deepEqual(await e.candidates([`stun:127.0.0.1:${port}`]), e.hostCandidates());
+    assert.equal(await e.reflexiveAddress('stun:127.0.0.1:9', 600), null, 'no server there: no answer');
+    assert.equal(await e.reflexiveAddress('turn:127.0.0.1:9'), null, 'not a STUN address');
+  } finally {
+    server.kill();
+  }
 });

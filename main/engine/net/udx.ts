@@ -14,6 +14,8 @@ import { Duplex } from 'node:stream';
 import { defaultNetLog, errorMessage, guard, type NetLog } from './log.ts';
 import { trackResource, untrackResource, type NetResource } from './resources.ts';
 import { decodeProbe, encodeProbe, type ProbeDatagram } from './udx-probe.ts';
+import { bindingRequest, looksLikeStun, newTransactionId, parseBindingResponse, transactionIdOf, type MappedAddress } from './stun.ts';
+import { lookup } from 'node:dns/promises';
 
 export type { UdxAddress, UdxStream };
 
@@ -60,6 +62,8 @@ export class UdxEndpoint implements NetResource {
   private readonly socket: UdxSocket;
   private readonly handlers = new Map<number, DatagramHandler>();
   private readonly streams = new Set<UdxStream>();
+  /** STUN requests waiting for their response, by transaction id (hex) */
+  private readonly stunWaits = new Map<string, (a: MappedAddress) => void>();
   private readonly dropIncoming: boolean;
   private closed = false;
   readonly host: string;
@@ -154,8 +158,88 @@ export class UdxEndpoint implements NetResource {
   private datagram(msg: Buffer, from: UdxAddress): void {
     if (this.closed || this.dropIncoming) return;
     const p = decodeProbe(msg);
-    if (!p) return;
-    this.handlers.get(p.to)?.(p, from);
+    if (p) {
+      this.handlers.get(p.to)?.(p, from);
+      return;
+    }
+    if (!looksLikeStun(msg)) return;
+    const wait = this.stunWaits.get(transactionIdOf(msg));
+    const mapped = wait && parseBindingResponse(msg);
+    if (mapped) wait(mapped);
+  }
+
+  /**
+   * The address a STUN server sees this socket at (behind a NAT: the NAT's public mapping), asked
+   * from this very socket so the mapping is the one peers can punch through to. `server` is
+   * "stun:HOST[:PORT]" (port 3478 by default). Null when it does not answer within `timeoutMs`.
+   */
+  async reflexiveAddress(server: string, timeoutMs = 2_000): Promise<MappedAddress | null> {
+    const m = /^stun:(?:\[([^\]]+)\]|([^:/?]+))(?::(\d{1,5}))?$/.exec(server.trim());
+    if (!m || this.closed) return null;
+    const port = Number(m[3] ?? 3478);
+    let host: string;
+    try {
+      host = (await lookup(m[1] ?? m[2]!, { family: this.family })).address;
+    } catch {
+      return null;
+    }
+    const tx = newTransactionId();
+    const key = Buffer.from(tx).toString('hex');
+    return new Promise<MappedAddress | null>((resolve) => {
+      const done = (a: MappedAddress | null) => {
+        clearInterval(again);
+        clearTimeout(giveUp);
+        this.stunWaits.delete(key);
+        resolve(a);
+      };
+      this.stunWaits.set(key, done);
+      const send = () => {
+        if (this.closed) return done(null);
+        try {
+          this.socket.trySend(bindingRequest(tx), port, host);
+        } catch {
+          done(null);
+        }
+      };
+      // UDP loses packets: the request goes again every 500 ms until answered
+      const again = setInterval(guard(this.log, 'stun retransmit', send), 500);
+      const giveUp = setTimeout(
+        guard(this.log, 'stun timeout', () => done(null)),
+        timeoutMs,
+      );
+      again.unref();
+      giveUp.unref();
+      send();
+    });
+  }
+
+  private reflexive: { servers: string; at: number; found: Promise<UdxCandidate[]> } | null = null;
+
+  /**
+   * What to offer a peer: the host candidates, then the server-reflexive ones the STUN servers
+   * report (asked at most once a minute; links coming up meanwhile share one lookup).
+   */
+  async candidates(stunServers: readonly string[], now = Date.now()): Promise<UdxCandidate[]> {
+    const host = this.hostCandidates();
+    // a socket bound to loopback cannot reach a STUN server on another machine: no lookup at all
+    if (!stunServers.length || this.host.startsWith('127.') || this.host === '::1') return host;
+    const key = stunServers.join(',');
+    if (!this.reflexive || this.reflexive.servers !== key || now - this.reflexive.at > 60_000)
+      this.reflexive = { servers: key, at: now, found: this.reflexiveCandidates(stunServers, 1_500) };
+    return [...host, ...(await this.reflexive.found)];
+  }
+
+  /** Server-reflexive candidates from every STUN server that answers (none answer: none). */
+  async reflexiveCandidates(servers: readonly string[], timeoutMs = 2_000): Promise<UdxCandidate[]> {
+    const found = await Promise.all(servers.slice(0, 4).map((s) => this.reflexiveAddress(s, timeoutMs).catch(() => null)));
+    const own = new Set(this.hostCandidates());
+    const out: UdxCandidate[] = [];
+    for (const a of found) {
+      if (!a || a.family !== this.family) continue;
+      const c = formatCandidate(a.host, a.port);
+      if (!own.has(c) && !out.includes(c)) out.push(c);
+    }
+    return out;
   }
 
   shutdown(reason: string): void {

@@ -16,18 +16,23 @@ import type { LinkRole } from '../net/transport.ts';
 import { duplexOf, formatCandidate, type UdxEndpoint } from '../net/udx.ts';
 import { searchPath, type PathSearch, type PathTarget } from '../net/udx-path.ts';
 import { TOKEN_BYTES, secureStream, type BulkStream } from '../net/udx-tls.ts';
-import type { UdxOffer } from '../protocol/messages.ts';
+import { MAX_CANDIDATES, type UdxOffer } from '../protocol/messages.ts';
 import { BulkCarrier } from './bulk-carrier.ts';
 import { planBulk, tlsRole, type OurBulkSide } from './bulk-choice.ts';
 import { RateMeter } from '../net/rate.ts';
 import { guard } from '../net/log.ts';
 import type { BlockCarrier, BulkPlug, Channel, LinkStats } from './pipe.ts';
 
+/** Addresses one udxOffer carries: the protocol's limit. */
+const MAX_OFFERED = MAX_CANDIDATES;
+
 export type BulkState = 'waiting' | 'probing' | 'securing' | 'up' | 'datachannel' | 'closed';
 
 export interface BulkLinkDeps {
   /** this device's udx socket; null when udx is off here */
   endpoint: UdxEndpoint | null;
+  /** the addresses to offer (host, then STUN-learned); default: the socket's host candidates */
+  candidates?: () => Promise<string[]>;
   /** the WebRTC link's role: its dialer is the TLS client */
   role: LinkRole;
   /** the certificate the peer's DTLS presented (sha-256 hex): the one its TLS must present too */
@@ -47,6 +52,8 @@ export class BulkLink implements BulkPlug {
   private ours: OurBulkSide | null = null;
   private ourToken = new Uint8Array(TOKEN_BYTES);
   private peer: UdxOffer | null = null;
+  /** our udxOffer went out */
+  private offered = false;
   private search: PathSearch | null = null;
   private stream: BulkStream | null = null;
   private readonly netLog: NetLog;
@@ -90,12 +97,23 @@ export class BulkLink implements BulkPlug {
     if (!ep) {
       this.ours = 'off';
       sendControl({ type: 'udxOffer', streamId: 0, token: new Uint8Array(TOKEN_BYTES), candidates: [] });
-    } else {
-      this.ours = { streamId: ep.freeStreamId(), family: ep.family };
-      this.ourToken = new Uint8Array(randomBytes(TOKEN_BYTES));
-      sendControl({ type: 'udxOffer', streamId: this.ours.streamId, token: this.ourToken, candidates: ep.hostCandidates().slice(0, 8) });
+      this.step();
+      return;
     }
-    this.step();
+    const ours = { streamId: ep.freeStreamId(), family: ep.family };
+    this.ours = ours;
+    this.ourToken = new Uint8Array(randomBytes(TOKEN_BYTES));
+    const offer = (candidates: string[]) => {
+      if (this.state === 'closed') return;
+      sendControl({ type: 'udxOffer', streamId: ours.streamId, token: this.ourToken, candidates: candidates.slice(0, MAX_OFFERED) });
+      this.offered = true;
+      this.step();
+    };
+    const lookup = this.deps.candidates ?? (async () => ep.hostCandidates());
+    lookup().then(offer, (err) => {
+      this.deps.log(`udx: cannot list this device's addresses (${errorMessage(err)}); offering the host addresses only`);
+      offer(ep.hostCandidates());
+    });
   }
 
   peerOffered(msg: UdxOffer): void {
@@ -128,7 +146,8 @@ export class BulkLink implements BulkPlug {
   }
 
   private step(): void {
-    if (this.state !== 'waiting') return;
+    // probing starts once our offer is out: the peer must know our stream id to answer
+    if (this.state !== 'waiting' || (this.ours !== 'off' && !this.offered)) return;
     const plan = planBulk(this.ours, this.peer);
     if (plan.kind === 'wait') return;
     if (plan.kind === 'datachannel') return this.fallBack(plan.reason);
