@@ -17,6 +17,8 @@ declare module 'udx-native' {
     address(): UdxAddress;
     trySend(buffer: Uint8Array, port: number, host?: string, ttl?: number): void;
     close(): Promise<void>;
+    setRecvBufferSize(size: number): number;
+    setSendBufferSize(size: number): number;
     on(event: 'message', listener: (message: Buffer, from: UdxAddress) => void): this;
     on(event: 'close' | 'listening' | 'idle' | 'busy', listener: () => void): this;
     on(event: 'error', listener: (err: Error) => void): this;

@@ -32,6 +32,11 @@ export interface UdxEndpointOptions {
   dropIncoming?: boolean;
 }
 
+/** Kernel buffer asked for the socket, each way (the kernel caps it at net.core.rmem_max/wmem_max). */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Bytes of udx packets gathered before they are handed on in one piece (see duplexOf). */
+const COALESCE_BYTES = 256 * 1024;
+
 type DatagramHandler = (p: ProbeDatagram, from: UdxAddress) => void;
 
 let shared: UDX | null = null;
@@ -77,6 +82,14 @@ export class UdxEndpoint implements NetResource {
     this.socket.bind(opts.port ?? 0, host);
     this.host = host;
     this.port = this.socket.address().port;
+    // the socket is drained by the JS thread: while it is busy, arriving packets wait in the
+    // kernel's buffer, and the default (~200 KiB) overflows within milliseconds at LAN rates
+    try {
+      this.socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+      this.socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+    } catch {
+      // capped by net.core.rmem_max / wmem_max: what the kernel allows is what we get
+    }
     this.socket.on(
       'message',
       guard(this.log, 'udx datagram', (msg: Buffer, from: UdxAddress) => this.datagram(msg, from)),
@@ -282,11 +295,16 @@ export function openUdxEndpoint(log: (message: string) => void): UdxEndpoint | n
 
 /**
  * A node:stream Duplex over a udx stream, with backpressure both ways: udx's 'data' is paused
- * while the Duplex's reader is full, and a write waits for udx's 'drain'.
+ * while the Duplex's reader is full, and a write waits for udx's 'drain'. udx hands over each
+ * packet (~1.4 KB) on its own; they are gathered and passed on once per turn of the event loop
+ * (or every 256 KiB), so TLS decrypts large pieces instead of one call per packet.
  */
 export function duplexOf(stream: UdxStream, log: NetLog = defaultNetLog): Duplex {
   let waitingDrain: (() => void) | null = null;
   const d = new Duplex({
+    // node's default of 16 KiB would pause udx every few packets
+    readableHighWaterMark: COALESCE_BYTES * 4,
+    writableHighWaterMark: COALESCE_BYTES,
     read() {
       stream.resume();
     },
@@ -304,10 +322,27 @@ export function duplexOf(stream: UdxStream, log: NetLog = defaultNetLog): Duplex
       cb(err);
     },
   });
+  let gathered: Buffer[] = [];
+  let gatheredBytes = 0;
+  let scheduled = false;
+  const handOn = () => {
+    scheduled = false;
+    if (!gathered.length || d.destroyed) return;
+    const piece = gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered, gatheredBytes);
+    gathered = [];
+    gatheredBytes = 0;
+    if (!d.push(piece)) stream.pause();
+  };
   stream.on(
     'data',
     guard(log, 'udx stream data', (data: Buffer) => {
-      if (!d.push(data)) stream.pause();
+      gathered.push(data);
+      gatheredBytes += data.length;
+      if (gatheredBytes >= COALESCE_BYTES) handOn();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(guard(log, 'udx stream hand-on', handOn));
+      }
     }),
   );
   stream.on(
@@ -320,7 +355,10 @@ export function duplexOf(stream: UdxStream, log: NetLog = defaultNetLog): Duplex
   );
   stream.on(
     'end',
-    guard(log, 'udx stream end', () => d.push(null)),
+    guard(log, 'udx stream end', () => {
+      handOn();
+      d.push(null);
+    }),
   );
   stream.on(
     'error',
