@@ -110,10 +110,13 @@ export class BulkLink implements BulkPlug {
       this.step();
     };
     const lookup = this.deps.candidates ?? (async () => ep.hostCandidates());
-    lookup().then(offer, (err) => {
-      this.deps.log(`udx: cannot list this device's addresses (${errorMessage(err)}); offering the host addresses only`);
-      offer(ep.hostCandidates());
-    });
+    lookup()
+      .catch((err) => {
+        this.deps.log(`udx: cannot list this device's addresses (${errorMessage(err)}); offering the host addresses only`);
+        return ep.hostCandidates();
+      })
+      .then(offer)
+      .catch((err) => this.fallBack(`udx offer failed: ${errorMessage(err)}`));
   }
 
   peerOffered(msg: UdxOffer): void {
