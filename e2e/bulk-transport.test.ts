@@ -58,8 +58,7 @@ function assertSame(b: Device, files: Record<string, Buffer>, tree: Map<string, 
 }
 
 test('chunk data goes over a udx stream when a UDP path exists, and peers --json says so', { timeout: 240_000 }, async () => {
-  const files = { 'big.bin': randomBytes(24 * 1024 * 1024), 'small.txt': Buffer.from('hello\n') };
-  const { c, a, b, shareId } = await pair({}, {}, files);
+  const { c, a, b, shareId } = await pair({}, {}, { 'small.txt': Buffer.from('hello\n') });
   try {
     await waitUntil(
       'both ends to carry blocks over udx',
@@ -67,10 +66,13 @@ test('chunk data goes over a udx stream when a UDP path exists, and peers --json
       90_000,
       250,
     );
+    // written once the stream is up: its chunks can only go over udx (it never fell back below)
+    const files = { 'small.txt': Buffer.from('hello\n'), 'big.bin': randomBytes(24 * 1024 * 1024) };
+    writeFileSync(join(a.dir, 'big.bin'), files['big.bin']);
     const trees = await converged([a, b], shareId, 180_000);
     assertSame(b, files, trees);
     assert.match(b.log, /blocks go over a udx stream to 127\.0\.0\.1:\d+/);
-    // the file came over udx: the peer's byte count (both carriers) is at least the file
+    assert.doesNotMatch(a.log + b.log, /blocks go over the data channel/);
     const peer = (await peersJson(b)).find((p) => p.connected)!;
     assert.equal(peer.transport, 'udx');
     assert.ok(peer.inBytes >= 24 * 1024 * 1024, `bravo received ${peer.inBytes} bytes`);
