@@ -3,7 +3,7 @@
 // loopback.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,13 @@ export const loopbackEnv = {
   PEERFOLD_ANNOUNCE_MS: '1000',
   PEERFOLD_RECONNECT_MS: '1000',
   PEERFOLD_RESCAN_MS: '15000',
+  // never the shipped public trackers or STUN servers: only servers given as IP addresses
+  PEERFOLD_NO_PUBLIC: '1',
+  PEERFOLD_TRACKER_ANNOUNCE_MS: '1000',
 };
+
+/** What a harness device starts with: no internet servers at all (a test that wants a tracker sets its own). */
+export const harnessSettings = { trackers: [], stunServers: [], turnServers: [] };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -85,6 +91,11 @@ export class Device {
   }
 
   async start(): Promise<this> {
+    const settingsFile = join(this.home, 'settings.json');
+    if (!existsSync(settingsFile)) {
+      mkdirSync(this.home, { recursive: true, mode: 0o700 });
+      writeFileSync(settingsFile, JSON.stringify(harnessSettings));
+    }
     const args = [...daemonNodeArgs(), bin, '--home', this.home, 'daemon', '--listen', '0', '--ui-port', '0'];
     const netns = this.options.netns;
     // inside a namespace the daemon uses every interface there and announces to its LAN's broadcast

@@ -60,7 +60,11 @@ if (!filter.length) {
   }
 }
 mkdirSync(join(root, '.tmp'), { recursive: true });
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PEERFOLD_TEST: '1' } });
+const child = spawn(process.execPath, args, {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, PEERFOLD_TEST: '1', PEERFOLD_NO_PUBLIC: '1' },
+});
 child.on('exit', (code) => {
   const tap = readFileSync(join(root, tapFile), 'utf8');
   rmSync(join(root, tapFile), { force: true });

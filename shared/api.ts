@@ -106,6 +106,8 @@ export interface StatusResult {
    * damaged at start, moved aside and rebuilt from disk (says where the old copy is)
    */
   error: string | null;
+  /** the internet trackers in use (empty when there are none, or LAN only is on) */
+  trackers: TrackerInfo[];
 }
 
 export interface FileEntry {
@@ -225,6 +227,27 @@ export interface Settings {
   archiveDays: number;
   /** Electron only; ignored by the daemon */
   startAtLogin: boolean;
+  /** WebTorrent trackers (ws:// or wss://) through which devices find each other across the internet */
+  trackers: string[];
+  /** STUN servers (stun:HOST:PORT): how a device behind a NAT learns its public address */
+  stunServers: string[];
+  /** TURN relays (turn:USER:PASS@HOST:PORT?transport=udp|tcp) for when no direct path exists */
+  turnServers: string[];
+  /** LAN only: no trackers, no STUN or TURN; devices are found on the LAN or by address */
+  lanOnly: boolean;
+  /** the send and receive limits apply to LAN links too (false: the LAN is exempt) */
+  limitLan: boolean;
+}
+
+/** One internet tracker as this device sees it (StatusResult.trackers). */
+export interface TrackerInfo {
+  url: string;
+  /** connected: announcing; connecting: (re)connecting; waiting: down, retried later (see error); refused: not used (see error) */
+  state: 'connecting' | 'connected' | 'waiting' | 'refused';
+  /** why it is waiting or refused, or what it last complained of; null when fine */
+  error: string | null;
+  /** shares announced there now */
+  announced: number;
 }
 
 export interface DirListing {

@@ -33,7 +33,14 @@ export function sampleShare(over: Partial<ShareSummary> = {}): ShareSummary {
 }
 
 export function sampleStatus(shares: ShareSummary[], over: Partial<StatusResult> = {}): StatusResult {
-  return { device: { id: 'DEV-A', name: 'laptop', listenPort: 21120, version: '0.1.0' }, paused: false, shares, error: null, ...over };
+  return {
+    device: { id: 'DEV-A', name: 'laptop', listenPort: 21120, version: '0.1.0' },
+    paused: false,
+    shares,
+    error: null,
+    trackers: [],
+    ...over,
+  };
 }
 
 export function samplePeer(over: Partial<PeerInfo> = {}): PeerInfo {

@@ -148,11 +148,23 @@ test('settings: each key typed, partial updates allowed', () => {
     'archiveDays',
     'deviceName',
     'lanDiscovery',
+    'lanOnly',
+    'limitLan',
     'listenPort',
     'maxRecvKBps',
     'maxSendKBps',
     'startAtLogin',
+    'stunServers',
+    'trackers',
+    'turnServers',
   ]);
+  // server lists: an array or one comma-separated string, each entry checked
+  assert.deepEqual(validateParams('setSettings', { trackers: 'wss://a.example.org, ws://10.0.0.1:8000' }), {
+    trackers: ['wss://a.example.org', 'ws://10.0.0.1:8000'],
+  });
+  badRequest(() => validateParams('setSettings', { trackers: ['https://a.example.org'] }), /"trackers".*ws:\/\/ or wss:\/\//);
+  badRequest(() => validateParams('setSettings', { turnServers: ['turn:host:3478'] }), /user name and password/);
+  badRequest(() => validateParams('setSettings', { lanOnly: 1 }), /"lanOnly"/);
 });
 
 test('the error message is bounded even for a huge unknown method name', () => {

@@ -4,6 +4,7 @@
 // Pure: no I/O, no Node-only imports.
 import type { AccessLevel, EventName, Method, Params, ResolveKeep } from './api.ts';
 import { ApiError } from './errors.ts';
+import { parseServerList, parseStunUrl, parseTrackerUrl, parseTurnUrl, type Parsed } from './net-servers.ts';
 
 /** Upper bounds on what a call may carry. Generous for people, tight enough to stop abuse. */
 export const limits = {
@@ -50,6 +51,15 @@ function req<T>(parse: (value: unknown) => T): ReqField<T> {
 }
 function opt<T>(field: ReqField<T>): OptField<T> {
   return { optional: true, parse: field.parse };
+}
+
+/** A list of server URLs: an array, or one comma-separated string (the CLI's form). */
+function serverList(what: string, parseOne: (url: string) => Parsed<unknown>): ReqField<string[]> {
+  return req((v) => {
+    const r = parseServerList(v, what, parseOne);
+    if (!r.ok) throw new Invalid(r.error);
+    return r.value;
+  });
 }
 
 const hasControlChars = (s: string): boolean => /[\u0000-\u001f\u007f]/.test(s);
@@ -159,6 +169,11 @@ const schemas: { [M in Method]: Schema<Params<M>> } = {
     maxRecvKBps: opt(int(0, limits.bigCount, 'a whole number of kB/s, 0 or more (0 = unlimited)')),
     archiveDays: opt(int(0, limits.bigCount, 'a whole number of days, 0 or more')),
     startAtLogin: opt(bool('a boolean')),
+    trackers: opt(serverList('trackers', parseTrackerUrl)),
+    stunServers: opt(serverList('stunServers', parseStunUrl)),
+    turnServers: opt(serverList('turnServers', parseTurnUrl)),
+    lanOnly: opt(bool('a boolean')),
+    limitLan: opt(bool('a boolean')),
   },
   listDir: { path: opt(path) },
   stop: {},

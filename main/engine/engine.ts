@@ -251,6 +251,7 @@ export class Engine {
       paused,
       shares,
       error: this.indexRecovered,
+      trackers: this.network.trackerStatus(),
     };
   }
 

@@ -141,3 +141,38 @@ test('-- ends options, help anywhere prints help', () => {
   assert.deepEqual(hs.kind === 'help' && hs.text.split('\n')[0], 'usage: peerfold share PATH [--name NAME]');
   assert.equal(parse('--help').kind, 'help');
 });
+
+test('settings of internet servers: a list is one comma-separated value, checked with a clear error; "" or none empties it', () => {
+  const v = (argv: string[]) => {
+    const r = parseArgs(argv, ctx);
+    return r.kind === 'call' ? [r.method, r.params] : null;
+  };
+  assert.deepEqual(v(['settings', 'trackers', 'wss://t1.example.org, ws://10.0.0.5:8000']), [
+    'setSettings',
+    { trackers: ['wss://t1.example.org', 'ws://10.0.0.5:8000'] },
+  ]);
+  assert.deepEqual(v(['settings', 'trackers', '']), ['setSettings', { trackers: [] }]);
+  assert.deepEqual(v(['settings', 'stunServers', 'none']), ['setSettings', { stunServers: [] }]);
+  assert.deepEqual(v(['settings', 'stunServers', 'stun:stun.example.org:3478']), [
+    'setSettings',
+    { stunServers: ['stun:stun.example.org:3478'] },
+  ]);
+  assert.deepEqual(v(['settings', 'turnServers', 'turn:1700000000:alice:s3cret@turn.example.org:3478?transport=tcp']), [
+    'setSettings',
+    { turnServers: ['turn:1700000000:alice:s3cret@turn.example.org:3478?transport=tcp'] },
+  ]);
+  assert.deepEqual(v(['settings', 'lanOnly', 'on']), ['setSettings', { lanOnly: true }]);
+  assert.deepEqual(v(['settings', 'limitLan', 'off']), ['setSettings', { limitLan: false }]);
+  const bad = (argv: string[], message: RegExp) =>
+    assert.throws(
+      () => parseArgs(argv, ctx),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
+  bad(['settings', 'trackers', 'http://tracker.example.org'], /starts with ws:\/\/ or wss:\/\//);
+  bad(['settings', 'trackers', 'wss://ok.example.org,udp://x.example.org:80'], /ws:\/\/ or wss:\/\//);
+  bad(['settings', 'stunServers', 'stun.example.org:3478'], /stun:HOST:PORT/);
+  bad(['settings', 'stunServers', 'stun:example.org:99999'], /stun:HOST:PORT/);
+  bad(['settings', 'turnServers', 'turn:turn.example.org:3478'], /needs a user name and password/);
+  bad(['settings', 'turnServers', 'turn:u:p@turn.example.org:3478?transport=sctp'], /transport=udp or transport=tcp/);
+  bad(['settings', 'lanOnly', 'perhaps'], /true or false/);
+});

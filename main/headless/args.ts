@@ -64,7 +64,9 @@ interface CommandSpec {
   build(args: string[], opts: Map<string, string>, ctx: ParseContext): { method: Method; params: Record<string, unknown> };
 }
 
-const boolSettings = new Set<keyof Settings>(['lanDiscovery', 'startAtLogin']);
+const boolSettings = new Set<keyof Settings>(['lanDiscovery', 'startAtLogin', 'lanOnly', 'limitLan']);
+/** lists of servers: one comma-separated value; "" or "none" is the empty list */
+const listSettings = new Set<keyof Settings>(['trackers', 'stunServers', 'turnServers']);
 const numberSettings = new Set<keyof Settings>(['listenPort', 'maxSendKBps', 'maxRecvKBps', 'archiveDays']);
 
 /** A folder argument: relative paths are made absolute here, since the daemon's cwd is elsewhere. */
@@ -98,6 +100,13 @@ function settingValue(key: string, raw: string, usage: string): unknown {
     if (['true', 'on', 'yes', '1'].includes(v)) return true;
     if (['false', 'off', 'no', '0'].includes(v)) return false;
     throw new UsageError(`${key} takes true or false, not "${raw}"`, usage);
+  }
+  if (listSettings.has(key as keyof Settings)) {
+    if (raw.trim().toLowerCase() === 'none') return [];
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
   if (numberSettings.has(key as keyof Settings)) {
     if (!/^\d+$/.test(raw)) throw new UsageError(`${key} takes a whole number, not "${raw}"`, usage);

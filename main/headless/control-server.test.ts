@@ -269,6 +269,7 @@ test('engine events reach every authenticated client', async () => {
       paused: false,
       shares: [],
       error: null,
+      trackers: [],
     };
     const got = Promise.all([nextMessage(a), nextMessage(b)]);
     tiny.emit('status', status);

@@ -18,6 +18,7 @@ function smallEngine() {
     paused: false,
     shares: [],
     error: null,
+    trackers: [],
   };
   const engine: DaemonEngine = {
     async call<M extends Method>(method: M, _params: Params<M>): Promise<Result<M>> {

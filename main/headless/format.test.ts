@@ -50,6 +50,7 @@ const status: StatusResult = {
   paused: false,
   shares: [share],
   error: null,
+  trackers: [],
 };
 
 test('bytes are humanized with binary units', () => {

@@ -15,6 +15,7 @@ import type {
   ShareCodes,
   ShareSummary,
   StatusResult,
+  TrackerInfo,
   VersionVector,
 } from '../../shared/api.ts';
 import type { CommandName } from './args.ts';
@@ -163,9 +164,15 @@ export function formatStatus(st: StatusResult): string {
   const head =
     formatDevice(st.device) +
     (st.error ? `\nProblem: ${st.error}` : '') +
-    (st.paused ? '\nEverything is paused; `peerfold resume` resumes.' : '');
+    (st.paused ? '\nEverything is paused; `peerfold resume` resumes.' : '') +
+    formatTrackers(st.trackers ?? []);
   if (st.shares.length === 0) return `${head}\n\n${formatShares([])}`;
   return [head, ...st.shares.map(formatShare)].join('\n\n');
+}
+
+/** One line per internet tracker, when there are any: where it stands, and why when it is not working. */
+export function formatTrackers(trackers: TrackerInfo[]): string {
+  return trackers.map((t) => `\nTracker ${t.url}: ${t.state}${t.error ? ` (${t.error})` : ''}`).join('');
 }
 
 function fileType(f: FileEntry): string {
@@ -262,7 +269,8 @@ export function formatConflicts(list: ConflictInfo[]): string {
 }
 
 export function formatSettings(s: Settings): string {
-  const rows = Object.entries(s).map(([k, v]) => [k, String(v)]);
+  // lists as the CLI takes them: one comma-separated value
+  const rows = Object.entries(s).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') || '(none)' : String(v)]);
   return formatTable(['KEY', 'VALUE'], rows);
 }
 

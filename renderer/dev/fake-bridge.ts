@@ -361,6 +361,11 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
     maxRecvKBps: 5000,
     archiveDays: 30,
     startAtLogin: true,
+    trackers: ['wss://tracker.example.org'],
+    stunServers: ['stun:stun.example.org:3478'],
+    turnServers: [],
+    lanOnly: false,
+    limitLan: true,
   };
   const listeners = new Map<string, Set<(d: unknown) => void>>();
   const connListeners = new Set<(s: ConnectionState) => void>();
@@ -372,6 +377,7 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
     paused,
     shares,
     error: null,
+    trackers: [],
   });
   const emit = <E extends EventName>(event: E, data: ApiEvents[E]) => listeners.get(event)?.forEach((l) => l(data));
   if (typeof window !== 'undefined') window.__peerfoldFakeEmit = emit;

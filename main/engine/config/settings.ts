@@ -3,9 +3,28 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { Settings } from '../../../shared/api.ts';
 import { ApiError } from '../../../shared/errors.ts';
+import { parseServerList, parseStunUrl, parseTrackerUrl, parseTurnUrl, type Parsed } from '../../../shared/net-servers.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
 export const DEFAULT_LISTEN_PORT = 21120;
+
+/**
+ * Well-known public WebTorrent trackers and STUN servers, so that two homes connect with nothing
+ * but the code (README lists them). Tests and CI never use them: PEERFOLD_NO_PUBLIC=1 refuses every
+ * server named by a host name (config/public-guard.ts).
+ */
+export const DEFAULT_TRACKERS: readonly string[] = [
+  'wss://tracker.openwebtorrent.com',
+  'wss://tracker.webtorrent.dev',
+  'wss://tracker.btorrent.xyz',
+];
+export const DEFAULT_STUN_SERVERS: readonly string[] = ['stun:stun.l.google.com:19302', 'stun:stun.cloudflare.com:3478'];
+
+const serverLists: Record<'trackers' | 'stunServers' | 'turnServers', (url: string) => Parsed<unknown>> = {
+  trackers: parseTrackerUrl,
+  stunServers: parseStunUrl,
+  turnServers: parseTurnUrl,
+};
 
 export function defaultSettings(): Settings {
   return {
@@ -16,6 +35,11 @@ export function defaultSettings(): Settings {
     maxRecvKBps: 0,
     archiveDays: 30,
     startAtLogin: false,
+    trackers: [...DEFAULT_TRACKERS],
+    stunServers: [...DEFAULT_STUN_SERVERS],
+    turnServers: [],
+    lanOnly: false,
+    limitLan: true,
   };
 }
 
@@ -40,8 +64,18 @@ export function mergeSettings(base: Settings, patch: Partial<Record<keyof Settin
         if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 1e9) out[key] = value as number;
         else problems.push(`${key} must be a whole number, 0 or more`);
         break;
+      case 'trackers':
+      case 'stunServers':
+      case 'turnServers': {
+        const r = parseServerList(value, key, serverLists[key]);
+        if (r.ok) out[key] = r.value;
+        else problems.push(r.error);
+        break;
+      }
       case 'lanDiscovery':
       case 'startAtLogin':
+      case 'lanOnly':
+      case 'limitLan':
         if (typeof value === 'boolean') out[key] = value;
         else problems.push(`${key} must be true or false`);
         break;

@@ -31,6 +31,7 @@ export const INFO = {
   writerSigningKey: 'peerfold/v1 writer signing key',
   writerKeyHash: 'peerfold/v1 writer key',
   discoveryId: 'peerfold/v1 discovery id',
+  trackerKey: 'peerfold/v1 tracker key',
   shareId: 'peerfold/v1 share id',
   authKey: 'peerfold/v1 handshake auth key',
 } as const;
@@ -48,6 +49,8 @@ export interface ShareKeys {
   /** 20 bytes: what LAN announcements and trackers carry; also names the share on the wire */
   discoveryId: Uint8Array;
   discoveryIdHex: string;
+  /** 32 bytes: what the rotating IDs announced to trackers come from (keys/tracker-id.ts) */
+  trackerKey: Uint8Array;
   /** 12 lower-case base32 characters, identical on every device: the share's ID in the API and CLI */
   shareId: string;
   /** handshake MAC keys for this device's level and every level below it */
@@ -140,6 +143,7 @@ export function deriveShareKeys(s: ShareSecret): ShareKeys {
     level: s.level,
     discoveryId,
     discoveryIdHex: Buffer.from(discoveryId).toString('hex'),
+    trackerKey: hkdf(base, INFO.trackerKey, 32),
     shareId,
     authKeys,
     writerKeyHash: s.writerKeyHash,

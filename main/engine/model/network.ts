@@ -4,11 +4,12 @@
 // decided here; everything on one link is peer/device-link.ts.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { PeerInfo, PeerVia, Settings, VersionVector } from '../../../shared/api.ts';
+import type { PeerInfo, PeerVia, Settings, TrackerInfo, VersionVector } from '../../../shared/api.ts';
+import { internetServers, noPublicFromEnv } from '../config/internet-servers.ts';
 import type { IndexStore } from '../index/store.ts';
 import type { ShareKeys } from '../keys/secrets.ts';
 import { afterLinkLoss, redialDelay } from '../net/backoff.ts';
-import { identityOf, resolveDuplicate } from '../net/dedupe.ts';
+import { resolveDuplicate, type LinkIdentity } from '../net/dedupe.ts';
 import { startLanDiscovery, type Discovered, type LanDiscovery } from '../net/discovery.ts';
 import { dial, listenSignaling, type HelloInfo, type SignalingListener } from '../net/signaling.ts';
 import { guard } from '../net/log.ts';
@@ -27,7 +28,8 @@ import { shareSealingFor, type ShareSealing } from '../peer/share-sealing.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
 import type { ChunkSwarm } from '../pull/chunk-source.ts';
-import { Throttle } from './throttle.ts';
+import { Throttle, rateLimited } from './throttle.ts';
+import { Trackers } from './trackers.ts';
 
 /**
  * A peer that has not answered a chunk (slot wait included) within this long is passed over for
@@ -81,6 +83,8 @@ interface KnownAddress {
 export class Network implements ChunkSwarm {
   private listener: SignalingListener | null = null;
   private discovery: LanDiscovery | null = null;
+  private trackers: Trackers | null = null;
+  private readonly noPublic = noPublicFromEnv();
   /** the live link of each device */
   private readonly links = new Map<string, DeviceLink>();
   /** links still in their handshake, or authenticated and waiting for a duplicate to be resolved */
@@ -128,7 +132,7 @@ export class Network implements ChunkSwarm {
       applyRemoteIndex: (shareId, apply) => deps.applyRemoteIndex(shareId, apply),
       entryRejected: (shareId, peer, path, reason) => this.entryRejected(shareId, peer, path, reason),
       ...(forgeEntry ? { forgeEntry } : {}),
-      throttleSend: (n) => this.sendThrottle.take(n),
+      throttleSend: (n, via) => (rateLimited(via, deps.settings().limitLan) ? this.sendThrottle.take(n) : Promise.resolve()),
       log: deps.log,
       answerInvite: (peer, claim) => deps.answerInvite(peer, claim),
       authenticated: (link) => this.authenticated(link),
@@ -145,6 +149,7 @@ export class Network implements ChunkSwarm {
     return {
       certPemFile: this.deps.identity.certPemPath,
       keyPemFile: this.deps.identity.keyPemPath,
+      iceServers: internetServers(this.deps.settings(), this.noPublic).iceServers,
       log: (level, m) => level === 'error' && this.deps.log(m),
     };
   }
@@ -162,6 +167,16 @@ export class Network implements ChunkSwarm {
     this.listenPort = this.listener.port;
     this.udx = openUdxEndpoint((m) => this.deps.log(m));
     await this.applyDiscoverySetting();
+    this.trackers = new Trackers({
+      settings: () => this.deps.settings(),
+      noPublic: this.noPublic,
+      activeShares: () => this.activeKeys(),
+      linkedDevices: (shareId) => this.linksFor(shareId).length,
+      linkOptions: () => this.linkOptions(),
+      adopt: (link) => this.adopt(link, null),
+      statusChanged: () => this.deps.statusChanged(),
+      log: (m) => this.deps.log(m),
+    });
     this.timer = setInterval(
       guard(
         (_, m) => this.deps.log(m),
@@ -183,6 +198,7 @@ export class Network implements ChunkSwarm {
     this.networkWatch?.stop();
     for (const t of this.indexPushTimers.values()) clearTimeout(t);
     for (const l of [...this.links.values(), ...this.pending]) l.close('shutting down');
+    this.trackers?.close();
     await this.discovery?.close();
     this.discovery = null;
     await this.listener?.close();
@@ -250,6 +266,7 @@ export class Network implements ChunkSwarm {
 
   private announce(): void {
     this.discovery?.setDiscoveryIds(this.activeDiscoveryIds());
+    this.trackers?.refresh();
   }
 
   shareActive(shareId: string): boolean {
@@ -259,6 +276,8 @@ export class Network implements ChunkSwarm {
 
   async settingsChanged(before: Settings, after: Settings): Promise<void> {
     if (before.lanDiscovery !== after.lanDiscovery) await this.applyDiscoverySetting();
+    const internet = (s: Settings) => JSON.stringify([s.trackers, s.stunServers, s.turnServers, s.lanOnly]);
+    if (internet(before) !== internet(after)) this.trackers?.apply();
     if (before.listenPort !== after.listenPort) this.deps.log('the new listening port takes effect at the next start');
   }
 
@@ -528,17 +547,19 @@ export class Network implements ChunkSwarm {
     const now = this.links.get(incoming.deviceId);
     if (!now) return this.register(incoming);
     if (now !== existing) return this.settleDuplicate(now, incoming);
-    const decision = resolveDuplicate(
-      identityOf(existing.origin, this.deviceId),
-      answered && existing.isLive,
-      identityOf(incoming.origin, this.deviceId),
-    );
+    const decision = resolveDuplicate(this.identityOf(existing), answered && existing.isLive, this.identityOf(incoming));
     if (decision === 'keep-existing') {
       incoming.close('duplicate connection');
       return;
     }
     existing.close(answered ? 'duplicate connection' : 'replaced by a new connection (the old one did not answer)');
     this.register(incoming);
+  }
+
+  /** Who dialed a link and its connection id, from the device ID the handshake proved (a link
+   *  through a tracker knows no device ID before it). */
+  private identityOf(link: DeviceLink): LinkIdentity {
+    return { dialerId: link.origin.role === 'offerer' ? this.deviceId : link.deviceId, connectionId: link.origin.id };
   }
 
   private register(link: DeviceLink): void {
@@ -549,8 +570,11 @@ export class Network implements ChunkSwarm {
     link.activate(this.activeKeys());
     if (!link.isLive) return;
     this.recordPeer(link, link.carriedShareIds());
-    this.deps.log(`connected to ${link.deviceName} (${link.deviceId.slice(0, 7)}) for ${link.carriedShareIds().length} share(s)`);
+    this.deps.log(
+      `connected to ${link.deviceName} (${link.deviceId.slice(0, 7)}) for ${link.carriedShareIds().length} share(s), via ${link.origin.connectedVia}`,
+    );
     this.changed();
+    this.trackers?.linksChanged();
   }
 
   private recordPeer(link: DeviceLink, shareIds: readonly string[]): void {
@@ -589,6 +613,7 @@ export class Network implements ChunkSwarm {
       a.nextTry = Math.min(a.nextTry, soon);
     }
     this.changed();
+    this.trackers?.linksChanged();
   }
 
   private changed(): void {
@@ -649,7 +674,7 @@ export class Network implements ChunkSwarm {
       if (!pool.length) throw new Error(tried.size ? 'no connected peer could supply this file' : 'waiting for a peer that has this file');
       const l = pool.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
       tried.add(l);
-      await this.recvThrottle.take(spec.size, signal);
+      if (rateLimited(l.origin.connectedVia, this.deps.settings().limitLan)) await this.recvThrottle.take(spec.size, signal);
       let got: Awaited<ReturnType<DeviceLink['fetchChunk']>>;
       // this attempt's own controller and timer (cleared when it ends), tied to the pull's signal
       const attempt = new AbortController();
@@ -683,6 +708,11 @@ export class Network implements ChunkSwarm {
   }
 
   // ---- reporting ------------------------------------------------------------------------------
+
+  /** The internet trackers and how each is doing (StatusResult.trackers). */
+  trackerStatus(): TrackerInfo[] {
+    return this.trackers?.status() ?? [];
+  }
 
   peersFor(shareId: string): number {
     return this.linksFor(shareId).length;

@@ -26,3 +26,11 @@ export class Throttle {
     }
   }
 }
+
+/**
+ * Whether a link's traffic counts against the send and receive limits: every path does (LAN,
+ * address given by hand, internet, relay), except the LAN when the user exempted it (limitLan off).
+ */
+export function rateLimited(via: 'lan' | 'manual' | 'internet' | 'relay', limitLan: boolean): boolean {
+  return via !== 'lan' || limitLan;
+}

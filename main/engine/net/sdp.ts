@@ -30,3 +30,25 @@ export function normalizeFingerprint(text: string): string | null {
   if (parts.length !== 32 || parts.some((p) => !/^[0-9A-Fa-f]{2}$/.test(p))) return null;
   return parts.join('').toLowerCase();
 }
+
+/**
+ * A description with its ICE candidates taken out: libdatachannel is given the bare description
+ * first and the candidates one by one after (so that when they are added is ours to choose).
+ * `mid` is the first media section's, which is where Peerfold's one data section puts them.
+ */
+export function splitCandidates(sdp: string): { sdp: string; candidates: string[]; mid: string } {
+  const lines = sdp.split(/\r?\n/);
+  const candidates: string[] = [];
+  const kept: string[] = [];
+  let mid = '0';
+  let sawMid = false;
+  for (const line of lines) {
+    if (line.startsWith('a=candidate:')) candidates.push(line.slice(2).trim());
+    else if (line.trim() !== 'a=end-of-candidates') kept.push(line);
+    if (!sawMid && line.startsWith('a=mid:')) {
+      mid = line.slice(6).trim();
+      sawMid = true;
+    }
+  }
+  return { sdp: kept.join('\r\n'), candidates, mid };
+}

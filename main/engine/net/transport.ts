@@ -12,8 +12,9 @@
 // offer of its own.
 //
 // A link does not know how its signals travel: it emits LinkSignals through the sendSignal callback
-// and consumes them through handleSignal(). signaling.ts carries them over a WebSocket; a tracker
-// could carry them later.
+// and consumes them through handleSignal(). signaling.ts carries them over a WebSocket, trickling
+// candidates one by one; a tracker carries one offer and one answer each way and nothing else, so
+// a link made with `trickle: false` sends one description holding every candidate it gathered.
 
 import nodeDataChannel from 'node-datachannel';
 import type { DataChannel, IceServer, PeerConnection, RtcConfig } from 'node-datachannel';
@@ -24,7 +25,7 @@ import { RateMeter } from './rate.ts';
 import { liveResources, trackResource, untrackResource, type NetResource } from './resources.ts';
 import { localNetworks } from './local-networks.ts';
 import { connectedVia, formatEndpoint, type SelectedPath } from './path.ts';
-import { normalizeFingerprint, sha256FingerprintFromSdp } from './sdp.ts';
+import { normalizeFingerprint, sha256FingerprintFromSdp, splitCandidates } from './sdp.ts';
 import { MIN_SCTP_BUFFER } from './sctp-buffer.ts';
 
 export { MAX_MESSAGE_BYTES };
@@ -40,6 +41,15 @@ const CHANNEL_IDS: Record<LinkChannel, number> = { index: 0, data: 1 };
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 /** Remote candidates accepted per link; more is abuse, not networking. */
 export const MAX_REMOTE_CANDIDATES = 64;
+/** Without trickle: how long gathering may take before the description goes with what it has. */
+export const DEFAULT_GATHER_TIMEOUT_MS = 5_000;
+/**
+ * Without trickle: how long the answerer waits after sending its answer before it uses the
+ * offerer's candidates. An offerer whose ICE agent is reached before it has applied the answer
+ * closes its connection (libdatachannel; seen in about 1 of 10 loopback tries), so the answerer
+ * lets the answer arrive first; the offerer's own checks usually connect the two before that.
+ */
+export const ANSWERER_CANDIDATE_DELAY_MS = 1_000;
 
 export interface LinkOptions {
   /** PEM certificate and key for DTLS (the device identity). Both or neither: without them
@@ -58,6 +68,14 @@ export interface LinkOptions {
   /** This link's SCTP send and receive buffers (bytes; sctp-buffer.ts sizes them from the round
    *  trip). Default, and never below: libdatachannel's process-wide 1 MiB. */
   sctpBufferBytes?: number;
+  /**
+   * true (default): the description goes at once and each candidate as its own signal. false: one
+   * description with every gathered candidate in it (what a tracker can carry), and candidates
+   * that come inside the peer's description.
+   */
+  trickle?: boolean;
+  /** Without trickle: the longest wait for gathering (default 5 s). */
+  gatherTimeoutMs?: number;
   /** Flow-control marks per channel (bytes). */
   senderLimits?: Partial<Omit<SenderLimits, 'maxMessageBytes'>>;
   /** Bytes received before a handler is registered that are held for it; beyond this the link is
@@ -158,6 +176,13 @@ export class PeerLink implements NetResource {
   private readonly heldLocalCandidates: { candidate: string; mid: string }[] = [];
   private remoteCandidateCount = 0;
   private hasRemoteDescription = false;
+  private readonly trickle: boolean;
+  private readonly gatherTimeoutMs: number;
+  private gatherTimer: NodeJS.Timeout | null = null;
+  private wholeDescriptionSent = false;
+  /** without trickle: the offer's candidates, held by the answerer until its answer had time to arrive */
+  private delayedCandidates: { candidate: string; mid: string }[] = [];
+  private delayTimer: NodeJS.Timeout | null = null;
   private localFp = '';
   private remoteFp = '';
   private selected: SelectedPath | null = null;
@@ -182,6 +207,8 @@ export class PeerLink implements NetResource {
     this.log = options.log ?? defaultNetLog;
     this.senderLimits = { ...DEFAULT_SENDER_LIMITS, ...options.senderLimits, maxMessageBytes: MAX_MESSAGE_BYTES };
     this.maxUndelivered = options.maxUndeliveredBytes ?? 16 * 1024 * 1024;
+    this.trickle = options.trickle ?? true;
+    this.gatherTimeoutMs = options.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS;
     this.openPromise = new Promise<void>((resolve, reject) => {
       this.resolveOpen = resolve;
       this.rejectOpen = reject;
@@ -262,12 +289,28 @@ export class PeerLink implements NetResource {
           this.close(`local description unusable: ${errorMessage(err)}`);
           return;
         }
-        this.emitSignal({ type: 'description', kind: type, sdp });
+        if (this.trickle) {
+          this.emitSignal({ type: 'description', kind: type, sdp });
+          return;
+        }
+        if (pc.gatheringState() === 'complete') this.sendWholeDescription();
+        else if (!this.gatherTimer) {
+          this.gatherTimer = setTimeout(
+            guard(this.log, 'link gather timer', () => this.sendWholeDescription()),
+            this.gatherTimeoutMs,
+          );
+          this.gatherTimer.unref();
+        }
+      }),
+    );
+    pc.onGatheringStateChange(
+      guard(this.log, 'onGatheringStateChange', (state) => {
+        if (!this.trickle && state === 'complete') this.sendWholeDescription();
       }),
     );
     pc.onLocalCandidate(
       guard(this.log, 'onLocalCandidate', (candidate, mid) => {
-        if (this.closedReason !== null) return;
+        if (this.closedReason !== null || !this.trickle) return;
         // The offerer holds its candidates until it has the answer. Otherwise the answerer can
         // reach it over ICE and start DTLS before the answer is applied here, and libdatachannel
         // then fails the certificate check for want of the remote fingerprint ("DTLS alert:
@@ -410,6 +453,8 @@ export class PeerLink implements NetResource {
     this.closedReason = reason;
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
+    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    if (this.delayTimer) clearTimeout(this.delayTimer);
     clearInterval(this.rateTimer);
     const err = new Error(`link closed: ${reason}`);
     this.rejectOpen(err);
@@ -457,11 +502,42 @@ export class PeerLink implements NetResource {
     if (kind !== expected) throw new Error(`an ${this.role} expects an ${expected}, got an ${kind}`);
     if (this.hasRemoteDescription) throw new Error(`second ${kind} received`);
     this.remoteFp = sha256FingerprintFromSdp(sdp);
+    let embedded: { candidate: string; mid: string }[] = [];
+    if (!this.trickle) {
+      const split = splitCandidates(sdp);
+      if (split.candidates.length > MAX_REMOTE_CANDIDATES) throw new Error(`more than ${MAX_REMOTE_CANDIDATES} ICE candidates`);
+      sdp = split.sdp;
+      embedded = split.candidates.map((candidate) => ({ candidate, mid: split.mid }));
+      this.remoteCandidateCount += embedded.length;
+    }
     this.pc.setRemoteDescription(sdp, kind);
     this.hasRemoteDescription = true;
     if (this.role === 'answerer') this.createChannels();
     for (const c of this.remoteCandidates.splice(0)) this.applyCandidate(c.candidate, c.mid);
     for (const c of this.heldLocalCandidates.splice(0)) this.emitSignal({ type: 'candidate', ...c });
+    if (this.role === 'offerer') for (const c of embedded) this.applyCandidate(c.candidate, c.mid);
+    else this.delayedCandidates = embedded; // used once the answer is out (sendWholeDescription)
+  }
+
+  /** Without trickle: the local description with every candidate gathered so far, once. */
+  private sendWholeDescription(): void {
+    if (this.closedReason !== null || this.wholeDescriptionSent) return;
+    const local = this.pc.localDescription();
+    if (!local || (local.type !== 'offer' && local.type !== 'answer')) return;
+    this.wholeDescriptionSent = true;
+    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    this.gatherTimer = null;
+    this.emitSignal({ type: 'description', kind: local.type, sdp: local.sdp });
+    if (this.role === 'answerer' && this.delayedCandidates.length) {
+      this.delayTimer = setTimeout(
+        guard(this.log, 'link candidate delay timer', () => {
+          if (this.closedReason !== null) return;
+          for (const c of this.delayedCandidates.splice(0)) this.applyCandidate(c.candidate, c.mid);
+        }),
+        ANSWERER_CANDIDATE_DELAY_MS,
+      );
+      this.delayTimer.unref();
+    }
   }
 
   private addRemoteCandidate(candidate: string, mid: string): void {

@@ -35,7 +35,16 @@ import { BlockServer, type BlockStore } from './block-server.ts';
 import { IndexExchange, type Carriage, type ExchangeStore } from './index-exchange.ts';
 import type { ShareSealing } from './share-sealing.ts';
 import { Liveness, PING_MS } from './liveness.ts';
-import { channelOf, type BlockCarrier, type BulkPlug, type Channel, type LinkOrigin, type LinkStats, type MessagePipe } from './pipe.ts';
+import {
+  channelOf,
+  type BlockCarrier,
+  type BulkPlug,
+  type Channel,
+  type LinkOrigin,
+  type LinkStats,
+  type LinkVia,
+  type MessagePipe,
+} from './pipe.ts';
 import { RequestTracker } from './request-tracker.ts';
 import type { ForgeEntry } from './forgery.ts';
 import { ShareSet, ShareViolation, type ShareChanges } from './share-set.ts';
@@ -70,8 +79,8 @@ export interface DeviceLinkHost {
   entryRejected(shareId: string, peer: string, path: string, reason: string): void;
   /** test-only hook (PEERFOLD_TEST=1): what this device sends is altered, see index-exchange.ts */
   forgeEntry?: ForgeEntry;
-  /** waits until n more bytes may be sent under the upload limit */
-  throttleSend(n: number): Promise<void>;
+  /** waits until n more bytes may be sent under the upload limit (which may exempt some paths) */
+  throttleSend(n: number, via: LinkVia): Promise<void>;
   log(message: string): void;
   /** a peer claims an invite of this device's (PROTOCOL.md, "Invites"): the answer to send it */
   answerInvite?(peer: string, claim: ClaimedInvite): InviteAnswer;
@@ -152,7 +161,7 @@ export class DeviceLink {
       self: host.self.deviceId,
       store: host.store,
       servedShare: (d) => this.servedShare(d),
-      throttleSend: (n) => host.throttleSend(n),
+      throttleSend: (n) => host.throttleSend(n, this.origin.connectedVia),
       send: (m) => this.sendOn(this.blocks, m),
       log: (m) => host.log(`${this.deviceName}: ${m}`),
     });
@@ -427,7 +436,7 @@ export class DeviceLink {
     try {
       const bytes = await sealing.blob(req.path, req.hash, req.offset, req.size);
       if (!bytes || bytes.length !== req.size) return reply('not-found');
-      await this.host.throttleSend(bytes.length);
+      await this.host.throttleSend(bytes.length, this.origin.connectedVia);
       return reply('ok', bytes);
     } catch (err) {
       this.host.log(`${this.deviceName}: serving an encrypted blob failed: ${(err as Error).message}`);

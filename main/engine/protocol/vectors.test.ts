@@ -9,6 +9,7 @@
 //   PEERFOLD_WRITE_VECTORS=1 node --import tsx main/engine/protocol/vectors.test.ts
 
 import { test } from 'node:test';
+import { trackerIdFor } from '../keys/tracker-id.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -130,6 +131,8 @@ const KINDS: Record<string, { inputs: string[]; compute: Compute }> = {
         readOnlySecret: hex(ro.secret),
         encryptedSecret: hex(enc.secret),
         discoveryId: keys.discoveryIdHex,
+        trackerKey: hex(keys.trackerKey),
+        trackerIdPeriod20000: trackerIdFor(keys.trackerKey, 20_000),
         shareId: keys.shareId,
         authKeyReadWrite: hex(authKey(rw, 'read-write')),
         authKeyReadOnly: hex(authKey(rw, 'read-only')),

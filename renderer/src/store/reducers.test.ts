@@ -187,6 +187,11 @@ test('settings update the device name shown; connection tracks whether it was ev
     maxRecvKBps: 0,
     archiveDays: 30,
     startAtLogin: false,
+    trackers: [],
+    stunServers: [],
+    turnServers: [],
+    lanOnly: false,
+    limitLan: true,
   });
   assert.equal(s.device?.name, 'new-name');
   s = r.setConnection(s, 'disconnected', 99);
