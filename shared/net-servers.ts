@@ -3,6 +3,18 @@
 // One parser for all of them, used where settings are checked (validate.ts, the engine's settings
 // file) and where the engine turns them into ICE servers, so they cannot disagree. Pure.
 
+/**
+ * Well-known public WebTorrent trackers and STUN servers, so that two homes connect with nothing
+ * but the code (the README and the settings page list them). Tests and CI never use them:
+ * PEERFOLD_NO_PUBLIC=1 refuses every server named by a host name (config/internet-servers.ts).
+ */
+export const DEFAULT_TRACKERS: readonly string[] = [
+  'wss://tracker.openwebtorrent.com',
+  'wss://tracker.webtorrent.dev',
+  'wss://tracker.btorrent.xyz',
+];
+export const DEFAULT_STUN_SERVERS: readonly string[] = ['stun:stun.l.google.com:19302', 'stun:stun.cloudflare.com:3478'];
+
 export const MAX_SERVERS = 16;
 export const MAX_SERVER_URL = 512;
 

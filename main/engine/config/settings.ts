@@ -3,22 +3,20 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { Settings } from '../../../shared/api.ts';
 import { ApiError } from '../../../shared/errors.ts';
-import { parseServerList, parseStunUrl, parseTrackerUrl, parseTurnUrl, type Parsed } from '../../../shared/net-servers.ts';
+import {
+  DEFAULT_STUN_SERVERS,
+  DEFAULT_TRACKERS,
+  parseServerList,
+  parseStunUrl,
+  parseTrackerUrl,
+  parseTurnUrl,
+  type Parsed,
+} from '../../../shared/net-servers.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
 export const DEFAULT_LISTEN_PORT = 21120;
 
-/**
- * Well-known public WebTorrent trackers and STUN servers, so that two homes connect with nothing
- * but the code (README lists them). Tests and CI never use them: PEERFOLD_NO_PUBLIC=1 refuses every
- * server named by a host name (config/public-guard.ts).
- */
-export const DEFAULT_TRACKERS: readonly string[] = [
-  'wss://tracker.openwebtorrent.com',
-  'wss://tracker.webtorrent.dev',
-  'wss://tracker.btorrent.xyz',
-];
-export const DEFAULT_STUN_SERVERS: readonly string[] = ['stun:stun.l.google.com:19302', 'stun:stun.cloudflare.com:3478'];
+export { DEFAULT_STUN_SERVERS, DEFAULT_TRACKERS };
 
 const serverLists: Record<'trackers' | 'stunServers' | 'turnServers', (url: string) => Parsed<unknown>> = {
   trackers: parseTrackerUrl,

@@ -2,16 +2,35 @@
 import { useEffect, useState } from 'react';
 import type { Settings } from '../../../../shared/api.ts';
 import { limits } from '../../../../shared/validate.ts';
+import {
+  DEFAULT_STUN_SERVERS,
+  DEFAULT_TRACKERS,
+  parseServerList,
+  parseStunUrl,
+  parseTrackerUrl,
+  parseTurnUrl,
+  type Parsed,
+} from '../../../../shared/net-servers.ts';
 import { errorMessage } from '../../store/reducers.ts';
 import { shortDeviceId } from '../../store/format.ts';
 import { useApp, useAppState } from '../app-context.tsx';
 import { CopyButton, ErrorText, Spinner } from '../components/bits.tsx';
 import { Icon } from '../components/Icon.tsx';
 
-type Draft = { [K in keyof Settings]: Settings[K] extends number ? string : Settings[K] };
+type Draft = { [K in keyof Settings]: Settings[K] extends number | string[] ? string : Settings[K] };
+
+type ServerListKey = 'trackers' | 'stunServers' | 'turnServers';
+const serverLists: [ServerListKey, string, (url: string) => Parsed<unknown>][] = [
+  ['trackers', 'Trackers', parseTrackerUrl],
+  ['stunServers', 'STUN servers', parseStunUrl],
+  ['turnServers', 'TURN servers', parseTurnUrl],
+];
 
 const toDraft = (s: Settings): Draft => ({
   ...s,
+  trackers: s.trackers.join('\n'),
+  stunServers: s.stunServers.join('\n'),
+  turnServers: s.turnServers.join('\n'),
   listenPort: String(s.listenPort),
   maxSendKBps: String(s.maxSendKBps),
   maxRecvKBps: String(s.maxRecvKBps),
@@ -41,6 +60,14 @@ function diffDraft(d: Draft, s: Settings, allowStartAtLogin: boolean): { patch: 
     if (v !== s[key]) patch[key] = v;
   }
   if (d.lanDiscovery !== s.lanDiscovery) patch.lanDiscovery = d.lanDiscovery;
+  if (d.lanOnly !== s.lanOnly) patch.lanOnly = d.lanOnly;
+  if (d.limitLan !== s.limitLan) patch.limitLan = d.limitLan;
+  // one server per line (commas work too); checked as the engine checks them
+  for (const [key, what, parseOne] of serverLists) {
+    const r = parseServerList(d[key].split(/[\n,]/), what, parseOne);
+    if (!r.ok) return { patch, problem: `${r.error}.` };
+    if (JSON.stringify(r.value) !== JSON.stringify(s[key])) patch[key] = r.value;
+  }
   if (allowStartAtLogin && d.startAtLogin !== s.startAtLogin) patch.startAtLogin = d.startAtLogin;
   return { patch, problem: null };
 }
@@ -216,6 +243,57 @@ export function SettingsView() {
         </fieldset>
 
         <fieldset className="card settings-group">
+          <legend className="settings-legend">Across the internet</legend>
+          <div className="setting">
+            <div className="setting-text">
+              <label htmlFor="set-lan-only" className="field-label">
+                LAN only
+              </label>
+              <p className="field-hint">
+                No trackers, STUN or TURN servers: devices are found on the local network or by an address given by hand.
+              </p>
+            </div>
+            <Switch id="set-lan-only" checked={draft.lanOnly} onChange={(v) => set('lanOnly', v)} testid="settings-lan-only" />
+          </div>
+          <ServerList
+            id="set-trackers"
+            label="Trackers"
+            hint={`WebTorrent trackers (ws:// or wss://) that introduce your devices to each other; they see a daily-changing ID and your address, never your files. Default: ${DEFAULT_TRACKERS.join(', ')}.`}
+            value={draft.trackers}
+            disabled={draft.lanOnly}
+            onChange={(v) => set('trackers', v)}
+            testid="settings-trackers"
+          />
+          <ServerList
+            id="set-stun"
+            label="STUN servers"
+            hint={`stun:HOST:PORT. Tell a device behind a router its public address. Default: ${DEFAULT_STUN_SERVERS.join(', ')}.`}
+            value={draft.stunServers}
+            disabled={draft.lanOnly}
+            onChange={(v) => set('stunServers', v)}
+            testid="settings-stun"
+          />
+          <ServerList
+            id="set-turn"
+            label="TURN relays"
+            hint="turn:USER:PASS@HOST:PORT?transport=udp (or tcp). Carry the (encrypted) traffic when no direct path exists. None by default."
+            value={draft.turnServers}
+            disabled={draft.lanOnly}
+            onChange={(v) => set('turnServers', v)}
+            testid="settings-turn"
+          />
+          <div className="setting">
+            <div className="setting-text">
+              <label htmlFor="set-limit-lan" className="field-label">
+                Limits apply on the LAN too
+              </label>
+              <p className="field-hint">Off: the upload and download limits apply only to devices outside the local network.</p>
+            </div>
+            <Switch id="set-limit-lan" checked={draft.limitLan} onChange={(v) => set('limitLan', v)} testid="settings-limit-lan" />
+          </div>
+        </fieldset>
+
+        <fieldset className="card settings-group">
           <legend className="settings-legend">History</legend>
           <div className="setting">
             <div className="setting-text">
@@ -266,6 +344,37 @@ export function SettingsView() {
         </div>
       </form>
     </section>
+  );
+}
+
+function ServerList(p: {
+  id: string;
+  label: string;
+  hint: string;
+  value: string;
+  disabled: boolean;
+  onChange: (v: string) => void;
+  testid: string;
+}) {
+  return (
+    <div className="setting">
+      <div className="setting-text">
+        <label htmlFor={p.id} className="field-label">
+          {p.label}
+        </label>
+        <p className="field-hint">{p.hint} One per line.</p>
+      </div>
+      <textarea
+        id={p.id}
+        className="input mono"
+        rows={3}
+        spellCheck={false}
+        value={p.value}
+        disabled={p.disabled}
+        onChange={(e) => p.onChange(e.target.value)}
+        data-testid={p.testid}
+      />
+    </div>
   );
 }
 
