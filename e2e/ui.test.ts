@@ -372,6 +372,27 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
     await tid(p, 'settings-save').click();
     await visible(tid(p, 'settings-saved'), 'the saved confirmation');
     assert.equal((await b.call('getSettings', {})).maxRecvKBps, 2500, 'the daemon has the limit typed into Settings');
+    // the internet servers: a bad tracker is named as such before anything is sent; a good one is saved as a list
+    const trackers = tid(p, 'settings-trackers');
+    assert.equal(await trackers.inputValue(), '', 'the harness starts with no trackers');
+    await trackers.fill('wss://tracker.example.org\nhttp://not-a-tracker.example.org');
+    await textOf(
+      tid(p, 'settings-problem'),
+      /Trackers: "http:\/\/not-a-tracker\.example\.org": a tracker URL starts with ws:\/\/ or wss:\/\//,
+      'the problem',
+    );
+    assert.equal(await tid(p, 'settings-save').isDisabled(), true);
+    await trackers.fill('ws://127.0.0.1:9\nws://127.0.0.1:10');
+    await tid(p, 'settings-save').click();
+    await visible(tid(p, 'settings-saved'), 'the saved confirmation');
+    assert.deepEqual((await b.call('getSettings', {})).trackers, ['ws://127.0.0.1:9', 'ws://127.0.0.1:10']);
+    await tid(p, 'settings-lan-only').check();
+    assert.equal(await trackers.isDisabled(), true, 'LAN only greys the server lists out');
+    await tid(p, 'settings-lan-only').uncheck();
+    await trackers.fill('');
+    await tid(p, 'settings-save').click();
+    await visible(tid(p, 'settings-saved'), 'the saved confirmation');
+    assert.deepEqual((await b.call('getSettings', {})).trackers, []);
     // clicking Save scrolled the form; the picture is of the whole view from its top
     await p.evaluate("document.getElementById('main')?.scrollTo(0, 0)");
     await shot(p, 'settings');

@@ -39,6 +39,8 @@ export class Trackers {
   private byTrackerId = new Map<string, string>();
   private readonly timer: NodeJS.Timeout;
   private readonly netLog: NetLog;
+  /** whether there were active shares at the last apply() (tracker clients run only then) */
+  private engaged = false;
 
   constructor(private readonly deps: TrackersDeps) {
     this.netLog = (level, m) => (level === 'warn' || level === 'error' || level === 'info') && deps.log(m);
@@ -67,7 +69,9 @@ export class Trackers {
       // STUN/TURN refused only: say so once
       this.deps.log(`${servers.refused.length} STUN/TURN server(s) not used: ${NO_PUBLIC_REASON}`);
     }
-    const wanted = new Set(servers.trackers);
+    // a device with nothing to announce keeps away from trackers altogether
+    this.engaged = this.deps.activeShares().length > 0;
+    const wanted = new Set(this.engaged ? servers.trackers : []);
     for (const [url, c] of this.clients) {
       if (wanted.has(url)) continue;
       c.close();
@@ -94,6 +98,10 @@ export class Trackers {
 
   /** Shares, their pause state or their links changed, or the day did: announce what is true now. */
   refresh(): void {
+    if (this.deps.activeShares().length > 0 !== this.engaged) {
+      this.apply();
+      return;
+    }
     const before = [...this.byTrackerId.keys()].join();
     this.recompute();
     const changed = before !== [...this.byTrackerId.keys()].join();
