@@ -407,6 +407,7 @@ export class Network implements ChunkSwarm {
     if (this.stopped) return;
     this.deps.log(`the network changed (addresses now: ${change.after || 'none'}); checking every link`);
     this.discovery?.networkChanged();
+    this.trackers?.networkChanged();
     const live = [...this.links.values()].filter((l) => l.isLive);
     const answers = await Promise.all(live.map((l) => l.probe(NETWORK_CHANGE_PROBE_MS)));
     live.forEach((l, i) => {

@@ -113,6 +113,11 @@ export class Trackers {
     if (this.wantsPeers()) for (const c of this.clients.values()) c.refresh();
   }
 
+  /** This machine's addresses changed: every tracker connection starts afresh. */
+  networkChanged(): void {
+    for (const c of this.clients.values()) c.networkChanged();
+  }
+
   status(): TrackerInfo[] {
     const out: TrackerInfo[] = [...this.clients.values()].map((c) => {
       const s = c.status();

@@ -119,3 +119,19 @@ test(
     }
   },
 );
+
+test('after a network change the client connects again at once, as a new peer, and is reachable there', { timeout: 60_000 }, async () => {
+  const a = side(certA, tracker.url, { hashes: [OTHER], offers: 0 });
+  await waitFor(() => a.client.status().state === 'connected' && a.client.status().announced === 1, 'a to announce');
+  const before = a.client.peerId;
+  a.client.networkChanged();
+  // a tracker keeps the connection it first saw a peer ID on: the same ID would leave answers there
+  assert.notEqual(a.client.peerId, before);
+  await waitFor(() => a.client.status().state === 'connected' && a.client.status().announced === 1, 'a to announce again');
+  const b = side(certB, tracker.url, { hashes: [OTHER], offers: 1 });
+  await waitFor(() => a.links.length > 0 && b.links.length > 0, 'a link on both sides', 30_000);
+  await a.links[0].link.whenOpen();
+  a.client.close();
+  b.client.close();
+  for (const l of [...a.links, ...b.links]) l.link.close('done');
+});

@@ -82,7 +82,8 @@ const clampInterval = (ms: number): number => Math.min(MAX_ANNOUNCE_MS, Math.max
 
 export class TrackerClient implements NetResource {
   readonly url: string;
-  readonly peerId: string;
+  /** this client's peer ID in every swarm; a new one after a network change */
+  peerId: string;
   private state: TrackerState = 'connecting';
   private error: string | null = null;
   private ws: WebSocket | null = null;
@@ -122,6 +123,33 @@ export class TrackerClient implements NetResource {
   refresh(): void {
     if (this.state !== 'connected') return;
     void this.announceAll();
+  }
+
+  /**
+   * This machine's addresses changed: the connection may be bound to an address that is gone, or
+   * pass a NAT mapping that no longer exists, and would only notice when TCP gives up. Connect
+   * again now, without the backoff of a failure, under a new peer ID: a tracker keeps the
+   * connection it first saw a peer ID on (bittorrent-tracker's server does), so answers to our
+   * offers would go to the old, dead one; here this is a new peer at a new address.
+   */
+  networkChanged(): void {
+    if (this.state === 'closed') return;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const old = this.ws;
+    this.ws = null; // its close event is no failure of ours
+    try {
+      old?.terminate();
+    } catch {
+      // already gone
+    }
+    if (this.announceTimer) clearTimeout(this.announceTimer);
+    this.announceTimer = null;
+    this.announced.clear();
+    this.dropPending('the network changed');
+    this.failures = 0;
+    this.peerId = randomBytes(20).toString('hex');
+    this.connect();
   }
 
   close(): void {
