@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, converged, waitUntil } from './harness.ts';
-import { Internet, netnsUnavailable } from './netns.ts';
+import { Internet, coturnUnavailable, netnsUnavailable } from './netns.ts';
 import { CORE_ADDRESS, SmallInternet } from './small-internet.ts';
 
 const skip = netnsUnavailable() ?? false;
@@ -67,32 +67,79 @@ test('two devices on one home LAN find each other by LAN discovery, with no trac
   assert.match(peer.address ?? '', new RegExp(`^${na.address.replace(/\./g, '\\.')}:\\d+$`), 'the address in use is alpha on the home LAN');
 });
 
-test('a laptop carried to another network reconnects by itself and sync carries on', { skip, timeout: 300_000 }, async () => {
-  const si = new SmallInternet();
-  cleanups.push(() => si.close());
-  const [home, office] = [si.addHome(), si.addHome()];
-  const laptop = si.addDevice(home, 'laptop');
-  const server = si.addCoreDevice('server');
-  const c = new Cluster('peerfold-e2e-internet-');
-  cleanups.push(() => c.close());
-  const a = await c.add('alpha', {}, { netns: { net: si.net, ns: laptop.ns } });
-  const b = await c.add('bravo', {}, { netns: { net: si.net, ns: server.ns } });
-  writeFileSync(join(b.dir, 'before.txt'), 'synced at home\n');
-  const { share, codes } = await b.call('share', { path: b.dir });
-  await a.call('join', { code: codes.readWrite!, path: a.dir });
-  await a.call('addPeer', { share: share.id, address: `${server.address}:${(await b.status()).device.listenPort}` });
-  await converged([a, b], share.id, 180_000);
-  const atHome = await waitUntil('bravo to see alpha', async () => (await b.call('peers', {})).find((p) => p.connected));
-  assert.match(atHome.address ?? '', new RegExp(`^${home.wanAddress.replace(/\./g, '\\.')}:`), 'bravo sees alpha behind its home router');
+test(
+  'a laptop carried to another network (a new address behind another NAT) reconnects by itself through the tracker and sync carries on',
+  { skip: skip || (coturnUnavailable() ?? false), timeout: 400_000 },
+  async () => {
+    const si = new SmallInternet();
+    cleanups.push(() => si.close());
+    const [home, office, elsewhere] = [si.addHome(), si.addHome(), si.addHome()];
+    const laptop = si.addDevice(home, 'laptop');
+    const server = si.addDevice(elsewhere, 'server');
+    const tracker = await si.startTracker();
+    const turn = await si.startCoturn();
+    const c = new Cluster('peerfold-e2e-internet-');
+    cleanups.push(() => c.close());
+    const a = await c.add('alpha', {}, { netns: { net: si.net, ns: laptop.ns } });
+    const b = await c.add('bravo', {}, { netns: { net: si.net, ns: server.ns } });
+    for (const d of [a, b]) await d.call('setSettings', { trackers: [tracker.url], stunServers: [turn.stun] });
+    writeFileSync(join(b.dir, 'before.txt'), 'synced while the laptop was at home\n');
+    const { share, codes } = await b.call('share', { path: b.dir });
+    await a.call('join', { code: codes.readWrite!, path: a.dir });
+    await converged([a, b], share.id, 180_000);
+    const atHome = await waitUntil('bravo to see alpha', async () => (await b.call('peers', {})).find((p) => p.connected));
+    assert.equal(atHome.via, 'internet');
+    assert.ok(atHome.address?.startsWith(`${home.wanAddress}:`), `bravo sees alpha behind its home router: ${atHome.address}`);
 
-  si.moveDevice(laptop, office);
-  writeFileSync(join(a.dir, 'on-the-road.txt'), 'written after the move\n');
-  writeFileSync(join(b.dir, 'meanwhile.txt'), 'written on the server after the move\n');
-  await converged([a, b], share.id, 180_000);
-  const fromOffice = await waitUntil('bravo to see alpha at the office', async () =>
-    (await b.call('peers', {})).find((p) => p.connected && p.address?.startsWith(`${office.wanAddress}:`)),
-  );
-  assert.equal(fromOffice.deviceId, atHome.deviceId);
-  assert.match(a.log, /the network changed/, 'alpha noticed the change itself');
-  assert.equal((await a.call('peers', {})).find((p) => p.connected)?.via, 'manual');
-});
+    si.moveDevice(laptop, office);
+    writeFileSync(join(a.dir, 'on-the-road.txt'), 'written after the move\n');
+    writeFileSync(join(b.dir, 'meanwhile.txt'), 'written on the server after the move\n');
+    await converged([a, b], share.id, 180_000);
+    const fromOffice = await waitUntil('bravo to see alpha at the office', async () =>
+      (await b.call('peers', {})).find((p) => p.connected && p.address?.startsWith(`${office.wanAddress}:`)),
+    );
+    assert.equal(fromOffice.deviceId, atHome.deviceId);
+    assert.equal(fromOffice.via, 'internet');
+    assert.match(a.log, /the network changed/, 'alpha noticed the change itself');
+  },
+);
+
+test(
+  'two homes behind NAT routers find each other through a tracker and sync directly (internet); with UDP between the routers dropped they sync through TURN (relay)',
+  { skip: skip || (coturnUnavailable() ?? false), timeout: 400_000 },
+  async () => {
+    const si = new SmallInternet();
+    cleanups.push(() => si.close());
+    const [h1, h2] = [si.addHome(), si.addHome()];
+    const [n1, n2] = [si.addDevice(h1, 'home1_pc'), si.addDevice(h2, 'home2_pc')];
+    const tracker = await si.startTracker();
+    const turn = await si.startCoturn();
+    const c = new Cluster('peerfold-e2e-internet-');
+    cleanups.push(() => c.close());
+    const a = await c.add('alpha', {}, { netns: { net: si.net, ns: n1.ns } });
+    const b = await c.add('bravo', {}, { netns: { net: si.net, ns: n2.ns } });
+    for (const d of [a, b]) await d.call('setSettings', { trackers: [tracker.url], stunServers: [turn.stun], turnServers: [turn.turn] });
+    writeFileSync(join(a.dir, 'hello.txt'), 'from the first home\n');
+    const { share, codes } = await a.call('share', { path: a.dir });
+    // nothing but the code: no address, and the homes are not on one LAN
+    await b.call('join', { code: codes.readWrite!, path: b.dir });
+    await converged([a, b], share.id, 180_000);
+    const direct = await waitUntil('alpha to list bravo as connected', async () => (await a.call('peers', {})).find((p) => p.connected));
+    assert.equal(direct.via, 'internet', `alpha reaches bravo directly through both NATs: ${JSON.stringify(direct)}`);
+    assert.ok(direct.address?.startsWith(`${h2.wanAddress}:`), `the address in use is bravo's router: ${direct.address}`);
+
+    // a firewall between the two homes: no direct UDP path is left, the relay is
+    si.blockUdpBetween(h1, h2);
+    const relayed = await waitUntil(
+      'alpha to reach bravo through the relay',
+      async () => (await a.call('peers', {})).find((p) => p.connected && p.via === 'relay'),
+      180_000,
+      500,
+    );
+    assert.ok(relayed.address?.startsWith(`${CORE_ADDRESS}:`) || relayed.address?.startsWith(`${h2.wanAddress}:`), relayed.address ?? '');
+    writeFileSync(join(b.dir, 'reply.txt'), 'back through the relay\n');
+    writeFileSync(join(a.dir, 'more.txt'), 'and more from the first home\n');
+    await converged([a, b], share.id, 180_000);
+    assert.equal((await b.call('peers', {})).find((p) => p.connected)?.via, 'relay');
+  },
+);
