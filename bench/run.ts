@@ -7,7 +7,9 @@
 //   when only `syncthing` is named). encrypted (issue 9): to a read-write and to an encrypted device,
 //   taking turns (BENCH_ENCRYPTED_MB, BENCH_ENCRYPTED_ROUNDS). wan (issue 13: Peerfold and Syncthing
 //   across an emulated long link; root needed, skipped with the reason otherwise), line (that
-//   link alone).
+//   link alone). relay (issue 10): direct through a NAT vs through a TURN relay, in network
+//   namespaces (skipped with the reason where they or coturn are missing; BENCH_RELAY_MB,
+//   BENCH_RELAY_ROUNDS).
 // Prints each part's figures as it ends, then one table with Syncthing beside Peerfold and the ratio
 // per row; --json prints one JSON line per part instead. Figures live here, never in timed tests:
 // the machines are shared and noisy. Sizes can be shrunk for a quick try: BENCH_FILES, BENCH_BIG_MB,
@@ -26,6 +28,7 @@ import { benchLinks, printLinksPart, type LinksPart, type LinksResults } from '.
 import { benchEncrypted, printEncrypted, type EncryptedFigures } from './encrypted.ts';
 import { benchWan, printWanRow, printWanTable, type WanResults } from './wan.ts';
 import { benchLine, printLine, type LineRow } from './wan-line.ts';
+import { benchRelay, printRelay, relayUnavailable, type RelayFigures } from './relay.ts';
 import { buildHeadless, closeAllClusters, fmt, freeBytes, GiB, KiB, MiB } from './lib.ts';
 
 const args = process.argv.slice(2);
@@ -34,7 +37,20 @@ const fromSource = args.includes('--from-source');
 const named = new Set(args.filter((a) => !a.startsWith('--')));
 const syncParts: SyncPart[] = ['latency', 'transfer', 'delta', 'rename', 'many'];
 const linksParts: LinksPart[] = ['reconnect', 'addshare'];
-const known = new Set(['scan', 'raw', 'sync', 'syncthing', 'links', 'scale', 'encrypted', 'wan', 'line', ...syncParts, ...linksParts]);
+const known = new Set([
+  'scan',
+  'raw',
+  'sync',
+  'syncthing',
+  'links',
+  'scale',
+  'encrypted',
+  'wan',
+  'line',
+  'relay',
+  ...syncParts,
+  ...linksParts,
+]);
 for (const n of named)
   if (!known.has(n)) {
     console.error(`unknown part "${n}"; parts: ${[...known].join(', ')}`);
@@ -58,6 +74,8 @@ const sizes = {
   linkRounds: num('BENCH_LINK_ROUNDS', 5),
   encryptedBytes: num('BENCH_ENCRYPTED_MB', 256) * MiB,
   encryptedRounds: num('BENCH_ENCRYPTED_ROUNDS', 2),
+  relayBytes: num('BENCH_RELAY_MB', 64) * MiB,
+  relayRounds: num('BENCH_RELAY_ROUNDS', 2),
 };
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const emit = (bench: string, r: object, print: () => void) => (json ? console.log(JSON.stringify({ bench, ...r })) : print());
@@ -77,6 +95,7 @@ const results: {
   encrypted?: EncryptedFigures;
   wan?: WanResults;
   line?: LineRow[] | { skipped: string };
+  relay?: RelayFigures | { skipped: string };
 } = {};
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -144,6 +163,15 @@ if (want('syncthing')) {
   }));
   results.syncthing = r;
   emit('syncthing', r, () => printSyncthing(r));
+}
+
+if (want('relay')) {
+  const why = relayUnavailable();
+  const r: RelayFigures | { skipped: string } = why
+    ? { skipped: why }
+    : await benchRelay({ fromSource, transferBytes: sizes.relayBytes, latencyFiles: sizes.latencyFiles, rounds: sizes.relayRounds, log });
+  results.relay = r;
+  emit('relay', r, () => printRelay(r));
 }
 
 if (want('scale')) {
@@ -298,6 +326,16 @@ function printTable(): void {
       '—',
     ]);
   }
+  const relay = results.relay;
+  if (relay && 'skipped' in relay) rows.push(['direct vs TURN relay (namespaces)', '—', `skipped: ${relay.skipped}`, '—']);
+  else if (relay)
+    for (const kind of ['direct', 'relay'] as const)
+      rows.push([
+        `${kind === 'direct' ? 'direct through a NAT' : 'through a TURN relay'} (namespaces)`,
+        '—',
+        `write -> arrival median ${fmt(relay[kind].latencyMedianMs, 0)} ms; ${fmt(relay.transferBytes / MiB, 0)} MiB over ${relay[kind].transport} at ${relay[kind].transferMBps.map((v) => fmt(v)).join(', ')} MB/s (load ${relay.loadAverage})`,
+        '—',
+      ]);
   if (results.syncthing && 'skipped' in results.syncthing) rows.push(['syncthing', `skipped: ${results.syncthing.skipped}`, '', '']);
   if (!rows.length) return;
   const version = st ? ` (${st.version})` : '';

@@ -128,7 +128,7 @@ export async function connected(devices: Device[], shareId: string): Promise<voi
  * Waits until `b` has `files` files, needs nothing and is idle, and so is `a`. Fails fast when both
  * have settled on another count (files went missing) instead of waiting out the timeout.
  */
-async function synced(a: Device, b: Device, shareId: string, files: number, timeoutMs: number, everyMs = 100): Promise<void> {
+export async function synced(a: Device, b: Device, shareId: string, files: number, timeoutMs: number, everyMs = 100): Promise<void> {
   let settled = '';
   let settledAt = 0;
   await waitUntil(
@@ -151,13 +151,19 @@ async function synced(a: Device, b: Device, shareId: string, files: number, time
   );
 }
 
-export async function latency(a: Device, b: Device, opts: Pick<SyncOptions, 'latencyFiles' | 'log'>): Promise<LatencyFigures> {
+/** Small files written one at a time into `folder` of a's share, each timed until it is on b. */
+export async function latency(
+  a: Device,
+  b: Device,
+  opts: Pick<SyncOptions, 'latencyFiles' | 'log'>,
+  folder = 'latency',
+): Promise<LatencyFigures> {
   opts.log(`sync/latency: writing ${opts.latencyFiles} small files one at a time`);
-  mkdirSync(join(a.dir, 'latency'));
+  mkdirSync(join(a.dir, folder));
   const samplesMs: number[] = [];
   for (let i = 0; i < opts.latencyFiles; i++) {
     const data = randomBytes(200 + i * 37);
-    const rel = join('latency', `note-${i}.txt`);
+    const rel = join(folder, `note-${i}.txt`);
     const t0 = now();
     writeFileSync(join(a.dir, rel), data);
     // pulled files are renamed into place whole, so existence with the right size is arrival
@@ -192,14 +198,14 @@ const sumPeers = async (d: Device, key: 'inBytes' | 'outBytes') =>
  * Writes a random file beside the share; the returned function renames it in, so that it appears
  * whole, as a finished download would (and the clock starts after the data was generated).
  */
-function stage(c: Cluster, d: Device, name: string, bytes: number): () => void {
+export function stage(c: Cluster, d: Device, name: string, bytes: number): () => void {
   const staging = join(c.base, `staging-${name}`);
   writeRandomFile(staging, bytes);
   return () => renameSync(staging, join(d.dir, name));
 }
 
 /** Times one big file from a to b: when a has indexed it, when b first needs it, when b has it. */
-async function timeBigFile(a: Device, b: Device, shareId: string, name: string, bytes: number, filesAfter: number, put: () => void) {
+export async function timeBigFile(a: Device, b: Device, shareId: string, name: string, bytes: number, filesAfter: number, put: () => void) {
   const inBefore = await sumPeers(b, 'inBytes');
   const cpuBefore = [cpuSecondsOf(a.proc?.pid), cpuSecondsOf(b.proc?.pid)];
   const t0 = now();
