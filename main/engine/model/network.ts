@@ -30,6 +30,7 @@ import { compareVectors } from '../sync/vv.ts';
 import type { ChunkSwarm } from '../pull/chunk-source.ts';
 import { Throttle, rateLimited } from './throttle.ts';
 import { Trackers } from './trackers.ts';
+import { childAbort } from './child-abort.ts';
 
 /**
  * A peer that has not answered a chunk (slot wait included) within this long is passed over for
@@ -678,13 +679,11 @@ export class Network implements ChunkSwarm {
       if (rateLimited(l.origin.connectedVia, this.deps.settings().limitLan)) await this.recvThrottle.take(spec.size, signal);
       let got: Awaited<ReturnType<DeviceLink['fetchChunk']>>;
       // this attempt's own controller and timer (cleared when it ends), tied to the pull's signal
-      const attempt = new AbortController();
+      const { controller: attempt, release } = childAbort(signal);
       const giveUp = setTimeout(
         () => attempt.abort(new Error(`no answer in ${CHUNK_ANSWER_TIMEOUT_MS / 1000} s`)),
         CHUNK_ANSWER_TIMEOUT_MS,
       );
-      const passOn = () => attempt.abort(signal.reason);
-      signal.addEventListener('abort', passOn, { once: true });
       try {
         got = await l.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, attempt.signal);
       } catch (err) {
@@ -696,7 +695,7 @@ export class Network implements ChunkSwarm {
         continue;
       } finally {
         clearTimeout(giveUp);
-        signal.removeEventListener('abort', passOn);
+        release();
       }
       if (typeof got === 'string') continue;
       if (!createHash('sha256').update(got).digest().equals(spec.hash)) {
