@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +54,28 @@ test('a written file is reported (debounced, share-relative paths)', async () =>
     mkdirSync(join(root, 'made'));
     writeFileSync(join(root, 'made/inside.txt'), 'x');
     await rec.until((p) => p === 'made' || p === 'made/inside.txt', 'a new folder');
+  } finally {
+    await w.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("a folder's own mode or times set is not reported as a child of its name; a real child of that name still is", async () => {
+  const root = await mkdtemp(join(tmpdir(), 'pf-watch-'));
+  mkdirSync(join(root, 'many/inner'), { recursive: true });
+  mkdirSync(join(root, 'same/same'), { recursive: true });
+  const rec = recorder();
+  const w = watch(root, rec.onPaths, { debounceMs: 100 });
+  try {
+    await w.ready;
+    chmodSync(join(root, 'many'), 0o750);
+    utimesSync(join(root, 'many'), new Date(1_000_000), new Date(1_000_000));
+    // a real child named like its folder is still reported as that child
+    utimesSync(join(root, 'same/same'), new Date(2_000_000), new Date(2_000_000));
+    writeFileSync(join(root, 'marker.txt'), 'after');
+    await rec.until((p) => p === 'marker.txt', 'a file written after');
+    await rec.until((p) => p === 'same/same', 'the child named like its folder');
+    assert.ok(!rec.all().includes('many/many'), `reported: ${JSON.stringify(rec.batches)}`);
   } finally {
     await w.close();
     await rm(root, { recursive: true, force: true });

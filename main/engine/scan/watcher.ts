@@ -8,7 +8,7 @@
 // share: +34 MB of heap; bench/README.md). A directory's watch already reports its children on
 // every OS, so watching directories alone is enough: memory grows with folders, not files.
 
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { lstatSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IGNORE_FILE, IgnoreRules, isInternalPath, PEERFOLD_DIR, type Matcher } from './ignore.ts';
@@ -154,6 +154,16 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
         child = null; // not valid UTF-8: the scan of its folder reports it
       }
     }
+    // An event on the watched folder itself (its mode or times set, as a pull does after making
+    // it) comes with the folder's own name, read here as a child of that name: 'many/many'. When
+    // no such child exists, it was the folder.
+    if (
+      child !== null &&
+      dirRel !== '' &&
+      child.slice(dirRel.length + 1) === dirRel.slice(dirRel.lastIndexOf('/') + 1) &&
+      !exists(join(root, child))
+    )
+      child = null;
     if (child === null) {
       if (dirRel !== PEERFOLD_DIR) note(dirRel);
       return;
@@ -300,4 +310,13 @@ export function watch(root: string, onPaths: (relPaths: string[]) => void, opts:
       closeAll(dirs);
     },
   };
+}
+
+function exists(full: string): boolean {
+  try {
+    lstatSync(full);
+    return true;
+  } catch {
+    return false;
+  }
 }
