@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage, type NetLog } from '../net/log.ts';
 import type { LinkRole } from '../net/transport.ts';
 import { duplexOf, formatCandidate, type UdxEndpoint } from '../net/udx.ts';
-import { UDX_MIN_RTT_MS, searchPath, type PathSearch, type PathTarget } from '../net/udx-path.ts';
+import { searchPath, type PathSearch, type PathTarget } from '../net/udx-path.ts';
 import { TOKEN_BYTES, secureStream, type BulkStream } from '../net/udx-tls.ts';
 import { MAX_CANDIDATES, type UdxOffer } from '../protocol/messages.ts';
 import { BulkCarrier } from './bulk-carrier.ts';
@@ -44,8 +44,6 @@ export interface BulkLinkDeps {
   log(message: string): void;
   /** test fault (PEERFOLD_FAULT_UDX_CUT_BYTES): the stream is cut once this many bytes came over it */
   cutAfterBytes?: number;
-  /** paths with a shorter round trip keep the data channel (default UDX_MIN_RTT_MS) */
-  minRttMs?: number;
 }
 
 export class BulkLink implements BulkPlug {
@@ -71,10 +69,6 @@ export class BulkLink implements BulkPlug {
   constructor(private readonly deps: BulkLinkDeps) {
     this.carrier = new BulkCarrier(deps.dataChannel);
     this.netLog = (level, m) => (level === 'warn' || level === 'error' ? deps.log(`udx: ${m}`) : undefined);
-  }
-
-  private get minRttMs(): number {
-    return this.deps.minRttMs ?? UDX_MIN_RTT_MS;
   }
 
   get current(): BulkState {
@@ -184,8 +178,6 @@ export class BulkLink implements BulkPlug {
       return this.fallBack(
         `no UDP path to the peer's udx socket (tried ${targets.map((t) => formatCandidate(t.host, t.port)).join(', ')})`,
       );
-    if (path.rttMs < this.minRttMs)
-      return this.fallBack(`the path is short (${path.rttMs.toFixed(1)} ms round trip): the data channel is faster there`);
     this.state = 'securing';
     const raw = ep.connectStream(ours.streamId, peer.streamId, path.host, path.port);
     const { certPem, keyPem } = this.deps.identity();
