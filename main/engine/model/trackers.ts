@@ -121,7 +121,9 @@ export class Trackers {
   status(): TrackerInfo[] {
     const out: TrackerInfo[] = [...this.clients.values()].map((c) => {
       const s = c.status();
-      return { url: s.url, state: s.state === 'closed' ? 'waiting' : s.state, error: s.error, announced: s.announced };
+      // shares, not info hashes: near midnight one share is announced under two tracker IDs
+      const shares = new Set(s.announced.map((h) => this.byTrackerId.get(h)).filter((d) => d !== undefined));
+      return { url: s.url, state: s.state === 'closed' ? 'waiting' : s.state, error: s.error, announced: shares.size };
     });
     for (const r of this.refused) out.push({ url: r.url, state: 'refused', error: r.reason, announced: 0 });
     return out;

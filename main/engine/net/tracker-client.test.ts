@@ -56,7 +56,7 @@ function side(cert: TestCert, url: string, over: Partial<TrackerClientOptions> &
 
 test('two clients announcing one info hash get a working link through the tracker, the offerer dialing', { timeout: 60_000 }, async () => {
   const a = side(certA, tracker.url, { hashes: [HASH], offers: 0 });
-  await waitFor(() => a.client.status().state === 'connected' && a.client.status().announced === 1, 'a to announce');
+  await waitFor(() => a.client.status().state === 'connected' && a.client.status().announced.length === 1, 'a to announce');
   const b = side(certB, tracker.url, { hashes: [HASH], offers: 1 });
   await waitFor(() => a.links.length > 0 && b.links.length > 0, 'a link on both sides', 30_000);
   const [la, lb] = [a.links[0], b.links[0]];
@@ -83,7 +83,7 @@ test('two clients announcing one info hash get a working link through the tracke
 
 test('an offer for an info hash the client does not hold is not answered', { timeout: 60_000 }, async () => {
   const a = side(certA, tracker.url, { hashes: [OTHER], offers: 0, wants: () => false });
-  await waitFor(() => a.client.status().announced === 1, 'a to announce');
+  await waitFor(() => a.client.status().announced.length === 1, 'a to announce');
   const b = side(certB, tracker.url, { hashes: [OTHER], offers: 1 });
   // b keeps offering (every 0.5 s); a refuses each: give it a few rounds
   await waitFor(() => b.statuses.some((s) => s.state === 'connected'), 'b connected');
@@ -108,7 +108,7 @@ test(
     const back = await startTestTracker(port);
     try {
       await waitFor(
-        () => a.client.status().state === 'connected' && a.client.status().announced === 1,
+        () => a.client.status().state === 'connected' && a.client.status().announced.length === 1,
         'a to connect once the tracker is up',
         45_000,
       );
@@ -122,12 +122,12 @@ test(
 
 test('after a network change the client connects again at once, as a new peer, and is reachable there', { timeout: 60_000 }, async () => {
   const a = side(certA, tracker.url, { hashes: [OTHER], offers: 0 });
-  await waitFor(() => a.client.status().state === 'connected' && a.client.status().announced === 1, 'a to announce');
+  await waitFor(() => a.client.status().state === 'connected' && a.client.status().announced.length === 1, 'a to announce');
   const before = a.client.peerId;
   a.client.networkChanged();
   // a tracker keeps the connection it first saw a peer ID on: the same ID would leave answers there
   assert.notEqual(a.client.peerId, before);
-  await waitFor(() => a.client.status().state === 'connected' && a.client.status().announced === 1, 'a to announce again');
+  await waitFor(() => a.client.status().state === 'connected' && a.client.status().announced.length === 1, 'a to announce again');
   const b = side(certB, tracker.url, { hashes: [OTHER], offers: 1 });
   await waitFor(() => a.links.length > 0 && b.links.length > 0, 'a link on both sides', 30_000);
   await a.links[0].link.whenOpen();

@@ -48,8 +48,8 @@ export interface TrackerClientStatus {
   state: TrackerState;
   /** why it is waiting, or what it last complained of */
   error: string | null;
-  /** info hashes announced there now */
-  announced: number;
+  /** info hashes announced there now (a share may have two near midnight: keys/tracker-id.ts) */
+  announced: string[];
 }
 
 export interface Announcement {
@@ -116,7 +116,7 @@ export class TrackerClient implements NetResource {
   }
 
   status(): TrackerClientStatus {
-    return { url: this.url, state: this.state, error: this.error, announced: this.state === 'connected' ? this.announced.size : 0 };
+    return { url: this.url, state: this.state, error: this.error, announced: this.state === 'connected' ? [...this.announced] : [] };
   }
 
   /** Announce soon (the shares, or whether they want peers, changed). */
