@@ -28,6 +28,11 @@ const ABOVE_LINK = {
   message:
     'peer/ (one link to one device) is used by model/network.ts and gets what it needs through DeviceLinkHost: it never imports model/, api/ or engine.ts.',
 };
+const BELOW_MODEL = {
+  regex: `${engineFolder('model', 'peer', 'api')}|(^|/)engine\\.ts$`,
+  message:
+    'pull/ (bringing files to the global state) is driven by model/ and gets chunks through ChunkSwarm: it never imports model/, peer/, api/ or engine.ts.',
+};
 const SQL_DRIVER = {
   regex: `^sql\\.js$|(^|/)index/(durable-db|sqljs|schema)\\.ts$`,
   message: 'SQL lives only in main/engine/index/: use (or add) a named IndexStore method.',
@@ -119,6 +124,12 @@ export default tseslint.config(
     files: ['main/engine/peer/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict(ELECTRON, ELECTRON_SUBPATH, ENGINE_OUTSIDE, SQL_DRIVER, ABOVE_LINK),
+    },
+  },
+  {
+    files: ['main/engine/pull/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict(ELECTRON, ELECTRON_SUBPATH, ENGINE_OUTSIDE, SQL_DRIVER, BELOW_MODEL),
     },
   },
   {

@@ -31,7 +31,6 @@ import {
 } from './apply.ts';
 import { buildTempFile, sha256 } from './file-puller.ts';
 import { UnsafePathError, safeParent } from './path-safety.ts';
-import { restoreFromArchive } from '../model/archive.ts';
 
 function setup() {
   const base = mkdtempSync(join(tmpdir(), 'peerfold-nofollow-'));
@@ -140,25 +139,6 @@ test('nothing outside is deleted, archived, renamed or compared through a linked
     // the link itself is an ordinary synced entry: it can be removed
     assert.equal(await removeForTombstone(root, 'lnk', 'x-1'), 'removed');
     assert.ok(lstatSync(outside).isDirectory());
-  } finally {
-    done();
-  }
-});
-
-test('an archived version is not restored through a linked folder', async () => {
-  const { root, outside, done } = setup();
-  try {
-    writeFileSync(join(root, 'f.txt'), 'v1');
-    const archived = await archiveCurrent(root, 'f.txt', 'x-1', false);
-    rmSync(join(root, 'lnk'));
-    mkdirSync(join(root, 'sub'));
-    writeFileSync(join(root, 'sub', 'g.txt'), 'v1');
-    const archivedSub = await archiveCurrent(root, 'sub/g.txt', 'x-1', true);
-    rmSync(join(root, 'sub'), { recursive: true });
-    symlinkSync(outside, join(root, 'sub'));
-    await assert.rejects(restoreFromArchive(root, archivedSub, 'x-2'), refused);
-    assert.deepEqual(readdirSync(outside), []);
-    assert.equal(await restoreFromArchive(root, archived, 'x-2'), 'f.txt');
   } finally {
     done();
   }

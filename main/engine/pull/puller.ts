@@ -29,7 +29,7 @@ import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from './file
 import { computeNeed, contentHashOf, decisionKey, planPull, type NeedItem, type NeedTotals, type PullPlan } from './need.ts';
 import { RetryBook } from './retry.ts';
 import { removeUnownedTemps } from './temp-files.ts';
-import { archiveReplaced } from '../model/archive.ts';
+import { archiveReplaced } from './archive-replaced.ts';
 
 export type { ChunkSwarm } from './chunk-source.ts';
 
