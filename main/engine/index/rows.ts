@@ -53,6 +53,9 @@ export interface FileRecord {
   signature?: Uint8Array | null;
 }
 
+/** A record's stat fields alone (IndexStore.childStats): enough to tell whether a file changed on disk. */
+export type FileStat = Pick<FileRecord, 'path' | 'type' | 'size' | 'mode' | 'mtimeMs' | 'inode' | 'deleted'>;
+
 /** Where a chunk's bytes can be read locally. */
 export interface ChunkLocation {
   shareId: ShareId;

@@ -146,6 +146,41 @@ test('listFiles: ordering, prefix boundaries, tombstones', async () => {
   });
 });
 
+test("childStats: one folder's own entries (not deeper, not a look-alike prefix), stat fields, tombstones, one device", async () => {
+  await withStore((store) => {
+    const paths = ['b', 'a', 'a/x', 'a/y', 'a/y/z', 'ab', 'a.txt', 'a0', 'a0/q'];
+    store.putFiles(paths.map((p, i) => file(p, { sequence: i + 1, type: p === 'a' || p === 'a/y' || p === 'a0' ? 'dir' : 'file' })));
+    store.putFiles([file('a/dead', { deleted: true, chunks: [], hash: '', sequence: 20 })]);
+    store.putFiles([file('a/peer-only', { deviceId: PEER, sequence: 1 })]);
+    const names = (dir: string) =>
+      store
+        .childStats('s1', LOCAL, dir)
+        .map((r) => r.path)
+        .sort();
+    assert.deepEqual(names(''), ['a', 'a.txt', 'a0', 'ab', 'b']);
+    assert.deepEqual(names('a'), ['a/dead', 'a/x', 'a/y']);
+    assert.deepEqual(names('a/y'), ['a/y/z']);
+    assert.deepEqual(names('a/x'), []);
+    assert.deepEqual(names('nothing'), []);
+    const x = store.childStats('s1', LOCAL, 'a').find((r) => r.path === 'a/x')!;
+    const full = store.getFile('s1', LOCAL, 'a/x')!;
+    assert.deepEqual(x, {
+      path: 'a/x',
+      type: 'file',
+      size: full.size,
+      mode: full.mode,
+      mtimeMs: full.mtimeMs,
+      inode: full.inode,
+      deleted: false,
+    });
+    assert.equal(store.childStats('s1', LOCAL, 'a').find((r) => r.path === 'a/dead')!.deleted, true);
+    assert.deepEqual(
+      store.childStats('s1', PEER, 'a').map((r) => r.path),
+      ['a/peer-only'],
+    );
+  });
+});
+
 test('filesSince pages through one device in sequence order; maxSequence', async () => {
   await withStore((store) => {
     const seqs = [7, 3, 12, 1, 9, 4, 15, 2];

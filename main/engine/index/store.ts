@@ -11,6 +11,7 @@ import type {
   ConflictInfo,
   FileCounts,
   FileRecord,
+  FileStat,
   FileType,
   PathEntries,
   PeerPatch,
@@ -437,6 +438,39 @@ export class IndexStore {
       [shareNo, path, devNo],
     )[0];
     return r ? { version: decodeVersion(r[0] as Uint8Array, (no) => this.deviceIdOf(no)), deleted: r[1] === 1 } : null;
+  }
+
+  /**
+   * A device's records directly inside folder `dir` ('' = the share root), tombstones included,
+   * with their stat fields only (no chunk list or version to decode): what a scan compares a
+   * folder's listing with, one query per folder instead of one per file.
+   */
+  childStats(shareId: string, deviceId: string, dir: string): FileStat[] {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return [];
+    const params: (string | number)[] = [devNo, shareNo];
+    let where: string;
+    if (dir) {
+      // '0' is the character right after '/': [dir/, dir0) is the subtree, searched by the index
+      where = "p.path >= ? AND p.path < ? AND instr(substr(p.path, ?), '/') = 0";
+      params.push(dir + '/', dir + '0', dir.length + 2);
+    } else where = "instr(p.path, '/') = 0";
+    return this.db
+      .rows(
+        `SELECT p.path, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.deleted FROM paths p
+         JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ? AND ${where}`,
+        params,
+      )
+      .map((r) => ({
+        path: r[0] as string,
+        type: TYPE_NAME[r[1] as number]!,
+        size: r[2] as number,
+        mode: r[3] as number,
+        mtimeMs: r[4] as number,
+        inode: r[5] as number,
+        deleted: r[6] === 1,
+      }));
   }
 
   /** A device's records with sequence > afterSeq, in sequence order, at most `limit` of them. */

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PathError, ShareState } from '../../../shared/api.ts';
-import type { FileRecord, ShareRow } from '../index/rows.ts';
+import type { FileRecord, FileStat, ShareRow } from '../index/rows.ts';
 import type { IndexStore } from '../index/store.ts';
 import type { HashPool } from '../scan/hasher.ts';
 import { IgnoreRules, PEERFOLD_DIR, loadIgnore } from '../scan/ignore.ts';
@@ -456,7 +456,26 @@ export class Folder {
     return this.asPrevious(path, this.ctx.store.getFile(this.id, this.ctx.self.id, path));
   }
 
-  private asPrevious(path: string, r: Omit<FileRecord, 'sequence'> | null): PreviousState | undefined {
+  /**
+   * The records of the folder the scan is walking, loaded in one query when it enters the folder:
+   * the walk reports a folder's entries one after another, and a query per file was the largest
+   * part of a scan's main-thread time (bench/README.md, "Scan"). Scans and pulls take turns, so
+   * nothing else writes these records while the scan looks at them.
+   */
+  private scanDir: { dir: string; byPath: Map<string, FileStat> } | null = null;
+
+  private scannedBefore(path: string): PreviousState | undefined {
+    const slash = path.lastIndexOf('/');
+    const dir = slash < 0 ? '' : path.slice(0, slash);
+    if (this.scanDir?.dir !== dir) {
+      const byPath = new Map<string, FileStat>();
+      for (const r of this.ctx.store.childStats(this.id, this.ctx.self.id, dir)) byPath.set(r.path, r);
+      this.scanDir = { dir, byPath };
+    }
+    return this.asPrevious(path, this.scanDir.byPath.get(path) ?? null);
+  }
+
+  private asPrevious(path: string, r: Omit<FileStat, 'path'> | null): PreviousState | undefined {
     if (!r || r.deleted) return undefined;
     return { type: r.type, size: r.size, mtimeMs: r.mtimeMs, inode: r.inode, mode: r.mode, racy: this.racy.has(path) };
   }
@@ -480,10 +499,11 @@ export class Folder {
     const flush = () => {
       if (batch.length) this.applyChanges(batch.splice(0));
     };
+    this.scanDir = null;
     const events: AsyncGenerator<ScanEvent> = scan({
       root: this.root,
       paths,
-      previous: (p) => this.previous(p),
+      previous: (p) => this.scannedBefore(p),
       pool: this.ctx.pool,
       ignore: this.ignore ?? undefined,
     });
@@ -521,6 +541,7 @@ export class Folder {
       }
     }
     flush();
+    this.scanDir = null;
     this.puller.noteTemps(temps);
 
     // Whatever the walk covered but did not see is gone from disk: tombstones. Only when the

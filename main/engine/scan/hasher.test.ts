@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkBoundaries } from './cdc.ts';
 import { hashFile, HashError } from './file-hash.ts';
-import { defaultWorkerUrl, HashPool } from './hasher.ts';
+import { defaultWorkerUrl, HashPool, placeTask } from './hasher.ts';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'pf-hash-'));
@@ -174,6 +174,82 @@ test('HashPool hashes files in parallel in worker threads, matching hashFile', a
     await pool.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('HashPool queues several files per worker: 300 files at once, big and small, each get their own answer', async () => {
+  const dir = await tempDir();
+  const pool = new HashPool({ size: 2 });
+  try {
+    const datas = Array.from({ length: 300 }, (_, i) => randomBytes(i === 7 ? 6_000_000 : (i * 997) % 40_000));
+    const paths = datas.map((d, i) => {
+      const p = join(dir, `f${i}`);
+      writeFileSync(p, d);
+      return p;
+    });
+    const jobs = paths.map((p, i) => pool.hash(p, datas[i].length));
+    assert.equal(pool.pending, 300);
+    const got = await Promise.all([...jobs, pool.hash(join(dir, 'missing')).catch((e: HashError) => e.code)]);
+    got.slice(0, 300).forEach((g, i) => assert.equal((g as { hash: string }).hash, expected(datas[i]).hash, `file ${i}`));
+    assert.equal(got[300], 'ENOENT');
+    assert.equal(pool.pending, 0);
+  } finally {
+    await pool.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('placeTask: an idle worker first, then a new one, then room in a queue; nothing waits behind a big file', () => {
+  const MiB = 1024 * 1024;
+  assert.equal(
+    placeTask(
+      [
+        { tasks: 1, bytes: 10 },
+        { tasks: 0, bytes: 0 },
+      ],
+      true,
+      100,
+    ),
+    1,
+  );
+  assert.equal(placeTask([{ tasks: 1, bytes: 10 }], true, 100), 'spawn');
+  // the least loaded worker with room
+  assert.equal(
+    placeTask(
+      [
+        { tasks: 3, bytes: 30 },
+        { tasks: 2, bytes: 20 },
+      ],
+      false,
+      100,
+    ),
+    1,
+  );
+  // a worker hashing a 512 MiB file takes nothing more; the small file goes to the other one
+  assert.equal(
+    placeTask(
+      [
+        { tasks: 1, bytes: 512 * MiB },
+        { tasks: 5, bytes: 50 },
+      ],
+      false,
+      100,
+    ),
+    1,
+  );
+  // a big file waits in the pool's queue for an idle worker rather than behind small ones
+  assert.equal(
+    placeTask(
+      [
+        { tasks: 2, bytes: 20 },
+        { tasks: 1, bytes: 512 * MiB },
+      ],
+      false,
+      64 * MiB,
+    ),
+    null,
+  );
+  // queues are bounded in tasks as well as bytes
+  assert.equal(placeTask([{ tasks: 8, bytes: 80 }], false, 1), null);
 });
 
 test('HashPool.close rejects what is still queued and refuses new work', async () => {

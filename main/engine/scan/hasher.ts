@@ -77,14 +77,50 @@ function tsxBootstrap(entry: URL): string {
 interface Task {
   id: number;
   path: string;
+  /** bytes the caller expects (its lstat size): what a worker's queue is measured in */
+  sizeHint: number;
   resolve: (h: FileHash) => void;
   reject: (e: Error) => void;
 }
 
 interface Slot {
   worker: Worker;
-  task: Task | null;
+  /** sent to this worker, not answered yet (the first is being hashed, the rest wait there) */
+  tasks: Map<number, Task>;
+  /** sum of the size hints of `tasks` */
+  bytes: number;
   idleTimer: NodeJS.Timeout | null;
+}
+
+/**
+ * How many tasks one worker holds at once. A worker that has only the file it is hashing waits a
+ * round trip through the main thread for the next one, and during a scan that thread is busy
+ * indexing: with a few queued the worker goes straight on (bench/README.md, "Scan").
+ */
+const QUEUE_PER_WORKER = 8;
+/** Tasks queue behind a worker's current file only while the bytes it holds stay under this. */
+const QUEUE_BYTES_PER_WORKER = 4 * 1024 * 1024;
+
+/**
+ * Which worker the next task goes to (an index into `workers`), 'spawn' for a new one, or null to
+ * keep it in the pool's queue: an idle worker first, then a new one, then the least loaded worker
+ * with room, where room means fewer than QUEUE_PER_WORKER tasks and, behind what it is hashing,
+ * no more than QUEUE_BYTES_PER_WORKER (a big file is never queued behind, nor small ones behind it).
+ */
+export function placeTask(
+  workers: readonly { tasks: number; bytes: number }[],
+  canSpawn: boolean,
+  sizeHint: number,
+): number | 'spawn' | null {
+  let best = -1;
+  for (let k = 0; k < workers.length; k++) {
+    const w = workers[k]!;
+    if (w.tasks === 0) return k;
+    if (w.tasks >= QUEUE_PER_WORKER || w.bytes + sizeHint > QUEUE_BYTES_PER_WORKER) continue;
+    if (best < 0 || w.tasks < workers[best]!.tasks) best = k;
+  }
+  if (canSpawn) return 'spawn';
+  return best < 0 ? null : best;
 }
 
 function toFileHash(raw: Extract<HashResponse, { ok: true }>['result']): FileHash {
@@ -114,18 +150,21 @@ export class HashPool {
     this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
   }
 
-  /** Tasks waiting for a worker plus tasks being hashed. */
+  /** Tasks waiting for a worker plus tasks sent to one (queued there or being hashed). */
   get pending(): number {
-    let busy = 0;
-    for (const s of this.slots) if (s.task) busy++;
-    return busy + this.queue.length;
+    let sent = 0;
+    for (const s of this.slots) sent += s.tasks.size;
+    return sent + this.queue.length;
   }
 
-  /** Chunk and hash one file. Rejects with a HashError (see file-hash.ts for its codes). */
-  hash(path: string): Promise<FileHash> {
+  /**
+   * Chunk and hash one file. Rejects with a HashError (see file-hash.ts for its codes).
+   * `sizeHint` (the size the caller last saw) keeps small files from queueing behind a big one.
+   */
+  hash(path: string, sizeHint = 0): Promise<FileHash> {
     if (this.closed) return Promise.reject(new HashError('the hash pool is closed', 'ECLOSED'));
     return new Promise<FileHash>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, path, resolve, reject });
+      this.queue.push({ id: this.nextId++, path, sizeHint: Math.max(0, sizeHint), resolve, reject });
       this.dispatch();
     });
   }
@@ -140,22 +179,27 @@ export class HashPool {
     this.slots.clear();
     for (const s of slots) {
       if (s.idleTimer) clearTimeout(s.idleTimer);
-      s.task?.reject(err);
-      s.task = null;
+      for (const t of s.tasks.values()) t.reject(err);
+      s.tasks.clear();
     }
     await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));
   }
 
+  private pickSlot(next: Task): Slot | undefined | 'spawn' {
+    const slots = [...this.slots];
+    const k = placeTask(
+      slots.map((s) => ({ tasks: s.tasks.size, bytes: s.bytes })),
+      this.slots.size < this.size,
+      next.sizeHint,
+    );
+    return k === 'spawn' || k === null ? (k ?? undefined) : slots[k];
+  }
+
   private dispatch(): void {
     while (this.queue.length) {
-      let slot: Slot | undefined;
-      for (const s of this.slots)
-        if (!s.task) {
-          slot = s;
-          break;
-        }
-      if (!slot) {
-        if (this.slots.size >= this.size) return;
+      let slot = this.pickSlot(this.queue[0]!);
+      if (!slot) return;
+      if (slot === 'spawn') {
         try {
           slot = this.spawn();
         } catch (err) {
@@ -169,7 +213,8 @@ export class HashPool {
         }
       }
       const task = this.queue.shift()!;
-      slot.task = task;
+      slot.tasks.set(task.id, task);
+      slot.bytes += task.sizeHint;
       if (slot.idleTimer) {
         clearTimeout(slot.idleTimer);
         slot.idleTimer = null;
@@ -184,23 +229,23 @@ export class HashPool {
     const worker = this.workerUrl.pathname.endsWith('.ts')
       ? new Worker(tsxBootstrap(this.workerUrl), { eval: true, workerData: this.data, execArgv: [] })
       : new Worker(this.workerUrl, { workerData: this.data, execArgv: [] });
-    const slot: Slot = { worker, task: null, idleTimer: null };
+    const slot: Slot = { worker, tasks: new Map(), bytes: 0, idleTimer: null };
     this.slots.add(slot);
     worker.on('message', (msg: HashResponse) => {
-      const task = slot.task;
-      if (!task || task.id !== msg.id) return;
-      slot.task = null;
+      const task = slot.tasks.get(msg.id);
+      if (!task) return;
+      slot.tasks.delete(msg.id);
+      slot.bytes -= task.sizeHint;
       if (msg.ok) task.resolve(toFileHash(msg.result));
       else task.reject(new HashError(msg.error.message, msg.error.code));
-      this.idle(slot);
       this.dispatch();
+      this.idle(slot);
     });
     const fail = (why: string) => {
       if (!this.slots.delete(slot)) return;
       if (slot.idleTimer) clearTimeout(slot.idleTimer);
-      const task = slot.task;
-      slot.task = null;
-      task?.reject(new HashError(`hashing ${task.path} failed: ${why}`, 'EWORKER'));
+      for (const task of slot.tasks.values()) task.reject(new HashError(`hashing ${task.path} failed: ${why}`, 'EWORKER'));
+      slot.tasks.clear();
       if (!this.closed) this.dispatch();
     };
     worker.on('error', (err) => fail(err?.message ?? String(err)));
@@ -209,10 +254,10 @@ export class HashPool {
   }
 
   private idle(slot: Slot): void {
-    if (this.queue.length) return; // dispatch() hands it the next task right away
+    if (slot.tasks.size || slot.idleTimer) return;
     slot.worker.unref();
     slot.idleTimer = setTimeout(() => {
-      if (slot.task || !this.slots.delete(slot)) return;
+      if (slot.tasks.size || !this.slots.delete(slot)) return;
       void slot.worker.terminate().catch(() => 0);
     }, this.idleMs);
     slot.idleTimer.unref();

@@ -88,7 +88,7 @@ export interface ScanOptions {
   onProgress?: (p: ScanProgress) => void;
   progressMs?: number;
   signal?: AbortSignal;
-  /** files hashed at once; default 2 x pool size */
+  /** files handed to the pool at once; default 16 x pool size (small files go by in a blink) */
   maxInFlight?: number;
 }
 
@@ -136,8 +136,6 @@ function fileEntry(path: string, h: FileHash): ScannedEntry {
   };
 }
 
-type Settled = { id: number; events: ScanEvent[] };
-
 export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
   const started = performance.now();
   const matcher = opts.ignore ?? INTERNAL_ONLY;
@@ -146,9 +144,15 @@ export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
   if (matcher instanceof IgnoreRules && (await matcher.reload())) paths = [''];
 
   const summary: ScanSummary = { roots: [], incomplete: [], entries: 0, filesHashed: 0, bytesHashed: 0, errors: 0, durationMs: 0 };
-  const maxInFlight = Math.max(1, opts.maxInFlight ?? opts.pool.size * 2);
-  const inFlight = new Map<number, Promise<Settled>>();
-  let nextId = 0;
+  const maxInFlight = Math.max(1, opts.maxInFlight ?? opts.pool.size * 16);
+  // Files being hashed, and the events of those done, in the order they finished.
+  let inFlight = 0;
+  const settled: ScanEvent[][] = [];
+  let wake: (() => void) | null = null;
+  const nextSettled = async (): Promise<ScanEvent[]> => {
+    while (!settled.length) await new Promise<void>((r) => (wake = r));
+    return settled.shift()!;
+  };
   let lastProgress = 0;
   const progressMs = opts.progressMs ?? 100;
   const progress = (force: boolean) => {
@@ -160,14 +164,14 @@ export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
       entries: summary.entries,
       filesHashed: summary.filesHashed,
       bytesHashed: summary.bytesHashed,
-      hashing: inFlight.size,
+      hashing: inFlight,
     });
   };
 
   /** Hash one file; on a type change mid-read look again once. Never throws. */
   const hashEntry = async (e: FoundEntry, retried = false): Promise<ScanEvent[]> => {
     try {
-      const h = await opts.pool.hash(e.diskPath);
+      const h = await opts.pool.hash(e.diskPath, e.stats.size);
       summary.filesHashed++;
       summary.bytesHashed += h.size;
       return [{ kind: 'changed', entry: fileEntry(e.path, h) }];
@@ -212,15 +216,17 @@ export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
     } else if (item.type !== 'file') {
       yield { kind: 'changed', entry: metaEntry(item) };
     } else {
-      const id = nextId++;
-      inFlight.set(
-        id,
-        hashEntry(item).then((events) => ({ id, events })),
-      );
-      while (inFlight.size >= maxInFlight) {
-        const done = await Promise.race(inFlight.values());
-        inFlight.delete(done.id);
-        for (const ev of done.events) {
+      inFlight++;
+      void hashEntry(item).then((events) => {
+        settled.push(events);
+        wake?.();
+        wake = null;
+      });
+      // report what is done as it comes, and wait only when the pool holds enough
+      while (settled.length || inFlight >= maxInFlight) {
+        const events = await nextSettled();
+        inFlight--;
+        for (const ev of events) {
           count(ev);
           yield ev;
         }
@@ -228,11 +234,11 @@ export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
     }
     progress(false);
   }
-  while (inFlight.size) {
+  while (inFlight) {
     opts.signal?.throwIfAborted();
-    const done = await Promise.race(inFlight.values());
-    inFlight.delete(done.id);
-    for (const ev of done.events) {
+    const events = await nextSettled();
+    inFlight--;
+    for (const ev of events) {
       count(ev);
       yield ev;
     }
