@@ -211,14 +211,32 @@ test('the CLI says a join by invite goes on waiting for an unreachable issuer, a
     assert.match(r.stdout, /must be running and on this network, or give its address \(--peer HOST:PORT\)/);
     const [pending] = (await d.status()).shares;
     assert.equal(pending!.state, 'waiting-for-issuer');
+    const paused = await cli(d, 'pause', pending!.id);
+    assert.equal(paused.code, 1);
+    assert.match(
+      paused.stderr,
+      new RegExp(`\`peerfold unshare ${pending!.id}\` gives up the join`),
+      'a waiting join says how to give it up',
+    );
     const gone = await cli(d, 'unshare', pending!.id);
     assert.equal(gone.code, 0, gone.stderr);
+    assert.match(gone.stdout, /^Gave up the join by invite invite-[0-9a-f]+: nothing of the share was delivered/);
     assert.deepEqual((await d.status()).shares, []);
     assertNothingDelivered(d, d.dir);
     assert.ok(
       (JSON.parse((await cli(issuer, 'invites', shareId, '--json')).stdout) as InviteInfo[]).some((i) => i.id === inv.id),
       'an invite nobody could claim is still open',
     );
+    // on the issuer, the invite is not a share: its code, its ID and "invite-ID" each say what to do instead
+    const byCode = await cli(issuer, 'unshare', inv.code);
+    assert.equal(byCode.code, 1);
+    assert.match(byCode.stderr, /one-time invite code, not a share.*`peerfold revoke SHARE INVITE_ID` cancels one/);
+    for (const ref of [inv.id, `invite-${inv.id}`]) {
+      const byId = await cli(issuer, 'unshare', ref);
+      assert.equal(byId.code, 1);
+      assert.match(byId.stderr, new RegExp(`is an open invite of ".+", not a share: \`peerfold revoke ${shareId} ${inv.id}\` cancels it`));
+    }
+    assert.equal((await issuer.status()).shares.length, 1, 'the issuer still has its share');
   } finally {
     await issuer.call('setSettings', { lanDiscovery: true });
   }

@@ -276,7 +276,8 @@ export interface ApiMethods {
    * With an invite the share is returned at once, waiting for the issuer (ShareSummary.invite).
    */
   join: { params: { code: string; path: string; name?: string; peer?: string }; result: { share: ShareSummary } };
-  unshare: { params: ShareRef; result: { ok: true } };
+  /** `removed`: a share, or a join by invite that was still waiting (nothing of it was delivered) */
+  unshare: { params: ShareRef; result: { ok: true; removed: 'share' | 'join' } };
   codes: { params: ShareRef; result: ShareCodes };
   checkCode: { params: { code: string }; result: CodeCheck };
   /** a one-time invite to a share: defaults one use, 24 hours, this device's own level */

@@ -23,6 +23,7 @@ import { deriveShareKeys } from './keys/secrets.ts';
 import { Invites } from './model/invites.ts';
 import { Network } from './model/network.ts';
 import { PendingJoins } from './model/pending-joins.ts';
+import { inviteIdIn, noShareMessage, pendingJoinMessage } from './model/share-ref.ts';
 import { guard } from './net/log.ts';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -187,14 +188,14 @@ export class Engine {
     if (direct) return direct;
     for (const f of this.folders.values()) if (f.root === ref || f.root === ref.replace(/\/+$/, '')) return f;
     const pending = this.pendingJoins.find(ref);
-    if (pending)
-      throw new ApiError(
-        'refused',
-        pending.error
-          ? `"${pending.name}" could not join: ${pending.error}. \`peerfold unshare ${pending.id}\` removes it`
-          : `"${pending.name}" is waiting for the device that made its invite: nothing of the share is here yet`,
-      );
-    throw new ApiError('not-found', `no share "${ref}"; \`peerfold shares\` lists them by id and folder`);
+    if (pending) throw new ApiError('refused', pendingJoinMessage(pending));
+    const invite = this.invites.openById(inviteIdIn(ref));
+    const named = invite && {
+      id: invite.id,
+      shareId: invite.shareId,
+      shareName: this.folders.get(invite.shareId)?.row.name ?? invite.shareId,
+    };
+    throw new ApiError('not-found', noShareMessage(ref, named));
   }
 
   allFolders(): Folder[] {

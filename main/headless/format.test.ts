@@ -191,6 +191,13 @@ test('human messages name what was acted on', () => {
     { path: '/data/Photos' },
   );
   assert.match(shared, /^Shared \/data\/Photos as "Photos" \(id sh1\)\.\nRead-write code: PFW1-XYZ/);
+  assert.equal(
+    formatHuman('unshare', { ok: true, removed: 'share' }, { share: 'sh1' }),
+    'Stopped sharing sh1; its files stay where they are.',
+  );
+  const gaveUp = formatHuman('unshare', { ok: true, removed: 'join' }, { share: 'invite-0123456789abcdef' });
+  assert.doesNotMatch(gaveUp, /Stopped sharing/, 'a join that never got the share did not share anything');
+  assert.match(gaveUp, /^Gave up the join by invite invite-0123456789abcdef: nothing of the share was delivered/);
   assert.match(
     formatHuman(
       'settings',

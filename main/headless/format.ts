@@ -305,7 +305,9 @@ export function formatHuman(command: CommandName, result: unknown, params: Param
       return `Joined "${r.share.name}" into ${r.share.path} (id ${r.share.id}); it syncs when a peer with the share is reachable.`;
     }
     case 'unshare':
-      return `Stopped sharing ${p.share}; its files stay where they are.`;
+      return (result as Result<'unshare'>).removed === 'join'
+        ? `Gave up the join by invite ${p.share}: nothing of the share was delivered, and its folder stays as it was.`
+        : `Stopped sharing ${p.share}; its files stay where they are.`;
     case 'files':
       return formatFiles(result as Result<'files'>);
     case 'rescan':

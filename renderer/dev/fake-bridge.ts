@@ -427,7 +427,7 @@ export function createFakeBridge(opts: FakeOptions = {}): PeerfoldBridge & Conne
       const s = find(ref);
       shares = shares.filter((x) => x !== s);
       queueMicrotask(() => emit('status', status()));
-      return { ok: true };
+      return { ok: true, removed: s.invite ? 'join' : 'share' };
     },
     codes: ({ share: ref }) => codesFor(find(ref)),
     checkCode: ({ code }) => {

@@ -169,7 +169,7 @@ export function createHandlers(engine: Engine): Handlers {
       const pending = engine.pendingJoins.find(share);
       if (pending) {
         engine.pendingJoins.remove(pending.id);
-        return { ok: true };
+        return { ok: true, removed: 'join' };
       }
       const f = engine.folder(share);
       await engine.stopFolder(f.id);
@@ -181,7 +181,7 @@ export function createHandlers(engine: Engine): Handlers {
       } catch {
         // already gone; the files themselves are never touched by unsharing
       }
-      return { ok: true };
+      return { ok: true, removed: 'share' };
     },
 
     codes: ({ share }): ShareCodes => shareCodes(storedShareSecret(engine.folder(share).row)),

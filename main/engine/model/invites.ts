@@ -64,6 +64,12 @@ export class Invites {
       .map(info);
   }
 
+  /** The open invite with this ID, in any share. */
+  openById(id: string, now = Date.now()): InviteInfo | null {
+    const r = this.deps.file.get(id);
+    return r ? (this.open(r.shareId, now).find((i) => i.id === r.id) ?? null) : null;
+  }
+
   revoke(shareId: string, id: string): void {
     const r = this.deps.file.get(id.trim().toLowerCase());
     if (!r || r.shareId !== shareId)
