@@ -3,7 +3,7 @@
 // files next to this one, where they are unit-tested; this file only wires them up.
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, protocol, session, shell, Tray } from 'electron';
 import type { IpcMainInvokeEvent, MenuItemConstructorOptions } from 'electron';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,6 +19,7 @@ import { emptyNotifyMemory, notify, parseNotifyMemory, serializeNotifyMemory } f
 import type { EngineEvent, Notice, NotifyMemory } from './notify-model.ts';
 import { trayIconFile, trayView } from './tray-model.ts';
 import type { TrayAction, TrayMenuItem } from './tray-model.ts';
+import { openFolder, type FolderOnDisk } from './open-folder.ts';
 import {
   APP_SCHEME,
   appEntryUrl,
@@ -231,6 +232,10 @@ function registerIpc(): void {
       process.platform,
     );
     if (!plan.ok) return { ok: false, error: plan.error };
+    // a share's own folder that is not there says why (a join by invite makes it once granted)
+    const root = status?.shares.find((s) => s.path === plan.path);
+    const cannot = root && openFolder(root, folderOnDisk(root.path));
+    if (cannot && !cannot.enabled) return replyError({ code: 'not-found', message: `“${root!.name}”: ${cannot.reason}` });
     try {
       if ((await stat(plan.path)).isDirectory()) {
         const problem = await shell.openPath(plan.path);
@@ -294,7 +299,11 @@ function trayImage(file: string): Electron.NativeImage {
 
 function refreshTray(): void {
   if (!tray) return;
-  const view = trayView({ status, engineError, startAtLogin: settings?.startAtLogin ?? false, canStartAtLogin: true }, process.platform);
+  const folders = new Map((status?.shares ?? []).map((s) => [s.path, folderOnDisk(s.path)]));
+  const view = trayView(
+    { status, engineError, startAtLogin: settings?.startAtLogin ?? false, canStartAtLogin: true, folders },
+    process.platform,
+  );
   // status events come often while syncing; rebuild only what changed
   const key = JSON.stringify(view);
   if (key === lastTray) return;
@@ -312,6 +321,8 @@ function menuItem(item: TrayMenuItem): MenuItemConstructorOptions {
       return { type: 'separator' };
     case 'action':
       return { label: item.label, enabled: item.enabled, click: () => void onTrayAction(item.action) };
+    case 'folder':
+      return { label: item.label, enabled: item.enabled, click: () => void openFolderFromTray(item.path) };
     case 'checkbox':
       return {
         type: 'checkbox',
@@ -321,6 +332,20 @@ function menuItem(item: TrayMenuItem): MenuItemConstructorOptions {
         click: () => void onTrayAction(item.action),
       };
   }
+}
+
+function folderOnDisk(path: string): FolderOnDisk {
+  try {
+    return statSync(path).isDirectory() ? 'folder' : 'file';
+  } catch {
+    return 'missing';
+  }
+}
+
+async function openFolderFromTray(path: string): Promise<void> {
+  // the folder was there when the menu was built; say so if it went since
+  const problem = await shell.openPath(path);
+  if (problem) showNotice({ kind: 'error', title: 'The folder could not be opened', body: problem, route: '#/' });
 }
 
 async function onTrayAction(action: TrayAction): Promise<void> {

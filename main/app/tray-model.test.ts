@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { formatRate, trayIconFile, trayMenu, trayState, traySummary, trayTooltip, trayView, TRAY_STATES } from './tray-model.ts';
 import type { TrayMenuInput, TrayMenuItem } from './tray-model.ts';
+import { openFolder } from './open-folder.ts';
 import { share, status } from './test-fixtures.ts';
 
 const running = (s = status([share()])) => ({ status: s, engineError: null });
@@ -111,6 +112,7 @@ const menuInput = (over: Partial<TrayMenuInput> = {}): TrayMenuInput => ({
   ...running(),
   startAtLogin: false,
   canStartAtLogin: true,
+  folders: new Map([['/home/ann/Photos', 'folder']]),
   ...over,
 });
 const labels = (items: TrayMenuItem[]) => items.map((i) => (i.kind === 'separator' ? '-' : i.label));
@@ -121,6 +123,7 @@ test('menu: the items in order, starting with the summary', () => {
     'Up to date',
     '-',
     'Open Peerfold',
+    'Open “Photos”',
     '-',
     'Share a folder…',
     'Join with a code…',
@@ -172,4 +175,63 @@ test('view: state, icon, tooltip and menu agree', () => {
   assert.equal(v.icon, 'tray/tray-conflicts-32.png');
   assert.equal(v.tooltip, 'Peerfold: 3 conflicts waiting');
   assert.deepEqual(v.menu[0], { kind: 'status', label: '3 conflicts waiting' });
+});
+
+test('menu: a share whose folder is there opens it, even while its join waits for the invite issuer', () => {
+  const waiting = share({
+    id: 'invite-01',
+    name: 'Inbox',
+    path: '/home/ann/Inbox',
+    state: 'waiting-for-issuer',
+    invite: { issuer: 'X', expiresAt: 1 },
+  });
+  const items = trayMenu(
+    menuInput({
+      status: status([share(), waiting]),
+      folders: new Map([
+        ['/home/ann/Photos', 'folder'],
+        ['/home/ann/Inbox', 'folder'],
+      ]),
+    }),
+  );
+  assert.deepEqual(find(items, 'Open “Inbox”'), { kind: 'folder', path: '/home/ann/Inbox', label: 'Open “Inbox”', enabled: true });
+});
+
+test('menu: a waiting join whose folder is not made yet is greyed out and says why; so is a missing folder', () => {
+  const waiting = share({
+    id: 'invite-01',
+    name: 'Inbox',
+    path: '/home/ann/Inbox',
+    state: 'waiting-for-issuer',
+    invite: { issuer: 'X', expiresAt: 1 },
+  });
+  const gone = share({ id: 'g', name: 'Gone', path: '/mnt/usb/Gone', state: 'error', error: 'the folder is missing' });
+  const items = trayMenu(menuInput({ status: status([share(), waiting, gone]) }));
+  const folders = items.filter((i) => i.kind === 'folder');
+  assert.deepEqual(
+    folders.map((i) => [i.label, i.enabled]),
+    [
+      ['“Gone”: its folder is missing (a deleted folder or an unmounted drive?)', false],
+      ['“Inbox”: the folder is made once the invite is granted', false],
+      ['Open “Photos”', true],
+    ],
+  );
+});
+
+test('open folder: only a folder opens; a file in its place or nothing at all says why', () => {
+  const s = share();
+  assert.deepEqual(openFolder(s, 'folder'), { enabled: true, path: '/home/ann/Photos' });
+  assert.deepEqual(openFolder(s, 'file'), { enabled: false, reason: 'a file is where its folder should be' });
+  assert.match(
+    (openFolder({ ...s, invite: { issuer: 'X', expiresAt: 1 } }, 'missing') as { reason: string }).reason,
+    /once the invite is granted/,
+  );
+});
+
+test('menu: at most TRAY_FOLDERS_MAX folders, by name', () => {
+  const many = Array.from({ length: 12 }, (_, i) => share({ id: `s${i}`, name: `F${String(i).padStart(2, '0')}`, path: `/f/${i}` }));
+  const items = trayMenu(menuInput({ status: status(many.reverse()), folders: new Map(many.map((s) => [s.path, 'folder'])) }));
+  const labels = items.filter((i) => i.kind === 'folder').map((i) => (i.kind === 'folder' ? i.label : ''));
+  assert.equal(labels.length, 8);
+  assert.equal(labels[0], 'Open “F00”');
 });

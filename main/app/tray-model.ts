@@ -1,6 +1,7 @@
 // What the tray shows, as pure functions of engine state. main.ts only binds these to Electron's
 // Tray and Menu, so every decision here is testable without launching Electron.
 import type { ShareSummary, StatusResult } from '../../shared/api.ts';
+import { openFolder, type FolderOnDisk } from './open-folder.ts';
 
 export type TrayState = 'idle' | 'syncing' | 'paused' | 'error' | 'conflicts';
 export const TRAY_STATES: readonly TrayState[] = ['idle', 'syncing', 'paused', 'error', 'conflicts'];
@@ -138,12 +139,32 @@ export type TrayMenuItem =
   | { kind: 'status'; label: string }
   | { kind: 'separator' }
   | { kind: 'action'; action: TrayAction; label: string; enabled: boolean }
+  /** opens a share's folder; a disabled one says why in its label */
+  | { kind: 'folder'; path: string; label: string; enabled: boolean }
   | { kind: 'checkbox'; action: TrayAction; label: string; checked: boolean; enabled: boolean };
 
 export interface TrayMenuInput extends TrayInput {
   startAtLogin: boolean;
   /** false where the shell cannot register a login item */
   canStartAtLogin: boolean;
+  /** what is at each share's path (by path); a path not listed counts as missing */
+  folders: ReadonlyMap<string, FolderOnDisk>;
+}
+
+/** The most folders the menu lists; the window lists them all. */
+export const TRAY_FOLDERS_MAX = 8;
+
+/** One "Open" item per share, by name. */
+export function folderItems(shares: readonly ShareSummary[], folders: ReadonlyMap<string, FolderOnDisk>): TrayMenuItem[] {
+  return [...shares]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .slice(0, TRAY_FOLDERS_MAX)
+    .map((s) => {
+      const o = openFolder(s, folders.get(s.path) ?? 'missing');
+      return o.enabled
+        ? { kind: 'folder', path: o.path, label: `Open “${s.name}”`, enabled: true }
+        : { kind: 'folder', path: s.path, label: `“${s.name}”: ${o.reason}`, enabled: false };
+    });
 }
 
 /**
@@ -158,6 +179,7 @@ export function trayMenu(input: TrayMenuInput): TrayMenuItem[] {
     { kind: 'status', label: traySummary(input) },
     { kind: 'separator' },
     { kind: 'action', action: 'open', label: 'Open Peerfold', enabled: true },
+    ...(hasShares ? folderItems(input.status!.shares, input.folders) : []),
     { kind: 'separator' },
     { kind: 'action', action: 'share', label: 'Share a folder…', enabled: running },
     { kind: 'action', action: 'join', label: 'Join with a code…', enabled: running },

@@ -87,7 +87,7 @@ function Detail({ share: s, tab }: { share: ShareSummary; tab: DetailTab }) {
             <button
               type="button"
               className="btn btn-secondary"
-              onClick={() => void bridge.openPath?.(joinSharePath(s.path, ''))}
+              onClick={() => bridge.openPath?.(joinSharePath(s.path, '')).catch((err) => actions.notifyError('open the folder', err, s.id))}
               data-testid="detail-open-folder"
             >
               <Icon name="external" size={15} />
