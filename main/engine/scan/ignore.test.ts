@@ -35,47 +35,52 @@ test('.peerfold at the root and temp files are always ignored', () => {
   assert.ok(!m.ignores('', true), 'the root itself is never ignored');
 });
 
-test('gitignore semantics: nested patterns, anchoring, directory patterns, negation', () => {
-  const m = compileIgnore(
-    [
-      '# comment',
-      '*.tmp',
-      '/build',
-      'logs/',
-      'docs/**/draft-*',
-      'cache/*',
-      '!cache/keep.txt',
-      'secret/',
-      '!secret/open.txt', // cannot re-include: its folder is excluded (as in git)
-      'Thumbs.db',
-    ].join('\n'),
-  );
+// the matcher starts over with a fresh `ignore` instance every N lookups (its answer cache is
+// bounded): answers must not depend on where in that cycle a lookup falls
+for (const lookupsPerInstance of [undefined, 1, 3]) {
+  test(`gitignore semantics: nested patterns, anchoring, directory patterns, negation (restart every ${lookupsPerInstance ?? 'default'} lookups)`, () => {
+    const m = compileIgnore(
+      [
+        '# comment',
+        '*.tmp',
+        '/build',
+        'logs/',
+        'docs/**/draft-*',
+        'cache/*',
+        '!cache/keep.txt',
+        'secret/',
+        '!secret/open.txt', // cannot re-include: its folder is excluded (as in git)
+        'Thumbs.db',
+      ].join('\n'),
+      lookupsPerInstance,
+    );
 
-  // unanchored file pattern, any depth
-  assert.ok(m.ignores('a.tmp', false));
-  assert.ok(m.ignores('x/y/z.tmp', false));
-  assert.ok(!m.ignores('a.tmpl', false));
-  // anchored: only at the root
-  assert.ok(m.ignores('build', true));
-  assert.ok(m.ignores('build/out.js', false));
-  assert.ok(!m.ignores('src/build', true));
-  // directory-only pattern: a folder named logs anywhere, not a file named logs
-  assert.ok(m.ignores('logs', true));
-  assert.ok(m.ignores('app/logs', true));
-  assert.ok(m.ignores('app/logs/today.txt', false));
-  assert.ok(!m.ignores('logs', false));
-  // ** in the middle
-  assert.ok(m.ignores('docs/draft-1.md', false));
-  assert.ok(m.ignores('docs/a/b/draft-2.md', false));
-  assert.ok(!m.ignores('docs/final.md', false));
-  // negation re-includes a file whose folder is not excluded
-  assert.ok(m.ignores('cache/blob', false));
-  assert.ok(!m.ignores('cache/keep.txt', false));
-  assert.ok(m.ignores('secret/open.txt', false));
-  // case-sensitive, like git on Linux
-  assert.ok(m.ignores('Thumbs.db', false));
-  assert.ok(!m.ignores('thumbs.db', false));
-});
+    // unanchored file pattern, any depth
+    assert.ok(m.ignores('a.tmp', false));
+    assert.ok(m.ignores('x/y/z.tmp', false));
+    assert.ok(!m.ignores('a.tmpl', false));
+    // anchored: only at the root
+    assert.ok(m.ignores('build', true));
+    assert.ok(m.ignores('build/out.js', false));
+    assert.ok(!m.ignores('src/build', true));
+    // directory-only pattern: a folder named logs anywhere, not a file named logs
+    assert.ok(m.ignores('logs', true));
+    assert.ok(m.ignores('app/logs', true));
+    assert.ok(m.ignores('app/logs/today.txt', false));
+    assert.ok(!m.ignores('logs', false));
+    // ** in the middle
+    assert.ok(m.ignores('docs/draft-1.md', false));
+    assert.ok(m.ignores('docs/a/b/draft-2.md', false));
+    assert.ok(!m.ignores('docs/final.md', false));
+    // negation re-includes a file whose folder is not excluded
+    assert.ok(m.ignores('cache/blob', false));
+    assert.ok(!m.ignores('cache/keep.txt', false));
+    assert.ok(m.ignores('secret/open.txt', false));
+    // case-sensitive, like git on Linux
+    assert.ok(m.ignores('Thumbs.db', false));
+    assert.ok(!m.ignores('thumbs.db', false));
+  });
+}
 
 test('IgnoreRules loads .peerfold/ignore and reloads it only when it changes', async () => {
   const root = await mkdtemp(join(tmpdir(), 'pf-ignore-'));
@@ -102,6 +107,14 @@ test('IgnoreRules loads .peerfold/ignore and reloads it only when it changes', a
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test('comments and blank lines alone ignore nothing but what is always ignored', () => {
+  const m = compileIgnore('# only a comment\n\n   \n');
+  assert.ok(!m.ignores('a.log', false));
+  assert.ok(!m.ignores('#x', false));
+  assert.ok(m.ignores('.peerfold/ignore', false));
+  assert.ok(compileIgnore('\\#x\n').ignores('#x', false), 'an escaped # is a pattern');
 });
 
 test('NFC: patterns and paths compare in the same normalization', () => {
