@@ -2,6 +2,10 @@
 //   chunk list: 36 bytes per chunk, in file order: 32-byte SHA-256 | u32 LE size
 //   version vector: 12 bytes per entry, sorted by device number: u32 LE device number | f64 LE counter
 //   (device numbers are this database's short ids for device ids, see the devices table)
+//   file hash: NULL when it is the SHA-256 of the concatenated chunk hashes (what a scan makes), so
+//   the usual case costs nothing; anything else (an encrypted share's entries, tombstones, '') is stored
+//   writer signature: writer key (32 bytes, one per share: kept once in writer_keys) | Ed25519 (64)
+import { hash } from 'node:crypto';
 import type { ChunkRef } from './rows.ts';
 
 export const CHUNK_ENTRY_BYTES = 36;
@@ -18,9 +22,15 @@ export function encodeChunks(chunks: readonly ChunkRef[]): Uint8Array {
   return out;
 }
 
+function checkChunkBlob(blob: Uint8Array): void {
+  if (blob.length % CHUNK_ENTRY_BYTES !== 0)
+    throw new CorruptRowError(`a chunk list of ${blob.length} bytes is not a whole number of ${CHUNK_ENTRY_BYTES}-byte entries`);
+}
+
 export function decodeChunks(blob: Uint8Array): ChunkRef[] {
+  checkChunkBlob(blob);
   const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-  const n = Math.floor(buf.length / CHUNK_ENTRY_BYTES);
+  const n = buf.length / CHUNK_ENTRY_BYTES;
   const out: ChunkRef[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const at = i * CHUNK_ENTRY_BYTES;
@@ -72,4 +82,62 @@ export function hashToBlob(hex: string): Uint8Array {
 
 export function blobToHash(blob: Uint8Array): string {
   return blob.length ? Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('hex') : '';
+}
+
+/** A row of the index that cannot be what this code wrote: the database is damaged. */
+export class CorruptRowError extends Error {
+  constructor(detail: string) {
+    super(`index database damaged: ${detail}; move the index folder away (the shares are rescanned) or restore a backup`);
+    this.name = 'CorruptRowError';
+  }
+}
+
+/** SHA-256 over the chunk hashes of an encoded chunk list: the hash a scan gives a file. */
+export function chunkListDigest(chunks: Uint8Array): Buffer {
+  checkChunkBlob(chunks);
+  const n = chunks.length / CHUNK_ENTRY_BYTES;
+  let hashes: Uint8Array;
+  if (n === 1) hashes = chunks.subarray(0, 32);
+  else {
+    hashes = Buffer.allocUnsafe(n * 32);
+    for (let i = 0; i < n; i++) hashes.set(chunks.subarray(i * CHUNK_ENTRY_BYTES, i * CHUNK_ENTRY_BYTES + 32), i * 32);
+  }
+  // the one-shot form: this runs for every entry read, and a Hash object per call costs more than the hashing
+  return hash('sha256', hashes, 'buffer');
+}
+
+/** The hash column's value: null when the hash is the chunk list's digest (derived again on read). */
+export function storedHash(hex: string, chunks: Uint8Array): Uint8Array | null {
+  const blob = hashToBlob(hex);
+  return blob.length === 32 && Buffer.compare(blob, chunkListDigest(chunks)) === 0 ? null : blob;
+}
+
+/** The file hash from the hash column and the chunk list (inverse of storedHash). */
+export function readHash(stored: Uint8Array | null, chunks: Uint8Array): string {
+  return stored === null ? chunkListDigest(chunks).toString('hex') : blobToHash(stored);
+}
+
+export const WRITER_KEY_BYTES = 32;
+const SIGNATURE_BYTES = 96;
+
+/**
+ * A writer signature as stored: its writer key apart (kept once per key), the rest as is. Anything
+ * but a 96-byte signature is stored whole, with no key.
+ */
+export function splitSignature(sig: Uint8Array | null | undefined): { key: Uint8Array | null; rest: Uint8Array | null } {
+  if (!sig?.length) return { key: null, rest: null };
+  if (sig.length !== SIGNATURE_BYTES) return { key: null, rest: sig };
+  return { key: sig.subarray(0, WRITER_KEY_BYTES), rest: sig.subarray(WRITER_KEY_BYTES) };
+}
+
+/** The signature from its stored parts (inverse of splitSignature). */
+export function joinSignature(key: Uint8Array | null, rest: Uint8Array | null): Uint8Array | null {
+  if (key === null) return rest;
+  if (key.length !== WRITER_KEY_BYTES) throw new CorruptRowError(`a writer key of ${key.length} bytes`);
+  if (rest === null || rest.length !== SIGNATURE_BYTES - WRITER_KEY_BYTES)
+    throw new CorruptRowError(`a signature with a writer key but ${rest?.length ?? 0} bytes of signature`);
+  const out = new Uint8Array(SIGNATURE_BYTES);
+  out.set(key, 0);
+  out.set(rest, WRITER_KEY_BYTES);
+  return out;
 }

@@ -49,9 +49,15 @@ export type { SqlValue } from 'sql.js';
 
 export type SnapshotStep = 'exported' | 'journal-switched' | 'snapshot-written' | 'snapshot-renamed' | 'journals-removed';
 
+/**
+ * One schema step: SQL, or a function that rewrites rows through the database's own run()/rows()
+ * (in the same transaction, journaled like any write, so a replay needs nothing but SQL).
+ */
+export type Migration = string | ((db: DurableDb) => void);
+
 export interface DurableDbOptions {
   /** Schema migrations; migration i brings PRAGMA user_version from i to i+1. Append only. */
-  migrations: readonly string[];
+  migrations: readonly Migration[];
   /** Start a background snapshot once the journal is this big (default 16 MiB). */
   journalLimitBytes?: number;
   /** Also snapshot this often when the journal is not empty (default 30 min; 0 = never). */
@@ -289,7 +295,7 @@ export class DurableDb {
   }
 
   /** Brings the schema up to date; true if any migration ran. */
-  private migrate(migrations: readonly string[]): boolean {
+  private migrate(migrations: readonly Migration[]): boolean {
     const version = Number(this.rows('PRAGMA user_version')[0]![0]);
     if (version > migrations.length) {
       throw new Error(
@@ -299,7 +305,9 @@ export class DurableDb {
     }
     for (let v = version; v < migrations.length; v++) {
       this.transaction(() => {
-        this.exec(migrations[v]!);
+        const step = migrations[v]!;
+        if (typeof step === 'string') this.exec(step);
+        else step(this);
         this.run(`PRAGMA user_version = ${v + 1}`);
       });
     }

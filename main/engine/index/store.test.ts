@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { IndexStore } from './store.ts';
 import { DurableDb } from './durable-db.ts';
 import { INDEX_MIGRATIONS } from './schema.ts';
+import { encodeChunks, encodeVersion } from './blobs.ts';
 import type { ChunkRef, FileRecord, ShareRow } from './rows.ts';
 
 const LOCAL = 'LOCALDEVICE-AAAA';
@@ -506,6 +507,106 @@ test("a writer's signature is stored with the entry; a database from before sign
     const again = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
     assert.deepEqual(again.store.getFile('s1', PEER, 'signed.txt')?.signature, signature, 'and survives a reopen');
     await again.db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('schema 3: a database of schema 2 is migrated with every entry as it was, in the compact form', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerfold-store-'));
+  try {
+    const key = new Uint8Array(32).fill(7);
+    const signed = (n: number) => Buffer.concat([key, new Uint8Array(64).fill(n)]);
+    const scanned = file('a.txt', { sequence: 1 });
+    const fromPeer = file('a.txt', { deviceId: PEER, sequence: 5, signature: signed(1), version: { [LOCAL]: 1 } });
+    const peerDir = file('dir', {
+      deviceId: PEER,
+      sequence: 6,
+      type: 'dir',
+      size: 0,
+      chunks: [],
+      hash: '',
+      signature: signed(2),
+    });
+    const other = file('enc.bin', { sequence: 2, hash: 'ab'.repeat(32), signature: new Uint8Array(10).fill(4) });
+    const tomb = file('gone.txt', { sequence: 3, deleted: true, chunks: [], size: 0, hash: '' });
+    const all = [scanned, fromPeer, peerDir, other, tomb];
+
+    // rows as schema 2 stored them
+    const old = await DurableDb.open(dir, { migrations: INDEX_MIGRATIONS.slice(0, 2), snapshotEveryMs: 0 });
+    new IndexStore(old.db, LOCAL).addShare(share('s1'));
+    old.db.run('INSERT INTO devices (id) VALUES (?), (?)', [LOCAL, PEER]);
+    const devNo = (id: string) => (id === LOCAL ? 1 : 2);
+    const pathNo = new Map<string, number>();
+    for (const r of all) {
+      if (!pathNo.has(r.path)) {
+        old.db.run('INSERT INTO paths (share_no, path) VALUES (1, ?)', [r.path]);
+        pathNo.set(r.path, pathNo.size + 1);
+      }
+      old.db.run('INSERT INTO files VALUES (?, ?, 1, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)', [
+        pathNo.get(r.path)!,
+        devNo(r.deviceId),
+        { file: 0, dir: 1, symlink: 2 }[r.type],
+        r.size,
+        r.mode,
+        r.mtimeMs,
+        r.inode,
+        encodeVersion(r.version, devNo),
+        r.sequence,
+        r.deleted ? 1 : 0,
+        encodeChunks(r.chunks),
+        r.hash ? Buffer.from(r.hash, 'hex') : new Uint8Array(0),
+        devNo(r.modifiedBy),
+        r.signature ?? null,
+      ]);
+    }
+    await old.db.close();
+
+    const { store, db } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+    for (const r of all) {
+      const { signature, ...rest } = r;
+      const got = store.getFile('s1', r.deviceId, r.path);
+      assert.ok(got, r.path);
+      const { signature: gotSig, ...gotRest } = got;
+      assert.deepEqual(gotRest, rest, `${r.path} of ${r.deviceId}`);
+      assert.deepEqual(gotSig ? Buffer.from(gotSig) : undefined, signature ? Buffer.from(signature) : undefined);
+    }
+    assert.deepEqual(
+      store.filesSince('s1', LOCAL, 0, 10).map((r) => r.path),
+      ['a.txt', 'enc.bin', 'gone.txt'],
+    );
+    // the compact form: derived hashes left out, the writer key once, no rowid
+    assert.equal(db.rows('SELECT count(*) FROM files WHERE hash IS NULL')[0]![0], 2, 'a.txt on both devices');
+    assert.equal(db.rows('SELECT count(*) FROM writer_keys')[0]![0], 1);
+    assert.match(String(db.rows("SELECT sql FROM sqlite_master WHERE name = 'files'")[0]![0]), /WITHOUT ROWID/);
+
+    // and new writes keep to it
+    store.putFiles([file('b.txt', { sequence: 4 }), file('b.txt', { deviceId: PEER, sequence: 7, signature: signed(3) })]);
+    assert.equal(db.rows('SELECT count(*) FROM files WHERE hash IS NULL')[0]![0], 4);
+    assert.equal(db.rows('SELECT count(*) FROM writer_keys')[0]![0], 1, 'the same key is not stored twice');
+    const b = store.getFile('s1', LOCAL, 'b.txt')!;
+    assert.deepEqual(
+      store.findChunk(b.chunks[1]!.hash).map((l) => l.path),
+      ['b.txt'],
+      'the chunk index finds new entries',
+    );
+    assert.deepEqual(Buffer.from(store.getFile('s1', PEER, 'b.txt')!.signature!), signed(3));
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an entry whose writer key is missing from the database is a clear error, not a wrong signature', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerfold-store-'));
+  try {
+    const { store, db } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+    store.addShare(share('s1'));
+    store.putFiles([file('a.txt', { deviceId: PEER, signature: new Uint8Array(96).fill(1) })]);
+    db.run('DELETE FROM writer_keys');
+    const fresh = new IndexStore(db, LOCAL); // nothing cached
+    assert.throws(() => fresh.getFile('s1', PEER, 'a.txt'), /index database damaged: an entry refers to unknown writer key number 1/);
+    await db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,19 @@
 import { randomInt } from 'node:crypto';
 import type { SqlValue } from 'sql.js';
 import { DurableDb, type DurableDbOptions } from './durable-db.ts';
-import { CHUNK_ENTRY_BYTES, blobToHash, chunkSpan, decodeChunks, decodeVersion, encodeChunks, encodeVersion, hashToBlob } from './blobs.ts';
+import {
+  CHUNK_ENTRY_BYTES,
+  CorruptRowError,
+  chunkSpan,
+  decodeChunks,
+  decodeVersion,
+  encodeChunks,
+  encodeVersion,
+  joinSignature,
+  readHash,
+  splitSignature,
+  storedHash,
+} from './blobs.ts';
 import { INDEX_MIGRATIONS } from './schema.ts';
 import type {
   ChunkLocation,
@@ -27,7 +39,7 @@ const TYPE_NAME: readonly FileType[] = ['file', 'dir', 'symlink'];
 
 // Columns of a file record, in the order decodeFile() reads them.
 const FILE_COLS = `p.path, f.device_no, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.symlink_target,
-  f.version, f.sequence, f.deleted, f.chunks, f.hash, f.modified_by, f.signature`;
+  f.version, f.sequence, f.deleted, f.chunks, f.hash, f.modified_by, f.signature, f.signer`;
 
 const PEER_COLS = 's.id, d.id, pr.name, pr.address, pr.via, pr.last_seen, pr.remote_seq_seen, pr.local_seq_acked';
 
@@ -40,11 +52,11 @@ const SQL = {
   pathId: 'SELECT id FROM paths WHERE share_no = ? AND path = ?',
   insertPath: 'INSERT INTO paths (share_no, path) VALUES (?, ?)',
   upsertFile: `INSERT INTO files (path_id, device_no, share_no, type, size, mode, mtime_ms, inode, symlink_target,
-      version, sequence, deleted, chunks, hash, modified_by, signature)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+      version, sequence, deleted, chunks, hash, modified_by, signature, signer)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
     ON CONFLICT (path_id, device_no) DO UPDATE SET type = ?4, size = ?5, mode = ?6, mtime_ms = ?7, inode = ?8,
       symlink_target = ?9, version = ?10, sequence = ?11, deleted = ?12, chunks = ?13, hash = ?14, modified_by = ?15,
-      signature = ?16`,
+      signature = ?16, signer = ?17`,
   oldChunks: 'SELECT chunks, deleted, type FROM files WHERE path_id = ? AND device_no = ?',
   chunkHits: 'SELECT path_id, idx FROM chunk_index WHERE h = ?',
   liveChunks: 'SELECT chunks FROM files WHERE path_id = ? AND device_no = ? AND deleted = 0',
@@ -52,6 +64,9 @@ const SQL = {
   shareId: 'SELECT id FROM shares WHERE no = ?',
   deleteChunk: 'DELETE FROM chunk_index WHERE h = ? AND path_id = ? AND idx = ?',
   localChunkLists: 'SELECT path_id, chunks FROM files WHERE device_no = ? AND deleted = 0 AND type = 0',
+  writerKeyNo: 'SELECT no FROM writer_keys WHERE key = ?',
+  writerKey: 'SELECT key FROM writer_keys WHERE no = ?',
+  insertWriterKey: 'INSERT INTO writer_keys (key) VALUES (?)',
 } as const;
 
 const INSERT_BATCHES = [32, 16, 8, 4, 2, 1] as const;
@@ -117,6 +132,10 @@ export class IndexStore {
   private readonly devNoById = new Map<string, number>();
   private readonly devIdByNo = new Map<number, string>();
   private readonly shareNoById = new Map<string, number>();
+  /** writer_keys, both ways (a handful: one per share's read-write secret) */
+  private readonly writerKeyNoByHex = new Map<string, number>();
+  private readonly writerKeyByNo = new Map<number, Uint8Array>();
+  private lastWriterKey: { key: Uint8Array; no: number } | null = null;
 
   /** Opens the index database in `dir` (the home folder's index directory) with this module's schema. */
   static async open(dir: string, localDeviceId: string, options: Omit<DurableDbOptions, 'migrations'> = {}): Promise<OpenIndexResult> {
@@ -133,6 +152,9 @@ export class IndexStore {
       this.devNoById.clear();
       this.devIdByNo.clear();
       this.shareNoById.clear();
+      this.writerKeyNoByHex.clear();
+      this.writerKeyByNo.clear();
+      this.lastWriterKey = null;
     });
     const stored = db.get<{ value: SqlValue }>("SELECT value FROM meta WHERE key = 'local_device'");
     if (stored?.value !== localDeviceId) {
@@ -294,6 +316,7 @@ export class IndexStore {
     const local = r.deviceId === this.localDeviceId;
     const chunks = encodeChunks(r.chunks);
     const version = encodeVersion(r.version, (id) => this.deviceNo(id));
+    const signature = splitSignature(r.signature);
     if (local) this.noteLocalChunks(pathId, devNo, !r.deleted && r.type === 'file' ? chunks : null);
     this.db.run(SQL.upsertFile, [
       pathId,
@@ -309,9 +332,10 @@ export class IndexStore {
       r.sequence,
       r.deleted ? 1 : 0,
       chunks,
-      hashToBlob(r.hash),
+      storedHash(r.hash, chunks),
       this.deviceNo(r.modifiedBy),
-      r.signature?.length ? r.signature : null,
+      signature.rest,
+      signature.key ? this.writerKeyNo(signature.key) : null,
     ]);
   }
 
@@ -481,7 +505,7 @@ export class IndexStore {
     return this.db
       .rows(
         `SELECT ${FILE_COLS} FROM files f JOIN paths p ON p.id = f.path_id
-         WHERE f.share_no = ? AND f.device_no = ? AND f.sequence > ? ORDER BY f.sequence, f.rowid LIMIT ?`,
+         WHERE f.share_no = ? AND f.device_no = ? AND f.sequence > ? ORDER BY f.sequence, f.path_id LIMIT ?`,
         [shareNo, devNo, afterSeq, limit],
       )
       .map((r) => this.decodeFile(shareId, r));
@@ -794,6 +818,31 @@ export class IndexStore {
     return id;
   }
 
+  /** The writer key's number, registering the key if it is new (a write: call inside a transaction). */
+  private writerKeyNo(key: Uint8Array): number {
+    const last = this.lastWriterKey;
+    if (last && Buffer.compare(last.key, key) === 0) return last.no; // nearly always: one key per share
+    const hex = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+    let no = this.writerKeyNoByHex.get(hex);
+    if (no === undefined) {
+      no = this.db.rows(SQL.writerKeyNo, [key])[0]?.[0] as number | undefined;
+      no ??= this.insertReturningRowid(SQL.insertWriterKey, [key]);
+      this.writerKeyNoByHex.set(hex, no);
+    }
+    this.lastWriterKey = { key: Buffer.from(key), no };
+    return no;
+  }
+
+  private writerKeyOf(no: number): Uint8Array {
+    let key = this.writerKeyByNo.get(no);
+    if (key === undefined) {
+      key = this.db.rows(SQL.writerKey, [no])[0]?.[0] as Uint8Array | undefined;
+      if (key === undefined) throw new CorruptRowError(`an entry refers to unknown writer key number ${no}`);
+      this.writerKeyByNo.set(no, key);
+    }
+    return key;
+  }
+
   private pathId(shareNo: number, path: string): number {
     const found = this.db.rows(SQL.pathId, [shareNo, path])[0]?.[0];
     if (typeof found === 'number') return found;
@@ -801,13 +850,15 @@ export class IndexStore {
   }
 
   /** (cheaper in SQLite than INSERT ... RETURNING, and replays identically: rowids are deterministic) */
-  private insertReturningRowid(sql: string, params: (string | number)[]): number {
+  private insertReturningRowid(sql: string, params: (string | number | Uint8Array)[]): number {
     this.db.run(sql, params);
     return this.db.rows(SQL.lastRowid)[0]![0] as number;
   }
 
   private decodeFile(shareId: string, r: SqlValue[]): FileRecord {
-    const signature = r[14] as Uint8Array | null;
+    const chunks = r[11] as Uint8Array;
+    const signer = r[15] as number | null;
+    const signature = joinSignature(signer === null ? null : this.writerKeyOf(signer), r[14] as Uint8Array | null);
     return {
       shareId,
       deviceId: this.deviceIdOf(r[1] as number),
@@ -821,8 +872,8 @@ export class IndexStore {
       version: decodeVersion(r[8] as Uint8Array, (no) => this.deviceIdOf(no)),
       sequence: r[9] as number,
       deleted: r[10] === 1,
-      chunks: decodeChunks(r[11] as Uint8Array),
-      hash: blobToHash(r[12] as Uint8Array),
+      chunks: decodeChunks(chunks),
+      hash: readHash(r[12] as Uint8Array | null, chunks),
       modifiedBy: this.deviceIdOf(r[13] as number),
       ...(signature ? { signature } : {}),
     };
