@@ -54,6 +54,12 @@ try {
   const engine = await Engine.open({ home: join(base, 'home'), listenPort: 0, log: () => {} });
   await sleep(1000);
   const idle = measure('idle engine');
+  // what the process held when its resident memory peaked during the scan (sampled, no forced GC)
+  let peak = process.memoryUsage();
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > peak.rss) peak = m;
+  }, 200);
   const t0 = performance.now();
   const { share } = await engine.call('share', { path: dir });
   for (;;) {
@@ -62,6 +68,10 @@ try {
     await sleep(250);
   }
   console.log(`scanned ${files} files in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  clearInterval(sampler);
+  console.log(
+    `sampled peak during the scan: rss ${M(peak.rss)} MB | JS heap used ${M(peak.heapUsed)} of ${M(peak.heapTotal)} | arrayBuffers ${M(peak.arrayBuffers)} | wasm and other external ${M(peak.external - peak.arrayBuffers)}`,
+  );
   measure('after the scan');
   await sleep(Number(process.env.MEMORY_WAIT_MS ?? 33_000));
   const after = measure('hash workers gone');
