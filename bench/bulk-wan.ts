@@ -48,7 +48,8 @@ async function once(mode: Run['mode']): Promise<Run> {
   const link = await openLongLink({ rttMs, rateMbit, loss, seed: 7 });
   const c = new Cluster('peerfold-bench-bulk-wan-');
   try {
-    const env: Record<string, string> = mode === 'datachannel' ? { PEERFOLD_UDX: '0' } : {};
+    // TCP off: this compares udx with the data channel across the long link
+    const env: Record<string, string> = mode === 'datachannel' ? { PEERFOLD_UDX: '0', PEERFOLD_TCP: '0' } : { PEERFOLD_TCP: '0' };
     const { a, b } = await pairAcross(c, link, ['home', 'office'], env);
     if (mode === 'udx')
       await waitUntil(

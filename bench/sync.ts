@@ -246,10 +246,10 @@ export async function timeBigFile(a: Device, b: Device, shareId: string, name: s
 async function transfer(c: Cluster, a: Device, b: Device, shareId: string, opts: SyncOptions): Promise<TransferFigures> {
   opts.log(`sync/transfer: ${opts.transferBytes / MiB} MiB from one device to the other`);
   const files = (await a.share(shareId)).localFiles;
-  // the udx stream comes up a moment after the link (unless PEERFOLD_UDX=0 or no UDP path)
+  // the TCP or udx stream comes up a moment after the link (unless both are off or have no path)
   await waitUntil(
     'the bulk stream',
-    async () => (await b.call('peers', {})).some((p) => p.connected && p.transport === 'udx'),
+    async () => (await b.call('peers', {})).some((p) => p.connected && p.transport !== 'datachannel'),
     5_000,
   ).catch(() => opts.log('sync/transfer: chunk data goes over the data channel'));
   const t = await timeBigFile(

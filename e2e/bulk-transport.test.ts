@@ -1,7 +1,8 @@
 // The second transport for bulk data, end to end with real daemons on loopback: chunk data goes
-// over a udx stream (TLS with both device certificates) when a UDP path exists, and over the
-// WebRTC data channel when it does not or when the stream dies mid-transfer; every byte arrives
-// either way, and `peerfold peers --json` says which carries it.
+// over a TCP stream (TLS with both device certificates) where the peer is directly reachable, over
+// a udx stream where TCP is off and a UDP path exists, and over the WebRTC data channel when
+// neither does or when the stream dies mid-transfer; every byte arrives either way, and
+// `peerfold peers --json` says which carries it. The udx tests turn TCP off (PEERFOLD_TCP=0).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -53,29 +54,68 @@ async function pair(envA: Record<string, string>, envB: Record<string, string>, 
   return { c, a, b, shareId };
 }
 
+/**
+ * The log since the device's last link came up: when both dial at once, the link closed as a
+ * duplicate loses its stream, and that is not the one that carried the data.
+ */
+function lastLink(d: Device): string {
+  return d.log.slice(d.log.lastIndexOf('connected to '));
+}
+
 function assertSame(b: Device, files: Record<string, Buffer>, tree: Map<string, string>): void {
   for (const [name, data] of Object.entries(files)) assert.equal(tree.get(name), `f:${sha(data)}`, `${name} on ${b.name}`);
 }
 
-test('chunk data goes over a udx stream when a UDP path exists, and peers --json says so', { timeout: 240_000 }, async () => {
-  const { c, a, b, shareId } = await pair({}, {}, { 'small.txt': Buffer.from('hello\n') });
+/** TCP off: udx is what these tests exercise */
+const noTcp = { PEERFOLD_TCP: '0' };
+
+test(
+  'chunk data goes over a TCP stream between two daemons on loopback, every byte intact, and peers --json says tcp',
+  { timeout: 240_000 },
+  async () => {
+    const { c, a, b, shareId } = await pair({}, {}, { 'small.txt': Buffer.from('hello\n') });
+    try {
+      await waitUntil(
+        'both ends to carry blocks over TCP',
+        async () => (await connectedTransport(a)) === 'tcp' && (await connectedTransport(b)) === 'tcp',
+        90_000,
+        250,
+      );
+      // written once the stream is up: its chunks can only go over TCP
+      const files = { 'small.txt': Buffer.from('hello\n'), 'big.bin': randomBytes(48 * 1024 * 1024) };
+      writeFileSync(join(a.dir, 'big.bin'), files['big.bin']);
+      const trees = await converged([a, b], shareId, 180_000);
+      assertSame(b, files, trees);
+      assert.match(a.log, /tcp: blocks go over a TCP stream to 127\.0\.0\.1:\d+/, 'the dialer names where it connected');
+      assert.match(b.log, /tcp: blocks go over a TCP stream/);
+      assert.doesNotMatch(lastLink(a) + lastLink(b), /blocks go over the data channel|TCP stream was lost/);
+      const peer = (await peersJson(b)).find((p) => p.connected)!;
+      assert.equal(peer.transport, 'tcp');
+      assert.ok(peer.inBytes >= 48 * 1024 * 1024, `bravo received ${peer.inBytes} bytes`);
+    } catch (err) {
+      console.error(c.logs());
+      throw err;
+    }
+  },
+);
+
+test('a TCP stream cut mid-transfer falls back to the data channel and no chunk is lost', { timeout: 300_000 }, async () => {
+  const files = { 'big.bin': randomBytes(24 * 1024 * 1024) };
+  const env = { PEERFOLD_UDX_DEAD_MS: '4000', PEERFOLD_CHUNK_TIMEOUT_MS: '900000' };
+  const { c, a, b, shareId } = await pair(env, { ...env, PEERFOLD_FAULT_UDX_CUT_BYTES: String(4 * 1024 * 1024) }, files);
   try {
+    const trees = await converged([a, b], shareId, 240_000);
+    assertSame(b, files, trees);
+    assert.match(b.log, /tcp: blocks go over a TCP stream/);
+    assert.match(b.log, /the TCP stream was lost \(fault injection/);
     await waitUntil(
-      'both ends to carry blocks over udx',
-      async () => (await connectedTransport(a)) === 'udx' && (await connectedTransport(b)) === 'udx',
-      90_000,
+      'both ends back on the data channel',
+      async () => (await connectedTransport(a)) === 'datachannel' && (await connectedTransport(b)) === 'datachannel',
+      60_000,
       250,
     );
-    // written once the stream is up: its chunks can only go over udx (it never fell back below)
-    const files = { 'small.txt': Buffer.from('hello\n'), 'big.bin': randomBytes(24 * 1024 * 1024) };
-    writeFileSync(join(a.dir, 'big.bin'), files['big.bin']);
-    const trees = await converged([a, b], shareId, 180_000);
-    assertSame(b, files, trees);
-    assert.match(b.log, /blocks go over a udx stream to 127\.0\.0\.1:\d+/);
-    assert.doesNotMatch(a.log + b.log, /blocks go over the data channel/);
-    const peer = (await peersJson(b)).find((p) => p.connected)!;
-    assert.equal(peer.transport, 'udx');
-    assert.ok(peer.inBytes >= 24 * 1024 * 1024, `bravo received ${peer.inBytes} bytes`);
+    const afterCut = b.log.slice(b.log.indexOf('the TCP stream was lost'));
+    assert.doesNotMatch(afterCut, /disconnected from alpha/, `bravo reconnected instead of falling back:\n${b.log}`);
   } catch (err) {
     console.error(c.logs());
     throw err;
@@ -83,12 +123,46 @@ test('chunk data goes over a udx stream when a UDP path exists, and peers --json
 });
 
 test(
+  'with TCP off on one device (PEERFOLD_TCP=0), chunk data goes over a udx stream when a UDP path exists, and peers --json says so',
+  { timeout: 240_000 },
+  async () => {
+    const { c, a, b, shareId } = await pair(noTcp, {}, { 'small.txt': Buffer.from('hello\n') });
+    try {
+      await waitUntil(
+        'both ends to carry blocks over udx',
+        async () => (await connectedTransport(a)) === 'udx' && (await connectedTransport(b)) === 'udx',
+        90_000,
+        250,
+      );
+      // written once the stream is up: its chunks can only go over udx (it never fell back below)
+      const files = { 'small.txt': Buffer.from('hello\n'), 'big.bin': randomBytes(24 * 1024 * 1024) };
+      writeFileSync(join(a.dir, 'big.bin'), files['big.bin']);
+      const trees = await converged([a, b], shareId, 180_000);
+      assertSame(b, files, trees);
+      assert.match(b.log, /blocks go over a udx stream to 127\.0\.0\.1:\d+/);
+      assert.doesNotMatch(lastLink(a) + lastLink(b), /blocks go over the data channel/);
+      const peer = (await peersJson(b)).find((p) => p.connected)!;
+      assert.equal(peer.transport, 'udx');
+      assert.ok(peer.inBytes >= 24 * 1024 * 1024, `bravo received ${peer.inBytes} bytes`);
+      assert.match(b.log, /no TCP stream on this link: the peer does not use TCP/);
+    } catch (err) {
+      console.error(c.logs());
+      throw err;
+    }
+  },
+);
+
+test(
   'with UDP blocked on one device, sync completes over the data channel and peers --json says datachannel',
   { timeout: 240_000 },
   async () => {
     const files = { 'big.bin': randomBytes(6 * 1024 * 1024) };
     // bravo's udx socket drops every datagram, as a firewall would: no probe is ever answered
-    const { c, a, b, shareId } = await pair({}, { PEERFOLD_FAULT_UDX_BLOCK: '1', PEERFOLD_UDX_PATH_TIMEOUT_MS: '3000' }, files);
+    const { c, a, b, shareId } = await pair(
+      noTcp,
+      { ...noTcp, PEERFOLD_FAULT_UDX_BLOCK: '1', PEERFOLD_UDX_PATH_TIMEOUT_MS: '3000' },
+      files,
+    );
     try {
       const trees = await converged([a, b], shareId, 180_000);
       assertSame(b, files, trees);
@@ -102,25 +176,34 @@ test(
   },
 );
 
-test('a device with udx off (PEERFOLD_UDX=0) syncs over the data channel, and its peer knows why', { timeout: 240_000 }, async () => {
-  const files = { 'mid.bin': randomBytes(2 * 1024 * 1024) };
-  const { c, a, b, shareId } = await pair({ PEERFOLD_UDX: '0' }, {}, files);
-  try {
-    const trees = await converged([a, b], shareId, 180_000);
-    assertSame(b, files, trees);
-    await waitUntil('bravo to learn alpha does not use udx', () => /the peer does not use udx/.test(b.log), 30_000, 250);
-    assert.equal(await connectedTransport(b), 'datachannel');
-  } catch (err) {
-    console.error(c.logs());
-    throw err;
-  }
-});
+test(
+  'a device with udx and TCP off (PEERFOLD_UDX=0 PEERFOLD_TCP=0) syncs over the data channel, and its peer knows why',
+  { timeout: 240_000 },
+  async () => {
+    const files = { 'mid.bin': randomBytes(2 * 1024 * 1024) };
+    const { c, a, b, shareId } = await pair({ PEERFOLD_UDX: '0', ...noTcp }, {}, files);
+    try {
+      const trees = await converged([a, b], shareId, 180_000);
+      assertSame(b, files, trees);
+      await waitUntil(
+        'bravo to learn alpha uses neither',
+        () => /the peer does not use udx/.test(b.log) && /the peer does not use TCP/.test(b.log),
+        30_000,
+        250,
+      );
+      assert.equal(await connectedTransport(b), 'datachannel');
+    } catch (err) {
+      console.error(c.logs());
+      throw err;
+    }
+  },
+);
 
 test('a udx stream cut mid-transfer falls back to the data channel and no chunk is lost', { timeout: 300_000 }, async () => {
   const files = { 'big.bin': randomBytes(24 * 1024 * 1024) };
   // bravo cuts its stream once 4 MiB came over it; alpha hears nothing more and times it out
   // a request the cut swallowed is never given up on by timeout here: only sending it again saves it
-  const env = { PEERFOLD_UDX_DEAD_MS: '4000', PEERFOLD_CHUNK_TIMEOUT_MS: '900000' };
+  const env = { PEERFOLD_UDX_DEAD_MS: '4000', PEERFOLD_CHUNK_TIMEOUT_MS: '900000', ...noTcp };
   const { c, a, b, shareId } = await pair(env, { ...env, PEERFOLD_FAULT_UDX_CUT_BYTES: String(4 * 1024 * 1024) }, files);
   try {
     const trees = await converged([a, b], shareId, 240_000);
@@ -154,7 +237,8 @@ test(
     const home = si.addHome();
     const behind = si.addDevice(home, 'natdev');
     const c = cluster();
-    const lan = { PEERFOLD_LAN_TARGETS: '127.255.255.255' };
+    // TCP off: bravo, the dialer, could reach alpha through its NAT by TCP; udx is what this tests
+    const lan = { PEERFOLD_LAN_TARGETS: '127.255.255.255', ...noTcp };
     const a = await c.add('alpha', { ...lan, PEERFOLD_BIND_ADDRESS: '100.64.0.50' }, { netns: { net: si.net, ns: pub } });
     const b = await c.add('bravo', { ...lan, PEERFOLD_BIND_ADDRESS: behind.address }, { netns: { net: si.net, ns: behind.ns } });
     const files = { 'big.bin': randomBytes(8 * 1024 * 1024) };

@@ -16,7 +16,7 @@ export type FileType = 'file' | 'dir' | 'symlink';
 /** How a peer was found / what path its connection takes. */
 export type PeerVia = 'lan' | 'manual' | 'internet' | 'relay';
 /** What carries chunk data to and from a peer: the WebRTC data channel, or a udx stream when a direct UDP path exists. */
-export type PeerTransport = 'datachannel' | 'udx';
+export type PeerTransport = 'datachannel' | 'udx' | 'tcp';
 
 /** device id -> counter. A local change increments this device's counter. */
 export type VersionVector = Record<DeviceId, number>;

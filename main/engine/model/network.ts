@@ -18,6 +18,8 @@ import { shutdownNet, type LinkOptions, type PeerLink } from '../net/transport.t
 import { DeviceLink, type DeviceLinkHost, type LinkStore } from '../peer/device-link.ts';
 import { BulkLink } from '../peer/bulk-link.ts';
 import { openUdxEndpoint, type UdxEndpoint } from '../net/udx.ts';
+import { openTcpListener, type TcpBulkListener } from '../net/tcp-bulk.ts';
+import { tcpTarget } from '../peer/bulk-choice.ts';
 import { claimInvite, type ClaimResult } from '../peer/invite-claim.ts';
 import type { ClaimedInvite } from '../protocol/handshake.ts';
 import type { InviteTerms } from '../protocol/invite-proof.ts';
@@ -108,6 +110,8 @@ export class Network implements ChunkSwarm {
   private readonly rejected = new Map<string, number>();
   /** this device's udx socket for bulk streams; null when udx is off or could not bind */
   private udx: UdxEndpoint | null = null;
+  /** this device's TCP listener for bulk streams; null when TCP is off or could not listen */
+  private tcp: TcpBulkListener | null = null;
   private pems: { certPem: string; keyPem: string } | null = null;
 
   constructor(
@@ -167,6 +171,7 @@ export class Network implements ChunkSwarm {
     });
     this.listenPort = this.listener.port;
     this.udx = openUdxEndpoint((m) => this.deps.log(m));
+    this.tcp = await openTcpListener(this.identityPems(), (m) => this.deps.log(m));
     await this.applyDiscoverySetting();
     this.trackers = new Trackers({
       settings: () => this.deps.settings(),
@@ -204,6 +209,7 @@ export class Network implements ChunkSwarm {
     this.discovery = null;
     await this.listener?.close();
     await this.udx?.close('shutting down');
+    await this.tcp?.close('shutting down');
     await shutdownNet('shutting down');
   }
 
@@ -499,6 +505,8 @@ export class Network implements ChunkSwarm {
       offer: link.peer?.discoveryIds ?? [],
       bulk: new BulkLink({
         endpoint: this.udx,
+        tcp: this.tcp,
+        peerHost: () => tcpTarget(link.selectedPath()),
         candidates: () => this.udx!.candidates(this.stunServers()),
         role: link.role,
         remoteFingerprint: link.remoteFingerprint,

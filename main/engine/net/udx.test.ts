@@ -9,7 +9,7 @@ import { UdxEndpoint, duplexOf, parseCandidate, formatCandidate } from './udx.ts
 import { decodeProbe, encodeProbe } from './udx-probe.ts';
 import { bindingRequest, looksLikeStun, newTransactionId, parseBindingResponse } from './stun.ts';
 import { searchPath } from './udx-path.ts';
-import { FrameError, FrameReader, frameHeader, secureStream, type BulkStream } from './udx-tls.ts';
+import { FrameError, FrameReader, frameHeader, secureStream, type BulkStream } from './bulk-tls.ts';
 
 const log = () => undefined;
 const endpoints: UdxEndpoint[] = [];

@@ -1,11 +1,11 @@
-// The channel a link's blocks go over: a bulk stream (udx) while one is up, the WebRTC data
-// channel otherwise. Falling back is automatic and loses no request: whatever a dead stream did
+// The channel a link's blocks go over: a bulk stream (TCP or udx) while one is up, the WebRTC
+// data channel otherwise. Falling back is automatic and loses no request: whatever a dead stream did
 // not deliver, the link sends again (`onLost`), and an answer goes back the way its request came,
 // or over the data channel when that way is gone.
 
 import type { BlockCarrier, Channel } from './pipe.ts';
 
-/** What the carrier needs of a bulk stream (net/udx-tls.ts's BulkStream is one). */
+/** What the carrier needs of a bulk stream (net/bulk-tls.ts's BulkStream is one). */
 export interface BulkStreamLike {
   readonly closed: boolean;
   send(bytes: Uint8Array): Promise<void>;
@@ -16,13 +16,14 @@ export interface BulkStreamLike {
 
 export class BulkCarrier implements Channel {
   private stream: BulkStreamLike | null = null;
+  private kind: BlockCarrier = 'datachannel';
   private handler: ((bytes: Uint8Array, replyOn: Channel) => void) | null = null;
   private readonly lostHandlers: ((reason: string) => void)[] = [];
 
   constructor(private readonly fallback: Channel) {}
 
   get transport(): BlockCarrier {
-    return this.stream ? 'udx' : 'datachannel';
+    return this.stream ? this.kind : 'datachannel';
   }
 
   send(bytes: Uint8Array): Promise<void> {
@@ -40,17 +41,21 @@ export class BulkCarrier implements Channel {
     this.lostHandlers.push(handler);
   }
 
-  /** From now on blocks go over `stream`, until it closes. */
-  attach(stream: BulkStreamLike): void {
-    if (this.stream && this.stream !== stream) this.stream.close('replaced by another bulk stream');
+  /**
+   * From now on blocks go over `stream` (of transport `kind`), until it closes. A stream this
+   * replaces is closed, and what it had not delivered is sent again over the new one.
+   */
+  attach(stream: BulkStreamLike, kind: Exclude<BlockCarrier, 'datachannel'>): void {
+    const old = this.stream;
     this.stream = stream;
+    this.kind = kind;
     const replyOn: Channel = { send: (bytes) => this.sendVia(stream, bytes), onMessage: () => {} };
     stream.onMessage((bytes) => this.handler?.(bytes, replyOn));
     stream.onClose((reason) => {
-      if (this.stream !== stream) return;
-      this.stream = null;
+      if (this.stream === stream) this.stream = null;
       for (const h of this.lostHandlers) h(reason);
     });
+    if (old && old !== stream) old.close(`replaced by a ${kind} stream`);
   }
 
   close(reason: string): void {

@@ -1,9 +1,13 @@
-// Whether a link's blocks can go over a udx bulk stream, and where to look for the peer (pure).
-// The inputs are the two udxOffer messages of one link (PROTOCOL.md, "Bulk streams").
+// Whether a link's blocks can go over a TCP or udx bulk stream, and where to reach the peer (pure).
+// The inputs are the offers of one link (PROTOCOL.md, "Bulk streams"). TCP is preferred where it
+// connects; udx is tried beside it, for paths TCP cannot take (through NATs); the data channel
+// carries whatever neither does.
 
-import { MAX_CANDIDATES, type UdxOffer } from '../protocol/messages.ts';
+import { isIP } from 'node:net';
+import { MAX_CANDIDATES, type TcpOffer, type UdxOffer } from '../protocol/messages.ts';
 import { parseCandidate } from '../net/udx.ts';
 import type { PathTarget } from '../net/udx-path.ts';
+import type { SelectedPath } from '../net/path.ts';
 import type { LinkRole } from '../net/transport.ts';
 
 /** This device's side of a link's bulk stream: 'off' when it does not use udx. */
@@ -38,4 +42,38 @@ export function planBulk(ours: OurBulkSide | null, peer: UdxOffer | null): BulkP
 /** The dialer of the WebRTC link is the TLS client of its bulk stream, the other end the server. */
 export function tlsRole(linkRole: LinkRole): 'client' | 'server' {
   return linkRole === 'offerer' ? 'client' : 'server';
+}
+
+export type TcpPlan =
+  /** an offer is still missing */
+  | { kind: 'wait' }
+  /** no TCP stream on this link */
+  | { kind: 'off'; reason: string }
+  /** the TLS server: the peer dials this device's listener */
+  | { kind: 'listen' }
+  /** the TLS client: dial the peer here */
+  | { kind: 'dial'; host: string; port: number };
+
+/**
+ * `ours`: this device's tcpOffer went out with a port (true), with port 0 (false), not yet (null).
+ * `peerHost`: the peer's address on the link's selected candidate pair (tcpTarget).
+ */
+export function planTcp(ours: boolean | null, peer: TcpOffer | null, role: 'client' | 'server', peerHost: string | null): TcpPlan {
+  if (ours === false) return { kind: 'off', reason: 'TCP is off on this device' };
+  if (peer && peer.port === 0) return { kind: 'off', reason: 'the peer does not use TCP' };
+  if (ours === null || !peer) return { kind: 'wait' };
+  if (role === 'server') return { kind: 'listen' };
+  if (!peerHost) return { kind: 'off', reason: 'the link has no direct address of the peer (it goes through a relay)' };
+  return { kind: 'dial', host: peerHost, port: peer.port };
+}
+
+/**
+ * Where to dial the peer's TCP port: its address on the path ICE chose, when that path is direct
+ * (a TURN relay's address leads to the relay, not the peer). A NAT on the way usually drops the
+ * connection attempt; the dial then times out and udx or the data channel carry the blocks.
+ */
+export function tcpTarget(path: SelectedPath | null): string | null {
+  if (!path || path.local.type === 'relay' || path.remote.type === 'relay') return null;
+  const host = path.remote.address;
+  return isIP(host) ? host : null;
 }

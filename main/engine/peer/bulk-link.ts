@@ -1,13 +1,18 @@
 // One link's bulk stream (PROTOCOL.md, "Bulk streams"): once the link is live, both devices swap
-// a udxOffer over it (a stream id, a one-time token, the addresses of their udx socket), find a UDP
-// path by probing, run TLS over a udx stream with the certificates the link's DTLS saw, and from
-// then on carry the link's blocks over it. Whatever fails, at any step, leaves the blocks on the
-// data channel (bulk-carrier.ts), and the link goes on.
+// a tcpOffer (tcp-leg.ts: the port of their TCP listener) and a udxOffer (a stream id, a one-time
+// token, the addresses of their udx socket) over it. Both ways are tried at once: TCP by a dial to
+// the peer's address on the link's path, udx by probing for a UDP path. Each runs TLS with the
+// certificates the link's DTLS saw, bound to the link by the offers' tokens (net/bulk-tls.ts).
+// A TCP stream carries the blocks whenever one comes up (the kernel moves its bytes; udx calls
+// into JS per packet), and ends the udx attempt; a udx stream carries them otherwise. Whatever
+// fails, at any step, leaves the blocks on the data channel (bulk-carrier.ts), and the link goes on.
 //
+// The udx side's states:
 //   waiting ──both offers, a usable address──> probing ──a path answered──> securing ──TLS, token──> up
 //      │                                          │                            │                     │
 //      └─ off here or at the peer, no address ────┴── no answer in time ───────┴── refused ──────────┴─ stream lost
 //                                             └──────────────> datachannel (final for this link)
+//   any state but closed ── a TCP stream is up ──> superseded (final)
 //   any state ── the link closes ──> closed
 
 import { randomBytes } from 'node:crypto';
@@ -15,22 +20,28 @@ import { errorMessage, type NetLog } from '../net/log.ts';
 import type { LinkRole } from '../net/transport.ts';
 import { duplexOf, formatCandidate, type UdxEndpoint } from '../net/udx.ts';
 import { searchPath, type PathSearch, type PathTarget } from '../net/udx-path.ts';
-import { TOKEN_BYTES, secureStream, type BulkStream } from '../net/udx-tls.ts';
-import { MAX_CANDIDATES, type UdxOffer } from '../protocol/messages.ts';
+import { TOKEN_BYTES, secureStream, type BulkStream } from '../net/bulk-tls.ts';
+import type { TcpBulkListener } from '../net/tcp-bulk.ts';
+import { MAX_CANDIDATES, type BulkOffer, type UdxOffer } from '../protocol/messages.ts';
 import { BulkCarrier } from './bulk-carrier.ts';
 import { planBulk, tlsRole, type OurBulkSide } from './bulk-choice.ts';
 import { RateMeter } from '../net/rate.ts';
 import { guard } from '../net/log.ts';
 import type { BlockCarrier, BulkPlug, Channel, LinkStats } from './pipe.ts';
+import { TcpLeg } from './tcp-leg.ts';
 
 /** Addresses one udxOffer carries: the protocol's limit. */
 const MAX_OFFERED = MAX_CANDIDATES;
 
-export type BulkState = 'waiting' | 'probing' | 'securing' | 'up' | 'datachannel' | 'closed';
+export type BulkState = 'waiting' | 'probing' | 'securing' | 'up' | 'datachannel' | 'superseded' | 'closed';
 
 export interface BulkLinkDeps {
   /** this device's udx socket; null when udx is off here */
   endpoint: UdxEndpoint | null;
+  /** this device's TCP bulk listener; null when TCP is off here (or absent: the same) */
+  tcp?: TcpBulkListener | null;
+  /** the peer's address on the link's path when it is direct (bulk-choice.ts tcpTarget) */
+  peerHost?: () => string | null;
   /** the addresses to offer (host, then STUN-learned); default: the socket's host candidates */
   candidates?: () => Promise<string[]>;
   /** the WebRTC link's role: its dialer is the TLS client */
@@ -42,7 +53,7 @@ export interface BulkLinkDeps {
   /** the link's data channel: the fallback */
   dataChannel: Channel;
   log(message: string): void;
-  /** test fault (PEERFOLD_FAULT_UDX_CUT_BYTES): the stream is cut once this many bytes came over it */
+  /** test fault (PEERFOLD_FAULT_UDX_CUT_BYTES): the bulk stream is cut once this many bytes came over it */
   cutAfterBytes?: number;
 }
 
@@ -56,10 +67,13 @@ export class BulkLink implements BulkPlug {
   private offered = false;
   private search: PathSearch | null = null;
   private stream: BulkStream | null = null;
+  /** the TCP stream while it is up */
+  private tcpStream: BulkStream | null = null;
+  private readonly tcp: TcpLeg;
   private readonly netLog: NetLog;
   /** why blocks stay on the data channel (for the log and tests) */
   reason = '';
-  /** bytes of streams already closed */
+  /** bytes of streams already closed (udx and TCP) */
   private doneIn = 0;
   private doneOut = 0;
   private readonly inRate = new RateMeter();
@@ -69,10 +83,27 @@ export class BulkLink implements BulkPlug {
   constructor(private readonly deps: BulkLinkDeps) {
     this.carrier = new BulkCarrier(deps.dataChannel);
     this.netLog = (level, m) => (level === 'warn' || level === 'error' ? deps.log(`udx: ${m}`) : undefined);
+    const tcpLog: NetLog = (level, m) => (level === 'warn' || level === 'error' ? deps.log(`tcp: ${m}`) : undefined);
+    this.tcp = new TcpLeg(
+      {
+        listener: deps.tcp ?? null,
+        role: tlsRole(deps.role),
+        remoteFingerprint: deps.remoteFingerprint,
+        identity: deps.identity,
+        peerHost: deps.peerHost ?? (() => null),
+        netLog: tcpLog,
+      },
+      { up: (stream) => this.tcpUp(stream), off: (reason) => deps.log(`tcp: no TCP stream on this link: ${reason}`) },
+    );
   }
 
+  /** the udx side's state */
   get current(): BulkState {
     return this.state;
+  }
+
+  get tcpState(): string {
+    return this.tcp.current;
   }
 
   get transport(): BlockCarrier {
@@ -91,8 +122,9 @@ export class BulkLink implements BulkPlug {
     this.carrier.onLost(handler);
   }
 
-  start(sendControl: (msg: UdxOffer) => void): void {
+  start(sendControl: (msg: BulkOffer) => void): void {
     if (this.ours !== null || this.state === 'closed') return;
+    sendControl(this.tcp.offer());
     const ep = this.deps.endpoint;
     if (!ep) {
       this.ours = 'off';
@@ -119,7 +151,8 @@ export class BulkLink implements BulkPlug {
       .catch((err) => this.fallBack(`udx offer failed: ${errorMessage(err)}`));
   }
 
-  peerOffered(msg: UdxOffer): void {
+  peerOffered(msg: BulkOffer): void {
+    if (msg.type === 'tcpOffer') return this.tcp.peerOffered(msg);
     if (this.state === 'closed') return;
     if (this.peer) {
       this.deps.log('udx: the peer offered a bulk stream twice on one link; the second offer is ignored');
@@ -131,9 +164,10 @@ export class BulkLink implements BulkPlug {
 
   stats(): LinkStats {
     const s = this.stream;
+    const t = this.tcpStream;
     return {
-      bytesIn: this.doneIn + (s?.bytesIn ?? 0),
-      bytesOut: this.doneOut + (s?.bytesOut ?? 0),
+      bytesIn: this.doneIn + (s?.bytesIn ?? 0) + (t?.bytesIn ?? 0),
+      bytesOut: this.doneOut + (s?.bytesOut ?? 0) + (t?.bytesOut ?? 0),
       inBytesPerSec: this.inRate.rate(),
       outBytesPerSec: this.outRate.rate(),
     };
@@ -144,8 +178,10 @@ export class BulkLink implements BulkPlug {
     this.state = 'closed';
     if (this.rateTimer) clearInterval(this.rateTimer);
     this.search?.stop();
+    this.tcp.close();
     this.carrier.close(reason);
     this.stream?.close(reason);
+    this.tcpStream?.close(reason);
   }
 
   private step(): void {
@@ -158,7 +194,7 @@ export class BulkLink implements BulkPlug {
   }
 
   private fallBack(reason: string): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.state === 'superseded') return;
     this.search?.stop();
     this.search = null;
     this.state = 'datachannel';
@@ -207,8 +243,43 @@ export class BulkLink implements BulkPlug {
     this.stream = stream;
     this.state = 'up';
     this.deps.log(`udx: blocks go over a udx stream to ${formatCandidate(path.host, path.port)}`);
+    this.sampleRates();
+    stream.onClose((reason) => {
+      this.doneIn += stream.bytesIn;
+      this.doneOut += stream.bytesOut;
+      if (this.stream === stream) this.stream = null;
+      if (this.state === 'up') this.fallBack(`the udx stream was lost (${reason})`);
+    });
+    this.carrier.attach(stream, 'udx');
+    if (this.deps.cutAfterBytes !== undefined) this.cutLater(stream, this.deps.cutAfterBytes);
+  }
+
+  /** A TCP stream is bound to the link: it carries the blocks from now on, and udx is not needed. */
+  private tcpUp(stream: BulkStream): void {
+    if (this.state === 'closed') return stream.close('the link closed');
+    const udxWas = this.state;
+    this.state = 'superseded';
+    this.search?.stop();
+    this.search = null;
+    this.tcpStream = stream;
+    const where = stream.remoteAddress;
+    this.deps.log(`tcp: blocks go over a TCP stream${where ? ` to ${where}` : ''}${udxWas === 'up' ? ' (instead of udx)' : ''}`);
+    this.sampleRates();
+    stream.onClose((reason) => {
+      this.doneIn += stream.bytesIn;
+      this.doneOut += stream.bytesOut;
+      if (this.tcpStream === stream) this.tcpStream = null;
+      if (this.state !== 'closed') this.deps.log(`tcp: the TCP stream was lost (${reason}); blocks go over the data channel`);
+    });
+    // closes a udx stream that carried them until now (its requests in flight are sent again)
+    this.carrier.attach(stream, 'tcp');
+    if (this.deps.cutAfterBytes !== undefined) this.cutLater(stream, this.deps.cutAfterBytes);
+  }
+
+  private sampleRates(): void {
+    if (this.rateTimer) return;
     this.rateTimer = setInterval(
-      guard(this.netLog, 'udx rate timer', () => {
+      guard(this.netLog, 'bulk rate timer', () => {
         const st = this.stats();
         this.inRate.sample(Date.now(), st.bytesIn);
         this.outRate.sample(Date.now(), st.bytesOut);
@@ -216,14 +287,6 @@ export class BulkLink implements BulkPlug {
       1000,
     );
     this.rateTimer.unref();
-    stream.onClose((reason) => {
-      this.doneIn += stream.bytesIn;
-      this.doneOut += stream.bytesOut;
-      if (this.stream === stream) this.stream = null;
-      if (this.state === 'up') this.fallBack(`the udx stream was lost (${reason})`);
-    });
-    this.carrier.attach(stream);
-    if (this.deps.cutAfterBytes !== undefined) this.cutLater(stream, this.deps.cutAfterBytes);
   }
 
   private cutLater(stream: BulkStream, bytes: number): void {

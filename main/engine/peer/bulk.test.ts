@@ -1,12 +1,16 @@
 // Choosing the carrier of a link's blocks (pure), the carrier's fallback, and requests sent again
 // when a carrier lost them.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
 import { BulkCarrier, type BulkStreamLike } from './bulk-carrier.ts';
-import { planBulk, tlsRole } from './bulk-choice.ts';
+import { planBulk, planTcp, tcpTarget, tlsRole } from './bulk-choice.ts';
+import { BulkLink } from './bulk-link.ts';
 import type { Channel } from './pipe.ts';
 import { RequestTracker } from './request-tracker.ts';
-import type { BlockRequest, UdxOffer } from '../protocol/messages.ts';
+import type { BlockRequest, TcpOffer, UdxOffer } from '../protocol/messages.ts';
+import { createDeviceCertificate } from '../keys/cert.ts';
+import { TcpBulkListener } from '../net/tcp-bulk.ts';
 
 const offer = (streamId: number, candidates: string[]): UdxOffer => ({ type: 'udxOffer', streamId, token: new Uint8Array(16), candidates });
 
@@ -31,6 +35,23 @@ test('planBulk: waits for both offers, stays on the data channel when either sid
   assert.ok(plan.kind === 'probe' && plan.targets.length === 16, 'at most 16 addresses of a peer are probed');
   assert.equal(tlsRole('offerer'), 'client');
   assert.equal(tlsRole('answerer'), 'server');
+});
+
+test('planTcp: waits for both offers, off when either side is, the server listens, the client dials the path address', () => {
+  const tcp = (port: number): TcpOffer => ({ type: 'tcpOffer', port, token: new Uint8Array(16) });
+  assert.deepEqual(planTcp(null, null, 'client', '10.0.0.2'), { kind: 'wait' });
+  assert.deepEqual(planTcp(true, null, 'client', '10.0.0.2'), { kind: 'wait' });
+  assert.deepEqual(planTcp(false, tcp(4000), 'client', '10.0.0.2'), { kind: 'off', reason: 'TCP is off on this device' });
+  assert.deepEqual(planTcp(null, tcp(0), 'server', null), { kind: 'off', reason: 'the peer does not use TCP' });
+  assert.deepEqual(planTcp(true, tcp(4000), 'server', null), { kind: 'listen' });
+  assert.deepEqual(planTcp(true, tcp(4000), 'client', '10.0.0.2'), { kind: 'dial', host: '10.0.0.2', port: 4000 });
+  assert.equal(planTcp(true, tcp(4000), 'client', null).kind, 'off');
+  const end = (address: string, type: string) => ({ address, port: 5, type });
+  assert.equal(tcpTarget(null), null);
+  assert.equal(tcpTarget({ local: end('192.168.1.3', 'host'), remote: end('192.168.1.4', 'host') }), '192.168.1.4');
+  assert.equal(tcpTarget({ local: end('10.0.0.3', 'host'), remote: end('fd00::4', 'srflx') }), 'fd00::4');
+  assert.equal(tcpTarget({ local: end('10.0.0.3', 'relay'), remote: end('203.0.113.9', 'srflx') }), null, 'relayed: no direct address');
+  assert.equal(tcpTarget({ local: end('10.0.0.3', 'host'), remote: end('203.0.113.9', 'relay') }), null);
 });
 
 /** An in-memory channel that records what was sent. */
@@ -79,7 +100,7 @@ test('the carrier sends over the stream while it is up, answers go back the way 
   await carrier.send(Buffer.from('r1'));
   assert.equal(carrier.transport, 'datachannel');
   const s = fakeStream();
-  carrier.attach(s);
+  carrier.attach(s, 'udx');
   assert.equal(carrier.transport, 'udx');
   await carrier.send(Buffer.from('r2'));
   assert.deepEqual(dc.sent, ['r1']);
@@ -105,6 +126,120 @@ test('the carrier sends over the stream while it is up, answers go back the way 
   assert.deepEqual(dc.sent, ['r1', 'a-dc', 'r3', 'a-late']);
   carrier.close('link closed');
   assert.deepEqual(lost, ['cut'], 'closing the link is not a loss');
+});
+
+test('a TCP stream takes over from a udx one: udx is closed, and what it had not delivered is sent again', async () => {
+  const dc = recorder();
+  const carrier = new BulkCarrier(dc);
+  carrier.onMessage(() => {});
+  const lost: string[] = [];
+  carrier.onLost((r) => lost.push(r));
+  const udx = fakeStream();
+  carrier.attach(udx, 'udx');
+  await carrier.send(Buffer.from('r1'));
+  const tcp = fakeStream();
+  carrier.attach(tcp, 'tcp');
+  assert.equal(carrier.transport, 'tcp');
+  assert.ok(udx.closed);
+  assert.deepEqual(lost, ['replaced by a tcp stream'], 'requests the udx stream took are sent again (over TCP)');
+  await carrier.send(Buffer.from('r2'));
+  assert.deepEqual(udx.sent, ['r1']);
+  assert.deepEqual(tcp.sent, ['r2']);
+  tcp.close('cut');
+  assert.equal(carrier.transport, 'datachannel');
+  assert.deepEqual(lost, ['replaced by a tcp stream', 'cut']);
+});
+
+const listeners: TcpBulkListener[] = [];
+const links: BulkLink[] = [];
+after(async () => {
+  for (const l of links) l.close('test over');
+  for (const l of listeners) await l.close();
+});
+
+/** Two devices' BulkLinks for one link, their offers passed to each other; udx off, TCP as given. */
+async function linkedPair(opts: { bTcp: boolean; closeBListener?: boolean }) {
+  const [ca, cb] = [createDeviceCertificate(), createDeviceCertificate()];
+  const open = async (c: typeof ca) => {
+    const l = await TcpBulkListener.open({ identity: c, bindAddress: '127.0.0.1', log: () => undefined });
+    listeners.push(l);
+    return l;
+  };
+  const la = await open(ca);
+  const lb = opts.bTcp ? await open(cb) : null;
+  const logs = { a: [] as string[], b: [] as string[] };
+  const [dcA, dcB] = [recorder(), recorder()];
+  const a = new BulkLink({
+    endpoint: null,
+    tcp: la,
+    peerHost: () => '127.0.0.1',
+    role: 'offerer',
+    remoteFingerprint: cb.fingerprint,
+    identity: () => ca,
+    dataChannel: dcA,
+    log: (m) => logs.a.push(m),
+  });
+  const b = new BulkLink({
+    endpoint: null,
+    tcp: lb,
+    peerHost: () => '127.0.0.1',
+    role: 'answerer',
+    remoteFingerprint: ca.fingerprint,
+    identity: () => cb,
+    dataChannel: dcB,
+    log: (m) => logs.b.push(m),
+  });
+  links.push(a, b);
+  if (opts.closeBListener) await lb!.close();
+  a.start((m) => b.peerOffered(m));
+  b.start((m) => a.peerOffered(m));
+  return { a, b, dcA, dcB, logs };
+}
+
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('two links with TCP on both ends carry their blocks over a TCP stream both ways, the data channel untouched', async () => {
+  const { a, b, dcA, dcB, logs } = await linkedPair({ bTcp: true });
+  await until('both ends on TCP', () => a.transport === 'tcp' && b.transport === 'tcp');
+  const atB: string[] = [];
+  b.onMessage((m, replyOn) => {
+    atB.push(Buffer.from(m).toString());
+    void replyOn!.send(Buffer.from(`answer to ${Buffer.from(m).toString()}`));
+  });
+  const atA: string[] = [];
+  a.onMessage((m) => atA.push(Buffer.from(m).toString()));
+  await a.send(Buffer.from('request 1'));
+  await until('the answer', () => atA.length === 1);
+  assert.deepEqual(atB, ['request 1']);
+  assert.deepEqual(atA, ['answer to request 1']);
+  assert.deepEqual([dcA.sent, dcB.sent], [[], []]);
+  assert.ok(a.stats().bytesOut > 0 && b.stats().bytesIn === a.stats().bytesOut);
+  assert.ok(
+    logs.a.some((l) => /blocks go over a TCP stream to 127\.0\.0\.1:\d+/.test(l)),
+    logs.a.join('\n'),
+  );
+  assert.equal(a.current, 'superseded', 'udx is not tried once TCP carries the blocks');
+});
+
+test('a refused TCP port, or TCP off at the peer, leaves the blocks on the data channel (udx off too)', async () => {
+  const refused = await linkedPair({ bTcp: true, closeBListener: true });
+  await until('the dial to be refused', () =>
+    refused.logs.a.some((l) => /no TCP stream on this link: cannot connect to 127\.0\.0\.1/.test(l)),
+  );
+  assert.equal(refused.a.transport, 'datachannel');
+  await refused.a.send(Buffer.from('r'));
+  assert.deepEqual(refused.dcA.sent, ['r']);
+
+  const off = await linkedPair({ bTcp: false });
+  await until('alpha to learn', () => off.logs.a.some((l) => /the peer does not use TCP/.test(l)));
+  assert.equal(off.a.transport, 'datachannel');
+  assert.equal(off.b.transport, 'datachannel');
 });
 
 test('requests in flight are sent again, same id, when their carrier lost them; a second answer is ignored', async () => {

@@ -100,7 +100,7 @@ export interface DeviceLinkOptions {
   handshakeTimeoutMs?: number;
   /** carries block requests and responses; default: the pipe's 'data' channel */
   blocks?: Channel;
-  /** a second carrier for the blocks (a udx stream), set up once the link is live; replaces `blocks` */
+  /** a second carrier for the blocks (a TCP or udx stream), set up once the link is live; replaces `blocks` */
   bulk?: BulkPlug;
 }
 
@@ -515,6 +515,7 @@ export class DeviceLink {
         this.probes.get(msg.id)?.(true);
         return;
       case 'udxOffer':
+      case 'tcpOffer':
         // not queued behind index work either: the bulk stream should be up before the first chunk request
         this.bulk?.peerOffered(msg);
         return;

@@ -3,13 +3,13 @@
 //                certificates DTLS saw. Signaling, LAN discovery, a tracker or a relay make it.
 //   MessagePipe  what carries the messages: the two data channels of one WebRTC peer connection
 //                ('index' for control and index, 'data' for blocks).
-//   BulkPlug     a second carrier for the blocks (bulk-link.ts: a udx stream), set up over the live
+//   BulkPlug     a second carrier for the blocks (bulk-link.ts: a TCP or udx stream), set up over the live
 //                link and falling back to the 'data' channel by itself.
 // net/transport.ts's PeerLink is both; tests use in-memory pipes (test-pipes.ts).
 
 import type { PeerTransport } from '../../../shared/api.ts';
 import type { LinkChannel, LinkPeer, LinkRole, LinkStats, LinkVia } from '../net/transport.ts';
-import type { UdxOffer } from '../protocol/messages.ts';
+import type { BulkOffer } from '../protocol/messages.ts';
 
 export type { LinkChannel, LinkStats, LinkVia };
 
@@ -32,9 +32,9 @@ export type BlockCarrier = PeerTransport;
 export interface BulkPlug extends Channel {
   readonly transport: BlockCarrier;
   /** The link is live: `sendControl` carries this plug's messages to the peer over the link. */
-  start(sendControl: (msg: UdxOffer) => void): void;
-  /** the peer's udxOffer arrived over the link */
-  peerOffered(msg: UdxOffer): void;
+  start(sendControl: (msg: BulkOffer) => void): void;
+  /** the peer's udxOffer or tcpOffer arrived over the link */
+  peerOffered(msg: BulkOffer): void;
   /** called when messages the plug had accepted may not have arrived: send requests in flight again */
   onLost(handler: (reason: string) => void): void;
   close(reason: string): void;

@@ -59,6 +59,8 @@ const samples: Message[] = [
   { type: 'pong', id: 5 },
   { type: 'udxOffer', streamId: 0xfffffffe, token: h(9).subarray(0, 16), candidates: ['192.168.1.20:40111', '[fd00::1]:40111'] },
   { type: 'udxOffer', streamId: 0, token: new Uint8Array(16), candidates: [] },
+  { type: 'tcpOffer', port: 40112, token: h(10).subarray(0, 16) },
+  { type: 'tcpOffer', port: 0, token: new Uint8Array(16) },
   {
     type: 'indexUpdate',
     share,

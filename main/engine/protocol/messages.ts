@@ -272,6 +272,14 @@ export const MESSAGE_SCHEMAS = {
       candidates: list(string(MAX_CANDIDATE_BYTES), MAX_CANDIDATES),
     }),
   },
+  /**
+   * on a live link: the TCP port this device takes bulk streams on (PROTOCOL.md, "Bulk streams");
+   * port 0: no TCP here
+   */
+  tcpOffer: {
+    tag: 13,
+    schema: struct({ port: uint(65535), token: fixed(16) }),
+  },
   indexUpdate: {
     tag: 16,
     schema: struct({
@@ -329,6 +337,9 @@ export type ShareWithdraw = MessageOf<'shareWithdraw'>;
 export type InviteClaim = MessageOf<'inviteClaim'>;
 export type InviteAnswer = MessageOf<'inviteAnswer'>;
 export type UdxOffer = MessageOf<'udxOffer'>;
+export type TcpOffer = MessageOf<'tcpOffer'>;
+/** What a link's bulk plug says to the peer's over the link. */
+export type BulkOffer = UdxOffer | TcpOffer;
 export type IndexUpdate = MessageOf<'indexUpdate'>;
 export type IndexChunks = MessageOf<'indexChunks'>;
 export type IndexAck = MessageOf<'indexAck'>;

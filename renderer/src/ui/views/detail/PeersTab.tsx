@@ -15,10 +15,11 @@ const viaHint: Record<PeerVia, string> = {
   relay: 'No direct path between the devices: traffic goes through a relay (TURN) server, which is slower',
 };
 
-const transportLabel: Record<PeerTransport, string> = { datachannel: 'Data over WebRTC', udx: 'Data over udx' };
+const transportLabel: Record<PeerTransport, string> = { datachannel: 'Data over WebRTC', udx: 'Data over udx', tcp: 'Data over TCP' };
 const transportHint: Record<PeerTransport, string> = {
   datachannel: 'File data goes over the WebRTC data channel',
   udx: 'File data goes over a direct UDP stream (udx), encrypted with both device certificates',
+  tcp: 'File data goes over a direct TCP connection (TLS), encrypted with both device certificates',
 };
 
 export function PeersTab({ share, peers }: { share: ShareSummary; peers: PeerInfo[] }) {

@@ -1,14 +1,15 @@
-// A bulk stream: TLS 1.3 (node:tls) over a udx stream, both device certificates pinned, bound to
-// one authenticated link by tokens swapped over it, carrying length-prefixed messages
-// (PROTOCOL.md, "Bulk streams"):
+// A bulk stream: TLS 1.3 (node:tls) over a byte stream (a udx stream, or a TCP connection), both
+// device certificates pinned, bound to one authenticated link by tokens swapped over it, carrying
+// length-prefixed messages (PROTOCOL.md, "Bulk streams"):
 //
 //   frame = u32 length (big-endian) | length bytes      a length of 0 is a keepalive
 //
-// The first frame each way is the token the *other* side sent in its udxOffer over the link: a
+// The first frame each way is the token the *other* side sent in its offer over the link: a
 // device that was not on the link cannot know it, so nobody can attach a stream to someone else's
 // link, even one holding a valid device certificate. The certificate each side presents must be
 // the one the WebRTC link's DTLS saw (the device ID's certificate): the stream is encrypted and
-// authenticated no weaker than the data channel.
+// authenticated no weaker than the data channel. Both transports (udx.ts, tcp-bulk.ts) bind their
+// streams here and nowhere else.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
@@ -54,7 +55,7 @@ export class FrameReader {
 
   private peek(n: number): Buffer {
     if (this.parts[0]!.length >= n) return this.parts[0]!.subarray(0, n);
-    return Buffer.concat(this.parts).subarray(0, n);
+    return this.copyOut(n, false);
   }
 
   private take(n: number): Buffer {
@@ -66,10 +67,28 @@ export class FrameReader {
       this.have -= n;
       return out;
     }
-    const all = Buffer.concat(this.parts);
-    const out = Buffer.from(all.subarray(0, n)); // its own memory: the rest stays referenced below
-    this.parts = all.length > n ? [all.subarray(n)] : [];
+    const out = this.copyOut(n, true);
     this.have -= n;
+    return out;
+  }
+
+  /**
+   * The first n bytes in one buffer of their own, copied once from the pieces that hold them (a
+   * 256 KiB frame arrives as sixteen 16 KiB TLS records); `consume` drops them from the pieces.
+   */
+  private copyOut(n: number, consume: boolean): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    let i = 0;
+    while (at < n) {
+      const part = this.parts[i]!;
+      const use = Math.min(part.length, n - at);
+      part.copy(out, at, 0, use);
+      at += use;
+      if (consume && use < part.length) this.parts[i] = part.subarray(use);
+      else i++;
+    }
+    if (consume) this.parts.splice(0, i);
     return out;
   }
 }
@@ -80,19 +99,49 @@ export function frameHeader(len: number): Buffer {
   return h;
 }
 
-export interface SecureStreamOptions {
+/** What binds a stream to one link: the peer's pinned certificate and the two tokens of the offers. */
+export interface StreamBinding {
+  /** SHA-256 of the certificate the peer must present: the one its link's DTLS presented */
+  remoteFingerprint: string;
+  /** what this device sent in its offer: the peer must present it first */
+  ourToken: Uint8Array;
+  /** what the peer sent in its offer: presented first */
+  peerToken: Uint8Array;
+}
+
+interface StreamOptions {
+  /** what carries the TLS bytes ('udx', 'TCP'), for messages */
+  over: string;
+  timeoutMs?: number;
+  /** bytes a stream accepts into its buffers before send() waits (default 1 MiB) */
+  highWater?: number;
+  log: NetLog;
+}
+
+export interface SecureStreamOptions extends StreamBinding, Omit<StreamOptions, 'over'> {
+  /** what carries the TLS bytes (default 'udx') */
+  over?: string;
   /** the dialer of the WebRTC link is the TLS client */
   role: 'client' | 'server';
   certPem: string;
   keyPem: string;
-  /** SHA-256 of the certificate the peer must present: the one its link's DTLS presented */
-  remoteFingerprint: string;
-  /** what this device sent in its udxOffer: the peer must present it first */
-  ourToken: Uint8Array;
-  /** what the peer sent in its udxOffer: presented first */
-  peerToken: Uint8Array;
-  timeoutMs?: number;
-  log: NetLog;
+}
+
+export interface BindOptions extends StreamOptions {
+  role: 'client' | 'server';
+  /**
+   * 'first' (default): send the peer's token as soon as its certificate checks out (both ends of
+   * a udx stream, the TCP dialer). 'second': wait for the peer's token and answer with ours (a
+   * TCP listener, which learns from that token which link the connection is for).
+   */
+  tokenOrder?: 'first' | 'second';
+  /**
+   * The binding for the certificate the peer presented (SHA-256 hex) and, with tokenOrder
+   * 'second', the token it sent; null: no link here wants this stream.
+   */
+  bind(peerFingerprint: string, peerToken?: Buffer): StreamBinding | null | Promise<StreamBinding | null>;
+  /** the TLS handshake is already done (a socket from a tls.Server's 'secureConnection') */
+  secured?: boolean;
 }
 
 /** One open bulk stream: ordered, reliable messages of at most MAX_FRAME_BYTES. */
@@ -113,6 +162,7 @@ export class BulkStream {
     private readonly sock: tls.TLSSocket,
     private readonly reader: FrameReader,
     private readonly log: NetLog,
+    private readonly highWater = HIGH_WATER,
   ) {
     sock.on(
       'drain',
@@ -129,11 +179,18 @@ export class BulkStream {
     return this.closedWith !== null;
   }
 
-  /** Resolves once handed to TLS; waits while more than 1 MiB is buffered (awaiting it is the flow control). */
+  /** "ip:port" of the peer for a stream over TCP; null over udx (the socket is not a network one) */
+  get remoteAddress(): string | null {
+    const { remoteAddress: host, remotePort: port } = this.sock;
+    if (!host || !port) return null;
+    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  }
+
+  /** Resolves once handed to TLS; waits while more than highWater bytes are buffered (awaiting it is the flow control). */
   send(bytes: Uint8Array): Promise<void> {
     if (this.closedWith !== null) return Promise.reject(new Error(`bulk stream closed: ${this.closedWith}`));
     if (bytes.length > MAX_FRAME_BYTES) return Promise.reject(new Error(`message of ${bytes.length} bytes (at most ${MAX_FRAME_BYTES})`));
-    if (!this.waiting.length && this.sock.writableLength < HIGH_WATER) {
+    if (!this.waiting.length && this.sock.writableLength < this.highWater) {
       this.write(bytes);
       return Promise.resolve();
     }
@@ -193,7 +250,7 @@ export class BulkStream {
   }
 
   private flush(): void {
-    while (this.waiting.length && this.closedWith === null && this.sock.writableLength < HIGH_WATER) {
+    while (this.waiting.length && this.closedWith === null && this.sock.writableLength < this.highWater) {
       const w = this.waiting.shift()!;
       this.write(w.bytes);
       w.resolve();
@@ -209,7 +266,7 @@ export class BulkStream {
       this.close(`nothing heard for ${Math.round(DEAD_MS / 1000)} s`);
       return;
     }
-    if (now - this.lastSent >= KEEPALIVE_MS && this.sock.writableLength < HIGH_WATER) this.write(new Uint8Array(0));
+    if (now - this.lastSent >= KEEPALIVE_MS && this.sock.writableLength < this.highWater) this.write(new Uint8Array(0));
   }
 }
 
@@ -221,17 +278,34 @@ const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).dige
  * after `timeoutMs`.
  */
 export function secureStream(duplex: Duplex, opts: SecureStreamOptions): Promise<BulkStream> {
-  const want = normalizeFingerprint(opts.remoteFingerprint);
   const context = tls.createSecureContext({ cert: opts.certPem, key: opts.keyPem, minVersion: 'TLSv1.3' });
   const sock =
     opts.role === 'client'
       ? tls.connect({ socket: duplex, secureContext: context, rejectUnauthorized: false, minVersion: 'TLSv1.3' })
       : new tls.TLSSocket(duplex, { isServer: true, secureContext: context, requestCert: true, rejectUnauthorized: false });
+  sock.once('close', () => duplex.destroy());
+  const binding: StreamBinding = { remoteFingerprint: opts.remoteFingerprint, ourToken: opts.ourToken, peerToken: opts.peerToken };
+  return bindStream(sock, { ...opts, over: opts.over ?? 'udx', bind: () => binding });
+}
+
+/**
+ * Binds a TLS socket to a link: once TLS is through, checks that the peer's certificate is the
+ * one `bind` names for it, sends the peer's token, checks the token the peer sends, and resolves
+ * with the open stream. Rejects (and destroys the socket) on any mismatch, a malformed frame, or
+ * after `timeoutMs` from the call (a peer that sends nothing, or a byte at a time, is cut then).
+ */
+export function bindStream(sock: tls.TLSSocket, opts: BindOptions): Promise<BulkStream> {
+  const over = opts.over;
+  const second = opts.tokenOrder === 'second';
   const reader = new FrameReader();
   return new Promise<BulkStream>((resolve, reject) => {
     let stream: BulkStream | null = null;
     let settled = false;
-    let verified = false;
+    /** the peer's certificate (sha-256 hex) once TLS is through */
+    let seen: string | null = null;
+    /** the binding, once chosen and our token sent */
+    let bound: StreamBinding | null = null;
+    let binding = false;
     let early: Buffer[] = [];
     const fail = (why: string) => {
       if (stream) return stream.close(why);
@@ -239,45 +313,61 @@ export function secureStream(duplex: Duplex, opts: SecureStreamOptions): Promise
       settled = true;
       clearTimeout(timer);
       sock.destroy();
-      duplex.destroy();
       reject(new Error(why));
     };
     const timer = setTimeout(
-      guard(opts.log, 'bulk stream secure timer', () => fail('the TLS handshake over udx did not finish in time')),
+      guard(opts.log, 'bulk stream secure timer', () => fail(`the TLS handshake over ${over} did not finish in time`)),
       opts.timeoutMs ?? SECURE_TIMEOUT_MS,
     );
     timer.unref();
+    /** Chooses the binding (with the peer's token when it answers second), checks it, sends our token. */
+    const choose = (peerToken?: Buffer) => {
+      binding = true;
+      new Promise<StreamBinding | null>((r) => r(opts.bind(seen!, peerToken)))
+        .then((b) => {
+          if (settled) return;
+          if (!b) return fail(`no link here wants a ${over} stream from the device of that certificate`);
+          if (normalizeFingerprint(b.remoteFingerprint) !== seen)
+            return fail(`the peer's certificate on the ${over} stream is not the one its link presented`);
+          bound = b;
+          sock.write(Buffer.concat([frameHeader(b.peerToken.length), Buffer.from(b.peerToken)]));
+          if (early.length) open([]);
+        })
+        .catch((err) => fail(`cannot bind the ${over} stream: ${errorMessage(err)}`));
+    };
     const secured = guard(opts.log, 'bulk stream secured', () => {
       const peer = sock.getPeerX509Certificate();
-      if (!peer || !want || sha256Hex(peer.raw) !== want) {
-        fail("the peer's certificate on the udx stream is not the one its link presented");
-        return;
-      }
-      verified = true;
-      sock.write(Buffer.concat([frameHeader(opts.peerToken.length), Buffer.from(opts.peerToken)]));
-      if (early.length) open([]);
+      if (!peer) return fail(`the peer presented no certificate on the ${over} stream`);
+      seen = sha256Hex(peer.raw);
+      if (!second) choose();
+      else if (early.length) open([]);
     });
     // the first frame is the peer's token; nothing is accepted before its certificate was checked
     const open = (frames: Buffer[]) => {
       if (!stream) {
         early.push(...frames);
-        if (!verified || !early.length) return;
+        if (!seen || !early.length) return;
+        if (!bound) {
+          if (second && !binding) choose(early[0]);
+          return;
+        }
         frames = early;
         early = [];
         const token = frames.shift()!;
-        const ours = Buffer.from(opts.ourToken);
+        const ours = Buffer.from(bound.ourToken);
         if (token.length !== ours.length || !timingSafeEqual(token, ours)) {
-          fail('the peer presented a wrong token on the udx stream (not the device on this link)');
+          fail(`the peer presented a wrong token on the ${over} stream (not the device on this link)`);
           return;
         }
         settled = true;
         clearTimeout(timer);
-        stream = new BulkStream(sock, reader, opts.log);
+        stream = new BulkStream(sock, reader, opts.log, opts.highWater);
         resolve(stream);
       }
       stream.received(frames);
     };
-    sock.once(opts.role === 'client' ? 'secureConnect' : 'secure', secured);
+    if (opts.secured) queueMicrotask(secured);
+    else sock.once(opts.role === 'client' ? 'secureConnect' : 'secure', secured);
     sock.on(
       'data',
       guard(opts.log, 'bulk stream data', (chunk: Buffer) => {
@@ -288,20 +378,25 @@ export function secureStream(duplex: Duplex, opts: SecureStreamOptions): Promise
           fail(`the peer sent a malformed frame: ${errorMessage(err)}`);
           return;
         }
+        // until it has our token the peer sends its own and nothing else: no more is held for it
+        if (!stream && !bound && early.length + frames.length > 1) {
+          fail(`the peer sent more than its token on the ${over} stream before it was bound`);
+          return;
+        }
         open(frames);
       }),
     );
     sock.on(
       'error',
-      guard(opts.log, 'bulk stream error', (err: Error) => fail(`udx stream failed: ${err.message}`)),
+      guard(opts.log, 'bulk stream error', (err: Error) => fail(`${over} stream failed: ${err.message}`)),
     );
     sock.on(
       'close',
-      guard(opts.log, 'bulk stream closed', () => fail('the peer closed the udx stream')),
+      guard(opts.log, 'bulk stream closed', () => fail(`the peer closed the ${over} stream`)),
     );
     sock.on(
       'end',
-      guard(opts.log, 'bulk stream end', () => fail('the peer ended the udx stream')),
+      guard(opts.log, 'bulk stream end', () => fail(`the peer ended the ${over} stream`)),
     );
   });
 }
