@@ -1,6 +1,6 @@
 // One big file across the emulated long link (e2e/long-link), chunk data over the WebRTC data
 // channel (PEERFOLD_UDX=0) and over udx, interleaved in the same run: the figure behind the second
-// transport (main/engine/net/README.md, "Bulk streams over udx"). Root only (network namespaces).
+// transport (main/engine/net/README.md, "Bulk streams over TCP and udx"). Root only (network namespaces).
 //
 //   node --import tsx bench/bulk-wan.ts [--mb 128] [--rtt 100] [--rate 200] [--loss 0.01] [--rounds 2] [--cap-s 120]
 //

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { createDeviceCertificate } from '../keys/cert.ts';
 import type { BulkStream, StreamBinding } from './bulk-tls.ts';
 import { TcpBulkListener, dialTcpBulk } from './tcp-bulk.ts';
+import { waitFor } from './test-support.ts';
 
 const log = () => undefined;
 const certA = createDeviceCertificate();
@@ -41,19 +42,11 @@ const dialA = (port: number, over: Partial<StreamBinding> & { identity?: { certP
     log,
   });
 
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test('a TCP bulk stream with both certificates pinned carries messages both ways, in order, large ones whole', async () => {
   const l = await listener();
   const { accepted } = expectA(l);
   const sa = await dialA(l.port);
-  await until('the listener to bind the stream', () => accepted.length === 1);
+  await waitFor(() => accepted.length === 1, 'the listener to bind the stream');
   const sb = accepted[0]!;
   assert.match(sa.remoteAddress ?? '', new RegExp(`^127\\.0\\.0\\.1:${l.port}$`));
   const sent = Array.from({ length: 64 }, (_, i) => randomBytes(((i * 37) % 64) * 4096 + 1));
@@ -61,7 +54,7 @@ test('a TCP bulk stream with both certificates pinned carries messages both ways
   const got: Buffer[] = [];
   sb.onMessage((m) => got.push(Buffer.from(m)));
   for (const m of sent) await sa.send(m);
-  await until('every message', () => got.length === sent.length);
+  await waitFor(() => got.length === sent.length, 'every message');
   for (let i = 0; i < sent.length; i++) assert.ok(got[i]!.equals(sent[i]!), `message ${i} arrived whole`);
   const back = new Promise<Uint8Array>((resolve) => sa.onMessage(resolve));
   await sb.send(Buffer.from('pong'));
@@ -102,11 +95,11 @@ test('two links of one device wait at once (both dialed): each connection is bou
   const tok2 = randomBytes(16);
   const second = expectA(l, { remoteFingerprint: certA.fingerprint, ourToken: tok2, peerToken: tokA });
   const s2 = await dialA(l.port, { peerToken: tok2 });
-  await until('the second link to bind it', () => second.accepted.length === 1);
+  await waitFor(() => second.accepted.length === 1, 'the second link to bind it');
   assert.equal(first.accepted.length, 0);
   second.stop();
   const s1 = await dialA(l.port);
-  await until('the first link to bind it', () => first.accepted.length === 1);
+  await waitFor(() => first.accepted.length === 1, 'the first link to bind it');
   s1.close('done');
   s2.close('done');
 });
@@ -140,7 +133,7 @@ test('garbage, silence and a byte at a time are cut; the listener goes on servin
     clearInterval(dripTimer);
   }
   const sa = await dialA(l.port);
-  await until('the listener to bind the good stream', () => accepted.length === 1);
+  await waitFor(() => accepted.length === 1, 'the listener to bind the good stream');
   const got = new Promise<Uint8Array>((resolve) => accepted[0]!.onMessage(resolve));
   await sa.send(Buffer.from('still here'));
   assert.equal(Buffer.from(await got).toString(), 'still here');

@@ -2,7 +2,7 @@
 // given by hand, any route without a relay). The same TLS 1.3 stream as over udx (bulk-tls.ts:
 // both device certificates pinned, bound to the link by the offers' tokens); only the bytes under
 // it differ. TCP is the kernel's job, so a 256 KiB message costs a few syscalls instead of ~180
-// udx packet callbacks on the JS thread. See README.md, "Bulk streams".
+// udx packet callbacks on the JS thread. See README.md, "Bulk streams over TCP and udx".
 //
 // The link's dialer connects to the port the other device offered; the listener learns which link
 // a connection is for from the certificate it presented and the token it sends first (two links

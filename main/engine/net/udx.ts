@@ -1,7 +1,7 @@
 // A typed shell over udx-native (reliable, congestion-controlled streams over UDP; CommonJS, no
 // types): one UDP socket per device that carries both raw datagrams (path probes, STUN) and udx
 // streams. Everything udx-native calls back into is guarded: an exception there must not stop the
-// daemon. See README.md, "Bulk streams over udx".
+// daemon. See README.md, "Bulk streams over TCP and udx".
 //
 // udx streams are streamx streams, not node:stream ones; `duplexOf` wraps one so node:tls can run
 // over it (handed over raw, the TLS server stalls after the ClientHello).

@@ -2,7 +2,6 @@
 // when a carrier lost them.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { BulkCarrier, type BulkStreamLike } from './bulk-carrier.ts';
 import { planBulk, planTcp, tcpTarget, tlsRole } from './bulk-choice.ts';
 import { BulkLink } from './bulk-link.ts';
@@ -11,6 +10,7 @@ import { RequestTracker } from './request-tracker.ts';
 import type { BlockRequest, TcpOffer, UdxOffer } from '../protocol/messages.ts';
 import { createDeviceCertificate } from '../keys/cert.ts';
 import { TcpBulkListener } from '../net/tcp-bulk.ts';
+import { waitFor } from '../net/test-support.ts';
 
 const offer = (streamId: number, candidates: string[]): UdxOffer => ({ type: 'udxOffer', streamId, token: new Uint8Array(16), candidates });
 
@@ -196,17 +196,9 @@ async function linkedPair(opts: { bTcp: boolean; closeBListener?: boolean }) {
   return { a, b, dcA, dcB, logs };
 }
 
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test('two links with TCP on both ends carry their blocks over a TCP stream both ways, the data channel untouched', async () => {
   const { a, b, dcA, dcB, logs } = await linkedPair({ bTcp: true });
-  await until('both ends on TCP', () => a.transport === 'tcp' && b.transport === 'tcp');
+  await waitFor(() => a.transport === 'tcp' && b.transport === 'tcp', 'both ends on TCP');
   const atB: string[] = [];
   b.onMessage((m, replyOn) => {
     atB.push(Buffer.from(m).toString());
@@ -215,7 +207,7 @@ test('two links with TCP on both ends carry their blocks over a TCP stream both 
   const atA: string[] = [];
   a.onMessage((m) => atA.push(Buffer.from(m).toString()));
   await a.send(Buffer.from('request 1'));
-  await until('the answer', () => atA.length === 1);
+  await waitFor(() => atA.length === 1, 'the answer');
   assert.deepEqual(atB, ['request 1']);
   assert.deepEqual(atA, ['answer to request 1']);
   assert.deepEqual([dcA.sent, dcB.sent], [[], []]);
@@ -229,15 +221,16 @@ test('two links with TCP on both ends carry their blocks over a TCP stream both 
 
 test('a refused TCP port, or TCP off at the peer, leaves the blocks on the data channel (udx off too)', async () => {
   const refused = await linkedPair({ bTcp: true, closeBListener: true });
-  await until('the dial to be refused', () =>
-    refused.logs.a.some((l) => /no TCP stream on this link: cannot connect to 127\.0\.0\.1/.test(l)),
+  await waitFor(
+    () => refused.logs.a.some((l) => /no TCP stream on this link: cannot connect to 127\.0\.0\.1/.test(l)),
+    'the dial to be refused',
   );
   assert.equal(refused.a.transport, 'datachannel');
   await refused.a.send(Buffer.from('r'));
   assert.deepEqual(refused.dcA.sent, ['r']);
 
   const off = await linkedPair({ bTcp: false });
-  await until('alpha to learn', () => off.logs.a.some((l) => /the peer does not use TCP/.test(l)));
+  await waitFor(() => off.logs.a.some((l) => /the peer does not use TCP/.test(l)), 'alpha to learn');
   assert.equal(off.a.transport, 'datachannel');
   assert.equal(off.b.transport, 'datachannel');
 });
