@@ -97,6 +97,7 @@ export class Engine {
           else apply();
         },
         abortTransfers: (shareId) => engine.folders.get(shareId)?.puller.abortTransfers(),
+        trustsStat: (shareId, path) => engine.folders.get(shareId)?.trustsStat(path) ?? false,
         peersChanged: (peers) => engine.emit('peers', peers),
         answerInvite: (peer, claim) => engine.invites.answer(peer, claim),
         statusChanged: () => engine.statusChanged(),

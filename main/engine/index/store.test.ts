@@ -143,6 +143,9 @@ test('listFiles: ordering, prefix boundaries, tombstones', async () => {
     assert.deepEqual(list({ prefix: 'a', includeDeleted: true }), ['a', 'a/dead', 'a/x', 'a/y/z']);
     assert.deepEqual(list({ prefix: 'a/y' }), ['a/y/z']);
     assert.deepEqual(list({ prefix: 'nothing' }), []);
+    assert.deepEqual(list({ pathContains: '.t' }), ['a.txt']);
+    assert.deepEqual(list({ pathContains: 'a/' }), ['a/x', 'a/y/z']);
+    assert.deepEqual(list({ pathContains: 'a/', includeDeleted: true, prefix: 'a' }), ['a/dead', 'a/x', 'a/y/z']);
     assert.deepEqual(store.listFiles('s1', PEER), []);
   });
 });

@@ -423,9 +423,13 @@ export class IndexStore {
 
   /**
    * One device's records in a share, ordered by path (byte order of UTF-8). `prefix` limits them to
-   * that path and everything below it.
+   * that path and everything below it; `pathContains` to paths holding that text.
    */
-  listFiles(shareId: string, deviceId: string, opts: { prefix?: string; includeDeleted?: boolean } = {}): FileRecord[] {
+  listFiles(
+    shareId: string,
+    deviceId: string,
+    opts: { prefix?: string; includeDeleted?: boolean; pathContains?: string } = {},
+  ): FileRecord[] {
     const shareNo = this.lookupShareNo(shareId);
     const devNo = this.lookupDeviceNo(deviceId);
     if (shareNo === undefined || devNo === undefined) return [];
@@ -440,6 +444,11 @@ export class IndexStore {
       params.push(prefix, prefix + '0', prefix, prefix + '/');
     }
     if (!opts.includeDeleted) where += ' AND f.deleted = 0';
+    if (opts.pathContains) {
+      // filtered before a row is decoded: a few rows out of a big share cost no more than a scan of its paths
+      where += ' AND instr(p.path, ?) > 0';
+      params.push(opts.pathContains);
+    }
     return this.db
       .rows(
         `SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ?${where} ORDER BY p.path`,
@@ -462,6 +471,29 @@ export class IndexStore {
       [shareNo, path, devNo],
     )[0];
     return r ? { version: decodeVersion(r[0] as Uint8Array, (no) => this.deviceIdOf(no)), deleted: r[1] === 1 } : null;
+  }
+
+  /** One record's stat fields and sequence (no chunk list or version to decode): cheap per request. */
+  fileStat(shareId: string, deviceId: string, path: string): (FileStat & { sequence: number }) | null {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return null;
+    const r = this.db.rows(
+      `SELECT f.type, f.size, f.mode, f.mtime_ms, f.inode, f.deleted, f.sequence FROM paths p JOIN files f ON f.path_id = p.id
+       WHERE p.share_no = ? AND p.path = ? AND f.device_no = ?`,
+      [shareNo, path, devNo],
+    )[0];
+    if (!r) return null;
+    return {
+      path,
+      type: TYPE_NAME[r[0] as number]!,
+      size: r[1] as number,
+      mode: r[2] as number,
+      mtimeMs: r[3] as number,
+      inode: r[4] as number,
+      deleted: r[5] === 1,
+      sequence: r[6] as number,
+    };
   }
 
   /**

@@ -17,7 +17,7 @@ import { existsOnDisk } from '../pull/apply.ts';
 import { writeFileAtomic } from '../config/atomic-write.ts';
 import type { ConflictInfo, FilePreview, ResolveKeep, ArchiveEntry, ReadOnlyChange } from '../../../shared/api.ts';
 import { Puller, type ChunkSwarm, type SyncSummary } from '../pull/puller.ts';
-import { versionTag } from '../sync/names.ts';
+import { CONFLICT_MARK, parseConflictPath, versionTag } from '../sync/names.ts';
 import { ShareLoop, type ScanRequest } from './share-loop.ts';
 import { shareState } from './share-state.ts';
 import { allConflicts, applyResolution, findConflict, isKeptConflict, keptConflict } from './conflicts.ts';
@@ -272,9 +272,21 @@ export class Folder {
 
   conflicts(): ConflictInfo[] {
     if (!this.conflictCache) {
+      // only conflict copies and the files they are copies of: status asks for this while a scan
+      // or a pull changes the index, and decoding every entry each time was a large part of a scan
+      const copies = this.ctx.store.listFiles(this.id, this.ctx.self.id, { pathContains: CONFLICT_MARK });
+      const named = new Set(copies.map((r) => r.path));
+      const originals: FileRecord[] = [];
+      for (const r of copies) {
+        const original = parseConflictPath(r.path)?.original;
+        if (original === undefined || named.has(original)) continue;
+        named.add(original);
+        const rec = this.ctx.store.getFile(this.id, this.ctx.self.id, original);
+        if (rec) originals.push(rec);
+      }
       const { conflicts, stale } = allConflicts(
         this.id,
-        this.ctx.store.listFiles(this.id, this.ctx.self.id),
+        [...copies, ...originals],
         this.ctx.store.listConflicts(this.id),
         this.ctx.deviceName,
         (p) => existsOnDisk(this.root, p),
@@ -451,6 +463,11 @@ export class Folder {
    * rewrite could keep size, mtime and inode, so the next scan hashes them again.
    */
   private readonly racy = new Set<string>();
+
+  /** Whether a file whose stat matches its entry holds what the entry says, as far as the scan can tell. */
+  trustsStat(path: string): boolean {
+    return !this.racy.has(path);
+  }
 
   private previous(path: string): PreviousState | undefined {
     return this.asPrevious(path, this.ctx.store.getFile(this.id, this.ctx.self.id, path));

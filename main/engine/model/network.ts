@@ -66,6 +66,8 @@ export interface NetworkDeps {
   applyRemoteIndex: (shareId: string, apply: () => void) => Promise<void>;
   /** the share was paused: stop its transfers */
   abortTransfers: (shareId: string) => void;
+  /** the share's scan vouches for this file's content while its stat is unchanged (not read racily) */
+  trustsStat?: (shareId: string, path: string) => boolean;
   peersChanged: (peers: PeerInfo[]) => void;
   /** a device claims one of this device's invites: the answer (model/invites.ts) */
   answerInvite: (peer: string, claim: ClaimedInvite) => InviteAnswer;
@@ -131,6 +133,7 @@ export class Network implements ChunkSwarm {
         return shareId !== undefined && this.shareActive(shareId) ? this.keys.get(shareId)! : null;
       },
       shareRoot: (shareId) => deps.store.getShare(shareId)?.path ?? null,
+      trustsStat: (shareId, path) => deps.trustsStat?.(shareId, path) ?? false,
       store: deps.store,
       sealing: (shareId) => this.sealings.get(shareId) ?? null,
       remoteIndexChanged: (shareId) => deps.syncSoon(shareId),

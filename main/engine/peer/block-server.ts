@@ -1,19 +1,23 @@
 // Serves one peer's block requests (PROTOCOL.md, "Block transfer", responder side): at most
-// MAX_SERVING at once (beyond it: `overloaded`), each read from disk and checked against the
-// chunk's hash before it is sent. Closed with its link: requests still being read are dropped.
+// MAX_SERVING at once (beyond it: `overloaded`). Bytes are sent only when they are the requested
+// chunk's: read from a file whose stat still matches the index entry that named that chunk (the
+// same proof a scan accepts, never for a file the scan read moments after it was written), or
+// read and checked against the chunk's hash. Files stay open between requests (open-files.ts).
+// Closed with its link: requests still being read are dropped.
 
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IndexStore } from '../index/store.ts';
-import { MAX_BLOCK_DATA, type BlockRequest, type BlockResponse, type ResponseStatus } from '../protocol/messages.ts';
+import type { BlockRequest, BlockResponse, ResponseStatus } from '../protocol/messages.ts';
+import { OpenFiles, type OpenFile } from './open-files.ts';
 
 /** Requests this device serves to one peer at once; beyond it the peer is told to retry. */
 export const MAX_SERVING = 64;
 
 export type ServerState = 'open' | 'closed';
 
-export type BlockStore = Pick<IndexStore, 'fileVersion' | 'getFile' | 'findChunk'>;
+export type BlockStore = Pick<IndexStore, 'fileStat' | 'getFile' | 'findChunk'>;
 
 export interface BlockServerDeps {
   /** this device */
@@ -21,23 +25,44 @@ export interface BlockServerDeps {
   store: BlockStore;
   /** the share a request names, when this peer may read it here now (proved, not paused) */
   servedShare(discoveryId: string): { shareId: string; root: string } | null;
+  /**
+   * Whether a file whose size, mtime and inode match its index entry may be taken to hold what
+   * the entry says without hashing it again: false for a file the scan read so soon after it was
+   * written that a same-size rewrite could have kept its mtime (scan/file-hash.ts, RACY_MS).
+   * Without it every chunk is checked against its hash.
+   */
+  trustsStat?(shareId: string, path: string): boolean;
   /** waits until n more bytes may be sent under the upload limit */
   throttleSend(n: number): Promise<void>;
   send(msg: BlockResponse): Promise<void>;
   log(message: string): void;
 }
 
+/** The chunk list of the index entry an open file was matched with, decoded once per entry. */
+interface ChunkMap {
+  sequence: number;
+  size: number;
+  mtimeMs: number;
+  inode: number;
+  /** start offset of each chunk, ascending */
+  starts: Float64Array;
+  sizes: Uint32Array;
+  /** 32 bytes per chunk */
+  hashes: Uint8Array;
+}
+
+/** Where the answer's bytes are: a chunk of a file, and the file offset the request counts from. */
 interface Location {
   path: string;
   offset: number;
   size: number;
-  /** file offset of the first byte of the located chunk that the request's offset is counted from */
   requestBase: number;
 }
 
 export class BlockServer {
   private state: ServerState = 'open';
   private serving = 0;
+  private readonly files = new OpenFiles<ChunkMap>();
 
   constructor(private readonly deps: BlockServerDeps) {}
 
@@ -45,8 +70,19 @@ export class BlockServer {
     return this.serving;
   }
 
+  /** Files held open for requests right now. */
+  get openFiles(): number {
+    return this.files.size;
+  }
+
   close(): void {
     this.state = 'closed';
+    this.files.close();
+  }
+
+  /** The share is no longer served on this link (paused, removed): close its files now. */
+  forgetShare(shareId: string): void {
+    this.files.closeGroup(shareId);
   }
 
   /** Serves `req`; the response goes to `send` (default: the deps' send). */
@@ -75,74 +111,183 @@ export class BlockServer {
   private async serve(req: BlockRequest, send: (msg: BlockResponse) => Promise<void>): Promise<void> {
     const share = this.deps.servedShare(req.share);
     if (!share) return this.reply(send, req, 'not-shared');
+    let part: Uint8Array | ResponseStatus;
     try {
-      // Usually the request is one whole chunk at the offset the requester took from our index:
-      // the bytes there, checked against the hash, are the answer without looking up the file's
-      // chunk list (decoding that per request made big files quadratic: a 1 GiB file has ~16k).
-      const quick = this.quickLocate(share.shareId, req);
-      let found = quick && (await readChunk(share.root, quick, req.hash).catch(() => null));
-      if (!found) {
-        const located = this.locate(share.shareId, req);
-        if (!located) return this.reply(send, req, 'not-found');
-        found = await readChunk(share.root, located, req.hash);
-        if (!found) return this.reply(send, req, 'changed');
-      }
-      const part = found.chunk.subarray(req.offset - found.requestBase, req.offset - found.requestBase + req.size);
-      await this.deps.throttleSend(part.length);
-      if (process.env.PEERFOLD_FAULT_CORRUPT_SERVE === '1' && part.length > 0) {
-        // fault injection for tests: this device serves corrupt data, as a broken or hostile peer would
-        const bad = Buffer.from(part);
-        bad[0] ^= 0xff;
-        return this.reply(send, req, 'ok', bad);
-      }
-      return this.reply(send, req, 'ok', part);
+      part = await this.find(share.shareId, share.root, req);
     } catch {
       return this.reply(send, req, 'io-error');
     }
-  }
-
-  /** The requested range itself, when it is a whole chunk of a live file here (serve() verifies it). */
-  private quickLocate(shareId: string, req: BlockRequest): Location | null {
-    // a request of MAX_BLOCK_DATA bytes is usually a part of a bigger chunk: its hash is the chunk's
-    if (req.size === 0 || req.size >= MAX_BLOCK_DATA) return null;
-    const live = this.deps.store.fileVersion(shareId, this.deps.self, req.path);
-    return live && !live.deleted ? { path: req.path, offset: req.offset, size: req.size, requestBase: req.offset } : null;
+    if (typeof part === 'string') return this.reply(send, req, part);
+    await this.deps.throttleSend(part.length);
+    if (process.env.PEERFOLD_FAULT_CORRUPT_SERVE === '1' && part.length > 0) {
+      // fault injection for tests: this device serves corrupt data, as a broken or hostile peer would
+      const bad = Buffer.from(part);
+      bad[0] ^= 0xff;
+      return this.reply(send, req, 'ok', bad);
+    }
+    return this.reply(send, req, 'ok', part);
   }
 
   /**
-   * Where the requested range is on this device: in the named file's chunk whose range covers it,
-   * or in any local file holding a chunk with that hash.
+   * The requested bytes: from the named file when its index entry has the requested chunk there,
+   * else (the file changed here, or the chunk sits in another file) from wherever the index has a
+   * whole chunk with that hash. 'changed' when the bytes found no longer match the hash.
    */
-  private locate(shareId: string, req: BlockRequest): Location | null {
-    const rec = this.deps.store.getFile(shareId, this.deps.self, req.path);
-    if (rec && !rec.deleted) {
-      let at = 0;
-      for (const c of rec.chunks) {
-        if (req.offset >= at && req.offset + req.size <= at + c.size && Buffer.from(c.hash).equals(req.hash)) {
-          return { path: rec.path, offset: at, size: c.size, requestBase: at };
-        }
-        at += c.size;
+  private async find(shareId: string, root: string, req: BlockRequest): Promise<Uint8Array | ResponseStatus> {
+    let located = false;
+    const rec = this.deps.store.fileStat(shareId, this.deps.self, req.path);
+    if (rec && !rec.deleted && rec.type === 'file' && req.size > 0) {
+      const got = await this.fromNamedFile(shareId, root, req, rec);
+      if (got !== null) {
+        if (got !== 'changed') return got;
+        located = true;
       }
     }
-    // The file changed here, or the chunk sits in another file: a whole-chunk request can still
-    // be served from wherever the chunk is (a part of a larger chunk cannot be placed).
+    // a part of a larger chunk cannot be placed elsewhere: only whole chunks are looked up
     for (const loc of this.deps.store.findChunk(req.hash)) {
-      if (loc.shareId === shareId && loc.size === req.size)
-        return { path: loc.path, offset: loc.offset, size: loc.size, requestBase: req.offset };
+      if (loc.shareId !== shareId || loc.size !== req.size) continue;
+      located = true;
+      const got = await this.readVerified(
+        shareId,
+        root,
+        { path: loc.path, offset: loc.offset, size: loc.size, requestBase: req.offset },
+        req,
+      );
+      if (got) return got;
     }
-    return null;
+    return located ? 'changed' : 'not-found';
+  }
+
+  /** From the named file: null when its entry has no such chunk there, 'changed' when the bytes no longer match. */
+  private async fromNamedFile(
+    shareId: string,
+    root: string,
+    req: BlockRequest,
+    rec: NonNullable<ReturnType<BlockStore['fileStat']>>,
+  ): Promise<Uint8Array | 'changed' | null> {
+    let file: OpenFile<ChunkMap>;
+    try {
+      file = await this.files.acquire(shareId, join(root, req.path));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'changed';
+      throw err;
+    }
+    try {
+      const map = this.chunkMap(file, shareId, req.path, rec);
+      const k = map && chunkCovering(map, req.offset, req.size);
+      if (!map || k === null || !equalHash(map.hashes, k, req.hash)) return null;
+      const chunk: Location = { path: req.path, offset: map.starts[k]!, size: map.sizes[k]!, requestBase: map.starts[k]! };
+      if (this.deps.trustsStat?.(shareId, req.path)) {
+        // Read just the range, then fstat: a write during or since the read moves the mtime
+        // away from the entry's, and then the bytes are checked after all.
+        const data = await readAt(file.handle, req.offset, req.size);
+        const st = await file.handle.stat();
+        if (data && st.size === map.size && st.mtimeMs === map.mtimeMs && st.ino === map.inode) return data;
+      }
+      const verified = await readChunkVerified(file.handle, chunk, req);
+      if (verified) return verified;
+      // the open file may be one the path no longer names: once more from the path itself
+      this.files.drop(file);
+    } finally {
+      this.files.release(file);
+    }
+    return (await this.readVerified(shareId, root, { path: req.path, offset: 0, size: 0, requestBase: 0 }, req, true)) ?? 'changed';
+  }
+
+  /** The chunk at `at` read and checked against the request's hash (null when it does not match). */
+  private async readVerified(shareId: string, root: string, at: Location, req: BlockRequest, named = false): Promise<Uint8Array | null> {
+    let file: OpenFile<ChunkMap>;
+    try {
+      file = await this.files.acquire(shareId, join(root, at.path));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      if (named) {
+        // the named file, opened afresh: its chunk at the requested range per the current entry
+        const rec = this.deps.store.fileStat(shareId, this.deps.self, at.path);
+        const map = rec && !rec.deleted ? this.chunkMap(file, shareId, at.path, rec) : null;
+        const k = map && chunkCovering(map, req.offset, req.size);
+        if (!map || k === null || !equalHash(map.hashes, k, req.hash)) return null;
+        at = { path: at.path, offset: map.starts[k]!, size: map.sizes[k]!, requestBase: map.starts[k]! };
+      }
+      const got = await readChunkVerified(file.handle, at, req);
+      if (!got) this.files.drop(file);
+      return got;
+    } finally {
+      this.files.release(file);
+    }
+  }
+
+  /** The entry's chunk list for this open file, decoded when the entry changed since the last request. */
+  private chunkMap(
+    file: OpenFile<ChunkMap>,
+    shareId: string,
+    path: string,
+    rec: NonNullable<ReturnType<BlockStore['fileStat']>>,
+  ): ChunkMap | null {
+    if (file.memo?.sequence === rec.sequence) return file.memo;
+    const full = this.deps.store.getFile(shareId, this.deps.self, path);
+    if (!full || full.deleted || full.type !== 'file') return null;
+    const n = full.chunks.length;
+    const map: ChunkMap = {
+      sequence: full.sequence,
+      size: full.size,
+      mtimeMs: full.mtimeMs,
+      inode: full.inode,
+      starts: new Float64Array(n),
+      sizes: new Uint32Array(n),
+      hashes: new Uint8Array(n * 32),
+    };
+    let at = 0;
+    full.chunks.forEach((c, k) => {
+      map.starts[k] = at;
+      map.sizes[k] = c.size;
+      map.hashes.set(c.hash, k * 32);
+      at += c.size;
+    });
+    file.memo = map;
+    return map;
   }
 }
 
-/** The chunk at `at` when its bytes still hash to `hash`; null when they do not; throws on I/O errors. */
-async function readChunk(root: string, at: Location, hash: Uint8Array): Promise<{ chunk: Buffer; requestBase: number } | null> {
-  const chunk = Buffer.allocUnsafe(at.size);
-  const handle = await fsp.open(join(root, at.path), 'r');
-  let read = 0;
-  try {
-    ({ bytesRead: read } = await handle.read(chunk, 0, at.size, at.offset));
-  } finally {
-    await handle.close();
+/** The chunk whose range holds [offset, offset + size), by binary search; null when none does. */
+function chunkCovering(map: ChunkMap, offset: number, size: number): number | null {
+  let lo = 0;
+  let hi = map.starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (map.starts[mid]! <= offset) lo = mid + 1;
+    else hi = mid - 1;
   }
-  return read === at.size && createHash('sha256').update(chunk).digest().equals(hash) ? { chunk, requestBase: at.requestBase } : null;
+  const k = lo - 1;
+  if (k < 0 || offset + size > map.starts[k]! + map.sizes[k]!) return null;
+  return k;
+}
+
+function equalHash(hashes: Uint8Array, k: number, hash: Uint8Array): boolean {
+  if (hash.length !== 32) return false;
+  for (let i = 0; i < 32; i++) if (hashes[k * 32 + i] !== hash[i]) return false;
+  return true;
+}
+
+/** `size` bytes at `offset`, or null when the file ends before them. */
+async function readAt(handle: FileHandle, offset: number, size: number): Promise<Buffer | null> {
+  const buf = Buffer.allocUnsafe(size);
+  let got = 0;
+  while (got < size) {
+    const { bytesRead } = await handle.read(buf, got, size - got, offset + got);
+    if (bytesRead === 0) return null;
+    got += bytesRead;
+  }
+  return buf;
+}
+
+/** The requested part of the chunk at `at` when the chunk's bytes still hash to the request's hash. */
+async function readChunkVerified(handle: FileHandle, at: Location, req: BlockRequest): Promise<Uint8Array | null> {
+  const chunk = await readAt(handle, at.offset, at.size);
+  if (!chunk || !createHash('sha256').update(chunk).digest().equals(req.hash)) return null;
+  const from = req.offset - at.requestBase;
+  return chunk.subarray(from, from + req.size);
 }

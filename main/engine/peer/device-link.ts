@@ -68,6 +68,8 @@ export interface DeviceLinkHost {
   /** a share this device offers right now (held and not paused), by discovery ID */
   activeShare(discoveryId: string): ShareKeys | null;
   shareRoot(shareId: string): string | null;
+  /** a file whose stat matches its entry may be served without hashing it again (BlockServerDeps.trustsStat) */
+  trustsStat?(shareId: string, path: string): boolean;
   store: LinkStore;
   /** the peer's index for this share changed */
   remoteIndexChanged(shareId: string): void;
@@ -161,6 +163,7 @@ export class DeviceLink {
       self: host.self.deviceId,
       store: host.store,
       servedShare: (d) => this.servedShare(d),
+      trustsStat: (shareId, path) => host.trustsStat?.(shareId, path) ?? false,
       throttleSend: (n) => host.throttleSend(n, this.origin.connectedVia),
       send: (m) => this.sendOn(this.blocks, m),
       log: (m) => host.log(`${this.deviceName}: ${m}`),
@@ -347,6 +350,8 @@ export class DeviceLink {
 
   /** Stops carrying a share here (paused or removed); the link and its other shares go on. */
   withdrawShare(discoveryId: string, reason: string): void {
+    const shareId = this.shares.get(discoveryId)?.shareId;
+    if (shareId) this.server.forgetShare(shareId);
     if (this.state !== 'live') return;
     const { tellPeer, changes } = this.shares.withdraw(discoveryId);
     if (tellPeer) this.sendAll(this.control, [{ type: 'shareWithdraw', shares: [discoveryId], reason }]);

@@ -66,8 +66,10 @@ export class RequestTracker {
     size: number,
     signal: AbortSignal,
   ): Promise<Uint8Array | ResponseStatus> {
-    const out = new Uint8Array(size);
-    for (const range of chunkRanges(offset, size, MAX_BLOCK_DATA)) {
+    const ranges = chunkRanges(offset, size, MAX_BLOCK_DATA);
+    // most chunks fit one message: its data (already a copy, see answered()) is the chunk
+    const out = ranges.length === 1 ? null : new Uint8Array(size);
+    for (const range of ranges) {
       await this.slot(signal);
       let res: BlockResponse;
       try {
@@ -77,9 +79,10 @@ export class RequestTracker {
       }
       if (res.status !== 'ok') return res.status;
       if (res.data.length !== range.size) return 'invalid-request';
+      if (!out) return res.data;
       out.set(res.data, range.offset - offset);
     }
-    return out;
+    return out ?? new Uint8Array(0);
   }
 
   /** A response from the peer; one for a request given up on is ignored. */

@@ -40,13 +40,16 @@ export function shortDeviceId(deviceId: string): string {
   return deviceId.replace(/-/g, '').slice(0, 7).toUpperCase();
 }
 
+/** What every conflict copy's name holds (parseConflictPath needs more). */
+export const CONFLICT_MARK = '.conflict-';
+
 /**
  * name.conflict-<device name>-<ID7>-<YYYYMMDD-HHMMSS>.ext, with -2, -3… when that name is taken.
  * A conflict of a conflict copy is named after the file the copy came from, so names never nest.
  */
 export function conflictPath(path: string, author: { name: string; id: string }, ms: number, taken: (p: string) => boolean): string {
   const { dir, stem, ext } = splitName(conflictOrigin(path));
-  const base = `${stem}.conflict-${safeDeviceName(author.name)}-${shortDeviceId(author.id)}-${timeStamp(ms)}`;
+  const base = `${stem}${CONFLICT_MARK}${safeDeviceName(author.name)}-${shortDeviceId(author.id)}-${timeStamp(ms)}`;
   for (let n = 1; ; n++) {
     const candidate = join(dir, `${base}${n === 1 ? '' : `-${n}`}${ext}`);
     if (!taken(candidate)) return candidate;

@@ -1,0 +1,279 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IndexStore } from '../index/store.ts';
+import type { FileRecord } from '../index/rows.ts';
+import { hashFile, HASH_BYTES } from '../scan/file-hash.ts';
+import { MAX_BLOCK_DATA, type BlockRequest, type BlockResponse } from '../protocol/messages.ts';
+import { BlockServer } from './block-server.ts';
+import { OpenFiles } from './open-files.ts';
+
+const SELF = 'SELFDEVICE-AAAA';
+const SHARE = 's1';
+const DISCOVERY = 'disc-s1';
+
+/** Paths of this process's open file descriptors (what keeps a file open). */
+function openPaths(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out.push(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
+interface Fixture {
+  root: string;
+  store: IndexStore;
+  server: BlockServer;
+  trusted: { value: boolean };
+  /** records `name` as the scan would (stat and chunks of what is on disk now) */
+  record(name: string): Promise<FileRecord>;
+  /** one request; resolves with the response */
+  ask(req: Omit<BlockRequest, 'type' | 'id' | 'share'>): Promise<BlockResponse>;
+  dispose(): Promise<void>;
+}
+
+async function fixture(): Promise<Fixture> {
+  const base = mkdtempSync(join(tmpdir(), 'pf-blocks-'));
+  const root = join(base, 'share');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(root);
+  const { store, db } = await IndexStore.open(join(base, 'index'), SELF, { snapshotEveryMs: 0 });
+  store.addShare({ id: SHARE, name: 'S', path: root, access: 'read-write', secret: 'x', paused: false, createdAt: 1 });
+  const trusted = { value: true };
+  let seq = 0;
+  let nextId = 1;
+  const waiting = new Map<number, (r: BlockResponse) => void>();
+  const server = new BlockServer({
+    self: SELF,
+    store,
+    servedShare: (d) => (d === DISCOVERY ? { shareId: SHARE, root } : null),
+    trustsStat: () => trusted.value,
+    throttleSend: () => Promise.resolve(),
+    send: async (m) => waiting.get(m.id)?.(m),
+    log: () => {},
+  });
+  return {
+    root,
+    store,
+    server,
+    trusted,
+    async record(name) {
+      const h = await hashFile(join(root, name));
+      const chunks = Array.from(h.chunkSizes, (size, k) => ({ hash: h.chunkHashes.slice(k * HASH_BYTES, (k + 1) * HASH_BYTES), size }));
+      const rec: FileRecord = {
+        shareId: SHARE,
+        deviceId: SELF,
+        path: name,
+        type: 'file',
+        size: h.size,
+        mode: h.mode,
+        mtimeMs: h.mtimeMs,
+        inode: h.inode,
+        symlinkTarget: null,
+        version: { [SELF]: ++seq },
+        sequence: seq,
+        deleted: false,
+        chunks,
+        hash: h.hash,
+        modifiedBy: SELF,
+      };
+      store.putFiles([rec]);
+      return rec;
+    },
+    ask(req) {
+      const id = nextId++;
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        server.handle({ type: 'request', id, share: DISCOVERY, ...req });
+      });
+    },
+    async dispose() {
+      server.close();
+      await db.close();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+/** The request for chunk k of `rec`, whole (or its first part when it is larger than one message). */
+function chunkRequest(rec: FileRecord, k: number) {
+  const offset = rec.chunks.slice(0, k).reduce((a, c) => a + c.size, 0);
+  return { path: rec.path, hash: rec.chunks[k]!.hash, offset, size: Math.min(rec.chunks[k]!.size, MAX_BLOCK_DATA) };
+}
+
+test('serves every chunk of a file, trusted by its stat or checked by hash, from one open file', async () => {
+  const f = await fixture();
+  try {
+    const data = randomBytes(3 * 1024 * 1024 + 777);
+    writeFileSync(join(f.root, 'big.bin'), data);
+    // old enough that the scan's read was not racy
+    utimesSync(join(f.root, 'big.bin'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const rec = await f.record('big.bin');
+    assert.ok(rec.chunks.length > 10);
+    for (const trusted of [true, false]) {
+      f.trusted.value = trusted;
+      let offset = 0;
+      for (const c of rec.chunks) {
+        // a chunk larger than a message is asked for in parts, each naming the chunk's hash
+        for (let at = offset; at < offset + c.size; at += MAX_BLOCK_DATA) {
+          const size = Math.min(MAX_BLOCK_DATA, offset + c.size - at);
+          const res = await f.ask({ path: rec.path, hash: c.hash, offset: at, size });
+          assert.equal(res.status, 'ok', `chunk at ${offset}, trusted ${trusted}`);
+          assert.ok(Buffer.from(res.data).equals(data.subarray(at, at + size)), `bytes at ${at}`);
+        }
+        offset += c.size;
+      }
+      assert.equal(f.server.openFiles, 1, 'the file stayed open across the requests');
+    }
+    // a hash the entry does not have at that offset is not served from there
+    const wrong = await f.ask({ path: rec.path, hash: sha(Buffer.from('no')), offset: 0, size: rec.chunks[0]!.size });
+    assert.equal(wrong.status, 'not-found');
+  } finally {
+    await f.dispose();
+  }
+});
+
+test('a file changed on disk since its entry is refused as changed, never served wrong, with the file open or not', async () => {
+  const f = await fixture();
+  try {
+    const p = join(f.root, 'f.bin');
+    const old = new Date(Date.now() - 60_000);
+    writeFileSync(p, randomBytes(600_000));
+    utimesSync(p, old, old);
+    const rec = await f.record('f.bin');
+    assert.equal((await f.ask(chunkRequest(rec, 0))).status, 'ok'); // now open
+    assert.equal(f.server.openFiles, 1);
+
+    // rewritten in place, same size: the stat moves, so the bytes are checked and do not match
+    writeFileSync(p, randomBytes(600_000));
+    for (const trusted of [true, false]) {
+      f.trusted.value = trusted;
+      const res = await f.ask(chunkRequest(rec, 0));
+      assert.equal(res.status, 'changed', `trusted ${trusted}`);
+      assert.equal(res.data.length, 0);
+    }
+
+    // replaced by another file (a new inode) while the old one is still open here
+    const fresh = randomBytes(600_000);
+    writeFileSync(p + '.new', fresh);
+    renameSync(p + '.new', p);
+    f.trusted.value = true;
+    assert.equal((await f.ask(chunkRequest(rec, 1))).status, 'changed');
+    // once scanned again, the new content is served from the path, not from the replaced file
+    const again = await f.record('f.bin');
+    const res = await f.ask(chunkRequest(again, 1));
+    assert.equal(res.status, 'ok');
+    const at = again.chunks[0]!.size;
+    assert.ok(Buffer.from(res.data).equals(fresh.subarray(at, at + again.chunks[1]!.size)));
+
+    // a file the scan read racily is always checked: a same-size rewrite that keeps the mtime is caught
+    const racy = join(f.root, 'racy.bin');
+    writeFileSync(racy, randomBytes(100_000));
+    const racyRec = await f.record('racy.bin');
+    writeFileSync(racy, randomBytes(100_000));
+    utimesSync(racy, racyRec.mtimeMs / 1000, racyRec.mtimeMs / 1000);
+    f.trusted.value = false;
+    assert.equal((await f.ask(chunkRequest(racyRec, 0))).status, 'changed');
+
+    // deleted before it was asked for: changed
+    const gone = join(f.root, 'gone.bin');
+    writeFileSync(gone, randomBytes(100_000));
+    const goneRec = await f.record('gone.bin');
+    rmSync(gone);
+    assert.equal((await f.ask(chunkRequest(goneRec, 0))).status, 'changed');
+  } finally {
+    await f.dispose();
+  }
+});
+
+test('a chunk the named file no longer has is served from another file that holds it', async () => {
+  const f = await fixture();
+  try {
+    const data = randomBytes(400_000);
+    writeFileSync(join(f.root, 'a.bin'), data);
+    writeFileSync(join(f.root, 'copy.bin'), data);
+    const a = await f.record('a.bin');
+    await f.record('copy.bin');
+    writeFileSync(join(f.root, 'a.bin'), randomBytes(400_000));
+    await f.record('a.bin');
+    const res = await f.ask({ path: 'a.bin', hash: a.chunks[0]!.hash, offset: 0, size: a.chunks[0]!.size });
+    assert.equal(res.status, 'ok');
+    assert.ok(Buffer.from(res.data).equals(data.subarray(0, a.chunks[0]!.size)));
+  } finally {
+    await f.dispose();
+  }
+});
+
+test('open files are closed when the share stops being served here and when the link closes', async () => {
+  const f = await fixture();
+  try {
+    const p = join(f.root, 'f.bin');
+    writeFileSync(p, randomBytes(300_000));
+    const rec = await f.record('f.bin');
+    assert.equal((await f.ask(chunkRequest(rec, 0))).status, 'ok');
+    assert.ok(openPaths().includes(p), 'open while the pull goes on');
+    f.server.forgetShare(SHARE);
+    await sleep(50); // the close runs on the thread pool
+    assert.equal(f.server.openFiles, 0);
+    assert.ok(!openPaths().includes(p), 'closed when the share was paused or removed');
+
+    assert.equal((await f.ask(chunkRequest(rec, 0))).status, 'ok');
+    assert.ok(openPaths().includes(p));
+    f.server.close();
+    await sleep(50);
+    assert.ok(!openPaths().includes(p), 'closed with the link');
+  } finally {
+    await f.dispose();
+  }
+});
+
+test('OpenFiles: one open per file, the least recently used beyond the limit closed, an idle one closed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pf-open-'));
+  const files = new OpenFiles<number>({ max: 2, idleMs: 100 });
+  try {
+    const paths = ['a', 'b', 'c'].map((n) => {
+      const p = join(dir, n);
+      writeFileSync(p, n);
+      return p;
+    });
+    const [a1, a2] = await Promise.all([files.acquire('g', paths[0]!), files.acquire('g', paths[0]!)]);
+    assert.equal(a1, a2, 'two readers of one file share one open file');
+    a1.memo = 7;
+    files.release(a1);
+    files.release(a2);
+    for (const p of paths.slice(1)) files.release(await files.acquire('g', p));
+    assert.equal(files.size, 2);
+    await sleep(20);
+    assert.ok(!openPaths().includes(paths[0]!), 'the least recently used was closed');
+    const b = await files.acquire('g', paths[1]!);
+    assert.equal(b.memo, null);
+    // a lent file is not closed by the idle timer nor by closeGroup until it is released
+    files.closeGroup('g');
+    assert.equal((await b.handle.read(Buffer.alloc(1), 0, 1, 0)).bytesRead, 1);
+    files.release(b);
+    const c = await files.acquire('g', paths[2]!);
+    files.release(c);
+    await sleep(300);
+    assert.equal(files.size, 0, 'idle files were closed');
+    assert.deepEqual(
+      openPaths().filter((p) => p.startsWith(dir)),
+      [],
+    );
+    await assert.rejects(files.acquire('g', join(dir, 'missing')), /ENOENT/);
+    assert.equal(readFileSync(paths[0]!, 'utf8'), 'a');
+  } finally {
+    files.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
