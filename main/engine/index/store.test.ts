@@ -136,7 +136,7 @@ test('listFiles: ordering, prefix boundaries, tombstones', async () => {
     const paths = ['b', 'a', 'a/x', 'a/y/z', 'ab', 'a.txt', 'a0'];
     store.putFiles(paths.map((p, i) => file(p, { sequence: i + 1 })));
     store.putFiles([file('a/dead', { deleted: true, chunks: [], hash: '', sequence: 20 })]);
-    const list = (o?: { prefix?: string; includeDeleted?: boolean }) => store.listFiles('s1', LOCAL, o).map((f) => f.path);
+    const list = (o?: Parameters<IndexStore['listFiles']>[2]) => store.listFiles('s1', LOCAL, o).map((f) => f.path);
     assert.deepEqual(list(), ['a', 'a.txt', 'a/x', 'a/y/z', 'a0', 'ab', 'b']);
     assert.deepEqual(list({ prefix: 'a' }), ['a', 'a/x', 'a/y/z']);
     assert.deepEqual(list({ prefix: '/a/' }), ['a', 'a/x', 'a/y/z']);
