@@ -99,7 +99,7 @@ export class Engine {
         abortTransfers: (shareId) => engine.folders.get(shareId)?.puller.abortTransfers(),
         trustsStat: (shareId, path) => engine.folders.get(shareId)?.trustsStat(path) ?? false,
         peersChanged: (peers) => engine.emit('peers', peers),
-        answerInvite: (peer, claim) => engine.invites.answer(peer, claim),
+        answerInvite: (peer, claim, address) => engine.invites.answer(peer, claim, address),
         statusChanged: () => engine.statusChanged(),
         log: (m) => engine.log(m),
       },

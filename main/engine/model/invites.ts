@@ -13,6 +13,7 @@ import { deriveShareKeys, levelCovers, weakenSecret } from '../keys/secrets.ts';
 import type { ClaimedInvite } from '../protocol/handshake.ts';
 import { decideClaim, verifyInviteClaim, type InviteRecord } from '../protocol/invite-proof.ts';
 import type { InviteAnswer } from '../protocol/messages.ts';
+import { ClaimLimiter, claimSources, type ClaimLimit } from './claim-limit.ts';
 
 export const DEFAULT_INVITE_LIFE_MS = 24 * 3600_000;
 
@@ -28,10 +29,21 @@ export interface InvitesDeps {
   share: (shareId: string) => ShareRow | null;
   log: (message: string) => void;
   changed: () => void;
+  /** the bound on failed claims per device and per address (CLAIM_LIMIT unless a test lowers it) */
+  claimLimit?: ClaimLimit;
+}
+
+/** A claim not answered at all: too many failed ones came from its device or address. */
+export interface ClaimNotNow {
+  notNow: string;
 }
 
 export class Invites {
-  constructor(private readonly deps: InvitesDeps) {}
+  private readonly limiter: ClaimLimiter;
+
+  constructor(private readonly deps: InvitesDeps) {
+    this.limiter = new ClaimLimiter(deps.claimLimit);
+  }
 
   create(row: ShareRow, opts: { access?: AccessLevel; expiresInMs?: number; uses?: number }, now = Date.now()): InviteInfo {
     const access = opts.access ?? row.access;
@@ -83,11 +95,23 @@ export class Invites {
     this.deps.file.dropShare(shareId);
   }
 
-  /** A device claims an invite on a link: decide, count the use before answering, answer. */
-  answer(peer: string, claim: ClaimedInvite, now = Date.now()): InviteAnswer {
+  /**
+   * A device claims an invite on a link from `address` (null when unknown): decide, count the use
+   * before answering, answer. A device or address with too many failed claims lately gets no answer.
+   */
+  answer(peer: string, claim: ClaimedInvite, address: string | null, now = Date.now()): InviteAnswer | ClaimNotNow {
+    const sources = claimSources(peer, address);
+    const until = this.limiter.blockedUntil(sources, now);
+    if (until !== null) {
+      const wait = Math.ceil((until - now) / 60_000);
+      return { notNow: `too many failed invite claims from this device or address: try again in ${wait} min` };
+    }
     const record = this.deps.file.get(claim.invite);
     const decision = decideClaim(record, (r) => verifyInviteClaim(r, claim.sides, claim.mac), now);
-    if (!decision.grant) return { type: 'inviteAnswer', status: decision.refusal, code: '' };
+    if (!decision.grant) {
+      this.limiter.failed(sources, now);
+      return { type: 'inviteAnswer', status: decision.refusal, code: '' };
+    }
     const row = this.deps.share(record!.shareId);
     if (!row || row.paused) return { type: 'inviteAnswer', status: 'share-gone', code: '' };
     const s = weakenSecret(storedShareSecret(row), record!.level);

@@ -70,7 +70,7 @@ export interface NetworkDeps {
   trustsStat?: (shareId: string, path: string) => boolean;
   peersChanged: (peers: PeerInfo[]) => void;
   /** a device claims one of this device's invites: the answer (model/invites.ts) */
-  answerInvite: (peer: string, claim: ClaimedInvite) => InviteAnswer;
+  answerInvite: (peer: string, claim: ClaimedInvite, address: string | null) => InviteAnswer | { notNow: string };
   statusChanged: () => void;
   log: (message: string) => void;
 }
@@ -142,7 +142,7 @@ export class Network implements ChunkSwarm {
       ...(forgeEntry ? { forgeEntry } : {}),
       throttleSend: (n, via) => (rateLimited(via, deps.settings().limitLan) ? this.sendThrottle.take(n) : Promise.resolve()),
       log: deps.log,
-      answerInvite: (peer, claim) => deps.answerInvite(peer, claim),
+      answerInvite: (peer, claim, address) => deps.answerInvite(peer, claim, address),
       authenticated: (link) => this.authenticated(link),
       sharesChanged: (link) => this.sharesChanged(link),
       closed: (link, reason) => this.linkClosed(link, reason),

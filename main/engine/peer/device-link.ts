@@ -85,7 +85,7 @@ export interface DeviceLinkHost {
   throttleSend(n: number, via: LinkVia): Promise<void>;
   log(message: string): void;
   /** a peer claims an invite of this device's (PROTOCOL.md, "Invites"): the answer to send it */
-  answerInvite?(peer: string, claim: ClaimedInvite): InviteAnswer;
+  answerInvite?(peer: string, claim: ClaimedInvite, address: string | null): InviteAnswer | { notNow: string };
   /** the handshake succeeded: decide whether to activate() or close() this link */
   authenticated(link: DeviceLink): void;
   /** the set of shares the link carries changed */
@@ -548,7 +548,16 @@ export class DeviceLink {
     if (!step.outcome) return;
     if ('claim' in step.outcome) {
       const { peer, claim } = step.outcome;
-      const answer = this.host.answerInvite?.(peer.deviceId, claim) ?? { type: 'inviteAnswer', status: 'unknown', code: '' };
+      const answer = this.host.answerInvite?.(peer.deviceId, claim, this.origin.remoteAddress) ?? {
+        type: 'inviteAnswer',
+        status: 'unknown',
+        code: '',
+      };
+      if ('notNow' in answer) {
+        this.host.log(`${peer.deviceName} (${peer.deviceId.slice(0, 7)}) claimed invite ${claim.invite}: not answered, ${answer.notNow}`);
+        this.end(answer.notNow);
+        return;
+      }
       this.host.log(`${peer.deviceName} (${peer.deviceId.slice(0, 7)}) claimed invite ${claim.invite}: ${answer.status}`);
       // the link carries nothing else: closed once the answer is on its way
       const done = () => this.end(`invite ${answer.status}`);
