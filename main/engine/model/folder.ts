@@ -58,6 +58,8 @@ export interface FolderContext {
   now?: () => number;
   /** a scan job ran over these paths (null: the whole share); for tests */
   scanRan?: (paths: readonly string[] | null) => void;
+  /** the most chunks a file may have to be synced (default the protocol's MAX_CHUNKS_PER_FILE); tests lower it */
+  maxChunksPerFile?: number;
 }
 
 /** Creates the share's marker; its absence later means the folder is not what we shared. */
@@ -523,6 +525,7 @@ export class Folder {
       previous: (p) => this.scannedBefore(p),
       pool: this.ctx.pool,
       ignore: this.ignore ?? undefined,
+      maxChunksPerFile: this.ctx.maxChunksPerFile,
     });
     for await (const ev of events) {
       if (this.stopped) return;

@@ -109,6 +109,7 @@ export interface FixtureOptions {
   before?: (root: string) => void;
   /** the share was joined: it waits for a peer's index */
   joined?: boolean;
+  maxChunksPerFile?: number;
 }
 
 export async function openShareFixture(opts: FixtureOptions = {}): Promise<ShareFixture> {
@@ -147,6 +148,7 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
     stateChanged: (state) => states.push(state),
     now: clock.now,
     scanRan: (paths) => scans.push(paths),
+    maxChunksPerFile: opts.maxChunksPerFile,
   };
   const folder = new Folder(row, ctx);
   await folder.start();

@@ -14,6 +14,7 @@ import type { EntrySigner } from '../keys/entry-signing.ts';
 import type { IndexStore } from '../index/store.ts';
 import {
   IndexAssembler,
+  MAX_CHUNKS_PER_FILE,
   ProtocolViolation,
   splitIndexUpdate,
   type IndexAck,
@@ -177,7 +178,8 @@ export class IndexExchange {
       for (const r of page) {
         const e = await this.outgoing(r);
         if (this.stopped) return;
-        if (e) entries.push(e);
+        // an entry no message can carry (indexed before scans refused such files) must not stop the rest
+        if (e && e.chunks.length <= MAX_CHUNKS_PER_FILE) entries.push(e);
       }
       for (const m of splitIndexUpdate({ share: this.discoveryId, indexId, maxSequence }, entries)) {
         if (this.stopped) return;

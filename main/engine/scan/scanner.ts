@@ -6,6 +6,7 @@
 import { lstat } from 'node:fs/promises';
 import type { FileType } from '../../../shared/api.ts';
 import type { ChunkRef, FileHash, HashPool } from './hasher.ts';
+import { MAX_CHUNKS_PER_FILE } from '../protocol/messages.ts';
 import { HashError } from './file-hash.ts';
 import { IgnoreRules, INTERNAL_ONLY, type Matcher } from './ignore.ts';
 import { classify, walk, type FoundEntry, type WalkItem, type WalkSummary } from './walker.ts';
@@ -90,6 +91,15 @@ export interface ScanOptions {
   signal?: AbortSignal;
   /** files handed to the pool at once; default 16 x pool size (small files go by in a blink) */
   maxInFlight?: number;
+  /** a file cut into more chunks than this cannot be sent in an index: it is an error, not an entry (default MAX_CHUNKS_PER_FILE) */
+  maxChunksPerFile?: number;
+}
+
+/** Why a file of `chunks` chunks is not synced, or null when it can be. */
+export function tooManyChunks(path: string, chunks: number, size: number, max: number): string | null {
+  if (chunks <= max) return null;
+  const gib = (size / 2 ** 30).toFixed(1);
+  return `${path} is not synced: at ${gib} GiB it has ${chunks} chunks, more than the ${max} one file may have; move it out of the share or add it to the ignore rules`;
 }
 
 /** Whether `cur` (from lstat) can be taken as what `prev` describes without hashing. */
@@ -174,6 +184,8 @@ export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
       const h = await opts.pool.hash(e.diskPath, e.stats.size);
       summary.filesHashed++;
       summary.bytesHashed += h.size;
+      const tooMany = tooManyChunks(e.path, h.chunks.length, h.size, opts.maxChunksPerFile ?? MAX_CHUNKS_PER_FILE);
+      if (tooMany) return [{ kind: 'error', path: e.path, error: tooMany }];
       return [{ kind: 'changed', entry: fileEntry(e.path, h) }];
     } catch (err) {
       const raw = err instanceof HashError ? err : new HashError(String((err as Error)?.message ?? err), 'EHASH');
