@@ -87,6 +87,11 @@ export async function benchScale(opts: { sizes: number[]; fromSource: boolean; l
       const receiverPeakRssMB = peakRssOf(b.proc?.pid) / 1e6;
       await a.stop();
       const indexBytesPerFile = dirBytes(join(a.home, 'index')) / files;
+      // each size's figures as soon as they are known: a long run cut short still leaves them
+      opts.log(
+        `scale: ${files} files: peak RSS ${fmt(sourcePeakRssMB, 0)} / ${fmt(receiverPeakRssMB, 0)} MB, ` +
+          `beyond idle ${fmt(sourceBytesPerFile, 0)} / ${fmt(receiverBytesPerFile, 0)} B per file, index ${fmt(indexBytesPerFile, 0)} B per file`,
+      );
       out.push({
         files,
         dataBytes,
