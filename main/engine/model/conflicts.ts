@@ -85,6 +85,21 @@ export function listConflicts(shareId: string, local: readonly FileRecord[], nam
   return out.sort((a, b) => b.createdAt - a.createdAt);
 }
 
+/**
+ * Whether entries written at `paths` may change `listed` (the share's conflicts as last derived):
+ * a conflict copy written, or the file a listed conflict is about. Anything else leaves the list
+ * as it is, so thousands of pulled files do not each make status list every local file again.
+ */
+export function touchesConflicts(paths: Iterable<string>, listed: readonly ConflictInfo[]): boolean {
+  let originals: Set<string> | null = null;
+  for (const p of paths) {
+    if (parseConflictPath(p)) return true;
+    originals ??= new Set(listed.map((c) => c.path));
+    if (originals.has(p)) return true;
+  }
+  return false;
+}
+
 /** Which side "local" means: the version this device wrote; if neither, the one in place. */
 export function keptSide(c: ConflictInfo, keep: Exclude<ResolveKeep, 'both'>, self: string): 'winner' | 'loser' {
   const mineIsLoser = c.loser.deviceId === self && c.winner.deviceId !== self;

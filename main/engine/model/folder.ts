@@ -20,7 +20,7 @@ import { Puller, type ChunkSwarm, type SyncSummary } from '../pull/puller.ts';
 import { CONFLICT_MARK, parseConflictPath, versionTag } from '../sync/names.ts';
 import { ShareLoop, type ScanRequest } from './share-loop.ts';
 import { shareState } from './share-state.ts';
-import { allConflicts, applyResolution, findConflict, isKeptConflict, keptConflict } from './conflicts.ts';
+import { allConflicts, applyResolution, findConflict, isKeptConflict, keptConflict, touchesConflicts } from './conflicts.ts';
 import { ApiError } from '../../../shared/errors.ts';
 import { setAside } from './revert.ts';
 import { listArchive, pruneArchive, restoreFromArchive } from './archive.ts';
@@ -299,6 +299,11 @@ export class Folder {
     return this.conflictCache;
   }
 
+  /** Local entries at `paths` were written: the conflicts are derived again only if they may differ. */
+  private localEntriesWritten(paths: Iterable<string>): void {
+    if (this.conflictCache && touchesConflicts(paths, this.conflictCache)) this.conflictCache = null;
+  }
+
   async resolveConflict(path: string, keep: ResolveKeep): Promise<void> {
     const c = findConflict(this.conflicts(), path);
     const rec = this.ctx.store.getFile(this.id, this.ctx.self.id, c.conflictPath);
@@ -377,7 +382,12 @@ export class Folder {
     this.requestScan();
     this.rescanTimer = setInterval(() => this.requestScan(), this.ctx.rescanIntervalMs);
     this.rescanTimer.unref();
-    const prune = () => void pruneArchive(this.root, this.ctx.archiveDays()).catch(() => undefined);
+    // a kept conflict whose archived file was pruned is no longer listed
+    const prune = () =>
+      void pruneArchive(this.root, this.ctx.archiveDays()).then(
+        () => (this.conflictCache = null),
+        () => undefined,
+      );
     prune();
     this.pruneTimer = setInterval(prune, 6 * 3600_000);
     this.pruneTimer.unref();
@@ -449,6 +459,8 @@ export class Folder {
       await this.scanOnce(request.all ? undefined : [...request.paths]);
       if (request.all) {
         this.lastScanAt = Date.now();
+        // derived afresh after a full scan: device names, archived files removed by hand
+        this.conflictCache = null;
         // a failed pull whose cause may have gone (space freed, permissions changed) is tried now
         if (await this.puller.rescanned()) this.loop.requestPull();
       }
@@ -729,7 +741,7 @@ export class Folder {
       for (const r of records) if (r.sequence === 0) r.sequence = ++this.seq;
       this.ctx.store.putFiles(records);
     });
-    this.conflictCache = null;
+    this.localEntriesWritten(records.map((r) => r.path));
     this.puller.indexChanged();
     if (announced) this.ctx.localIndexChanged();
     this.ctx.changed();
@@ -773,7 +785,7 @@ export class Folder {
     this.ctx.store.transaction(() => {
       this.ctx.store.putFiles([...last.values()].map((r) => ({ ...r, sequence: ++this.seq })));
     });
-    this.conflictCache = null;
+    this.localEntriesWritten(last.keys());
     this.ctx.localIndexChanged();
     this.ctx.changed();
   }
