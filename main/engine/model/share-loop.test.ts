@@ -144,3 +144,47 @@ test("a peer's index entries are written at the next file boundary of a pull tur
   assert.equal(events.filter((e) => e === 'turn ends').length, 1, 'one turn: the entries did not make it give way');
   await loop.stop();
 });
+
+test("a pull asked for while a peer's index arrives starts before the index has all been written", async () => {
+  // The link hands over a big index as a queue of batches, each verified (synchronous work) right
+  // after the last was written, without leaving the microtask queue; the pull is asked for with a
+  // delay, as Folder.syncSoon does after the first batch.
+  const BATCHES = 40;
+  let written = 0;
+  let pulledAfter: number | null = null;
+  let writtenDuringPull = 0;
+  const loop = new ShareLoop({
+    scan: async () => undefined,
+    pull: async (mustYield) => {
+      pulledAfter ??= written;
+      for (let file = 0; file < 10; file++) {
+        const before = written;
+        mustYield();
+        writtenDuringPull += written - before;
+        await tick(2);
+      }
+      return 'done';
+    },
+    jobChanged: () => undefined,
+    log: () => undefined,
+  });
+  const verify = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      /* checking the batch's signatures */
+    }
+  };
+  for (let i = 0; i < BATCHES; i++) {
+    verify(5);
+    await loop.enqueueRemoteIndex(() => {
+      written++;
+      loop.requestPull(20);
+    });
+  }
+  while (pulledAfter === null) await tick(5);
+  await loop.idle();
+  assert.equal(written, BATCHES);
+  assert.ok(pulledAfter < BATCHES, `the pull started after ${pulledAfter} of ${BATCHES} batches`);
+  assert.ok(writtenDuringPull > 0, 'batches went on being written between the files of the pull turn');
+  await loop.stop();
+});

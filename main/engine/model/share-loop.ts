@@ -9,6 +9,12 @@
 // at the turn's next file boundary (they change only the peer's rows, and every file's decision is
 // read again from the index before it is carried out), so a big file in flight never holds up the
 // index exchange. A scan does wait for the turn to give way.
+//
+// A big index arrives as many batches, which the link hands over one after another as fast as it
+// checks them, without returning to the event loop. So after writing what waits, the loop yields
+// to the event loop (timers, such as the pull asked for after the first batch, and I/O run), and
+// a scan or a pull that waits then takes its turn before more batches: a new device starts pulling
+// while the rest of a 100,000-file index still arrives (the pull turn writes it between files).
 
 export type ShareJob = 'scan' | 'pull' | 'remote-index';
 
@@ -164,7 +170,9 @@ export class ShareLoop {
       if (this.remote.length) {
         this.setJob('remote-index');
         this.applyRemote();
-        continue;
+        await nextTurnOfEventLoop();
+        if (this.stopped) return;
+        if (!this.scanWanted && !this.pullWanted) continue;
       }
       if (this.scanWanted) {
         const request = this.scanWanted;
@@ -193,4 +201,9 @@ export class ShareLoop {
       return;
     }
   }
+}
+
+/** Resolves after the event loop has run its timers and I/O once (setImmediate: after the poll phase). */
+function nextTurnOfEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
