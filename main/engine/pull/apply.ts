@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { FileType } from '../../../shared/api.ts';
 import { tempNameFor } from '../scan/ignore.ts';
 import { archivePath } from '../sync/names.ts';
+import { DirSyncs } from './dir-syncs.ts';
 import { UnsafePathError, lstatOrNull, safeParent } from './path-safety.ts';
 
 // Every operation here on a share path goes through safeParent first: no folder of the path may be
@@ -87,6 +88,9 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Folders that files were just renamed into or out of: files moved together share one fsync. */
+const folderSyncs = new DirSyncs(fsyncDir);
+
 /** Opens an existing file without following a link in its place (0 where the OS has no O_NOFOLLOW). */
 export function openNoFollow(full: string, flags: number, mode?: number): Promise<fsp.FileHandle> {
   return fsp.open(full, flags | (constants.O_NOFOLLOW ?? 0), mode);
@@ -115,7 +119,7 @@ export async function installTemp(root: string, path: string, tempPath: string, 
   const full = await safeParent(root, path);
   // a directory (or a symlink) in the way of a file is moved aside by the caller's decision first
   await fsp.rename(tempPath, full);
-  await fsyncDir(dirname(full));
+  await folderSyncs.after(dirname(full));
   return fsp.lstat(full);
 }
 
@@ -187,6 +191,6 @@ export async function removeForTombstone(
     return 'removed';
   }
   await archiveCurrent(root, path, versionTag, true);
-  await fsyncDir(dirname(full));
+  await folderSyncs.after(dirname(full));
   return 'removed';
 }
