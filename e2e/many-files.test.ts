@@ -52,7 +52,7 @@ test(
   'a kill -9 of a device while many small files arrive loses none of them and changes none on the peer',
   { timeout: 600_000 },
   async (t) => {
-    const FEW = 3000;
+    const FEW = 2000;
     const c = new Cluster('peerfold-e2e-many-files-crash-');
     clusters.push(c);
     const a = await c.add('alpha');
