@@ -14,17 +14,23 @@ after(async () => {
   for (const c of clusters) await c.close();
 });
 
-test('a new device shows files arriving before the whole index of a big share is in', { timeout: 600_000 }, async (t) => {
+/** A device sharing `files` small files (of different sizes) spread over `folders` folders, all indexed. */
+async function alphaSharing(files: number, folders: number) {
   const c = new Cluster('peerfold-e2e-many-files-');
   clusters.push(c);
   const a = await c.add('alpha');
-  for (let i = 0; i < FILES; i++) {
-    const dir = join(a.dir, `d${i % 100}`);
-    if (i < 100) mkdirSync(dir);
-    writeFileSync(join(dir, `f${i}.txt`), `file ${i}\n`);
+  for (let i = 0; i < files; i++) {
+    const dir = join(a.dir, `d${i % folders}`);
+    if (i < folders) mkdirSync(dir);
+    writeFileSync(join(dir, `f${i}.txt`), `file ${i} `.repeat(1 + (i % 50)));
   }
   const { share, codes } = await a.call('share', { path: a.dir });
-  await waitUntil('alpha to index its files', async () => (await a.share(share.id)).localFiles >= FILES, 400_000, 500);
+  await waitUntil('alpha to index its files', async () => (await a.share(share.id)).localFiles >= files, 400_000, 500);
+  return { c, a, share, codes };
+}
+
+test('a new device shows files arriving before the whole index of a big share is in', { timeout: 600_000 }, async (t) => {
+  const { c, share, codes } = await alphaSharing(FILES, 100);
   const b = await c.add('bravo');
   await b.call('join', { code: codes.readWrite!, path: b.dir });
   // what the user sees in status: files in place while fewer than all files are known
@@ -53,16 +59,7 @@ test(
   { timeout: 600_000 },
   async (t) => {
     const FEW = 2000;
-    const c = new Cluster('peerfold-e2e-many-files-crash-');
-    clusters.push(c);
-    const a = await c.add('alpha');
-    for (let i = 0; i < FEW; i++) {
-      const dir = join(a.dir, `d${i % 30}`);
-      if (i < 30) mkdirSync(dir);
-      writeFileSync(join(dir, `f${i}.txt`), `file ${i} `.repeat(1 + (i % 50)));
-    }
-    const { share, codes } = await a.call('share', { path: a.dir });
-    await waitUntil('alpha to index its files', async () => (await a.share(share.id)).localFiles >= FEW, 300_000, 250);
+    const { c, a, share, codes } = await alphaSharing(FEW, 30);
     const before = treeOf(a.dir);
     const b = await c.add('bravo');
     await b.call('join', { code: codes.readWrite!, path: b.dir });
