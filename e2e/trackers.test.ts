@@ -3,6 +3,7 @@
 // tracker's server, what a user self-hosts). And a lying tracker, written here, that hands every
 // device the offers of every other device whatever share they announced: the share handshake on
 // the link lets nobody in who does not hold the share.
+import { createSocket } from 'node:dgram';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -196,6 +197,38 @@ test(
     assert.ok(!treeOf(m.dir).has('ours.txt'));
   },
 );
+
+/** A UDP socket standing in for a STUN server: counts what is sent to it (and never answers). */
+async function stunListener(): Promise<{ url: string; heard: () => number }> {
+  const sock = createSocket('udp4');
+  let heard = 0;
+  sock.on('message', () => heard++);
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  closers.push(() => new Promise<void>((r) => sock.close(() => r())));
+  return { url: `stun:127.0.0.1:${sock.address().port}`, heard: () => heard };
+}
+
+test('a link to a device found on the LAN asks no STUN server; a link made through a tracker does', { timeout: 240_000 }, async () => {
+  const stun = await stunListener();
+  const c = cluster();
+  const [a, b] = [await c.add('anna'), await c.add('ben')];
+  for (const d of [a, b]) await d.call('setSettings', { stunServers: [stun.url] });
+  writeFileSync(join(a.dir, 'lan.txt'), 'over the LAN\n');
+  const lanShare = await c.shareAmong([a, b]);
+  await converged([a, b], lanShare);
+  assert.equal((await a.call('peers', { share: lanShare }))[0]?.via, 'lan');
+  assert.equal(stun.heard(), 0, 'the LAN link sent nothing to the STUN server');
+
+  // two more devices with the same STUN server, linked through a tracker only: now it is asked
+  const t = await tracker();
+  const c2 = cluster();
+  const [x, y] = [await c2.add('xavier'), await c2.add('yves')];
+  for (const d of [x, y]) await d.call('setSettings', { lanDiscovery: false, trackers: [t.url], stunServers: [stun.url] });
+  writeFileSync(join(x.dir, 'far.txt'), 'through a tracker\n');
+  const farShare = await c2.shareAmong([x, y]);
+  await converged([x, y], farShare);
+  await waitUntil('the tracker link to ask the STUN server', () => stun.heard() > 0);
+});
 
 test(
   'guard: a harness daemon left with the shipped public trackers and STUN servers uses none of them (PEERFOLD_NO_PUBLIC=1) and says so',

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { PeerInfo, PeerVia, Settings, TrackerInfo, VersionVector } from '../../../shared/api.ts';
-import { internetServers, noPublicFromEnv } from '../config/internet-servers.ts';
+import { internetServers, noPublicFromEnv, pathOfAddress, serversForPath, type LinkPath } from '../config/internet-servers.ts';
 import type { IndexStore } from '../index/store.ts';
 import type { ShareKeys } from '../keys/secrets.ts';
 import { afterLinkLoss, redialDelay } from '../net/backoff.ts';
@@ -153,11 +153,16 @@ export class Network implements ChunkSwarm {
     return this.deps.identity.deviceId;
   }
 
-  private linkOptions(): LinkOptions {
+  /** The servers a link made along `path` may contact (config/internet-servers.ts: only tracker links get STUN and TURN). */
+  private pathServers(path: LinkPath): { iceServers: LinkOptions['iceServers']; stunServers: string[] } {
+    return serversForPath(path, internetServers(this.deps.settings(), this.noPublic));
+  }
+
+  private linkOptions(path: LinkPath): LinkOptions {
     return {
       certPemFile: this.deps.identity.certPemPath,
       keyPemFile: this.deps.identity.keyPemPath,
-      iceServers: internetServers(this.deps.settings(), this.noPublic).iceServers,
+      iceServers: this.pathServers(path).iceServers,
       log: (level, m) => level === 'error' && this.deps.log(m),
     };
   }
@@ -167,8 +172,9 @@ export class Network implements ChunkSwarm {
       port: this.wantedPort,
       device: () => ({ deviceId: this.deviceId, deviceName: this.deps.deviceName() }),
       accept: (hello) => this.acceptHello(hello),
-      link: () => this.linkOptions(),
-      onLink: (link) => this.adopt(link, null),
+      // a device on the LAN, or one that was given this device's address, dials in directly
+      link: () => this.linkOptions('lan'),
+      onLink: (link) => this.adopt(link, null, 'lan'),
       // refusals too (the listener throttles them per address)
       log: (level, m) => (level === 'error' || level === 'warn') && this.deps.log(m),
     });
@@ -181,8 +187,8 @@ export class Network implements ChunkSwarm {
       noPublic: this.noPublic,
       activeShares: () => this.activeKeys(),
       linkedDevices: (shareId) => this.linksFor(shareId).length,
-      linkOptions: () => this.linkOptions(),
-      adopt: (link) => this.adopt(link, null),
+      linkOptions: () => this.linkOptions('tracker'),
+      adopt: (link) => this.adopt(link, null, 'tracker'),
       statusChanged: () => this.deps.statusChanged(),
       log: (m) => this.deps.log(m),
     });
@@ -378,13 +384,13 @@ export class Network implements ChunkSwarm {
         discoveryIds: wanted,
         listenPort: this.listenPort,
         via: a.via,
-        link: this.linkOptions(),
+        link: this.linkOptions(pathOfAddress(a.via)),
         log: () => undefined,
       })
         .then((link) => {
           a.failures = 0;
           if (link.peer) a.deviceId = link.peer.deviceId;
-          this.adopt(link, a.deviceId);
+          this.adopt(link, a.deviceId, pathOfAddress(a.via));
         })
         .catch((err) => {
           a.failures++;
@@ -480,7 +486,7 @@ export class Network implements ChunkSwarm {
         discoveryIds: [terms.discoveryId],
         listenPort: this.listenPort,
         via: 'manual',
-        link: this.linkOptions(),
+        link: this.linkOptions('manual'),
         log: () => undefined,
       });
       const self = this.linkHost.self;
@@ -498,7 +504,7 @@ export class Network implements ChunkSwarm {
 
   // ---- links ----------------------------------------------------------------------------------
 
-  private adopt(link: PeerLink, expectDeviceId: string | null): void {
+  private adopt(link: PeerLink, expectDeviceId: string | null, path: LinkPath): void {
     if (this.stopped) {
       link.close('shutting down');
       return;
@@ -510,7 +516,7 @@ export class Network implements ChunkSwarm {
         endpoint: this.udx,
         tcp: this.tcp,
         peerHost: () => tcpTarget(link.selectedPath()),
-        candidates: () => this.udx!.candidates(this.stunServers()),
+        candidates: () => this.udx!.candidates(this.pathServers(path).stunServers),
         role: link.role,
         remoteFingerprint: link.remoteFingerprint,
         identity: () => this.identityPems(),
@@ -520,11 +526,6 @@ export class Network implements ChunkSwarm {
       }),
     });
     if (l.current !== 'closed') this.pending.add(l);
-  }
-
-  /** STUN servers for server-reflexive udx candidates (the `stunServers` setting, where this build has it) */
-  private stunServers(): readonly string[] {
-    return (this.deps.settings() as { stunServers?: readonly string[] }).stunServers ?? [];
   }
 
   private identityPems(): { certPem: string; keyPem: string } {
