@@ -41,6 +41,23 @@ export async function addShare(
   return { shareId: share.id, ms, sameLink, linkLog: sameLink ? '' : linkEvents([a, b], logAt) };
 }
 
+/**
+ * The duplicate-connection closes in `log` that kept a link up at `at` (ms) or before: an old
+ * link kept against a new one (model/network.ts names the kept link in the reason). A tie-break
+ * between two links made after `at` (both devices dialed at once) is no such close.
+ */
+export function oldLinksKept(log: string, at: number): string[] {
+  const out: string[] = [];
+  for (const m of log.matchAll(/duplicate connection(?: \(([^)]*)\))?/g)) {
+    // "a new link is kept": the one closed was the older; no reason at all: a build that did not
+    // name the kept link, counted
+    if (m[1] === 'a new link is kept') continue;
+    const since = m[1] === undefined ? null : /^the link up since (\S+) is kept$/.exec(m[1]);
+    if (!since || Date.parse(since[1]) <= at) out.push(m[0]);
+  }
+  return out;
+}
+
 /** What the devices logged about their links since `logAt` (one offset per device): why a link changed. */
 export function linkEvents(devices: Device[], logAt: number[]): string {
   const re = /connected to|disconnected from|closed the connection|stopped answering|duplicate|replaced/;
@@ -163,7 +180,7 @@ export async function restart(victim: Device, survivor: Device, how: 'kill9' | '
     20,
   );
   const ms = performance.now() - t0;
-  if (/duplicate connection/.test(victim.log.slice(victimLogAt)))
-    throw new Error(`${victim.name}'s new link was refused as a duplicate:\n${victim.log.slice(victimLogAt)}`);
+  if (before !== null && oldLinksKept(victim.log.slice(victimLogAt), before).length)
+    throw new Error(`${victim.name}'s new link was refused in favour of the old one:\n${victim.log.slice(victimLogAt)}`);
   return { ms, apiMs };
 }

@@ -562,11 +562,15 @@ export class Network implements ChunkSwarm {
     if (!now) return this.register(incoming);
     if (now !== existing) return this.settleDuplicate(now, incoming);
     const decision = resolveDuplicate(this.identityOf(existing), answered && existing.isLive, this.identityOf(incoming));
+    // the reason names the link kept, so a peer (and a test) can tell a tie-break between two new
+    // links from an old link kept against a new one
     if (decision === 'keep-existing') {
-      incoming.close('duplicate connection');
+      incoming.close(`duplicate connection (${keptSince(existing)})`);
       return;
     }
-    existing.close(answered ? 'duplicate connection' : 'replaced by a new connection (the old one did not answer)');
+    existing.close(
+      answered ? `duplicate connection (${keptSince(incoming)})` : 'replaced by a new connection (the old one did not answer)',
+    );
     this.register(incoming);
   }
 
@@ -803,6 +807,11 @@ export class Network implements ChunkSwarm {
     }
     return [...out.values()].sort((a, b) => Number(b.connected) - Number(a.connected) || a.name.localeCompare(b.name));
   }
+}
+
+/** How a duplicate's close reason names the link kept: when it came up here ("a new one" before it is live). */
+function keptSince(kept: DeviceLink): string {
+  return kept.since === null ? 'a new link is kept' : `the link up since ${new Date(kept.since).toISOString()} is kept`;
 }
 
 /** Waits `ms`, or less when `signal` aborts. */
