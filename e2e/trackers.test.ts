@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startTestTracker, type TestTracker } from '../main/engine/net/tracker-test-server.ts';
-import { Cluster, Device, converged, loopbackEnv, treeOf, waitUntil } from './harness.ts';
+import { Cluster, Device, converged, loopbackEnv, sleep, treeOf, waitUntil } from './harness.ts';
 
 const clusters: Cluster[] = [];
 const closers: (() => Promise<void>)[] = [];
@@ -162,8 +162,8 @@ async function lyingTracker(): Promise<{ url: string; crossed: () => number; clo
 }
 
 test(
-  "a lying tracker that hands a device the offers of devices without its share gets nobody in: only the share's members link, and nothing of the others arrives",
-  { timeout: 240_000 },
+  "a lying tracker that hands a device the offers of devices without its share gets nobody in: only the share's members link, nothing of the others arrives, and refused links are not made again and again",
+  { timeout: 400_000 },
   async () => {
     const liar = await lyingTracker();
     closers.push(liar.close);
@@ -195,6 +195,20 @@ test(
       [],
     );
     assert.ok(!treeOf(m.dir).has('ours.txt'));
+
+    // The liar keeps handing mallory's offers to the members, but every link it makes costs a full
+    // WebRTC handshake before the share handshake can refuse it: a refused peer is not linked with
+    // again for 30 s, then 60, 120, ... (net/refusal-backoff.ts). Over 90 s each member refuses
+    // mallory at most 3 times (without the backoff, every offer of mallory's the liar handed on
+    // was answered and refused: 176 in 90 s, measured).
+    assert.match(a.log + b.log, /tracker ws:\/\/127\.0\.0\.1:\d+: a link with peer \w+ was refused; no links with it for 30 s/);
+    const refusals = () => ((a.log + b.log).match(/connection with mallory refused/g) ?? []).length;
+    const [refusedAt, crossedAt] = [refusals(), liar.crossed()];
+    await sleep(90_000);
+    assert.ok(liar.crossed() - crossedAt >= 6, `mallory kept offering through the liar (${liar.crossed() - crossedAt} offers crossed)`);
+    const more = refusals() - refusedAt;
+    assert.ok(more <= 6, `${more} more links with mallory were made and refused in 90 s`);
+    assert.match(a.log + b.log, /skipping peer \w+ \(refused before\)/);
   },
 );
 

@@ -542,6 +542,7 @@ export class Network implements ChunkSwarm {
       link.close('shutting down');
       return;
     }
+    this.trackers?.settled(link.origin, true);
     const existing = this.links.get(link.deviceId);
     if (!existing) {
       this.register(link);
@@ -621,6 +622,8 @@ export class Network implements ChunkSwarm {
 
   private linkClosed(link: DeviceLink, reason: string): void {
     this.pending.delete(link);
+    // ended before the handshake proved who it is: refused, timed out or cut
+    if (!link.deviceId) this.trackers?.settled(link.origin, false);
     if (this.links.get(link.deviceId) !== link) return;
     this.links.delete(link.deviceId);
     this.deps.log(`disconnected from ${link.deviceName}: ${reason}`);

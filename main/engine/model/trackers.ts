@@ -41,6 +41,8 @@ export class Trackers {
   private readonly netLog: NetLog;
   /** whether there were active shares at the last apply() (tracker clients run only then) */
   private engaged = false;
+  /** the client each link handed to the network came through, until the share handshake's verdict */
+  private readonly cameThrough = new WeakMap<object, { client: TrackerClient; link: PeerLink }>();
 
   constructor(private readonly deps: TrackersDeps) {
     this.netLog = (level, m) => (level === 'warn' || level === 'error' || level === 'info') && deps.log(m);
@@ -80,18 +82,16 @@ export class Trackers {
     this.recompute();
     for (const url of wanted) {
       if (this.clients.has(url)) continue;
-      this.clients.set(
+      const client: TrackerClient = new TrackerClient({
         url,
-        new TrackerClient({
-          url,
-          link: () => this.deps.linkOptions(),
-          announcements: () => this.announcements(),
-          wants: (h) => this.byTrackerId.has(h),
-          onLink: (link, infoHash) => this.opened(link, infoHash),
-          onStatus: () => this.deps.statusChanged(),
-          log: this.netLog,
-        }),
-      );
+        link: () => this.deps.linkOptions(),
+        announcements: () => this.announcements(),
+        wants: (h) => this.byTrackerId.has(h),
+        onLink: (link, infoHash) => this.opened(client, link, infoHash),
+        onStatus: () => this.deps.statusChanged(),
+        log: this.netLog,
+      });
+      this.clients.set(url, client);
     }
     this.deps.statusChanged();
   }
@@ -158,12 +158,25 @@ export class Trackers {
     return out;
   }
 
-  private opened(link: PeerLink, infoHash: string): void {
+  /**
+   * The share handshake on a link that came through a tracker accepted it, or it ended before
+   * that: a peer whose links are refused is not linked with through that tracker for a while.
+   */
+  settled(origin: object, accepted: boolean): void {
+    const from = this.cameThrough.get(origin);
+    if (!from) return;
+    this.cameThrough.delete(origin);
+    from.client.linkSettled(from.link, accepted ? 'accepted' : 'refused');
+  }
+
+  private opened(client: TrackerClient, link: PeerLink, infoHash: string): void {
     const discoveryIdHex = this.byTrackerId.get(infoHash);
     if (!discoveryIdHex) {
+      client.linkSettled(link, 'dropped');
       link.close('the share is no longer active');
       return;
     }
+    this.cameThrough.set(link, { client, link });
     // who is on the other end is unknown until the handshake proves it
     link.peer = { deviceId: '', deviceName: '', discoveryIds: [discoveryIdHex] };
     this.deps.adopt(link, discoveryIdHex);

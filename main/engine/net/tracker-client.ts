@@ -6,12 +6,14 @@
 //
 // The tracker may be down, slow or hostile: every failure ends in a redial with backoff
 // (backoff.ts), announces are paced whatever interval it asks for, offers it relays are bounded,
-// and nothing it sends can throw out of here.
+// a peer whose link the owner refused is not linked with again for a growing while
+// (refusal-backoff.ts), and nothing it sends can throw out of here.
 
 import { randomBytes } from 'node:crypto';
 import { WebSocket, type RawData } from 'ws';
 import { redialDelay } from './backoff.ts';
 import { defaultNetLog, errorMessage, guard, type NetLog } from './log.ts';
+import { RefusalBackoff } from './refusal-backoff.ts';
 import { trackResource, untrackResource, type NetResource } from './resources.ts';
 import {
   MAX_TRACKER_FRAME_BYTES,
@@ -105,6 +107,11 @@ export class TrackerClient implements NetResource {
   private announcing = false;
   private announceAgain = false;
   private ignoredOffers = 0;
+  /** which remote peers to make links with now (one at a time, and not soon again after a refusal) */
+  private readonly backoff = new RefusalBackoff();
+  /** the remote peer of each link being made or handed to the owner (opened), until the owner's verdict */
+  private readonly linkPeer = new Map<PeerLink, { peer: string; opened: boolean }>();
+  private skipped = 0;
 
   constructor(private readonly opts: TrackerClientOptions) {
     this.url = opts.url;
@@ -123,6 +130,28 @@ export class TrackerClient implements NetResource {
   refresh(): void {
     if (this.state !== 'connected') return;
     void this.announceAll();
+  }
+
+  /**
+   * The owner's verdict on a link this client handed it: accepted by the share handshake, refused
+   * (or timed out, or cut, before that), or dropped by the owner for a reason of its own (no
+   * verdict on the peer). A refused peer is not linked with again for a while.
+   */
+  linkSettled(link: PeerLink, verdict: 'accepted' | 'refused' | 'dropped', now = Date.now()): void {
+    const entry = this.linkPeer.get(link);
+    if (entry === undefined) return;
+    this.linkPeer.delete(link);
+    if (verdict === 'accepted') this.backoff.accepted(entry.peer);
+    else if (verdict === 'refused') this.refused(entry.peer, now);
+    else this.backoff.abandoned(entry.peer);
+  }
+
+  private refused(peer: string, now: number): void {
+    const wait = this.backoff.refused(peer, now);
+    this.log(
+      'info',
+      `tracker ${this.url}: a link with peer ${peer.slice(0, 8)} was refused; no links with it for ${Math.round(wait / 1000)} s (${this.backoff.refusalsWithin(now)} refused in 10 min)`,
+    );
   }
 
   /**
@@ -347,6 +376,8 @@ export class TrackerClient implements NetResource {
           link.close('tracker client closed');
           return;
         }
+        const entry = this.linkPeer.get(link);
+        if (entry) entry.opened = true;
         // found through a tracker; how it is reached (direct, relay, or the LAN after all) is
         // link.connectedVia, read from the selected candidate pair (path.ts)
         link.via = 'internet';
@@ -384,14 +415,48 @@ export class TrackerClient implements NetResource {
         const pending = this.pendingOffers.get(m.offerId);
         if (!pending || pending.infoHash !== m.infoHash) return; // not ours, or answered already
         this.pendingOffers.delete(m.offerId);
+        if (!this.mayLinkWith(m.peerId)) {
+          pending.link.close('the answering peer is held back');
+          return;
+        }
+        this.linkingWith(pending.link, m.peerId);
         pending.link.handleSignal({ type: 'description', kind: 'answer', sdp: m.sdp });
         return;
       }
     }
   }
 
+  /** May a link with this remote peer be made now? (Skips are counted and logged now and then.) */
+  private mayLinkWith(peer: string): boolean {
+    const may = this.backoff.check(peer, Date.now());
+    if (may.ok) return true;
+    if (may.reason !== 'in progress' && this.skipped++ % 50 === 0) {
+      this.log(
+        'info',
+        `tracker ${this.url}: skipping peer ${peer.slice(0, 8)} (${may.reason}) for ${Math.round((may.until - Date.now()) / 1000)} s`,
+      );
+    }
+    return false;
+  }
+
+  /** A link with `peer` is being made: no other with it until the owner's verdict, or until it closes unopened. */
+  private linkingWith(link: PeerLink, peer: string): void {
+    this.backoff.begin(peer);
+    this.linkPeer.set(link, { peer, opened: false });
+    link.onClose(() => {
+      const entry = this.linkPeer.get(link);
+      if (!entry) return; // the owner judged it
+      this.linkPeer.delete(link);
+      // closed unjudged: one that never opened says nothing of the peer; one cut in the share
+      // handshake (before the owner could refuse it) cost a handshake all the same
+      if (entry.opened) this.refused(peer, Date.now());
+      else this.backoff.abandoned(peer);
+    });
+  }
+
   private answerOffer(m: Extract<TrackerMessage, { kind: 'offer' }>): void {
     if (m.peerId === this.peerId || !this.opts.wants(m.infoHash)) return;
+    if (!this.mayLinkWith(m.peerId)) return;
     if (this.answering.size >= MAX_PENDING_ANSWERS) {
       if (this.ignoredOffers++ % 100 === 0) this.log('warn', `tracker ${this.url}: too many offers at once; ignoring some`);
       return;
@@ -412,6 +477,7 @@ export class TrackerClient implements NetResource {
       return;
     }
     this.answering.add(link);
+    this.linkingWith(link, m.peerId);
     link.onClose(() => this.answering.delete(link));
     this.whenOpen(link, m.infoHash, () => this.answering.delete(link));
     link.handleSignal({ type: 'description', kind: 'offer', sdp: m.sdp });
