@@ -9,6 +9,7 @@
 // NAT, like most home routers). Addresses are private and shared-address ranges only; nothing
 // is linked to the host's network.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Internet, type Netns } from './netns.ts';
 
@@ -125,35 +126,26 @@ export class SmallInternet {
   }
 
   /**
-   * coturn as STUN and TURN server on the core (UDP 3478, long-term credentials). Returns the
-   * server strings as Peerfold's settings take them.
+   * coturn as STUN and TURN server on the core (UDP 3478, long-term credentials), run with the
+   * README's /etc/turnserver.conf as a user writes it: only its placeholders are filled in (this
+   * internet's public address, the test's user). Returns the server strings as Peerfold's settings
+   * take them.
    */
   async startCoturn(
     user = 'peerfold',
     password = 'relay-secret',
   ): Promise<{ stun: string; turn: string; proc: ChildProcess; log: () => string }> {
+    const conf = join(this.net.dir, 'turnserver.conf');
+    writeFileSync(
+      conf,
+      readmeCoturnConfig()
+        .replace('external-ip=PUBLIC-IP', `external-ip=${CORE_ADDRESS}`)
+        .replace('user=alice:secret', `user=${user}:${password}`),
+    );
     const proc = this.net.spawn(this.core, 'turnserver', [
-      '-n', // no configuration file
-      '--listening-ip',
-      CORE_ADDRESS,
-      '--relay-ip',
-      CORE_ADDRESS,
-      '--listening-port',
-      '3478',
-      '--min-port',
-      '49152',
-      '--max-port',
-      '49999',
-      '--lt-cred-mech',
-      '--user',
-      `${user}:${password}`,
-      '--realm',
-      'peerfold.test',
-      '--fingerprint',
-      '--no-tls',
-      '--no-dtls',
-      '--no-cli',
-      '--no-tcp-relay',
+      '-c',
+      conf,
+      // the test's plumbing, not configuration: where it logs and keeps its files
       '--log-file',
       'stdout',
       '--simple-log',
@@ -196,6 +188,16 @@ export class SmallInternet {
   close(): Promise<void> {
     return this.net.close();
   }
+}
+
+/** The coturn configuration README.md tells a user to write to /etc/turnserver.conf, placeholders and all. */
+export function readmeCoturnConfig(): string {
+  const readme = readFileSync(join(repoRootDir(), 'README.md'), 'utf8');
+  const block = /```ini\n(# \/etc\/turnserver\.conf\n[\s\S]*?)```/.exec(readme)?.[1];
+  if (!block || !block.includes('external-ip=PUBLIC-IP') || !block.includes('user=alice:secret')) {
+    throw new Error('README.md has no /etc/turnserver.conf block with external-ip=PUBLIC-IP and user=alice:secret');
+  }
+  return block;
 }
 
 function repoRootDir(): string {
