@@ -31,6 +31,8 @@ import { MIN_SCTP_BUFFER } from './sctp-buffer.ts';
 export { MAX_MESSAGE_BYTES };
 
 export type LinkChannel = 'index' | 'data';
+/** How often a link reads its selected candidate pair and how it reaches the peer again. */
+const PATH_READ_MS = 1_000;
 /** Same values as PeerVia in shared/api.ts. */
 export type LinkVia = 'lan' | 'manual' | 'internet' | 'relay';
 export type LinkRole = 'offerer' | 'answerer';
@@ -186,6 +188,14 @@ export class PeerLink implements NetResource {
   private localFp = '';
   private remoteFp = '';
   private selected: SelectedPath | null = null;
+  /**
+   * When the selected pair was last read, and connectedVia's last answer: both are asked for every
+   * chunk (rate limits exempt the LAN), and reading them costs a call into libdatachannel and
+   * os.networkInterfaces(), ~5% of a receiver's CPU in the 1 GiB bench. They change with ICE and
+   * network events, so a read at most every PATH_READ_MS is current enough.
+   */
+  private selectedReadAt = 0;
+  private viaRead: { at: number; via: LinkVia } | null = null;
   private closedReason: string | null = null;
   private readonly closeHandlers: CloseHandler[] = [];
   private connectTimer: NodeJS.Timeout | null;
@@ -365,13 +375,20 @@ export class PeerLink implements NetResource {
 
   /** The candidate pair ICE selected (addresses and candidate types), null before there is one. */
   selectedPath(): SelectedPath | null {
-    if (this.closedReason === null) this.refreshSelectedPath();
+    const now = Date.now();
+    if (this.closedReason === null && (!this.selected || now - this.selectedReadAt >= PATH_READ_MS)) {
+      this.selectedReadAt = now;
+      this.refreshSelectedPath();
+    }
     return this.selected;
   }
 
   /** How the peer is reached: lan, manual, internet (directly, through NATs) or relay (net/path.ts). */
   get connectedVia(): LinkVia {
-    return connectedVia(this.via, this.selectedPath(), localNetworks());
+    const now = Date.now();
+    if (!this.viaRead || now - this.viaRead.at >= PATH_READ_MS)
+      this.viaRead = { at: now, via: connectedVia(this.via, this.selectedPath(), localNetworks()) };
+    return this.viaRead.via;
   }
 
   get bytesIn(): number {
