@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import type { ApiEvents, EventName, Method, Params, Result } from '../../shared/api.ts';
-import { methodNames, validateParams } from '../../shared/validate.ts';
+import { validateParams } from '../../shared/validate.ts';
+import { methodName, paramKey } from '../../shared/validate.fuzz-support.ts';
 import { startControlServer, type ApiHandler, type ControlServer } from './control-server.ts';
 
 const token = 'B'.repeat(43);
@@ -69,41 +70,17 @@ async function oneReply(data: string | Buffer, binary = false): Promise<void> {
   }
 }
 
-const method = fc.oneof(
-  fc.constantFrom(...methodNames),
-  fc.string({ maxLength: 12 }),
-  fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty'),
-);
 const paramValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
   fc.string({ maxLength: 20 }),
   fc.integer(),
   fc.constantFrom(-1, 0, 65536, 1e300, 1.5, '', '\u0000', 'a\nb', 'x'.repeat(5000)),
 );
-const paramKey = fc.oneof(
-  fc.constantFrom(
-    'share',
-    'path',
-    'name',
-    'code',
-    'address',
-    'keep',
-    'maxBytes',
-    'limit',
-    'text',
-    'deviceName',
-    'listenPort',
-    'lanDiscovery',
-    'archiveDays',
-    '__proto__',
-  ),
-  fc.string({ maxLength: 8 }),
-);
 const params = fc.oneof(fc.dictionary(paramKey, paramValue, { maxKeys: 4 }), fc.jsonValue({ maxDepth: 2 }));
 
 test('fuzz: call frames with any method and any params get one reply; only valid params reach the handler', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 40 }), method, params, async (id, m, p) => {
+    fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 40 }), methodName, params, async (id, m, p) => {
       await oneReply(JSON.stringify({ id, method: m, params: p }));
     }),
     { numRuns: 300 },

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { crc32 } from 'node:zlib';
 import { JournalFormatError, RECORD_HEADER_BYTES, RecordWriter, decodePayload, scanJournal, type SqlParam } from './journal-codec.ts';
+import { varintBytes } from '../protocol/test-support.ts';
 import { CorruptDatabaseError, SNAPSHOT_HEADER_BYTES, decodeSnapshot, encodeSnapshotHeader } from './durable-files.ts';
 
 const param: fc.Arbitrary<SqlParam> = fc.oneof(
@@ -77,25 +78,16 @@ test('fuzz: valid payloads with bytes flipped, cut or appended decode or fail wi
 });
 
 test('declared lengths and counts beyond the payload are refused before anything is allocated', () => {
-  const varint = (n: number): number[] => {
-    const out: number[] = [];
-    while (n >= 0x80) {
-      out.push((n % 128) | 0x80);
-      n = Math.floor(n / 128);
-    }
-    out.push(n);
-    return out;
-  };
   const sql = [0, 1, 0x41]; // sqlRef 0: new SQL text "A"
   for (const huge of [2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35 - 1]) {
     // a statement claiming `huge` parameters, with none present
-    assert.throws(() => decodePayload(Buffer.from([0, ...sql, ...varint(huge)])), JournalFormatError, `${huge} params`);
+    assert.throws(() => decodePayload(Buffer.from([0, ...sql, ...varintBytes(huge)])), JournalFormatError, `${huge} params`);
     // named: the same
-    assert.throws(() => decodePayload(Buffer.from([1, ...sql, ...varint(huge)])), JournalFormatError, `${huge} named params`);
+    assert.throws(() => decodePayload(Buffer.from([1, ...sql, ...varintBytes(huge)])), JournalFormatError, `${huge} named params`);
     // a string, blob and SQL text claiming `huge` bytes
-    assert.throws(() => decodePayload(Buffer.from([0, ...sql, 1, 3, ...varint(huge)])), JournalFormatError, `${huge}-byte string`);
-    assert.throws(() => decodePayload(Buffer.from([0, ...sql, 1, 4, ...varint(huge)])), JournalFormatError, `${huge}-byte blob`);
-    assert.throws(() => decodePayload(Buffer.from([2, 0, ...varint(huge)])), JournalFormatError, `${huge}-byte SQL`);
+    assert.throws(() => decodePayload(Buffer.from([0, ...sql, 1, 3, ...varintBytes(huge)])), JournalFormatError, `${huge}-byte string`);
+    assert.throws(() => decodePayload(Buffer.from([0, ...sql, 1, 4, ...varintBytes(huge)])), JournalFormatError, `${huge}-byte blob`);
+    assert.throws(() => decodePayload(Buffer.from([2, 0, ...varintBytes(huge)])), JournalFormatError, `${huge}-byte SQL`);
   }
   // a record header claiming more than the file holds is a torn tail, with nothing read past the end
   const head = Buffer.alloc(RECORD_HEADER_BYTES);

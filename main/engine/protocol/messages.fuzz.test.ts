@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { deviceIdFromBytes } from '../keys/device-id.ts';
+import { varintBytes } from './test-support.ts';
 import {
   DecodeError,
   IndexAssembler,
@@ -159,16 +160,6 @@ test('fuzz: input of the wrong type or over the size limit is refused with Decod
   );
 });
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-
 test('a declared length or count anywhere in any message is refused before allocation when it exceeds the limit or the bytes present', () => {
   // Cut a valid message at every offset and claim a huge length there: whatever field that is (a
   // list count, a string or byte length, a number), decoding stops with 'limit' (over the field's
@@ -184,7 +175,7 @@ test('a declared length or count anywhere in any message is refused before alloc
     const t0 = process.memoryUsage().arrayBuffers;
     for (let at = 2; at < bytes.length; at++) {
       for (const huge of [2 ** 31, Number.MAX_SAFE_INTEGER]) {
-        const forged = Uint8Array.from([...bytes.subarray(0, at), ...varint(huge), 1, 2, 3, 4]);
+        const forged = Uint8Array.from([...bytes.subarray(0, at), ...varintBytes(huge), 1, 2, 3, 4]);
         try {
           decodeMessage(forged);
         } catch (e) {
@@ -198,14 +189,14 @@ test('a declared length or count anywhere in any message is refused before alloc
     assert.ok(process.memoryUsage().arrayBuffers - t0 < 64 * 1024 * 1024);
   }
   // the list counts and lengths themselves, each claimed at 2^31 with a few bytes behind them
-  const head = (type: keyof typeof MESSAGE_SCHEMAS) => [1, ...varint(MESSAGE_SCHEMAS[type].tag)];
+  const head = (type: keyof typeof MESSAGE_SCHEMAS) => [1, ...varintBytes(MESSAGE_SCHEMAS[type].tag)];
   const claims: [string, number[]][] = [
-    ['auth.shares', [...head('auth'), ...varint(2 ** 31)]],
-    ['authResult.accepted', [...head('authResult'), ...varint(2 ** 31)]],
-    ['close.reason', [...head('close'), ...varint(2 ** 31)]],
-    ['indexUpdate.entries', [...head('indexUpdate'), ...new Array(20).fill(7), 1, 1, ...varint(2 ** 31)]],
-    ['indexChunks.chunks', [...head('indexChunks'), ...new Array(20).fill(7), 1, 1, 0, ...varint(2 ** 31)]],
-    ['response.data', [...head('response'), 1, 0, ...varint(2 ** 31)]],
+    ['auth.shares', [...head('auth'), ...varintBytes(2 ** 31)]],
+    ['authResult.accepted', [...head('authResult'), ...varintBytes(2 ** 31)]],
+    ['close.reason', [...head('close'), ...varintBytes(2 ** 31)]],
+    ['indexUpdate.entries', [...head('indexUpdate'), ...new Array(20).fill(7), 1, 1, ...varintBytes(2 ** 31)]],
+    ['indexChunks.chunks', [...head('indexChunks'), ...new Array(20).fill(7), 1, 1, 0, ...varintBytes(2 ** 31)]],
+    ['response.data', [...head('response'), 1, 0, ...varintBytes(2 ** 31)]],
   ];
   for (const [field, prefix] of claims) {
     assert.throws(

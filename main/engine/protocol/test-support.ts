@@ -1,7 +1,7 @@
 // For tests only: messages as a hostile peer writes them, straight to the wire, past the
 // encoder's checks (which would refuse them).
 import { deviceIdToBytes } from '../keys/device-id.ts';
-import { Writer } from './codec.ts';
+import { Writer, varintSize } from './codec.ts';
 import { WIRE_FORMAT } from './messages.ts';
 
 export interface CraftedEntry {
@@ -52,4 +52,11 @@ export function craftIndexUpdate(e: CraftedEntry): Uint8Array {
   w.bytes(device); // modifiedBy
   w.varint(0); // no signature
   return w.buf.subarray(0, w.pos);
+}
+
+/** `n` as the wire's varint, for hand-made hostile input (the journal's records use the same varints). */
+export function varintBytes(n: number): number[] {
+  const w = new Writer(varintSize(n));
+  w.varint(n);
+  return [...w.buf];
 }
