@@ -1,33 +1,17 @@
 // Sample values of the contract's types, for the unit tests of every side (app, renderer).
 import type { ConflictInfo, PeerInfo, ShareSummary, StatusResult } from './api.ts';
+import { emptyShareSummary } from './share-summary.ts';
 
 export function sampleShare(over: Partial<ShareSummary> = {}): ShareSummary {
   return {
-    id: 's1',
-    name: 'Photos',
-    path: '/home/ana/Photos',
-    access: 'read-write',
-    state: 'idle',
-    paused: false,
-    error: null,
+    ...emptyShareSummary({ id: 's1', name: 'Photos', path: '/home/ana/Photos', access: 'read-write' }),
     localFiles: 10,
     localBytes: 1000,
     globalFiles: 10,
     globalBytes: 1000,
-    needFiles: 0,
-    needBytes: 0,
     peersConnected: 1,
-    inBytesPerSec: 0,
-    outBytesPerSec: 0,
-    pulling: [],
-    conflicts: 0,
-    errors: [],
     watcher: 'watching',
     lastScanAt: 1,
-    heldDeletes: 0,
-    rejectedEntries: 0,
-    localChanges: 0,
-    invite: null,
     ...over,
   };
 }

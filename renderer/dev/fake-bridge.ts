@@ -23,6 +23,7 @@ import type {
   ShellCapabilities,
   StatusResult,
 } from '../../shared/api.ts';
+import { emptyShareSummary } from '../../shared/share-summary.ts';
 import type { ConnectionAware, ConnectionState } from '../src/bridge/ws-bridge.ts';
 
 export interface FakeOptions {
@@ -56,28 +57,9 @@ function fakeCode(prefix: string, length: number, seed: number): string {
 
 function share(over: Partial<ShareSummary> & Pick<ShareSummary, 'id' | 'name' | 'path'>): ShareSummary {
   return {
-    access: 'read-write',
-    state: 'idle',
-    paused: false,
-    error: null,
-    localFiles: 0,
-    localBytes: 0,
-    globalFiles: 0,
-    globalBytes: 0,
-    needFiles: 0,
-    needBytes: 0,
-    peersConnected: 0,
-    inBytesPerSec: 0,
-    outBytesPerSec: 0,
-    pulling: [],
-    conflicts: 0,
-    errors: [],
+    ...emptyShareSummary({ id: over.id, name: over.name, path: over.path, access: 'read-write' }),
     watcher: 'watching',
     lastScanAt: NOW - 4 * 60_000,
-    heldDeletes: 0,
-    rejectedEntries: 0,
-    localChanges: 0,
-    invite: null,
     ...over,
   };
 }

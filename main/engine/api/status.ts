@@ -4,6 +4,7 @@ import type { Engine } from '../engine.ts';
 import type { Folder } from '../model/folder.ts';
 import type { PendingJoinRecord } from '../config/pending-joins-file.ts';
 import { parseInvite } from '../keys/invite-code.ts';
+import { emptyShareSummary } from '../../../shared/share-summary.ts';
 
 export function shareSummary(engine: Engine, f: Folder): ShareSummary {
   const local = engine.store.counts(f.id, engine.deviceId);
@@ -44,30 +45,9 @@ export function pendingJoinSummary(j: PendingJoinRecord): ShareSummary {
   const parsed = parseInvite(j.code);
   const terms = parsed.ok ? parsed.invite : null;
   return {
-    id: j.id,
-    name: j.name,
-    path: j.path,
-    access: terms?.level ?? 'encrypted',
+    ...emptyShareSummary({ id: j.id, name: j.name, path: j.path, access: terms?.level ?? 'encrypted' }),
     state: j.error ? 'error' : 'waiting-for-issuer',
-    paused: false,
     error: j.error,
-    localFiles: 0,
-    localBytes: 0,
-    globalFiles: 0,
-    globalBytes: 0,
-    needFiles: 0,
-    needBytes: 0,
-    peersConnected: 0,
-    inBytesPerSec: 0,
-    outBytesPerSec: 0,
-    pulling: [],
-    conflicts: 0,
-    errors: [],
-    watcher: 'off',
-    lastScanAt: null,
-    heldDeletes: 0,
-    rejectedEntries: 0,
-    localChanges: 0,
     invite: { issuer: terms?.issuer ?? '', expiresAt: terms?.expiresAt ?? 0 },
   };
 }
