@@ -166,6 +166,14 @@ test("childStats: one folder's own entries (not deeper, not a look-alike prefix)
     assert.deepEqual(names('a/y'), ['a/y/z']);
     assert.deepEqual(names('a/x'), []);
     assert.deepEqual(names('nothing'), []);
+    // characters beyond UTF-16's first plane: two code units in JS, one character in SQLite
+    store.putFiles(
+      ['😀😀', '😀😀/y', '😀😀/y/z', '😀😀/w'].map((p, i) =>
+        file(p, { sequence: 30 + i, type: p.endsWith('z') || p.endsWith('w') ? 'file' : 'dir' }),
+      ),
+    );
+    assert.deepEqual(names('😀😀'), ['😀😀/w', '😀😀/y']);
+    assert.deepEqual(names('😀😀/y'), ['😀😀/y/z']);
     const x = store.childStats('s1', LOCAL, 'a').find((r) => r.path === 'a/x')!;
     const full = store.getFile('s1', LOCAL, 'a/x')!;
     assert.deepEqual(x, {

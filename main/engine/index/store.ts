@@ -41,6 +41,21 @@ const TYPE_NAME: readonly FileType[] = ['file', 'dir', 'symlink'];
 const FILE_COLS = `p.path, f.device_no, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.symlink_target,
   f.version, f.sequence, f.deleted, f.chunks, f.hash, f.modified_by, f.signature, f.signer`;
 
+const STAT_COLS = 'p.path, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.deleted';
+
+/** A row that starts with STAT_COLS. */
+function decodeStat(r: SqlValue[]): FileStat {
+  return {
+    path: r[0] as string,
+    type: TYPE_NAME[r[1] as number]!,
+    size: r[2] as number,
+    mode: r[3] as number,
+    mtimeMs: r[4] as number,
+    inode: r[5] as number,
+    deleted: r[6] === 1,
+  };
+}
+
 const PEER_COLS = 's.id, d.id, pr.name, pr.address, pr.via, pr.last_seen, pr.remote_seq_seen, pr.local_seq_acked';
 
 const SQL = {
@@ -479,21 +494,11 @@ export class IndexStore {
     const devNo = this.lookupDeviceNo(deviceId);
     if (shareNo === undefined || devNo === undefined) return null;
     const r = this.db.rows(
-      `SELECT f.type, f.size, f.mode, f.mtime_ms, f.inode, f.deleted, f.sequence FROM paths p JOIN files f ON f.path_id = p.id
+      `SELECT ${STAT_COLS}, f.sequence FROM paths p JOIN files f ON f.path_id = p.id
        WHERE p.share_no = ? AND p.path = ? AND f.device_no = ?`,
       [shareNo, path, devNo],
     )[0];
-    if (!r) return null;
-    return {
-      path,
-      type: TYPE_NAME[r[0] as number]!,
-      size: r[1] as number,
-      mode: r[2] as number,
-      mtimeMs: r[3] as number,
-      inode: r[4] as number,
-      deleted: r[5] === 1,
-      sequence: r[6] as number,
-    };
+    return r ? { ...decodeStat(r), sequence: r[7] as number } : null;
   }
 
   /**
@@ -508,25 +513,17 @@ export class IndexStore {
     const params: (string | number)[] = [devNo, shareNo];
     let where: string;
     if (dir) {
-      // '0' is the character right after '/': [dir/, dir0) is the subtree, searched by the index
-      where = "p.path >= ? AND p.path < ? AND instr(substr(p.path, ?), '/') = 0";
-      params.push(dir + '/', dir + '0', dir.length + 2);
+      // '0' is the character right after '/': [dir/, dir0) is the subtree, searched by the index;
+      // length() counts characters as substr() does (a JS length counts UTF-16 units)
+      where = "p.path >= ? AND p.path < ? AND instr(substr(p.path, length(?) + 2), '/') = 0";
+      params.push(dir + '/', dir + '0', dir);
     } else where = "instr(p.path, '/') = 0";
     return this.db
       .rows(
-        `SELECT p.path, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.deleted FROM paths p
-         JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ? AND ${where}`,
+        `SELECT ${STAT_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ? AND ${where}`,
         params,
       )
-      .map((r) => ({
-        path: r[0] as string,
-        type: TYPE_NAME[r[1] as number]!,
-        size: r[2] as number,
-        mode: r[3] as number,
-        mtimeMs: r[4] as number,
-        inode: r[5] as number,
-        deleted: r[6] === 1,
-      }));
+      .map(decodeStat);
   }
 
   /** A device's records with sequence > afterSeq, in sequence order, at most `limit` of them. */
