@@ -134,6 +134,8 @@ export class BlockServer {
    * whole chunk with that hash. 'changed' when the bytes found no longer match the hash.
    */
   private async find(shareId: string, root: string, req: BlockRequest): Promise<Uint8Array | ResponseStatus> {
+    const quick = await this.fromOpenFile(shareId, root, req);
+    if (quick) return quick;
     let located = false;
     const rec = this.deps.store.fileStat(shareId, this.deps.self, req.path);
     if (rec && !rec.deleted && rec.type === 'file' && req.size > 0) {
@@ -158,6 +160,25 @@ export class BlockServer {
     return located ? 'changed' : 'not-found';
   }
 
+  /**
+   * From the named file when it is open here with the chunk list of an entry whose stat it still
+   * has: no index lookup at all. What the bytes must be follows from that entry alone (whether a
+   * newer one exists does not change them), and a file that changed since fails the stat check.
+   */
+  private async fromOpenFile(shareId: string, root: string, req: BlockRequest): Promise<Uint8Array | null> {
+    if (req.size === 0 || !this.deps.trustsStat?.(shareId, req.path)) return null;
+    const file = this.files.lendIfOpen(join(root, req.path));
+    if (!file) return null;
+    try {
+      const map = file.memo;
+      const k = map && chunkCovering(map, req.offset, req.size);
+      if (!map || k === null || !equalHash(map.hashes, k, req.hash)) return null;
+      return await readTrusted(file.handle, map, req);
+    } finally {
+      this.files.release(file);
+    }
+  }
+
   /** From the named file: null when its entry has no such chunk there, 'changed' when the bytes no longer match. */
   private async fromNamedFile(
     shareId: string,
@@ -178,11 +199,8 @@ export class BlockServer {
       if (!map || k === null || !equalHash(map.hashes, k, req.hash)) return null;
       const chunk: Location = { path: req.path, offset: map.starts[k]!, size: map.sizes[k]!, requestBase: map.starts[k]! };
       if (this.deps.trustsStat?.(shareId, req.path)) {
-        // Read just the range, then fstat: a write during or since the read moves the mtime
-        // away from the entry's, and then the bytes are checked after all.
-        const data = await readAt(file.handle, req.offset, req.size);
-        const st = await file.handle.stat();
-        if (data && st.size === map.size && st.mtimeMs === map.mtimeMs && st.ino === map.inode) return data;
+        const data = await readTrusted(file.handle, map, req);
+        if (data) return data;
       }
       const verified = await readChunkVerified(file.handle, chunk, req);
       if (verified) return verified;
@@ -282,6 +300,17 @@ async function readAt(handle: FileHandle, offset: number, size: number): Promise
     got += bytesRead;
   }
   return buf;
+}
+
+/**
+ * Just the requested range, then an fstat: served as read when the file still has the stat of the
+ * entry whose chunk list placed the range. A write during or since the read moves the mtime away
+ * from the entry's, and then the caller checks the bytes against the hash instead.
+ */
+async function readTrusted(handle: FileHandle, map: ChunkMap, req: BlockRequest): Promise<Buffer | null> {
+  const data = await readAt(handle, req.offset, req.size);
+  const st = await handle.stat();
+  return data && st.size === map.size && st.mtimeMs === map.mtimeMs && st.ino === map.inode ? data : null;
 }
 
 /** The requested part of the chunk at `at` when the chunk's bytes still hash to the request's hash. */

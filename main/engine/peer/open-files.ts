@@ -81,6 +81,12 @@ export class OpenFiles<M> {
     return this.lend(await pending);
   }
 
+  /** Lends `path` when it is open already; null when it is not (nothing is opened). */
+  lendIfOpen(path: string): OpenFile<M> | null {
+    const found = this.entries.get(path);
+    return found ? this.lend(found) : null;
+  }
+
   release(file: OpenFile<M>): void {
     const e = file as Entry<M>;
     if (--e.users > 0) return;
