@@ -382,12 +382,20 @@ test('the web UI against two real daemons: sign-in, share, join, transfer, pause
       'the problem',
     );
     assert.equal(await tid(p, 'settings-save').isDisabled(), true);
+    assert.equal(await trackers.getAttribute('aria-invalid'), 'true', 'the list with the bad tracker is marked');
     await trackers.fill('ws://127.0.0.1:9\nws://127.0.0.1:10');
     await tid(p, 'settings-save').click();
     await visible(tid(p, 'settings-saved'), 'the saved confirmation');
     assert.deepEqual((await b.call('getSettings', {})).trackers, ['ws://127.0.0.1:9', 'ws://127.0.0.1:10']);
+    // how each tracker is doing, under the list (the daemon's status): nothing listens there
+    await textOf(
+      tid(p, 'settings-tracker-status'),
+      /ws:\/\/127\.0\.0\.1:9\s*unreachable, retrying: .*ECONNREFUSED.*ws:\/\/127\.0\.0\.1:10\s*unreachable, retrying/,
+      'both trackers shown as unreachable',
+    );
     await tid(p, 'settings-lan-only').check();
     assert.equal(await trackers.isDisabled(), true, 'LAN only greys the server lists out');
+    await gone(tid(p, 'settings-tracker-status'), 'the tracker status under LAN only');
     await tid(p, 'settings-lan-only').uncheck();
     await trackers.fill('');
     await tid(p, 'settings-save').click();

@@ -48,6 +48,7 @@ export function applyStatus(state: AppState, status: StatusResult, opts: { pushe
     deviceError: status.error,
     allPaused: status.paused,
     shares: status.shares,
+    trackers: status.trackers,
     details: pruneDetails(state.details, status.shares),
     route: fixRoute(state.route, status.shares, state.shares),
     lastStatusEventAt: opts.pushed ? (opts.now ?? Date.now()) : state.lastStatusEventAt,

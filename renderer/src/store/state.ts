@@ -12,6 +12,7 @@ import type {
   ShareCodes,
   ShareId,
   ShareSummary,
+  TrackerInfo,
 } from '../../../shared/api.ts';
 
 export type DetailTab = 'codes' | 'peers' | 'transfers' | 'files' | 'changes' | 'recent' | 'archive' | 'ignore';
@@ -70,6 +71,8 @@ export interface AppState {
   peers: PeerInfo[];
   conflicts: ConflictInfo[];
   settings: Settings | null;
+  /** the internet trackers and how each is doing (StatusResult.trackers) */
+  trackers: TrackerInfo[];
   details: Record<ShareId, ShareDetail>;
   notices: Notice[];
   nextNoticeId: number;
@@ -90,6 +93,7 @@ export function initialState(route: Route = { view: 'shares' }): AppState {
     peers: [],
     conflicts: [],
     settings: null,
+    trackers: [],
     details: {},
     notices: [],
     nextNoticeId: 1,

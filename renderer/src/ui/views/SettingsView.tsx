@@ -1,6 +1,6 @@
 // Device and network settings. The form edits a draft; Save sends only what changed.
-import { useEffect, useState } from 'react';
-import type { Settings } from '../../../../shared/api.ts';
+import { useEffect, useState, type ReactNode } from 'react';
+import type { Settings, TrackerInfo } from '../../../../shared/api.ts';
 import { limits } from '../../../../shared/validate.ts';
 import {
   DEFAULT_STUN_SERVERS,
@@ -12,6 +12,7 @@ import {
   type Parsed,
 } from '../../../../shared/net-servers.ts';
 import { errorMessage } from '../../store/reducers.ts';
+import { trackerLine } from '../../store/tracker-status.ts';
 import { shortDeviceId } from '../../store/format.ts';
 import { useApp, useAppState } from '../app-context.tsx';
 import { CopyButton, ErrorText, Spinner } from '../components/bits.tsx';
@@ -72,10 +73,22 @@ function diffDraft(d: Draft, s: Settings, allowStartAtLogin: boolean): { patch: 
   return { patch, problem: null };
 }
 
+/** The trackers' status in the order the settings list them (refused ones come last from the engine). */
+const sortedLike = (trackers: readonly TrackerInfo[], order: readonly string[]): TrackerInfo[] =>
+  [...trackers].sort((a, b) => rank(order, a.url) - rank(order, b.url));
+const rank = (order: readonly string[], url: string): number => (order.includes(url) ? order.indexOf(url) : order.length);
+
+/** Whether a server list in the draft has an entry the engine would refuse (its field is marked). */
+const badList = (d: Draft, key: ServerListKey): boolean => {
+  const [, what, parseOne] = serverLists.find(([k]) => k === key)!;
+  return !parseServerList(d[key].split(/[\n,]/), what, parseOne).ok;
+};
+
 export function SettingsView() {
   const { actions, bridge } = useApp();
   const settings = useAppState((s) => s.settings);
   const device = useAppState((s) => s.device);
+  const trackers = useAppState((s) => s.trackers);
   const [draft, setDraft] = useState<Draft | null>(null);
   const [state, setState] = useState<{ kind: 'idle' | 'saving' | 'saved' } | { kind: 'error'; message: string }>({ kind: 'idle' });
   const canStartAtLogin = bridge.capabilities.startAtLogin;
@@ -240,6 +253,15 @@ export function SettingsView() {
               <span className="muted">kB/s</span>
             </div>
           </div>
+          <div className="setting">
+            <div className="setting-text">
+              <label htmlFor="set-limit-lan" className="field-label">
+                Limits apply on the LAN too
+              </label>
+              <p className="field-hint">Off: the upload and download limits apply only to devices outside the local network.</p>
+            </div>
+            <Switch id="set-limit-lan" checked={draft.limitLan} onChange={(v) => set('limitLan', v)} testid="settings-limit-lan" />
+          </div>
         </fieldset>
 
         <fieldset className="card settings-group">
@@ -261,15 +283,32 @@ export function SettingsView() {
             hint={`WebTorrent trackers (ws:// or wss://) that introduce your devices to each other; they see a daily-changing ID and your address, never your files. Default: ${DEFAULT_TRACKERS.join(', ')}.`}
             value={draft.trackers}
             disabled={draft.lanOnly}
+            invalid={badList(draft, 'trackers')}
             onChange={(v) => set('trackers', v)}
             testid="settings-trackers"
-          />
+          >
+            {!draft.lanOnly && trackers.length > 0 && (
+              <ul className="server-status" data-testid="settings-tracker-status" aria-label="Trackers now">
+                {sortedLike(trackers, settings.trackers).map((t) => {
+                  const line = trackerLine(t);
+                  return (
+                    <li key={t.url} data-state={t.state}>
+                      <span className={`dot dot-tracker-${line.tone}`} aria-hidden="true" />
+                      <span className="mono server-status-url">{t.url}</span>
+                      <span className="muted">{line.text}</span>
+                    </li>
+                  );
+                })}
+              </ul>
+            )}
+          </ServerList>
           <ServerList
             id="set-stun"
             label="STUN servers"
             hint={`stun:HOST:PORT. Tell a device behind a router its public address. Default: ${DEFAULT_STUN_SERVERS.join(', ')}.`}
             value={draft.stunServers}
             disabled={draft.lanOnly}
+            invalid={badList(draft, 'stunServers')}
             onChange={(v) => set('stunServers', v)}
             testid="settings-stun"
           />
@@ -279,18 +318,10 @@ export function SettingsView() {
             hint="turn:USER:PASS@HOST:PORT?transport=udp (or tcp). Carry the (encrypted) traffic when no direct path exists. None by default."
             value={draft.turnServers}
             disabled={draft.lanOnly}
+            invalid={badList(draft, 'turnServers')}
             onChange={(v) => set('turnServers', v)}
             testid="settings-turn"
           />
-          <div className="setting">
-            <div className="setting-text">
-              <label htmlFor="set-limit-lan" className="field-label">
-                Limits apply on the LAN too
-              </label>
-              <p className="field-hint">Off: the upload and download limits apply only to devices outside the local network.</p>
-            </div>
-            <Switch id="set-limit-lan" checked={draft.limitLan} onChange={(v) => set('limitLan', v)} testid="settings-limit-lan" />
-          </div>
         </fieldset>
 
         <fieldset className="card settings-group">
@@ -353,11 +384,15 @@ function ServerList(p: {
   hint: string;
   value: string;
   disabled: boolean;
+  invalid: boolean;
   onChange: (v: string) => void;
   testid: string;
+  children?: ReactNode;
 }) {
+  // one URL per line, whole: as many rows as there are entries (and one to add), never wrapped
+  const rows = Math.min(8, Math.max(2, p.value.split('\n').filter((l) => l.trim()).length + 1));
   return (
-    <div className="setting">
+    <div className="setting setting-stacked">
       <div className="setting-text">
         <label htmlFor={p.id} className="field-label">
           {p.label}
@@ -366,14 +401,17 @@ function ServerList(p: {
       </div>
       <textarea
         id={p.id}
-        className="input mono"
-        rows={3}
+        className={`input mono server-list${p.invalid ? ' is-invalid' : ''}`}
+        aria-invalid={p.invalid}
+        rows={rows}
+        wrap="off"
         spellCheck={false}
         value={p.value}
         disabled={p.disabled}
         onChange={(e) => p.onChange(e.target.value)}
         data-testid={p.testid}
       />
+      {p.children}
     </div>
   );
 }
