@@ -30,6 +30,7 @@ import { shareSealingFor, type ShareSealing } from '../peer/share-sealing.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
 import type { ChunkSwarm } from '../pull/chunk-source.ts';
+import { FlightBudget } from '../peer/flight-budget.ts';
 import { Throttle, rateLimited } from './throttle.ts';
 import { Trackers } from './trackers.ts';
 import { childAbort } from './child-abort.ts';
@@ -94,6 +95,8 @@ export class Network implements ChunkSwarm {
   private readonly links = new Map<string, DeviceLink>();
   /** links still in their handshake, or authenticated and waiting for a duplicate to be resolved */
   private readonly pending = new Set<DeviceLink>();
+  /** bytes of chunk requests in flight over all links (each link has its own window inside it) */
+  private readonly flightBudget = new FlightBudget();
   private readonly dialing = new Set<string>();
   private readonly addresses = new Map<string, KnownAddress>();
   private readonly keys = new Map<string, ShareKeys>();
@@ -524,6 +527,7 @@ export class Network implements ChunkSwarm {
         log: (m) => this.deps.log(`${link.peer?.deviceName ?? 'peer'}: ${m}`),
         ...(process.env.PEERFOLD_FAULT_UDX_CUT_BYTES ? { cutAfterBytes: Number(process.env.PEERFOLD_FAULT_UDX_CUT_BYTES) } : {}),
       }),
+      flightBudget: this.flightBudget,
     });
     if (l.current !== 'closed') this.pending.add(l);
   }
@@ -676,6 +680,12 @@ export class Network implements ChunkSwarm {
     return n;
   }
 
+  windowBytes(shareId: string): number {
+    let sum = 0;
+    for (const l of this.linksFor(shareId)) sum += l.flight().windowBytes;
+    return sum;
+  }
+
   /** links already logged for leaving a request unanswered (once each) */
   private readonly unansweredLogged = new WeakSet<DeviceLink>();
 
@@ -693,7 +703,8 @@ export class Network implements ChunkSwarm {
       });
       const pool = holding.length ? holding : candidates;
       if (!pool.length) throw new Error(tried.size ? 'no connected peer could supply this file' : 'waiting for a peer that has this file');
-      const l = pool.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+      // the emptiest window: requests spread over every peer that has the data, by bytes in flight
+      const l = pool.reduce((a, b) => (b.flight().load < a.flight().load ? b : a));
       tried.add(l);
       if (rateLimited(l.origin.connectedVia, this.deps.settings().limitLan)) await this.recvThrottle.take(spec.size, signal);
       let got: Awaited<ReturnType<DeviceLink['fetchChunk']>>;

@@ -28,6 +28,11 @@ export class FakeChunkSource implements ChunkSwarm {
   failWith: Error | null = null;
   /** each fetch takes this long (a slow peer) */
   delayMs = 0;
+  /** what windowBytes() reports: the links' windows the puller sizes its demand by */
+  window = 2 * 1024 * 1024;
+  /** fetches under way now, and the most there were at once */
+  inFlight = 0;
+  peakInFlight = 0;
 
   add(content: Uint8Array): { hash: Uint8Array; size: number }[] {
     const out: { hash: Uint8Array; size: number }[] = [];
@@ -44,7 +49,12 @@ export class FakeChunkSource implements ChunkSwarm {
 
   async fetch(_share: string, _path: string, _v: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array> {
     signal.throwIfAborted();
-    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+    try {
+      if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    } finally {
+      this.inFlight--;
+    }
     if (this.failWith) throw this.failWith;
     const data = this.chunks.get(Buffer.from(spec.hash).toString('hex'));
     if (!data) throw new Error('waiting for a peer that has this file');
@@ -54,6 +64,10 @@ export class FakeChunkSource implements ChunkSwarm {
 
   holders(): number {
     return 1;
+  }
+
+  windowBytes(): number {
+    return this.window;
   }
 }
 

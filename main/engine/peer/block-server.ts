@@ -13,7 +13,7 @@ import type { BlockRequest, BlockResponse, ResponseStatus } from '../protocol/me
 import { OpenFiles, type OpenFile } from './open-files.ts';
 
 /** Requests this device serves to one peer at once; beyond it the peer is told to retry. */
-export const MAX_SERVING = 64;
+export const MAX_SERVING = 256;
 
 export type ServerState = 'open' | 'closed';
 

@@ -45,7 +45,8 @@ import {
   type LinkVia,
   type MessagePipe,
 } from './pipe.ts';
-import { RequestTracker } from './request-tracker.ts';
+import type { FlightBudget } from './flight-budget.ts';
+import { RequestTracker, type FlightLoad } from './request-tracker.ts';
 import type { ForgeEntry } from './forgery.ts';
 import { ShareSet, ShareViolation, type ShareChanges } from './share-set.ts';
 
@@ -104,6 +105,8 @@ export interface DeviceLinkOptions {
   blocks?: Channel;
   /** a second carrier for the blocks (a TCP or udx stream), set up once the link is live; replaces `blocks` */
   bulk?: BulkPlug;
+  /** bytes in flight over all of this device's links (the global bound); default: this link's own */
+  flightBudget?: FlightBudget;
 }
 
 export class DeviceLink {
@@ -168,7 +171,7 @@ export class DeviceLink {
       send: (m) => this.sendOn(this.blocks, m),
       log: (m) => host.log(`${this.deviceName}: ${m}`),
     });
-    this.tracker = new RequestTracker((m) => this.sendOn(this.blocks, m));
+    this.tracker = new RequestTracker((m) => this.sendOn(this.blocks, m), { budget: opts.flightBudget });
     // a throw inside a timer would stop the daemon: every timer here is guarded
     this.timerLog = (_, m) => host.log(m);
     this.handshakeTimer = setTimeout(
@@ -206,6 +209,11 @@ export class DeviceLink {
   /** Chunk requests this device has in flight on this link. */
   get inFlight(): number {
     return this.tracker.inFlight;
+  }
+
+  /** How full this link's window of chunk requests is (request-tracker.ts). */
+  flight(): FlightLoad {
+    return this.tracker.flight();
   }
 
   /** Milliseconds since anything was heard from the peer (0 before the link is live). */

@@ -1,18 +1,45 @@
 // Block requests this device has in flight to one peer (PROTOCOL.md, "Block transfer",
-// requester side): ids, a bounded number in flight (more wait for a slot), answers matched to
-// requests, and one abort path: each AbortSignal gets a single listener however many requests
-// and slot waits use it (a puller shares one signal among all chunks of a file), and closing the
-// tracker fails everything at once.
+// requester side): ids, a window of bytes in flight (flight-window.ts decides it; more wait for
+// room), answers matched to requests, and one abort path: each AbortSignal gets a single listener
+// however many requests and waits use it (a puller shares one signal among all chunks of a file),
+// and closing the tracker fails everything at once.
 
 import { MAX_BLOCK_DATA, chunkRanges, type BlockRequest, type BlockResponse, type ResponseStatus } from '../protocol/messages.ts';
+import { FlightBudget } from './flight-budget.ts';
+import {
+  DEFAULT_WINDOW,
+  admits,
+  blocked,
+  delivered,
+  initialWindow,
+  overloaded,
+  type WindowConfig,
+  type WindowState,
+} from './flight-window.ts';
 
-/** Requests this device keeps in flight to one peer; more wait their turn. */
-export const MAX_REQUESTS_IN_FLIGHT = 32;
+/** Times one part of a chunk is asked for again after the peer answered `overloaded`. */
+const OVERLOADED_RETRIES = 8;
+
+export interface TrackerOptions {
+  window?: WindowConfig;
+  /** bytes in flight over all of this device's links (the global memory bound); default: this tracker's own */
+  budget?: FlightBudget;
+  /** a monotonic clock in ms; default performance.now */
+  now?: () => number;
+}
+
+/** How full a link is, for choosing where a request goes and whether the puller should ask for more. */
+export interface FlightLoad {
+  /** bytes in flight and waiting, per byte of window (0: idle; above 1: requests wait) */
+  load: number;
+  windowBytes: number;
+}
 
 export type TrackerState = 'open' | 'closed';
 
 interface Waiter {
   signal: AbortSignal;
+  size: number;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -21,6 +48,8 @@ interface Pending {
   /** the request as sent (sent again, same id, when its carrier lost it) */
   msg: BlockRequest;
   signal: AbortSignal;
+  /** when it first went out (the tracker's clock): its answer's round trip feeds the window */
+  sentAt: number;
   resolve: (r: BlockResponse) => void;
   reject: (e: Error) => void;
 }
@@ -36,16 +65,41 @@ export class RequestTracker {
   private readonly pending = new Map<number, Pending>();
   private readonly waiting: Waiter[] = [];
   private inFlightNow = 0;
+  private bytesInFlight = 0;
+  private bytesWaiting = 0;
+  private window: WindowState;
+  private readonly windowConfig: WindowConfig;
+  private readonly budget: FlightBudget;
+  private readonly now: () => number;
+  private readonly unsubscribe: () => void;
   /** per signal: how many requests and waits use it, and its one abort listener */
   private readonly watched = new Map<AbortSignal, { users: number; listener: () => void }>();
 
   constructor(
     private readonly send: (msg: BlockRequest) => Promise<void>,
-    private readonly maxInFlight = MAX_REQUESTS_IN_FLIGHT,
-  ) {}
+    opts: TrackerOptions = {},
+  ) {
+    this.windowConfig = opts.window ?? DEFAULT_WINDOW;
+    this.window = initialWindow(this.windowConfig);
+    this.budget = opts.budget ?? new FlightBudget(this.windowConfig.maxBytes);
+    this.now = opts.now ?? (() => performance.now());
+    // room freed on another link may be what a request here waits for (the global bound)
+    this.unsubscribe = this.budget.onRoom(() => this.pump());
+  }
 
+  /** Requests in flight now. */
   get inFlight(): number {
     return this.inFlightNow;
+  }
+
+  /** The window's state (tests, the bench's log). */
+  get windowState(): Readonly<WindowState> {
+    return this.window;
+  }
+
+  flight(): FlightLoad {
+    const w = this.window.windowBytes;
+    return { load: (this.bytesInFlight + this.bytesWaiting) / w, windowBytes: w };
   }
 
   /** Abort listeners currently registered (tests check it stays at one per signal). */
@@ -67,22 +121,40 @@ export class RequestTracker {
     signal: AbortSignal,
   ): Promise<Uint8Array | ResponseStatus> {
     const ranges = chunkRanges(offset, size, MAX_BLOCK_DATA);
-    // most chunks fit one message: its data (already a copy, see answered()) is the chunk
-    const out = ranges.length === 1 ? null : new Uint8Array(size);
-    for (const range of ranges) {
-      await this.slot(signal);
+    const part = (range: { offset: number; size: number }) =>
+      this.fetchPart({ type: 'request', id: 0, share, path, hash, offset: range.offset, size: range.size }, signal);
+    if (ranges.length === 1) {
+      // most chunks fit one message: its data (already a copy, see answered()) is the chunk
+      const res = await part(ranges[0]!);
+      if (res.status !== 'ok') return res.status;
+      return res.data.length === size ? res.data : 'invalid-request';
+    }
+    const out = new Uint8Array(size);
+    // the parts of a chunk go out together: a 256 KiB chunk must not cost two round trips
+    const parts = await Promise.all(
+      ranges.map(async (range) => {
+        const res = await part(range);
+        if (res.status !== 'ok') return res.status;
+        if (res.data.length !== range.size) return 'invalid-request' as const;
+        out.set(res.data, range.offset - offset);
+        return null;
+      }),
+    );
+    return parts.find((p) => p !== null) ?? out;
+  }
+
+  /** One part, asked again (after waiting for room) while the peer says it is overloaded. */
+  private async fetchPart(msg: BlockRequest, signal: AbortSignal): Promise<BlockResponse> {
+    for (let attempt = 0; ; attempt++) {
+      await this.slot(signal, msg.size);
       let res: BlockResponse;
       try {
-        res = await this.request({ type: 'request', id: 0, share, path, hash, offset: range.offset, size: range.size }, signal);
+        res = await this.request(msg, signal);
       } finally {
-        this.release();
+        this.release(msg.size);
       }
-      if (res.status !== 'ok') return res.status;
-      if (res.data.length !== range.size) return 'invalid-request';
-      if (!out) return res.data;
-      out.set(res.data, range.offset - offset);
+      if (res.status !== 'overloaded' || attempt >= OVERLOADED_RETRIES) return res;
     }
-    return out ?? new Uint8Array(0);
   }
 
   /** A response from the peer; one for a request given up on is ignored. */
@@ -91,6 +163,9 @@ export class RequestTracker {
     if (!p) return;
     this.pending.delete(msg.id);
     this.unwatch(p.signal);
+    const now = this.now();
+    if (msg.status === 'ok') this.window = delivered(this.window, this.windowConfig, msg.data.length, now - p.sentAt, now);
+    else if (msg.status === 'overloaded') this.window = overloaded(this.window, this.inFlightNow);
     // decoded fields are views into the message buffer: keep a copy
     p.resolve({ ...msg, data: new Uint8Array(msg.data) });
   }
@@ -105,6 +180,8 @@ export class RequestTracker {
     for (const w of this.waiting) w.reject(err);
     this.pending.clear();
     this.waiting.length = 0;
+    this.bytesWaiting = 0;
+    this.unsubscribe();
     for (const [signal, w] of this.watched) signal.removeEventListener('abort', w.listener);
     this.watched.clear();
   }
@@ -142,24 +219,29 @@ export class RequestTracker {
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       if (this.waiting[i]!.signal !== signal) continue;
       const [w] = this.waiting.splice(i, 1);
+      this.bytesWaiting -= w!.size;
       w!.reject(err);
     }
+    // a request that waited ahead of others may be gone: the rest may fit now
+    this.pump();
   }
 
-  private slot(signal: AbortSignal): Promise<void> {
+  private slot(signal: AbortSignal, size: number): Promise<void> {
     if (this.state === 'closed') return Promise.reject(this.closedError());
     if (signal.aborted) return Promise.reject(abortError(signal));
-    if (this.inFlightNow < this.maxInFlight) {
-      this.inFlightNow++;
+    if (!this.waiting.length && this.fits(size)) {
+      this.take(size);
       return Promise.resolve();
     }
+    this.window = blocked(this.window, this.now());
     return new Promise<void>((resolve, reject) => {
       this.watch(signal);
+      this.bytesWaiting += size;
       this.waiting.push({
         signal,
+        size,
         resolve: () => {
           this.unwatch(signal);
-          this.inFlightNow++;
           resolve();
         },
         reject,
@@ -167,9 +249,35 @@ export class RequestTracker {
     });
   }
 
-  private release(): void {
+  /** Room for `size` more bytes in this link's window and under the device's bound. */
+  private fits(size: number): boolean {
+    return admits(this.window, this.bytesInFlight, this.inFlightNow, size) && this.budget.admits(size, this.inFlightNow === 0);
+  }
+
+  private take(size: number): void {
+    this.inFlightNow++;
+    this.bytesInFlight += size;
+    this.budget.take(size);
+  }
+
+  private release(size: number): void {
     this.inFlightNow--;
-    if (this.state === 'open' && this.inFlightNow < this.maxInFlight) this.waiting.shift()?.resolve();
+    this.bytesInFlight -= size;
+    this.budget.release(size);
+    this.pump();
+  }
+
+  /** Lets waiting requests go, in order, while they fit. */
+  private pump(): void {
+    if (this.state !== 'open') return;
+    while (this.waiting.length && this.fits(this.waiting[0]!.size)) {
+      const w = this.waiting.shift()!;
+      this.bytesWaiting -= w.size;
+      this.take(w.size);
+      w.resolve();
+    }
+    // requests still wait: the window, not the demand, holds this epoch back
+    if (this.waiting.length) this.window = blocked(this.window, this.now());
   }
 
   private request(msg: BlockRequest, signal: AbortSignal): Promise<BlockResponse> {
@@ -179,7 +287,7 @@ export class RequestTracker {
     return new Promise<BlockResponse>((resolve, reject) => {
       this.watch(signal);
       const sent = { ...msg, id };
-      this.pending.set(id, { msg: sent, signal, resolve, reject });
+      this.pending.set(id, { msg: sent, signal, sentAt: this.now(), resolve, reject });
       this.transmit(id, sent);
     });
   }

@@ -7,4 +7,9 @@ export interface ChunkSwarm {
   fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array>;
   /** devices connected for this share that hold exactly this version of the path */
   holders(shareId: string, path: string, version: VersionVector): number;
+  /**
+   * The windows of the links carrying the share, added up (0: no link): what they keep in flight,
+   * so what the puller asks for at once (file-flight.ts).
+   */
+  windowBytes(shareId: string): number;
 }

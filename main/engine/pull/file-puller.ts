@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { tempNameFor } from '../scan/ignore.ts';
 import { openNoFollow } from './apply.ts';
 import { safeParent } from './path-safety.ts';
+import { MIN_CHUNK_DEMAND, mayAskChunk } from './file-flight.ts';
 
 export interface ChunkSpec {
   hash: Uint8Array;
@@ -36,8 +37,12 @@ export interface BuildOptions {
   contentHash: string;
   chunks: readonly { hash: Uint8Array; size: number }[];
   provider: ChunkProvider;
-  /** chunks fetched at once; the provider bounds per-peer requests on its own */
-  parallel?: number;
+  /**
+   * Bytes of chunks to keep asked for at once (read before each request: it follows the links'
+   * windows as they grow); the provider's links hold back what does not fit their windows.
+   * Default: MIN_CHUNK_DEMAND.
+   */
+  demandBytes?: () => number;
   signal: AbortSignal;
   onProgress?: (p: BuildProgress) => void;
 }
@@ -96,25 +101,63 @@ export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: str
     }
     opts.onProgress?.({ ...progress });
 
-    let next = 0;
-    const worker = async () => {
-      while (next < missing.length) {
-        opts.signal.throwIfAborted();
-        const spec = missing[next++];
-        const data = await opts.provider.remote(spec, opts.signal);
-        await handle.write(data, 0, data.length, spec.offset);
-        progress.done += spec.size;
-        progress.fetched += spec.size;
-        opts.onProgress?.({ ...progress });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 32, missing.length) }, worker));
+    await fetchMissing(missing, opts.demandBytes ?? (() => MIN_CHUNK_DEMAND), opts.signal, async (spec) => {
+      const data = await opts.provider.remote(spec, opts.signal);
+      await handle.write(data, 0, data.length, spec.offset);
+      progress.done += spec.size;
+      progress.fetched += spec.size;
+      opts.onProgress?.({ ...progress });
+    });
     await handle.truncate(opts.size);
     await handle.sync();
   } finally {
     await handle.close();
   }
   return { tempPath, progress };
+}
+
+/**
+ * Runs `fetchOne` for every spec, keeping as many outstanding as `demandBytes()` allows
+ * (file-flight.ts). Rejects with the first failure; fetches already started finish on their own.
+ */
+function fetchMissing(
+  missing: ChunkSpec[],
+  demandBytes: () => number,
+  signal: AbortSignal,
+  fetchOne: (spec: ChunkSpec) => Promise<void>,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let next = 0;
+    let bytes = 0;
+    let count = 0;
+    let failed = false;
+    const pump = () => {
+      if (failed) return;
+      if (signal.aborted) {
+        failed = true;
+        return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      }
+      if (next >= missing.length && count === 0) return resolve();
+      const demand = demandBytes();
+      while (next < missing.length && mayAskChunk(bytes, count, missing[next]!.size, demand)) {
+        const spec = missing[next++]!;
+        bytes += spec.size;
+        count++;
+        fetchOne(spec).then(
+          () => {
+            bytes -= spec.size;
+            count--;
+            pump();
+          },
+          (err: unknown) => {
+            failed = true;
+            reject(err);
+          },
+        );
+      }
+    };
+    pump();
+  });
 }
 
 async function regionMatches(handle: fsp.FileHandle, spec: ChunkSpec): Promise<boolean> {

@@ -28,6 +28,7 @@ import type { ChunkSwarm } from './chunk-source.ts';
 import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from './file-puller.ts';
 import { computeNeed, contentHashOf, decisionKey, planPull, type NeedItem, type NeedTotals, type PullPlan } from './need.ts';
 import { RetryBook } from './retry.ts';
+import { chunkDemandBytes, mayStartFile } from './file-flight.ts';
 import { removeUnownedTemps } from './temp-files.ts';
 import { archiveReplaced } from './archive-replaced.ts';
 
@@ -93,7 +94,8 @@ interface Progressing {
   at: { dirs: number; files: number; deletes: number };
 }
 
-const FILES_IN_PARALLEL = 16;
+/** While no file can start, how often the links' windows are looked at again (they grow). */
+const WINDOW_POLL_MS = 50;
 /**
  * A need pass reads every path of the share (~150 ms for 10,000 files), and while a peer pulls,
  * its index updates arrive every few tens of ms, each asking for a pass. Passes therefore start at
@@ -247,19 +249,7 @@ export class Puller {
       const n = plan.dirs[at.dirs++];
       await this.guard(n, () => this.pullDir(n));
     }
-    let yielded = false;
-    const worker = async () => {
-      while (at.files < plan.files.length && this.canGoOn()) {
-        if (mustYield()) {
-          yielded = true;
-          return;
-        }
-        const n = plan.files[at.files++];
-        await this.guard(n, () => (n.global.type === 'symlink' ? this.pullSymlink(n) : this.pullFile(n)));
-      }
-    };
-    await Promise.all(Array.from({ length: FILES_IN_PARALLEL }, worker));
-    if (yielded) return 'yielded';
+    if ((await this.pullFiles(plan, at, mustYield)) === 'yielded') return 'yielded';
     while (at.deletes < plan.deletes.length) {
       if (!this.canGoOn()) return 'done';
       if (mustYield()) return 'yielded';
@@ -267,6 +257,53 @@ export class Puller {
       await this.guard(n, () => this.pullDelete(n));
     }
     return 'done';
+  }
+
+  /**
+   * The plan's files, many at once: another starts while the links' windows have room for more
+   * requests (file-flight.ts), so small files keep a long link busy instead of a few per round trip.
+   */
+  private async pullFiles(plan: PullPlan, at: Progressing['at'], mustYield: () => boolean): Promise<'done' | 'yielded'> {
+    let running = 0;
+    let runningBytes = 0;
+    let failure: unknown = null;
+    let wake: (() => void) | null = null;
+    const woken = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    while (at.files < plan.files.length && this.canGoOn()) {
+      if (mustYield() || failure) break;
+      if (mayStartFile(running, runningBytes, plan.files[at.files]!.global.size, this.demandBytes())) {
+        const n = plan.files[at.files++]!;
+        const size = n.global.size;
+        running++;
+        runningBytes += size;
+        this.guard(n, () => (n.global.type === 'symlink' ? this.pullSymlink(n) : this.pullFile(n)))
+          .catch((err: unknown) => void (failure ??= err))
+          .finally(() => {
+            running--;
+            runningBytes -= size;
+            woken();
+          });
+        continue;
+      }
+      // full: a file finishing, or a window grown meanwhile, lets the next one go
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(woken, WINDOW_POLL_MS).unref();
+      });
+    }
+    const yielded = at.files < plan.files.length && this.canGoOn();
+    while (running > 0) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure) throw failure;
+    return yielded ? 'yielded' : 'done';
+  }
+
+  /** Bytes of chunks to keep asked for from this share's links (file-flight.ts). */
+  private demandBytes(): number {
+    return chunkDemandBytes(this.ctx.swarm()?.windowBytes(this.ctx.shareId) ?? 0);
   }
 
   /** Runs one item; failures are per path (they wait, then are tried again), never the whole turn. */
@@ -404,6 +441,7 @@ export class Puller {
         contentHash: contentHashOf(g),
         chunks: g.chunks,
         signal: abort.signal,
+        demandBytes: () => this.demandBytes(),
         provider: {
           local: (spec) => this.localChunk(spec),
           remote: (spec, signal) => {
