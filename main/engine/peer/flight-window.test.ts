@@ -85,16 +85,23 @@ test('a slow link settles early at its own need, not below the floor', () => {
   assert.equal(s.windowBytes, cfg.minBytes, 'twice 100 KB is below the 1 MiB floor');
 });
 
-test('a steady window probes upwards again after a while, and keeps a gain the path now allows', () => {
-  let { s } = drive(initialWindow(cfg), 1e6, 100, 4);
+test('a steady window probes upwards every PROBE_EVERY epochs, and grows at once when the path got faster', () => {
+  let { s } = drive(initialWindow(cfg), 1e6, 100, 1 + FLAT_LIMIT + 1);
   assert.equal(s.phase, 'steady');
   const settled = s.windowBytes;
-  // the path got faster (another transfer ended): after PROBE_EVERY epochs the window tries again
-  ({ s } = drive(s, 50e6, 100, PROBE_EVERY));
-  assert.equal(s.phase, 'growing');
-  assert.ok(s.windowBytes >= settled * 2, `probed to ${s.windowBytes}`);
-  ({ s } = drive(s, 50e6, 100, 3));
+  // the same slow path: a probe doubles the window once in a while, then it settles again
+  const probing = drive(s, 1e6, 100, PROBE_EVERY + 1);
+  assert.ok(probing.windows.includes(settled * 2), `windows ${probing.windows.join(' ')}`);
+  // the path got faster (another transfer ended): the rate rises, the window doubles again
+  ({ s } = drive(probing.s, 50e6, 100, 6));
   assert.ok(s.windowBytes >= settled * 8, `grew on to ${s.windowBytes}`);
+});
+
+test('one slow epoch does not shrink the window: the best rate of the last epochs counts', () => {
+  let { s } = drive(initialWindow(cfg), 25e6, 100, 12);
+  const before = s.windowBytes;
+  ({ s } = drive(s, 2e6, 100, 1));
+  assert.equal(s.windowBytes, before);
 });
 
 test('epochs last one round trip, at least EPOCH_MIN_MS: a loopback link is not judged on microseconds', () => {

@@ -2,16 +2,18 @@
 // pipe by bytes, not by a count). Pure: the request tracker (request-tracker.ts) feeds it the clock,
 // what it sent and what came back, and admits a request when `admits` says so.
 //
-// A link's throughput is bytes in flight / round trip. The window starts moderate and, like a
-// congestion window on top of the transport's own, doubles every measuring epoch (one round trip,
-// at least EPOCH_MIN_MS) while two things hold: requests were waiting for room (the window, not
-// the puller's demand, held the flow back) and the delivered rate rose. Once doubling stops paying
-// (two window-limited epochs without a rise) it settles at twice the measured rate × round trip,
-// what that rate needs with room for jitter, and probes upwards again every PROBE_EVERY epochs.
+// A link's throughput is bytes in flight / round trip. The window works like BBR's on top of the
+// transport's own congestion control: it keeps the best delivered rate of the last RATE_EPOCHS
+// window-limited epochs (one round trip each, at least EPOCH_MIN_MS; a max filter, because single
+// epochs are noisy: answers come in bursts) and the least round trip seen. It starts moderate and
+// doubles every epoch while requests wait for room (the window, not the puller's demand, holds the
+// flow back) and the best rate keeps rising; once it has not risen for FLAT_LIMIT epochs the window
+// holds SETTLE_RTTS × best rate × least round trip, following the rate as it changes, and probes
+// upwards again every PROBE_EVERY epochs or as soon as the rate rises.
 //
-//   growing ── window-limited, rate rose ──> growing (window × 2, up to maxBytes)
-//      │  ── window-limited, rate flat twice ──> steady (window = 2 × rate × minRtt)
-//   steady ── PROBE_EVERY epochs ──> growing
+//   growing ── window-limited, best rate rose ──> growing (window × 2, up to maxBytes)
+//      │  ── window-limited, not risen for FLAT_LIMIT epochs ──> steady (window = 2 × rate × RTT)
+//   steady ── PROBE_EVERY epochs, or the rate rose ──> growing
 //
 // A request is also capped by count: the peer serves at most so many at once (block-server.ts,
 // MAX_SERVING) and answers more with `overloaded`, which lowers this peer's cap (`overloaded`).
@@ -43,9 +45,11 @@ export interface WindowState {
   /** the least round trip of a request seen on this link (ms); null before the first answer */
   minRttMs: number | null;
   epoch: WindowEpoch | null;
-  /** bytes/s of the last window-limited epoch that counted (0: none yet) */
-  lastRate: number;
-  /** window-limited epochs in a row whose rate did not rise */
+  /** delivered bytes/s of the last window-limited epochs, oldest first (at most RATE_EPOCHS) */
+  rates: number[];
+  /** the best rate when the window last grew (0: not yet) */
+  grewAt: number;
+  /** window-limited epochs in a row in which the best rate did not rise */
   flat: number;
   /** epochs spent steady since the last probe */
   steadyEpochs: number;
@@ -62,10 +66,12 @@ export const DEFAULT_WINDOW: WindowConfig = {
 
 /** An epoch lasts one round trip, but never less than this (a LAN's sub-millisecond round trips are noise). */
 export const EPOCH_MIN_MS = 50;
-/** The rate must rise by this factor for a doubling to count as paying. */
-export const RISE = 1.2;
+/** The best rate must rise by this factor for a doubling to count as paying. */
+export const RISE = 1.25;
 /** Window-limited epochs without a rise before the window settles. */
-export const FLAT_LIMIT = 2;
+export const FLAT_LIMIT = 3;
+/** Window-limited epochs whose rates the best rate is the maximum of. */
+export const RATE_EPOCHS = 10;
 /** Steady epochs before the window probes upwards again. */
 export const PROBE_EVERY = 20;
 /** A settled window holds this many round trips' worth of the measured rate. */
@@ -78,7 +84,8 @@ export function initialWindow(cfg: WindowConfig = DEFAULT_WINDOW): WindowState {
     maxRequests: cfg.maxRequests,
     minRttMs: null,
     epoch: null,
-    lastRate: 0,
+    rates: [],
+    grewAt: 0,
     flat: 0,
     steadyEpochs: 0,
   };
@@ -116,22 +123,30 @@ export function delivered(s: WindowState, cfg: WindowConfig, bytes: number, rttM
 
 function endEpoch(s: WindowState, cfg: WindowConfig, e: WindowEpoch, elapsed: number, now: number): WindowState {
   const next: WindowState = { ...s, epoch: { start: now, bytes: 0, limited: false } };
-  const rate = (e.bytes * 1000) / elapsed;
-  if (s.phase === 'steady') {
-    if (++next.steadyEpochs < PROBE_EVERY) return next;
-    // probe: grow again from here; the rate it must beat is today's
-    return { ...next, phase: 'growing', flat: 0, steadyEpochs: 0, lastRate: rate, windowBytes: Math.min(cfg.maxBytes, s.windowBytes * 2) };
-  }
   // the puller did not ask for more than the window: its demand, not the link, set this rate
-  if (!e.limited) return next;
-  if (rate >= s.lastRate * RISE || s.lastRate === 0) {
-    return { ...next, flat: 0, lastRate: rate, windowBytes: Math.min(cfg.maxBytes, s.windowBytes * 2) };
-  }
+  if (!e.limited) return s.phase === 'steady' ? probeLater(next, cfg) : next;
+  next.rates = [...s.rates, (e.bytes * 1000) / elapsed].slice(-RATE_EPOCHS);
+  const best = Math.max(...next.rates);
+  const rose = best >= s.grewAt * RISE;
+  if (rose)
+    return { ...next, phase: 'growing', flat: 0, steadyEpochs: 0, grewAt: best, windowBytes: Math.min(cfg.maxBytes, s.windowBytes * 2) };
+  if (s.phase === 'steady') return probeLater({ ...next, windowBytes: settled(next, cfg, best, cfg.maxBytes) }, cfg);
   if (s.flat + 1 < FLAT_LIMIT) return { ...next, flat: s.flat + 1 };
   // doubling stopped paying: hold what the best rate needs, no more (memory, and queues at the peer)
-  const best = Math.max(rate, s.lastRate);
+  return { ...next, phase: 'steady', flat: 0, steadyEpochs: 0, windowBytes: settled(next, cfg, best, s.windowBytes) };
+}
+
+/** What `best` bytes/s needs in flight over the least round trip, with room for jitter. */
+function settled(s: WindowState, cfg: WindowConfig, best: number, atMost: number): number {
   const need = (best * SETTLE_RTTS * Math.max(s.minRttMs ?? 0, EPOCH_MIN_MS)) / 1000;
-  return { ...next, phase: 'steady', flat: 0, steadyEpochs: 0, windowBytes: clamp(Math.round(need), cfg.minBytes, s.windowBytes) };
+  return clamp(Math.round(need), cfg.minBytes, Math.max(cfg.minBytes, atMost));
+}
+
+/** A steady epoch passed: after PROBE_EVERY of them the window tries twice its size again. */
+function probeLater(s: WindowState, cfg: WindowConfig): WindowState {
+  if (s.steadyEpochs + 1 < PROBE_EVERY) return { ...s, steadyEpochs: s.steadyEpochs + 1 };
+  const best = s.rates.length ? Math.max(...s.rates) : 0;
+  return { ...s, phase: 'growing', flat: 0, steadyEpochs: 0, grewAt: best, windowBytes: Math.min(cfg.maxBytes, s.windowBytes * 2) };
 }
 
 function clamp(v: number, lo: number, hi: number): number {
