@@ -301,3 +301,30 @@ test('a peer with nothing to send says so once: the other side hears its (empty)
   await waitFor(() => b.store.getPeer(x.shareId, a.id.deviceId) !== null, 'b recorded a');
   assert.equal(b.store.peerIndexId(x.shareId, a.id.deviceId), a.store.localIndexId(x.shareId));
 });
+
+test('a long index goes out page after page without waiting for the peer to acknowledge any (no round trip per batch)', async () => {
+  const x = deriveShareKeys(createShareSecret());
+  const [a, b] = [await end('a', [x]), await end('b', [x])];
+  a.store.putFiles(Array.from({ length: 1600 }, (_, i) => record(a, x.shareId, `f${i}.txt`, i + 1)));
+  // b writes nothing until released: no indexAck can come back meanwhile
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  b.host.applyRemoteIndex = async (_shareId, apply) => {
+    await held;
+    apply();
+  };
+  const { ab } = connect(a, b, [x.discoveryIdHex]);
+  const updates = () =>
+    ab.sent
+      .filter((m) => m.channel === 'index')
+      .map((m) => decodeMessage(m.bytes))
+      .filter((m) => m.type === 'indexUpdate' || m.type === 'indexChunks');
+  // 1600 entries are four pages of INDEX_PAGE: all of them sent with not one acknowledged
+  await waitFor(
+    () => updates().some((m) => m.type === 'indexUpdate' && m.entries.some((e) => e.path === 'f1599.txt')),
+    'the last page sent',
+  );
+  assert.equal(a.store.getPeer(x.shareId, b.id.deviceId)?.localSeqAcked ?? 0, 0, 'nothing acknowledged yet');
+  release();
+  await waitFor(() => a.store.getPeer(x.shareId, b.id.deviceId)?.localSeqAcked === 1600, 'b acked all');
+});
