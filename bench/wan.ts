@@ -188,6 +188,57 @@ async function timedRun(
   };
 }
 
+/** The two folders of a run, and what a tool's receiving side says once everything arrived. */
+interface RunSides {
+  tool: WanTool;
+  /** where staged copies are made (the same file system as the sender's folder) */
+  base: string;
+  from: string;
+  to: string;
+  /** the receiver holds at least this much and has nothing left to do */
+  arrived: (want: { files: number; bytes: number }) => Promise<boolean>;
+  /** what to add to the run's log line once it is done */
+  note?: (run: WanRun) => Promise<string>;
+}
+
+/**
+ * The case's data sets one after the other, each renamed into the sender's folder at once and
+ * timed until it is all in place at the receiver (checked byte for byte); the totals grow with
+ * each set, since earlier ones stay in the folder.
+ */
+async function runEachDataSet(
+  link: LongLink,
+  c: WanCase,
+  sets: Map<WanData, Dataset>,
+  opts: { capMs: number; log: (s: string) => void },
+  sides: RunSides,
+  row: WanRow,
+): Promise<void> {
+  const want = { files: 0, bytes: 0 };
+  for (const data of c.data) {
+    const ds = sets.get(data)!;
+    const name = data === 'big' ? 'big.bin' : 'small';
+    const staged = stageCopy(ds, sides.base, name);
+    want.files += ds.files;
+    want.bytes += ds.bytes;
+    const total = { ...want };
+    const run = await timedRun(
+      link,
+      sides.tool,
+      ds,
+      data,
+      opts.capMs,
+      () => renameSync(staged, join(sides.from, name)),
+      () => sides.arrived(total),
+    );
+    if (run.seconds !== null && digest(join(sides.to, name)) !== digest(join(sides.from, name)))
+      throw new Error(`${sides.tool}: the ${data} data arrived different`);
+    const note = sides.note ? await sides.note(run) : '';
+    opts.log(`wan ${c.key}: ${sides.tool} ${data}: ${run.seconds === null ? 'not done' : `${fmt(run.seconds, 1)} s`}${note}`);
+    row.runs.push(run);
+  }
+}
+
 async function peerfoldRow(
   link: LongLink,
   c: WanCase,
@@ -199,33 +250,21 @@ async function peerfoldRow(
   try {
     const { a, b, shareId } = await pairAcross(cluster, link, ['wan-sender', 'wan-receiver'], benchDeviceEnv(opts.fromSource));
     opts.log(`wan ${c.key}: peerfold connected across ${linkLabel(c.shape)}`);
-    let files = 0;
-    for (const data of c.data) {
-      const ds = sets.get(data)!;
-      const name = data === 'big' ? 'big.bin' : 'small';
-      const staged = stageCopy(ds, cluster.base, name);
-      files += ds.files;
-      const want = files;
-      const run = await timedRun(
-        link,
-        'peerfold',
-        ds,
-        data,
-        opts.capMs,
-        () => renameSync(staged, join(a.dir, name)),
-        async () => {
-          const sb = await b.share(shareId);
-          return sb.state === 'idle' && !sb.needFiles && !sb.pulling.length && sb.localFiles >= want;
-        },
-      );
-      if (run.seconds !== null && digest(join(b.dir, name)) !== digest(join(a.dir, name)))
-        throw new Error(`peerfold: the ${data} data arrived different`);
-      run.transport = (await b.call('peers', {})).find((p) => p.connected)?.transport;
-      opts.log(
-        `wan ${c.key}: peerfold ${data}: ${run.seconds === null ? 'not done' : `${fmt(run.seconds, 1)} s`} (chunks over ${run.transport})`,
-      );
-      row.runs.push(run);
-    }
+    const sides: RunSides = {
+      tool: 'peerfold',
+      base: cluster.base,
+      from: a.dir,
+      to: b.dir,
+      arrived: async (want) => {
+        const sb = await b.share(shareId);
+        return sb.state === 'idle' && !sb.needFiles && !sb.pulling.length && sb.localFiles >= want.files;
+      },
+      note: async (run) => {
+        run.transport = (await b.call('peers', {})).find((p) => p.connected)?.transport;
+        return ` (chunks over ${run.transport})`;
+      },
+    };
+    await runEachDataSet(link, c, sets, opts, sides, row);
     if (c.latency && opts.latencyFiles > 0) {
       row.latency = await latency(a as Device, b as Device, { latencyFiles: opts.latencyFiles, log: opts.log });
     }
@@ -270,32 +309,17 @@ async function syncthingRow(
     await st.connected(a, b);
     await st.connected(b, a);
     await st.synced(a, b, 0, 200, 120_000);
-    let files = 0;
-    let bytes = 0;
-    for (const data of c.data) {
-      const ds = sets.get(data)!;
-      const name = data === 'big' ? 'big.bin' : 'small';
-      const staged = stageCopy(ds, st.base, name);
-      files += ds.files;
-      bytes += ds.bytes;
-      const [wantFiles, wantBytes] = [files, bytes];
-      const run = await timedRun(
-        link,
-        'syncthing',
-        ds,
-        data,
-        opts.capMs,
-        () => renameSync(staged, join(a.folder, name)),
-        async () => {
-          const s = await status(b);
-          return s.state === 'idle' && s.needFiles === 0 && s.localFiles >= wantFiles && s.localBytes >= wantBytes;
-        },
-      );
-      if (run.seconds !== null && digest(join(b.folder, name)) !== digest(join(a.folder, name)))
-        throw new Error(`syncthing: the ${data} data arrived different`);
-      opts.log(`wan ${c.key}: syncthing ${data}: ${run.seconds === null ? 'not done' : `${fmt(run.seconds, 1)} s`}`);
-      row.runs.push(run);
-    }
+    const sides: RunSides = {
+      tool: 'syncthing',
+      base: st.base,
+      from: a.folder,
+      to: b.folder,
+      arrived: async (want) => {
+        const s = await status(b);
+        return s.state === 'idle' && s.needFiles === 0 && s.localFiles >= want.files && s.localBytes >= want.bytes;
+      },
+    };
+    await runEachDataSet(link, c, sets, opts, sides, row);
   } finally {
     await st.close();
   }
