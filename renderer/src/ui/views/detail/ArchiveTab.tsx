@@ -1,9 +1,8 @@
-import { useState } from 'react';
 import type { ArchiveEntry, ShareSummary } from '../../../../../shared/api.ts';
 import { formatBytes, formatDateTime } from '../../../store/format.ts';
 import { useActions } from '../../app-context.tsx';
-import { EmptyState, ErrorText, Spinner } from '../../components/bits.tsx';
-import { Icon } from '../../components/Icon.tsx';
+import { EmptyState } from '../../components/bits.tsx';
+import { PathCell, ResourcePending, RowActionButton, useRowAction } from './row-bits.tsx';
 import { useShareResource } from './use-resource.ts';
 
 const reasonLabel: Record<ArchiveEntry['reason'], string> = {
@@ -15,9 +14,9 @@ const reasonLabel: Record<ArchiveEntry['reason'], string> = {
 export function ArchiveTab({ share }: { share: ShareSummary }) {
   const res = useShareResource(share, 'archive', { followChanges: true });
   const { restore } = useActions();
-  const [busy, setBusy] = useState<string | null>(null);
+  const [busy, run] = useRowAction();
 
-  if (!res?.data) return res?.status === 'error' ? <ErrorText>{res.error}</ErrorText> : <Spinner label="Loading the archive" />;
+  if (!res?.data) return <ResourcePending res={res} label="Loading the archive" />;
   const list = [...res.data].sort((a, b) => b.archivedAt - a.archivedAt);
   if (list.length === 0)
     return (
@@ -52,33 +51,21 @@ export function ArchiveTab({ share }: { share: ShareSummary }) {
           <tbody>
             {list.map((a) => (
               <tr key={a.archivedPath} data-testid="archive-row" data-path={a.path} data-archived-path={a.archivedPath}>
-                <td>
-                  <span className="mono truncate" title={a.path}>
-                    {a.path}
-                  </span>
-                </td>
+                <PathCell path={a.path} />
                 <td>
                   <span className={`reason reason-${a.reason}`}>{reasonLabel[a.reason]}</span>
                 </td>
                 <td className="muted nowrap">{formatDateTime(a.archivedAt)}</td>
                 <td className="num nowrap">{formatBytes(a.size)}</td>
-                <td className="num">
-                  <button
-                    type="button"
-                    className="btn btn-secondary btn-sm"
-                    disabled={busy !== null}
-                    onClick={async () => {
-                      setBusy(a.archivedPath);
-                      await restore(share.id, a.archivedPath);
-                      setBusy(null);
-                    }}
-                    data-testid="archive-restore"
-                    aria-label={`Restore ${a.path} from ${formatDateTime(a.archivedAt)}`}
-                  >
-                    <Icon name="history" size={14} />
-                    {busy === a.archivedPath ? 'Restoring…' : 'Restore'}
-                  </button>
-                </td>
+                <RowActionButton
+                  label="Restore"
+                  runningLabel="Restoring…"
+                  running={busy === a.archivedPath}
+                  disabled={busy !== null}
+                  onClick={() => void run(a.archivedPath, () => restore(share.id, a.archivedPath))}
+                  testid="archive-restore"
+                  ariaLabel={`Restore ${a.path} from ${formatDateTime(a.archivedAt)}`}
+                />
               </tr>
             ))}
           </tbody>

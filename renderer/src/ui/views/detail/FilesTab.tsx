@@ -1,8 +1,9 @@
 import { useMemo, useState } from 'react';
 import type { ShareSummary } from '../../../../../shared/api.ts';
 import { formatBytes, formatDateTime, plural } from '../../../store/format.ts';
-import { EmptyState, ErrorText, Spinner } from '../../components/bits.tsx';
+import { EmptyState } from '../../components/bits.tsx';
 import { Icon } from '../../components/Icon.tsx';
+import { ResourcePending } from './row-bits.tsx';
 import { useShareResource } from './use-resource.ts';
 
 const SHOW = 500;
@@ -17,7 +18,7 @@ export function FilesTab({ share }: { share: ShareSummary }) {
     return [...hit].sort((a, b) => a.path.localeCompare(b.path));
   }, [res?.data, filter]);
 
-  if (!res?.data) return res?.status === 'error' ? <ErrorText>{res.error}</ErrorText> : <Spinner label="Loading files" />;
+  if (!res?.data) return <ResourcePending res={res} label="Loading files" />;
   const total = res.data.filter((f) => !f.deleted).length;
   if (total === 0)
     return (

@@ -5,9 +5,10 @@ import { useState } from 'react';
 import type { ReadOnlyChange, ShareSummary } from '../../../../../shared/api.ts';
 import { plural } from '../../../store/format.ts';
 import { useActions } from '../../app-context.tsx';
-import { EmptyState, ErrorText, Spinner } from '../../components/bits.tsx';
+import { EmptyState } from '../../components/bits.tsx';
 import { Icon } from '../../components/Icon.tsx';
 import { ConfirmDialog } from '../../dialogs/ConfirmDialog.tsx';
+import { PathCell, ResourcePending, RowActionButton, useRowAction } from './row-bits.tsx';
 import { useShareResource } from './use-resource.ts';
 
 const changeLabel: Record<ReadOnlyChange['change'], string> = {
@@ -26,16 +27,10 @@ const revertHint: Record<ReadOnlyChange['change'], string> = {
 export function LocalChangesTab({ share }: { share: ShareSummary }) {
   const res = useShareResource(share, 'changes', { followChanges: true });
   const { revert } = useActions();
-  const [busy, setBusy] = useState<string | null>(null);
+  const [busy, run] = useRowAction();
   const [confirmAll, setConfirmAll] = useState(false);
 
-  const run = async (key: string, path?: string) => {
-    setBusy(key);
-    await revert(share.id, path);
-    setBusy(null);
-  };
-
-  if (!res?.data) return res?.status === 'error' ? <ErrorText>{res.error}</ErrorText> : <Spinner label="Loading the local changes" />;
+  if (!res?.data) return <ResourcePending res={res} label="Loading the local changes" />;
   const list = [...res.data].sort((a, b) => a.path.localeCompare(b.path));
   if (list.length === 0)
     return (
@@ -77,28 +72,20 @@ export function LocalChangesTab({ share }: { share: ShareSummary }) {
           <tbody>
             {list.map((c) => (
               <tr key={c.path} data-testid="change-row" data-path={c.path} data-change={c.change}>
-                <td>
-                  <span className="mono truncate" title={c.path}>
-                    {c.path}
-                  </span>
-                </td>
+                <PathCell path={c.path} />
                 <td>
                   <span className={`action action-${c.change}`}>{changeLabel[c.change]}</span>
                 </td>
                 <td className="muted small">{revertHint[c.change]}</td>
-                <td className="num">
-                  <button
-                    type="button"
-                    className="btn btn-secondary btn-sm"
-                    disabled={busy !== null}
-                    onClick={() => void run(c.path, c.path)}
-                    data-testid="change-revert"
-                    aria-label={`Revert ${c.path}`}
-                  >
-                    <Icon name="history" size={14} />
-                    {busy === c.path ? 'Reverting…' : 'Revert'}
-                  </button>
-                </td>
+                <RowActionButton
+                  label="Revert"
+                  runningLabel="Reverting…"
+                  running={busy === c.path}
+                  disabled={busy !== null}
+                  onClick={() => void run(c.path, () => revert(share.id, c.path))}
+                  testid="change-revert"
+                  ariaLabel={`Revert ${c.path}`}
+                />
               </tr>
             ))}
           </tbody>
@@ -111,7 +98,7 @@ export function LocalChangesTab({ share }: { share: ShareSummary }) {
           onClose={() => setConfirmAll(false)}
           onConfirm={() => {
             setConfirmAll(false);
-            void run('*');
+            void run('*', () => revert(share.id));
           }}
         >
           <p>

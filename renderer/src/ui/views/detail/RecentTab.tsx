@@ -1,7 +1,8 @@
 import type { RecentChange, ShareSummary } from '../../../../../shared/api.ts';
 import { formatAgo, formatDateTime } from '../../../store/format.ts';
 import { useAppState } from '../../app-context.tsx';
-import { EmptyState, ErrorText, Spinner, useNow } from '../../components/bits.tsx';
+import { EmptyState, useNow } from '../../components/bits.tsx';
+import { ResourcePending } from './row-bits.tsx';
 import { useShareResource } from './use-resource.ts';
 
 const actionLabel: Record<RecentChange['action'], string> = { added: 'Added', modified: 'Changed', deleted: 'Deleted' };
@@ -10,7 +11,7 @@ export function RecentTab({ share }: { share: ShareSummary }) {
   const res = useShareResource(share, 'recent', { followChanges: true });
   const myId = useAppState((s) => s.device?.id ?? null);
   const now = useNow();
-  if (!res?.data) return res?.status === 'error' ? <ErrorText>{res.error}</ErrorText> : <Spinner label="Loading recent changes" />;
+  if (!res?.data) return <ResourcePending res={res} label="Loading recent changes" />;
   const list = [...res.data].sort((a, b) => b.at - a.at);
   if (list.length === 0)
     return (
