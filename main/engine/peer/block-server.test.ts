@@ -277,3 +277,29 @@ test('OpenFiles: one open per file, the least recently used beyond the limit clo
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('OpenFiles: with more files being read than it keeps open, a newly opened file is lent open, never closed before its read', async () => {
+  // 128 small files in flight on a long link: every kept file lent, so the trim after an open
+  // found only the new, not yet lent file to close, and its read failed (io-error to the puller)
+  const dir = mkdtempSync(join(tmpdir(), 'pf-open-'));
+  const files = new OpenFiles<number>({ max: 2, idleMs: 100 });
+  try {
+    const paths = Array.from({ length: 6 }, (_, i) => {
+      const p = join(dir, `f${i}`);
+      writeFileSync(p, `file ${i}`);
+      return p;
+    });
+    const lent = [];
+    for (const p of paths) {
+      // two readers of each: the opener and one waiting for the same open
+      const [x, y] = await Promise.all([files.acquire('g', p), files.acquire('g', p)]);
+      lent.push(x, y);
+      for (const f of [x, y]) assert.equal((await f.handle.read(Buffer.alloc(4), 0, 4, 0)).bytesRead, 4, `${p} was readable`);
+    }
+    for (const f of lent) files.release(f);
+    assert.equal(files.size, 2);
+  } finally {
+    files.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -58,27 +58,32 @@ export class OpenFiles<M> {
       this.entries.set(path, found);
       return this.lend(found);
     }
-    let pending = this.opening.get(path);
-    if (!pending) {
-      pending = open(path, 'r').then(
-        (handle) => {
-          this.opening.delete(path);
-          const e: Entry<M> = { path, group, handle, memo: null, users: 0, dropped: false, handleClosed: false, timer: null };
-          if (this.closed) e.dropped = true;
-          else {
-            this.entries.set(path, e);
-            this.trim();
-          }
-          return e;
-        },
-        (err: unknown) => {
-          this.opening.delete(path);
-          throw err;
-        },
-      );
-      this.opening.set(path, pending);
+    const pending = this.opening.get(path);
+    if (pending) {
+      const e = await pending;
+      // the opener may have read and released it meanwhile, and a trim closed it: open again
+      return e.handleClosed ? this.acquire(group, path) : this.lend(e);
     }
-    return this.lend(await pending);
+    const opened = open(path, 'r').then(
+      (handle) => {
+        this.opening.delete(path);
+        // lent to the opener from the start: a trim (here, or by a release before the opener
+        // resumes) closes only files nobody reads, and this one is about to be read
+        const e: Entry<M> = { path, group, handle, memo: null, users: 1, dropped: false, handleClosed: false, timer: null };
+        if (this.closed) e.dropped = true;
+        else {
+          this.entries.set(path, e);
+          this.trim();
+        }
+        return e;
+      },
+      (err: unknown) => {
+        this.opening.delete(path);
+        throw err;
+      },
+    );
+    this.opening.set(path, opened);
+    return opened;
   }
 
   /** Lends `path` when it is open already; null when it is not (nothing is opened). */
