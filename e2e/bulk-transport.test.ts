@@ -55,6 +55,23 @@ async function pair(envA: Record<string, string>, envB: Record<string, string>, 
 }
 
 /**
+ * A pair whose files are written only once bravo's link has its bulk stream (`up` in its log): a
+ * test that cuts the stream mid-transfer must not see the data cross the data channel first,
+ * while the link is still choosing its transport (seen in CI: 24 MiB arrived before udx was up).
+ */
+async function streamFirst(envA: Record<string, string>, envB: Record<string, string>, files: Record<string, Buffer>, up: RegExp) {
+  const p = await pair(envA, envB, {});
+  try {
+    await waitUntil('bravo to have its bulk stream', () => up.test(lastLink(p.b)), 60_000, 100);
+  } catch (err) {
+    console.error(p.c.logs());
+    throw err;
+  }
+  for (const [name, data] of Object.entries(files)) writeFileSync(join(p.a.dir, name), data);
+  return p;
+}
+
+/**
  * The log since the device's last link came up: when both dial at once, the link closed as a
  * duplicate loses its stream, and that is not the one that carried the data.
  */
@@ -102,11 +119,15 @@ test(
 test('a TCP stream cut mid-transfer falls back to the data channel and no chunk is lost', { timeout: 300_000 }, async () => {
   const files = { 'big.bin': randomBytes(24 * 1024 * 1024) };
   const env = { PEERFOLD_UDX_DEAD_MS: '4000', PEERFOLD_CHUNK_TIMEOUT_MS: '900000' };
-  const { c, a, b, shareId } = await pair(env, { ...env, PEERFOLD_FAULT_UDX_CUT_BYTES: String(4 * 1024 * 1024) }, files);
+  const { c, a, b, shareId } = await streamFirst(
+    env,
+    { ...env, PEERFOLD_FAULT_UDX_CUT_BYTES: String(4 * 1024 * 1024) },
+    files,
+    /tcp: blocks go over a TCP stream/,
+  );
   try {
     const trees = await converged([a, b], shareId, 240_000);
     assertSame(b, files, trees);
-    assert.match(b.log, /tcp: blocks go over a TCP stream/);
     assert.match(b.log, /the TCP stream was lost \(fault injection/);
     await waitUntil(
       'both ends back on the data channel',
@@ -204,11 +225,15 @@ test('a udx stream cut mid-transfer falls back to the data channel and no chunk 
   // bravo cuts its stream once 4 MiB came over it; alpha hears nothing more and times it out
   // a request the cut swallowed is never given up on by timeout here: only sending it again saves it
   const env = { PEERFOLD_UDX_DEAD_MS: '4000', PEERFOLD_CHUNK_TIMEOUT_MS: '900000', ...noTcp };
-  const { c, a, b, shareId } = await pair(env, { ...env, PEERFOLD_FAULT_UDX_CUT_BYTES: String(4 * 1024 * 1024) }, files);
+  const { c, a, b, shareId } = await streamFirst(
+    env,
+    { ...env, PEERFOLD_FAULT_UDX_CUT_BYTES: String(4 * 1024 * 1024) },
+    files,
+    /udx: blocks go over a udx stream/,
+  );
   try {
     const trees = await converged([a, b], shareId, 240_000);
     assertSame(b, files, trees);
-    assert.match(b.log, /blocks go over a udx stream/);
     assert.match(b.log, /the udx stream was lost \(fault injection/);
     await waitUntil(
       'both ends back on the data channel',
