@@ -33,6 +33,11 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** The queue holds `maxQueuedBytes` already: nothing is lost, the caller may send later or answer smaller. */
+export class SendQueueFullError extends Error {
+  override name = 'SendQueueFullError';
+}
+
 export class ChannelSender {
   private readonly queue: Pending[] = [];
   private queued = 0;
@@ -71,7 +76,9 @@ export class ChannelSender {
       );
     }
     if (this.queued + bytes.byteLength > this.limits.maxQueuedBytes) {
-      return Promise.reject(new Error(`${this.name}: send queue full (${this.queued} bytes waiting); await send() before sending more`));
+      return Promise.reject(
+        new SendQueueFullError(`${this.name}: send queue full (${this.queued} bytes waiting); await send() before sending more`),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ bytes, resolve, reject });

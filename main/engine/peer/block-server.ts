@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IndexStore } from '../index/store.ts';
+import { SendQueueFullError } from '../net/channel-sender.ts';
 import type { BlockRequest, BlockResponse, ResponseStatus } from '../protocol/messages.ts';
 import { OpenFiles, type OpenFile } from './open-files.ts';
 
@@ -125,7 +126,12 @@ export class BlockServer {
       bad[0] ^= 0xff;
       return this.reply(send, req, 'ok', bad);
     }
-    return this.reply(send, req, 'ok', part);
+    // more answers than the link's send queue holds (many requests in flight after a bulk stream
+    // fell back to the data channel): say so, and the requester asks again with a smaller window
+    return this.reply(send, req, 'ok', part).catch((err: unknown) => {
+      if (err instanceof SendQueueFullError) return this.reply(send, req, 'overloaded');
+      throw err;
+    });
   }
 
   /**
