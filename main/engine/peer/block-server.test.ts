@@ -9,6 +9,7 @@ import { IndexStore } from '../index/store.ts';
 import type { FileRecord } from '../index/rows.ts';
 import { hashFile, HASH_BYTES } from '../scan/file-hash.ts';
 import { MAX_BLOCK_DATA, type BlockRequest, type BlockResponse } from '../protocol/messages.ts';
+import { SendQueueFullError } from '../net/channel-sender.ts';
 import { BlockServer } from './block-server.ts';
 import { OpenFiles } from './open-files.ts';
 
@@ -34,6 +35,8 @@ interface Fixture {
   store: IndexStore;
   server: BlockServer;
   trusted: { value: boolean };
+  /** while true, an answer that carries data fails as a full link send queue does */
+  queueFull: { value: boolean };
   /** records `name` as the scan would (stat and chunks of what is on disk now) */
   record(name: string): Promise<FileRecord>;
   /** one request; resolves with the response */
@@ -49,6 +52,7 @@ async function fixture(): Promise<Fixture> {
   const { store, db } = await IndexStore.open(join(base, 'index'), SELF, { snapshotEveryMs: 0 });
   store.addShare({ id: SHARE, name: 'S', path: root, access: 'read-write', secret: 'x', paused: false, createdAt: 1 });
   const trusted = { value: true };
+  const queueFull = { value: false };
   let seq = 0;
   let nextId = 1;
   const waiting = new Map<number, (r: BlockResponse) => void>();
@@ -58,7 +62,10 @@ async function fixture(): Promise<Fixture> {
     servedShare: (d) => (d === DISCOVERY ? { shareId: SHARE, root } : null),
     trustsStat: () => trusted.value,
     throttleSend: () => Promise.resolve(),
-    send: async (m) => waiting.get(m.id)?.(m),
+    send: async (m) => {
+      if (queueFull.value && m.data.byteLength > 0) throw new SendQueueFullError('send queue full');
+      waiting.get(m.id)?.(m);
+    },
     log: () => {},
   });
   return {
@@ -66,6 +73,7 @@ async function fixture(): Promise<Fixture> {
     store,
     server,
     trusted,
+    queueFull,
     async record(name) {
       const h = await hashFile(join(root, name));
       const chunks = Array.from(h.chunkSizes, (size, k) => ({ hash: h.chunkHashes.slice(k * HASH_BYTES, (k + 1) * HASH_BYTES), size }));
@@ -301,5 +309,21 @@ test('OpenFiles: with more files being read than it keeps open, a newly opened f
   } finally {
     files.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an answer the link cannot queue is answered overloaded, so the requester asks again instead of waiting forever', async () => {
+  const f = await fixture();
+  try {
+    writeFileSync(join(f.root, 'a.bin'), randomBytes(200_000));
+    const rec = await f.record('a.bin');
+    f.queueFull.value = true;
+    const res = await f.ask(chunkRequest(rec, 0));
+    assert.equal(res.status, 'overloaded');
+    f.queueFull.value = false;
+    const again = await f.ask(chunkRequest(rec, 0));
+    assert.equal(again.status, 'ok');
+  } finally {
+    await f.dispose();
   }
 });
