@@ -137,13 +137,7 @@ export function SettingsView() {
       >
         <fieldset className="card settings-group">
           <legend className="settings-legend">This device</legend>
-          <div className="setting">
-            <div className="setting-text">
-              <label htmlFor="set-name" className="field-label">
-                Device name
-              </label>
-              <p className="field-hint">Shown to the other devices you sync with.</p>
-            </div>
+          <Setting id="set-name" label="Device name" hint="Shown to the other devices you sync with.">
             <input
               id="set-name"
               className="input"
@@ -152,7 +146,7 @@ export function SettingsView() {
               maxLength={limits.deviceName}
               data-testid="settings-device-name"
             />
-          </div>
+          </Setting>
           {device && (
             <div className="setting">
               <div className="setting-text">
@@ -168,20 +162,14 @@ export function SettingsView() {
             </div>
           )}
           {canStartAtLogin && (
-            <div className="setting">
-              <div className="setting-text">
-                <label htmlFor="set-login" className="field-label">
-                  Start at login
-                </label>
-                <p className="field-hint">Open Peerfold in the tray when you sign in.</p>
-              </div>
+            <Setting id="set-login" label="Start at login" hint="Open Peerfold in the tray when you sign in.">
               <Switch
                 id="set-login"
                 checked={draft.startAtLogin}
                 onChange={(v) => set('startAtLogin', v)}
                 testid="settings-start-at-login"
               />
-            </div>
+            </Setting>
           )}
         </fieldset>
 
@@ -206,62 +194,38 @@ export function SettingsView() {
               data-testid="settings-listen-port"
             />
           </div>
-          <div className="setting">
-            <div className="setting-text">
-              <label htmlFor="set-lan" className="field-label">
-                Find devices on the local network
-              </label>
-              <p className="field-hint">Announces this device’s shares on the LAN so nearby devices connect directly.</p>
-            </div>
+          <Setting
+            id="set-lan"
+            label="Find devices on the local network"
+            hint="Announces this device’s shares on the LAN so nearby devices connect directly."
+          >
             <Switch id="set-lan" checked={draft.lanDiscovery} onChange={(v) => set('lanDiscovery', v)} testid="settings-lan-discovery" />
-          </div>
-          <div className="setting">
-            <div className="setting-text">
-              <label htmlFor="set-down" className="field-label">
-                Download limit
-              </label>
-              <p className="field-hint">In kB/s. 0 means no limit.</p>
-            </div>
-            <div className="input-unit">
-              <input
-                id="set-down"
-                className="input input-num"
-                inputMode="numeric"
-                value={draft.maxRecvKBps}
-                onChange={(e) => set('maxRecvKBps', e.target.value)}
-                data-testid="settings-max-recv"
-              />
-              <span className="muted">kB/s</span>
-            </div>
-          </div>
-          <div className="setting">
-            <div className="setting-text">
-              <label htmlFor="set-up" className="field-label">
-                Upload limit
-              </label>
-              <p className="field-hint">In kB/s. 0 means no limit.</p>
-            </div>
-            <div className="input-unit">
-              <input
-                id="set-up"
-                className="input input-num"
-                inputMode="numeric"
-                value={draft.maxSendKBps}
-                onChange={(e) => set('maxSendKBps', e.target.value)}
-                data-testid="settings-max-send"
-              />
-              <span className="muted">kB/s</span>
-            </div>
-          </div>
-          <div className="setting">
-            <div className="setting-text">
-              <label htmlFor="set-limit-lan" className="field-label">
-                Limits apply on the LAN too
-              </label>
-              <p className="field-hint">Off: the upload and download limits apply only to devices outside the local network.</p>
-            </div>
+          </Setting>
+          <Setting id="set-down" label="Download limit" hint="In kB/s. 0 means no limit.">
+            <UnitInput
+              id="set-down"
+              unit="kB/s"
+              value={draft.maxRecvKBps}
+              onChange={(v) => set('maxRecvKBps', v)}
+              testid="settings-max-recv"
+            />
+          </Setting>
+          <Setting id="set-up" label="Upload limit" hint="In kB/s. 0 means no limit.">
+            <UnitInput
+              id="set-up"
+              unit="kB/s"
+              value={draft.maxSendKBps}
+              onChange={(v) => set('maxSendKBps', v)}
+              testid="settings-max-send"
+            />
+          </Setting>
+          <Setting
+            id="set-limit-lan"
+            label="Limits apply on the LAN too"
+            hint="Off: the upload and download limits apply only to devices outside the local network."
+          >
             <Switch id="set-limit-lan" checked={draft.limitLan} onChange={(v) => set('limitLan', v)} testid="settings-limit-lan" />
-          </div>
+          </Setting>
         </fieldset>
 
         <fieldset className="card settings-group">
@@ -326,25 +290,15 @@ export function SettingsView() {
 
         <fieldset className="card settings-group">
           <legend className="settings-legend">History</legend>
-          <div className="setting">
-            <div className="setting-text">
-              <label htmlFor="set-archive" className="field-label">
-                Keep old versions for
-              </label>
-              <p className="field-hint">Deleted and replaced files stay in each share’s archive this long.</p>
-            </div>
-            <div className="input-unit">
-              <input
-                id="set-archive"
-                className="input input-num"
-                inputMode="numeric"
-                value={draft.archiveDays}
-                onChange={(e) => set('archiveDays', e.target.value)}
-                data-testid="settings-archive-days"
-              />
-              <span className="muted">days</span>
-            </div>
-          </div>
+          <Setting id="set-archive" label="Keep old versions for" hint="Deleted and replaced files stay in each share’s archive this long.">
+            <UnitInput
+              id="set-archive"
+              unit="days"
+              value={draft.archiveDays}
+              onChange={(v) => set('archiveDays', v)}
+              testid="settings-archive-days"
+            />
+          </Setting>
         </fieldset>
 
         <div className="form-actions sticky-actions">
@@ -392,13 +346,7 @@ function ServerList(p: {
   // one URL per line, whole: as many rows as there are entries (and one to add), never wrapped
   const rows = Math.min(8, Math.max(2, p.value.split('\n').filter((l) => l.trim()).length + 1));
   return (
-    <div className="setting setting-stacked">
-      <div className="setting-text">
-        <label htmlFor={p.id} className="field-label">
-          {p.label}
-        </label>
-        <p className="field-hint">{p.hint} One per line.</p>
-      </div>
+    <Setting id={p.id} label={p.label} hint={`${p.hint} One per line.`} stacked>
       <textarea
         id={p.id}
         className={`input mono server-list${p.invalid ? ' is-invalid' : ''}`}
@@ -412,7 +360,7 @@ function ServerList(p: {
         data-testid={p.testid}
       />
       {p.children}
-    </div>
+    </Setting>
   );
 }
 
@@ -424,5 +372,37 @@ function Switch({ id, checked, onChange, testid }: { id: string; checked: boolea
         <span className="switch-thumb" />
       </span>
     </span>
+  );
+}
+
+/** One setting: its label and hint beside the control. */
+function Setting(p: { id: string; label: string; hint: string; stacked?: boolean; children: ReactNode }) {
+  return (
+    <div className={p.stacked ? 'setting setting-stacked' : 'setting'}>
+      <div className="setting-text">
+        <label htmlFor={p.id} className="field-label">
+          {p.label}
+        </label>
+        <p className="field-hint">{p.hint}</p>
+      </div>
+      {p.children}
+    </div>
+  );
+}
+
+/** A whole number with its unit after it. */
+function UnitInput(p: { id: string; unit: string; value: string; onChange: (v: string) => void; testid: string }) {
+  return (
+    <div className="input-unit">
+      <input
+        id={p.id}
+        className="input input-num"
+        inputMode="numeric"
+        value={p.value}
+        onChange={(e) => p.onChange(e.target.value)}
+        data-testid={p.testid}
+      />
+      <span className="muted">{p.unit}</span>
+    </div>
   );
 }
