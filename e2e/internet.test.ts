@@ -127,6 +127,13 @@ test(
     const direct = await waitUntil('alpha to list bravo as connected', async () => (await a.call('peers', {})).find((p) => p.connected));
     assert.equal(direct.via, 'internet', `alpha reaches bravo directly through both NATs: ${JSON.stringify(direct)}`);
     assert.ok(direct.address?.startsWith(`${h2.wanAddress}:`), `the address in use is bravo's router: ${direct.address}`);
+    // chunk data takes a udx stream punched through both NATs (a TCP dial cannot get in behind a NAT)
+    await waitUntil(
+      'chunk data between the homes to take a udx stream',
+      async () => (await a.call('peers', {})).find((p) => p.connected)?.transport === 'udx',
+      60_000,
+      500,
+    );
 
     // a firewall between the two homes: no direct UDP path is left, the relay is
     si.blockUdpBetween(h1, h2);

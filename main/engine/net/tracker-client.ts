@@ -14,6 +14,7 @@ import { WebSocket, type RawData } from 'ws';
 import { redialDelay } from './backoff.ts';
 import { defaultNetLog, errorMessage, guard, type NetLog } from './log.ts';
 import { RefusalBackoff } from './refusal-backoff.ts';
+import { offerHasRelay, offerRelays, withoutRelays } from './relay-policy.ts';
 import { trackResource, untrackResource, type NetResource } from './resources.ts';
 import {
   MAX_TRACKER_FRAME_BYTES,
@@ -104,6 +105,8 @@ export class TrackerClient implements NetResource {
   private readonly answering = new Set<PeerLink>();
   /** when offers last went out for each info hash */
   private readonly offeredAt = new Map<string, number>();
+  /** since when each info hash has wanted peers (offers), without a break */
+  private readonly askingSince = new Map<string, number>();
   private announcing = false;
   private announceAgain = false;
   private ignoredOffers = 0;
@@ -327,12 +330,17 @@ export class TrackerClient implements NetResource {
       this.announced.delete(infoHash);
     }
     for (const a of wanted) {
+      if (a.offers === 0) this.askingSince.delete(a.infoHash);
+      else if (!this.askingSince.has(a.infoHash)) this.askingSince.set(a.infoHash, Date.now());
       const others = this.swarmSize.has(a.infoHash) ? Math.max(0, this.swarmSize.get(a.infoHash)! - 1) : MAX_OFFERS_PER_ANNOUNCE;
       const room = MAX_PENDING_OFFERS - this.pendingOffers.size;
       const recently = Date.now() - (this.offeredAt.get(a.infoHash) ?? 0) < Math.min(MIN_OFFER_GAP_MS, this.intervalMs);
       const n = recently ? 0 : Math.max(0, Math.min(a.offers, MAX_OFFERS_PER_ANNOUNCE, others, room));
       if (n) this.offeredAt.set(a.infoHash, Date.now());
-      const offers = n ? (await Promise.all(Array.from({ length: n }, () => this.makeOffer(a.infoHash)))).filter((o) => o !== null) : [];
+      const relays = offerRelays(this.askingSince.get(a.infoHash) ?? Date.now(), Date.now());
+      const offers = n
+        ? (await Promise.all(Array.from({ length: n }, () => this.makeOffer(a.infoHash, relays)))).filter((o) => o !== null)
+        : [];
       if (this.state !== 'connected') return;
       const event = this.announced.has(a.infoHash) ? 'update' : 'started';
       this.send(encodeAnnounce({ infoHash: a.infoHash, peerId: this.peerId, event, offers }));
@@ -340,15 +348,15 @@ export class TrackerClient implements NetResource {
     }
   }
 
-  /** A new offerer link and its whole description; null when it could not be made. */
-  private makeOffer(infoHash: string): Promise<TrackerOffer | null> {
+  /** A new offerer link and its whole description (with relay candidates or not); null when it could not be made. */
+  private makeOffer(infoHash: string, relays: boolean): Promise<TrackerOffer | null> {
     const offerId = randomBytes(20).toString('hex');
     return new Promise((resolve) => {
       let link: PeerLink;
       try {
         link = createLink(
           'offerer',
-          { log: this.log, connectTimeoutMs: OFFER_TTL_MS, ...this.opts.link(), trickle: false },
+          { log: this.log, connectTimeoutMs: OFFER_TTL_MS, ...this.linkOptions(relays), trickle: false },
           (s) => {
             if (s.type === 'description') resolve({ offerId, sdp: s.sdp });
           },
@@ -454,6 +462,12 @@ export class TrackerClient implements NetResource {
     });
   }
 
+  /** The owner's link options, with or without its TURN servers (relay-policy.ts). */
+  private linkOptions(relays: boolean): LinkOptions {
+    const options = this.opts.link();
+    return relays || !options.iceServers ? options : { ...options, iceServers: withoutRelays(options.iceServers) };
+  }
+
   private answerOffer(m: Extract<TrackerMessage, { kind: 'offer' }>): void {
     if (m.peerId === this.peerId || !this.opts.wants(m.infoHash)) return;
     if (!this.mayLinkWith(m.peerId)) return;
@@ -465,7 +479,7 @@ export class TrackerClient implements NetResource {
     try {
       link = createLink(
         'answerer',
-        { log: this.log, ...this.opts.link(), trickle: false },
+        { log: this.log, ...this.linkOptions(offerHasRelay(m.sdp)), trickle: false },
         (s) => {
           if (s.type !== 'description') return;
           this.send(encodeAnswer({ infoHash: m.infoHash, peerId: this.peerId, toPeerId: m.peerId, offerId: m.offerId, sdp: s.sdp }));
