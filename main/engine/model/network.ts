@@ -4,6 +4,7 @@
 // decided here; everything on one link is peer/device-link.ts.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PeerInfo, PeerVia, Settings, TrackerInfo, VersionVector } from '../../../shared/api.ts';
 import { internetServers, noPublicFromEnv, pathOfAddress, serversForPath, type LinkPath } from '../config/internet-servers.ts';
 import type { IndexStore } from '../index/store.ts';
@@ -33,15 +34,7 @@ import type { ChunkSwarm } from '../pull/chunk-source.ts';
 import { FlightBudget } from '../peer/flight-budget.ts';
 import { Throttle, rateLimited } from './throttle.ts';
 import { Trackers } from './trackers.ts';
-import { childAbort } from './child-abort.ts';
-
-/**
- * A peer that has not answered a chunk (slot wait included) within this long is passed over for
- * it: the chunk is asked of the next candidate, or the file fails for now and is retried. A peer
- * that answers pings but never a request (a hung or hostile one) must not stall a pull forever.
- * Generous, so a slow honest peer is not given up on: 32 chunks in flight in 2 min is ~70 KB/s.
- */
-export const CHUNK_ANSWER_TIMEOUT_MS = Number(process.env.PEERFOLD_CHUNK_TIMEOUT_MS ?? 120_000);
+import { fetchFromPeers } from './chunk-fetch.ts';
 
 /** How long a link gets to answer after this machine's networks changed before it is redialed. */
 export const NETWORK_CHANGE_PROBE_MS = Number(process.env.PEERFOLD_NETWORK_PROBE_MS ?? 3_000);
@@ -692,49 +685,35 @@ export class Network implements ChunkSwarm {
   async fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array> {
     const keys = this.keys.get(shareId);
     if (!keys) throw new Error('the share is not active');
-    const tried = new Set<DeviceLink>();
-    for (;;) {
-      signal.throwIfAborted();
-      const candidates = this.linksFor(shareId).filter((l) => !tried.has(l));
-      const holding = candidates.filter((l) => {
-        // per chunk: fileVersion, not getFile (a 1 GiB file's chunk list is 16k entries)
-        const rec = this.deps.store.fileVersion(shareId, l.deviceId, path);
-        return rec && !rec.deleted && compareVectors(rec.version, version) === 'equal';
-      });
-      const pool = holding.length ? holding : candidates;
-      if (!pool.length) throw new Error(tried.size ? 'no connected peer could supply this file' : 'waiting for a peer that has this file');
-      // the emptiest window: requests spread over every peer that has the data, by bytes in flight
-      const l = pool.reduce((a, b) => (b.flight().load < a.flight().load ? b : a));
-      tried.add(l);
-      if (rateLimited(l.origin.connectedVia, this.deps.settings().limitLan)) await this.recvThrottle.take(spec.size, signal);
-      let got: Awaited<ReturnType<DeviceLink['fetchChunk']>>;
-      // this attempt's own controller and timer (cleared when it ends), tied to the pull's signal
-      const { controller: attempt, release } = childAbort(signal);
-      const giveUp = setTimeout(
-        () => attempt.abort(new Error(`no answer in ${CHUNK_ANSWER_TIMEOUT_MS / 1000} s`)),
-        CHUNK_ANSWER_TIMEOUT_MS,
-      );
-      try {
-        got = await l.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, attempt.signal);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        if (attempt.signal.aborted && !this.unansweredLogged.has(l)) {
+    return fetchFromPeers<DeviceLink>(
+      {
+        links: () => this.linksFor(shareId),
+        holds: (l) => {
+          // per chunk: fileVersion, not getFile (a 1 GiB file's chunk list is 16k entries)
+          const rec = this.deps.store.fileVersion(shareId, l.deviceId, path);
+          return !!rec && !rec.deleted && compareVectors(rec.version, version) === 'equal';
+        },
+        load: (l) => l.flight().load,
+        ask: async (l) => {
+          if (rateLimited(l.origin.connectedVia, this.deps.settings().limitLan)) await this.recvThrottle.take(spec.size, signal);
+          return l.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, signal);
+        },
+        verify: (data) => createHash('sha256').update(data).digest().equals(spec.hash),
+        corrupt: (l) => {
+          this.deps.log(`dropping ${l.deviceName}: it sent a chunk of ${path} that does not match its hash`);
+          l.close('sent a corrupt chunk');
+        },
+        unanswered: (l, err) => {
+          if (this.unansweredLogged.has(l)) return;
           this.unansweredLogged.add(l);
-          this.deps.log(`${l.deviceName} did not answer a request for ${path} in ${CHUNK_ANSWER_TIMEOUT_MS / 1000} s; asking other peers`);
-        }
-        continue;
-      } finally {
-        clearTimeout(giveUp);
-        release();
-      }
-      if (typeof got === 'string') continue;
-      if (!createHash('sha256').update(got).digest().equals(spec.hash)) {
-        this.deps.log(`dropping ${l.deviceName}: it sent a chunk of ${path} that does not match its hash`);
-        l.close('sent a corrupt chunk');
-        continue;
-      }
-      return got;
-    }
+          this.deps.log(
+            `${l.deviceName} did not answer a request for ${path} in ${err.timeoutMs / 1000} s after it was sent; asking other peers`,
+          );
+        },
+        sleep: (ms, sig) => sleep(ms, undefined, { signal: sig }),
+      },
+      signal,
+    );
   }
 
   // ---- reporting ------------------------------------------------------------------------------

@@ -39,6 +39,17 @@ export function planBulk(ours: OurBulkSide | null, peer: UdxOffer | null): BulkP
   return { kind: 'probe', targets };
 }
 
+/**
+ * What carries a link's blocks right after one of its two bulk legs gave up, for the log line that
+ * says so: the other leg's stream when it is up, the data channel until the other leg is through
+ * trying, or the data channel for good.
+ */
+export function carrierAfterGivingUp(other: { name: 'TCP' | 'udx'; up: boolean; trying: boolean }): string {
+  if (other.up) return `blocks go over the ${other.name} stream`;
+  if (other.trying) return `blocks go over the data channel until a ${other.name} stream is up`;
+  return 'blocks go over the data channel';
+}
+
 /** The dialer of the WebRTC link is the TLS client of its bulk stream, the other end the server. */
 export function tlsRole(linkRole: LinkRole): 'client' | 'server' {
   return linkRole === 'offerer' ? 'client' : 'server';

@@ -24,7 +24,7 @@ import { TOKEN_BYTES, secureStream, type BulkStream } from '../net/bulk-tls.ts';
 import type { TcpBulkListener } from '../net/tcp-bulk.ts';
 import { MAX_CANDIDATES, type BulkOffer, type UdxOffer } from '../protocol/messages.ts';
 import { BulkCarrier } from './bulk-carrier.ts';
-import { planBulk, tlsRole, type OurBulkSide } from './bulk-choice.ts';
+import { carrierAfterGivingUp, planBulk, tlsRole, type OurBulkSide } from './bulk-choice.ts';
 import { RateMeter } from '../net/rate.ts';
 import { guard } from '../net/log.ts';
 import type { BlockCarrier, BulkPlug, Channel, LinkStats } from './pipe.ts';
@@ -93,7 +93,17 @@ export class BulkLink implements BulkPlug {
         peerHost: deps.peerHost ?? (() => null),
         netLog: tcpLog,
       },
-      { up: (stream) => this.tcpUp(stream), off: (reason) => deps.log(`tcp: no TCP stream on this link: ${reason}`) },
+      {
+        up: (stream) => this.tcpUp(stream),
+        off: (reason) =>
+          deps.log(
+            `tcp: no TCP stream on this link: ${reason}; ${carrierAfterGivingUp({
+              name: 'udx',
+              up: this.state === 'up',
+              trying: this.state === 'waiting' || this.state === 'probing' || this.state === 'securing',
+            })}`,
+          ),
+      },
     );
   }
 
@@ -199,7 +209,14 @@ export class BulkLink implements BulkPlug {
     this.search = null;
     this.state = 'datachannel';
     this.reason = reason;
-    this.deps.log(`udx: blocks go over the data channel: ${reason}`);
+    // TCP may carry the blocks (or still be on its way): the line says what really carries them
+    const tcp = this.tcp.current;
+    const carrier = carrierAfterGivingUp({
+      name: 'TCP',
+      up: tcp === 'up',
+      trying: tcp === 'waiting' || tcp === 'dialing' || tcp === 'listening',
+    });
+    this.deps.log(`udx: no udx stream on this link: ${reason}; ${carrier}`);
   }
 
   private async connect(targets: PathTarget[]): Promise<void> {

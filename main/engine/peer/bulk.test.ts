@@ -217,6 +217,12 @@ test('two links with TCP on both ends carry their blocks over a TCP stream both 
     logs.a.join('\n'),
   );
   assert.equal(a.current, 'superseded', 'udx is not tried once TCP carries the blocks');
+  // udx is off here: the log says so without claiming the data channel carries the blocks
+  for (const l of [...logs.a, ...logs.b]) assert.doesNotMatch(l, /data channel(?! until a TCP stream is up)/, l);
+  assert.ok(
+    logs.a.includes('udx: no udx stream on this link: udx is off on this device; blocks go over the data channel until a TCP stream is up'),
+    logs.a.join('\n'),
+  );
 });
 
 test('a refused TCP port, or TCP off at the peer, leaves the blocks on the data channel (udx off too)', async () => {

@@ -14,7 +14,7 @@ import {
   type WindowState,
 } from './flight-window.ts';
 import { FlightBudget } from './flight-budget.ts';
-import { RequestTracker } from './request-tracker.ts';
+import { NoAnswerError, RequestTracker } from './request-tracker.ts';
 import type { BlockRequest } from '../protocol/messages.ts';
 
 const KiB = 1024;
@@ -250,4 +250,35 @@ test('an aborted request that waited ahead lets the ones behind it go', async ()
   assert.equal(sent.length, 3);
   tracker.answered({ type: 'response', id: sent[2]!.id, status: 'ok', data: new Uint8Array(1) });
   assert.ok((await p3) instanceof Uint8Array);
+});
+
+test('a request gets its answer timeout from when it went out, not from when it was queued behind a full window', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const sent: BlockRequest[] = [];
+  const tracker = new RequestTracker(async (m) => void sent.push(m), {
+    window: { ...cfg, initialBytes: 64 * KiB, minBytes: 64 * KiB, maxRequests: 1 },
+    answerTimeoutMs: 120_000,
+  });
+  const ac = new AbortController();
+  const first = tracker.fetchChunk(share, 'f', hash, 0, 64 * KiB, ac.signal);
+  const second = tracker.fetchChunk(share, 'f', hash, 64 * KiB, 64 * KiB, ac.signal);
+  await tick();
+  assert.equal(sent.length, 1, 'the second waits for room');
+  // the first answer comes late but in time; the second waited 100 s in the queue
+  t.mock.timers.tick(100_000);
+  tracker.answered({ type: 'response', id: sent[0]!.id, status: 'ok', data: new Uint8Array(64 * KiB) });
+  await tick();
+  assert.equal(sent.length, 2);
+  // 200 s after it was queued, 100 s after it went out: still waited for
+  t.mock.timers.tick(100_000);
+  tracker.answered({ type: 'response', id: sent[1]!.id, status: 'ok', data: new Uint8Array(64 * KiB) });
+  assert.equal(((await first) as Uint8Array).length, 64 * KiB);
+  assert.equal(((await second) as Uint8Array).length, 64 * KiB);
+  // a request that is never answered is given up once its time on the wire is over
+  const third = tracker.fetchChunk(share, 'f', hash, 128 * KiB, 64 * KiB, ac.signal);
+  await tick();
+  assert.equal(sent.length, 3);
+  t.mock.timers.tick(120_000);
+  await assert.rejects(third, (e: Error) => e instanceof NoAnswerError);
+  assert.equal(tracker.inFlight, 0, 'its room in the window is free again');
 });

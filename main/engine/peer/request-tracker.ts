@@ -20,12 +20,31 @@ import {
 /** Times one part of a chunk is asked for again after the peer answered `overloaded`. */
 const OVERLOADED_RETRIES = 8;
 
+/**
+ * How long a request waits for its answer once it went out; then the chunk is asked of another
+ * peer, or the file fails for now and is retried. A peer that answers pings but never a request (a
+ * hung or hostile one) must not stall a pull forever. Counted from sending, not from queueing:
+ * across a slow link many requests wait for room in the window, and a request that waited there
+ * still gets its full time on the wire.
+ */
+export const ANSWER_TIMEOUT_MS = Number(process.env.PEERFOLD_CHUNK_TIMEOUT_MS ?? 120_000);
+
+/** The peer did not answer a request within the answer timeout after it was sent. */
+export class NoAnswerError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer in ${timeoutMs / 1000} s`);
+    this.name = 'NoAnswerError';
+  }
+}
+
 export interface TrackerOptions {
   window?: WindowConfig;
   /** bytes in flight over all of this device's links (the global memory bound); default: this tracker's own */
   budget?: FlightBudget;
   /** a monotonic clock in ms; default performance.now */
   now?: () => number;
+  /** how long a sent request waits for its answer; default ANSWER_TIMEOUT_MS */
+  answerTimeoutMs?: number;
 }
 
 /** How full a link is, for choosing where a request goes and whether the puller should ask for more. */
@@ -50,6 +69,8 @@ interface Pending {
   signal: AbortSignal;
   /** when it first went out (the tracker's clock): its answer's round trip feeds the window */
   sentAt: number;
+  /** gives the request up when no answer came within the answer timeout of (re)sending it */
+  timer: NodeJS.Timeout | null;
   resolve: (r: BlockResponse) => void;
   reject: (e: Error) => void;
 }
@@ -71,6 +92,7 @@ export class RequestTracker {
   private readonly windowConfig: WindowConfig;
   private readonly budget: FlightBudget;
   private readonly now: () => number;
+  private readonly answerTimeoutMs: number;
   private readonly unsubscribe: () => void;
   /** per signal: how many requests and waits use it, and its one abort listener */
   private readonly watched = new Map<AbortSignal, { users: number; listener: () => void }>();
@@ -83,6 +105,7 @@ export class RequestTracker {
     this.window = initialWindow(this.windowConfig);
     this.budget = opts.budget ?? new FlightBudget(this.windowConfig.maxBytes);
     this.now = opts.now ?? (() => performance.now());
+    this.answerTimeoutMs = opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
     // room freed on another link may be what a request here waits for (the global bound)
     this.unsubscribe = this.budget.onRoom(() => this.pump());
   }
@@ -161,8 +184,7 @@ export class RequestTracker {
   answered(msg: BlockResponse): void {
     const p = this.pending.get(msg.id);
     if (!p) return;
-    this.pending.delete(msg.id);
-    this.unwatch(p.signal);
+    this.forget(msg.id, p);
     const now = this.now();
     if (msg.status === 'ok') this.window = delivered(this.window, this.windowConfig, msg.data.length, now - p.sentAt, now);
     else if (msg.status === 'overloaded') this.window = overloaded(this.window, this.inFlightNow);
@@ -176,7 +198,10 @@ export class RequestTracker {
     this.state = 'closed';
     this.closeReason = reason;
     const err = new Error(`connection closed: ${reason}`);
-    for (const p of this.pending.values()) p.reject(err);
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(err);
+    }
     for (const w of this.waiting) w.reject(err);
     this.pending.clear();
     this.waiting.length = 0;
@@ -214,6 +239,7 @@ export class RequestTracker {
     for (const [id, p] of this.pending) {
       if (p.signal !== signal) continue;
       this.pending.delete(id);
+      if (p.timer) clearTimeout(p.timer);
       p.reject(err);
     }
     for (let i = this.waiting.length - 1; i >= 0; i--) {
@@ -287,19 +313,38 @@ export class RequestTracker {
     return new Promise<BlockResponse>((resolve, reject) => {
       this.watch(signal);
       const sent = { ...msg, id };
-      this.pending.set(id, { msg: sent, signal, sentAt: this.now(), resolve, reject });
+      this.pending.set(id, { msg: sent, signal, sentAt: this.now(), timer: null, resolve, reject });
       this.transmit(id, sent);
     });
   }
 
+  /** Takes a request off the books (answered, failed or given up): its timer and abort listener go. */
+  private forget(id: number, p: Pending): void {
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    this.unwatch(p.signal);
+  }
+
+  /** Sends (or sends again) a request; its answer timeout counts from now. */
   private transmit(id: number, msg: BlockRequest): void {
+    const p = this.pending.get(id);
+    if (p) {
+      if (p.timer) clearTimeout(p.timer);
+      p.timer = setTimeout(() => this.unanswered(id, p), this.answerTimeoutMs);
+      p.timer.unref?.();
+    }
     this.send(msg).catch((err) => {
       const p = this.pending.get(id);
       if (!p || p.msg !== msg) return;
-      this.pending.delete(id);
-      this.unwatch(p.signal);
+      this.forget(id, p);
       p.reject(err as Error);
     });
+  }
+
+  private unanswered(id: number, p: Pending): void {
+    if (this.pending.get(id) !== p) return;
+    this.forget(id, p);
+    p.reject(new NoAnswerError(this.answerTimeoutMs));
   }
 
   /**
