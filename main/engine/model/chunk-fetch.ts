@@ -40,7 +40,9 @@ export async function fetchFromPeers<L>(peers: ChunkPeers<L>, signal: AbortSigna
   for (;;) {
     signal.throwIfAborted();
     const candidates = peers.links().filter((l) => !tried.has(l));
-    const holding = candidates.filter((l) => peers.holds(l));
+    // which peers hold this version only matters when there is a choice: with one candidate the
+    // lookups (a query per link per chunk) would pick it either way
+    const holding = candidates.length < 2 ? candidates : candidates.filter((l) => peers.holds(l));
     const pool = holding.length ? holding : candidates;
     if (!pool.length) throw new Error(tried.size ? 'no connected peer could supply this file' : 'waiting for a peer that has this file');
     // the emptiest window: requests spread over every peer that has the data, by bytes in flight
