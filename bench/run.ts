@@ -2,7 +2,8 @@
 //   PART: scan (issue 2), raw, latency, transfer, delta, rename, many, sync (= raw latency transfer
 //   delta rename many), reconnect, addshare, links (= reconnect addshare; issue 8), syncthing (the
 //   same scan and sync parts run by Syncthing, skipped with the reason when it is not installed).
-//   scale (issue 11: 10,000 and 100,000 files side by side; BENCH_SCALE_FILES=10000,100000) runs
+//   scale (issue 11: 10,000 and 100,000 files side by side, Syncthing beside; BENCH_SCALE_FILES=10000,100000,
+//   BENCH_SCALE_PROGRAMS=syncthing,peerfold) runs
 //   only when named: it takes about 40 minutes here. No PART runs all the others. Syncthing runs the scan and sync parts that were asked for (all of them
 //   when only `syncthing` is named). encrypted (issue 9): to a read-write and to an encrypted device,
 //   taking turns (BENCH_ENCRYPTED_MB, BENCH_ENCRYPTED_ROUNDS). wan (issue 13: Peerfold and Syncthing
@@ -176,7 +177,8 @@ if (want('relay')) {
 
 if (want('scale')) {
   const scaleSizes = (process.env.BENCH_SCALE_FILES ?? '10000,100000').split(',').map(Number);
-  const r = await benchScale({ sizes: scaleSizes, fromSource, log });
+  const programs = new Set((process.env.BENCH_SCALE_PROGRAMS ?? 'syncthing,peerfold').split(',') as ('peerfold' | 'syncthing')[]);
+  const r = await benchScale({ sizes: scaleSizes, programs, fromSource, log });
   results.scale = r;
   emit('scale', { sizes: r }, () => printScale(r));
 }

@@ -1,16 +1,22 @@
 // Issue 11's scale part: the same scenario at several sizes (default 10,000 and 100,000 small
-// files), printed side by side, so that growth that is not linear shows. For each size: one device
-// scans and indexes the tree, then a new device joins and gets all of it.
-//   BENCH_SCALE_FILES=10000,100000   the sizes (files of 1-16 KiB, 100 per folder)
+// files), printed side by side with Syncthing beside Peerfold, so that growth that is not linear
+// shows. For each size and program: one device scans and indexes the tree, then a new device joins
+// and gets all of it. Syncthing runs first at each size (minutes where Peerfold takes longer), so a
+// run cut short still has both programs' figures for the sizes it finished.
+//   BENCH_SCALE_FILES=10000,100000        the sizes (files of 1-16 KiB, 100 per folder)
+//   BENCH_SCALE_PROGRAMS=syncthing,peerfold  which programs (both by default; syncthing is skipped
+//                                          with the reason when it is not installed)
+import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep, waitUntil, type Device } from '../e2e/harness.ts';
 import { benchCluster, benchDeviceEnv, dirBytes, fmt, KiB, mb, now, peakRssOf } from './lib.ts';
+import { api, pidOf, status, SyncthingCluster, type Instance } from './syncthing.ts';
 
-export interface ScaleFigures {
-  files: number;
-  dataBytes: number;
+/** One program's figures at one size. */
+export interface ProgramScale {
   scanSeconds: number;
   /** a new device joins and gets everything */
   syncSeconds: number;
@@ -19,15 +25,28 @@ export interface ScaleFigures {
   /** resident memory once idle (hash workers gone) minus the same daemon's before it shared anything, per file */
   sourceBytesPerFile: number;
   receiverBytesPerFile: number;
-  /** the index folder after a clean stop, per file: the source (its own entries and the receiver's) */
+  /** the source's index after a clean stop (its own entries and the receiver's), per file */
   indexBytesPerFile: number;
+}
+
+export interface ScaleFigures {
+  files: number;
+  dataBytes: number;
+  peerfold?: ProgramScale;
+  syncthing?: ProgramScale | { skipped: string };
+  /** 1-minute load average, lowest and highest sampled while this size ran */
+  load: [number, number];
 }
 
 /** Resident memory now (VmRSS), bytes. */
 function rssOf(pid: number | undefined): number {
   if (!pid) return 0;
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function makeSmallFiles(root: string, files: number): number {
@@ -44,84 +63,230 @@ function makeSmallFiles(root: string, files: number): number {
   return total;
 }
 
-/** Waits for idle with at least `files` local files, then until the hash workers have exited (30 s idle). */
-async function settled(d: Device, shareId: string, files: number): Promise<void> {
+/**
+ * Polls `progress` until it says done, logging where it stands every minute (a run cut short
+ * still says how far it got).
+ */
+async function until(what: string, log: (s: string) => void, progress: () => Promise<{ done: boolean; said: string }>): Promise<void> {
+  const t0 = now();
+  let lastLog = t0;
   await waitUntil(
-    `${d.name} to hold ${files} files`,
+    what,
     async () => {
-      const s = await d.share(shareId);
-      return s.state === 'idle' && s.lastScanAt !== null && s.localFiles >= files && !s.needFiles && !s.pulling.length;
+      const p = await progress();
+      if (!p.done && now() - lastLog > 60_000) {
+        lastLog = now();
+        log(`scale: waiting for ${what}: ${p.said} after ${fmt((lastLog - t0) / 1000, 0)} s (load ${fmt(loadavg()[0]!)})`);
+      }
+      return p.done;
     },
     7_200_000,
     1000, // status reads the index: polling fast would slow what is measured
   );
 }
 
-export async function benchScale(opts: { sizes: number[]; fromSource: boolean; log: (s: string) => void }): Promise<ScaleFigures[]> {
+/** Waits for idle with at least `files` local files. */
+function settled(d: Device, shareId: string, files: number, log: (s: string) => void): Promise<void> {
+  return until(`${d.name} to hold ${files} files`, log, async () => {
+    const s = await d.share(shareId);
+    return {
+      done: s.state === 'idle' && s.lastScanAt !== null && s.localFiles >= files && !s.needFiles && !s.pulling.length,
+      said: `${s.localFiles} files, ${s.state}`,
+    };
+  });
+}
+
+async function peerfoldAt(
+  files: number,
+  fromSource: boolean,
+  log: (s: string) => void,
+): Promise<{ dataBytes: number; figures: ProgramScale }> {
+  const c = benchCluster(`peerfold-bench-scale-${files}-`);
+  try {
+    const env = benchDeviceEnv(fromSource);
+    const a = await c.add('source', env);
+    const b = await c.add('receiver', env);
+    log(`scale/peerfold: ${files} files`);
+    const dataBytes = makeSmallFiles(a.dir, files);
+    await sleep(3000); // both daemons idle and settled before the baseline
+    const idle = [rssOf(a.proc?.pid), rssOf(b.proc?.pid)];
+    const t0 = now();
+    const { share } = await a.call('share', { path: a.dir });
+    await settled(a, share.id, files, log);
+    const scanSeconds = (now() - t0) / 1000;
+    log(`scale/peerfold: ${files} files scanned in ${fmt(scanSeconds, 1)} s; a new device joins`);
+    const code = (await a.call('codes', { share: share.id })).readWrite!;
+    const t1 = now();
+    await b.call('join', { code, path: b.dir });
+    await settled(b, share.id, files, log);
+    const syncSeconds = (now() - t1) / 1000;
+    log(`scale/peerfold: ${files} files synced in ${fmt(syncSeconds, 1)} s; waiting for the hash workers to exit`);
+    await sleep(35_000);
+    const figures: ProgramScale = {
+      scanSeconds,
+      syncSeconds,
+      sourceBytesPerFile: (rssOf(a.proc?.pid) - idle[0]!) / files,
+      receiverBytesPerFile: (rssOf(b.proc?.pid) - idle[1]!) / files,
+      sourcePeakRssMB: peakRssOf(a.proc?.pid) / 1e6,
+      receiverPeakRssMB: peakRssOf(b.proc?.pid) / 1e6,
+      indexBytesPerFile: 0,
+    };
+    await a.stop();
+    figures.indexBytesPerFile = dirBytes(join(a.home, 'index')) / files;
+    return { dataBytes, figures };
+  } finally {
+    await c.dispose();
+  }
+}
+
+/** The same scenario for Syncthing: both instances start with the folder paused (the idle baseline), then each unpauses it in turn. */
+async function syncthingAt(files: number, log: (s: string) => void): Promise<ProgramScale> {
+  const c = new SyncthingCluster(mkdtempSync(join(process.env.PEERFOLD_E2E_DIR ?? tmpdir(), `peerfold-bench-scale-st-${files}-`)));
+  try {
+    const [a, b] = (await c.create(['st-source', 'st-receiver'])) as [Instance, Instance];
+    log(`scale/syncthing: ${files} files`);
+    makeSmallFiles(a.folder, files);
+    c.configure(a, [b], true);
+    c.configure(b, [a], true);
+    await c.start(a);
+    await c.start(b);
+    await c.connected(a, b);
+    await sleep(3000);
+    const idle = [rssOf(pidOf(a)), rssOf(pidOf(b))];
+    const unpause = (i: Instance) => api(i, '/rest/config/folders/bench', { method: 'PATCH', body: JSON.stringify({ paused: false }) });
+    const t0 = now();
+    await unpause(a);
+    await until(`st-source to hold ${files} files`, log, async () => {
+      const s = await status(a);
+      return { done: s.state === 'idle' && s.localFiles >= files, said: `${s.localFiles} files, ${s.state}` };
+    });
+    const scanSeconds = (now() - t0) / 1000;
+    log(`scale/syncthing: ${files} files scanned in ${fmt(scanSeconds, 1)} s; a new device joins`);
+    const t1 = now();
+    await unpause(b);
+    await until(`st-receiver to hold ${files} files`, log, async () => {
+      const [sa, sb] = [await status(a), await status(b)];
+      return {
+        done: sa.state === 'idle' && sb.state === 'idle' && !sb.needFiles && sb.localFiles >= files,
+        said: `${sb.localFiles} files, ${sb.state}`,
+      };
+    });
+    const syncSeconds = (now() - t1) / 1000;
+    log(`scale/syncthing: ${files} files synced in ${fmt(syncSeconds, 1)} s; 35 s idle before reading memory`);
+    await sleep(35_000);
+    const figures: ProgramScale = {
+      scanSeconds,
+      syncSeconds,
+      sourceBytesPerFile: (rssOf(pidOf(a)) - idle[0]!) / files,
+      receiverBytesPerFile: (rssOf(pidOf(b)) - idle[1]!) / files,
+      sourcePeakRssMB: peakRssOf(pidOf(a)) / 1e6,
+      receiverPeakRssMB: peakRssOf(pidOf(b)) / 1e6,
+      indexBytesPerFile: 0,
+    };
+    await c.stop(a);
+    figures.indexBytesPerFile =
+      readdirSync(a.home)
+        .filter((f) => f.startsWith('index-'))
+        .reduce((n, f) => n + dirBytes(join(a.home, f)), 0) / files;
+    return figures;
+  } finally {
+    await c.close();
+  }
+}
+
+function logFigures(who: string, files: number, f: ProgramScale, log: (s: string) => void): void {
+  log(
+    `scale/${who}: ${files} files: scan ${fmt(f.scanSeconds, 1)} s, new device ${fmt(f.syncSeconds, 1)} s, ` +
+      `peak RSS ${fmt(f.sourcePeakRssMB, 0)} / ${fmt(f.receiverPeakRssMB, 0)} MB, ` +
+      `beyond idle ${fmt(f.sourceBytesPerFile, 0)} / ${fmt(f.receiverBytesPerFile, 0)} B per file, index ${fmt(f.indexBytesPerFile, 0)} B per file`,
+  );
+}
+
+export async function benchScale(opts: {
+  sizes: number[];
+  programs: Set<'peerfold' | 'syncthing'>;
+  fromSource: boolean;
+  log: (s: string) => void;
+}): Promise<ScaleFigures[]> {
   const out: ScaleFigures[] = [];
+  const v = spawnSync('syncthing', ['--version'], { encoding: 'utf8' });
+  const noSyncthing = v.error || v.status !== 0 ? 'syncthing is not installed (flock /tmp/apt.lock apt-get install -y syncthing)' : null;
   for (const files of opts.sizes) {
-    const c = benchCluster(`peerfold-bench-scale-${files}-`);
+    const load: [number, number] = [loadavg()[0]!, loadavg()[0]!];
+    const sampler = setInterval(() => {
+      const l = loadavg()[0]!;
+      load[0] = Math.min(load[0], l);
+      load[1] = Math.max(load[1], l);
+    }, 10_000);
+    const row: ScaleFigures = { files, dataBytes: 0, load };
     try {
-      const env = benchDeviceEnv(opts.fromSource);
-      const a = await c.add('source', env);
-      const b = await c.add('receiver', env);
-      opts.log(`scale: ${files} files`);
-      const dataBytes = makeSmallFiles(a.dir, files);
-      await sleep(3000); // both daemons idle and settled before the baseline
-      const idle = [rssOf(a.proc?.pid), rssOf(b.proc?.pid)];
-      const t0 = now();
-      const { share } = await a.call('share', { path: a.dir });
-      await settled(a, share.id, files);
-      const scanSeconds = (now() - t0) / 1000;
-      opts.log(`scale: ${files} files scanned in ${fmt(scanSeconds, 1)} s; a new device joins`);
-      const code = (await a.call('codes', { share: share.id })).readWrite!;
-      const t1 = now();
-      await b.call('join', { code, path: b.dir });
-      await settled(b, share.id, files);
-      const syncSeconds = (now() - t1) / 1000;
-      opts.log(`scale: ${files} files synced in ${fmt(syncSeconds, 1)} s; waiting for the hash workers to exit`);
-      await sleep(35_000);
-      const sourceBytesPerFile = (rssOf(a.proc?.pid) - idle[0]!) / files;
-      const receiverBytesPerFile = (rssOf(b.proc?.pid) - idle[1]!) / files;
-      const sourcePeakRssMB = peakRssOf(a.proc?.pid) / 1e6;
-      const receiverPeakRssMB = peakRssOf(b.proc?.pid) / 1e6;
-      await a.stop();
-      const indexBytesPerFile = dirBytes(join(a.home, 'index')) / files;
-      // each size's figures as soon as they are known: a long run cut short still leaves them
-      opts.log(
-        `scale: ${files} files: peak RSS ${fmt(sourcePeakRssMB, 0)} / ${fmt(receiverPeakRssMB, 0)} MB, ` +
-          `beyond idle ${fmt(sourceBytesPerFile, 0)} / ${fmt(receiverBytesPerFile, 0)} B per file, index ${fmt(indexBytesPerFile, 0)} B per file`,
-      );
-      out.push({
-        files,
-        dataBytes,
-        scanSeconds,
-        syncSeconds,
-        sourcePeakRssMB,
-        receiverPeakRssMB,
-        sourceBytesPerFile,
-        receiverBytesPerFile,
-        indexBytesPerFile,
-      });
+      if (opts.programs.has('syncthing')) {
+        if (noSyncthing) row.syncthing = { skipped: noSyncthing };
+        else {
+          // whatever goes wrong with it is reported, and Peerfold's figures still come
+          row.syncthing = await syncthingAt(files, opts.log).catch((err: Error) => ({ skipped: `failed: ${err.message.split('\n')[0]}` }));
+          if (!('skipped' in row.syncthing)) logFigures('syncthing', files, row.syncthing, opts.log);
+          else opts.log(`scale/syncthing: ${row.syncthing.skipped}`);
+        }
+      }
+      if (opts.programs.has('peerfold')) {
+        const r = await peerfoldAt(files, opts.fromSource, opts.log);
+        row.dataBytes = r.dataBytes;
+        row.peerfold = r.figures;
+        // each size's figures as soon as they are known: a long run cut short still leaves them
+        logFigures('peerfold', files, r.figures, opts.log);
+      }
     } finally {
-      await c.dispose();
+      clearInterval(sampler);
     }
+    opts.log(`scale: ${files} files done, load average ${fmt(load[0])}-${fmt(load[1])}`);
+    out.push(row);
   }
   return out;
 }
 
+type Col = [name: string, show: (f: ProgramScale, files: number) => string, total?: (f: ProgramScale, files: number) => number];
+
 export function printScale(rows: ScaleFigures[]): void {
-  const cols: [string, (r: ScaleFigures) => string][] = [
-    ['files', (r) => String(r.files)],
-    ['data', (r) => `${fmt(mb(r.dataBytes), 0)} MB`],
-    ['scan + index', (r) => `${fmt(r.scanSeconds, 1)} s (${fmt(r.files / r.scanSeconds, 0)} files/s)`],
-    ['to a new device', (r) => `${fmt(r.syncSeconds, 1)} s (${fmt(r.files / r.syncSeconds, 0)} files/s)`],
-    ['peak RSS source / receiver', (r) => `${fmt(r.sourcePeakRssMB, 0)} / ${fmt(r.receiverPeakRssMB, 0)} MB`],
-    ['resident beyond idle, per file, source / receiver', (r) => `${fmt(r.sourceBytesPerFile, 0)} / ${fmt(r.receiverBytesPerFile, 0)} B`],
-    ['index on disk per file (source, both devices)', (r) => `${fmt(r.indexBytesPerFile, 0)} B`],
+  const cols: Col[] = [
+    ['scan + index', (f, n) => `${fmt(f.scanSeconds, 1)} s (${fmt(n / f.scanSeconds, 0)} files/s)`, (f) => f.scanSeconds],
+    ['to a new device', (f, n) => `${fmt(f.syncSeconds, 1)} s (${fmt(n / f.syncSeconds, 0)} files/s)`, (f) => f.syncSeconds],
+    ['peak RSS source / receiver', (f) => `${fmt(f.sourcePeakRssMB, 0)} / ${fmt(f.receiverPeakRssMB, 0)} MB`, (f) => f.receiverPeakRssMB],
+    [
+      'resident beyond idle per file, source / receiver',
+      (f) => `${fmt(f.sourceBytesPerFile, 0)} / ${fmt(f.receiverBytesPerFile, 0)} B`,
+      (f, n) => f.receiverBytesPerFile * n,
+    ],
+    ['index on disk per file (source, both devices)', (f) => `${fmt(f.indexBytesPerFile, 0)} B`, (f, n) => f.indexBytesPerFile * n],
   ];
-  console.log(`scale: the same scenario at ${rows.map((r) => r.files).join(' and ')} files`);
-  console.log(`| figure | ${rows.map((r) => `${r.files} files`).join(' | ')} |`);
-  console.log(`| --- | ${rows.map(() => '---').join(' | ')} |`);
-  for (const [name, f] of cols.slice(1)) console.log(`| ${name} | ${rows.map(f).join(' | ')} |`);
+  const programs = [
+    ['Peerfold', (r: ScaleFigures) => r.peerfold],
+    ['Syncthing', (r: ScaleFigures) => (r.syncthing && !('skipped' in r.syncthing) ? r.syncthing : undefined)],
+  ] as const;
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  const growth = rows.length > 1 && first && last;
+  const header = [
+    'figure',
+    ...rows.flatMap((r) => programs.map(([p]) => `${p}, ${r.files} files`)),
+    ...(growth ? programs.map(([p]) => `${p} growth ${last.files}/${first.files} (×${fmt(last.files / first.files, 1)} files)`) : []),
+  ];
+  console.log(`scale: the same scenario at ${rows.map((r) => r.files).join(' and ')} files, Syncthing beside Peerfold`);
+  for (const r of rows) if (r.syncthing && 'skipped' in r.syncthing) console.log(`  syncthing at ${r.files} files: ${r.syncthing.skipped}`);
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`| ${header.map(() => '---').join(' | ')} |`);
+  for (const [name, show, total] of cols) {
+    const cells = rows.flatMap((r) => programs.map(([, get]) => (get(r) ? show(get(r)!, r.files) : '—')));
+    const ratios = growth
+      ? programs.map(([, get]) => {
+          const [a, b] = [get(first), get(last)];
+          return a && b && total ? `${fmt(total(b, last.files) / total(a, first.files), 1)}×` : '—';
+        })
+      : [];
+    console.log(`| ${name} | ${[...cells, ...ratios].join(' | ')} |`);
+  }
+  console.log(`| data | ${rows.flatMap((r) => programs.map(() => `${fmt(mb(r.dataBytes), 0)} MB`)).join(' | ')} |`);
+  console.log(
+    `| load average (1 min, lowest-highest) | ${rows.flatMap((r) => programs.map(() => `${fmt(r.load[0])}-${fmt(r.load[1])}`)).join(' | ')} |`,
+  );
 }

@@ -130,7 +130,7 @@ ${all.map(device).join('\n')}
 `;
 }
 
-async function api<T>(inst: Instance, path: string, init: RequestInit = {}): Promise<T> {
+export async function api<T>(inst: Instance, path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(`http://127.0.0.1:${inst.apiPort}${path}`, { ...init, headers: { 'X-API-Key': inst.apiKey } });
   if (!res.ok) throw new Error(`syncthing ${inst.name} ${path}: HTTP ${res.status}`);
   const text = await res.text();
@@ -151,7 +151,7 @@ interface FolderStatus {
  * The process that does the work: `syncthing serve` runs a monitor process that starts syncthing
  * again as its child (even with --no-restart); CPU and memory are the child's.
  */
-function pidOf(inst: Instance): number | undefined {
+export function pidOf(inst: Instance): number | undefined {
   const pid = inst.proc?.pid;
   if (!pid) return undefined;
   try {
