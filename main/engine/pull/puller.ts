@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { PathError, PullProgress, ReadOnlyChange } from '../../../shared/api.ts';
 import type { FileRecord } from '../index/rows.ts';
 import type { IndexStore } from '../index/store.ts';
-import { decide } from '../sync/decide.ts';
 import { readOnlyChange, sharedGlobal } from '../sync/read-only.ts';
 import { conflictPath, versionTag } from '../sync/names.ts';
 import { bumpVector, compareVectors } from '../sync/vv.ts';
@@ -26,7 +25,17 @@ import {
 } from './apply.ts';
 import type { ChunkSwarm } from './chunk-source.ts';
 import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from './file-puller.ts';
-import { computeNeed, contentHashOf, decisionKey, planPull, type NeedItem, type NeedTotals, type PullPlan } from './need.ts';
+import {
+  computeNeed,
+  contentHashOf,
+  decisionKey,
+  planPull,
+  resolvePlanned,
+  type NeedItem,
+  type NeedTotals,
+  type PlannedPath,
+  type PullPlan,
+} from './need.ts';
 import { RetryBook } from './retry.ts';
 import { chunkDemandBytes, mayStartFile } from './file-flight.ts';
 import { removeUnownedTemps } from './temp-files.ts';
@@ -159,6 +168,7 @@ export class Puller {
   async turn(mustYield: () => boolean): Promise<TurnResult> {
     if (this.stopped) return 'nothing';
     if (!this.current || this.stale) {
+      this.current = null; // the old plan is garbage before the new one is built, not beside it
       const items = this.needPass();
       this.current = items.length && this.ctx.active() ? { plan: planPull(items), at: { dirs: 0, files: 0, deletes: 0 } } : null;
       if (!this.current) {
@@ -173,7 +183,7 @@ export class Puller {
   }
 
   /** Every path where this device differs from the global state; updates the summary. */
-  private needPass(): NeedItem[] {
+  private needPass(): PlannedPath[] {
     const started = performance.now();
     this.ctx.flush();
     this.stale = false;
@@ -242,19 +252,20 @@ export class Puller {
 
   private async execute(p: Progressing, mustYield: () => boolean): Promise<'done' | 'yielded'> {
     const { plan, at } = p;
-    if (plan.adopts.length) this.ctx.record(plan.adopts.splice(0).map((n) => this.adopted(n)));
+    if (plan.adopts.length) {
+      const adopts = plan.adopts.splice(0).flatMap((p) => this.resolve(p) ?? []);
+      if (adopts.length) this.ctx.record(adopts.map((n) => this.adopted(n)));
+    }
     while (at.dirs < plan.dirs.length) {
       if (!this.canGoOn()) return 'done';
       if (mustYield()) return 'yielded';
-      const n = plan.dirs[at.dirs++];
-      await this.guard(n, () => this.pullDir(n));
+      await this.guard(plan.dirs[at.dirs++]!, (n) => this.pullDir(n));
     }
     if ((await this.pullFiles(plan, at, mustYield)) === 'yielded') return 'yielded';
     while (at.deletes < plan.deletes.length) {
       if (!this.canGoOn()) return 'done';
       if (mustYield()) return 'yielded';
-      const n = plan.deletes[at.deletes++];
-      await this.guard(n, () => this.pullDelete(n));
+      await this.guard(plan.deletes[at.deletes++]!, (n) => this.pullDelete(n));
     }
     return 'done';
   }
@@ -275,12 +286,12 @@ export class Puller {
     };
     while (at.files < plan.files.length && this.canGoOn()) {
       if (mustYield() || failure) break;
-      if (mayStartFile(running, runningBytes, plan.files[at.files]!.global.size, this.demandBytes())) {
-        const n = plan.files[at.files++]!;
-        const size = n.global.size;
+      if (mayStartFile(running, runningBytes, plan.files[at.files]!.size, this.demandBytes())) {
+        const p = plan.files[at.files++]!;
+        const size = p.size;
         running++;
         runningBytes += size;
-        this.guard(n, () => (n.global.type === 'symlink' ? this.pullSymlink(n) : this.pullFile(n)))
+        this.guard(p, (n) => (n.global.type === 'symlink' ? this.pullSymlink(n) : this.pullFile(n)))
           .catch((err: unknown) => void (failure ??= err))
           .finally(() => {
             running--;
@@ -306,21 +317,19 @@ export class Puller {
     return chunkDemandBytes(this.ctx.swarm()?.windowBytes(this.ctx.shareId) ?? 0);
   }
 
+  /** A planned path with its records as they are now (the index may have moved on since the need pass). */
+  private resolve(p: PlannedPath): NeedItem | null {
+    return resolvePlanned(p, this.ctx.store.entriesForPath(this.ctx.shareId, p.path), this.ctx.self, this.ctx.readOnly());
+  }
+
   /** Runs one item; failures are per path (they wait, then are tried again), never the whole turn. */
-  private async guard(n: NeedItem, fn: () => Promise<void>): Promise<void> {
+  private async guard(p: PlannedPath, fn: (n: NeedItem) => Promise<void>): Promise<void> {
     if (!this.canGoOn()) return;
-    // the index may have moved on since the need was computed
-    const entries = this.ctx.store.entriesForPath(this.ctx.shareId, n.path);
-    const global = sharedGlobal(entries, this.ctx.self, this.ctx.readOnly());
-    const local = entries.find((e) => e.deviceId === this.ctx.self);
-    const decision = global ? decide(local, global, this.ctx.self) : null;
-    if (!global || !decision || decision.kind === 'none') return;
-    n.global = global;
-    n.local = local;
-    n.decision = decision;
-    const key = decisionKey(local, global);
+    const n = this.resolve(p);
+    if (!n) return;
+    const key = decisionKey(n.local, n.global);
     try {
-      const work = fn();
+      const work = fn(n);
       this.ctx.writing?.(n.path, work);
       await work;
       this.failures.succeeded(n.path);
