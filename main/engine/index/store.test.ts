@@ -543,9 +543,9 @@ test('schema 3: a database of schema 2 is migrated with every entry as it was, i
     const tomb = file('gone.txt', { sequence: 3, deleted: true, chunks: [], size: 0, hash: '' });
     const all = [scanned, fromPeer, peerDir, other, tomb];
 
-    // rows as schema 2 stored them
+    // rows as schema 2 stored them (a read-only share: it keeps signatures, schema 4 below)
     const old = await DurableDb.open(dir, { migrations: INDEX_MIGRATIONS.slice(0, 2), snapshotEveryMs: 0 });
-    new IndexStore(old.db, LOCAL).addShare(share('s1'));
+    new IndexStore(old.db, LOCAL).addShare(share('s1', { access: 'read-only' }));
     old.db.run('INSERT INTO devices (id) VALUES (?), (?)', [LOCAL, PEER]);
     const devNo = (id: string) => (id === LOCAL ? 1 : 2);
     const pathNo = new Map<string, number>();
@@ -602,6 +602,42 @@ test('schema 3: a database of schema 2 is migrated with every entry as it was, i
       'the chunk index finds new entries',
     );
     assert.deepEqual(Buffer.from(store.getFile('s1', PEER, 'b.txt')!.signature!), signed(3));
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("schema 4: a read-write share's stored signatures are dropped (a writer signs what it sends), every other share's kept", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerfold-store-'));
+  try {
+    const signature = Buffer.concat([new Uint8Array(32).fill(7), new Uint8Array(64).fill(1)]);
+    const entries = (shareId: string) => [
+      file('a.txt', { shareId, deviceId: PEER, sequence: 5, signature }),
+      file('a.txt', { shareId, sequence: 1, signature }),
+      file('b.txt', { shareId, sequence: 2 }),
+    ];
+    const old = await DurableDb.open(dir, { migrations: INDEX_MIGRATIONS.slice(0, 3), snapshotEveryMs: 0 });
+    const oldStore = new IndexStore(old.db, LOCAL);
+    oldStore.addShare(share('rw'));
+    oldStore.addShare(share('ro', { access: 'read-only' }));
+    oldStore.addShare(share('enc', { access: 'encrypted' }));
+    for (const id of ['rw', 'ro', 'enc']) oldStore.putFiles(entries(id));
+    await old.db.close();
+
+    const { store, db } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+    assert.equal(db.get<{ user_version: number }>('PRAGMA user_version')?.user_version, 4);
+    for (const id of ['rw', 'ro', 'enc']) {
+      for (const r of entries(id)) {
+        const { signature: _, ...rest } = r;
+        const got = store.getFile(id, r.deviceId, r.path);
+        assert.ok(got, `${id}/${r.path}`);
+        const { signature: gotSig, ...gotRest } = got;
+        assert.deepEqual(gotRest, rest, `${id}: ${r.path} of ${r.deviceId} is otherwise as it was`);
+        const want = id === 'rw' || !r.signature ? undefined : signature;
+        assert.deepEqual(gotSig ? Buffer.from(gotSig) : undefined, want, `${id}: ${r.path} of ${r.deviceId}`);
+      }
+    }
     await db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

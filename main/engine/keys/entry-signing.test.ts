@@ -76,3 +76,12 @@ test('a version signed or checked before is known again, and only with its own b
   assert.match(ro.check(entry, flipped)!, /does not match/);
   assert.equal(ro.check(entry, sig), null, 'the good signature still checks');
 });
+
+test('a member that cannot sign keeps the signatures it receives (it passes them on); a writer keeps none', () => {
+  const { rw, ro, enc } = members();
+  const sig = rw.sign(entry);
+  assert.equal(ro.kept(sig), sig);
+  assert.equal(enc.kept(sig), sig);
+  assert.equal(rw.kept(sig), null, 'a writer signs what it sends itself');
+  assert.equal(ro.kept(undefined), null);
+});

@@ -119,6 +119,16 @@ export class EntrySigner {
     return this.writer !== null;
   }
 
+  /**
+   * What of a received entry's (checked) signature this device stores. A member that cannot sign
+   * keeps it, to pass it on with that version. A writer signs every entry it sends itself, so a
+   * signature it received has no further use there: 64-96 bytes per entry, on disk and in memory,
+   * kept for nothing (a share's access never goes down).
+   */
+  kept(signature: Uint8Array | null | undefined): Uint8Array | null {
+    return this.canSign ? null : (signature ?? null);
+  }
+
   /** W || signature (96 bytes). Throws on a device that is not a writer. */
   sign(e: SignedEntry): Uint8Array {
     if (!this.writer) throw new Error('only a read-write member can sign entries');

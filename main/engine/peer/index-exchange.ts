@@ -231,7 +231,10 @@ export class IndexExchange {
     }
     // not a protocol violation: a relay may pass on what another device forged; only the entry goes
     const forged = signer.check(plain, plain.signature);
-    return forged ? { refused: forged } : fromWire(plain, this.shareId, peer.deviceId);
+    if (forged) return { refused: forged };
+    const r = fromWire(plain, this.shareId, peer.deviceId);
+    r.signature = signer.kept(r.signature);
+    return r;
   }
 
   private async onIndexPart(msg: IndexUpdate | IndexChunks): Promise<void> {
