@@ -302,8 +302,13 @@ export class Puller {
       }
       // full: a file finishing, or a window grown meanwhile, lets the next one go
       await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(woken, WINDOW_POLL_MS).unref();
+        // one poll timer at a time: a file finishing first clears it (thousands were pending at
+        // once while small files arrived, each holding a Timeout until its 50 ms were up)
+        const poll = setTimeout(woken, WINDOW_POLL_MS).unref();
+        wake = () => {
+          clearTimeout(poll);
+          resolve();
+        };
       });
     }
     const yielded = at.files < plan.files.length && this.canGoOn();
