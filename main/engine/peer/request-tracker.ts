@@ -75,6 +75,16 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/**
+ * Decoded fields are views into the message's buffer. A chunk's data is most of its message (a
+ * bulk stream's frame is a buffer of its own): kept as the view, with no copy of every byte
+ * received. A view into a much larger buffer (several small answers read at once) is copied, so
+ * that it does not hold the rest in memory.
+ */
+function ownedBytes(view: Uint8Array): Uint8Array {
+  return view.byteLength * 2 >= view.buffer.byteLength ? view : new Uint8Array(view);
+}
+
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
@@ -188,8 +198,7 @@ export class RequestTracker {
     const now = this.now();
     if (msg.status === 'ok') this.window = delivered(this.window, this.windowConfig, msg.data.length, now - p.sentAt, now);
     else if (msg.status === 'overloaded') this.window = overloaded(this.window, this.inFlightNow);
-    // decoded fields are views into the message buffer: keep a copy
-    p.resolve({ ...msg, data: new Uint8Array(msg.data) });
+    p.resolve({ ...msg, data: ownedBytes(msg.data) });
   }
 
   /** Fails every request in flight and every wait for a slot; later calls fail at once. */
