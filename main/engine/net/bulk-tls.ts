@@ -26,6 +26,8 @@ export const DEAD_MS = Number(process.env.PEERFOLD_UDX_DEAD_MS ?? 10_000);
 export const SECURE_TIMEOUT_MS = 10_000;
 /** Bytes a stream accepts into its buffers before send() waits (the flow control, as ChannelSender's 1 MiB mark). */
 const HIGH_WATER = 1024 * 1024;
+/** Messages up to this size are framed in one buffer with their header (a copy this small costs less than a second piece). */
+const SMALL_FRAME = 4096;
 
 export class FrameError extends Error {}
 
@@ -154,6 +156,8 @@ export class BulkStream {
   private lastHeard = Date.now();
   private lastSent = Date.now();
   private lastTick = Date.now();
+  /** the socket is corked until the end of this turn (write) */
+  private corked = false;
   private readonly timer: NodeJS.Timeout;
   bytesIn = 0;
   bytesOut = 0;
@@ -240,14 +244,35 @@ export class BulkStream {
     }
   }
 
+  /**
+   * Frames written in one turn of the event loop go out together, uncorked once the turn's
+   * callbacks and promise jobs are done: a burst of small messages (the requests one answer lets
+   * go, the answers one read lets out) is one TLS record and one system call, not one each.
+   */
   private write(bytes: Uint8Array): void {
-    this.sock.cork();
-    this.sock.write(frameHeader(bytes.length));
-    if (bytes.length) this.sock.write(bytes);
-    this.sock.uncork();
+    if (!this.corked) {
+      this.corked = true;
+      this.sock.cork();
+      process.nextTick(this.uncork);
+    }
+    if (bytes.length && bytes.length <= SMALL_FRAME) {
+      // header and body in one buffer: one piece for the socket to gather instead of two
+      const frame = Buffer.allocUnsafe(4 + bytes.length);
+      frame.writeUInt32BE(bytes.length, 0);
+      frame.set(bytes, 4);
+      this.sock.write(frame);
+    } else {
+      this.sock.write(frameHeader(bytes.length));
+      if (bytes.length) this.sock.write(bytes);
+    }
     this.bytesOut += bytes.length;
     this.lastSent = Date.now();
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    if (!this.sock.destroyed) this.sock.uncork();
+  };
 
   private flush(): void {
     while (this.waiting.length && this.closedWith === null && this.sock.writableLength < this.highWater) {

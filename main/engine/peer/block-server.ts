@@ -10,7 +10,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IndexStore } from '../index/store.ts';
 import { SendQueueFullError } from '../net/channel-sender.ts';
-import type { BlockRequest, BlockResponse, ResponseStatus } from '../protocol/messages.ts';
+import { responseBuffer, type BlockRequest, type BlockResponse, type ResponseStatus } from '../protocol/messages.ts';
 import { OpenFiles, type OpenFile } from './open-files.ts';
 
 /** Requests this device serves to one peer at once; beyond it the peer is told to retry. */
@@ -298,7 +298,8 @@ function equalHash(hashes: Uint8Array, k: number, hash: Uint8Array): boolean {
 
 /** `size` bytes at `offset`, or null when the file ends before them. */
 async function readAt(handle: FileHandle, offset: number, size: number): Promise<Buffer | null> {
-  const buf = Buffer.allocUnsafe(size);
+  // with room for the response's header: the answer is sent without copying the chunk again
+  const buf = responseBuffer(size);
   let got = 0;
   while (got < size) {
     const { bytesRead } = await handle.read(buf, got, size - got, offset + got);

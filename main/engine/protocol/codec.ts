@@ -79,8 +79,9 @@ export class Reader {
 export class Writer {
   pos = 0;
   readonly buf: Uint8Array;
-  constructor(size: number) {
-    this.buf = new Uint8Array(size);
+  /** A new buffer of `size` bytes, or into `buf` (a caller's, already sized). */
+  constructor(size: number | Uint8Array) {
+    this.buf = typeof size === 'number' ? new Uint8Array(size) : size;
   }
   byte(b: number): void {
     this.buf[this.pos++] = b;

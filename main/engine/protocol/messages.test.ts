@@ -13,6 +13,7 @@ import {
   chunkRanges,
   decodeMessage,
   encodeMessage,
+  responseBuffer,
   splitIndexUpdate,
   type FileEntryWire,
   type IndexChunks,
@@ -241,6 +242,34 @@ test('the assembler drops peers that break the continuation rules or send incohe
   assert.ok(ok.isPending(share));
   assert.equal(ok.push(cont(4, 3)), null);
   assert.equal(ok.push(cont(7, 3))!.entries[0]!.chunks.length, 10);
+});
+
+test('a response whose data was read into responseBuffer() encodes in place to the same bytes', () => {
+  for (const [id, size] of [
+    [1, 1],
+    [300, 74_000],
+    [2 ** 40, MAX_BLOCK_DATA],
+  ] as const) {
+    const data = responseBuffer(size);
+    data.set(randomBytes(size));
+    const copied: Message = { type: 'response', id, status: 'ok', data: new Uint8Array(data) };
+    const inPlace = encodeMessage({ type: 'response', id, status: 'ok', data });
+    assert.deepEqual(inPlace, encodeMessage(copied));
+    // the data was not copied: the message is a view around it
+    assert.equal(inPlace.buffer, data.buffer);
+    assert.deepEqual(decodeMessage(inPlace), copied);
+  }
+  // a view into a responseBuffer elsewhere than its start (the second part of a chunk) is copied
+  const whole = responseBuffer(1000);
+  const tail = whole.subarray(10);
+  const enc = encodeMessage({ type: 'response', id: 5, status: 'ok', data: tail });
+  assert.notEqual(enc.buffer, whole.buffer);
+  assert.deepEqual(decodeMessage(enc), { type: 'response', id: 5, status: 'ok', data: new Uint8Array(tail) });
+  // and the bytes before its data are left alone
+  const before = Buffer.from(whole.buffer, 0, 26);
+  const snapshot = Buffer.from(before);
+  encodeMessage({ type: 'response', id: 6, status: 'ok', data: tail });
+  assert.deepEqual(before, snapshot);
 });
 
 test('chunkRanges splits a chunk larger than one response', () => {

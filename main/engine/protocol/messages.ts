@@ -384,10 +384,50 @@ export function messageSize(msg: Message): number {
   }
 }
 
+/**
+ * Bytes kept free before a response's data read into responseBuffer(): room for the message's
+ * header (format, tag, id, status, data length: at most 1 + 1 + 8 + 1 + 3).
+ */
+const RESPONSE_HEADROOM = 16;
+const withHeadroom = new WeakSet<ArrayBufferLike>();
+
+/**
+ * A buffer for `size` bytes of a response's data (the block server reads a chunk into it). A
+ * response carrying it is encoded in place: its header is written into the room before the data,
+ * and the chunk's bytes are sent as read, not copied into a new message buffer.
+ */
+export function responseBuffer(size: number): Buffer {
+  // never from Node's shared pool: the room before the data must be this buffer's own
+  const whole = Buffer.allocUnsafeSlow(RESPONSE_HEADROOM + size);
+  withHeadroom.add(whole.buffer);
+  return whole.subarray(RESPONSE_HEADROOM);
+}
+
+/** The response encoded around its data when that lies in a responseBuffer(); null otherwise. */
+function encodeResponseInPlace(msg: BlockResponse, size: number): Uint8Array | null {
+  const data = msg.data;
+  const head = size - data.length;
+  if (data.byteOffset !== RESPONSE_HEADROOM || head > RESPONSE_HEADROOM || !withHeadroom.has(data.buffer)) return null;
+  const fields = MESSAGE_SCHEMAS.response.schema.entries;
+  if (fields[fields.length - 1]![0] !== 'data') return null;
+  const out = new Uint8Array(data.buffer, RESPONSE_HEADROOM - head, size);
+  const w = new Writer(out);
+  w.byte(WIRE_FORMAT);
+  w.varint(MESSAGE_SCHEMAS.response.tag);
+  for (const [name, codec] of fields.slice(0, -1)) codec.write(w, (msg as unknown as Record<string, unknown>)[name]);
+  w.varint(data.length);
+  if (w.pos !== head) throw new EncodeError(`response header of ${w.pos} bytes, expected ${head}`);
+  return out;
+}
+
 /** Throws EncodeError for a message that breaks its schema or exceeds MAX_MESSAGE. */
 export function encodeMessage(msg: Message): Uint8Array {
   const size = messageSize(msg);
   if (size > MAX_MESSAGE) throw new EncodeError(`${msg.type} of ${size} bytes exceeds the ${MAX_MESSAGE}-byte message limit: split it`);
+  if (msg.type === 'response') {
+    const inPlace = encodeResponseInPlace(msg, size);
+    if (inPlace) return inPlace;
+  }
   const w = new Writer(size);
   w.byte(WIRE_FORMAT);
   w.varint(MESSAGE_SCHEMAS[msg.type].tag);
