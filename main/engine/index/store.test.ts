@@ -480,6 +480,54 @@ test("removeLocalFiles forgets only this device's entries for those paths, and t
   });
 });
 
+test("the local device's counts stay right after every kind of write, a rolled-back one included", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerfold-store-'));
+  try {
+    const { store, db } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
+    store.addShare(share('s1'));
+    store.addShare(share('s2'));
+    // what a fresh store (nothing kept) counts with the full query
+    const recount = (id: string) => new IndexStore(db, LOCAL).counts(id, LOCAL);
+    const check = (what: string) => {
+      for (const id of ['s1', 's2']) assert.deepEqual(store.counts(id, LOCAL), recount(id), `${id} after ${what}`);
+    };
+    check('nothing');
+    store.putFiles([
+      file('a'),
+      file('b', { chunks: chunks('b', [5]), size: 5 }),
+      file('d', { type: 'dir', size: 0, chunks: [], hash: '' }),
+    ]);
+    store.putFiles([file('x', { shareId: 's2' })]);
+    check('new files');
+    store.putFiles([file('a', { chunks: chunks('a2', [7, 9]), size: 16 }), file('b', { deleted: true, size: 0, chunks: [], hash: '' })]);
+    check('an edit and a deletion');
+    store.putFiles([
+      file('b', { type: 'symlink', size: 3, chunks: [], hash: 'ab'.repeat(32), symlinkTarget: 'a' }),
+      file('d', { deleted: true }),
+    ]);
+    check('a deleted file coming back as a symlink, a folder deleted');
+    store.putFiles([file('p', { deviceId: PEER }), file('a', { deviceId: PEER, size: 99 })]);
+    check("a peer's entries");
+    assert.throws(() =>
+      store.transaction(() => {
+        store.putFiles([file('c'), file('a', { deleted: true })]);
+        throw new Error('rolled back');
+      }),
+    );
+    check('a rolled-back transaction');
+    store.removeLocalFiles('s1', ['a', 'nothing-there']);
+    check('forgetting local entries');
+    store.putFiles([file('a'), file('a', { size: 1, chunks: chunks('a3', [1]) })]);
+    check('the same path twice in one batch');
+    assert.ok(store.removeShare('s2'));
+    store.addShare(share('s2'));
+    check('a share removed and added again');
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the counter floor is kept per share; removing a share forgets it and its index ID', async () => {
   await withStore((store) => {
     assert.equal(store.counterFloor('s1'), 0);

@@ -72,7 +72,7 @@ const SQL = {
     ON CONFLICT (path_id, device_no) DO UPDATE SET type = ?4, size = ?5, mode = ?6, mtime_ms = ?7, inode = ?8,
       symlink_target = ?9, version = ?10, sequence = ?11, deleted = ?12, chunks = ?13, hash = ?14, modified_by = ?15,
       signature = ?16, signer = ?17`,
-  oldChunks: 'SELECT chunks, deleted, type FROM files WHERE path_id = ? AND device_no = ?',
+  oldLocal: 'SELECT chunks, deleted, type, size FROM files WHERE path_id = ? AND device_no = ?',
   chunkHits: 'SELECT path_id, idx FROM chunk_index WHERE h = ?',
   liveChunks: 'SELECT chunks FROM files WHERE path_id = ? AND device_no = ? AND deleted = 0',
   pathById: 'SELECT path, share_no FROM paths WHERE id = ?',
@@ -151,6 +151,12 @@ export class IndexStore {
   private readonly writerKeyNoByHex = new Map<string, number>();
   private readonly writerKeyByNo = new Map<number, Uint8Array>();
   private lastWriterKey: { key: Uint8Array; no: number } | null = null;
+  /**
+   * The local device's counts per share number, kept up to date by every write once a first
+   * counts() has read them: status asks for them every second or so, and the full query reads every
+   * row of the share (at 100,000 files a scan spent more time counting than scanning).
+   */
+  private readonly localCounts = new Map<number, FileCounts>();
 
   /** Opens the index database in `dir` (the home folder's index directory) with this module's schema. */
   static async open(dir: string, localDeviceId: string, options: Omit<DurableDbOptions, 'migrations'> = {}): Promise<OpenIndexResult> {
@@ -170,6 +176,7 @@ export class IndexStore {
       this.writerKeyNoByHex.clear();
       this.writerKeyByNo.clear();
       this.lastWriterKey = null;
+      this.localCounts.clear();
     });
     const stored = db.get<{ value: SqlValue }>("SELECT value FROM meta WHERE key = 'local_device'");
     if (stored?.value !== localDeviceId) {
@@ -302,6 +309,7 @@ export class IndexStore {
       ]);
     });
     this.shareNoById.delete(id);
+    this.localCounts.delete(no);
     return true;
   }
 
@@ -332,7 +340,12 @@ export class IndexStore {
     const chunks = encodeChunks(r.chunks);
     const version = encodeVersion(r.version, (id) => this.deviceNo(id));
     const signature = splitSignature(r.signature);
-    if (local) this.noteLocalChunks(pathId, devNo, !r.deleted && r.type === 'file' ? chunks : null);
+    if (local) {
+      const old = this.db.rows(SQL.oldLocal, [pathId, devNo])[0];
+      this.noteLocalChunks(pathId, old, !r.deleted && r.type === 'file' ? chunks : null);
+      this.countLocal(shareNo, old, -1);
+      this.countLocal(shareNo, [null, r.deleted ? 1 : 0, typeCode, r.size], 1);
+    }
     this.db.run(SQL.upsertFile, [
       pathId,
       devNo,
@@ -361,10 +374,10 @@ export class IndexStore {
    */
   private readonly touchedPaths = new Map<number, { before: Uint8Array | null; after: Uint8Array | null }>();
 
-  private noteLocalChunks(pathId: number, devNo: number, after: Uint8Array | null): void {
+  /** `old`: the local row as it is before this write (SQL.oldLocal), if any. */
+  private noteLocalChunks(pathId: number, old: SqlValue[] | undefined, after: Uint8Array | null): void {
     let t = this.touchedPaths.get(pathId);
     if (!t) {
-      const old = this.db.rows(SQL.oldChunks, [pathId, devNo])[0];
       const before = old && old[1] === 0 && old[2] === TYPE_CODE.file && (old[0] as Uint8Array).length ? (old[0] as Uint8Array) : null;
       t = { before, after: null };
       this.touchedPaths.set(pathId, t);
@@ -414,7 +427,9 @@ export class IndexStore {
           const pathId = this.db.rows('SELECT id FROM paths WHERE share_no = ? AND path = ?', [shareNo, path])[0]?.[0] as
             number | undefined;
           if (pathId === undefined) continue;
-          this.noteLocalChunks(pathId, devNo, null);
+          const old = this.db.rows(SQL.oldLocal, [pathId, devNo])[0];
+          this.noteLocalChunks(pathId, old, null);
+          this.countLocal(shareNo, old, -1);
           this.db.run('DELETE FROM files WHERE path_id = ? AND device_no = ?', [pathId, devNo]);
         }
         this.flushChunkIndex();
@@ -595,8 +610,12 @@ export class IndexStore {
   counts(shareId: string, deviceId: string): FileCounts {
     const out: FileCounts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
     const shareNo = this.lookupShareNo(shareId);
+    if (shareNo === undefined) return out;
+    const local = deviceId === this.localDeviceId;
+    const kept = local ? this.localCounts.get(shareNo) : undefined;
+    if (kept) return { ...kept };
     const devNo = this.lookupDeviceNo(deviceId);
-    if (shareNo === undefined || devNo === undefined) return out;
+    if (devNo === undefined) return out;
     const rows = this.db.rows(
       'SELECT type, count(*), total(size) FROM files WHERE share_no = ? AND device_no = ? AND deleted = 0 GROUP BY type',
       [shareNo, devNo],
@@ -608,7 +627,20 @@ export class IndexStore {
       } else if (type === 1) out.dirs = n as number;
       else if (type === 2) out.symlinks = n as number;
     }
+    // outside a transaction only: one that is rolled back later must not leave its counts behind
+    if (local && !this.db.inTransaction) this.localCounts.set(shareNo, { ...out });
     return out;
+  }
+
+  /** Adds (`sign` 1) or takes away (-1) a local row ([chunks, deleted, type, size]) from the kept counts. */
+  private countLocal(shareNo: number, row: SqlValue[] | undefined, sign: 1 | -1): void {
+    const c = this.localCounts.get(shareNo);
+    if (!c || !row || row[1] === 1) return;
+    if (row[2] === TYPE_CODE.file) {
+      c.files += sign;
+      c.bytes += sign * (row[3] as number);
+    } else if (row[2] === TYPE_CODE.dir) c.dirs += sign;
+    else if (row[2] === TYPE_CODE.symlink) c.symlinks += sign;
   }
 
   /** Where this device already has a chunk on disk (live local files only, all shares). */
