@@ -4,6 +4,7 @@
 // asar too). Packagers that move the file set PEERFOLD_SQLJS_WASM to its path.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import initSqlJs from 'sql.js';
 import type { SqlJsStatic } from 'sql.js';
 
@@ -36,10 +37,26 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
       );
     }
     const wasmBinary = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    baselineWasmOnly();
     return initSqlJs({ wasmBinary });
   })();
   loading.catch(() => {
     loading = null; // let a later call retry (e.g. after the env var was fixed)
   });
   return loading;
+}
+
+/**
+ * SQLite's WebAssembly is compiled by V8's baseline compiler (Liftoff) only, never tiered up to
+ * TurboFan: the optimizing compiles ran on background threads at startup and on every hot path,
+ * and the memory their zones took stayed resident in those threads' malloc arenas (bench/README.md,
+ * "Memory, third round": idle daemon 90-97 -> 77-80 MB peak, no more CPU in index.bench.ts). A
+ * process-wide V8 flag, read when a module is compiled: set here, just before the only one is.
+ */
+function baselineWasmOnly(): void {
+  try {
+    setFlagsFromString('--liftoff-only');
+  } catch {
+    // a runtime that refuses flags after start (an embedder's choice) keeps its default tiering
+  }
 }
