@@ -3,9 +3,10 @@
 import { statSync } from 'node:fs';
 import { resolveHome } from '../engine/config/home.ts';
 import { parseArgs, UsageError, type Invocation } from './args.ts';
-import { connectToDaemon, waitForStop } from './client.ts';
+import type { ControlClient } from './client.ts';
 import { formatHuman, formatJson } from './format.ts';
-import { awaitInviteJoin } from './invite-wait.ts';
+import { daemonLaunchPlan } from './daemon-launch.ts';
+import { relaunch } from './relaunch.ts';
 import type { Result } from '../../shared/api.ts';
 
 /** How long `peerfold stop` waits for the daemon to release its home after it agreed to stop. */
@@ -41,6 +42,11 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   }
   if (inv.kind === 'daemon') {
+    const plan = daemonLaunchPlan({ env: process.env, execArgv: process.execArgv, canExecve: 'execve' in process });
+    if (plan.kind !== 'run') {
+      ranDaemon = true;
+      return relaunch(plan, process.argv[1]!, argv);
+    }
     // loaded only here: every other command stays free of the engine and starts fast
     const { runDaemon } = await import('./daemon.ts');
     ranDaemon = true;
@@ -48,7 +54,10 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 
   const home = resolveHome(inv.home);
-  let client: Awaited<ReturnType<typeof connectToDaemon>> | null = null;
+  // the client (and ws) only here: a daemon's launcher process (relaunch.ts) never loads them
+  const { connectToDaemon, waitForStop } = await import('./client.ts');
+  const { awaitInviteJoin } = await import('./invite-wait.ts');
+  let client: ControlClient | null = null;
   try {
     client = await connectToDaemon(home);
     let result = await client.call(inv.method, inv.params);
