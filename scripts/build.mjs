@@ -29,6 +29,8 @@ const cjsImportMeta = {
 
 const jobs = [];
 if (want('headless')) {
+  // chunk names carry a content hash: the last build's would pile up beside the new ones
+  rmSync(`${root}/dist/headless`, { recursive: true, force: true });
   jobs.push(
     build({
       ...common,
