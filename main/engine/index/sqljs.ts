@@ -50,7 +50,7 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
  * SQLite's WebAssembly is compiled by V8's baseline compiler (Liftoff) only, never tiered up to
  * TurboFan: the optimizing compiles ran on background threads at startup and on every hot path,
  * and the memory their zones took stayed resident in those threads' malloc arenas (bench/README.md,
- * "Memory, third round": idle daemon 90-97 -> 77-80 MB peak, no more CPU in index.bench.ts). A
+ * "Memory, third round": idle daemon 90-97 -> 75-82 MB peak, no more CPU in index.bench.ts). A
  * process-wide V8 flag, read when a module is compiled: set here, just before the only one is.
  */
 function baselineWasmOnly(): void {

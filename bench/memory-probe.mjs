@@ -1,0 +1,36 @@
+// Samples a daemon's memory over a benchmark run (issue 11: where the peak sits). Load it into the
+// daemons the harness starts:
+//   MEMPROBE_DIR=/tmp/probe PEERFOLD_DAEMON_NODE_ARGS="--import $PWD/bench/memory-probe.mjs" npm run bench -- transfer
+// Every 250 ms each daemon appends one JSON line to MEMPROBE_DIR/<pid>.jsonl: VmRSS, VmHWM, RssAnon,
+// RssFile and threads from /proc/self/status (MB), process.memoryUsage() (heap, external,
+// arrayBuffers; MB) and CPU-seconds so far. Linux only (reads /proc); does nothing without MEMPROBE_DIR.
+import { appendFileSync, readFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+
+const dir = process.env.MEMPROBE_DIR;
+if (dir && threadId === 0) {
+  const file = `${dir}/${process.pid}.jsonl`;
+  const MB = 2 ** 20;
+  const kb = (s, k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) / 1024;
+  const t0 = Date.now();
+  const sample = () => {
+    const st = readFileSync('/proc/self/status', 'utf8');
+    const m = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    const row = {
+      t: Date.now() - t0,
+      rss: kb(st, 'VmRSS'),
+      hwm: kb(st, 'VmHWM'),
+      anon: kb(st, 'RssAnon'),
+      file: kb(st, 'RssFile'),
+      threads: Number(/^Threads:\s+(\d+)/m.exec(st)?.[1] ?? 0),
+      heapTotal: m.heapTotal / MB,
+      heapUsed: m.heapUsed / MB,
+      external: m.external / MB,
+      arrayBuffers: m.arrayBuffers / MB,
+      cpu: (cpu.user + cpu.system) / 1e6,
+    };
+    appendFileSync(file, JSON.stringify(row) + '\n');
+  };
+  setInterval(sample, 250).unref();
+}
