@@ -72,6 +72,10 @@ export interface ManyFigures {
   joinFiles: number;
   /** the receiver's CPU time while the files were written and synced live */
   receiverCpuSeconds: number;
+  /** the sender's CPU time over the same span (its scans of the new files included) */
+  senderCpuSeconds: number;
+  /** while the new device joins: its CPU time, and that of the two devices it pulls from */
+  joinCpuSeconds: { newcomer: number; peers: number };
 }
 
 export type SyncPart = 'latency' | 'transfer' | 'delta' | 'rename' | 'many';
@@ -358,6 +362,7 @@ async function many(c: Cluster, a: Device, b: Device, shareId: string, opts: Syn
   opts.log(`sync/many: ${opts.smallFiles} small files written on one device`);
   const before = (await a.share(shareId)).localFiles;
   const cpuBefore = cpuSecondsOf(b.proc?.pid);
+  const senderCpuBefore = cpuSecondsOf(a.proc?.pid);
   const dirs = Math.ceil(opts.smallFiles / 100);
   let bytes = 0;
   const t0 = now();
@@ -372,6 +377,7 @@ async function many(c: Cluster, a: Device, b: Device, shareId: string, opts: Syn
   await synced(a, b, shareId, before + opts.smallFiles, 1_800_000, 500);
   const tDone = now();
   const receiverCpuSeconds = cpuSecondsOf(b.proc?.pid) - cpuBefore;
+  const senderCpuSeconds = cpuSecondsOf(a.proc?.pid) - senderCpuBefore;
   const got = readdirSync(join(b.dir, 'many')).reduce((n, d) => n + readdirSync(join(b.dir, 'many', d)).length, 0);
   if (got !== opts.smallFiles) throw new Error(`the receiver holds ${got} of ${opts.smallFiles} files`);
   opts.log(`sync/many: all ${opts.smallFiles} files across ${((tDone - t0) / 1000).toFixed(1)} s after the first write`);
@@ -380,10 +386,13 @@ async function many(c: Cluster, a: Device, b: Device, shareId: string, opts: Syn
   const env = benchDeviceEnv(opts.fromSource);
   const d = await c.add('newcomer', env);
   const code = (await a.call('codes', { share: shareId })).readWrite!;
+  const peersCpu = () => cpuSecondsOf(a.proc?.pid) + cpuSecondsOf(b.proc?.pid);
+  const [newcomerCpuBefore, peersCpuBefore] = [cpuSecondsOf(d.proc?.pid), peersCpu()];
   const t1 = now();
   await d.call('join', { code, path: d.dir });
   await synced(a, d, shareId, before + opts.smallFiles, 1_800_000, 500);
   const joinSeconds = (now() - t1) / 1000;
+  const joinCpuSeconds = { newcomer: cpuSecondsOf(d.proc?.pid) - newcomerCpuBefore, peers: peersCpu() - peersCpuBefore };
   if (!existsSync(join(d.dir, 'many'))) throw new Error('the newcomer did not get the files');
   await d.stop();
   return {
@@ -395,6 +404,8 @@ async function many(c: Cluster, a: Device, b: Device, shareId: string, opts: Syn
     joinSeconds,
     joinFiles: before + opts.smallFiles,
     receiverCpuSeconds,
+    senderCpuSeconds,
+    joinCpuSeconds,
   };
 }
 
@@ -435,6 +446,10 @@ export function printSyncPart(part: SyncPart, r: object): void {
     );
     console.log(
       `  new device joins       ${fmt(x.joinSeconds, 1)} s to get all ${x.joinFiles} files (index exchange + pulls from two peers)`,
+    );
+    console.log(`  CPU, live              sender ${fmt(x.senderCpuSeconds, 2)} s, receiver ${fmt(x.receiverCpuSeconds, 2)} s`);
+    console.log(
+      `  CPU, new device        new device ${fmt(x.joinCpuSeconds.newcomer, 2)} s, the two it pulls from ${fmt(x.joinCpuSeconds.peers, 2)} s`,
     );
   }
 }
