@@ -91,10 +91,11 @@ export class Engine {
         store,
         syncSoon: (shareId) => engine.folders.get(shareId)?.syncSoon(),
         // the share's loop takes these in turn with its scans and pulls (model/share-loop.ts)
-        applyRemoteIndex: async (shareId, apply) => {
+        applyRemoteIndex: async (shareId, write) => {
           const folder = engine.folders.get(shareId);
-          if (folder) await folder.enqueueRemoteIndex(apply);
-          else apply();
+          if (folder) return folder.enqueueRemoteIndex(write);
+          write.apply();
+          return true;
         },
         abortTransfers: (shareId) => engine.folders.get(shareId)?.puller.abortTransfers(),
         trustsStat: (shareId, path) => engine.folders.get(shareId)?.trustsStat(path) ?? false,

@@ -7,7 +7,7 @@ import { parseInvite } from '../keys/invite-code.ts';
 import { emptyShareSummary } from '../../../shared/share-summary.ts';
 
 export function shareSummary(engine: Engine, f: Folder): ShareSummary {
-  const local = engine.store.counts(f.id, engine.deviceId);
+  const local = f.localCounts();
   const sync = f.syncSummary();
   const net = engine.network.shareTraffic(f.id);
   return {

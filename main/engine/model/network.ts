@@ -28,6 +28,7 @@ import type { InviteAnswer } from '../protocol/messages.ts';
 import { forgeryFromEnv } from '../peer/forgery.ts';
 import { channelOf } from '../peer/pipe.ts';
 import { shareSealingFor, type ShareSealing } from '../peer/share-sealing.ts';
+import type { PeerIndexWrite } from '../peer/index-exchange.ts';
 import type { ChunkSpec } from '../pull/file-puller.ts';
 import { compareVectors } from '../sync/vv.ts';
 import type { ChunkSwarm } from '../pull/chunk-source.ts';
@@ -54,10 +55,11 @@ export interface NetworkDeps {
   /** the share's loop should look at its need again (a peer's index arrived, a peer connected) */
   syncSoon: (shareId: string) => void;
   /**
-   * Writes a peer's index entries for a share (`apply`) as a job of the share's loop, so they take
-   * their turn with its scans and pulls; resolves once written.
+   * Writes a peer's index entries for a share (`write.apply`) as a job of the share's loop, so they
+   * take their turn with its scans and pulls; resolves once written, true when they may change
+   * what this device needs (peer/index-exchange.ts).
    */
-  applyRemoteIndex: (shareId: string, apply: () => void) => Promise<void>;
+  applyRemoteIndex: (shareId: string, write: PeerIndexWrite) => Promise<boolean>;
   /** the share was paused: stop its transfers */
   abortTransfers: (shareId: string) => void;
   /** the share's scan vouches for this file's content while its stat is unchanged (not read racily) */
@@ -133,7 +135,7 @@ export class Network implements ChunkSwarm {
       store: deps.store,
       sealing: (shareId) => this.sealings.get(shareId) ?? null,
       remoteIndexChanged: (shareId) => deps.syncSoon(shareId),
-      applyRemoteIndex: (shareId, apply) => deps.applyRemoteIndex(shareId, apply),
+      applyRemoteIndex: (shareId, write) => deps.applyRemoteIndex(shareId, write),
       entryRejected: (shareId, peer, path, reason) => this.entryRejected(shareId, peer, path, reason),
       ...(forgeEntry ? { forgeEntry } : {}),
       throttleSend: (n, via) => (rateLimited(via, deps.settings().limitLan) ? this.sendThrottle.take(n) : Promise.resolve()),

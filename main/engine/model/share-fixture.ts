@@ -13,6 +13,7 @@ import { chunkSizes } from '../scan/cdc.ts';
 import { HashPool } from '../scan/hasher.ts';
 import { Folder, writeMarker, type FolderContext } from './folder.ts';
 import type { ChunkSwarm } from '../pull/chunk-source.ts';
+import type { PeerIndexWrite } from '../peer/index-exchange.ts';
 
 export const PEER = 'PEERDEVICEPEERDEVICEPEERDEVICEPEERDEVICEPEERDEVICEPEE';
 export const OTHER = 'OTHERDEVICEOTHERDEVICEOTHERDEVICEOTHERDEVICEOTHERDEVI';
@@ -166,6 +167,14 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
   };
   const folder = new Folder(row, ctx);
   await folder.start();
+  const peerWrite = (device: string, records: FileRecord[]): PeerIndexWrite => ({
+    device,
+    records,
+    apply: () => {
+      store.putFiles(records);
+      return false;
+    },
+  });
 
   const fixture: ShareFixture = {
     root,
@@ -198,11 +207,25 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
         hash: bytes && o.type !== 'dir' ? sha(Buffer.concat(chunks.map((c) => c.hash))).toString('hex') : '',
         modifiedBy: device,
       };
-      void folder.enqueueRemoteIndex(() => store.putFiles([rec]));
+      void folder.enqueueRemoteIndex(peerWrite(device, [rec]));
       return rec;
     },
     local: (path) => store.getFile(row.id, SELF, path),
-    peerIndex: (records) => folder.enqueueRemoteIndex(() => store.putFiles(records)),
+    peerIndex: async (records) => {
+      // one write per device, as each link writes its own peer's entries
+      const devices = [...new Set(records.map((r) => r.deviceId))];
+      if (!devices.length) devices.push(PEER);
+      await Promise.all(
+        devices.map((d) =>
+          folder.enqueueRemoteIndex(
+            peerWrite(
+              d,
+              records.filter((r) => r.deviceId === d),
+            ),
+          ),
+        ),
+      );
+    },
     states,
     scans,
     async settled() {

@@ -65,7 +65,10 @@ async function end(name: string, shares: ShareKeys[]): Promise<End> {
     shareRoot: (shareId) => join(home, shareId),
     store,
     remoteIndexChanged: (shareId) => e.heard.push(shareId),
-    applyRemoteIndex: async (_shareId, apply) => apply(),
+    applyRemoteIndex: async (_shareId, write) => {
+      write.apply();
+      return true;
+    },
     entryRejected: () => undefined,
     throttleSend: async () => undefined,
     log: (m) => e.logs.push(m),
@@ -148,7 +151,7 @@ test('with the right secret both ends go live, connectedSince is set, and the in
   assert.ok(a.link!.since! > 0 && b.link!.since! > 0);
   assert.deepEqual(b.link!.carriedShareIds(), [x.shareId]);
   await waitFor(() => hasFile(b, x.shareId, a, 'world.txt'), 'the index at b');
-  await waitFor(() => a.store.getPeer(x.shareId, b.id.deviceId)?.localSeqAcked === 2, 'b acked');
+  await waitFor(() => a.link!.acknowledged(x.shareId) === 2, 'b acked');
 });
 
 test('a peer that knows the discovery ID but not the secret is refused, and nothing it sent is applied', async () => {
@@ -309,9 +312,10 @@ test('a long index goes out page after page without waiting for the peer to ackn
   // b writes nothing until released: no indexAck can come back meanwhile
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
-  b.host.applyRemoteIndex = async (_shareId, apply) => {
+  b.host.applyRemoteIndex = async (_shareId, write) => {
     await held;
-    apply();
+    write.apply();
+    return true;
   };
   const { ab } = connect(a, b, [x.discoveryIdHex]);
   const updates = () =>
@@ -324,7 +328,15 @@ test('a long index goes out page after page without waiting for the peer to ackn
     () => updates().some((m) => m.type === 'indexUpdate' && m.entries.some((e) => e.path === 'f1599.txt')),
     'the last page sent',
   );
-  assert.equal(a.store.getPeer(x.shareId, b.id.deviceId)?.localSeqAcked ?? 0, 0, 'nothing acknowledged yet');
+  assert.equal(a.link!.acknowledged(x.shareId), 0, 'nothing acknowledged yet');
+  // each ack is kept, not committed: a durable write per ack was an fdatasync on a's main thread
+  let peerRowWrites = 0;
+  const updatePeer = a.store.updatePeer.bind(a.store);
+  a.store.updatePeer = (...args) => {
+    peerRowWrites++;
+    return updatePeer(...args);
+  };
   release();
-  await waitFor(() => a.store.getPeer(x.shareId, b.id.deviceId)?.localSeqAcked === 1600, 'b acked all');
+  await waitFor(() => a.link!.acknowledged(x.shareId) === 1600, 'b acked all');
+  assert.ok(peerRowWrites <= 1, `${peerRowWrites} writes of b's row for b's (empty) index and four acks`);
 });

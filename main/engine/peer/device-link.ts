@@ -32,7 +32,7 @@ import {
 import { guard, type NetLog } from '../net/log.ts';
 import { checkProofs, proveShares, type LinkSides } from '../protocol/share-proofs.ts';
 import { BlockServer, type BlockStore } from './block-server.ts';
-import { IndexExchange, type Carriage, type ExchangeStore } from './index-exchange.ts';
+import { IndexExchange, type Carriage, type ExchangeStore, type PeerIndexWrite } from './index-exchange.ts';
 import type { ShareSealing } from './share-sealing.ts';
 import { Liveness, PING_MS } from './liveness.ts';
 import {
@@ -74,8 +74,8 @@ export interface DeviceLinkHost {
   store: LinkStore;
   /** the peer's index for this share changed */
   remoteIndexChanged(shareId: string): void;
-  /** writes a peer's index entries for a share (`apply`) when the share may take them; see IndexExchange */
-  applyRemoteIndex(shareId: string, apply: () => void): Promise<void>;
+  /** writes a peer's index entries for a share when the share may take them; see IndexExchange */
+  applyRemoteIndex(shareId: string, write: PeerIndexWrite): Promise<boolean>;
   /** a trusted device's side of a share's encrypted members (null on an encrypted member) */
   sealing(shareId: string): ShareSealing | null;
   /** the peer sent an entry whose writer signature fails: it was dropped (log and count it) */
@@ -238,6 +238,12 @@ export class DeviceLink {
     return this.shares.carried().map((s) => s.shareId);
   }
 
+  /** How far the peer has acknowledged this device's index of a share on this link (0: not yet). */
+  acknowledged(shareId: string): number {
+    for (const ex of this.exchanges.values()) if (ex.shareId === shareId) return ex.acknowledged;
+    return 0;
+  }
+
   carries(shareId: string): boolean {
     return this.shares.carried().some((s) => s.shareId === shareId);
   }
@@ -392,7 +398,7 @@ export class DeviceLink {
       send: (m) => this.sendOn(this.control, m),
       active: () => this.host.activeShare(discoveryId) !== null,
       remoteIndexChanged: () => this.host.remoteIndexChanged(s.shareId),
-      applyRemote: (apply) => this.host.applyRemoteIndex(s.shareId, apply),
+      applyRemote: (write) => this.host.applyRemoteIndex(s.shareId, write),
       signer: new EntrySigner(keys.discoveryId, keys.writerKeyHash, keys.readWriteSecret),
       rejected: (path, reason) => this.host.entryRejected(s.shareId, this.deviceName, path, reason),
       carriage: this.carriageOf(discoveryId, keys),

@@ -28,6 +28,8 @@ interface End {
   closedWith: string | null;
   accepted: boolean;
   host: DeviceLinkHost;
+  /** this end's link, once the handshake admitted the peer */
+  link?: DeviceLink;
 }
 
 async function end(name: string, keys: ShareKeys): Promise<End> {
@@ -52,11 +54,15 @@ async function end(name: string, keys: ShareKeys): Promise<End> {
     store,
     entryRejected: () => undefined,
     remoteIndexChanged: () => undefined,
-    applyRemoteIndex: async (_shareId, apply) => apply(),
+    applyRemoteIndex: async (_shareId, write) => {
+      write.apply();
+      return true;
+    },
     throttleSend: async () => undefined,
     log: (m) => e.logs.push(m),
     authenticated: (link) => {
       e.accepted = true;
+      e.link = link;
       link.activate();
     },
     sharesChanged: () => undefined,
@@ -150,5 +156,5 @@ test('with the right secret, the handshake admits the peer and its index arrives
   assert.equal(a.closedWith, null, a.logs.join('\n'));
   await waitFor(() => b.store.getFile(keys.shareId, a.id.deviceId, 'dir/world.txt') !== null);
   assert.equal(b.store.getPeer(keys.shareId, a.id.deviceId)?.remoteSeqSeen, 2);
-  await waitFor(() => a.store.getPeer(keys.shareId, b.id.deviceId)?.localSeqAcked === 2);
+  await waitFor(() => a.link!.acknowledged(keys.shareId) === 2);
 });

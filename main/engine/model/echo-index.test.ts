@@ -1,0 +1,39 @@
+// A peer that pulled this device's files sends their entries back. That echo must not cost a need
+// pass over the whole share (sync/peer-echo.ts): on the device being pulled from, one pass per
+// batch sent back took a fifth to two fifths of the main thread. Anything new still starts one.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OTHER, openShareFixture, until } from './share-fixture.ts';
+
+test("a peer's index that only echoes what this device holds starts no need pass; a new version does", { timeout: 120_000 }, async () => {
+  const f = await openShareFixture();
+  try {
+    const paths = Array.from({ length: 40 }, (_, i) => `d${i % 4}/f${i}.txt`);
+    await f.peerIndex(paths.map((p) => f.peerWrites(p, `content of ${p}`)));
+    await until('every file', () => paths.every((p) => f.local(p)));
+    await f.settled();
+
+    let needPasses = 0;
+    const iterate = f.store.iterateByPath.bind(f.store);
+    f.store.iterateByPath = (...args) => {
+      needPasses++;
+      return iterate(...args);
+    };
+    // another device pulled them from here and sends back what it now holds, in two batches
+    const echoes = paths.map((p, i) => ({ ...f.local(p)!, deviceId: OTHER, sequence: i + 1 }));
+    await f.peerIndex(echoes.slice(0, 20));
+    await f.peerIndex(echoes.slice(20));
+    await f.settled();
+    assert.equal(needPasses, 0, 'an echo made the puller walk the share');
+    assert.deepEqual(f.store.getFile(f.folder.id, OTHER, paths[39]!)?.version, f.local(paths[39]!)!.version, 'the echo is recorded');
+
+    // the same device then changes one: that is pulled
+    await f.peerIndex([f.peerWrites(paths[0]!, 'edited elsewhere', { device: OTHER })]);
+    await until('the edit', () => readFileSync(join(f.root, paths[0]!), 'utf8') === 'edited elsewhere');
+    assert.ok(needPasses > 0);
+  } finally {
+    await f.close();
+  }
+});
