@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, lstatSync, promises as fsp } from 'node:fs';
+import { constants, lstatSync, promises as fsp, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { FileType } from '../../../shared/api.ts';
 import { tempNameFor } from '../scan/ignore.ts';
@@ -31,7 +31,11 @@ export class LocalChangeError extends Error {
  * replace it is never overwritten (it becomes a conflict instead).
  */
 export async function unchangedOnDisk(root: string, path: string, expected: Expected | undefined): Promise<boolean> {
-  const st = await lstatOrNull(await safeParent(root, path));
+  return matches(await lstatOrNull(await safeParent(root, path)), expected);
+}
+
+/** What lstat found at a path (null: nothing) is what the index entry says. */
+function matches(st: Stats | null, expected: Expected | undefined): boolean {
   if (!expected || expected.deleted) return st === null;
   if (!st) return false;
   if (expected.type === 'dir') return st.isDirectory();
@@ -105,18 +109,26 @@ function wholeMsTime(mtimeMs: number): number {
   return (Math.floor(mtimeMs) + 0.5) / 1000;
 }
 
-/** Gives the temp file its mode and time and renames it over the target in one step. */
-export async function installTemp(root: string, path: string, tempPath: string, mode: number, mtimeMs: number) {
+/**
+ * Gives a file being written its final mode and time through the handle that wrote it (after its
+ * last write: a write moves the time again), so installing it needs no open and close of its own.
+ */
+export async function setModeAndTime(handle: fsp.FileHandle, mode: number, mtimeMs: number): Promise<void> {
   const t = wholeMsTime(mtimeMs);
-  const h = await openNoFollow(tempPath, constants.O_RDONLY);
-  try {
-    await h.chmod(mode);
-    await h.utimes(t, t);
-  } finally {
-    await h.close();
-  }
+  await handle.chmod(mode);
+  await handle.utimes(t, t);
+}
+
+/**
+ * Renames a finished temp file (mode and time already given: setModeAndTime) over the target.
+ * With `opts.expect`, what is at the target must still be what that index entry says (nothing, for
+ * none or a deletion), or LocalChangeError: checked after the folders of the path, as the last
+ * look at the disk before the rename, so a file that replaces nothing needs no separate check.
+ */
+export async function installTemp(root: string, path: string, tempPath: string, opts?: { expect: Expected | undefined }) {
   // the last check before the rename: a folder of the path replaced by a link since is not followed
   const full = await safeParent(root, path);
+  if (opts && !matches(await lstatOrNull(full), opts.expect)) throw new LocalChangeError(path);
   // a directory (or a symlink) in the way of a file is moved aside by the caller's decision first
   await fsp.rename(tempPath, full);
   await folderSyncs.after(dirname(full));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { tempNameFor } from '../scan/ignore.ts';
-import { openNoFollow } from './apply.ts';
+import { openNoFollow, setModeAndTime } from './apply.ts';
 import { safeParent } from './path-safety.ts';
 import { MIN_CHUNK_DEMAND, mayAskChunk } from './file-flight.ts';
 
@@ -45,6 +45,8 @@ export interface BuildOptions {
   demandBytes?: () => number;
   signal: AbortSignal;
   onProgress?: (p: BuildProgress) => void;
+  /** the mode and time the finished file gets (set through the handle that wrote it) */
+  final?: { mode: number; mtimeMs: number };
 }
 
 export function sha256(data: Uint8Array): Buffer {
@@ -70,10 +72,9 @@ export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: str
   // the folders on the way are checked (and made) one by one: none may be a link out of the share
   await safeParent(opts.root, opts.path, true);
   const tempPath = tempPathFor(opts.root, opts.path, opts.contentHash);
-  const handle = await openNoFollow(tempPath, constants.O_RDWR | constants.O_CREAT, 0o600);
+  const { handle, existing } = await openTemp(tempPath);
   const progress: BuildProgress = { done: 0, fetched: 0, resumed: 0 };
   try {
-    const existing = (await handle.stat()).size;
     const specs: ChunkSpec[] = [];
     let offset = 0;
     for (const c of opts.chunks) {
@@ -108,12 +109,33 @@ export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: str
       progress.fetched += spec.size;
       opts.onProgress?.({ ...progress });
     });
-    await handle.truncate(opts.size);
+    // the chunks cover [0, size) exactly: only an earlier, longer temp file leaves more
+    if (existing > opts.size) await handle.truncate(opts.size);
+    if (opts.final) await setModeAndTime(handle, opts.final.mode, opts.final.mtimeMs);
     await handle.sync();
   } finally {
     await handle.close();
   }
   return { tempPath, progress };
+}
+
+/**
+ * Opens the temp file: a new one (most pulls: no stat needed), or one an interrupted attempt left,
+ * with its size (its chunks are checked and kept). Never through a link in its place.
+ */
+async function openTemp(tempPath: string): Promise<{ handle: fsp.FileHandle; existing: number }> {
+  try {
+    return { handle: await openNoFollow(tempPath, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600), existing: 0 };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const handle = await openNoFollow(tempPath, constants.O_RDWR, 0o600);
+  try {
+    return { handle, existing: (await handle.stat()).size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
 }
 
 /**

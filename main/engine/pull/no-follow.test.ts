@@ -92,7 +92,7 @@ test('a pulled file is never built or installed through a linked folder', async 
     await import('node:fs/promises').then((f) => f.rename(join(root, 'dir'), moved));
     symlinkSync(outside, join(root, 'dir'));
     await assert.rejects(
-      installTemp(root, 'dir/f.txt', join(moved, tempPath.slice(join(root, 'dir').length + 1)), 0o644, Date.now()),
+      installTemp(root, 'dir/f.txt', join(moved, tempPath.slice(join(root, 'dir').length + 1)), { expect: undefined }),
       refused,
     );
     assert.deepEqual(readdirSync(outside), []);
@@ -157,6 +157,30 @@ test('safeParent makes missing folders and refuses a file or a link on the way',
       await assert.rejects(safeParent(root, bad, true), UnsafePathError, bad);
     }
   } finally {
+    done();
+  }
+});
+
+test('files of one folder checked at once share the lstat of each folder, and a link put there after is still caught', async () => {
+  const { root, outside, done } = setup();
+  const fsp = (await import('node:fs')).promises;
+  const lstat = fsp.lstat;
+  let calls = 0;
+  fsp.lstat = ((...args: Parameters<typeof lstat>) => {
+    calls++;
+    return lstat(...args);
+  }) as typeof lstat;
+  try {
+    mkdirSync(join(root, 'a', 'b'), { recursive: true });
+    const paths = await Promise.all(Array.from({ length: 50 }, (_, i) => safeParent(root, `a/b/f${i}.txt`)));
+    assert.equal(paths[49], join(root, 'a', 'b', 'f49.txt'));
+    assert.ok(calls <= 4, `${calls} lstats for 50 files in one folder`);
+    // a check asked for after the folder became a link looks at the disk again
+    rmSync(join(root, 'a', 'b'), { recursive: true });
+    symlinkSync(outside, join(root, 'a', 'b'));
+    await assert.rejects(safeParent(root, 'a/b/f0.txt'), refused);
+  } finally {
+    fsp.lstat = lstat;
     done();
   }
 });

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import { platform } from 'node:os';
 import { join } from 'node:path';
 import { PEERFOLD_DIR, isTempName } from '../scan/ignore.ts';
@@ -96,7 +96,7 @@ export async function safeParent(root: string, rel: string, create = false): Pro
   let dir = root;
   for (let i = 0; i < parts.length - 1; i++) {
     dir = join(dir, parts[i]!);
-    let st = await lstatOrNull(dir);
+    let st = await folderLstats.lstat(dir);
     if (!st) {
       if (!create) break;
       await fsp.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
@@ -116,6 +116,31 @@ export async function safeParent(root: string, rel: string, create = false): Pro
   }
   return join(root, ...parts);
 }
+
+/**
+ * lstat of the folders on the way, shared: many files of one folder are pulled at once, and each
+ * checks the same folders just before each step. Callers that ask for the same folder in one turn
+ * of the event loop share one lstat, which starts after the last of them asked (in the loop's check
+ * phase): so each caller's check still looks at the disk after it asked, as its own lstat would.
+ */
+class SharedLstats {
+  private readonly waiting = new Map<string, Promise<Stats | null>>();
+
+  lstat(full: string): Promise<Stats | null> {
+    let p = this.waiting.get(full);
+    if (!p) {
+      p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        // from here on a new caller gets a new lstat: this one may already be under way
+        this.waiting.delete(full);
+        return lstatOrNull(full);
+      });
+      this.waiting.set(full, p);
+    }
+    return p;
+  }
+}
+
+const folderLstats = new SharedLstats();
 
 /** lstat, or null when nothing is there. */
 export async function lstatOrNull(full: string) {

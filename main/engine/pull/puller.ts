@@ -440,7 +440,10 @@ export class Puller {
 
   private async pullFile(n: NeedItem): Promise<void> {
     const root = this.ctx.root();
-    await this.ensureUnchanged(n);
+    // a file to replace is looked at before anything is fetched (a local edit wins, and costs no
+    // transfer); where there is nothing to replace, the one check right before the rename will do
+    const replaces = !!n.local && !n.local.deleted;
+    if (replaces) await this.ensureUnchanged(n);
     const g = n.global;
     const abort = new AbortController();
     const entry: Active = { size: g.size, done: 0, started: Date.now(), abort };
@@ -468,15 +471,20 @@ export class Puller {
           entry.done = p.done;
           this.ctx.changed();
         },
+        final: { mode: g.mode & 0o7777 || 0o644, mtimeMs: g.mtimeMs },
       });
-      // the last moment before replacing: a local edit since the decision wins over us
-      if (!(await unchangedOnDisk(root, n.path, n.local))) {
-        throw new LocalChangeError(n.path);
+      let st;
+      if (replaces) {
+        // the last moment before replacing: a local edit since the decision wins over us
+        if (!(await unchangedOnDisk(root, n.path, n.local))) throw new LocalChangeError(n.path);
+        await this.keepOld(n);
+        if (n.local!.type === 'symlink') await removeInShare(root, n.path, 'entry').catch(() => undefined);
+        if (n.local!.type === 'dir') await removeInShare(root, n.path, 'dir');
+        st = await installTemp(root, n.path, tempPath);
+      } else {
+        // nothing may have appeared there meanwhile (a file made here, not yet scanned)
+        st = await installTemp(root, n.path, tempPath, { expect: n.local });
       }
-      await this.keepOld(n);
-      if (n.local && !n.local.deleted && n.local.type === 'symlink') await removeInShare(root, n.path, 'entry').catch(() => undefined);
-      if (n.local && !n.local.deleted && n.local.type === 'dir') await removeInShare(root, n.path, 'dir');
-      const st = await installTemp(root, n.path, tempPath, g.mode & 0o7777 || 0o644, g.mtimeMs);
       this.ctx.record([
         { ...g, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 },
       ]);
