@@ -29,6 +29,7 @@ import { guard } from '../net/log.ts';
 import { isTempPath } from '../pull/temp-files.ts';
 import { OwnWrites } from './own-writes.ts';
 import { echoLeavesNeed } from '../sync/peer-echo.ts';
+import { PULLED_BATCH_MAX, pulledFlushDelayMs } from './pulled-flush.ts';
 import type { PeerIndexWrite } from '../peer/index-exchange.ts';
 import type { PreviousState } from '../scan/scanner.ts';
 
@@ -791,6 +792,8 @@ export class Folder {
   /** Writes entries the puller produced (content now on disk), each with the next local sequence. */
   private pulledBatch: Omit<FileRecord, 'sequence'>[] = [];
   private pulledTimer: NodeJS.Timeout | null = null;
+  /** when the last batch of pulled entries was written (performance.now()) */
+  private pulledFlushedAt = -Infinity;
 
   /**
    * Records entries the puller produced (content now on disk), each with the next local sequence.
@@ -802,7 +805,7 @@ export class Folder {
     if (!records.length) return;
     this.pulledBatch.push(...records);
     this.ownWrites.note(records.map((r) => r.path));
-    if (this.pulledBatch.length >= 256) this.flushPulled();
+    if (this.pulledBatch.length >= PULLED_BATCH_MAX) this.flushPulled();
     else
       this.pulledTimer ??= setTimeout(
         guard(
@@ -810,7 +813,7 @@ export class Folder {
           'recording pulled files',
           () => this.flushPulled(),
         ),
-        30,
+        pulledFlushDelayMs(performance.now() - this.pulledFlushedAt),
       );
   }
 
@@ -821,6 +824,7 @@ export class Folder {
     const batch = this.pulledBatch;
     if (!batch.length) return;
     this.pulledBatch = [];
+    this.pulledFlushedAt = performance.now();
     // a path written twice in one batch keeps its last entry
     const last = new Map(batch.map((r) => [r.path, r]));
     this.ctx.store.transaction(() => {

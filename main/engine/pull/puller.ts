@@ -449,8 +449,9 @@ export class Puller {
     const entry: Active = { size: g.size, done: 0, started: Date.now(), abort };
     this.active.set(n.path, entry);
     this.ctx.changed();
+    const tempRel = tempRelPath(n.path, contentHashOf(g));
     try {
-      this.temps.add(tempRelPath(n.path, contentHashOf(g)));
+      this.temps.add(tempRel);
       const { tempPath } = await buildTempFile({
         root,
         path: n.path,
@@ -485,6 +486,8 @@ export class Puller {
         // nothing may have appeared there meanwhile (a file made here, not yet scanned)
         st = await installTemp(root, n.path, tempPath, { expect: n.local });
       }
+      // renamed into place: no temp file is left to look for after the turn
+      this.temps.delete(tempRel);
       this.ctx.record([
         { ...g, shareId: this.ctx.shareId, deviceId: this.ctx.self, mtimeMs: st.mtimeMs, inode: st.ino, mode: st.mode & 0o7777 },
       ]);
