@@ -185,7 +185,7 @@ export class Folder {
       scannedOnce: this.lastScanAt !== null,
       awaitingPeerIndex: this.awaitingPeerIndex,
       needFiles: s.needFiles,
-      pulling: this.puller.progress().length,
+      pulling: this.puller.pullingCount,
     });
     if (state !== this.currentState) {
       this.currentState = state;

@@ -208,6 +208,11 @@ export class Puller {
     return out;
   }
 
+  /** Files being pulled now (the state asks on every chunk that arrives: no list is built). */
+  get pullingCount(): number {
+    return this.active.size;
+  }
+
   progress(): PullProgress[] {
     const now = Date.now();
     return [...this.active].map(([path, a]) => {
