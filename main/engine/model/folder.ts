@@ -556,9 +556,8 @@ export class Folder {
 
   /** What the index records for a path, pulled entries still waiting to be written included. */
   private recordedNow(path: string): PreviousState | undefined {
-    for (let i = this.pulledBatch.length - 1; i >= 0; i--)
-      if (this.pulledBatch[i]!.path === path) return this.asPrevious(path, this.pulledBatch[i]!);
-    return this.previous(path);
+    const waiting = this.pulledBatch.get(path);
+    return waiting ? this.asPrevious(path, waiting) : this.previous(path);
   }
 
   private async scanOnce(paths: string[] | undefined): Promise<void> {
@@ -790,7 +789,9 @@ export class Folder {
   }
 
   /** Writes entries the puller produced (content now on disk), each with the next local sequence. */
-  private pulledBatch: Omit<FileRecord, 'sequence'>[] = [];
+  // by path (a path written twice keeps its last entry): the watcher's reports of these files look
+  // their entries up here, one per file, while the batch waits
+  private pulledBatch = new Map<string, Omit<FileRecord, 'sequence'>>();
   private pulledTimer: NodeJS.Timeout | null = null;
   /** when the last batch of pulled entries was written (performance.now()) */
   private pulledFlushedAt = -Infinity;
@@ -803,9 +804,9 @@ export class Folder {
    */
   recordPulled(records: Omit<FileRecord, 'sequence'>[]): void {
     if (!records.length) return;
-    this.pulledBatch.push(...records);
+    for (const r of records) this.pulledBatch.set(r.path, r);
     this.ownWrites.note(records.map((r) => r.path));
-    if (this.pulledBatch.length >= PULLED_BATCH_MAX) this.flushPulled();
+    if (this.pulledBatch.size >= PULLED_BATCH_MAX) this.flushPulled();
     else
       this.pulledTimer ??= setTimeout(
         guard(
@@ -822,15 +823,13 @@ export class Folder {
     if (this.pulledTimer) clearTimeout(this.pulledTimer);
     this.pulledTimer = null;
     const batch = this.pulledBatch;
-    if (!batch.length) return;
-    this.pulledBatch = [];
+    if (!batch.size) return;
+    this.pulledBatch = new Map();
     this.pulledFlushedAt = performance.now();
-    // a path written twice in one batch keeps its last entry
-    const last = new Map(batch.map((r) => [r.path, r]));
     this.ctx.store.transaction(() => {
-      this.ctx.store.putFiles([...last.values()].map((r) => ({ ...r, sequence: ++this.seq })));
+      this.ctx.store.putFiles([...batch.values()].map((r) => ({ ...r, sequence: ++this.seq })));
     });
-    this.localEntriesWritten(last.keys());
+    this.localEntriesWritten(batch.keys());
     this.ctx.localIndexChanged();
     this.ctx.changed();
   }
