@@ -130,7 +130,7 @@ export class Network implements ChunkSwarm {
         const shareId = this.byDiscovery.get(d);
         return shareId !== undefined && this.shareActive(shareId) ? this.keys.get(shareId)! : null;
       },
-      shareRoot: (shareId) => deps.store.getShare(shareId)?.path ?? null,
+      shareRoot: (shareId) => this.shareRoot(shareId),
       trustsStat: (shareId, path) => deps.trustsStat?.(shareId, path) ?? false,
       store: deps.store,
       sealing: (shareId) => this.sealings.get(shareId) ?? null,
@@ -235,7 +235,20 @@ export class Network implements ChunkSwarm {
     this.shareBecameActive(shareId);
   }
 
+  /** Share id -> its folder, read at most once a second: the block server asks for it on every request. */
+  private readonly roots = new Map<string, { path: string | null; at: number }>();
+
+  private shareRoot(shareId: string): string | null {
+    const now = Date.now();
+    const known = this.roots.get(shareId);
+    if (known && now - known.at < 1000) return known.path;
+    const path = this.deps.store.getShare(shareId)?.path ?? null;
+    this.roots.set(shareId, { path, at: now });
+    return path;
+  }
+
   shareRemoved(shareId: string): void {
+    this.roots.delete(shareId);
     const keys = this.keys.get(shareId);
     if (keys) for (const l of this.links.values()) l.withdrawShare(keys.discoveryIdHex, 'share removed');
     this.keys.delete(shareId);
