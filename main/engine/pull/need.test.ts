@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import type { FileRecord } from '../index/rows.ts';
+import { computeNeed, planPull, resolvePlanned } from './need.ts';
+import { RetryBook } from './retry.ts';
+
+const SELF = 'SELF-DEVICE';
+const PEER = 'PEER-DEVICE';
+
+function rec(deviceId: string, path: string, over: Partial<FileRecord> = {}): FileRecord {
+  const hash = createHash('sha256').update(path).digest();
+  return {
+    shareId: 's',
+    deviceId,
+    path,
+    type: 'file',
+    size: 10,
+    mode: 0o644,
+    mtimeMs: 1_700_000_000_000,
+    inode: 0,
+    symlinkTarget: null,
+    version: { [PEER]: 1 },
+    sequence: 1,
+    deleted: false,
+    chunks: [{ hash, size: 10 }],
+    hash: createHash('sha256').update(hash).digest('hex'),
+    modifiedBy: PEER,
+    signature: new Uint8Array(96),
+    ...over,
+  };
+}
+
+test('a need pass plans each path by name, decision, type and size, holding none of its records', () => {
+  const paths = [
+    { path: 'a.txt', entries: [rec(PEER, 'a.txt', { size: 7 })] },
+    { path: 'd', entries: [rec(PEER, 'd', { type: 'dir', size: 0, chunks: [], hash: '' })] },
+    { path: 'gone.txt', entries: [rec(SELF, 'gone.txt'), rec(PEER, 'gone.txt', { deleted: true, version: { [PEER]: 2 } })] },
+    { path: 'same.txt', entries: [rec(SELF, 'same.txt'), rec(PEER, 'same.txt')] },
+  ];
+  const need = computeNeed(paths, SELF, new RetryBook(), Date.now());
+  assert.deepEqual(need.items, [
+    { path: 'a.txt', kind: 'fetch', type: 'file', size: 7 },
+    { path: 'd', kind: 'fetch', type: 'dir', size: 0 },
+    { path: 'gone.txt', kind: 'delete', type: 'file', size: 10 },
+  ]);
+  const plan = planPull(need.items);
+  assert.deepEqual(
+    [plan.dirs, plan.files, plan.deletes].map((l) => l.map((p) => p.path)),
+    [['d'], ['a.txt'], ['gone.txt']],
+  );
+});
+
+test('a planned path is carried out with its records as they are now, and not at all once its decision changed', () => {
+  const planned = { path: 'a.txt', kind: 'fetch' as const, type: 'file' as const, size: 10 };
+  const newer = rec(PEER, 'a.txt', { version: { [PEER]: 2 }, size: 12 });
+  const n = resolvePlanned(planned, [newer], SELF, false);
+  assert.equal(n?.global, newer, 'the newest global record, read again');
+  assert.equal(n?.local, undefined);
+  assert.equal(n?.decision.kind, 'fetch');
+  // this device got it meanwhile: nothing left to do
+  assert.equal(resolvePlanned(planned, [newer, rec(SELF, 'a.txt', { version: { [PEER]: 2 } })], SELF, false), null);
+  // deleted meanwhile: a tombstone to record (adopt), not the planned fetch; the next need pass plans it
+  assert.equal(resolvePlanned(planned, [rec(PEER, 'a.txt', { deleted: true, version: { [PEER]: 3 } })], SELF, false), null);
+  // nobody has an entry any more
+  assert.equal(resolvePlanned(planned, [], SELF, false), null);
+});
