@@ -40,3 +40,29 @@ test('one big file asks for as many chunks at once as the windows hold, not a fi
     await f.close();
   }
 });
+
+test(
+  'an index that arrives in pages is pulled page after page without waiting for the files of the first in flight',
+  { timeout: 120_000 },
+  async () => {
+    const f = await openShareFixture();
+    try {
+      // a long round trip: every fetch takes 5 s
+      f.source.delayMs = 5_000;
+      const page = (from: number) => Array.from({ length: 40 }, (_, i) => ({ path: `p/f${from + i}.txt`, content: randomBytes(200 + i) }));
+      const first = page(0);
+      const second = page(40);
+      await f.peerIndex(first.map((x) => f.peerWrites(x.path, x.content)));
+      await until('the first page in flight', () => f.source.inFlight >= first.length);
+      await f.peerIndex(second.map((x) => f.peerWrites(x.path, x.content)));
+      // the second page's files start while the first page's are still on their way
+      await until('both pages in flight at once', () => f.source.peakInFlight >= first.length + second.length, 100_000).catch(() =>
+        assert.fail(`at most ${f.source.peakInFlight} fetches at once: the second page waited for the first`),
+      );
+      await until('every file', () => [...first, ...second].every((x) => f.local(x.path)), 100_000);
+      for (const x of [...first, ...second]) assert.deepEqual(readFileSync(join(f.root, x.path)), x.content);
+    } finally {
+      await f.close();
+    }
+  },
+);

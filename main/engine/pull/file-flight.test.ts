@@ -8,9 +8,9 @@ const MiB = 1024 * KiB;
 test('small files start by the hundred, big ones one or two at a time: by bytes, not by a count', () => {
   const demand = chunkDemandBytes(2 * MiB);
   assert.equal(demand, 4 * MiB);
-  // 8 KiB files: only the count cap stops them
+  // 4 KiB files: only the count cap stops them
   let running = 0;
-  while (mayStartFile(running, running * 8 * KiB, 8 * KiB, demand)) running++;
+  while (mayStartFile(running, running * 4 * KiB, 4 * KiB, demand)) running++;
   assert.equal(running, MAX_FILES_IN_FLIGHT);
   // 100 MiB files: the first always starts, the second would only queue at the links
   assert.ok(mayStartFile(0, 0, 100 * MiB, demand));

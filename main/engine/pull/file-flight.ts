@@ -6,8 +6,13 @@
 // few per round trip. Big files are limited by bytes: one file asks for chunks ahead by what the
 // windows hold, so a single file fills the pipe on its own.
 
-/** Files pulled at once at most: each holds an open temp file and its decision. */
-export const MAX_FILES_IN_FLIGHT = 128;
+/**
+ * Files pulled at once at most: each holds an open temp file and its decision. Across a long link
+ * a small file spends a round trip on the wire and as long again in local work (temp file, fsync,
+ * rename) on a busy machine: 512 keep the link's 256 requests (flight-window.ts) busy while the
+ * others write (128 left it idle between batches: bench/README.md, "Long links").
+ */
+export const MAX_FILES_IN_FLIGHT = 512;
 /** Chunk bytes of one file asked for at once at least (a link's first window is 2 MiB). */
 export const MIN_CHUNK_DEMAND = 4 * 1024 * 1024;
 /** Chunk requests of one file outstanding at most, whatever their bytes. */

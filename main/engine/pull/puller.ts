@@ -256,6 +256,19 @@ export class Puller {
   }
 
   private async execute(p: Progressing, mustYield: () => boolean): Promise<'done' | 'yielded'> {
+    if ((await this.pullDirs(p, mustYield)) === 'yielded') return 'yielded';
+    if ((await this.pullFiles(p, mustYield)) === 'yielded') return 'yielded';
+    // the plan may have been replaced by a newer one while files were in flight (refill)
+    const { plan, at } = p;
+    while (at.deletes < plan.deletes.length) {
+      if (!this.canGoOn()) return 'done';
+      if (mustYield()) return 'yielded';
+      await this.guard(plan.deletes[at.deletes++]!, (n) => this.pullDelete(n));
+    }
+    return 'done';
+  }
+
+  private async pullDirs(p: Progressing, mustYield: () => boolean): Promise<'done' | 'yielded'> {
     const { plan, at } = p;
     if (plan.adopts.length) {
       const adopts = plan.adopts.splice(0).flatMap((p) => this.resolve(p) ?? []);
@@ -266,20 +279,27 @@ export class Puller {
       if (mustYield()) return 'yielded';
       await this.guard(plan.dirs[at.dirs++]!, (n) => this.pullDir(n));
     }
-    if ((await this.pullFiles(plan, at, mustYield)) === 'yielded') return 'yielded';
-    while (at.deletes < plan.deletes.length) {
-      if (!this.canGoOn()) return 'done';
-      if (mustYield()) return 'yielded';
-      await this.guard(plan.deletes[at.deletes++]!, (n) => this.pullDelete(n));
-    }
     return 'done';
+  }
+
+  /**
+   * Every file of the plan has started and the index changed meanwhile (a long index still
+   * arriving page by page): a new plan from a fresh need pass, without the files in flight, so
+   * they are not waited for first. Across a long link that wait (the slowest file of the batch,
+   * then the pass) left the link idle once per index page. Null when there is no newer plan yet.
+   */
+  private refill(): PullPlan | null {
+    if (!this.stale || this.spacingLeftMs() > 0 || !this.ctx.active()) return null;
+    const items = this.needPass().filter((n) => !this.active.has(n.path));
+    return items.length ? planPull(items) : null;
   }
 
   /**
    * The plan's files, many at once: another starts while the links' windows have room for more
    * requests (file-flight.ts), so small files keep a long link busy instead of a few per round trip.
    */
-  private async pullFiles(plan: PullPlan, at: Progressing['at'], mustYield: () => boolean): Promise<'done' | 'yielded'> {
+  private async pullFiles(p: Progressing, mustYield: () => boolean): Promise<'done' | 'yielded'> {
+    let { plan, at } = p;
     let running = 0;
     let runningBytes = 0;
     let failure: unknown = null;
@@ -289,8 +309,32 @@ export class Puller {
       wake = null;
       w?.();
     };
-    while (at.files < plan.files.length && this.canGoOn()) {
-      if (mustYield() || failure) break;
+    const wait = () =>
+      new Promise<void>((resolve) => {
+        // one poll timer at a time: a file finishing first clears it (thousands were pending at
+        // once while small files arrived, each holding a Timeout until its 50 ms were up)
+        const poll = setTimeout(woken, WINDOW_POLL_MS).unref();
+        wake = () => {
+          clearTimeout(poll);
+          resolve();
+        };
+      });
+    for (;;) {
+      if (!this.canGoOn() || mustYield() || failure) break;
+      if (at.files >= plan.files.length) {
+        if (running === 0) break;
+        const next = this.refill();
+        if (!next) {
+          // the last files are in flight: a file finishing, or news in the index, may be next
+          await wait();
+          continue;
+        }
+        // the old plan's deletions are in the new one if they are still wanted
+        p.plan = plan = next;
+        p.at = at = { dirs: 0, files: 0, deletes: 0 };
+        if ((await this.pullDirs(p, mustYield)) === 'yielded') break;
+        continue;
+      }
       if (mayStartFile(running, runningBytes, plan.files[at.files]!.size, this.demandBytes())) {
         const p = plan.files[at.files++]!;
         const size = p.size;
@@ -306,15 +350,7 @@ export class Puller {
         continue;
       }
       // full: a file finishing, or a window grown meanwhile, lets the next one go
-      await new Promise<void>((resolve) => {
-        // one poll timer at a time: a file finishing first clears it (thousands were pending at
-        // once while small files arrived, each holding a Timeout until its 50 ms were up)
-        const poll = setTimeout(woken, WINDOW_POLL_MS).unref();
-        wake = () => {
-          clearTimeout(poll);
-          resolve();
-        };
-      });
+      await wait();
     }
     const yielded = at.files < plan.files.length && this.canGoOn();
     while (running > 0) await new Promise<void>((resolve) => (wake = resolve));
