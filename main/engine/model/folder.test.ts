@@ -87,14 +87,15 @@ test(
     try {
       await f.settled();
       f.source.delayMs = 40;
-      for (let i = 0; i < 400; i++) f.peerWrites(`p/f${i}.txt`, `peer file ${i}`);
+      // more files than a turn keeps in flight at once (file-flight.ts MAX_FILES_IN_FLIGHT)
+      for (let i = 0; i < 1500; i++) f.peerWrites(`p/f${i}.txt`, `peer file ${i}`);
       await until('the pull to be under way', () => existsSync(join(f.root, 'p')) && readdirSync(join(f.root, 'p')).length > 20);
       writeFileSync(join(f.root, 'mine.txt'), 'written here during the pull');
       await f.folder.requestScan(['mine.txt']);
       assert.ok(f.local('mine.txt'), 'the local edit is in the index');
       const needLeft = f.store.listFiles('share-1', SELF).filter((r) => r.path.startsWith('p/f')).length;
-      assert.ok(needLeft < 400, `the scan did not wait for the whole pull (${needLeft} of 400 pulled when it ran)`);
-      await until('the whole pull', () => f.store.listFiles('share-1', SELF).filter((r) => r.path.startsWith('p/f')).length === 400);
+      assert.ok(needLeft < 1500, `the scan did not wait for the whole pull (${needLeft} of 1500 pulled when it ran)`);
+      await until('the whole pull', () => f.store.listFiles('share-1', SELF).filter((r) => r.path.startsWith('p/f')).length === 1500);
     } finally {
       await f.close();
     }
