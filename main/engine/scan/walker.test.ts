@@ -31,6 +31,16 @@ test('a request that cannot be walked is reported alone; the others go on', () =
   );
   assert.deepEqual(minimalRoots(['a', 'a/b', 'a\\b', '']), ['']);
   assert.deepEqual(minimalRoots(['a', 'a/b', 'a\\b']), process.platform === 'win32' ? ['a'] : ['a', 'a\\b']);
+  // a sibling that sorts between a folder and its contents ('-' < '/') does not hide the folder
+  assert.deepEqual(minimalRoots(['a/x', 'a-b', 'a', 'a-b/c', 'b/c/d', 'b/c', 'b/cd']), ['a', 'a-b', 'b/c', 'b/cd']);
+});
+
+test('the minimal roots of thousands of new files: each file, or the folder that holds it', () => {
+  const paths = Array.from({ length: 5_000 }, (_, i) => `many/dir${i % 100}/file-${i}.txt`);
+  assert.equal(minimalRoots(paths).length, 5_000);
+  const roots = minimalRoots([...paths, 'many/dir7']);
+  assert.equal(roots.length, 5_000 - 50 + 1);
+  assert.ok(roots.includes('many/dir7') && !roots.some((r) => r.startsWith('many/dir7/')));
 });
 
 test(

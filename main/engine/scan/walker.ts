@@ -88,9 +88,17 @@ export function normalizeRequests(
 /** Drops duplicates and paths inside another requested path; '' swallows everything. */
 export function minimalRoots(paths: readonly string[]): string[] {
   const sorted = [...new Set(paths.map((p) => normalizeRelPath(p)))].sort();
+  if (sorted[0] === '') return [''];
+  // a folder sorts before everything inside it, so a path's covering root, if any, is already
+  // kept: look its ancestors up (the watcher hands over thousands of new files at once, and a
+  // comparison with every root kept so far was quadratic)
+  const kept = new Set<string>();
   const out: string[] = [];
   for (const p of sorted) {
-    if (out.some((r) => r === '' || p === r || p.startsWith(r + '/'))) continue;
+    let covered = false;
+    for (let i = p.indexOf('/'); i >= 0 && !covered; i = p.indexOf('/', i + 1)) covered = kept.has(p.slice(0, i));
+    if (covered) continue;
+    kept.add(p);
     out.push(p);
   }
   return out;
