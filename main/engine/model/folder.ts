@@ -527,7 +527,9 @@ export class Folder {
   }
 
   private previous(path: string): PreviousState | undefined {
-    return this.asPrevious(path, this.ctx.store.getFile(this.id, this.ctx.self.id, path));
+    // stat fields only: the watcher's report of every pulled file asks, and a whole entry (chunk
+    // list, version, signature) decoded each time was 5 % of a new device's main thread
+    return this.asPrevious(path, this.ctx.store.fileStat(this.id, this.ctx.self.id, path));
   }
 
   /**

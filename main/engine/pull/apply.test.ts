@@ -17,6 +17,9 @@ test('an installed file and a made symlink keep the whole millisecond of the tim
       const st = await installTemp(root, `f${i}`, tempPath);
       assert.equal(Math.floor(st.mtimeMs), ms, `file ${i}: ${st.mtimeMs} for ${ms}`);
       assert.equal(st.mode & 0o777, 0o640);
+      // bits the umask clears on creation are given by chmod
+      const open = await build(root, `g${i}`, Buffer.from(`y${i}`), { mode: 0o666, mtimeMs: ms });
+      assert.equal((await installTemp(root, `g${i}`, open.tempPath)).mode & 0o777, 0o666);
       const ln = await makeSymlink(root, `l${i}`, 'target', ms);
       assert.equal(Math.floor(ln.mtimeMs), ms, `symlink ${i}: ${ln.mtimeMs} for ${ms}`);
     }

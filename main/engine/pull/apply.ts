@@ -110,12 +110,13 @@ function wholeMsTime(mtimeMs: number): number {
 }
 
 /**
- * Gives a file being written its final mode and time through the handle that wrote it (after its
- * last write: a write moves the time again), so installing it needs no open and close of its own.
+ * Gives a file being written its final time, and mode unless it was made with it (null), through
+ * the handle that wrote it (after its last write: a write moves the time again), so installing it
+ * needs no open and close of its own.
  */
-export async function setModeAndTime(handle: fsp.FileHandle, mode: number, mtimeMs: number): Promise<void> {
+export async function setModeAndTime(handle: fsp.FileHandle, mtimeMs: number, mode: number | null): Promise<void> {
   const t = wholeMsTime(mtimeMs);
-  await handle.chmod(mode);
+  if (mode !== null) await handle.chmod(mode);
   await handle.utimes(t, t);
 }
 

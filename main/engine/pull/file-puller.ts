@@ -72,7 +72,7 @@ export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: str
   // the folders on the way are checked (and made) one by one: none may be a link out of the share
   await safeParent(opts.root, opts.path, true);
   const tempPath = tempPathFor(opts.root, opts.path, opts.contentHash);
-  const { handle, existing } = await openTemp(tempPath);
+  const { handle, existing } = await openTemp(tempPath, opts.final?.mode);
   const progress: BuildProgress = { done: 0, fetched: 0, resumed: 0 };
   try {
     const specs: ChunkSpec[] = [];
@@ -111,7 +111,8 @@ export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: str
     });
     // the chunks cover [0, size) exactly: only an earlier, longer temp file leaves more
     if (existing > opts.size) await handle.truncate(opts.size);
-    if (opts.final) await setModeAndTime(handle, opts.final.mode, opts.final.mtimeMs);
+    if (opts.final)
+      await setModeAndTime(handle, opts.final.mtimeMs, existing > 0 || !createdWith(opts.final.mode) ? opts.final.mode : null);
     await handle.sync();
   } finally {
     await handle.close();
@@ -120,12 +121,25 @@ export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: str
 }
 
 /**
- * Opens the temp file: a new one (most pulls: no stat needed), or one an interrupted attempt left,
+ * Whether a file created with `mode` gets exactly it: the umask clears none of its bits, and it has
+ * none beyond the permission bits (set-id and sticky bits are given by chmod).
+ */
+function createdWith(mode: number): boolean {
+  // read once: process.umask() with no argument sets it and back again, which is not free
+  umask ??= process.umask();
+  return (mode & ~0o777) === 0 && (mode & umask) === 0;
+}
+let umask: number | undefined;
+
+/**
+ * Opens the temp file: a new one (most pulls: no stat needed), made with the file's final mode
+ * where the umask leaves it whole (then no chmod is needed), or one an interrupted attempt left,
  * with its size (its chunks are checked and kept). Never through a link in its place.
  */
-async function openTemp(tempPath: string): Promise<{ handle: fsp.FileHandle; existing: number }> {
+async function openTemp(tempPath: string, mode = 0o600): Promise<{ handle: fsp.FileHandle; existing: number }> {
   try {
-    return { handle: await openNoFollow(tempPath, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600), existing: 0 };
+    const createMode = createdWith(mode) ? mode : 0o600;
+    return { handle: await openNoFollow(tempPath, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, createMode), existing: 0 };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
