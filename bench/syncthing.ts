@@ -131,7 +131,13 @@ ${all.map(device).join('\n')}
 }
 
 export async function api<T>(inst: Instance, path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${inst.apiPort}${path}`, { ...init, headers: { 'X-API-Key': inst.apiKey } });
+  // a call that never answers (a forwarder into a namespace whose connection hangs) must fail, or
+  // the waitUntil polling it never reaches its deadline and the whole bench hangs
+  const res = await fetch(`http://127.0.0.1:${inst.apiPort}${path}`, {
+    signal: AbortSignal.timeout(60_000),
+    ...init,
+    headers: { 'X-API-Key': inst.apiKey },
+  });
   if (!res.ok) throw new Error(`syncthing ${inst.name} ${path}: HTTP ${res.status}`);
   const text = await res.text();
   return (text ? JSON.parse(text) : null) as T;
