@@ -42,7 +42,12 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   }
   if (inv.kind === 'daemon') {
-    const plan = daemonLaunchPlan({ env: process.env, execArgv: process.execArgv, canExecve: 'execve' in process });
+    const plan = daemonLaunchPlan({
+      env: process.env,
+      execArgv: process.execArgv,
+      canExecve: 'execve' in process,
+      platform: process.platform,
+    });
     if (plan.kind !== 'run') {
       ranDaemon = true;
       return relaunch(plan, process.argv[1]!, argv);

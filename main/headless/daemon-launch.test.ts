@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DAEMON_NODE_FLAGS, NO_RELAUNCH_ENV, RELAUNCHED_ENV, daemonLaunchPlan, daemonNodeFlags } from './daemon-launch.ts';
 
-const base = { env: { HOME: '/home/u', PATH: '/bin' }, execArgv: [] as string[], canExecve: false };
+const base = { env: { HOME: '/home/u', PATH: '/bin' }, execArgv: [] as string[], canExecve: false, platform: 'linux' };
 
 test('a daemon started plainly starts again with the memory settings, keeping its own flags and environment', () => {
   const plan = daemonLaunchPlan({ ...base, execArgv: ['--import', 'x.mjs'] });
@@ -22,6 +22,8 @@ test('the relaunched daemon, and one a launcher started with the settings, runs 
   const viaOptions = { ...base.env, NODE_OPTIONS: `--enable-source-maps ${daemonNodeFlags().join(' ')}` };
   assert.deepEqual(daemonLaunchPlan({ ...base, env: viaOptions }), { kind: 'run' });
   assert.deepEqual(daemonLaunchPlan({ ...base, env: { ...base.env, [NO_RELAUNCH_ENV]: '1' } }), { kind: 'run' });
+  // no signals to pass on under Windows: there the daemon runs as started
+  assert.deepEqual(daemonLaunchPlan({ ...base, platform: 'win32' }), { kind: 'run' });
 });
 
 test('a setting the user gave, to any value, is theirs: it is not added again', () => {

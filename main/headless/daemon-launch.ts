@@ -22,6 +22,8 @@ export interface LaunchFacts {
   execArgv: readonly string[];
   /** process.execve exists (Node >= 22.15 on POSIX): the process can become the daemon itself */
   canExecve: boolean;
+  /** process.platform */
+  platform: string;
 }
 
 export type LaunchPlan =
@@ -51,6 +53,9 @@ const flagName = (flag: string) => flag.split('=')[0]!;
 export function daemonLaunchPlan(facts: LaunchFacts): LaunchPlan {
   const { env, execArgv } = facts;
   if (env[RELAUNCHED_ENV] || env[NO_RELAUNCH_ENV] === '1') return { kind: 'run' };
+  // Windows has no signals to pass on: Node would kill the daemon outright instead of letting it
+  // flush and stop, so there it runs as started (a service there passes the flags itself)
+  if (facts.platform === 'win32') return { kind: 'run' };
   const given = [...(env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean), ...execArgv];
   // a flag the user or a launcher set, to any value, is theirs: it is neither added nor overridden
   const missingFlags = DAEMON_NODE_FLAGS.filter((f) => flagValue(given, flagName(f)) === undefined);

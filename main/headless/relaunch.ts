@@ -15,13 +15,13 @@ export function relaunch(plan: Relaunch, script: string, args: readonly string[]
   const execve = (process as { execve?: (file: string, args: string[], env: Record<string, string>) => never }).execve;
   if (plan.kind === 'execve' && execve) execve(process.execPath, [process.execPath, ...argv], plan.env);
   return new Promise((resolve) => {
-    // its own process group (POSIX): a terminal's Ctrl-C comes here once and is passed on once,
+    // its own process group: a terminal's Ctrl-C comes here once and is passed on once,
     // instead of reaching both (the daemon takes a second signal as "exit without waiting");
     // the IPC channel closes when this process dies, however it dies, and the daemon then stops
     const child = spawn(process.execPath, argv, {
       env: plan.env,
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      detached: process.platform !== 'win32',
+      detached: true,
     });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     for (const s of FORWARDED) process.on(s, forward);
