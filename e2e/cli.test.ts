@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileEntry, ShareCodes, ShareSummary, StatusResult } from '../shared/api.ts';
-import { DAEMON_NODE_FLAGS } from '../main/headless/daemon-launch.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'peerfold');
@@ -293,32 +292,6 @@ test(
       await new Promise((r) => setTimeout(r, 100));
     }
     // a new daemon may take the home at once
-    const again = await startDaemon(home);
-    assert.equal((await cli(home, 'stop')).code, 0);
-    assert.equal(await again.exited, 0);
-  },
-);
-
-test(
-  'a daemon started plainly runs with its memory flags, and stops when the process that started it is killed',
-  { timeout: 180_000, skip: !existsSync('/proc/self/cmdline') && 'needs /proc' },
-  async () => {
-    const home = join(tmp, 'home-relaunch');
-    mkdirSync(home, { recursive: true });
-    const d = await startDaemon(home);
-    // the process we started is the launcher; the daemon (its pid in control.json) is another
-    const info = JSON.parse(readFileSync(join(home, 'control.json'), 'utf8')) as { pid: number };
-    assert.notEqual(info.pid, d.proc.pid);
-    const cmdline = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8').split('\0');
-    for (const flag of DAEMON_NODE_FLAGS) assert.ok(cmdline.includes(flag), `the daemon runs without ${flag}: ${cmdline.join(' ')}`);
-
-    d.proc.kill('SIGKILL');
-    for (let i = 0; procState(info.pid) !== null && procState(info.pid) !== 'Z'; i++) {
-      assert.ok(i < 600, `the daemon (pid ${info.pid}) is still running after its launcher was killed`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    // it stopped cleanly: its control files are gone and the home can be used again
-    assert.ok(!existsSync(join(home, 'daemon.lock')));
     const again = await startDaemon(home);
     assert.equal((await cli(home, 'stop')).code, 0);
     assert.equal(await again.exited, 0);

@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import type { Method, Params, Result, ShareSummary, StatusResult } from '../shared/api.ts';
 import { connectToDaemon, type ControlClient } from '../main/headless/client.ts';
 import { readControlInfo, readToken } from '../main/headless/home-files.ts';
-import { daemonNodeFlags } from '../main/headless/daemon-launch.ts';
 import type { Internet, Netns } from './netns.ts';
 
 /** Extra node flags for the daemons, e.g. PEERFOLD_DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
@@ -97,8 +96,7 @@ export class Device {
       mkdirSync(this.home, { recursive: true, mode: 0o700 });
       writeFileSync(settingsFile, JSON.stringify(harnessSettings));
     }
-    // started as `peerfold daemon` starts itself (main/headless/daemon-launch.ts), without its relaunch
-    const args = [...daemonNodeFlags(), ...daemonNodeArgs(), bin, '--home', this.home, 'daemon', '--listen', '0', '--ui-port', '0'];
+    const args = [...daemonNodeArgs(), bin, '--home', this.home, 'daemon', '--listen', '0', '--ui-port', '0'];
     const netns = this.options.netns;
     // inside a namespace the daemon uses every interface there and announces to its LAN's broadcast
     // address (both stay inside the namespaces); on the host, loopback only

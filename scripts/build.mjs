@@ -36,8 +36,8 @@ if (want('headless')) {
       ...common,
       format: 'esm',
       entryPoints: { cli: 'main/headless/cli.ts', 'hash-worker': 'main/engine/scan/hash-worker.ts' },
-      // the engine is a chunk of its own, loaded by `peerfold daemon` only: every other command,
-      // and the process that relaunches a daemon (main/headless/relaunch.ts), stays small
+      // the engine is a chunk of its own, loaded by `peerfold daemon` only: every other command
+      // stays small
       splitting: true,
       outdir: 'dist/headless',
       outExtension: { '.js': '.js' },

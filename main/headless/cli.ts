@@ -5,8 +5,6 @@ import { resolveHome } from '../engine/config/home.ts';
 import { parseArgs, UsageError, type Invocation } from './args.ts';
 import type { ControlClient } from './client.ts';
 import { formatHuman, formatJson } from './format.ts';
-import { daemonLaunchPlan } from './daemon-launch.ts';
-import { relaunch } from './relaunch.ts';
 import type { Result } from '../../shared/api.ts';
 
 /** How long `peerfold stop` waits for the daemon to release its home after it agreed to stop. */
@@ -42,16 +40,6 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   }
   if (inv.kind === 'daemon') {
-    const plan = daemonLaunchPlan({
-      env: process.env,
-      execArgv: process.execArgv,
-      canExecve: 'execve' in process,
-      platform: process.platform,
-    });
-    if (plan.kind !== 'run') {
-      ranDaemon = true;
-      return relaunch(plan, process.argv[1]!, argv);
-    }
     // loaded only here: every other command stays free of the engine and starts fast
     const { runDaemon } = await import('./daemon.ts');
     ranDaemon = true;
@@ -59,7 +47,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 
   const home = resolveHome(inv.home);
-  // the client (and ws) only here: a daemon's launcher process (relaunch.ts) never loads them
+  // the client (and ws) only here: the daemon never loads them
   const { connectToDaemon, waitForStop } = await import('./client.ts');
   const { awaitInviteJoin } = await import('./invite-wait.ts');
   let client: ControlClient | null = null;

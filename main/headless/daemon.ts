@@ -10,8 +10,6 @@ import { startControlServer, type ApiHandler, type ControlServer } from './contr
 import { TOKEN_FILE, loadOrCreateToken, removeControlInfo, writeControlInfo } from './home-files.ts';
 import { acquireLock, DaemonRunningError, type DaemonLock } from './lock.ts';
 import { nodeVersionProblem } from './node-version.ts';
-import { RELAUNCHED_ENV } from './daemon-launch.ts';
-import { stopWithLauncher } from './relaunch.ts';
 
 /** What the daemon needs of the engine: the API plus close(). The Engine facade satisfies it. */
 export interface DaemonEngine extends ApiHandler {
@@ -186,8 +184,6 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<number> {
       `peerfold daemon: unhandled promise rejection (kept running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
     );
   });
-
-  if (process.env[RELAUNCHED_ENV] === 'spawn') stopWithLauncher((reason) => void daemon.stop(reason));
 
   const status = await daemon.engine.call('status', {});
   const rendererDir = opts.rendererDir === undefined ? defaultRendererDir() : opts.rendererDir;
