@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { versioned } from './versioned-fixture.ts';
 import { echoLeavesNeed } from './peer-echo.ts';
 import { decide } from './decide.ts';
 import { pickGlobal, type Versioned } from './global.ts';
@@ -7,16 +8,8 @@ import { pickGlobal, type Versioned } from './global.ts';
 const ME = 'ME';
 const P = 'PEER';
 const O = 'OTHER';
-const v = (deviceId: string, version: Record<string, number>, over: Partial<Versioned> = {}): Versioned => ({
-  deviceId,
-  version,
-  deleted: false,
-  type: 'file',
-  mtimeMs: 1000,
-  modifiedBy: ME,
-  hash: 'aa',
-  ...over,
-});
+const v = (deviceId: string, version: Record<string, number>, over: Partial<Versioned> = {}): Versioned =>
+  versioned(deviceId, version, { modifiedBy: ME, ...over });
 
 test('a peer sending back the version this device wrote, or an older one, changes nothing it needs', () => {
   const mine = v(ME, { [ME]: 2 });

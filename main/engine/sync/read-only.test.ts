@@ -1,20 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { versioned } from './versioned-fixture.ts';
 import { readOnlyChange, sharedGlobal } from './read-only.ts';
-import type { Versioned } from './global.ts';
 
 const W = 'WRITER';
 const R = 'READONLY';
-const v = (deviceId: string, version: Record<string, number>, over: Partial<Versioned> = {}): Versioned => ({
-  deviceId,
-  version,
-  deleted: false,
-  type: 'file',
-  mtimeMs: 1000,
-  modifiedBy: deviceId,
-  hash: 'aa',
-  ...over,
-});
+const v = versioned;
 
 test("a read-only device syncs to its peers' version, never to its own", () => {
   const writer = v(W, { [W]: 2 }, { hash: 'w2', mtimeMs: 1 });
