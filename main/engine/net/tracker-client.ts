@@ -329,6 +329,8 @@ export class TrackerClient implements NetResource {
       this.send(encodeAnnounce({ infoHash, peerId: this.peerId, event: 'stopped', offers: [] }));
       this.announced.delete(infoHash);
     }
+    // a share no longer announced (gone, or its tracker ID rotated) stops asking
+    for (const infoHash of this.askingSince.keys()) if (!now.has(infoHash)) this.askingSince.delete(infoHash);
     for (const a of wanted) {
       if (a.offers === 0) this.askingSince.delete(a.infoHash);
       else if (!this.askingSince.has(a.infoHash)) this.askingSince.set(a.infoHash, Date.now());
