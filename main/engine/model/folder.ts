@@ -325,26 +325,20 @@ export class Folder {
 
   /** Local entries at `paths` were written: the conflicts are derived again only if they may differ. */
   private localEntriesWritten(paths: Iterable<string>): void {
-    this.countsCache = null;
     if (this.conflictCache && touchesConflicts(paths, this.conflictCache)) this.conflictCache = null;
   }
 
-  /** this device's counts in the share; null after its entries changed */
-  private countsCache: FileCounts | null = null;
-
   /**
-   * This device's files, folders and bytes in the share. Status asks several times a second (and
-   * each status event asks again); counting is a pass over every local entry, so it runs again
-   * only after local entries were written or forgotten.
+   * This device's files, folders and bytes in the share. Status asks several times a second; the
+   * store keeps the local counts up to date as it writes, so asking is cheap.
    */
   localCounts(): FileCounts {
-    return (this.countsCache ??= this.ctx.store.counts(this.id, this.ctx.self.id));
+    return this.ctx.store.counts(this.id, this.ctx.self.id);
   }
 
   /** Forgets this device's own entries for `paths` (see IndexStore.removeLocalFiles). */
   private forgetLocal(paths: readonly string[]): void {
     this.ctx.store.removeLocalFiles(this.id, paths);
-    this.countsCache = null;
     this.conflictCache = null;
   }
 
