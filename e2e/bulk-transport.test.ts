@@ -27,16 +27,20 @@ function cluster(): Cluster {
   return c;
 }
 
-/** `peerfold peers --json` as a user runs it. */
-function peersJson(d: Device): Promise<PeerInfo[]> {
+/** `peerfold peers` as a user runs it (`--json`: what it prints, parsed). */
+function execPeers(d: Device, extra: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [join(repoRoot, 'bin', 'peerfold'), '--home', d.home, 'peers', '--json'],
+      [join(repoRoot, 'bin', 'peerfold'), '--home', d.home, 'peers', ...extra],
       { env: { ...process.env, ...loopbackEnv } },
-      (err, stdout, stderr) => (err ? reject(new Error(`peers --json failed: ${stderr}`)) : resolve(JSON.parse(stdout) as PeerInfo[])),
+      (err, stdout, stderr) => (err ? reject(new Error(`peers ${extra.join(' ')} failed: ${stderr}`)) : resolve(stdout)),
     );
   });
+}
+
+async function peersJson(d: Device): Promise<PeerInfo[]> {
+  return JSON.parse(await execPeers(d, ['--json'])) as PeerInfo[];
 }
 
 async function connectedTransport(d: Device): Promise<PeerInfo['transport'] | null> {
@@ -142,6 +146,34 @@ test('a TCP stream cut mid-transfer falls back to the data channel and no chunk 
     throw err;
   }
 });
+
+test(
+  'three TCP streams of one link (PEERFOLD_TCP_STREAMS=3) carry a file whole; one cut mid-transfer, the other two carry the rest',
+  { timeout: 300_000 },
+  async () => {
+    const env = { PEERFOLD_TCP_STREAMS: '3', PEERFOLD_UDX: '0', PEERFOLD_UDX_DEAD_MS: '4000', PEERFOLD_CHUNK_TIMEOUT_MS: '900000' };
+    const { c, a, b, shareId } = await pair(env, { ...env, PEERFOLD_FAULT_UDX_CUT_BYTES: String(6 * 1024 * 1024) }, {});
+    try {
+      const streams = async (d: Device) => (await peersJson(d)).find((p) => p.connected)?.streams ?? 0;
+      await waitUntil('three TCP streams at both ends', async () => (await streams(a)) === 3 && (await streams(b)) === 3, 90_000, 250);
+      assert.match((await execPeers(b)).trim(), /tcp x3/, 'peerfold peers shows the stripes');
+      // written once the stripes are up: its chunks can only go over them
+      const files = { 'big.bin': randomBytes(32 * 1024 * 1024) };
+      writeFileSync(join(a.dir, 'big.bin'), files['big.bin']);
+      const trees = await converged([a, b], shareId, 240_000);
+      assertSame(b, files, trees);
+      assert.match(b.log, /tcp: a TCP stream was lost \(fault injection: the stream was cut\); its requests go over the other 2/);
+      const peer = (await peersJson(b)).find((p) => p.connected)!;
+      assert.equal(peer.transport, 'tcp');
+      assert.equal(peer.streams, 2);
+      const afterCut = b.log.slice(b.log.indexOf('a TCP stream was lost'));
+      assert.doesNotMatch(afterCut, /blocks go over the data channel|disconnected from alpha/, `bravo fell back or reconnected:\n${b.log}`);
+    } catch (err) {
+      console.error(c.logs());
+      throw err;
+    }
+  },
+);
 
 test(
   'with TCP off on one device (PEERFOLD_TCP=0), chunk data goes over a udx stream when a UDP path exists, and peers --json says so',

@@ -137,6 +137,8 @@ export interface PeerInfo {
   via: PeerVia;
   /** what carries chunk data on the current link ('datachannel' when not connected) */
   transport: PeerTransport;
+  /** how many streams of that transport carry it (several TCP streams on a long path); absent when not connected */
+  streams?: number;
   inBytes: number;
   outBytes: number;
   inBytesPerSec: number;

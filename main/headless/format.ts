@@ -238,7 +238,7 @@ export function formatPeers(peers: PeerInfo[]): string {
       p.connected ? 'connected' : 'offline',
       p.connected ? formatTime(p.connectedSince) : '-',
       p.via,
-      p.connected ? p.transport : '-',
+      p.connected ? `${p.transport}${(p.streams ?? 1) > 1 ? ` x${p.streams}` : ''}` : '-',
       p.address ?? '-',
       formatBytes(p.inBytes),
       formatBytes(p.outBytes),

@@ -806,6 +806,7 @@ export class Network implements ChunkSwarm {
         name: l.deviceName,
         via: l.origin.connectedVia,
         transport: l.transport,
+        streams: l.bulkStreams,
         address: l.origin.remoteAddress ?? p.address,
         inBytes: st.bytesIn,
         outBytes: st.bytesOut,

@@ -11,6 +11,7 @@
 // TLS, or a peer too slow to finish, is cut without touching any link.
 
 import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { bindStream, type BulkStream, type StreamBinding } from './bulk-tls.ts';
@@ -208,6 +209,8 @@ export interface DialOptions {
   binding: StreamBinding;
   connectTimeoutMs?: number;
   bindTimeoutMs?: number;
+  /** told how long the TCP connection took (SYN to SYN-ACK: one round trip of the path), in ms */
+  connected?: (ms: number) => void;
   log: NetLog;
 }
 
@@ -215,6 +218,7 @@ export interface DialOptions {
 export function dialTcpBulk(host: string, port: number, opts: DialOptions): Promise<BulkStream> {
   const where = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise<net.Socket>((resolve, reject) => {
+    const started = performance.now();
     const raw = net.connect({ host, port, noDelay: true });
     const timer = setTimeout(() => {
       raw.destroy();
@@ -223,6 +227,7 @@ export function dialTcpBulk(host: string, port: number, opts: DialOptions): Prom
     timer.unref();
     raw.once('connect', () => {
       clearTimeout(timer);
+      opts.connected?.(performance.now() - started);
       resolve(raw);
     });
     raw.once('error', (err) => {
@@ -249,6 +254,22 @@ export function dialTcpBulk(host: string, port: number, opts: DialOptions): Prom
       bind: () => opts.binding,
     });
   });
+}
+
+/** Fallback for the kernel's per-socket send buffer cap where /proc does not say (Linux's default). */
+const DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * The most a TCP socket here may buffer for sending (net.ipv4.tcp_wmem's maximum, this network
+ * namespace's): what caps one stream's window, so what decides how many streams a long path needs.
+ */
+export function tcpSendBufferMax(): number {
+  try {
+    const max = Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]);
+    return Number.isFinite(max) && max > 0 ? max : DEFAULT_SOCKET_BUFFER;
+  } catch {
+    return DEFAULT_SOCKET_BUFFER;
+  }
 }
 
 /**

@@ -1,7 +1,10 @@
-// The channel a link's blocks go over: a bulk stream (TCP or udx) while one is up, the WebRTC
-// data channel otherwise. Falling back is automatic and loses no request: whatever a dead stream did
-// not deliver, the link sends again (`onLost`), and an answer goes back the way its request came,
-// or over the data channel when that way is gone.
+// The channel a link's blocks go over: its bulk streams (TCP or udx) while any is up, the WebRTC
+// data channel otherwise. Several TCP streams of one link (stripes, tcp-leg.ts) carry the blocks
+// side by side: each request goes over the stream with the fewest bytes asked for and not yet
+// answered, so a stream whose window or loss holds it back is given less. Falling back is
+// automatic and loses no request: whatever a dead stream did not deliver, the link sends again
+// (`onLost` names those requests; they go over the streams still up, or the data channel), and an
+// answer goes back the way its request came, or over the data channel when that way is gone.
 
 import type { BlockCarrier, Channel } from './pipe.ts';
 
@@ -14,21 +17,69 @@ export interface BulkStreamLike {
   close(reason: string): void;
 }
 
+/** One stream of the link, with the requests that went over it and wait for their answer. */
+interface Lane {
+  stream: BulkStreamLike;
+  /** request id -> bytes it asked for */
+  asked: Map<number, number>;
+  askedBytes: number;
+}
+
+/**
+ * Called when a stream that carried blocks is gone: `requests` are the ids of the requests it
+ * carried that had no answer yet (what must be sent again).
+ */
+export type LostHandler = (reason: string, requests: number[]) => void;
+
+/**
+ * The lane to send on (pure): of the open ones but `not`, the one with the fewest bytes waiting for
+ * an answer; the earliest of equals.
+ */
+export function leastAsked<L extends { askedBytes: number; stream: { closed: boolean } }>(lanes: readonly L[], not?: unknown): L | null {
+  let best: L | null = null;
+  for (const l of lanes) if (!l.stream.closed && l.stream !== not && (!best || l.askedBytes < best.askedBytes)) best = l;
+  return best;
+}
+
 export class BulkCarrier implements Channel {
-  private stream: BulkStreamLike | null = null;
+  private lanes: Lane[] = [];
   private kind: BlockCarrier = 'datachannel';
+  /** request id -> the lane it went over */
+  private readonly laneOf = new Map<number, Lane>();
   private handler: ((bytes: Uint8Array, replyOn: Channel) => void) | null = null;
-  private readonly lostHandlers: ((reason: string) => void)[] = [];
+  private readonly lostHandlers: LostHandler[] = [];
 
   constructor(private readonly fallback: Channel) {}
 
   get transport(): BlockCarrier {
-    return this.stream ? this.kind : 'datachannel';
+    return this.lanes.length ? this.kind : 'datachannel';
   }
 
+  /** Bulk streams carrying the blocks now. */
+  get streams(): number {
+    return this.lanes.length;
+  }
+
+  /** Anything but a request (an answer sent without its way back): the least busy stream. */
   send(bytes: Uint8Array): Promise<void> {
-    const s = this.stream;
-    return s ? this.sendVia(s, bytes) : this.fallback.send(bytes);
+    const lane = leastAsked(this.lanes);
+    return lane ? this.sendVia(lane.stream, bytes) : this.fallback.send(bytes);
+  }
+
+  /** A block request (id, bytes asked for): over the stream with the fewest bytes asked and not answered. */
+  sendRequest(bytes: Uint8Array, id: number, size: number): Promise<void> {
+    this.settle(id); // sent again: it counts where it goes now
+    const lane = leastAsked(this.lanes);
+    if (!lane) return this.fallback.send(bytes);
+    lane.asked.set(id, size);
+    lane.askedBytes += size;
+    this.laneOf.set(id, lane);
+    return this.sendVia(lane.stream, bytes);
+  }
+
+  /** The answer to request `id` arrived (or the request was given up): its stream has that much less to bring. */
+  answered(id: number): void {
+    this.settle(id);
   }
 
   onMessage(handler: (bytes: Uint8Array, replyOn?: Channel) => void): void {
@@ -36,36 +87,58 @@ export class BulkCarrier implements Channel {
     this.fallback.onMessage((bytes) => handler(bytes, this.fallback));
   }
 
-  /** Called with the reason each time a stream that carried blocks is gone: what it had not delivered is lost. */
-  onLost(handler: (reason: string) => void): void {
+  onLost(handler: LostHandler): void {
     this.lostHandlers.push(handler);
   }
 
   /**
-   * From now on blocks go over `stream` (of transport `kind`), until it closes. A stream this
+   * Blocks go over `stream` (of transport `kind`) from now on, until it closes: beside the streams
+   * already up when they are of the same kind (stripes), instead of them otherwise. A stream this
    * replaces is closed, and what it had not delivered is sent again over the new one.
    */
   attach(stream: BulkStreamLike, kind: Exclude<BlockCarrier, 'datachannel'>): void {
-    const old = this.stream;
-    this.stream = stream;
+    const replaced = kind === this.kind ? [] : this.lanes;
+    const lane: Lane = { stream, asked: new Map(), askedBytes: 0 };
+    this.lanes = kind === this.kind ? [...this.lanes, lane] : [lane];
     this.kind = kind;
     const replyOn: Channel = { send: (bytes) => this.sendVia(stream, bytes), onMessage: () => {} };
     stream.onMessage((bytes) => this.handler?.(bytes, replyOn));
     stream.onClose((reason) => {
-      if (this.stream === stream) this.stream = null;
-      for (const h of this.lostHandlers) h(reason);
+      this.lanes = this.lanes.filter((l) => l !== lane);
+      const requests = [...lane.asked.keys()];
+      for (const id of requests) if (this.laneOf.get(id) === lane) this.laneOf.delete(id);
+      lane.asked.clear();
+      lane.askedBytes = 0;
+      for (const h of this.lostHandlers) h(reason, requests);
     });
-    if (old && old !== stream) old.close(`replaced by a ${kind} stream`);
+    for (const old of replaced) if (old.stream !== stream) old.stream.close(`replaced by a ${kind} stream`);
   }
 
   close(reason: string): void {
-    this.stream?.close(reason);
-    this.stream = null;
+    const lanes = this.lanes;
+    this.lanes = [];
+    for (const l of lanes) l.stream.close(reason);
   }
 
-  /** Over `stream` while it is open; over the data channel when it is closed or closes before taking the message. */
+  private settle(id: number): void {
+    const lane = this.laneOf.get(id);
+    if (!lane) return;
+    this.laneOf.delete(id);
+    const size = lane.asked.get(id);
+    if (size === undefined) return;
+    lane.asked.delete(id);
+    lane.askedBytes -= size;
+  }
+
+  /** Over `stream` while it is open; else over another stream of the link, or the data channel. */
   private sendVia(stream: BulkStreamLike, bytes: Uint8Array): Promise<void> {
-    if (stream.closed) return this.fallback.send(bytes);
-    return stream.send(bytes).catch(() => this.fallback.send(bytes));
+    if (stream.closed) return this.sendElsewhere(stream, bytes);
+    // closed under it: another stream; refused while open (a message too large): the data channel
+    return stream.send(bytes).catch(() => (stream.closed ? this.sendElsewhere(stream, bytes) : this.fallback.send(bytes)));
+  }
+
+  private sendElsewhere(dead: BulkStreamLike, bytes: Uint8Array): Promise<void> {
+    const lane = leastAsked(this.lanes, dead);
+    return lane ? this.sendVia(lane.stream, bytes) : this.fallback.send(bytes);
   }
 }

@@ -88,3 +88,56 @@ export function tcpTarget(path: SelectedPath | null): string | null {
   const host = path.remote.address;
   return isIP(host) ? host : null;
 }
+
+/** Most TCP streams one link stripes its blocks over (the listener refuses more). */
+export const MAX_TCP_STREAMS = 4;
+/** Below this round trip a path is a LAN (or loopback): one stream, since the CPU, not the window, is the limit there. */
+export const LAN_RTT_MS = 10;
+/**
+ * The rate a long path is assumed able to carry: 1 Gbit/s (the link cannot know the path's rate
+ * before it has moved data, and the streams are opened before the first block). It only sizes the
+ * count; extra streams on a slower path share its bottleneck and cost a TLS session each.
+ */
+export const ASSUMED_PATH_BYTES_PER_SEC = 125_000_000;
+/**
+ * The share of the kernel's socket buffer (tcp_wmem's maximum) one TCP stream keeps in flight:
+ * the buffer holds the kernel's overhead too. Measured across RTT 100 ms: one stream held by a
+ * 4 MiB tcp_wmem carried 24-25 MB/s, ~2.5 MB per round trip.
+ */
+const IN_FLIGHT_SHARE_OF_BUFFER = 0.6;
+
+export interface StripeInputs {
+  /** the path's round trip, measured (the TCP dial's connect time) */
+  rttMs: number;
+  /** the kernel's largest send buffer for one socket (tcp_wmem's maximum), bytes */
+  socketBufferBytes: number;
+  /** the peer's address is loopback */
+  loopback?: boolean;
+}
+
+/**
+ * How many TCP streams a link's blocks go over (pure). One TCP stream moves at most one window
+ * per round trip, and the kernel caps that window (tcp_wmem); under random loss each stream also
+ * halves alone, so its rate falls with RTT × √loss. Both limits bite on long paths and not on
+ * short ones: a LAN or loopback gets one stream (its CPU is the limit, and a second TLS session
+ * only adds work); a long path gets as many as its bandwidth-delay product needs windows, at least
+ * two (loss, which this device cannot see, is what the second buys), at most MAX_TCP_STREAMS.
+ */
+export function stripeCount(p: StripeInputs): number {
+  if (p.loopback || !(p.rttMs >= LAN_RTT_MS)) return 1;
+  const perStream = Math.max(64 * 1024, p.socketBufferBytes * IN_FLIGHT_SHARE_OF_BUFFER);
+  const needed = Math.ceil(((p.rttMs / 1000) * ASSUMED_PATH_BYTES_PER_SEC) / perStream);
+  return Math.min(MAX_TCP_STREAMS, Math.max(2, needed));
+}
+
+/** The count a device was told to use (PEERFOLD_TCP_STREAMS, 1-4), or null to choose it from the path. */
+export function forcedStripeCount(value: string | undefined): number | null {
+  if (value === undefined || value === '') return null;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, MAX_TCP_STREAMS) : null;
+}
+
+/** A loopback address (127.0.0.0/8, ::1, ::ffff:127.x). */
+export function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.');
+}

@@ -4,8 +4,10 @@
 // the peer's address on the link's path, udx by probing for a UDP path. Each runs TLS with the
 // certificates the link's DTLS saw, bound to the link by the offers' tokens (net/bulk-tls.ts).
 // A TCP stream carries the blocks whenever one comes up (the kernel moves its bytes; udx calls
-// into JS per packet), and ends the udx attempt; a udx stream carries them otherwise. Whatever
-// fails, at any step, leaves the blocks on the data channel (bulk-carrier.ts), and the link goes on.
+// into JS per packet), and ends the udx attempt; a udx stream carries them otherwise. On a long
+// path the blocks go over several TCP streams of the link at once (tcp-leg.ts, stripes), each
+// request over the one with the fewest bytes asked (bulk-carrier.ts). Whatever fails, at any step,
+// leaves the blocks on the streams still up, else the data channel, and the link goes on.
 //
 // The udx side's states:
 //   waiting ──both offers, a usable address──> probing ──a path answered──> securing ──TLS, token──> up
@@ -53,8 +55,10 @@ export interface BulkLinkDeps {
   /** the link's data channel: the fallback */
   dataChannel: Channel;
   log(message: string): void;
-  /** test fault (PEERFOLD_FAULT_UDX_CUT_BYTES): the bulk stream is cut once this many bytes came over it */
+  /** test fault (PEERFOLD_FAULT_UDX_CUT_BYTES): the link's first bulk stream is cut once this many bytes came over it */
   cutAfterBytes?: number;
+  /** TCP streams the dialer opens whatever the path (PEERFOLD_TCP_STREAMS); default chosen from the path */
+  tcpStreams?: number | null;
 }
 
 export class BulkLink implements BulkPlug {
@@ -67,8 +71,8 @@ export class BulkLink implements BulkPlug {
   private offered = false;
   private search: PathSearch | null = null;
   private stream: BulkStream | null = null;
-  /** the TCP stream while it is up */
-  private tcpStream: BulkStream | null = null;
+  /** the link's TCP streams while they are up (one, or the stripes of a long path) */
+  private readonly tcpStreams = new Set<BulkStream>();
   private readonly tcp: TcpLeg;
   private readonly netLog: NetLog;
   /** why blocks stay on the data channel (for the log and tests) */
@@ -91,10 +95,12 @@ export class BulkLink implements BulkPlug {
         remoteFingerprint: deps.remoteFingerprint,
         identity: deps.identity,
         peerHost: deps.peerHost ?? (() => null),
+        ...(deps.tcpStreams !== undefined ? { streams: deps.tcpStreams } : {}),
         netLog: tcpLog,
       },
       {
         up: (stream) => this.tcpUp(stream),
+        chose: (count, why) => count > 1 && deps.log(`tcp: the blocks are striped over ${count} TCP streams (${why})`),
         off: (reason) =>
           deps.log(
             `tcp: no TCP stream on this link: ${reason}; ${carrierAfterGivingUp({
@@ -120,15 +126,28 @@ export class BulkLink implements BulkPlug {
     return this.carrier.transport;
   }
 
+  /** Bulk streams carrying the blocks now (0: the data channel carries them). */
+  get streams(): number {
+    return this.carrier.streams;
+  }
+
   send(bytes: Uint8Array): Promise<void> {
     return this.carrier.send(bytes);
+  }
+
+  sendRequest(bytes: Uint8Array, id: number, size: number): Promise<void> {
+    return this.carrier.sendRequest(bytes, id, size);
+  }
+
+  answered(id: number): void {
+    this.carrier.answered(id);
   }
 
   onMessage(handler: (bytes: Uint8Array, replyOn?: Channel) => void): void {
     this.carrier.onMessage(handler);
   }
 
-  onLost(handler: (reason: string) => void): void {
+  onLost(handler: (reason: string, requests: number[]) => void): void {
     this.carrier.onLost(handler);
   }
 
@@ -173,11 +192,15 @@ export class BulkLink implements BulkPlug {
   }
 
   stats(): LinkStats {
-    const s = this.stream;
-    const t = this.tcpStream;
+    let bytesIn = this.doneIn + (this.stream?.bytesIn ?? 0);
+    let bytesOut = this.doneOut + (this.stream?.bytesOut ?? 0);
+    for (const t of this.tcpStreams) {
+      bytesIn += t.bytesIn;
+      bytesOut += t.bytesOut;
+    }
     return {
-      bytesIn: this.doneIn + (s?.bytesIn ?? 0) + (t?.bytesIn ?? 0),
-      bytesOut: this.doneOut + (s?.bytesOut ?? 0) + (t?.bytesOut ?? 0),
+      bytesIn,
+      bytesOut,
       inBytesPerSec: this.inRate.rate(),
       outBytesPerSec: this.outRate.rate(),
     };
@@ -191,7 +214,7 @@ export class BulkLink implements BulkPlug {
     this.tcp.close();
     this.carrier.close(reason);
     this.stream?.close(reason);
-    this.tcpStream?.close(reason);
+    for (const t of this.tcpStreams) t.close(reason);
   }
 
   private step(): void {
@@ -271,26 +294,33 @@ export class BulkLink implements BulkPlug {
     if (this.deps.cutAfterBytes !== undefined) this.cutLater(stream, this.deps.cutAfterBytes);
   }
 
-  /** A TCP stream is bound to the link: it carries the blocks from now on, and udx is not needed. */
+  /** A TCP stream is bound to the link: it carries the blocks from now on (beside the others), and udx is not needed. */
   private tcpUp(stream: BulkStream): void {
     if (this.state === 'closed') return stream.close('the link closed');
+    const first = this.tcpStreams.size === 0;
     const udxWas = this.state;
     this.state = 'superseded';
     this.search?.stop();
     this.search = null;
-    this.tcpStream = stream;
+    this.tcpStreams.add(stream);
     const where = stream.remoteAddress;
-    this.deps.log(`tcp: blocks go over a TCP stream${where ? ` to ${where}` : ''}${udxWas === 'up' ? ' (instead of udx)' : ''}`);
+    if (first) this.deps.log(`tcp: blocks go over a TCP stream${where ? ` to ${where}` : ''}${udxWas === 'up' ? ' (instead of udx)' : ''}`);
     this.sampleRates();
     stream.onClose((reason) => {
       this.doneIn += stream.bytesIn;
       this.doneOut += stream.bytesOut;
-      if (this.tcpStream === stream) this.tcpStream = null;
-      if (this.state !== 'closed') this.deps.log(`tcp: the TCP stream was lost (${reason}); blocks go over the data channel`);
+      this.tcpStreams.delete(stream);
+      if (this.state === 'closed') return;
+      const left = this.tcpStreams.size;
+      this.deps.log(
+        left
+          ? `tcp: a TCP stream was lost (${reason}); its requests go over the other ${left}`
+          : `tcp: the TCP stream was lost (${reason}); blocks go over the data channel`,
+      );
     });
-    // closes a udx stream that carried them until now (its requests in flight are sent again)
+    // the first closes a udx stream that carried them until now (its requests in flight are sent again)
     this.carrier.attach(stream, 'tcp');
-    if (this.deps.cutAfterBytes !== undefined) this.cutLater(stream, this.deps.cutAfterBytes);
+    if (first && this.deps.cutAfterBytes !== undefined) this.cutLater(stream, this.deps.cutAfterBytes);
   }
 
   private sampleRates(): void {

@@ -2,14 +2,22 @@
 // when a carrier lost them.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BulkCarrier, type BulkStreamLike } from './bulk-carrier.ts';
-import { planBulk, planTcp, tcpTarget, tlsRole } from './bulk-choice.ts';
+import { BulkCarrier, leastAsked, type BulkStreamLike } from './bulk-carrier.ts';
+import { MAX_TCP_STREAMS, forcedStripeCount, isLoopback, planBulk, planTcp, stripeCount, tcpTarget, tlsRole } from './bulk-choice.ts';
 import { BulkLink } from './bulk-link.ts';
 import type { Channel } from './pipe.ts';
 import { RequestTracker } from './request-tracker.ts';
-import type { BlockRequest, TcpOffer, UdxOffer } from '../protocol/messages.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  type BlockRequest,
+  type BlockResponse,
+  type BulkOffer,
+  type TcpOffer,
+  type UdxOffer,
+} from '../protocol/messages.ts';
 import { createDeviceCertificate } from '../keys/cert.ts';
-import { TcpBulkListener } from '../net/tcp-bulk.ts';
+import { TcpBulkListener, dialTcpBulk } from '../net/tcp-bulk.ts';
 import { waitFor } from '../net/test-support.ts';
 
 const offer = (streamId: number, candidates: string[]): UdxOffer => ({ type: 'udxOffer', streamId, token: new Uint8Array(16), candidates });
@@ -66,15 +74,21 @@ function recorder(): Channel & { sent: string[]; deliver(s: string): void } {
   };
 }
 
-function fakeStream(): BulkStreamLike & { sent: string[]; deliver(s: string): void; failSends: boolean } {
+function fakeStream(): BulkStreamLike & { sent: string[]; deliver(s: string): void; failSends: boolean; dyingSends: boolean } {
   let handler: ((b: Uint8Array) => void) | null = null;
   const closers: ((r: string) => void)[] = [];
   const s = {
     closed: false,
     failSends: false,
+    /** a send fails because the stream is closing (closed, not yet reported) */
+    dyingSends: false,
     sent: [] as string[],
     send: async (b: Uint8Array) => {
       if (s.failSends) throw new Error('stream gone');
+      if (s.dyingSends) {
+        s.closed = true;
+        throw new Error('stream closing');
+      }
       s.sent.push(Buffer.from(b).toString());
     },
     onMessage: (h: (b: Uint8Array) => void) => void (handler = h),
@@ -158,7 +172,7 @@ after(async () => {
 });
 
 /** Two devices' BulkLinks for one link, their offers passed to each other; udx off, TCP as given. */
-async function linkedPair(opts: { bTcp: boolean; closeBListener?: boolean }) {
+async function linkedPair(opts: { bTcp: boolean; closeBListener?: boolean; streams?: number; cutAAfter?: number }) {
   const [ca, cb] = [createDeviceCertificate(), createDeviceCertificate()];
   const open = async (c: typeof ca) => {
     const l = await TcpBulkListener.open({ identity: c, bindAddress: '127.0.0.1', log: () => undefined });
@@ -178,6 +192,8 @@ async function linkedPair(opts: { bTcp: boolean; closeBListener?: boolean }) {
     identity: () => ca,
     dataChannel: dcA,
     log: (m) => logs.a.push(m),
+    tcpStreams: opts.streams ?? null,
+    ...(opts.cutAAfter !== undefined ? { cutAfterBytes: opts.cutAAfter } : {}),
   });
   const b = new BulkLink({
     endpoint: null,
@@ -188,12 +204,14 @@ async function linkedPair(opts: { bTcp: boolean; closeBListener?: boolean }) {
     identity: () => cb,
     dataChannel: dcB,
     log: (m) => logs.b.push(m),
+    tcpStreams: opts.streams ?? null,
   });
   links.push(a, b);
   if (opts.closeBListener) await lb!.close();
-  a.start((m) => b.peerOffered(m));
-  b.start((m) => a.peerOffered(m));
-  return { a, b, dcA, dcB, logs };
+  const offers = { a: [] as BulkOffer[], b: [] as BulkOffer[] };
+  a.start((m) => (offers.a.push(m), b.peerOffered(m)));
+  b.start((m) => (offers.b.push(m), a.peerOffered(m)));
+  return { a, b, dcA, dcB, logs, lb, ca, cb, offers };
 }
 
 test('two links with TCP on both ends carry their blocks over a TCP stream both ways, the data channel untouched', async () => {
@@ -265,4 +283,171 @@ test('requests in flight are sent again, same id, when their carrier lost them; 
   assert.deepEqual(await p1, new Uint8Array(4).fill(1));
   assert.deepEqual(await p2, new Uint8Array(2).fill(2));
   assert.equal(tracker.inFlight, 0);
+});
+
+// ---- stripes: several TCP streams of one link --------------------------------------------------
+
+test('stripeCount: one stream on loopback and LAN round trips, a long path as many as its bandwidth-delay product needs windows, 2-4', () => {
+  const mib4 = 4 * 1024 * 1024;
+  assert.equal(stripeCount({ rttMs: 100, socketBufferBytes: mib4, loopback: true }), 1, 'loopback: the CPU is the limit');
+  assert.equal(stripeCount({ rttMs: 0.2, socketBufferBytes: mib4 }), 1);
+  assert.equal(stripeCount({ rttMs: 9.9, socketBufferBytes: mib4 }), 1, 'a LAN');
+  assert.equal(stripeCount({ rttMs: Number.NaN, socketBufferBytes: mib4 }), 1, 'no measurement: one');
+  // 1 Gbit/s x 20 ms = 2.5 MB: one 4 MiB buffer's window (~2.5 MB) holds it; the second is for loss
+  assert.equal(stripeCount({ rttMs: 20, socketBufferBytes: mib4 }), 2);
+  // x 50 ms = 6.25 MB: three windows
+  assert.equal(stripeCount({ rttMs: 50, socketBufferBytes: mib4 }), 3);
+  // x 100 ms = 12.5 MB: five windows, capped
+  assert.equal(stripeCount({ rttMs: 100, socketBufferBytes: mib4 }), MAX_TCP_STREAMS);
+  assert.equal(stripeCount({ rttMs: 300, socketBufferBytes: mib4 }), MAX_TCP_STREAMS);
+  // a kernel that lets one socket buffer 32 MiB needs no more windows at 100 ms
+  assert.equal(stripeCount({ rttMs: 100, socketBufferBytes: 32 * 1024 * 1024 }), 2);
+  assert.equal(forcedStripeCount(undefined), null);
+  assert.equal(forcedStripeCount(''), null);
+  assert.equal(forcedStripeCount('3'), 3);
+  assert.equal(forcedStripeCount('9'), MAX_TCP_STREAMS);
+  assert.equal(forcedStripeCount('0'), null);
+  assert.equal(forcedStripeCount('two'), null);
+  assert.ok(isLoopback('127.0.0.1') && isLoopback('::1') && isLoopback('::ffff:127.0.0.2'));
+  assert.ok(!isLoopback('10.0.0.1') && !isLoopback('fe80::1'));
+});
+
+test('the carrier spreads requests over its streams by bytes asked and not answered; a lost stream names only its own requests', async () => {
+  const dc = recorder();
+  const carrier = new BulkCarrier(dc);
+  carrier.onMessage(() => {});
+  const lost: { reason: string; requests: number[] }[] = [];
+  carrier.onLost((reason, requests) => lost.push({ reason, requests }));
+  const [s1, s2, s3] = [fakeStream(), fakeStream(), fakeStream()];
+  carrier.attach(s1, 'tcp');
+  carrier.attach(s2, 'tcp');
+  carrier.attach(s3, 'tcp');
+  assert.equal(carrier.streams, 3);
+  assert.ok(!s1.closed, 'a stripe of the same kind is added, not a replacement');
+  await carrier.sendRequest(Buffer.from('q1'), 1, 100);
+  await carrier.sendRequest(Buffer.from('q2'), 2, 100);
+  await carrier.sendRequest(Buffer.from('q3'), 3, 50);
+  // s3 has 50 bytes asked, the others 100: it takes the next
+  await carrier.sendRequest(Buffer.from('q4'), 4, 40);
+  assert.deepEqual([s1.sent, s2.sent, s3.sent], [['q1'], ['q2'], ['q3', 'q4']]);
+  carrier.answered(1);
+  await carrier.sendRequest(Buffer.from('q5'), 5, 10);
+  assert.deepEqual(s1.sent, ['q1', 'q5'], 'the answered stream is the emptiest');
+  s3.close('cut');
+  assert.deepEqual(lost, [{ reason: 'cut', requests: [3, 4] }]);
+  assert.equal(carrier.streams, 2);
+  assert.equal(carrier.transport, 'tcp');
+  // sent again: over a stream still up, never the data channel
+  await carrier.sendRequest(Buffer.from('q3'), 3, 50);
+  await carrier.sendRequest(Buffer.from('q4'), 4, 40);
+  assert.deepEqual(dc.sent, []);
+  assert.equal(s1.sent.length + s2.sent.length, 5);
+  // a send a stream refuses as it closes goes over another stream
+  s1.dyingSends = s2.dyingSends = true;
+  await carrier.send(Buffer.from('answer'));
+  assert.deepEqual(dc.sent, ['answer'], 'both refused it as they closed: the data channel took it');
+  s1.dyingSends = false;
+  (s1 as { closed: boolean }).closed = false;
+  (s2 as { closed: boolean }).closed = false;
+  s2.dyingSends = true;
+  await carrier.send(Buffer.from('answer 2'));
+  assert.ok(s1.sent.includes('answer 2'), 'the stream that refused it as it closed passed it on to the other');
+  s1.close('gone');
+  s2.close('gone');
+  assert.equal(carrier.transport, 'datachannel');
+  await carrier.sendRequest(Buffer.from('q6'), 6, 1);
+  assert.deepEqual(dc.sent, ['answer', 'q6']);
+  assert.equal(leastAsked([]), null);
+});
+
+/** Every request b gets is answered over the way it came with `size` bytes of `fill(id)`. */
+function answerAll(b: BulkLink, fill: (id: number) => number) {
+  const perStream = new Map<Channel, number>();
+  b.onMessage((bytes, replyOn) => {
+    const req = decodeMessage(bytes) as BlockRequest;
+    perStream.set(replyOn!, (perStream.get(replyOn!) ?? 0) + 1);
+    void replyOn!.send(encodeMessage({ type: 'response', id: req.id, status: 'ok', data: new Uint8Array(req.size).fill(fill(req.id)) }));
+  });
+  return perStream;
+}
+
+/** A tracker fetching from `a` as a device link does: requests by sendRequest, answers settled on the carrier, lost ones sent again. */
+function trackerOn(a: BulkLink): RequestTracker {
+  const tracker = new RequestTracker((m) => a.sendRequest(encodeMessage(m), m.id, m.size));
+  a.onMessage((bytes) => {
+    const res = decodeMessage(bytes) as BlockResponse;
+    a.answered(res.id);
+    tracker.answered(res);
+  });
+  a.onLost((_, requests) => tracker.resendPending(requests));
+  return tracker;
+}
+
+test('three TCP streams of one link carry 24 MiB of requests and answers whole, spread over all three', async () => {
+  const { a, b, dcA, dcB, logs } = await linkedPair({ bTcp: true, streams: 3 });
+  await waitFor(() => a.streams === 3 && b.streams === 3, 'three streams at both ends');
+  assert.ok(
+    logs.a.some((l) => l === 'tcp: the blocks are striped over 3 TCP streams (PEERFOLD_TCP_STREAMS)'),
+    logs.a.join('\n'),
+  );
+  const perStream = answerAll(b, (id) => id % 251);
+  const tracker = trackerOn(a);
+  const ac = new AbortController();
+  const got = await Promise.all(
+    Array.from({ length: 96 }, (_, i) => tracker.fetchChunk('ab'.repeat(20), 'f', new Uint8Array(32), i * 262144, 262144, ac.signal)),
+  );
+  for (const g of got) {
+    assert.ok(g instanceof Uint8Array && g.length === 262144);
+    // a 256 KiB chunk is two requests: each half filled by its own id
+    const first = g[0]!;
+    assert.ok(g.subarray(0, 1000).every((x) => x === first));
+  }
+  assert.equal(perStream.size, 3, 'every stream carried requests');
+  for (const n of perStream.values()) assert.ok(n >= 10, `a stream carried only ${n} requests`);
+  assert.deepEqual([dcA.sent, dcB.sent], [[], []], 'nothing over the data channel');
+  assert.equal(a.transport, 'tcp');
+});
+
+test('a stream killed mid-transfer loses nothing: its requests go over the other stripes', async () => {
+  // alpha's first stream is cut once 6 MiB came over it
+  const { a, b, dcA, logs } = await linkedPair({ bTcp: true, streams: 3, cutAAfter: 6 * 1024 * 1024 });
+  await waitFor(() => a.streams === 3 && b.streams === 3, 'three streams at both ends');
+  const want = new Map<number, number>();
+  answerAll(b, (id) => id % 253);
+  const tracker = trackerOn(a);
+  const ac = new AbortController();
+  const fetches = Array.from({ length: 128 }, (_, i) =>
+    tracker.fetchChunk('ab'.repeat(20), `f${i}`, new Uint8Array(32), 0, 200_000, ac.signal).then((g) => {
+      assert.ok(g instanceof Uint8Array && g.length === 200_000, `chunk ${i}: ${String(g)}`);
+      want.set(i, g[0]!);
+    }),
+  );
+  await Promise.all(fetches);
+  assert.equal(want.size, 128);
+  await waitFor(
+    () => logs.a.some((l) => /a TCP stream was lost \(fault injection.*\); its requests go over the other 2/.test(l)),
+    'the cut',
+  );
+  assert.equal(a.streams, 2);
+  assert.equal(a.transport, 'tcp');
+  assert.deepEqual(dcA.sent, [], 'the other stripes, not the data channel, took the requests');
+  assert.equal(tracker.inFlight, 0);
+});
+
+test('a stream that presents another device certificate is refused, even with the link tokens; the stripes stay', async () => {
+  const { a, b, lb, cb, offers } = await linkedPair({ bTcp: true, streams: 2 });
+  await waitFor(() => a.streams === 2 && b.streams === 2, 'two streams at both ends');
+  const aOffer = offers.a.find((m): m is TcpOffer => m.type === 'tcpOffer')!;
+  const bOffer = offers.b.find((m): m is TcpOffer => m.type === 'tcpOffer')!;
+  const intruder = createDeviceCertificate();
+  await assert.rejects(
+    dialTcpBulk('127.0.0.1', lb!.port, {
+      identity: intruder,
+      binding: { remoteFingerprint: cb.fingerprint, ourToken: aOffer.token, peerToken: bOffer.token },
+      bindTimeoutMs: 3_000,
+      log: () => undefined,
+    }),
+  );
+  assert.equal(b.streams, 2, 'no third stream was bound');
+  assert.equal(a.streams, 2);
 });

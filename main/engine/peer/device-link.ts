@@ -171,7 +171,7 @@ export class DeviceLink {
       send: (m) => this.sendOn(this.blocks, m),
       log: (m) => host.log(`${this.deviceName}: ${m}`),
     });
-    this.tracker = new RequestTracker((m) => this.sendOn(this.blocks, m), { budget: opts.flightBudget });
+    this.tracker = new RequestTracker((m) => this.sendRequest(m), { budget: opts.flightBudget });
     // a throw inside a timer would stop the daemon: every timer here is guarded
     this.timerLog = (_, m) => host.log(m);
     this.handshakeTimer = setTimeout(
@@ -185,7 +185,7 @@ export class DeviceLink {
     this.control.onMessage((bytes) => this.fromPeer('control', bytes));
     this.blocks.onMessage((bytes, replyOn) => this.fromPeer('blocks', bytes, replyOn));
     // a second carrier that failed may have swallowed requests or their answers: ask again
-    this.bulk?.onLost(() => this.tracker.resendPending());
+    this.bulk?.onLost((_, requests) => this.tracker.resendPending(requests));
     this.sendAll(this.control, this.handshake.start());
   }
 
@@ -204,6 +204,11 @@ export class DeviceLink {
   /** What carries the blocks right now. */
   get transport(): BlockCarrier {
     return this.bulk?.transport ?? 'datachannel';
+  }
+
+  /** Streams carrying the blocks: the bulk plug's (several TCP stripes on a long path), else the data channel (1). */
+  get bulkStreams(): number {
+    return this.bulk?.streams || 1;
   }
 
   /** Chunk requests this device has in flight on this link. */
@@ -488,6 +493,13 @@ export class DeviceLink {
     return channel.send(encodeMessage(msg));
   }
 
+  /** A block request: the bulk plug chooses which of its streams carries it. */
+  private sendRequest(msg: BlockRequest): Promise<void> {
+    if (!this.bulk) return this.sendOn(this.blocks, msg);
+    if (this.state === 'closed') return Promise.reject(new Error(`link closed: ${this.closeReason}`));
+    return this.bulk.sendRequest(encodeMessage(msg), msg.id, msg.size);
+  }
+
   /** Fire and forget, in order; a failed send ends the link. */
   private sendAll(channel: Channel, msgs: Message[]): void {
     let p = Promise.resolve();
@@ -639,8 +651,10 @@ export class DeviceLink {
       const sealing = this.sealedOn(msg.share);
       if (sealing) void this.serveSealed(sealing, msg, reply ?? ((m) => this.sendOn(this.blocks, m)));
       else this.server.handle(msg, reply);
-    } else if (msg.type === 'response') this.tracker.answered(msg as BlockResponse);
-    else this.close(`protocol violation: ${msg.type} on the data channel`);
+    } else if (msg.type === 'response') {
+      this.bulk?.answered(msg.id);
+      this.tracker.answered(msg as BlockResponse);
+    } else this.close(`protocol violation: ${msg.type} on the data channel`);
   }
 
   /** Fetches one chunk of a carried share from this peer; the caller verifies it. */

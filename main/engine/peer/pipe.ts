@@ -31,12 +31,18 @@ export type BlockCarrier = PeerTransport;
 /** A second carrier for a link's blocks: a Channel that sets itself up once the link is live. */
 export interface BulkPlug extends Channel {
   readonly transport: BlockCarrier;
+  /** streams of that transport carrying the blocks now (0 on the data channel) */
+  readonly streams: number;
   /** The link is live: `sendControl` carries this plug's messages to the peer over the link. */
   start(sendControl: (msg: BulkOffer) => void): void;
   /** the peer's udxOffer or tcpOffer arrived over the link */
   peerOffered(msg: BulkOffer): void;
-  /** called when messages the plug had accepted may not have arrived: send requests in flight again */
-  onLost(handler: (reason: string) => void): void;
+  /** A block request: the plug picks which of its streams carries it (by bytes asked and not answered). */
+  sendRequest(bytes: Uint8Array, id: number, size: number): Promise<void>;
+  /** the answer to request `id` arrived */
+  answered(id: number): void;
+  /** called when a stream the plug had given messages may not have delivered them: send `requests` (ids) again */
+  onLost(handler: (reason: string, requests: number[]) => void): void;
   close(reason: string): void;
   /** what went over the second carrier (the data channel's bytes are the pipe's) */
   stats(): LinkStats;

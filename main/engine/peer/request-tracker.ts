@@ -357,12 +357,23 @@ export class RequestTracker {
   }
 
   /**
-   * Sends every request still waiting for its answer again, same id: the carrier it went over
-   * failed and may have lost it or its answer. A second answer to one request is ignored.
+   * Sends requests still waiting for their answer again, same id: the carrier they went over
+   * failed and may have lost them or their answers. `only`: those ids (the ones a lost stream
+   * carried); default every one. A second answer to one request is ignored. Returns how many went.
    */
-  resendPending(): number {
+  resendPending(only?: readonly number[]): number {
     if (this.state === 'closed') return 0;
-    for (const [id, p] of this.pending) this.transmit(id, p.msg);
-    return this.pending.size;
+    if (!only) {
+      for (const [id, p] of this.pending) this.transmit(id, p.msg);
+      return this.pending.size;
+    }
+    let sent = 0;
+    for (const id of only) {
+      const p = this.pending.get(id);
+      if (!p) continue;
+      this.transmit(id, p.msg);
+      sent++;
+    }
+    return sent;
   }
 }

@@ -1,20 +1,24 @@
-// One link's TCP bulk stream (PROTOCOL.md, "Bulk streams"): both devices send a tcpOffer (the
+// One link's TCP bulk streams (PROTOCOL.md, "Bulk streams"): both devices send a tcpOffer (the
 // port of their listener, a one-time token); the link's dialer connects to the other's port at the
 // peer's address on the link's path, and both bind the TLS stream to the link with the tokens
-// (net/bulk-tls.ts). Whatever fails leaves the blocks to udx or the data channel (bulk-link.ts).
+// (net/bulk-tls.ts). On a long path the dialer then opens more streams the same way, bound by the
+// same certificates and tokens (stripes: one TCP stream moves at most one window per round trip,
+// bulk-choice.ts stripeCount); the listener takes up to MAX_TCP_STREAMS for the link. Whatever
+// fails leaves the blocks to the streams still up, then to udx or the data channel (bulk-link.ts).
 //
-//   waiting ──both offers──> dialing (client) ──TLS, tokens──> up ──stream lost──> off
+//   waiting ──both offers──> dialing (client) ──TLS, tokens──> up ──the last stream lost──> off
 //      │  └──────────────> listening (server) ──a bound connection──┘
 //      └─ off here or at the peer, a relayed path, a refused dial ──> off
+//   up: the client dials the extra stripes; the server binds more connections of the peer's, up to the cap
 //   any state ── the link closes ──> closed
 
 import { randomBytes } from 'node:crypto';
 import type { BulkStream, StreamBinding } from '../net/bulk-tls.ts';
 import { TOKEN_BYTES } from '../net/bulk-tls.ts';
 import { errorMessage, type NetLog } from '../net/log.ts';
-import { dialTcpBulk, type TcpBulkListener, type TcpIdentity } from '../net/tcp-bulk.ts';
+import { dialTcpBulk, tcpSendBufferMax, type TcpBulkListener, type TcpIdentity } from '../net/tcp-bulk.ts';
 import type { TcpOffer } from '../protocol/messages.ts';
-import { planTcp } from './bulk-choice.ts';
+import { MAX_TCP_STREAMS, forcedStripeCount, isLoopback, planTcp, stripeCount } from './bulk-choice.ts';
 
 export type TcpLegState = 'waiting' | 'dialing' | 'listening' | 'up' | 'off' | 'closed';
 
@@ -28,12 +32,16 @@ export interface TcpLegDeps {
   identity: () => TcpIdentity;
   /** the peer's address on the link's path when it is direct (bulk-choice.ts tcpTarget) */
   peerHost: () => string | null;
+  /** how many streams the dialer opens, whatever the path (PEERFOLD_TCP_STREAMS); default: chosen from the path */
+  streams?: number | null;
   netLog: NetLog;
 }
 
 export interface TcpLegEvents {
-  /** a bound stream: blocks may go over it */
+  /** a bound stream (the first, or one more stripe): blocks may go over it */
   up(stream: BulkStream): void;
+  /** the dialer chose how many streams to open (logged by the caller) */
+  chose?(count: number, why: string): void;
   /** no TCP stream on this link (logged by the caller) */
   off(reason: string): void;
 }
@@ -46,6 +54,8 @@ export class TcpLeg {
   private peerArrived: ((offer: TcpOffer | null) => void) | null = null;
   private readonly peerOffer: Promise<TcpOffer | null>;
   private unlisten: (() => void) | null = null;
+  /** the streams bound to the link and not closed */
+  private readonly live = new Set<BulkStream>();
 
   constructor(
     private readonly deps: TcpLegDeps,
@@ -56,6 +66,11 @@ export class TcpLeg {
 
   get current(): TcpLegState {
     return this.state;
+  }
+
+  /** Streams bound and open now. */
+  get streams(): number {
+    return this.live.size;
   }
 
   /** This device's offer. A server starts waiting for the peer's connection before it goes out. */
@@ -83,7 +98,7 @@ export class TcpLeg {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.unlisten?.();
+    this.stopListening();
     this.peerArrived?.(null);
   }
 
@@ -97,20 +112,48 @@ export class TcpLeg {
       return;
     }
     this.state = 'dialing';
-    const binding = this.bindingNow()!;
-    dialTcpBulk(plan.host, plan.port, { identity: this.deps.identity(), binding, log: this.deps.netLog }).then(
+    let rttMs = Infinity;
+    this.dial(plan.host, plan.port, (ms) => (rttMs = ms)).then(
       (stream) => {
         if (this.state !== 'dialing') return stream.close('the link closed');
         this.up(stream);
+        this.stripe(plan.host, plan.port, rttMs);
       },
       (err) => this.giveUp(errorMessage(err)),
     );
   }
 
+  private dial(host: string, port: number, connected?: (ms: number) => void): Promise<BulkStream> {
+    return dialTcpBulk(host, port, { identity: this.deps.identity(), binding: this.bindingNow()!, connected, log: this.deps.netLog });
+  }
+
+  /** The first stream is up: open as many more as the path needs, bound the same way. */
+  private stripe(host: string, port: number, rttMs: number): void {
+    const forced = this.deps.streams === undefined ? forcedStripeCount(process.env.PEERFOLD_TCP_STREAMS) : this.deps.streams;
+    const bufferBytes = tcpSendBufferMax();
+    const count = forced ?? stripeCount({ rttMs, socketBufferBytes: bufferBytes, loopback: isLoopback(host) });
+    const why =
+      forced !== null
+        ? 'PEERFOLD_TCP_STREAMS'
+        : `RTT ${rttMs.toFixed(1)} ms, ${(bufferBytes / 1048576).toFixed(1)} MiB socket buffer${isLoopback(host) ? ', loopback' : ''}`;
+    this.events.chose?.(count, why);
+    for (let i = 1; i < count; i++)
+      this.dial(host, port).then(
+        (stream) => {
+          if (this.state !== 'up') return stream.close(this.state === 'closed' ? 'the link closed' : 'the link is off TCP');
+          this.up(stream);
+        },
+        (err) => this.deps.netLog('warn', `one more TCP stream could not be opened (${errorMessage(err)}); the others carry the blocks`),
+      );
+  }
+
   /** For the listener: what binds a connection from the peer, once its offer is here. */
   private async binding(): Promise<StreamBinding | null> {
     if (this.state === 'closed' || this.state === 'off') return null;
-    if (!(await this.peerOffer) || (this.state as TcpLegState) !== 'listening') return null;
+    if (!(await this.peerOffer)) return null;
+    // the first stream while listening, the peer's further stripes while up
+    const now = this.state as TcpLegState;
+    if (now !== 'listening' && now !== 'up') return null;
     return this.bindingNow();
   }
 
@@ -120,26 +163,36 @@ export class TcpLeg {
   }
 
   private accepted(stream: BulkStream): void {
-    if (this.state !== 'listening') return stream.close(this.state === 'closed' ? 'the link closed' : 'not expected');
+    if (this.state !== 'listening' && this.state !== 'up')
+      return stream.close(this.state === 'closed' ? 'the link closed' : 'not expected');
+    if (this.live.size >= MAX_TCP_STREAMS) return stream.close(`more than ${MAX_TCP_STREAMS} TCP streams on one link`);
     this.up(stream);
   }
 
   private up(stream: BulkStream): void {
     this.state = 'up';
-    // one stream per link: a second connection is not bound to it
-    this.unlisten?.();
-    this.unlisten = null;
+    this.live.add(stream);
+    // the listener binds more of the peer's stripes until the cap; none after the last is gone
+    if (this.live.size >= MAX_TCP_STREAMS) this.stopListening();
     stream.onClose(() => {
-      if (this.state === 'up') this.state = 'off';
+      this.live.delete(stream);
+      if (this.state === 'up' && this.live.size === 0) {
+        this.state = 'off';
+        this.stopListening();
+      }
     });
     this.events.up(stream);
+  }
+
+  private stopListening(): void {
+    this.unlisten?.();
+    this.unlisten = null;
   }
 
   private giveUp(reason: string): void {
     if (this.state === 'closed' || this.state === 'off') return;
     this.state = 'off';
-    this.unlisten?.();
-    this.unlisten = null;
+    this.stopListening();
     this.peerArrived?.(null);
     this.events.off(reason);
   }
