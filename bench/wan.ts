@@ -260,7 +260,8 @@ async function peerfoldRow(
         return sb.state === 'idle' && !sb.needFiles && !sb.pulling.length && sb.localFiles >= want.files;
       },
       note: async (run) => {
-        run.transport = (await b.call('peers', {})).find((p) => p.connected)?.transport;
+        const peer = (await b.call('peers', {})).find((p) => p.connected);
+        run.transport = peer && `${peer.transport}${(peer.streams ?? 1) > 1 ? ` x${peer.streams}` : ''}`;
         return ` (chunks over ${run.transport})`;
       },
     };
