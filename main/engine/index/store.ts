@@ -34,6 +34,11 @@ import type {
   VersionVector,
 } from './rows.ts';
 
+/** changed paths a share keeps before its next need pass reads every path instead */
+const CHANGED_PATHS_CAP = 25_000;
+/** path ids per query of entriesForPathIds (SQLite's default limit is 999 parameters) */
+const PATH_ID_BATCH = 500;
+
 const TYPE_CODE: Record<FileType, number> = { file: 0, dir: 1, symlink: 2 };
 const TYPE_NAME: readonly FileType[] = ['file', 'dir', 'symlink'];
 
@@ -157,6 +162,12 @@ export class IndexStore {
    * row of the share (at 100,000 files a scan spent more time counting than scanning).
    */
   private readonly localCounts = new Map<number, FileCounts>();
+  /**
+   * Per share number, the paths whose rows were written since the last takeChangedPaths() (the
+   * puller's need pass reads only those), or 'all' when that cannot be said. A share that was never
+   * asked is not tracked: its first take is 'all'.
+   */
+  private readonly changedPaths = new Map<number, Set<number> | 'all'>();
 
   /** Opens the index database in `dir` (the home folder's index directory) with this module's schema. */
   static async open(dir: string, localDeviceId: string, options: Omit<DurableDbOptions, 'migrations'> = {}): Promise<OpenIndexResult> {
@@ -177,6 +188,7 @@ export class IndexStore {
       this.writerKeyByNo.clear();
       this.lastWriterKey = null;
       this.localCounts.clear();
+      for (const no of this.changedPaths.keys()) this.changedPaths.set(no, 'all');
     });
     const stored = db.get<{ value: SqlValue }>("SELECT value FROM meta WHERE key = 'local_device'");
     if (stored?.value !== localDeviceId) {
@@ -310,6 +322,7 @@ export class IndexStore {
     });
     this.shareNoById.delete(id);
     this.localCounts.delete(no);
+    this.changedPaths.delete(no);
     return true;
   }
 
@@ -336,6 +349,7 @@ export class IndexStore {
     const shareNo = this.shareNo(r.shareId);
     const devNo = this.deviceNo(r.deviceId);
     const pathId = this.pathId(shareNo, r.path);
+    this.noteChanged(shareNo, pathId);
     const local = r.deviceId === this.localDeviceId;
     const chunks = encodeChunks(r.chunks);
     const version = encodeVersion(r.version, (id) => this.deviceNo(id));
@@ -427,6 +441,7 @@ export class IndexStore {
           const pathId = this.db.rows('SELECT id FROM paths WHERE share_no = ? AND path = ?', [shareNo, path])[0]?.[0] as
             number | undefined;
           if (pathId === undefined) continue;
+          this.noteChanged(shareNo, pathId);
           const old = this.db.rows(SQL.oldLocal, [pathId, devNo])[0];
           this.noteLocalChunks(pathId, old, null);
           this.countLocal(shareNo, old, -1);
@@ -606,6 +621,63 @@ export class IndexStore {
     }
   }
 
+  // ---- what changed since the last need pass ----------------------------------------------------
+
+  /** A written path, for the share's next takeChangedPaths() (when someone is asking). */
+  private noteChanged(shareNo: number, pathId: number): void {
+    const c = this.changedPaths.get(shareNo);
+    if (c === undefined || c === 'all') return;
+    c.add(pathId);
+    // past this many a pass over every path costs about as much, and the set stops growing
+    if (c.size > CHANGED_PATHS_CAP) this.changedPaths.set(shareNo, 'all');
+  }
+
+  /**
+   * The ids of the share's paths whose entries (any device's) were written or removed since the
+   * last call, or 'all' when every path must be read again (the first call, a forgotten device, a
+   * rolled-back transaction, very many changes). A written path may not have changed (a rolled-back
+   * batch, an entry written again as it was): reading it again costs a little, missing one would
+   * cost a wrong need.
+   */
+  takeChangedPaths(shareId: string): number[] | 'all' {
+    const no = this.lookupShareNo(shareId);
+    if (no === undefined) return 'all';
+    const c = this.changedPaths.get(no);
+    this.changedPaths.set(no, new Set());
+    return c === undefined || c === 'all' ? 'all' : [...c];
+  }
+
+  /**
+   * Every device's records for some paths of a share, by path id (takeChangedPaths), grouped as
+   * iterateByPath groups them; a path with no entries left comes with none. Ids of paths no longer
+   * in the index are left out.
+   */
+  entriesForPathIds(shareId: string, ids: readonly number[]): PathEntries[] {
+    const shareNo = this.lookupShareNo(shareId);
+    if (shareNo === undefined) return [];
+    const out: PathEntries[] = [];
+    for (let at = 0; at < ids.length; at += PATH_ID_BATCH) {
+      const batch = ids.slice(at, at + PATH_ID_BATCH);
+      const rows = this.db.rows(
+        `SELECT ${FILE_COLS}, p.id FROM paths p LEFT JOIN files f ON f.path_id = p.id
+         WHERE p.share_no = ? AND p.id IN (${batch.map(() => '?').join(',')}) ORDER BY p.id, f.device_no`,
+        [shareNo, ...batch],
+      );
+      let group: PathEntries | null = null;
+      let groupId = -1;
+      for (const r of rows) {
+        const id = r[r.length - 1] as number;
+        if (!group || groupId !== id) {
+          group = { path: r[0] as string, entries: [] };
+          groupId = id;
+          out.push(group);
+        }
+        if (r[1] !== null) group.entries.push(this.decodeFile(shareId, r));
+      }
+    }
+    return out;
+  }
+
   /** Counts of one device's non-deleted entries in a share. */
   counts(shareId: string, deviceId: string): FileCounts {
     const out: FileCounts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
@@ -736,6 +808,8 @@ export class IndexStore {
     const shareNo = this.lookupShareNo(shareId);
     const devNo = this.lookupDeviceNo(deviceId);
     if (shareNo === undefined || devNo === undefined) return;
+    // every path it had an entry for changes, and some paths go: the next need pass reads them all
+    if (this.changedPaths.has(shareNo)) this.changedPaths.set(shareNo, 'all');
     this.db.transaction(() => {
       this.db.run('DELETE FROM files WHERE share_no = ? AND device_no = ?', [shareNo, devNo]);
       this.db.run('DELETE FROM peers WHERE share_no = ? AND device_no = ?', [shareNo, devNo]);

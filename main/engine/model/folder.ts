@@ -208,7 +208,10 @@ export class Folder {
   /** Paused or resumed (the row was updated): transfers stop, or the share looks at its need again. */
   pauseChanged(): void {
     if (this.row.paused) this.puller.abortTransfers();
-    else this.syncSoon();
+    else {
+      this.puller.fullPassNext();
+      this.syncSoon();
+    }
     this.updateState();
   }
 
@@ -498,6 +501,8 @@ export class Folder {
         this.lastScanAt = Date.now();
         // derived afresh after a full scan: device names, archived files removed by hand
         this.conflictCache = null;
+        // the need is looked at afresh too, not only where the index says entries changed
+        this.puller.fullPassNext();
         // a failed pull whose cause may have gone (space freed, permissions changed) is tried now
         if (await this.puller.rescanned()) this.loop.requestPull();
       }

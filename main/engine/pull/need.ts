@@ -1,6 +1,7 @@
 // What this device needs of a share: every path where its own entry differs from the global one
 // (sync/decide), in the order the puller carries it out, plus the share's totals for status.
 import type { FileRecord, PathEntries } from '../index/rows.ts';
+import type { IndexStore } from '../index/store.ts';
 import { decide, type Decision } from '../sync/decide.ts';
 import { readOnlyChange, sharedGlobal } from '../sync/read-only.ts';
 import { tempRelPath } from './file-puller.ts';
@@ -63,50 +64,215 @@ export function decisionKey(local: FileRecord | undefined, global: FileRecord): 
   return `${JSON.stringify(global.version)}|${global.deleted}|${local ? `${local.sequence}:${JSON.stringify(local.version)}` : '-'}`;
 }
 
+/** What an unchanged path adds to a need pass, kept between passes (NeedBook). */
+interface PathNeed {
+  /** the global entry's contribution to the share's files and bytes less the local entry's */
+  files: number;
+  bytes: number;
+  /** on a read-only share: changed here, and accepted by no other device */
+  localChange: boolean;
+  need: {
+    planned: PlannedPath;
+    /** decisionKey(): a failed pull waits only while its decision stays the same */
+    key: string;
+    counted: boolean;
+    bytes: number;
+    temp: string | null;
+    unsafe: string | null;
+  } | null;
+}
+
+/** A path's figures as a file or symlink (not deleted, not a folder): counted, and bytes of files. */
+function counted(e: FileRecord | undefined): boolean {
+  return !!e && !e.deleted && e.type !== 'dir';
+}
+
+/** What one path adds to a need pass, from all devices' entries for it; null when nothing. */
+function pathNeed(path: string, entries: readonly FileRecord[], self: string, readOnly: boolean): PathNeed | null {
+  const global = sharedGlobal(entries, self, readOnly);
+  const local = entries.find((e) => e.deviceId === self);
+  const localChange = readOnly && readOnlyChange(local, global) !== null;
+  // the local entry's figures are the store's kept counts (IndexStore.counts: files + symlinks,
+  // bytes of files), so a path adds only where the global entry's differ
+  const files = (counted(global) ? 1 : 0) - (counted(local) ? 1 : 0);
+  const bytes = (counted(global) ? global!.size : 0) - (counted(local) && local!.type === 'file' ? local!.size : 0);
+  const decision = decide(local, global, self);
+  if (decision.kind === 'none' || !global) return files || bytes || localChange ? { files, bytes, localChange, need: null } : null;
+  const fetchesFile = decision.kind === 'fetch' && global.type === 'file';
+  return {
+    files,
+    bytes,
+    localChange,
+    need: {
+      planned: { path, kind: decision.kind, type: global.type, size: global.size },
+      key: decisionKey(local, global),
+      counted: decision.kind !== 'adopt' && global.type !== 'dir',
+      bytes: fetchesFile ? global.size : 0,
+      temp: fetchesFile ? tempRelPath(path, contentHashOf(global)) : null,
+      unsafe: unsafeRemotePath(path),
+    },
+  };
+}
+
 /**
- * Walks every path of a share once. `failures` learns which paths are no longer needed and which
- * names this file system cannot hold; paths waiting after a failure are counted but not planned.
+ * Orders paths as the index does (SQLite compares text as UTF-8 bytes, i.e. by code point; JS
+ * compares UTF-16 units, which puts U+E000..U+FFFF after the surrogates of higher code points).
+ */
+export function comparePaths(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
+    if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** The local entries' figures, as IndexStore.counts gives them for the local device. */
+export interface LocalTotals {
+  files: number;
+  bytes: number;
+}
+
+/**
+ * What a share needs, kept between need passes: only the paths that add something (a decision,
+ * a global entry unlike the local one, a local change of a read-only share), so that a pass after
+ * a few paths changed reads those paths only. Every decision is the one a pass over every path
+ * makes (need.test.ts compares them on random indexes); the local entries' totals come from the
+ * store (kept up to date by its writes), the rest from the kept paths.
+ */
+export class NeedBook {
+  private readonly paths = new Map<string, PathNeed>();
+  /** the kept paths in index order (may still hold paths since dropped: skipped when read) */
+  private order: string[] = [];
+  /** paths kept since `order` was last sorted */
+  private readonly added = new Set<string>();
+
+  constructor(
+    readonly self: string,
+    readonly readOnly: boolean,
+  ) {}
+
+  /** A book of every path of a share, with the local entries' totals it read on the way. */
+  static full(all: Iterable<PathEntries>, self: string, readOnly: boolean): { book: NeedBook; local: LocalTotals } {
+    const book = new NeedBook(self, readOnly);
+    const local: LocalTotals = { files: 0, bytes: 0 };
+    for (const { path, entries } of all) {
+      const own = entries.find((e) => e.deviceId === self);
+      if (counted(own)) {
+        local.files++;
+        if (own!.type === 'file') local.bytes += own!.size;
+      }
+      const n = pathNeed(path, entries, self, readOnly);
+      if (n) {
+        book.paths.set(path, n);
+        book.order.push(path); // iterateByPath reads in index order
+      }
+    }
+    return { book, local };
+  }
+
+  /** Some paths' entries as they are now (a path without entries left: an empty list). */
+  update(changed: Iterable<PathEntries>): void {
+    for (const { path, entries } of changed) {
+      const n = entries.length ? pathNeed(path, entries, this.self, this.readOnly) : null;
+      if (!n) this.paths.delete(path);
+      else {
+        if (!this.paths.has(path)) this.added.add(path);
+        this.paths.set(path, n);
+      }
+    }
+  }
+
+  /** Paths kept (tests and benches). */
+  get size(): number {
+    return this.paths.size;
+  }
+
+  /**
+   * The need, in index order. `failures` learns which paths are no longer needed and which names
+   * this file system cannot hold; paths waiting after a failure are counted but not planned.
+   */
+  plan(local: LocalTotals, failures: RetryBook, now: number): Need {
+    this.sort();
+    const items: PlannedPath[] = [];
+    const needed = new Set<string>();
+    const ownedTemps = new Set<string>();
+    const totals: NeedTotals = { globalFiles: local.files, globalBytes: local.bytes, needFiles: 0, needBytes: 0, localChanges: 0 };
+    for (const path of this.order) {
+      const p = this.paths.get(path);
+      if (!p) continue;
+      totals.globalFiles += p.files;
+      totals.globalBytes += p.bytes;
+      if (p.localChange) totals.localChanges++;
+      const n = p.need;
+      if (!n) continue;
+      needed.add(path);
+      if (n.counted) totals.needFiles++;
+      totals.needBytes += n.bytes;
+      if (n.temp !== null) ownedTemps.add(n.temp);
+      if (n.unsafe !== null) {
+        failures.refused(path, `not synced: ${n.unsafe}`);
+        continue;
+      }
+      if (failures.waiting(path, n.key, now)) continue;
+      items.push(n.planned);
+    }
+    failures.keepOnly(needed);
+    return { items, totals, ownedTemps };
+  }
+
+  /** Merges the paths kept since the last pass into the ordered list, and drops those gone. */
+  private sort(): void {
+    if (!this.added.size && this.order.length <= 2 * this.paths.size + 64) return;
+    const fresh = [...this.added].filter((p) => this.paths.has(p)).sort(comparePaths);
+    const old = this.order.filter((p) => this.paths.has(p) && !this.added.has(p));
+    this.added.clear();
+    const out: string[] = new Array<string>(old.length + fresh.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < old.length && j < fresh.length) out[k++] = comparePaths(old[i]!, fresh[j]!) <= 0 ? old[i++]! : fresh[j++]!;
+    while (i < old.length) out[k++] = old[i++]!;
+    while (j < fresh.length) out[k++] = fresh[j++]!;
+    this.order = out;
+  }
+}
+
+/** What a need pass reads of the index. */
+export type NeedSource = Pick<IndexStore, 'iterateByPath' | 'takeChangedPaths' | 'entriesForPathIds' | 'counts'>;
+
+/**
+ * `book` brought up to date with the index: from the paths changed since the last pass, or from
+ * every path when the store cannot say which changed (the first pass, a forgotten device, very
+ * many changes), when there is no book, or when the share became read-only or read-write.
+ */
+export function updateNeedBook(
+  book: NeedBook | null,
+  store: NeedSource,
+  shareId: string,
+  self: string,
+  readOnly: boolean,
+): { book: NeedBook; local: LocalTotals } {
+  const changed = store.takeChangedPaths(shareId);
+  if (!book || changed === 'all' || book.readOnly !== readOnly) return NeedBook.full(store.iterateByPath(shareId), self, readOnly);
+  book.update(store.entriesForPathIds(shareId, changed));
+  // the local entries' totals as the store keeps them, not read row by row
+  const c = store.counts(shareId, self);
+  return { book, local: { files: c.files + c.symlinks, bytes: c.bytes } };
+}
+
+/**
+ * A need pass over every path of a share. `failures` learns which paths are no longer needed and
+ * which names this file system cannot hold; paths waiting after a failure are counted but not planned.
  */
 /** `readOnly`: the share is read-only here, so it syncs to its peers' versions (sync/read-only.ts). */
 export function computeNeed(paths: Iterable<PathEntries>, self: string, failures: RetryBook, now: number, readOnly = false): Need {
-  const items: PlannedPath[] = [];
-  const needed = new Set<string>();
-  const ownedTemps = new Set<string>();
-  const totals: NeedTotals = { globalFiles: 0, globalBytes: 0, needFiles: 0, needBytes: 0, localChanges: 0 };
-  for (const { path, entries } of paths) {
-    const global = sharedGlobal(entries, self, readOnly);
-    if (
-      readOnly &&
-      readOnlyChange(
-        entries.find((e) => e.deviceId === self),
-        global,
-      )
-    )
-      totals.localChanges++;
-    if (!global) continue;
-    if (!global.deleted && global.type !== 'dir') {
-      totals.globalFiles++;
-      totals.globalBytes += global.size;
-    }
-    const local = entries.find((e) => e.deviceId === self);
-    const decision = decide(local, global, self);
-    if (decision.kind === 'none') continue;
-    needed.add(path);
-    if (decision.kind !== 'adopt' && global.type !== 'dir') totals.needFiles++;
-    if (decision.kind === 'fetch' && global.type === 'file') {
-      totals.needBytes += global.size;
-      ownedTemps.add(tempRelPath(path, contentHashOf(global)));
-    }
-    const unsafe = unsafeRemotePath(path);
-    if (unsafe) {
-      failures.refused(path, `not synced: ${unsafe}`);
-      continue;
-    }
-    if (failures.waiting(path, decisionKey(local, global), now)) continue;
-    items.push({ path, kind: decision.kind, type: global.type, size: global.size });
-  }
-  failures.keepOnly(needed);
-  return { items, totals, ownedTemps };
+  const { book, local } = NeedBook.full(paths, self, readOnly);
+  return book.plan(local, failures, now);
 }
 
 export function planPull(items: readonly PlannedPath[]): PullPlan {

@@ -26,8 +26,9 @@ import {
 import type { ChunkSwarm } from './chunk-source.ts';
 import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from './file-puller.ts';
 import {
-  computeNeed,
   contentHashOf,
+  updateNeedBook,
+  type NeedBook,
   decisionKey,
   planPull,
   resolvePlanned,
@@ -43,7 +44,10 @@ import { archiveReplaced } from './archive-replaced.ts';
 
 export type { ChunkSwarm } from './chunk-source.ts';
 
-export type PullerStore = Pick<IndexStore, 'iterateByPath' | 'entriesForPath' | 'getFile' | 'findChunk' | 'getShare'>;
+export type PullerStore = Pick<
+  IndexStore,
+  'iterateByPath' | 'entriesForPath' | 'getFile' | 'findChunk' | 'getShare' | 'takeChangedPaths' | 'entriesForPathIds' | 'counts'
+>;
 
 export interface PullerContext {
   shareId: string;
@@ -126,6 +130,8 @@ export class Puller {
   private readonly temps = new Set<string>();
   /** the temp files the last need pass still wants (an interrupted pull resumes from them) */
   private ownedTemps = new Set<string>();
+  /** what the share needed at the last need pass; the next reads only the paths changed since (null: all) */
+  private book: NeedBook | null = null;
   /** duration and end (performance.now()) of the last need pass */
   private lastNeedMs = 0;
   private lastNeedAt = 0;
@@ -142,6 +148,16 @@ export class Puller {
 
   /** Local or peer entries changed: the next turn works from a new need pass. */
   indexChanged(): void {
+    this.stale = true;
+  }
+
+  /**
+   * The next need pass reads every path of the share, not only those changed since the last one
+   * (a full rescan, an unpaused share): what the index says is looked at afresh, whatever the
+   * bookkeeping of changes says.
+   */
+  fullPassNext(): void {
+    this.book = null;
     this.stale = true;
   }
 
@@ -187,7 +203,9 @@ export class Puller {
     const started = performance.now();
     this.ctx.flush();
     this.stale = false;
-    const need = computeNeed(this.ctx.store.iterateByPath(this.ctx.shareId), this.ctx.self, this.failures, this.now(), this.ctx.readOnly());
+    const next = updateNeedBook(this.book, this.ctx.store, this.ctx.shareId, this.ctx.self, this.ctx.readOnly());
+    this.book = next.book;
+    const need = next.book.plan(next.local, this.failures, this.now());
     this.ownedTemps = need.ownedTemps;
     this.summary = { ...need.totals, pulling: this.progress(), errors: this.failures.errors() };
     this.lastNeedAt = performance.now();
