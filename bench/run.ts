@@ -3,7 +3,7 @@
 //   delta rename many), reconnect, addshare, links (= reconnect addshare; issue 8), syncthing (the
 //   same scan and sync parts run by Syncthing, skipped with the reason when it is not installed).
 //   scale (issue 11: 10,000 and 100,000 files side by side, Syncthing beside; BENCH_SCALE_FILES=10000,100000,
-//   BENCH_SCALE_PROGRAMS=syncthing,peerfold) runs
+//   BENCH_SCALE_PROGRAMS=syncthing,peerfold, BENCH_SCALE_CAP_MIN=120, BENCH_SCALE_TOGETHER=1) runs
 //   only when named: it takes about 40 minutes here. No PART runs all the others. Syncthing runs the scan and sync parts that were asked for (all of them
 //   when only `syncthing` is named). encrypted (issue 9): to a read-write and to an encrypted device,
 //   taking turns (BENCH_ENCRYPTED_MB, BENCH_ENCRYPTED_ROUNDS). wan (issue 13: Peerfold and Syncthing
@@ -178,7 +178,7 @@ if (want('relay')) {
 if (want('scale')) {
   const scaleSizes = (process.env.BENCH_SCALE_FILES ?? '10000,100000').split(',').map(Number);
   const programs = new Set((process.env.BENCH_SCALE_PROGRAMS ?? 'syncthing,peerfold').split(',') as ('peerfold' | 'syncthing')[]);
-  const r = await benchScale({ sizes: scaleSizes, programs, fromSource, log });
+  const r = await benchScale({ sizes: scaleSizes, programs, together: process.env.BENCH_SCALE_TOGETHER === '1', fromSource, log });
   results.scale = r;
   emit('scale', { sizes: r }, () => printScale(r));
 }

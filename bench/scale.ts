@@ -6,12 +6,17 @@
 //   BENCH_SCALE_FILES=10000,100000        the sizes (files of 1-16 KiB, 100 per folder)
 //   BENCH_SCALE_PROGRAMS=syncthing,peerfold  which programs (both by default; syncthing is skipped
 //                                          with the reason when it is not installed)
+//   BENCH_SCALE_CAP_MIN=120                 the longest a scan or a new device may take (per program
+//                                          and size): past it the row says how far it got, and the
+//                                          run goes on
+//   BENCH_SCALE_TOGETHER=1                  both programs at once at each size (the same minutes and
+//                                          load for both, on a machine whose load moves a lot)
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sleep, waitUntil, type Device } from '../e2e/harness.ts';
+import { sleep, type Device } from '../e2e/harness.ts';
 import { benchCluster, benchDeviceEnv, dirBytes, fmt, KiB, mb, now, peakRssOf } from './lib.ts';
 import { api, pidOf, status, SyncthingCluster, type Instance } from './syncthing.ts';
 
@@ -20,6 +25,8 @@ export interface ProgramScale {
   scanSeconds: number;
   /** a new device joins and gets everything */
   syncSeconds: number;
+  /** set when the scan or the new device was cut at the cap: how far it got (its seconds are the cap) */
+  capped?: string;
   sourcePeakRssMB: number;
   receiverPeakRssMB: number;
   /** resident memory once idle (hash workers gone) minus the same daemon's before it shared anything, per file */
@@ -63,30 +70,39 @@ function makeSmallFiles(root: string, files: number): number {
   return total;
 }
 
+/** The longest one phase (a scan, a new device) may take before the row says how far it got. */
+const CAP_MS = Number(process.env.BENCH_SCALE_CAP_MIN ?? 120) * 60_000;
+
 /**
  * Polls `progress` until it says done, logging where it stands every minute (a run cut short
- * still says how far it got).
+ * still says how far it got). At the cap it stops waiting: null when done, else where it stood.
  */
-async function until(what: string, log: (s: string) => void, progress: () => Promise<{ done: boolean; said: string }>): Promise<void> {
+async function until(
+  what: string,
+  log: (s: string) => void,
+  progress: () => Promise<{ done: boolean; said: string }>,
+): Promise<string | null> {
   const t0 = now();
   let lastLog = t0;
-  await waitUntil(
-    what,
-    async () => {
-      const p = await progress();
-      if (!p.done && now() - lastLog > 60_000) {
-        lastLog = now();
-        log(`scale: waiting for ${what}: ${p.said} after ${fmt((lastLog - t0) / 1000, 0)} s (load ${fmt(loadavg()[0]!)})`);
-      }
-      return p.done;
-    },
-    7_200_000,
-    1000, // status reads the index: polling fast would slow what is measured
-  );
+  let said = '';
+  for (;;) {
+    const p = await progress().catch((err: Error) => ({ done: false, said: `status failed: ${err.message}` }));
+    if (p.done) return null;
+    said = p.said;
+    if (now() - t0 > CAP_MS) {
+      log(`scale: gave up waiting for ${what} at the cap: ${said} after ${fmt((now() - t0) / 1000, 0)} s (load ${fmt(loadavg()[0]!)})`);
+      return `${said} after ${fmt((now() - t0) / 1000, 0)} s (cap)`;
+    }
+    if (now() - lastLog > 60_000) {
+      lastLog = now();
+      log(`scale: waiting for ${what}: ${said} after ${fmt((lastLog - t0) / 1000, 0)} s (load ${fmt(loadavg()[0]!)})`);
+    }
+    await sleep(1000); // status reads the index: polling fast would slow what is measured
+  }
 }
 
 /** Waits for idle with at least `files` local files. */
-function settled(d: Device, shareId: string, files: number, log: (s: string) => void): Promise<void> {
+function settled(d: Device, shareId: string, files: number, log: (s: string) => void): Promise<string | null> {
   return until(`${d.name} to hold ${files} files`, log, async () => {
     const s = await d.share(shareId);
     return {
@@ -112,19 +128,20 @@ async function peerfoldAt(
     const idle = [rssOf(a.proc?.pid), rssOf(b.proc?.pid)];
     const t0 = now();
     const { share } = await a.call('share', { path: a.dir });
-    await settled(a, share.id, files, log);
+    let capped = await settled(a, share.id, files, log);
     const scanSeconds = (now() - t0) / 1000;
     log(`scale/peerfold: ${files} files scanned in ${fmt(scanSeconds, 1)} s; a new device joins`);
     const code = (await a.call('codes', { share: share.id })).readWrite!;
     const t1 = now();
     await b.call('join', { code, path: b.dir });
-    await settled(b, share.id, files, log);
+    capped ??= await settled(b, share.id, files, log);
     const syncSeconds = (now() - t1) / 1000;
     log(`scale/peerfold: ${files} files synced in ${fmt(syncSeconds, 1)} s; waiting for the hash workers to exit`);
     await sleep(35_000);
     const figures: ProgramScale = {
       scanSeconds,
       syncSeconds,
+      ...(capped ? { capped } : {}),
       sourceBytesPerFile: (rssOf(a.proc?.pid) - idle[0]!) / files,
       receiverBytesPerFile: (rssOf(b.proc?.pid) - idle[1]!) / files,
       sourcePeakRssMB: peakRssOf(a.proc?.pid) / 1e6,
@@ -156,7 +173,7 @@ async function syncthingAt(files: number, log: (s: string) => void): Promise<Pro
     const unpause = (i: Instance) => api(i, '/rest/config/folders/bench', { method: 'PATCH', body: JSON.stringify({ paused: false }) });
     const t0 = now();
     await unpause(a);
-    await until(`st-source to hold ${files} files`, log, async () => {
+    let capped = await until(`st-source to hold ${files} files`, log, async () => {
       const s = await status(a);
       return { done: s.state === 'idle' && s.localFiles >= files, said: `${s.localFiles} files, ${s.state}` };
     });
@@ -164,7 +181,7 @@ async function syncthingAt(files: number, log: (s: string) => void): Promise<Pro
     log(`scale/syncthing: ${files} files scanned in ${fmt(scanSeconds, 1)} s; a new device joins`);
     const t1 = now();
     await unpause(b);
-    await until(`st-receiver to hold ${files} files`, log, async () => {
+    capped ??= await until(`st-receiver to hold ${files} files`, log, async () => {
       const [sa, sb] = [await status(a), await status(b)];
       return {
         done: sa.state === 'idle' && sb.state === 'idle' && !sb.needFiles && sb.localFiles >= files,
@@ -177,6 +194,7 @@ async function syncthingAt(files: number, log: (s: string) => void): Promise<Pro
     const figures: ProgramScale = {
       scanSeconds,
       syncSeconds,
+      ...(capped ? { capped } : {}),
       sourceBytesPerFile: (rssOf(pidOf(a)) - idle[0]!) / files,
       receiverBytesPerFile: (rssOf(pidOf(b)) - idle[1]!) / files,
       sourcePeakRssMB: peakRssOf(pidOf(a)) / 1e6,
@@ -198,13 +216,16 @@ function logFigures(who: string, files: number, f: ProgramScale, log: (s: string
   log(
     `scale/${who}: ${files} files: scan ${fmt(f.scanSeconds, 1)} s, new device ${fmt(f.syncSeconds, 1)} s, ` +
       `peak RSS ${fmt(f.sourcePeakRssMB, 0)} / ${fmt(f.receiverPeakRssMB, 0)} MB, ` +
-      `beyond idle ${fmt(f.sourceBytesPerFile, 0)} / ${fmt(f.receiverBytesPerFile, 0)} B per file, index ${fmt(f.indexBytesPerFile, 0)} B per file`,
+      `beyond idle ${fmt(f.sourceBytesPerFile, 0)} / ${fmt(f.receiverBytesPerFile, 0)} B per file, index ${fmt(f.indexBytesPerFile, 0)} B per file` +
+      (f.capped ? `; not done: ${f.capped}` : ''),
   );
 }
 
 export async function benchScale(opts: {
   sizes: number[];
   programs: Set<'peerfold' | 'syncthing'>;
+  /** both programs at once at each size */
+  together?: boolean;
   fromSource: boolean;
   log: (s: string) => void;
 }): Promise<ScaleFigures[]> {
@@ -219,23 +240,26 @@ export async function benchScale(opts: {
       load[1] = Math.max(load[1], l);
     }, 10_000);
     const row: ScaleFigures = { files, dataBytes: 0, load };
+    const syncthing = async () => {
+      if (noSyncthing) row.syncthing = { skipped: noSyncthing };
+      else {
+        // whatever goes wrong with it is reported, and Peerfold's figures still come
+        row.syncthing = await syncthingAt(files, opts.log).catch((err: Error) => ({ skipped: `failed: ${err.message.split('\n')[0]}` }));
+        if (!('skipped' in row.syncthing)) logFigures('syncthing', files, row.syncthing, opts.log);
+        else opts.log(`scale/syncthing: ${row.syncthing.skipped}`);
+      }
+    };
+    const peerfold = async () => {
+      const r = await peerfoldAt(files, opts.fromSource, opts.log);
+      row.dataBytes = r.dataBytes;
+      row.peerfold = r.figures;
+      // each size's figures as soon as they are known: a long run cut short still leaves them
+      logFigures('peerfold', files, r.figures, opts.log);
+    };
+    const runs = [...(opts.programs.has('syncthing') ? [syncthing] : []), ...(opts.programs.has('peerfold') ? [peerfold] : [])];
     try {
-      if (opts.programs.has('syncthing')) {
-        if (noSyncthing) row.syncthing = { skipped: noSyncthing };
-        else {
-          // whatever goes wrong with it is reported, and Peerfold's figures still come
-          row.syncthing = await syncthingAt(files, opts.log).catch((err: Error) => ({ skipped: `failed: ${err.message.split('\n')[0]}` }));
-          if (!('skipped' in row.syncthing)) logFigures('syncthing', files, row.syncthing, opts.log);
-          else opts.log(`scale/syncthing: ${row.syncthing.skipped}`);
-        }
-      }
-      if (opts.programs.has('peerfold')) {
-        const r = await peerfoldAt(files, opts.fromSource, opts.log);
-        row.dataBytes = r.dataBytes;
-        row.peerfold = r.figures;
-        // each size's figures as soon as they are known: a long run cut short still leaves them
-        logFigures('peerfold', files, r.figures, opts.log);
-      }
+      if (opts.together) await Promise.all(runs.map((run) => run()));
+      else for (const run of runs) await run();
     } finally {
       clearInterval(sampler);
     }
@@ -250,7 +274,11 @@ type Col = [name: string, show: (f: ProgramScale, files: number) => string, tota
 export function printScale(rows: ScaleFigures[]): void {
   const cols: Col[] = [
     ['scan + index', (f, n) => `${fmt(f.scanSeconds, 1)} s (${fmt(n / f.scanSeconds, 0)} files/s)`, (f) => f.scanSeconds],
-    ['to a new device', (f, n) => `${fmt(f.syncSeconds, 1)} s (${fmt(n / f.syncSeconds, 0)} files/s)`, (f) => f.syncSeconds],
+    [
+      'to a new device',
+      (f, n) => (f.capped ? `not done: ${f.capped}` : `${fmt(f.syncSeconds, 1)} s (${fmt(n / f.syncSeconds, 0)} files/s)`),
+      (f) => (f.capped ? Number.NaN : f.syncSeconds),
+    ],
     ['peak RSS source / receiver', (f) => `${fmt(f.sourcePeakRssMB, 0)} / ${fmt(f.receiverPeakRssMB, 0)} MB`, (f) => f.receiverPeakRssMB],
     [
       'resident beyond idle per file, source / receiver',

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IndexStore } from '../index/store.ts';
 import type { FileRecord } from '../index/rows.ts';
-import { comparePaths, computeNeed, decisionKey, updateNeedBook, type NeedBook } from './need.ts';
+import { comparePaths, computeNeed, decisionKey, updateNeedBook, type Need, type NeedBook } from './need.ts';
 import { sharedGlobal } from '../sync/read-only.ts';
 import { RetryBook } from './retry.ts';
 
@@ -41,7 +41,12 @@ function entry(rnd: (n: number) => number, deviceId: string, path: string, seque
   const content = ['a', 'b'][rnd(2)]!;
   const size = type === 'file' ? [0, 5, 10][rnd(3)]! : 0;
   const chunks = type === 'file' && size ? [{ hash: new Uint8Array(createHash('sha256').update(content).digest()), size }] : [];
-  const hash = type === 'file' ? createHash('sha256').update(chunks.length ? chunks[0]!.hash : new Uint8Array()).digest('hex') : '';
+  const hash =
+    type === 'file'
+      ? createHash('sha256')
+          .update(chunks.length ? chunks[0]!.hash : new Uint8Array())
+          .digest('hex')
+      : '';
   const version = Object.fromEntries(DEVICES.map((d) => [d, rnd(3)]).filter(([, n]) => n !== 0));
   return {
     shareId: 's',
@@ -122,11 +127,11 @@ test('an incremental need pass decides exactly what a pass over every path decid
           }
         }
         if (rnd(3) === 0) continue; // changes pile up between passes too
-        const wasBook = book;
+        const wasBook: NeedBook | null = book;
         const next = updateNeedBook(book, store, 's', SELF, readOnly);
         if (next.book === wasBook) incremental++;
         book = next.book;
-        const a = next.book.plan(next.local, failuresA, now);
+        const a: Need = next.book.plan(next.local, failuresA, now);
         const b = computeNeed(store.iterateByPath('s'), SELF, failuresB, now, readOnly);
         const why = `world ${world}, step ${step}`;
         assert.deepEqual(a.items, b.items, why);
