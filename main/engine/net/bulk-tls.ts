@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { errorMessage, guard, type NetLog } from './log.ts';
 import { normalizeFingerprint } from '../keys/device-id.ts';
+import { readIntoOneBuffer } from './tls-read-buffer.ts';
 
 /** Largest message a frame may carry: one data-channel message (256 KiB). */
 export const MAX_FRAME_BYTES = 256 * 1024;
@@ -31,66 +32,73 @@ const SMALL_FRAME = 4096;
 
 export class FrameError extends Error {}
 
-/** Splits a byte stream into frames (pure; empty frames are keepalives). */
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Splits a byte stream into frames (pure; empty frames are keepalives). A frame that is not
+ * wholly inside one piece is copied, piece by piece, straight into a buffer of its own, allocated
+ * once its header says how long it is: a 256 KiB frame that arrives as sixteen 16 KiB TLS records
+ * costs one buffer, not a list of pieces and a second buffer they are gathered into.
+ */
 export class FrameReader {
-  private parts: Buffer[] = [];
-  private have = 0;
+  /** the next frame's length header while it arrives split */
+  private readonly head = Buffer.alloc(4);
+  private headHave = 0;
+  /** the frame being filled (its header was read), and how much of it is */
+  private body: Buffer | null = null;
+  private bodyHave = 0;
 
   constructor(private readonly max = MAX_FRAME_BYTES) {}
 
-  /** The complete frames `chunk` finishes, in order. Throws FrameError on an oversized frame. */
-  push(chunk: Buffer): Buffer[] {
-    this.parts.push(chunk);
-    this.have += chunk.length;
-    const out: Buffer[] = [];
-    for (;;) {
-      if (this.have < 4) break;
-      const head = this.peek(4);
-      const len = head.readUInt32BE(0);
-      if (len > this.max) throw new FrameError(`a frame of ${len} bytes (at most ${this.max})`);
-      if (this.have < 4 + len) break;
-      this.take(4);
-      out.push(len ? this.take(len) : Buffer.alloc(0));
-    }
-    return out;
-  }
-
-  private peek(n: number): Buffer {
-    if (this.parts[0]!.length >= n) return this.parts[0]!.subarray(0, n);
-    return this.copyOut(n, false);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.parts[0]!;
-    if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.parts.shift();
-      else this.parts[0] = first.subarray(n);
-      this.have -= n;
-      return out;
-    }
-    const out = this.copyOut(n, true);
-    this.have -= n;
-    return out;
-  }
-
   /**
-   * The first n bytes in one buffer of their own, copied once from the pieces that hold them (a
-   * 256 KiB frame arrives as sixteen 16 KiB TLS records); `consume` drops them from the pieces.
+   * The complete frames `chunk` finishes, in order. Throws FrameError on an oversized frame (before
+   * allocating anything for it). `transient`: the caller reuses `chunk`'s memory once this returns
+   * (a socket's one read buffer), so no frame may be a view into it.
    */
-  private copyOut(n: number, consume: boolean): Buffer {
-    const out = Buffer.allocUnsafe(n);
+  push(chunk: Buffer, transient = false): Buffer[] {
+    const out: Buffer[] = [];
+    const n = chunk.length;
     let at = 0;
-    let i = 0;
     while (at < n) {
-      const part = this.parts[i]!;
-      const use = Math.min(part.length, n - at);
-      part.copy(out, at, 0, use);
+      if (this.body === null) {
+        let len: number;
+        if (this.headHave === 0 && n - at >= 4) {
+          len = chunk.readUInt32BE(at);
+          at += 4;
+        } else {
+          const use = Math.min(4 - this.headHave, n - at);
+          chunk.copy(this.head, this.headHave, at, at + use);
+          this.headHave += use;
+          at += use;
+          if (this.headHave < 4) break;
+          this.headHave = 0;
+          len = this.head.readUInt32BE(0);
+        }
+        if (len > this.max) throw new FrameError(`a frame of ${len} bytes (at most ${this.max})`);
+        if (len === 0) {
+          out.push(NO_BYTES);
+          continue;
+        }
+        if (!transient && n - at >= len) {
+          // wholly inside a piece the reader may keep: a view, no copy
+          out.push(chunk.subarray(at, at + len));
+          at += len;
+          continue;
+        }
+        // a big frame gets memory of its own (never a slice of Node's shared pool), so what keeps
+        // its data (a chunk on its way to disk) keeps nothing else alive
+        this.body = len <= SMALL_FRAME ? Buffer.allocUnsafe(len) : Buffer.allocUnsafeSlow(len);
+        this.bodyHave = 0;
+      }
+      const use = Math.min(this.body.length - this.bodyHave, n - at);
+      chunk.copy(this.body, this.bodyHave, at, at + use);
+      this.bodyHave += use;
       at += use;
-      if (consume && use < part.length) this.parts[i] = part.subarray(use);
-      else i++;
+      if (this.bodyHave === this.body.length) {
+        out.push(this.body);
+        this.body = null;
+      }
     }
-    if (consume) this.parts.splice(0, i);
     return out;
   }
 }
@@ -393,23 +401,31 @@ export function bindStream(sock: tls.TLSSocket, opts: BindOptions): Promise<Bulk
     };
     if (opts.secured) queueMicrotask(secured);
     else sock.once(opts.role === 'client' ? 'secureConnect' : 'secure', secured);
+    /** Bytes from the socket; `transient`: its memory is reused once this returns. */
+    const arrived = (chunk: Buffer, transient: boolean) => {
+      let frames: Buffer[];
+      try {
+        frames = reader.push(chunk, transient);
+      } catch (err) {
+        fail(`the peer sent a malformed frame: ${errorMessage(err)}`);
+        return;
+      }
+      // until it has our token the peer sends its own and nothing else: no more is held for it
+      if (!stream && !bound && early.length + frames.length > 1) {
+        fail(`the peer sent more than its token on the ${over} stream before it was bound`);
+        return;
+      }
+      open(frames);
+    };
+    // what TLS decrypted before the read buffer was in place (or all of it, where Node cannot
+    // read into one buffer) comes as 'data' events, in order before what the buffer gets
     sock.on(
       'data',
-      guard(opts.log, 'bulk stream data', (chunk: Buffer) => {
-        let frames: Buffer[];
-        try {
-          frames = reader.push(chunk);
-        } catch (err) {
-          fail(`the peer sent a malformed frame: ${errorMessage(err)}`);
-          return;
-        }
-        // until it has our token the peer sends its own and nothing else: no more is held for it
-        if (!stream && !bound && early.length + frames.length > 1) {
-          fail(`the peer sent more than its token on the ${over} stream before it was bound`);
-          return;
-        }
-        open(frames);
-      }),
+      guard(opts.log, 'bulk stream data', (chunk: Buffer) => arrived(chunk, false)),
+    );
+    readIntoOneBuffer(
+      sock,
+      guard(opts.log, 'bulk stream data', (bytes: Buffer) => arrived(bytes, true)),
     );
     sock.on(
       'error',

@@ -9,7 +9,7 @@ import { UdxEndpoint, duplexOf, parseCandidate, formatCandidate } from './udx.ts
 import { decodeProbe, encodeProbe } from './udx-probe.ts';
 import { bindingRequest, looksLikeStun, newTransactionId, parseBindingResponse } from './stun.ts';
 import { searchPath } from './udx-path.ts';
-import { FrameError, FrameReader, frameHeader, secureStream, type BulkStream } from './bulk-tls.ts';
+import { secureStream, type BulkStream } from './bulk-tls.ts';
 
 const log = () => undefined;
 const endpoints: UdxEndpoint[] = [];
@@ -74,15 +74,6 @@ test('a peer whose own address could not be offered (behind a NAT) is found from
   assert.deepEqual(await sb.found, { host: '127.0.0.1', port: a.port });
   sa.stop();
   sb.stop();
-});
-
-test('frames: split anywhere, keepalives are empty, an oversized frame is an error', () => {
-  const r = new FrameReader(100);
-  const wire = Buffer.concat([frameHeader(3), Buffer.from('abc'), frameHeader(0), frameHeader(5), Buffer.from('hello')]);
-  const got: string[] = [];
-  for (let i = 0; i < wire.length; i++) for (const f of r.push(wire.subarray(i, i + 1))) got.push(f.toString());
-  assert.deepEqual(got, ['abc', '', 'hello']);
-  assert.throws(() => new FrameReader(100).push(frameHeader(101)), FrameError);
 });
 
 /** Two ends of a udx stream on loopback, TLS not started yet. */
