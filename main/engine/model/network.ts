@@ -36,6 +36,7 @@ import { FlightBudget } from '../peer/flight-budget.ts';
 import { Throttle, rateLimited } from './throttle.ts';
 import { Trackers } from './trackers.ts';
 import { fetchFromPeers } from './chunk-fetch.ts';
+import { recycleFrame } from '../net/frame-pool.ts';
 
 /** How long a link gets to answer after this machine's networks changed before it is redialed. */
 export const NETWORK_CHANGE_PROBE_MS = Number(process.env.PEERFOLD_NETWORK_PROBE_MS ?? 3_000);
@@ -729,6 +730,10 @@ export class Network implements ChunkSwarm {
       },
       signal,
     );
+  }
+
+  recycle(data: Uint8Array): void {
+    recycleFrame(data);
   }
 
   // ---- reporting ------------------------------------------------------------------------------

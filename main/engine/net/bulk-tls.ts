@@ -17,6 +17,7 @@ import * as tls from 'node:tls';
 import { errorMessage, guard, type NetLog } from './log.ts';
 import { normalizeFingerprint } from '../keys/device-id.ts';
 import { readIntoOneBuffer } from './tls-read-buffer.ts';
+import { frameBuffer } from './frame-pool.ts';
 
 /** Largest message a frame may carry: one data-channel message (256 KiB). */
 export const MAX_FRAME_BYTES = 256 * 1024;
@@ -86,8 +87,9 @@ export class FrameReader {
           continue;
         }
         // a big frame gets memory of its own (never a slice of Node's shared pool), so what keeps
-        // its data (a chunk on its way to disk) keeps nothing else alive
-        this.body = len <= SMALL_FRAME ? Buffer.allocUnsafe(len) : Buffer.allocUnsafeSlow(len);
+        // its data (a chunk on its way to disk) keeps nothing else alive; the puller hands it back
+        // for the next frame once the chunk is written (frame-pool.ts)
+        this.body = len <= SMALL_FRAME ? Buffer.allocUnsafe(len) : frameBuffer(len);
         this.bodyHave = 0;
       }
       const use = Math.min(this.body.length - this.bodyHave, n - at);

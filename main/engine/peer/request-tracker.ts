@@ -6,6 +6,7 @@
 
 import { MAX_BLOCK_DATA, chunkRanges, type BlockRequest, type BlockResponse, type ResponseStatus } from '../protocol/messages.ts';
 import { FlightBudget } from './flight-budget.ts';
+import { isPooledFrame } from '../net/frame-pool.ts';
 import {
   DEFAULT_WINDOW,
   admits,
@@ -82,6 +83,8 @@ interface Pending {
  * that it does not hold the rest in memory.
  */
 function ownedBytes(view: Uint8Array): Uint8Array {
+  // a bulk stream's frame, in memory the puller hands back once the chunk is written
+  if (isPooledFrame(view)) return view;
   return view.byteLength * 2 >= view.buffer.byteLength ? view : new Uint8Array(view);
 }
 

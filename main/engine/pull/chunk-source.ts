@@ -5,6 +5,11 @@ import type { ChunkSpec } from './file-puller.ts';
 /** Fetches a verified chunk of a file's global version from connected peers (the network implements it). */
 export interface ChunkSwarm {
   fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array>;
+  /**
+   * A chunk `fetch` gave is written and nobody holds it any more: the memory of the answer it
+   * came in may take the next one (net/frame-pool.ts).
+   */
+  recycle?(data: Uint8Array): void;
   /** devices connected for this share that hold exactly this version of the path */
   holders(shareId: string, path: string, version: VersionVector): number;
   /**

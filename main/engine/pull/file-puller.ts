@@ -19,6 +19,8 @@ export interface ChunkProvider {
   local(spec: ChunkSpec): Promise<Uint8Array | null>;
   /** a chunk from peers; the provider verifies it and drops peers that send bad data */
   remote(spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array>;
+  /** a chunk `remote` gave is written and nothing here touches it again: its memory may be used again */
+  written?(data: Uint8Array): void;
 }
 
 export interface BuildProgress {
@@ -105,6 +107,7 @@ export async function buildTempFile(opts: BuildOptions): Promise<{ tempPath: str
     await fetchMissing(missing, opts.demandBytes ?? (() => MIN_CHUNK_DEMAND), opts.signal, async (spec) => {
       const data = await opts.provider.remote(spec, opts.signal);
       await handle.write(data, 0, data.length, spec.offset);
+      opts.provider.written?.(data);
       progress.done += spec.size;
       progress.fetched += spec.size;
       opts.onProgress?.({ ...progress });

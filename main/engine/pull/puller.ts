@@ -526,6 +526,7 @@ export class Puller {
             if (!swarm) throw new Error('no peer is connected that has this file');
             return swarm.fetch(this.ctx.shareId, n.path, g.version, spec, signal);
           },
+          written: (data) => this.ctx.swarm()?.recycle?.(data),
         },
         onProgress: (p) => {
           entry.done = p.done;
