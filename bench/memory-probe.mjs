@@ -3,9 +3,11 @@
 //   MEMPROBE_DIR=/tmp/probe PEERFOLD_DAEMON_NODE_ARGS="--import $PWD/bench/memory-probe.mjs" npm run bench -- transfer
 // Every 250 ms each daemon appends one JSON line to MEMPROBE_DIR/<pid>.jsonl: VmRSS, VmHWM, RssAnon,
 // RssFile and threads from /proc/self/status (MB), process.memoryUsage() (heap, external,
-// arrayBuffers; MB) and CPU-seconds so far. Linux only (reads /proc); does nothing without MEMPROBE_DIR.
+// arrayBuffers; MB), CPU-seconds so far and the main thread's V8 heap spaces (resident MB: `new` is the young
+// generation). Linux only (reads /proc); does nothing without MEMPROBE_DIR.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const dir = process.env.MEMPROBE_DIR;
 if (dir && threadId === 0) {
@@ -29,6 +31,9 @@ if (dir && threadId === 0) {
       external: m.external / MB,
       arrayBuffers: m.arrayBuffers / MB,
       cpu: (cpu.user + cpu.system) / 1e6,
+      spaces: Object.fromEntries(
+        getHeapSpaceStatistics().map((x) => [x.space_name.replace('_space', ''), +(x.physical_space_size / MB).toFixed(1)]),
+      ),
     };
     appendFileSync(file, JSON.stringify(row) + '\n');
   };

@@ -193,6 +193,31 @@ test("childStats: one folder's own entries (not deeper, not a look-alike prefix)
   });
 });
 
+test('liveStatsUnder: live records at a path and below, in path order across pages, stat fields, one device', async () => {
+  await withStore((store) => {
+    const paths = ['b', 'a', 'a/x', 'a/y/z', 'ab', 'a.txt', 'a0', 'a/w', 'a/v'];
+    store.putFiles(paths.map((p, i) => file(p, { sequence: i + 1 })));
+    store.putFiles([file('a/dead', { deleted: true, chunks: [], hash: '', sequence: 20 })]);
+    store.putFiles([file('a/peer-only', { deviceId: PEER, sequence: 1 })]);
+    const under = (prefix: string, page?: number) => [...store.liveStatsUnder('s1', LOCAL, prefix, page)].map((r) => r.path);
+    for (const page of [1, 2, 3, 1000]) {
+      assert.deepEqual(under('', page), ['a', 'a.txt', 'a/v', 'a/w', 'a/x', 'a/y/z', 'a0', 'ab', 'b'], `page ${page}`);
+      assert.deepEqual(under('a', page), ['a', 'a/v', 'a/w', 'a/x', 'a/y/z'], `page ${page}`);
+      assert.deepEqual(under('/a/y/', page), ['a/y/z'], `page ${page}`);
+    }
+    assert.deepEqual(under('nothing'), []);
+    assert.deepEqual(
+      [...store.liveStatsUnder('s1', PEER, 'a')].map((r) => r.path),
+      ['a/peer-only'],
+    );
+    const full = store.getFile('s1', LOCAL, 'a/x')!;
+    assert.deepEqual(
+      [...store.liveStatsUnder('s1', LOCAL, 'a/x')],
+      [{ path: 'a/x', type: 'file', size: full.size, mode: full.mode, mtimeMs: full.mtimeMs, inode: full.inode, deleted: false }],
+    );
+  });
+});
+
 test('filesSince pages through one device in sequence order; maxSequence', async () => {
   await withStore((store) => {
     const seqs = [7, 3, 12, 1, 9, 4, 15, 2];

@@ -556,6 +556,34 @@ export class IndexStore {
       .map(decodeStat);
   }
 
+  /**
+   * The stat fields of one device's live records (no tombstones) at `prefix` and below, in path
+   * order, read a page at a time: what a full scan compares with what it saw, to find the
+   * deletions. Listing whole records there held every chunk list of the share at once, the
+   * largest part of a scan's peak (bench/README.md, "Memory, fourth round"). Each page is a fresh
+   * query that resumes after the last path, so writes between pages are fine.
+   */
+  *liveStatsUnder(shareId: string, deviceId: string, prefix: string, pageSize = 1000): Generator<FileStat> {
+    const shareNo = this.lookupShareNo(shareId);
+    const devNo = this.lookupDeviceNo(deviceId);
+    if (shareNo === undefined || devNo === undefined) return;
+    const root = prefix.replace(/^\/+|\/+$/g, '');
+    // as in listFiles: [root, root0) lets SQLite search the (share_no, path) index
+    const range = root ? ' AND p.path < ? AND (p.path = ? OR p.path >= ?)' : '';
+    const rangeParams = root ? [root + '0', root, root + '/'] : [];
+    let after: string | null = null;
+    for (;;) {
+      const rows: SqlValue[][] = this.db.rows(
+        `SELECT ${STAT_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ?
+         WHERE p.share_no = ? AND f.deleted = 0 AND p.path ${after === null ? '>=' : '>'} ?${range} ORDER BY p.path LIMIT ?`,
+        [devNo, shareNo, after ?? root, ...rangeParams, pageSize],
+      );
+      for (const r of rows) yield decodeStat(r);
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]![0] as string;
+    }
+  }
+
   /** A device's records with sequence > afterSeq, in sequence order, at most `limit` of them. */
   filesSince(shareId: string, deviceId: string, afterSeq: number, limit: number): FileRecord[] {
     const shareNo = this.lookupShareNo(shareId);

@@ -624,11 +624,14 @@ export class Folder {
     if (!this.checkHealth()) return;
     const under = (p: string, dirs: readonly string[]) => dirs.some((d) => d === '' || p === d || p.startsWith(d + '/'));
     const gone: FileRecord[] = [];
+    const kept = [...keep];
     for (const root of roots) {
-      for (const rec of this.ctx.store.listFiles(this.id, this.ctx.self.id, { prefix: root })) {
-        if (seen.has(rec.path) || under(rec.path, incomplete) || under(rec.path, [...keep])) continue;
-        if (this.ignore?.ignores(rec.path, rec.type === 'dir')) continue;
-        gone.push(rec);
+      // stat fields a page at a time: whole records of the share at once were a scan's peak
+      for (const st of this.ctx.store.liveStatsUnder(this.id, this.ctx.self.id, root)) {
+        if (seen.has(st.path) || under(st.path, incomplete) || under(st.path, kept)) continue;
+        if (this.ignore?.ignores(st.path, st.type === 'dir')) continue;
+        const rec = this.ctx.store.getFile(this.id, this.ctx.self.id, st.path);
+        if (rec && !rec.deleted) gone.push(rec);
       }
     }
     // back on disk: nothing to decide

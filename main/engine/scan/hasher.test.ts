@@ -252,6 +252,33 @@ test('placeTask: an idle worker first, then a new one, then room in a queue; not
   assert.equal(placeTask([{ tasks: 8, bytes: 80 }], false, 1), null);
 });
 
+test('HashPool: workers idle for idleMs exit, and the next files start them again (a big file across several reads too)', async () => {
+  const dir = await tempDir();
+  const pool = new HashPool({ size: 2, idleMs: 100 });
+  try {
+    const datas = [randomBytes(5_000_000), randomBytes(20_000), randomBytes(0)];
+    const paths = datas.map((d, i) => {
+      const p = join(dir, `f${i}`);
+      writeFileSync(p, d);
+      return p;
+    });
+    const hashAll = async () => {
+      const got = await Promise.all(paths.map((p, i) => pool.hash(p, datas[i].length)));
+      got.forEach((g, i) => assert.equal(g.hash, expected(datas[i]).hash, `file ${i}`));
+    };
+    await hashAll();
+    assert.ok(pool.workers > 0);
+    const deadline = Date.now() + 60_000;
+    while (pool.workers > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pool.workers, 0, 'idle workers exit');
+    await hashAll();
+    assert.ok(pool.workers > 0, 'the next files start workers again');
+  } finally {
+    await pool.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('HashPool.close rejects what is still queued and refuses new work', async () => {
   const dir = await tempDir();
   const pool = new HashPool({ size: 2 });

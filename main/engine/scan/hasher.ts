@@ -44,6 +44,13 @@ export interface HashPoolOptions {
   readSize?: number;
   /** a worker idle this long exits; default 30 s */
   idleMs?: number;
+  /**
+   * Each worker's young generation (V8 maxYoungGenerationSizeMb); default 3 (semi-spaces of
+   * 1 MiB). What a worker allocates is garbage by the next file, so the 2 x 16 MiB V8 would grow
+   * it to is resident for nothing: ~6 MB per worker at a scan's peak (bench/README.md, "Memory,
+   * fourth round"). Unlike the main thread's, a worker's limit is set when it starts.
+   */
+  youngGenerationMb?: number;
   /** override the worker script (default: hash-worker next to this module, same extension) */
   workerUrl?: URL;
 }
@@ -135,6 +142,7 @@ export class HashPool {
   readonly size: number;
   private readonly data: HashWorkerData;
   private readonly idleMs: number;
+  private readonly youngGenerationMb: number;
   private readonly workerUrl: URL;
   private readonly slots = new Set<Slot>();
   private readonly queue: Task[] = [];
@@ -147,7 +155,13 @@ export class HashPool {
     validateParams(params);
     this.data = { params: { ...params }, maxAttempts: opts.maxAttempts ?? 3, readSize: opts.readSize ?? 1024 * 1024 };
     this.idleMs = opts.idleMs ?? 30_000;
+    this.youngGenerationMb = opts.youngGenerationMb ?? 3;
     this.workerUrl = opts.workerUrl ?? defaultWorkerUrl();
+  }
+
+  /** Worker threads running now (each holds its own V8 heap: an idle daemon should hold none). */
+  get workers(): number {
+    return this.slots.size;
   }
 
   /** Tasks waiting for a worker plus tasks sent to one (queued there or being hashed). */
@@ -226,9 +240,10 @@ export class HashPool {
   }
 
   private spawn(): Slot {
+    const resourceLimits = { maxYoungGenerationSizeMb: this.youngGenerationMb };
     const worker = this.workerUrl.pathname.endsWith('.ts')
-      ? new Worker(tsxBootstrap(this.workerUrl), { eval: true, workerData: this.data, execArgv: [] })
-      : new Worker(this.workerUrl, { workerData: this.data, execArgv: [] });
+      ? new Worker(tsxBootstrap(this.workerUrl), { eval: true, workerData: this.data, execArgv: [], resourceLimits })
+      : new Worker(this.workerUrl, { workerData: this.data, execArgv: [], resourceLimits });
     const slot: Slot = { worker, tasks: new Map(), bytes: 0, idleTimer: null };
     this.slots.add(slot);
     worker.on('message', (msg: HashResponse) => {
