@@ -294,6 +294,25 @@ test('blocks: a chunk is served, and many requests on one abort signal use one l
   assert.equal(b.link!.inFlight, 0);
 });
 
+test('blocks of a plain (not encrypted) share: requesting a chunk looks up no share (it was a query per chunk)', async () => {
+  const x = deriveShareKeys(createShareSecret());
+  const [a, b] = [await end('a', [x]), await end('b', [x])];
+  const rec = record(a, x.shareId, 'data.bin', 1, 'the bytes of a chunk');
+  a.store.putFiles([rec]);
+  connect(a, b, [x.discoveryIdHex]);
+  await waitFor(() => a.link!.isLive && b.link!.isLive && hasFile(b, x.shareId, a, 'data.bin'), 'live, the index exchanged');
+  await new Promise((r) => setTimeout(r, 200)); // the acknowledgements of the index
+  // the requesting end (the serving end's lookup is the block server's)
+  let lookups = 0;
+  const activeShare = b.host.activeShare;
+  b.host.activeShare = (d) => (lookups++, activeShare(d));
+  for (let i = 0; i < 20; i++) {
+    const got = await b.link!.fetchChunk(x.discoveryIdHex, 'data.bin', rec.chunks[0]!.hash, 0, rec.size, new AbortController().signal);
+    assert.equal(Buffer.from(got as Uint8Array).toString(), 'the bytes of a chunk');
+  }
+  assert.equal(lookups, 0);
+});
+
 test('a peer with nothing to send says so once: the other side hears its (empty) index and acknowledges it', async () => {
   const x = deriveShareKeys(createShareSecret());
   const [a, b] = [await end('a', [x]), await end('b', [x])];

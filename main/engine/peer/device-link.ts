@@ -428,8 +428,11 @@ export class DeviceLink {
 
   /** The share's ShareSealing when this device reads it and the peer is an encrypted member of it. */
   private sealedOn(discoveryId: string): ShareSealing | null {
+    // asked per chunk on both ends: the link's own note first, the host's lookup (a query) only
+    // for a share that is carried at the encrypted level
+    if (!this.atEncryptedLevel(discoveryId)) return null;
     const keys = this.host.activeShare(discoveryId);
-    if (!keys || keys.level === 'encrypted' || !this.atEncryptedLevel(discoveryId)) return null;
+    if (!keys || keys.level === 'encrypted') return null;
     return this.host.sealing(keys.shareId);
   }
 
