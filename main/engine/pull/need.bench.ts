@@ -55,13 +55,13 @@ try {
     store.putFiles(Array.from({ length: n }, (_, k) => record(PEER, at + k, at + k + 1)));
   }
   timed(`full pass over ${FILES} paths (computeNeed)`, () => computeNeed(store.iterateByPath('s'), SELF, new RetryBook(), 0));
-  let book = timed('first pass of a need book (every path)', () => updateNeedBook(null, store, 's', SELF, false)).book;
+  let book = timed('first pass of a need book (every path)', () => updateNeedBook(null, store, 's', SELF, false, new RetryBook())).book;
   for (let round = 0; round < 3; round++) {
     // the peer sends back a batch of entries it holds (an echo of what it pulled)
     store.putFiles(Array.from({ length: BATCH }, (_, k) => record(PEER, (round * BATCH + k) % FILES, FILES + round * BATCH + k + 1)));
     book = timed(`pass after ${BATCH} changed paths (need book)`, () => {
-      const next = updateNeedBook(book, store, 's', SELF, false);
-      next.book.plan(next.local, new RetryBook(), 0);
+      const next = updateNeedBook(book, store, 's', SELF, false, new RetryBook());
+      next.book.plan(next.local, new RetryBook(), 0, () => []);
       return next.book;
     });
   }

@@ -64,22 +64,28 @@ export function decisionKey(local: FileRecord | undefined, global: FileRecord): 
   return `${JSON.stringify(global.version)}|${global.deleted}|${local ? `${local.sequence}:${JSON.stringify(local.version)}` : '-'}`;
 }
 
-/** What an unchanged path adds to a need pass, kept between passes (NeedBook). */
+/**
+ * What an unchanged path adds to a need pass, kept between passes (NeedBook): one object and its
+ * strings per path (a new device keeps one per file it still needs).
+ */
 interface PathNeed {
   /** the global entry's contribution to the share's files and bytes less the local entry's */
   files: number;
   bytes: number;
   /** on a read-only share: changed here, and accepted by no other device */
   localChange: boolean;
-  need: {
-    planned: PlannedPath;
-    /** decisionKey(): a failed pull waits only while its decision stays the same */
-    key: string;
-    counted: boolean;
-    bytes: number;
-    temp: string | null;
-    unsafe: string | null;
-  } | null;
+  /** what to do, or null: nothing */
+  planned: PlannedPath | null;
+  /**
+   * decisionKey() when the path had a failure as it was read, else null: read again when a
+   * failure needs it (a failed pull waits only while its decision stays the same). Most paths
+   * never fail, and a new device keeps ~100 000 of these.
+   */
+  key: string | null;
+  /** the temp file a fetch of a file builds */
+  temp: string | null;
+  /** why this file system cannot hold the path */
+  unsafe: string | null;
 }
 
 /** A path's figures as a file or symlink (not deleted, not a folder): counted, and bytes of files. */
@@ -88,7 +94,7 @@ function counted(e: FileRecord | undefined): boolean {
 }
 
 /** What one path adds to a need pass, from all devices' entries for it; null when nothing. */
-function pathNeed(path: string, entries: readonly FileRecord[], self: string, readOnly: boolean): PathNeed | null {
+function pathNeed(path: string, entries: readonly FileRecord[], self: string, readOnly: boolean, failures: RetryBook): PathNeed | null {
   const global = sharedGlobal(entries, self, readOnly);
   const local = entries.find((e) => e.deviceId === self);
   const localChange = readOnly && readOnlyChange(local, global) !== null;
@@ -97,20 +103,16 @@ function pathNeed(path: string, entries: readonly FileRecord[], self: string, re
   const files = (counted(global) ? 1 : 0) - (counted(local) ? 1 : 0);
   const bytes = (counted(global) ? global!.size : 0) - (counted(local) && local!.type === 'file' ? local!.size : 0);
   const decision = decide(local, global, self);
-  if (decision.kind === 'none' || !global) return files || bytes || localChange ? { files, bytes, localChange, need: null } : null;
-  const fetchesFile = decision.kind === 'fetch' && global.type === 'file';
+  if (decision.kind === 'none' || !global)
+    return files || bytes || localChange ? { files, bytes, localChange, planned: null, key: null, temp: null, unsafe: null } : null;
   return {
     files,
     bytes,
     localChange,
-    need: {
-      planned: { path, kind: decision.kind, type: global.type, size: global.size },
-      key: decisionKey(local, global),
-      counted: decision.kind !== 'adopt' && global.type !== 'dir',
-      bytes: fetchesFile ? global.size : 0,
-      temp: fetchesFile ? tempRelPath(path, contentHashOf(global)) : null,
-      unsafe: unsafeRemotePath(path),
-    },
+    planned: { path, kind: decision.kind, type: global.type, size: global.size },
+    key: failures.has(path) ? decisionKey(local, global) : null,
+    temp: decision.kind === 'fetch' && global.type === 'file' ? tempRelPath(path, contentHashOf(global)) : null,
+    unsafe: unsafeRemotePath(path),
   };
 }
 
@@ -157,7 +159,7 @@ export class NeedBook {
   ) {}
 
   /** A book of every path of a share, with the local entries' totals it read on the way. */
-  static full(all: Iterable<PathEntries>, self: string, readOnly: boolean): { book: NeedBook; local: LocalTotals } {
+  static full(all: Iterable<PathEntries>, self: string, readOnly: boolean, failures: RetryBook): { book: NeedBook; local: LocalTotals } {
     const book = new NeedBook(self, readOnly);
     const local: LocalTotals = { files: 0, bytes: 0 };
     for (const { path, entries } of all) {
@@ -166,7 +168,7 @@ export class NeedBook {
         local.files++;
         if (own!.type === 'file') local.bytes += own!.size;
       }
-      const n = pathNeed(path, entries, self, readOnly);
+      const n = pathNeed(path, entries, self, readOnly, failures);
       if (n) {
         book.paths.set(path, n);
         book.order.push(path); // iterateByPath reads in index order
@@ -176,9 +178,9 @@ export class NeedBook {
   }
 
   /** Some paths' entries as they are now (a path without entries left: an empty list). */
-  update(changed: Iterable<PathEntries>): void {
+  update(changed: Iterable<PathEntries>, failures: RetryBook): void {
     for (const { path, entries } of changed) {
-      const n = entries.length ? pathNeed(path, entries, this.self, this.readOnly) : null;
+      const n = entries.length ? pathNeed(path, entries, this.self, this.readOnly, failures) : null;
       if (!n) this.paths.delete(path);
       else {
         if (!this.paths.has(path)) this.added.add(path);
@@ -196,7 +198,7 @@ export class NeedBook {
    * The need, in index order. `failures` learns which paths are no longer needed and which names
    * this file system cannot hold; paths waiting after a failure are counted but not planned.
    */
-  plan(local: LocalTotals, failures: RetryBook, now: number): Need {
+  plan(local: LocalTotals, failures: RetryBook, now: number, entriesOf: (path: string) => readonly FileRecord[]): Need {
     this.sort();
     const items: PlannedPath[] = [];
     const needed = new Set<string>();
@@ -208,21 +210,33 @@ export class NeedBook {
       totals.globalFiles += p.files;
       totals.globalBytes += p.bytes;
       if (p.localChange) totals.localChanges++;
-      const n = p.need;
+      const n = p.planned;
       if (!n) continue;
       needed.add(path);
-      if (n.counted) totals.needFiles++;
-      totals.needBytes += n.bytes;
-      if (n.temp !== null) ownedTemps.add(n.temp);
-      if (n.unsafe !== null) {
-        failures.refused(path, `not synced: ${n.unsafe}`);
+      if (n.kind !== 'adopt' && n.type !== 'dir') totals.needFiles++;
+      if (n.kind === 'fetch' && n.type === 'file') totals.needBytes += n.size;
+      if (p.temp !== null) ownedTemps.add(p.temp);
+      if (p.unsafe !== null) {
+        failures.refused(path, `not synced: ${p.unsafe}`);
         continue;
       }
-      if (failures.waiting(path, n.key, now)) continue;
-      items.push(n.planned);
+      // a path that failed since it was read is unchanged since (else it would have been read
+      // again): its decision, from its entries as they are, is the one its failure was for
+      if (failures.has(path) && failures.waiting(path, p.key ?? this.keyOf(path, entriesOf(path)), now)) continue;
+      items.push(n);
     }
     failures.keepOnly(needed);
     return { items, totals, ownedTemps };
+  }
+
+  private keyOf(path: string, entries: readonly FileRecord[]): string {
+    const global = sharedGlobal(entries, this.self, this.readOnly);
+    return global
+      ? decisionKey(
+          entries.find((e) => e.deviceId === this.self),
+          global,
+        )
+      : '';
   }
 
   /** Merges the paths kept since the last pass into the ordered list, and drops those gone. */
@@ -243,7 +257,7 @@ export class NeedBook {
 }
 
 /** What a need pass reads of the index. */
-export type NeedSource = Pick<IndexStore, 'iterateByPath' | 'takeChangedPaths' | 'entriesForPathIds' | 'counts'>;
+export type NeedSource = Pick<IndexStore, 'iterateByPath' | 'takeChangedPaths' | 'entriesForPathIds' | 'counts' | 'entriesForPath'>;
 
 /**
  * `book` brought up to date with the index: from the paths changed since the last pass, or from
@@ -256,10 +270,12 @@ export function updateNeedBook(
   shareId: string,
   self: string,
   readOnly: boolean,
+  failures: RetryBook,
 ): { book: NeedBook; local: LocalTotals } {
   const changed = store.takeChangedPaths(shareId);
-  if (!book || changed === 'all' || book.readOnly !== readOnly) return NeedBook.full(store.iterateByPath(shareId), self, readOnly);
-  book.update(store.entriesForPathIds(shareId, changed));
+  if (!book || changed === 'all' || book.readOnly !== readOnly)
+    return NeedBook.full(store.iterateByPath(shareId), self, readOnly, failures);
+  book.update(store.entriesForPathIds(shareId, changed), failures);
   // the local entries' totals as the store keeps them, not read row by row
   const c = store.counts(shareId, self);
   return { book, local: { files: c.files + c.symlinks, bytes: c.bytes } };
@@ -271,8 +287,9 @@ export function updateNeedBook(
  */
 /** `readOnly`: the share is read-only here, so it syncs to its peers' versions (sync/read-only.ts). */
 export function computeNeed(paths: Iterable<PathEntries>, self: string, failures: RetryBook, now: number, readOnly = false): Need {
-  const { book, local } = NeedBook.full(paths, self, readOnly);
-  return book.plan(local, failures, now);
+  const { book, local } = NeedBook.full(paths, self, readOnly, failures);
+  // the book was read just now: every path with a failure has its decision's key
+  return book.plan(local, failures, now, () => []);
 }
 
 export function planPull(items: readonly PlannedPath[]): PullPlan {

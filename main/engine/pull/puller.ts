@@ -203,9 +203,10 @@ export class Puller {
     const started = performance.now();
     this.ctx.flush();
     this.stale = false;
-    const next = updateNeedBook(this.book, this.ctx.store, this.ctx.shareId, this.ctx.self, this.ctx.readOnly());
+    const { store, shareId } = this.ctx;
+    const next = updateNeedBook(this.book, store, shareId, this.ctx.self, this.ctx.readOnly(), this.failures);
     this.book = next.book;
-    const need = next.book.plan(next.local, this.failures, this.now());
+    const need = next.book.plan(next.local, this.failures, this.now(), (path) => store.entriesForPath(shareId, path));
     this.ownedTemps = need.ownedTemps;
     this.summary = { ...need.totals, pulling: this.progress(), errors: this.failures.errors() };
     this.lastNeedAt = performance.now();
