@@ -44,6 +44,8 @@ export interface TransferFigures {
   /** CPU time of each daemon from the rename into the folder until the file is in place */
   senderCpuSeconds: number;
   receiverCpuSeconds: number;
+  /** the sender's CPU time during the pull alone (from when the receiver needs the file): without its scan */
+  senderPullCpuSeconds: number;
 }
 export interface RenameFigures {
   fileBytes: number;
@@ -216,6 +218,7 @@ export async function timeBigFile(a: Device, b: Device, shareId: string, name: s
   put();
   let tIndexed = 0;
   let tNeed = 0;
+  let senderCpuAtNeed = 0;
   await waitUntil(
     `${name} to arrive`,
     async () => {
@@ -224,7 +227,10 @@ export async function timeBigFile(a: Device, b: Device, shareId: string, name: s
         if (sa.state === 'idle' && sa.localFiles === filesAfter) tIndexed = now();
       }
       const sb = await b.share(shareId);
-      if (!tNeed && (sb.needFiles > 0 || sb.pulling.length > 0)) tNeed = now();
+      if (!tNeed && (sb.needFiles > 0 || sb.pulling.length > 0)) {
+        tNeed = now();
+        senderCpuAtNeed = cpuSecondsOf(a.proc?.pid);
+      }
       if (sb.state !== 'idle' || sb.needFiles || sb.pulling.length) return false;
       try {
         return statSync(join(b.dir, name)).size === bytes;
@@ -244,6 +250,7 @@ export async function timeBigFile(a: Device, b: Device, shareId: string, name: s
     wireBytes,
     senderCpuSeconds: cpuSecondsOf(a.proc?.pid) - cpuBefore[0]!,
     receiverCpuSeconds: cpuSecondsOf(b.proc?.pid) - cpuBefore[1]!,
+    senderPullCpuSeconds: cpuSecondsOf(a.proc?.pid) - (senderCpuAtNeed || cpuBefore[0]!),
   };
 }
 
@@ -424,7 +431,9 @@ export function printSyncPart(part: SyncPart, r: object): void {
     );
     console.log(`  end to end             ${fmt(x.endToEndSeconds, 2)} s (of which the sender's scan ${fmt(x.senderScanSeconds, 2)} s)`);
     console.log(`  peak RSS               sender ${fmt(x.senderPeakRssMB)} MB, receiver ${fmt(x.receiverPeakRssMB)} MB`);
-    console.log(`  CPU                    sender ${fmt(x.senderCpuSeconds, 2)} s, receiver ${fmt(x.receiverCpuSeconds, 2)} s`);
+    console.log(
+      `  CPU                    sender ${fmt(x.senderCpuSeconds, 2)} s (${fmt(x.senderPullCpuSeconds, 2)} s of it during the pull), receiver ${fmt(x.receiverCpuSeconds, 2)} s`,
+    );
   } else if (part === 'delta') {
     const x = r as DeltaFigures;
     console.log(`sync delta: one byte inserted in the middle of a ${fmt(x.fileBytes / MiB, 0)} MiB file`);
