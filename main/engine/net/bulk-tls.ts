@@ -17,7 +17,7 @@ import * as tls from 'node:tls';
 import { errorMessage, guard, type NetLog } from './log.ts';
 import { normalizeFingerprint } from '../keys/device-id.ts';
 import { readIntoOneBuffer } from './tls-read-buffer.ts';
-import { frameBuffer } from './frame-pool.ts';
+import { frameBuffer, isPooledFrame, recycleFrame } from './frame-pool.ts';
 
 /** Largest message a frame may carry: one data-channel message (256 KiB). */
 export const MAX_FRAME_BYTES = 256 * 1024;
@@ -273,7 +273,10 @@ export class BulkStream {
       this.sock.write(frame);
     } else {
       this.sock.write(frameHeader(bytes.length));
-      if (bytes.length) this.sock.write(bytes);
+      // pooled memory (a chunk the block server read into frameBuffer memory) goes back to the pool
+      // once TLS and the socket are done with it; a carrier that does not say so leaves it to the GC
+      if (isPooledFrame(bytes)) this.sock.write(bytes, (err) => err || recycleFrame(bytes));
+      else if (bytes.length) this.sock.write(bytes);
     }
     this.bytesOut += bytes.length;
     this.lastSent = Date.now();

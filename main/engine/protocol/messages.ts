@@ -396,11 +396,12 @@ const withHeadroom = new WeakSet<ArrayBufferLike>();
  * response carrying it is encoded in place: its header is written into the room before the data,
  * and the chunk's bytes are sent as read, not copied into a new message buffer.
  */
-export function responseBuffer(size: number): Buffer {
-  // never from Node's shared pool: the room before the data must be this buffer's own
-  const whole = Buffer.allocUnsafeSlow(RESPONSE_HEADROOM + size);
+export function responseBuffer(size: number, alloc: (bytes: number) => Buffer = Buffer.allocUnsafeSlow): Buffer {
+  // never from Node's shared pool: the room before the data must be this buffer's own (`alloc`
+  // gives a buffer of at least the bytes asked for, that starts its ArrayBuffer)
+  const whole = alloc(RESPONSE_HEADROOM + size);
   withHeadroom.add(whole.buffer);
-  return whole.subarray(RESPONSE_HEADROOM);
+  return whole.subarray(RESPONSE_HEADROOM, RESPONSE_HEADROOM + size);
 }
 
 /** The response encoded around its data when that lies in a responseBuffer(); null otherwise. */
