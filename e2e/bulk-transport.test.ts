@@ -113,6 +113,31 @@ test(
       const peer = (await peersJson(b)).find((p) => p.connected)!;
       assert.equal(peer.transport, 'tcp');
       assert.ok(peer.inBytes >= 48 * 1024 * 1024, `bravo received ${peer.inBytes} bytes`);
+      // both have runs of chunks in one request: bravo asked for big.bin's chunks in runs
+      assert.match(lastLink(b), /alpha answers runs of up to 16 chunks/);
+    } catch (err) {
+      console.error(c.logs());
+      throw err;
+    }
+  },
+);
+
+test(
+  'a device from before runs of chunks (PEERFOLD_REQUEST_RUNS=0) and one with them sync both ways over TCP, every byte intact',
+  { timeout: 300_000 },
+  async () => {
+    const old = { PEERFOLD_REQUEST_RUNS: '0' };
+    const files = { 'from-old.bin': randomBytes(12 * 1024 * 1024) };
+    const { c, a, b, shareId } = await streamFirst(old, {}, files, /tcp: blocks go over a TCP stream/);
+    try {
+      await converged([a, b], shareId, 180_000);
+      const back = { 'from-new.bin': randomBytes(12 * 1024 * 1024) };
+      writeFileSync(join(b.dir, 'from-new.bin'), back['from-new.bin']);
+      const trees = await converged([a, b], shareId, 180_000);
+      assertSame(b, files, trees);
+      assertSame(a, back, trees);
+      // neither offered runs to the other: the older device never says it answers them
+      assert.doesNotMatch(a.log + b.log, /answers runs of up to/);
     } catch (err) {
       console.error(c.logs());
       throw err;

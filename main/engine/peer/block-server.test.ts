@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { IndexStore } from '../index/store.ts';
 import type { FileRecord } from '../index/rows.ts';
 import { hashFile, HASH_BYTES } from '../scan/file-hash.ts';
-import { MAX_BLOCK_DATA, type BlockRequest, type BlockResponse } from '../protocol/messages.ts';
+import { MAX_BLOCK_DATA, MAX_RUN_BYTES, type BlockRequest, type BlockResponse, type RequestRun } from '../protocol/messages.ts';
 import { SendQueueFullError } from '../net/channel-sender.ts';
 import { BlockServer } from './block-server.ts';
 import { OpenFiles } from './open-files.ts';
@@ -41,6 +41,10 @@ interface Fixture {
   record(name: string): Promise<FileRecord>;
   /** one request; resolves with the response */
   ask(req: Omit<BlockRequest, 'type' | 'id' | 'share'>): Promise<BlockResponse>;
+  /** one requestRun; resolves with the responses to its ids, in id order */
+  askRun(run: Omit<RequestRun, 'type' | 'id' | 'share'>): Promise<BlockResponse[]>;
+  /** responses sent so far (every one, with its id) */
+  sent: BlockResponse[];
   dispose(): Promise<void>;
 }
 
@@ -56,6 +60,7 @@ async function fixture(): Promise<Fixture> {
   let seq = 0;
   let nextId = 1;
   const waiting = new Map<number, (r: BlockResponse) => void>();
+  const sent: BlockResponse[] = [];
   const server = new BlockServer({
     self: SELF,
     store,
@@ -64,6 +69,8 @@ async function fixture(): Promise<Fixture> {
     throttleSend: () => Promise.resolve(),
     send: async (m) => {
       if (queueFull.value && m.data.byteLength > 0) throw new SendQueueFullError('send queue full');
+      // a copy: the server may reuse its buffers once a carrier says they were written
+      sent.push({ ...m, data: new Uint8Array(m.data) });
       waiting.get(m.id)?.(m);
     },
     log: () => {},
@@ -104,6 +111,20 @@ async function fixture(): Promise<Fixture> {
         server.handle({ type: 'request', id, share: DISCOVERY, ...req });
       });
     },
+    sent,
+    askRun(run) {
+      const id = nextId;
+      nextId += run.chunks.length;
+      return Promise.all(
+        run.chunks.map(
+          (_, i) =>
+            new Promise<BlockResponse>((resolve) => {
+              waiting.set(id + i, resolve);
+              if (i === run.chunks.length - 1) server.handleRun({ type: 'requestRun', id, share: DISCOVERY, ...run });
+            }),
+        ),
+      );
+    },
     async dispose() {
       server.close();
       await db.close();
@@ -113,6 +134,11 @@ async function fixture(): Promise<Fixture> {
 }
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+/** Until no descriptor of this process names `path` (at most 10 s). */
+async function closedSoon(path: string): Promise<void> {
+  for (let i = 0; i < 200 && openPaths().includes(path); i++) await sleep(50);
+}
 
 /** The request for chunk k of `rec`, whole (or its first part when it is larger than one message). */
 function chunkRequest(rec: FileRecord, k: number) {
@@ -232,14 +258,15 @@ test('open files are closed when the share stops being served here and when the 
     assert.equal((await f.ask(chunkRequest(rec, 0))).status, 'ok');
     assert.ok(openPaths().includes(p), 'open while the pull goes on');
     f.server.forgetShare(SHARE);
-    await sleep(50); // the close runs on the thread pool
     assert.equal(f.server.openFiles, 0);
+    // the close runs on the thread pool: waited for, not timed (a loaded machine takes its time)
+    await closedSoon(p);
     assert.ok(!openPaths().includes(p), 'closed when the share was paused or removed');
 
     assert.equal((await f.ask(chunkRequest(rec, 0))).status, 'ok');
     assert.ok(openPaths().includes(p));
     f.server.close();
-    await sleep(50);
+    await closedSoon(p);
     assert.ok(!openPaths().includes(p), 'closed with the link');
   } finally {
     await f.dispose();
@@ -323,6 +350,120 @@ test('an answer the link cannot queue is answered overloaded, so the requester a
     f.queueFull.value = false;
     const again = await f.ask(chunkRequest(rec, 0));
     assert.equal(again.status, 'ok');
+  } finally {
+    await f.dispose();
+  }
+});
+
+/** A run of chunks k, k + 1, ... of `rec`. */
+function runOf(rec: FileRecord, k: number, n: number) {
+  const offset = rec.chunks.slice(0, k).reduce((a, c) => a + c.size, 0);
+  return { path: rec.path, offset, chunks: rec.chunks.slice(k, k + n).map((c) => ({ hash: c.hash, size: c.size })) };
+}
+
+/** A file of small chunks (none above one message) old enough that its scan was not racy. */
+async function oldFile(f: Fixture, name: string, bytes: number) {
+  const data = randomBytes(bytes);
+  writeFileSync(join(f.root, name), data);
+  utimesSync(join(f.root, name), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  const rec = await f.record(name);
+  return { data, rec };
+}
+
+test('a run of chunks is answered with one response per chunk, each the bytes of its chunk, trusted or checked by hash', async () => {
+  const f = await fixture();
+  try {
+    const { data, rec } = await oldFile(f, 'run.bin', 2 * 1024 * 1024 + 123);
+    assert.ok(rec.chunks.length >= 8);
+    for (const trusted of [true, false]) {
+      f.trusted.value = trusted;
+      // the first request opens the file; the runs after it are read at once from the open file
+      await f.ask(chunkRequest(rec, 0));
+      for (let k = 0; k < rec.chunks.length; k += 5) {
+        const run = runOf(rec, k, 5);
+        const answers = await f.askRun(run);
+        let at = run.offset;
+        answers.forEach((res, i) => {
+          assert.equal(res.status, 'ok', `chunk ${k + i}, trusted ${trusted}`);
+          const size = run.chunks[i]!.size;
+          assert.ok(Buffer.from(res.data).equals(data.subarray(at, at + size)), `bytes of chunk ${k + i}`);
+          at += size;
+        });
+      }
+      const atOnce = f.server.runsReadAtOnce;
+      if (trusted) assert.ok(atOnce >= rec.chunks.length / 5 - 1, `runs read at once: ${atOnce}`);
+      else assert.equal(atOnce, Math.ceil(rec.chunks.length / 5), 'untrusted: each chunk checked by hash, not read as a run');
+    }
+  } finally {
+    await f.dispose();
+  }
+});
+
+test('a run that goes past the end of the file, or names a chunk the file does not have there, is answered chunk by chunk: what is there, and not-found', async () => {
+  const f = await fixture();
+  try {
+    const { data, rec } = await oldFile(f, 'end.bin', 600_000);
+    await f.ask(chunkRequest(rec, 0));
+    const n = rec.chunks.length;
+    const run = runOf(rec, n - 2, 2);
+    // two more chunks beyond the file's end, and a wrong hash in the middle of another run
+    run.chunks.push({ hash: sha(Buffer.from('x')), size: 70_000 }, { hash: sha(Buffer.from('y')), size: 80_000 });
+    const answers = await f.askRun(run);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      ['ok', 'ok', 'not-found', 'not-found'],
+    );
+    const last = rec.chunks[n - 1]!;
+    assert.ok(Buffer.from(answers[1]!.data).equals(data.subarray(rec.size - last.size)));
+    const mixed = runOf(rec, 0, 3);
+    mixed.chunks[1] = { hash: sha(Buffer.from('z')), size: mixed.chunks[1]!.size };
+    assert.deepEqual(
+      (await f.askRun(mixed)).map((a) => a.status),
+      ['ok', 'not-found', 'ok'],
+    );
+  } finally {
+    await f.dispose();
+  }
+});
+
+test('a run asking for more than a run may hold is refused before anything is read: invalid-request for each of its ids', async () => {
+  const f = await fixture();
+  try {
+    const { rec } = await oldFile(f, 'big.bin', 3 * 1024 * 1024);
+    await f.ask(chunkRequest(rec, 0));
+    // sixteen chunks of 256 KiB claimed: 4 MiB, over MAX_RUN_BYTES
+    const huge = { path: rec.path, offset: 0, chunks: Array.from({ length: 16 }, () => ({ hash: rec.chunks[0]!.hash, size: 256 * 1024 })) };
+    assert.ok(huge.chunks.length * 256 * 1024 > MAX_RUN_BYTES);
+    const answers = await f.askRun(huge);
+    assert.ok(answers.every((a) => a.status === 'invalid-request' && a.data.length === 0));
+    // a single chunk larger than one response can carry
+    const tooBig = await f.askRun({ path: rec.path, offset: 0, chunks: [{ hash: rec.chunks[0]!.hash, size: MAX_BLOCK_DATA + 1 }] });
+    assert.equal(tooBig[0]!.status, 'invalid-request');
+    // an offset so large that the run's end is no longer an exact integer
+    const far = await f.askRun({
+      path: rec.path,
+      offset: Number.MAX_SAFE_INTEGER - 10,
+      chunks: [{ hash: rec.chunks[0]!.hash, size: 1000 }],
+    });
+    assert.equal(far[0]!.status, 'invalid-request');
+  } finally {
+    await f.dispose();
+  }
+});
+
+test('a run of a file changed on disk since its entry is never served as the old chunks', async () => {
+  const f = await fixture();
+  try {
+    const { rec } = await oldFile(f, 'changed.bin', 1024 * 1024);
+    await f.ask(chunkRequest(rec, 0));
+    // same size, new bytes, new mtime: the open file's stat no longer matches its entry
+    const fresh = randomBytes(1024 * 1024);
+    writeFileSync(join(f.root, 'changed.bin'), fresh);
+    const answers = await f.askRun(runOf(rec, 0, 4));
+    for (const a of answers) {
+      assert.notEqual(a.status, 'ok');
+      assert.equal(a.data.length, 0);
+    }
   } finally {
     await f.dispose();
   }

@@ -12,7 +12,16 @@ import { join } from 'node:path';
 import type { IndexStore } from '../index/store.ts';
 import { SendQueueFullError } from '../net/channel-sender.ts';
 import { frameBuffer } from '../net/frame-pool.ts';
-import { responseBuffer, type BlockRequest, type BlockResponse, type ResponseStatus } from '../protocol/messages.ts';
+import {
+  MAX_BLOCK_DATA,
+  MAX_RUN_BYTES,
+  responseBuffer,
+  runRequests,
+  type BlockRequest,
+  type BlockResponse,
+  type RequestRun,
+  type ResponseStatus,
+} from '../protocol/messages.ts';
 import { OpenFiles, type OpenFile } from './open-files.ts';
 
 /** Requests this device serves to one peer at once; beyond it the peer is told to retry. */
@@ -65,12 +74,18 @@ interface Location {
 export class BlockServer {
   private state: ServerState = 'open';
   private serving = 0;
+  private runsRead = 0;
   private readonly files = new OpenFiles<ChunkMap>();
 
   constructor(private readonly deps: BlockServerDeps) {}
 
   get busy(): number {
     return this.serving;
+  }
+
+  /** Runs served with one read (the rest of a run goes one request at a time). */
+  get runsReadAtOnce(): number {
+    return this.runsRead;
   }
 
   /** Files held open for requests right now. */
@@ -101,6 +116,77 @@ export class BlockServer {
       .finally(() => this.serving--);
   }
 
+  /**
+   * Serves a run of consecutive chunks of one file (a requestRun): with one read and one stat when
+   * the file is open here with an entry whose chunks the run names exactly, else as the single
+   * requests it stands for. A run over MAX_RUN_BYTES, or with a chunk larger than one response
+   * holds, is refused (`invalid-request` for each of its ids) before anything is read.
+   */
+  handleRun(run: RequestRun, send: (msg: BlockResponse) => Promise<void> = this.deps.send): void {
+    if (this.state === 'closed') return;
+    const reqs = runRequests(run);
+    const bytes = reqs.reduce((n, r) => n + r.size, 0);
+    if (bytes > MAX_RUN_BYTES || reqs.some((r) => r.size > MAX_BLOCK_DATA) || !Number.isSafeInteger(run.offset + bytes)) {
+      for (const r of reqs) this.reply(send, r, 'invalid-request').catch(() => undefined);
+      return;
+    }
+    if (this.serving + reqs.length > MAX_SERVING) {
+      // as many as fit are served, the rest told to retry: as if they had come one by one
+      for (const r of reqs) this.handle(r, send);
+      return;
+    }
+    this.serving += reqs.length;
+    this.serveRun(run, reqs, send)
+      .catch((err) => this.deps.log(`serving ${run.path} failed: ${(err as Error).message}`))
+      .finally(() => (this.serving -= reqs.length));
+  }
+
+  private async serveRun(run: RequestRun, reqs: BlockRequest[], send: (msg: BlockResponse) => Promise<void>): Promise<void> {
+    let parts: Buffer[] | null;
+    try {
+      parts = await this.readRun(run, reqs);
+    } catch {
+      parts = null;
+    }
+    if (!parts) {
+      await Promise.all(
+        reqs.map((r) => this.serve(r, send).catch((err) => this.deps.log(`serving ${r.path} failed: ${(err as Error).message}`))),
+      );
+      return;
+    }
+    for (let i = 0; i < reqs.length; i++) await this.answer(send, reqs[i]!, parts[i]!);
+  }
+
+  /** The run's chunks, read at once from the open file (see fromOpenFile); null when that proof is not at hand. */
+  private async readRun(run: RequestRun, reqs: BlockRequest[]): Promise<Buffer[] | null> {
+    const share = this.deps.servedShare(run.share);
+    if (!share || !reqs.length || !this.deps.trustsStat?.(share.shareId, run.path)) return null;
+    const file = this.files.lendIfOpen(join(share.root, run.path));
+    if (!file) return null;
+    try {
+      const map = file.memo;
+      const k = map && chunkCovering(map, run.offset, reqs[0]!.size);
+      if (!map || k === null) return null;
+      for (let i = 0; i < reqs.length; i++) {
+        const r = reqs[i]!;
+        const j = k + i;
+        if (j >= map.starts.length || map.starts[j] !== r.offset || map.sizes[j] !== r.size || !equalHash(map.hashes, j, r.hash))
+          return null;
+      }
+      const bufs = reqs.map((r) => responseBuffer(r.size, takeReadBuffer));
+      const want = bufs.reduce((n, b) => n + b.length, 0);
+      const { bytesRead } = await file.handle.readv(bufs, run.offset);
+      // a short read (the file shrank, or a partial read): one request at a time sorts it out
+      if (bytesRead !== want) return null;
+      const st = await statAfterReads(file.handle);
+      if (st.size !== map.size || st.mtimeMs !== map.mtimeMs || st.ino !== map.inode) return null;
+      this.runsRead++;
+      return bufs;
+    } finally {
+      this.files.release(file);
+    }
+  }
+
   private reply(
     send: (msg: BlockResponse) => Promise<void>,
     req: BlockRequest,
@@ -121,6 +207,11 @@ export class BlockServer {
       return this.reply(send, req, 'io-error');
     }
     if (typeof part === 'string') return this.reply(send, req, part);
+    return this.answer(send, req, part);
+  }
+
+  /** Sends the requested bytes, under the upload limit. */
+  private async answer(send: (msg: BlockResponse) => Promise<void>, req: BlockRequest, part: Uint8Array): Promise<void> {
     await this.deps.throttleSend(part.length);
     if (process.env.PEERFOLD_FAULT_CORRUPT_SERVE === '1' && part.length > 0) {
       // fault injection for tests: this device serves corrupt data, as a broken or hostile peer would

@@ -66,14 +66,20 @@ export class BulkCarrier implements Channel {
     return lane ? this.sendVia(lane.stream, bytes) : this.fallback.send(bytes);
   }
 
-  /** A block request (id, bytes asked for): over the stream with the fewest bytes asked and not answered. */
-  sendRequest(bytes: Uint8Array, id: number, size: number): Promise<void> {
-    this.settle(id); // sent again: it counts where it goes now
+  /**
+   * A block request (id, bytes asked for): over the stream with the fewest bytes asked and not
+   * answered. `after`: the sizes of the ids id + 1, ... that the same message asks for (a requestRun).
+   */
+  sendRequest(bytes: Uint8Array, id: number, size: number, after: readonly number[] = []): Promise<void> {
+    for (let i = 0; i <= after.length; i++) this.settle(id + i); // sent again: it counts where it goes now
     const lane = leastAsked(this.lanes);
     if (!lane) return this.fallback.send(bytes);
-    lane.asked.set(id, size);
-    lane.askedBytes += size;
-    this.laneOf.set(id, lane);
+    for (let i = 0; i <= after.length; i++) {
+      const n = i === 0 ? size : after[i - 1]!;
+      lane.asked.set(id + i, n);
+      lane.askedBytes += n;
+      this.laneOf.set(id + i, lane);
+    }
     return this.sendVia(lane.stream, bytes);
   }
 

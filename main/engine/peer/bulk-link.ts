@@ -135,8 +135,8 @@ export class BulkLink implements BulkPlug {
     return this.carrier.send(bytes);
   }
 
-  sendRequest(bytes: Uint8Array, id: number, size: number): Promise<void> {
-    return this.carrier.sendRequest(bytes, id, size);
+  sendRequest(bytes: Uint8Array, id: number, size: number, after?: readonly number[]): Promise<void> {
+    return this.carrier.sendRequest(bytes, id, size, after);
   }
 
   answered(id: number): void {

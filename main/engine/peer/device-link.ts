@@ -19,11 +19,15 @@ import { HANDSHAKE_TIMEOUT_MS, Handshake, type ClaimedInvite, type SharedShare }
 import { EntrySigner } from '../keys/entry-signing.ts';
 import {
   DecodeError,
+  MAX_RUN_BYTES,
+  MAX_RUN_CHUNKS,
   ProtocolViolation,
   decodeMessage,
   encodeMessage,
+  runRequests,
   type BlockRequest,
   type BlockResponse,
+  type RequestRun,
   type InviteAnswer,
   type FileEntryWire,
   type Message,
@@ -60,6 +64,12 @@ const CLOSE_GRACE_MS = 250;
 
 /** Bytes of the peer's messages held while the link waits to be activated; beyond: closed. */
 const MAX_HELD_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Whether this device offers and uses requestRun (PROTOCOL.md, "Block transfer").
+ * PEERFOLD_REQUEST_RUNS=0 makes it behave as a device from before runs (tests, comparisons).
+ */
+const SERVES_RUNS = process.env.PEERFOLD_REQUEST_RUNS !== '0';
 
 export type LinkStore = ExchangeStore & BlockStore;
 
@@ -171,7 +181,10 @@ export class DeviceLink {
       send: (m) => this.sendOn(this.blocks, m),
       log: (m) => host.log(`${this.deviceName}: ${m}`),
     });
-    this.tracker = new RequestTracker((m) => this.sendRequest(m), { budget: opts.flightBudget });
+    this.tracker = new RequestTracker((m) => this.sendRequest(m), {
+      budget: opts.flightBudget,
+      sendRun: (m) => this.sendRequest(m),
+    });
     // a throw inside a timer would stop the daemon: every timer here is guarded
     this.timerLog = (_, m) => host.log(m);
     this.handshakeTimer = setTimeout(
@@ -277,6 +290,8 @@ export class DeviceLink {
       else this.withdrawShare(d, 'share paused');
     }
     this.offerShares(alsoOffer);
+    // runs of chunks in one request: a peer that does not send this gets single requests only
+    if (SERVES_RUNS) this.sendAll(this.control, [{ type: 'requestRuns', maxChunks: MAX_RUN_CHUNKS, maxBytes: MAX_RUN_BYTES }]);
     this.bulk?.start((m) => this.sendAll(this.control, [m]));
     const held = this.held;
     this.held = [];
@@ -497,10 +512,13 @@ export class DeviceLink {
   }
 
   /** A block request: the bulk plug chooses which of its streams carries it. */
-  private sendRequest(msg: BlockRequest): Promise<void> {
+  private sendRequest(msg: BlockRequest | RequestRun): Promise<void> {
     if (!this.bulk) return this.sendOn(this.blocks, msg);
     if (this.state === 'closed') return Promise.reject(new Error(`link closed: ${this.closeReason}`));
-    return this.bulk.sendRequest(encodeMessage(msg), msg.id, msg.size);
+    if (msg.type === 'request') return this.bulk.sendRequest(encodeMessage(msg), msg.id, msg.size);
+    // a run: its ids follow the first one's, each with its chunk's size
+    const [first = 0, ...after] = msg.chunks.map((c) => c.size);
+    return this.bulk.sendRequest(encodeMessage(msg), msg.id, first, after);
   }
 
   /** Fire and forget, in order; a failed send ends the link. */
@@ -547,6 +565,11 @@ export class DeviceLink {
         return;
       case 'pong':
         this.probes.get(msg.id)?.(true);
+        return;
+      case 'requestRuns':
+        if (!SERVES_RUNS) return;
+        this.tracker.peerServesRuns(msg);
+        this.host.log(`${this.deviceName} answers runs of up to ${msg.maxChunks} chunks (${msg.maxBytes} bytes) in one request`);
         return;
       case 'udxOffer':
       case 'tcpOffer':
@@ -654,6 +677,11 @@ export class DeviceLink {
       const sealing = this.sealedOn(msg.share);
       if (sealing) void this.serveSealed(sealing, msg, reply ?? ((m) => this.sendOn(this.blocks, m)));
       else this.server.handle(msg, reply);
+    } else if (msg.type === 'requestRun') {
+      if (!SERVES_RUNS) return; // as a device without runs would: an unknown type, ignored
+      const sealing = this.sealedOn(msg.share);
+      if (sealing) for (const r of runRequests(msg)) void this.serveSealed(sealing, r, reply ?? ((m) => this.sendOn(this.blocks, m)));
+      else this.server.handleRun(msg, reply);
     } else if (msg.type === 'response') {
       this.bulk?.answered(msg.id);
       this.tracker.answered(msg as BlockResponse);

@@ -37,8 +37,11 @@ export interface BulkPlug extends Channel {
   start(sendControl: (msg: BulkOffer) => void): void;
   /** the peer's udxOffer or tcpOffer arrived over the link */
   peerOffered(msg: BulkOffer): void;
-  /** A block request: the plug picks which of its streams carries it (by bytes asked and not answered). */
-  sendRequest(bytes: Uint8Array, id: number, size: number): Promise<void>;
+  /**
+   * A block request: the plug picks which of its streams carries it (by bytes asked and not
+   * answered). `after`: the sizes of the ids id + 1, ... the same message asks for (a requestRun).
+   */
+  sendRequest(bytes: Uint8Array, id: number, size: number, after?: readonly number[]): Promise<void>;
   /** the answer to request `id` arrived */
   answered(id: number): void;
   /** called when a stream the plug had given messages may not have delivered them: send `requests` (ids) again */

@@ -4,7 +4,14 @@
 // however many requests and waits use it (a puller shares one signal among all chunks of a file),
 // and closing the tracker fails everything at once.
 
-import { MAX_BLOCK_DATA, chunkRanges, type BlockRequest, type BlockResponse, type ResponseStatus } from '../protocol/messages.ts';
+import {
+  MAX_BLOCK_DATA,
+  chunkRanges,
+  type BlockRequest,
+  type BlockResponse,
+  type RequestRun,
+  type ResponseStatus,
+} from '../protocol/messages.ts';
 import { FlightBudget } from './flight-budget.ts';
 import { isPooledFrame } from '../net/frame-pool.ts';
 import {
@@ -46,6 +53,8 @@ export interface TrackerOptions {
   now?: () => number;
   /** how long a sent request waits for its answer; default ANSWER_TIMEOUT_MS */
   answerTimeoutMs?: number;
+  /** sends a requestRun (without it, or until the peer says it answers runs, every request goes alone) */
+  sendRun?: (msg: RequestRun) => Promise<void>;
 }
 
 /** How full a link is, for choosing where a request goes and whether the puller should ask for more. */
@@ -56,6 +65,12 @@ export interface FlightLoad {
 }
 
 export type TrackerState = 'open' | 'closed';
+
+/** What the peer said it answers as one requestRun (its requestRuns message). */
+export interface RunLimits {
+  maxChunks: number;
+  maxBytes: number;
+}
 
 interface Waiter {
   signal: AbortSignal;
@@ -106,9 +121,14 @@ export class RequestTracker {
   private readonly budget: FlightBudget;
   private readonly now: () => number;
   private readonly answerTimeoutMs: number;
+  private readonly sendRun: ((msg: RequestRun) => Promise<void>) | null;
   private readonly unsubscribe: () => void;
   /** per signal: how many requests and waits use it, and its one abort listener */
   private readonly watched = new Map<AbortSignal, { users: number; listener: () => void }>();
+  /** set once the peer said it answers runs: requests sent in one turn go out as runs where they can */
+  private runs: RunLimits | null = null;
+  /** requests sent in this turn, not yet handed to `send` (only while runs are on) */
+  private outbox: BlockRequest[] = [];
 
   constructor(
     private readonly send: (msg: BlockRequest) => Promise<void>,
@@ -119,6 +139,7 @@ export class RequestTracker {
     this.budget = opts.budget ?? new FlightBudget(this.windowConfig.maxBytes);
     this.now = opts.now ?? (() => performance.now());
     this.answerTimeoutMs = opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
+    this.sendRun = opts.sendRun ?? null;
     // room freed on another link may be what a request here waits for (the global bound)
     this.unsubscribe = this.budget.onRoom(() => this.pump());
   }
@@ -145,6 +166,15 @@ export class RequestTracker {
 
   get current(): TrackerState {
     return this.state;
+  }
+
+  /**
+   * The peer answers requestRun within `limits` (its requestRuns): from now on, requests that go
+   * out in one turn for consecutive ranges of one file are sent as one run, and requests waiting
+   * for room are let go in groups (see pump).
+   */
+  peerServesRuns(limits: RunLimits): void {
+    this.runs = this.sendRun && limits.maxChunks >= 2 && limits.maxBytes > 0 ? { ...limits } : null;
   }
 
   /** Fetches one chunk (in parts of at most MAX_BLOCK_DATA); the caller verifies its hash. */
@@ -305,9 +335,20 @@ export class RequestTracker {
     this.pump();
   }
 
-  /** Lets waiting requests go, in order, while they fit. */
+  /**
+   * Lets waiting requests go, in order, while they fit. With runs on, not before a run's worth of
+   * the window is free (or nothing is in flight): one answer would otherwise let one request go,
+   * and a run would never form.
+   */
   private pump(): void {
     if (this.state !== 'open') return;
+    if (this.runs && this.waiting.length && this.inFlightNow > 0) {
+      const want = Math.min(this.runs.maxBytes, this.window.windowBytes / 4, this.bytesWaiting);
+      if (this.window.windowBytes - this.bytesInFlight < want) {
+        this.window = blocked(this.window, this.now());
+        return;
+      }
+    }
     while (this.waiting.length && this.fits(this.waiting[0]!.size)) {
       const w = this.waiting.shift()!;
       this.bytesWaiting -= w.size;
@@ -345,12 +386,50 @@ export class RequestTracker {
       p.timer = setTimeout(() => this.unanswered(id, p), this.answerTimeoutMs);
       p.timer.unref?.();
     }
-    this.send(msg).catch((err) => {
-      const p = this.pending.get(id);
-      if (!p || p.msg !== msg) return;
-      this.forget(id, p);
-      p.reject(err as Error);
-    });
+    if (!this.runs) {
+      this.send(msg).catch((err) => this.sendFailed([msg], err as Error));
+      return;
+    }
+    if (!this.outbox.length) process.nextTick(this.flush);
+    this.outbox.push(msg);
+  }
+
+  /** The requests sent in one turn: consecutive ranges of one file, with consecutive ids, as runs. */
+  private readonly flush = (): void => {
+    const out = this.outbox;
+    this.outbox = [];
+    if (this.state !== 'open') return;
+    for (const group of runsOf(out, this.runs ?? { maxChunks: 1, maxBytes: 0 })) {
+      const first = group[0]!;
+      let sent: Promise<void>;
+      try {
+        sent =
+          group.length === 1
+            ? this.send(first)
+            : this.sendRun!({
+                type: 'requestRun',
+                id: first.id,
+                share: first.share,
+                path: first.path,
+                offset: first.offset,
+                chunks: group.map((r) => ({ hash: r.hash, size: r.size })),
+              });
+      } catch (err) {
+        // thrown in a tick of its own: it must not reach the process
+        sent = Promise.reject(err as Error);
+      }
+      sent.catch((err) => this.sendFailed(group, err as Error));
+    }
+  };
+
+  /** A send failed: the requests it carried fail (unless they were sent again meanwhile). */
+  private sendFailed(msgs: BlockRequest[], err: Error): void {
+    for (const msg of msgs) {
+      const p = this.pending.get(msg.id);
+      if (!p || p.msg !== msg) continue;
+      this.forget(msg.id, p);
+      p.reject(err);
+    }
   }
 
   private unanswered(id: number, p: Pending): void {
@@ -379,4 +458,34 @@ export class RequestTracker {
     }
     return sent;
   }
+}
+
+/**
+ * Splits requests (in the order sent) into groups a requestRun can carry: the same share and file,
+ * each starting where the one before ends, ids counting up by one, within the peer's limits.
+ */
+export function runsOf(reqs: readonly BlockRequest[], limits: RunLimits): BlockRequest[][] {
+  const out: BlockRequest[][] = [];
+  let group: BlockRequest[] = [];
+  let bytes = 0;
+  for (const r of reqs) {
+    const last = group[group.length - 1];
+    const joins =
+      last !== undefined &&
+      r.id === last.id + 1 &&
+      r.share === last.share &&
+      r.path === last.path &&
+      r.offset === last.offset + last.size &&
+      group.length < limits.maxChunks &&
+      bytes + r.size <= limits.maxBytes;
+    if (!joins) {
+      if (group.length) out.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(r);
+    bytes += r.size;
+  }
+  if (group.length) out.push(group);
+  return out;
 }

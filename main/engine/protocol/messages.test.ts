@@ -91,6 +91,18 @@ const samples: Message[] = [
   { type: 'request', id: 1, share, path: 'a/b.txt', hash: h(4), offset: 65536, size: 65537 },
   { type: 'response', id: 1, status: 'ok', data: new Uint8Array(randomBytes(1000)) },
   { type: 'response', id: 2, status: 'not-found', data: new Uint8Array(0) },
+  { type: 'requestRuns', maxChunks: 16, maxBytes: 1024 * 1024 },
+  {
+    type: 'requestRun',
+    id: 7,
+    share,
+    path: 'a/b.txt',
+    offset: 65536,
+    chunks: [
+      { hash: h(5), size: 70_000 },
+      { hash: h(6), size: 16_384 },
+    ],
+  },
 ];
 
 test('every message type round-trips', () => {

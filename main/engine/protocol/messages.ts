@@ -71,6 +71,12 @@ export const MAX_CANDIDATES = 16;
 export const MAX_CANDIDATE_BYTES = 64;
 /** Largest `size` of one request: a response must fit one message, header included. */
 export const MAX_BLOCK_DATA = MAX_MESSAGE - 1024;
+/**
+ * A requestRun (PROTOCOL.md, "Block transfer"): at most this many chunks and bytes. The answer to
+ * one run is read at once, so these bound what one message makes a responder allocate.
+ */
+export const MAX_RUN_CHUNKS = 16;
+export const MAX_RUN_BYTES = 1024 * 1024;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 function fromHex(s: string, n: number): Uint8Array {
@@ -280,6 +286,14 @@ export const MESSAGE_SCHEMAS = {
     tag: 13,
     schema: struct({ port: uint(65535), token: fixed(16) }),
   },
+  /**
+   * on a live link: "I answer requestRun of at most maxChunks chunks and maxBytes bytes" (sent once;
+   * a device that never sends it gets single requests only)
+   */
+  requestRuns: {
+    tag: 14,
+    schema: struct({ maxChunks: uint(MAX_RUN_CHUNKS), maxBytes: uint(MAX_RUN_BYTES) }),
+  },
   indexUpdate: {
     tag: 16,
     schema: struct({
@@ -321,6 +335,21 @@ export const MESSAGE_SCHEMAS = {
     tag: 33,
     schema: struct({ id: uint(), status: responseStatusField, data: bytes(MAX_BLOCK_DATA) }),
   },
+  /**
+   * consecutive chunks of one file in one message: the same as one request per chunk, ids id,
+   * id + 1, ..., the first at offset, each next one where the one before ends; answered by one
+   * response per id (only to a peer that sent requestRuns, within its limits)
+   */
+  requestRun: {
+    tag: 34,
+    schema: struct({
+      id: uint(),
+      share: shareField,
+      path: string(MAX_PATH_BYTES),
+      offset: uint(),
+      chunks: list(chunkRefField, MAX_RUN_CHUNKS),
+    }),
+  },
 } as const satisfies Record<string, { tag: number; schema: StructCodec<Fields> }>;
 
 type Schemas = typeof MESSAGE_SCHEMAS;
@@ -345,6 +374,8 @@ export type IndexChunks = MessageOf<'indexChunks'>;
 export type IndexAck = MessageOf<'indexAck'>;
 export type BlockRequest = MessageOf<'request'>;
 export type BlockResponse = MessageOf<'response'>;
+export type RequestRun = MessageOf<'requestRun'>;
+export type RequestRuns = MessageOf<'requestRuns'>;
 
 /** The schema listing PROTOCOL.md carries (vectors.test.ts checks it is current). */
 export function describeMessages(): string {
@@ -679,6 +710,20 @@ function checkEntry(e: FileEntryWire, shape: 'plain' | 'encrypted' = 'plain'): v
     if (sum !== e.size) throw new ProtocolViolation(`${e.path}: chunk sizes add up to ${sum}, not the file size ${e.size}`);
   }
   if (e.type !== 'symlink' && e.symlinkTarget !== null) throw new ProtocolViolation(`${e.path}: only a symlink has a target`);
+}
+
+/**
+ * The single requests a run stands for, in order (ids id, id + 1, ...); each at most
+ * MAX_BLOCK_DATA bytes is the caller's check (a run's chunk may be up to MAX_CHUNK_SIZE).
+ */
+export function runRequests(run: RequestRun): BlockRequest[] {
+  const out: BlockRequest[] = [];
+  let offset = run.offset;
+  run.chunks.forEach((c, i) => {
+    out.push({ type: 'request', id: run.id + i, share: run.share, path: run.path, hash: c.hash, offset, size: c.size });
+    offset += c.size;
+  });
+  return out;
 }
 
 /**
