@@ -163,3 +163,21 @@ test('a run whose send fails fails each of its requests; resent requests after a
   for (const a of asked([], [runs[1]!])) t.answered({ type: 'response', id: a.id, status: 'ok', data: new Uint8Array(a.size) });
   assert.equal((await Promise.all(again)).length, 2);
 });
+
+test('requests for different files (small files) are not held back: each answer lets the next go', async () => {
+  const { t, singles, runs } = tracker({ initialBytes: 1 * MiB, minBytes: 1 * MiB, maxBytes: 64 * MiB, maxRequests: 256 });
+  t.peerServesRuns({ maxChunks: 16, maxBytes: 1 * MiB });
+  const ac = new AbortController();
+  const ps = Array.from({ length: 24 }, (_, i) => t.fetchChunk(share, `file-${i}`, hash(i), 0, 64 * KiB, ac.signal));
+  await tick();
+  assert.equal(singles.length, 16);
+  assert.equal(runs.length, 0, 'no run across files');
+  t.answered({ type: 'response', id: singles[0]!.id, status: 'ok', data: new Uint8Array(64 * KiB) });
+  await tick();
+  assert.equal(singles.length, 17, 'one answer, the next file goes at once');
+  for (let i = 1; i < 24; i++) {
+    t.answered({ type: 'response', id: singles[i]!.id, status: 'ok', data: new Uint8Array(64 * KiB) });
+    await tick();
+  }
+  assert.equal((await Promise.all(ps)).length, 24);
+});

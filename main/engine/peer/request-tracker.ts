@@ -75,6 +75,8 @@ export interface RunLimits {
 interface Waiter {
   signal: AbortSignal;
   size: number;
+  /** the request it will send (which range of which file: whether it could join a run) */
+  msg: BlockRequest;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -212,7 +214,7 @@ export class RequestTracker {
   /** One part, asked again (after waiting for room) while the peer says it is overloaded. */
   private async fetchPart(msg: BlockRequest, signal: AbortSignal): Promise<BlockResponse> {
     for (let attempt = 0; ; attempt++) {
-      await this.slot(signal, msg.size);
+      await this.slot(signal, msg);
       let res: BlockResponse;
       try {
         res = await this.request(msg, signal);
@@ -294,7 +296,8 @@ export class RequestTracker {
     this.pump();
   }
 
-  private slot(signal: AbortSignal, size: number): Promise<void> {
+  private slot(signal: AbortSignal, msg: BlockRequest): Promise<void> {
+    const size = msg.size;
     if (this.state === 'closed') return Promise.reject(this.closedError());
     if (signal.aborted) return Promise.reject(abortError(signal));
     if (!this.waiting.length && this.fits(size)) {
@@ -308,6 +311,7 @@ export class RequestTracker {
       this.waiting.push({
         signal,
         size,
+        msg,
         resolve: () => {
           this.unwatch(signal);
           resolve();
@@ -336,13 +340,14 @@ export class RequestTracker {
   }
 
   /**
-   * Lets waiting requests go, in order, while they fit. With runs on, not before a run's worth of
-   * the window is free (or nothing is in flight): one answer would otherwise let one request go,
-   * and a run would never form.
+   * Lets waiting requests go, in order, while they fit. With runs on and the next two waiting for
+   * consecutive ranges of one file, not before a run's worth of the window is free (or nothing is
+   * in flight): one answer would otherwise let one request go, and a run would never form.
+   * Requests for different files (small files) are never held back.
    */
   private pump(): void {
     if (this.state !== 'open') return;
-    if (this.runs && this.waiting.length && this.inFlightNow > 0) {
+    if (this.runs && this.inFlightNow > 0 && this.waiting.length > 1 && follows(this.waiting[0]!.msg, this.waiting[1]!.msg)) {
       const want = Math.min(this.runs.maxBytes, this.window.windowBytes / 4, this.bytesWaiting);
       if (this.window.windowBytes - this.bytesInFlight < want) {
         this.window = blocked(this.window, this.now());
@@ -473,9 +478,7 @@ export function runsOf(reqs: readonly BlockRequest[], limits: RunLimits): BlockR
     const joins =
       last !== undefined &&
       r.id === last.id + 1 &&
-      r.share === last.share &&
-      r.path === last.path &&
-      r.offset === last.offset + last.size &&
+      follows(last, r) &&
       group.length < limits.maxChunks &&
       bytes + r.size <= limits.maxBytes;
     if (!joins) {
@@ -488,4 +491,9 @@ export function runsOf(reqs: readonly BlockRequest[], limits: RunLimits): BlockR
   }
   if (group.length) out.push(group);
   return out;
+}
+
+/** `b` asks for the range of the same file that starts where `a`'s ends. */
+function follows(a: BlockRequest, b: BlockRequest): boolean {
+  return b.path === a.path && b.share === a.share && b.offset === a.offset + a.size;
 }
