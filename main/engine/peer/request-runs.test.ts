@@ -115,11 +115,9 @@ test('with runs on, requests that wait for room go out in groups as answers free
   assert.equal(runs.length, 1, 'as one run');
   const messagesBefore = singles.length + runs.length;
   // answer one at a time: nothing goes out until a quarter of the window (256 KiB) is free
-  let answered = 0;
   const sentIds = () => asked(singles, runs).length;
   for (const a of first.slice(0, 3)) {
     t.answered({ type: 'response', id: a.id, status: 'ok', data: new Uint8Array(a.size) });
-    answered++;
     await tick();
   }
   assert.equal(sentIds(), 16, 'three answers free 192 KiB: held back');
