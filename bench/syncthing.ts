@@ -125,6 +125,9 @@ ${all.map(device).join('\n')}
         <autoUpgradeIntervalH>0</autoUpgradeIntervalH>
         <startBrowser>false</startBrowser>
         <announceLANAddresses>false</announceLANAddresses>
+        <!-- Syncthing lowers its own priority by default (nice 11): on a loaded machine it then got
+             a small share of the cores beside Peerfold's daemons at nice 0 -->
+        <setLowPriority>false</setLowPriority>
     </options>
 </configuration>
 `;
