@@ -3,10 +3,10 @@
 //
 // A receiver of a big file takes in a GiB of answers per GiB, each in a buffer of its own
 // (bulk-tls.ts FrameReader), and V8 starts a major collection for every few dozen MiB of
-// ArrayBuffer memory allocated: most of what was left of the receiver's GC (bench/README.md,
-// "The receiver's CPU per byte"). A frame's memory comes from here, and the puller hands it back
-// once its chunk is on disk (recycleFrame); memory never handed back (a chunk that failed its hash,
-// an answer nobody waited for, a sealed share's blob) is collected as before.
+// ArrayBuffer memory allocated: most of what was left of the receiver's GC (bench/README.md, "The
+// receiver's CPU per byte, second round"). A frame's memory comes from here, and the puller hands
+// it back once its chunk is on disk (recycleFrame); memory never handed back (a chunk that failed
+// its hash, an answer nobody waited for, a sealed share's blob) is collected as before.
 
 /** Sizes are rounded up to a multiple of this: chunks vary in size (content-defined), classes do not. */
 const CLASS_BYTES = 32 * 1024;

@@ -4,7 +4,7 @@
 // a freshly allocated ArrayBuffer for a 'data' event. On a bulk stream that is a GiB of short-lived
 // buffers per GiB received, and V8 collects by how much ArrayBuffer memory was allocated: the
 // receiver of a big file spent a third of its CPU in GC (bench/README.md, "The receiver's CPU per
-// byte"). Node reads into one buffer of the caller's (`onread`) for a net.Socket and for a
+// byte, second round"). Node reads into one buffer of the caller's (`onread`) for a net.Socket and for a
 // tls.connect() that opens its own socket, but not for a TLSSocket wrapping a socket, which both
 // bulk transports use (a TCP connection opened first, a udx stream). This sets the same two
 // fields `onread` sets, on the TLS socket, and asks its handle (TLSWrap, a StreamBase) to read
