@@ -165,7 +165,9 @@ export class IndexStore {
   /**
    * Per share number, the paths whose rows were written since the last takeChangedPaths() (the
    * puller's need pass reads only those), or 'all' when that cannot be said. A share that was never
-   * asked is not tracked: its first take is 'all'.
+   * asked is not tracked: its first take is 'all'. Every write to `files` must note its path
+   * (putFile, removeLocalFiles) or drop the share to 'all' (forgetDevice, removeShare): a missed
+   * note is a need pass that misses a change (pull/need-book.test.ts).
    */
   private readonly changedPaths = new Map<number, Set<number> | 'all'>();
 
