@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalChangeError, installTemp, makeSymlink } from './apply.ts';
+import { LocalChangeError, installTemp, makeDir, makeSymlink } from './apply.ts';
 import { buildTempFile, sha256 } from './file-puller.ts';
 
 // A pulled version must read back with the author's whole-ms time: every device breaks ties
@@ -67,6 +67,22 @@ test('an interrupted temp file is resumed, and one longer than the file is cut t
     assert.equal(again.tempPath, tempPath);
     assert.equal(again.progress.resumed, data.length, 'the chunk already there was kept');
     assert.deepEqual(readFileSync(tempPath), data);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a pulled folder gets its mode, whether the umask leaves it whole or not, and an existing one is given it too', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'pf-apply-'));
+  try {
+    for (const mode of [0o700, 0o755, 0o777, 0o750]) {
+      const st = await makeDir(root, `d${mode.toString(8)}`, mode);
+      assert.ok(st.isDirectory());
+      assert.equal(st.mode & 0o7777, mode, `made with ${mode.toString(8)}`);
+      // made again with another mode (the peer changed it): the mode follows
+      const again = await makeDir(root, `d${mode.toString(8)}`, 0o711);
+      assert.equal(again.mode & 0o7777, 0o711);
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -146,6 +146,8 @@ export async function makeDir(root: string, path: string, mode: number) {
     throw new UnsafePathError(path, `not synced: ${path} is a symbolic link on this device where a folder should be; it will be rescanned`);
   if (!st.isDirectory())
     throw new UnsafePathError(path, `not synced: ${path} is a file on this device where a folder should be; it will be rescanned`);
+  // made with its mode (the umask left it whole) or already so: no chmod and no second lstat
+  if ((st.mode & 0o7777) === mode) return st;
   await fsp.chmod(full, mode).catch(() => undefined);
   return fsp.lstat(full);
 }

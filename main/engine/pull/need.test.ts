@@ -65,3 +65,12 @@ test('a planned path is carried out with its records as they are now, and not at
   // nobody has an entry any more
   assert.equal(resolvePlanned(planned, [], SELF, false), null);
 });
+
+test('a plan makes folders shallowest first, so those of one depth can be made together after their parents', () => {
+  const dir = (path: string) => ({ path, kind: 'fetch' as const, type: 'dir' as const, size: 0 });
+  const plan = planPull([dir('b/x/y'), dir('a/z'), dir('b'), dir('a'), dir('b/x'), dir('c'), dir('a/z/q/r'), dir('a/z/q')]);
+  assert.deepEqual(
+    plan.dirs.map((d) => d.path),
+    ['a', 'b', 'c', 'a/z', 'b/x', 'a/z/q', 'b/x/y', 'a/z/q/r'],
+  );
+});

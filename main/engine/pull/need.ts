@@ -292,10 +292,20 @@ export function computeNeed(paths: Iterable<PathEntries>, self: string, failures
   return book.plan(local, failures, now, () => []);
 }
 
+/** How many folders deep a share path is ('a' is 0, 'a/b' is 1). */
+export function depthOf(path: string): number {
+  let n = 0;
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) n++;
+  return n;
+}
+
 export function planPull(items: readonly PlannedPath[]): PullPlan {
   return {
     adopts: items.filter((n) => n.kind === 'adopt'),
-    dirs: items.filter((n) => n.kind === 'fetch' && n.type === 'dir').sort((a, b) => a.path.localeCompare(b.path)),
+    // shallowest first: the folders of one depth are made at once, each after its parent
+    dirs: items
+      .filter((n) => n.kind === 'fetch' && n.type === 'dir')
+      .sort((a, b) => depthOf(a.path) - depthOf(b.path) || a.path.localeCompare(b.path)),
     files: items.filter((n) => n.kind === 'fetch' && n.type !== 'dir'),
     deletes: items.filter((n) => n.kind === 'delete').sort((a, b) => b.path.localeCompare(a.path)),
   };

@@ -27,6 +27,7 @@ import type { ChunkSwarm } from './chunk-source.ts';
 import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from './file-puller.ts';
 import {
   contentHashOf,
+  depthOf,
   updateNeedBook,
   type NeedBook,
   decisionKey,
@@ -116,6 +117,8 @@ const WINDOW_POLL_MS = 50;
  * (which also serves the chunks that peer is asking for).
  */
 const NEED_PASS_SPACING = 3;
+/** Folders of one depth made at once. */
+const DIRS_AT_ONCE = 32;
 
 export class Puller {
   private readonly active = new Map<string, Active>();
@@ -293,10 +296,16 @@ export class Puller {
       const adopts = plan.adopts.splice(0).flatMap((p) => this.resolve(p) ?? []);
       if (adopts.length) this.ctx.record(adopts.map((n) => this.adopted(n)));
     }
+    // the plan lists folders shallowest first: those of one depth are made together (a few file
+    // system calls each, one after another, cost a long link's worth of time for 50 folders)
     while (at.dirs < plan.dirs.length) {
       if (!this.canGoOn()) return 'done';
       if (mustYield()) return 'yielded';
-      await this.guard(plan.dirs[at.dirs++]!, (n) => this.pullDir(n));
+      const depth = depthOf(plan.dirs[at.dirs]!.path);
+      const group: PlannedPath[] = [];
+      while (at.dirs < plan.dirs.length && group.length < DIRS_AT_ONCE && depthOf(plan.dirs[at.dirs]!.path) === depth)
+        group.push(plan.dirs[at.dirs++]!);
+      await Promise.all(group.map((d) => this.guard(d, (n) => this.pullDir(n))));
     }
     return 'done';
   }
