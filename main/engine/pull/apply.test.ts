@@ -87,3 +87,36 @@ test('a pulled folder gets its mode, whether the umask leaves it whole or not, a
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("a small file's chunk is asked for before its folder is made; when the folder cannot be made, the request is called off and nothing is written", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'pf-apply-'));
+  try {
+    writeFileSync(join(root, 'd'), 'a file where the folder should be');
+    const data = Buffer.from('pulled content');
+    const hash = sha256(data);
+    let asked: AbortSignal | null = null;
+    await assert.rejects(
+      buildTempFile({
+        root,
+        path: 'd/new.txt',
+        size: data.length,
+        contentHash: hash.toString('hex'),
+        chunks: [{ hash, size: data.length }],
+        provider: {
+          local: async () => null,
+          remote: (_spec, signal) => {
+            asked = signal;
+            // the answer is still on its way when the folder fails
+            return new Promise((resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+          },
+        },
+        signal: new AbortController().signal,
+      }),
+    );
+    assert.ok(asked, 'the chunk was asked for');
+    assert.equal((asked as AbortSignal).aborted, true, 'and the request called off');
+    assert.equal(readFileSync(join(root, 'd'), 'utf8'), 'a file where the folder should be');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -13,6 +13,12 @@
  * others write (128 left it idle between batches: bench/README.md, "Long links").
  */
 export const MAX_FILES_IN_FLIGHT = 512;
+/**
+ * A file this small asks for all its chunks before its local work (folders, temp file), which then
+ * overlaps the round trip (file-puller.ts); a larger one opens its temp file first, so an
+ * interrupted pull resumes from what it holds instead of fetching it again.
+ */
+export const EARLY_FETCH_MAX_BYTES = 256 * 1024;
 /** Chunk bytes of one file asked for at once at least (a link's first window is 2 MiB). */
 export const MIN_CHUNK_DEMAND = 4 * 1024 * 1024;
 /** Chunk requests of one file outstanding at most, whatever their bytes. */
