@@ -1,6 +1,7 @@
 // Compact binary forms of the bulky columns (pure functions).
 //   chunk list: 36 bytes per chunk, in file order: 32-byte SHA-256 | u32 LE size
-//   version vector: 12 bytes per entry, sorted by device number: u32 LE device number | f64 LE counter
+//   version vector: (device number, counter) pairs sorted by device number, as LEB128 varints (schema 5;
+//   12 bytes per entry before: u32 LE device number | f64 LE counter)
 //   (device numbers are this database's short ids for device ids, see the devices table)
 //   file hash: NULL when it is the SHA-256 of the concatenated chunk hashes (what a scan makes), so
 //   the usual case costs nothing; anything else (an encrypted share's entries, tombstones, '') is stored
@@ -9,7 +10,6 @@ import { hash } from 'node:crypto';
 import type { ChunkRef } from './rows.ts';
 
 export const CHUNK_ENTRY_BYTES = 36;
-const VERSION_ENTRY_BYTES = 12;
 
 export function encodeChunks(chunks: readonly ChunkRef[]): Uint8Array {
   const out = Buffer.allocUnsafe(chunks.length * CHUNK_ENTRY_BYTES);
@@ -48,28 +48,82 @@ export function chunkSpan(blob: Uint8Array, idx: number): { offset: number; size
   return { offset, size: buf.readUInt32LE(idx * CHUNK_ENTRY_BYTES + 32) };
 }
 
+/**
+ * A version vector as stored from schema 5: (device number, counter) pairs sorted by device number,
+ * each number an unsigned LEB128 varint (a counter is at most 2^53 - 1: 8 bytes; the usual small
+ * counter 1 byte, so the usual single-device vector is 2 bytes instead of 12).
+ */
 export function encodeVersion(version: Readonly<Record<string, number>>, deviceNo: (id: string) => number): Uint8Array {
   const entries = Object.entries(version).map(([id, counter]) => {
     if (!Number.isSafeInteger(counter) || counter < 0)
       throw new TypeError(`version counter for ${id} must be a non-negative integer, got ${counter}`);
     return [deviceNo(id), counter] as const;
   });
+  if (entries.length > 1) entries.sort((a, b) => a[0] - b[0]);
+  const out: number[] = [];
+  for (const [no, counter] of entries) {
+    pushVarint(out, no);
+    pushVarint(out, counter);
+  }
+  return Uint8Array.from(out);
+}
+
+function pushVarint(out: number[], n: number): void {
+  // arithmetic, not bit operators: those cut a number to 32 bits
+  while (n >= 0x80) {
+    out.push((n % 0x80) + 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+}
+
+export function decodeVersion(blob: Uint8Array, deviceId: (no: number) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  let at = 0;
+  const next = (): number => {
+    let n = 0;
+    for (let scale = 1; ; scale *= 0x80) {
+      if (at >= blob.length) throw new CorruptRowError(`a version vector of ${blob.length} bytes ends inside a number`);
+      if (scale > 2 ** 49) throw new CorruptRowError('a version vector holds a number beyond 2^53');
+      const b = blob[at++]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+    }
+  };
+  while (at < blob.length) {
+    const no = next();
+    out[deviceId(no)] = next();
+  }
+  return out;
+}
+
+/** A version vector as schema 3 and 4 stored it: 12 bytes per entry, u32 LE device number | f64 LE counter. */
+export function encodeVersionV4(version: Readonly<Record<number, number>>): Uint8Array {
+  const entries = Object.entries(version).map(([no, counter]) => [Number(no), counter] as const);
   entries.sort((a, b) => a[0] - b[0]);
-  const out = Buffer.allocUnsafe(entries.length * VERSION_ENTRY_BYTES);
+  const out = Buffer.allocUnsafe(entries.length * 12);
   entries.forEach(([no, counter], i) => {
-    out.writeUInt32LE(no, i * VERSION_ENTRY_BYTES);
-    out.writeDoubleLE(counter, i * VERSION_ENTRY_BYTES + 4);
+    out.writeUInt32LE(no, i * 12);
+    out.writeDoubleLE(counter, i * 12 + 4);
   });
   return out;
 }
 
-export function decodeVersion(blob: Uint8Array, deviceId: (no: number) => string): Record<string, number> {
+/**
+ * Schema 4's version blob as (device number -> counter), for the migration to schema 5: read as the
+ * code of schema 4 read it (a partial entry at the end was never read).
+ */
+export function decodeVersionV4(blob: Uint8Array): Map<number, number> {
   const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-  const out: Record<string, number> = {};
-  for (let at = 0; at + VERSION_ENTRY_BYTES <= buf.length; at += VERSION_ENTRY_BYTES) {
-    out[deviceId(buf.readUInt32LE(at))] = buf.readDoubleLE(at + 4);
-  }
+  const out = new Map<number, number>();
+  for (let at = 0; at + 12 <= buf.length; at += 12) out.set(buf.readUInt32LE(at), buf.readDoubleLE(at + 4));
   return out;
+}
+
+/** A version vector of device numbers in the stored form (encodeVersion's, for rows whose devices are numbers already). */
+export function encodeVersionOfNumbers(version: ReadonlyMap<number, number>): Uint8Array {
+  const byNo = Object.fromEntries([...version].map(([no, counter]) => [String(no), counter]));
+  return encodeVersion(byNo, Number);
 }
 
 const EMPTY = new Uint8Array(0);

@@ -134,11 +134,8 @@ export function recordToJson(r: FileRecord): unknown {
 }
 
 export function recordFromJson(j: Record<string, unknown>): FileRecord {
-  const r = { ...j } as unknown as FileRecord & { chunks: { hash: string; size: number }[]; signature?: string };
-  const out: FileRecord = {
-    ...r,
-    chunks: r.chunks.map((c) => ({ hash: new Uint8Array(Buffer.from(c.hash, 'hex')), size: c.size })),
-  } as FileRecord;
-  if (typeof r.signature === 'string') out.signature = new Uint8Array(Buffer.from(r.signature, 'hex'));
+  const { chunks, signature, ...rest } = j as { chunks: { hash: string; size: number }[]; signature?: string };
+  const out = { ...rest, chunks: chunks.map((c) => ({ hash: new Uint8Array(Buffer.from(c.hash, 'hex')), size: c.size })) } as FileRecord;
+  if (typeof signature === 'string') out.signature = new Uint8Array(Buffer.from(signature, 'hex'));
   return out;
 }

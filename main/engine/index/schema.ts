@@ -13,7 +13,13 @@
 //   table, with no second copy of it in a unique index.
 // - files.hash is NULL when it is the SHA-256 of the chunk hashes (blobs.ts storedHash), and a
 //   signature's 32-byte writer key (the same for every entry of a share) is kept once, in writer_keys.
-import { CHUNK_ENTRY_BYTES, storedHash, blobToHash } from './blobs.ts';
+// - from version 5: version vectors are varints (blobs.ts), and a peer's entry whose content is the
+//   local device's entry for the same path (what a sync leaves behind) is stored as a reference to
+//   it: files.same_as holds the local device's number and every content column (FILE_CONTENT) is
+//   NULL; the row keeps only its own sequence and inode. Readers expand it with a self-join
+//   (store.ts FILES_EXPANDED); a write to the local row first copies its content into the rows
+//   that refer to it, so what a peer's entry says never changes behind its back.
+import { CHUNK_ENTRY_BYTES, CorruptRowError, storedHash, blobToHash, decodeVersionV4, encodeVersionOfNumbers } from './blobs.ts';
 import type { DurableDb, Migration } from './durable-db.ts';
 
 // version 3: files without rowid, derived hashes left out, writer keys kept once
@@ -73,6 +79,90 @@ function dropDerivedHashes(db: DurableDb): void {
     const last = rows[rows.length - 1]!;
     after = [last[0] as number, last[1] as number];
   }
+}
+
+/** The columns of an entry's content: what a reference row (same_as) takes from the row it refers to. */
+export const FILE_CONTENT = [
+  'type',
+  'size',
+  'mode',
+  'mtime_ms',
+  'symlink_target',
+  'version',
+  'deleted',
+  'chunks',
+  'hash',
+  'modified_by',
+  'signature',
+  'signer',
+] as const;
+
+// version 5: content columns may be NULL (a reference row), same_as added
+const FILES_V5 = `
+  CREATE TABLE files_v5 (
+    path_id INTEGER NOT NULL,
+    device_no INTEGER NOT NULL,
+    share_no INTEGER NOT NULL,
+    type INTEGER,                     -- 0 file, 1 dir, 2 symlink (content columns: NULL in a reference row)
+    size INTEGER,
+    mode INTEGER,
+    mtime_ms INTEGER,                 -- may hold a fractional value (stored as REAL then)
+    inode INTEGER NOT NULL,
+    symlink_target TEXT,
+    version BLOB,                     -- varints (blobs.ts encodeVersion)
+    sequence INTEGER NOT NULL,
+    deleted INTEGER,
+    chunks BLOB,                      -- 36 bytes per chunk: sha256 | u32 LE size
+    hash BLOB,                        -- NULL: sha256 of the chunk hashes; else 32 bytes, or empty for non-files
+    modified_by INTEGER,              -- devices.no
+    signer INTEGER,                   -- writer_keys.no: the signature's first 32 bytes; NULL: signature is whole
+    signature BLOB,                   -- the writer's signature (after its key when signer is set); NULL: unsigned
+    same_as INTEGER,                  -- NULL, or the local device's number: the content is that device's row's
+    PRIMARY KEY (path_id, device_no)
+  ) WITHOUT ROWID;
+  INSERT INTO files_v5
+    SELECT path_id, device_no, share_no, type, size, mode, mtime_ms, inode, symlink_target, version, sequence, deleted, chunks,
+      hash, modified_by, signer, signature, NULL
+    FROM files;
+  DROP TABLE files;
+  ALTER TABLE files_v5 RENAME TO files;
+  CREATE INDEX files_by_sequence ON files (share_no, device_no, sequence);
+`;
+
+/** Rewrites every version vector from schema 4's 12 bytes per entry to varints, a page of rows at a time. */
+function versionsToVarints(db: DurableDb): void {
+  let after: [number, number] = [-1, -1];
+  for (;;) {
+    const rows = db.rows(
+      `SELECT path_id, device_no, version FROM files WHERE (path_id, device_no) > (?, ?) ORDER BY path_id, device_no LIMIT 2000`,
+      after,
+    );
+    if (!rows.length) return;
+    for (const [pathId, devNo, version] of rows) {
+      let v: Uint8Array;
+      try {
+        v = encodeVersionOfNumbers(decodeVersionV4(version as Uint8Array));
+      } catch (err) {
+        throw new CorruptRowError(`entry ${String(pathId)}/${String(devNo)}: ${(err as Error).message}`);
+      }
+      db.run('UPDATE files SET version = ? WHERE path_id = ? AND device_no = ?', [v, pathId as number, devNo as number]);
+    }
+    const last = rows[rows.length - 1]!;
+    after = [last[0] as number, last[1] as number];
+  }
+}
+
+/** The SQL that turns every peer entry equal in content to the local device's (number ?1) into a reference to it. */
+export const SHARE_CONTENT_WITH_LOCAL = `
+  UPDATE files SET same_as = ?1, ${FILE_CONTENT.map((c) => `${c} = NULL`).join(', ')}
+  WHERE device_no <> ?1 AND same_as IS NULL AND EXISTS (
+    SELECT 1 FROM files l WHERE l.path_id = files.path_id AND l.device_no = ?1
+      AND ${FILE_CONTENT.map((c) => `l.${c} IS files.${c}`).join(' AND ')})`;
+
+/** A peer's entry equal to this device's own becomes a reference to it (schema 5). */
+function shareContentWithLocal(db: DurableDb): void {
+  const local = db.rows("SELECT d.no FROM meta m JOIN devices d ON d.id = m.value WHERE m.key = 'local_device'")[0]?.[0];
+  if (typeof local === 'number') db.run(SHARE_CONTENT_WITH_LOCAL, [local]);
 }
 
 export const INDEX_MIGRATIONS: readonly Migration[] = [
@@ -157,4 +247,10 @@ export const INDEX_MIGRATIONS: readonly Migration[] = [
   // (keys/entry-signing.ts EntrySigner.kept): 65 bytes less per entry it got from a peer
   `UPDATE files SET signature = NULL, signer = NULL
      WHERE signature IS NOT NULL AND share_no IN (SELECT no FROM shares WHERE access = 'read-write');`,
+  // issue 11: varint version vectors, a peer's entry equal to the local one kept as a reference to it
+  (db) => {
+    db.exec(FILES_V5);
+    versionsToVarints(db);
+    shareContentWithLocal(db);
+  },
 ];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { IndexStore } from './store.ts';
 import { DurableDb } from './durable-db.ts';
 import { INDEX_MIGRATIONS } from './schema.ts';
-import { encodeChunks, encodeVersion } from './blobs.ts';
+import { encodeChunks, encodeVersionV4 } from './blobs.ts';
 import type { ChunkRef, FileRecord, ShareRow } from './rows.ts';
 
 const LOCAL = 'LOCALDEVICE-AAAA';
@@ -61,6 +61,27 @@ function share(id: string, over: Partial<ShareRow> = {}): ShareRow {
     createdAt: 1_700_000_000_000,
     ...over,
   };
+}
+
+/**
+ * A share row written straight into a database of an older schema (the store of today writes
+ * today's rows: it must not run on an old schema).
+ */
+function oldShare(db: DurableDb, row: ShareRow): void {
+  db.run('INSERT INTO shares (id, name, path, access, secret, paused, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+    row.id,
+    row.name,
+    row.path,
+    row.access,
+    row.secret,
+    row.paused ? 1 : 0,
+    row.createdAt,
+  ]);
+}
+
+/** A version vector as schemas 1-4 stored it, for rows written straight into an old database. */
+function oldVersion(v: Record<string, number>, devNo: (id: string) => number): Uint8Array {
+  return encodeVersionV4(Object.fromEntries(Object.entries(v).map(([id, n]) => [devNo(id), n])));
 }
 
 async function withStore(fn: (store: IndexStore, dir: string) => Promise<void> | void): Promise<void> {
@@ -573,7 +594,7 @@ test("a writer's signature is stored with the entry; a database from before sign
   try {
     // the database as the first schema made it
     const old = await DurableDb.open(dir, { migrations: INDEX_MIGRATIONS.slice(0, 1), snapshotEveryMs: 0 });
-    new IndexStore(old.db, LOCAL).addShare(share('s1'));
+    oldShare(old.db, share('s1'));
     const empty = new Uint8Array(0);
     old.db.run('INSERT INTO devices (id) VALUES (?)', [LOCAL]);
     old.db.run("INSERT INTO paths (share_no, path) VALUES (1, 'before')");
@@ -618,7 +639,7 @@ test('schema 3: a database of schema 2 is migrated with every entry as it was, i
 
     // rows as schema 2 stored them (a read-only share: it keeps signatures, schema 4 below)
     const old = await DurableDb.open(dir, { migrations: INDEX_MIGRATIONS.slice(0, 2), snapshotEveryMs: 0 });
-    new IndexStore(old.db, LOCAL).addShare(share('s1', { access: 'read-only' }));
+    oldShare(old.db, share('s1', { access: 'read-only' }));
     old.db.run('INSERT INTO devices (id) VALUES (?), (?)', [LOCAL, PEER]);
     const devNo = (id: string) => (id === LOCAL ? 1 : 2);
     const pathNo = new Map<string, number>();
@@ -635,7 +656,7 @@ test('schema 3: a database of schema 2 is migrated with every entry as it was, i
         r.mode,
         r.mtimeMs,
         r.inode,
-        encodeVersion(r.version, devNo),
+        oldVersion(r.version, devNo),
         r.sequence,
         r.deleted ? 1 : 0,
         encodeChunks(r.chunks),
@@ -690,16 +711,46 @@ test("schema 4: a read-write share's stored signatures are dropped (a writer sig
       file('a.txt', { shareId, sequence: 1, signature }),
       file('b.txt', { shareId, sequence: 2 }),
     ];
+    // rows as schema 3 stored them
     const old = await DurableDb.open(dir, { migrations: INDEX_MIGRATIONS.slice(0, 3), snapshotEveryMs: 0 });
-    const oldStore = new IndexStore(old.db, LOCAL);
-    oldStore.addShare(share('rw'));
-    oldStore.addShare(share('ro', { access: 'read-only' }));
-    oldStore.addShare(share('enc', { access: 'encrypted' }));
-    for (const id of ['rw', 'ro', 'enc']) oldStore.putFiles(entries(id));
+    oldShare(old.db, share('rw'));
+    oldShare(old.db, share('ro', { access: 'read-only' }));
+    oldShare(old.db, share('enc', { access: 'encrypted' }));
+    old.db.run('INSERT INTO devices (id) VALUES (?), (?)', [LOCAL, PEER]);
+    old.db.run('INSERT INTO writer_keys (key) VALUES (?)', [signature.subarray(0, 32)]);
+    const devNo = (id: string) => (id === LOCAL ? 1 : 2);
+    ['rw', 'ro', 'enc'].forEach((id, s) => {
+      for (const r of entries(id)) {
+        old.db.run('INSERT OR IGNORE INTO paths (id, share_no, path) VALUES (?, ?, ?)', [
+          r.path === 'a.txt' ? 2 * s + 1 : 2 * s + 2,
+          s + 1,
+          r.path,
+        ]);
+        old.db.run(
+          `INSERT INTO files (path_id, device_no, share_no, type, size, mode, mtime_ms, inode, symlink_target, version, sequence,
+             deleted, chunks, hash, modified_by, signer, signature) VALUES (?, ?, ?, 0, ?, ?, ?, ?, NULL, ?, ?, 0, ?, NULL, ?, ?, ?)`,
+          [
+            r.path === 'a.txt' ? 2 * s + 1 : 2 * s + 2,
+            devNo(r.deviceId),
+            s + 1,
+            r.size,
+            r.mode,
+            r.mtimeMs,
+            r.inode,
+            oldVersion(r.version, devNo),
+            r.sequence,
+            encodeChunks(r.chunks),
+            devNo(r.modifiedBy),
+            r.signature ? 1 : null,
+            r.signature ? r.signature.subarray(32) : null,
+          ],
+        );
+      }
+    });
     await old.db.close();
 
     const { store, db } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 });
-    assert.equal(db.get<{ user_version: number }>('PRAGMA user_version')?.user_version, 4);
+    assert.equal(db.get<{ user_version: number }>('PRAGMA user_version')?.user_version, INDEX_MIGRATIONS.length);
     for (const id of ['rw', 'ro', 'enc']) {
       for (const r of entries(id)) {
         const { signature: _, ...rest } = r;

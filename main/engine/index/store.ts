@@ -17,7 +17,7 @@ import {
   splitSignature,
   storedHash,
 } from './blobs.ts';
-import { INDEX_MIGRATIONS } from './schema.ts';
+import { FILE_CONTENT, INDEX_MIGRATIONS } from './schema.ts';
 import type {
   ChunkLocation,
   ConflictInfo,
@@ -42,11 +42,27 @@ const PATH_ID_BATCH = 500;
 const TYPE_CODE: Record<FileType, number> = { file: 0, dir: 1, symlink: 2 };
 const TYPE_NAME: readonly FileType[] = ['file', 'dir', 'symlink'];
 
-// Columns of a file record, in the order decodeFile() reads them.
-const FILE_COLS = `p.path, f.device_no, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.symlink_target,
-  f.version, f.sequence, f.deleted, f.chunks, f.hash, f.modified_by, f.signature, f.signer`;
+/**
+ * An entry's content column as the entry says it: a reference row's (schema.ts, version 5: content
+ * NULL, same_as set) is its referent's. Every query that reads content goes through this, with
+ * FILES_EXPANDED (or REFERENT) in its FROM clause; a full row never joins a referent (same_as NULL
+ * matches nothing), so coalesce keeps its own NULLs too.
+ */
+export const content = (col: (typeof FILE_CONTENT)[number]) => `coalesce(f.${col}, r.${col})`;
+/** Joins `files f` to the row a reference row refers to (`r`). */
+export const REFERENT = 'LEFT JOIN files r ON r.path_id = f.path_id AND r.device_no = f.same_as';
+/** `files f` with its content expanded (see content()). */
+export const FILES_EXPANDED = `files f ${REFERENT}`;
 
-const STAT_COLS = 'p.path, f.type, f.size, f.mode, f.mtime_ms, f.inode, f.deleted';
+// Columns of a file record, in the order decodeFile() reads them.
+const FILE_COLS = `p.path, f.device_no, ${content('type')}, ${content('size')}, ${content('mode')}, ${content('mtime_ms')}, f.inode,
+  ${content('symlink_target')}, ${content('version')}, f.sequence, ${content('deleted')}, ${content('chunks')}, ${content('hash')},
+  ${content('modified_by')}, ${content('signature')}, ${content('signer')}`;
+
+const STAT_COLS = `p.path, ${content('type')}, ${content('size')}, ${content('mode')}, ${content('mtime_ms')}, f.inode, ${content('deleted')}`;
+
+/** The content columns, for writing a full row or comparing one with the local row. */
+const CONTENT_LIST = FILE_CONTENT.join(', ');
 
 /** A row that starts with STAT_COLS. */
 function decodeStat(r: SqlValue[]): FileStat {
@@ -72,12 +88,25 @@ const SQL = {
   pathId: 'SELECT id FROM paths WHERE share_no = ? AND path = ?',
   insertPath: 'INSERT INTO paths (share_no, path) VALUES (?, ?)',
   upsertFile: `INSERT INTO files (path_id, device_no, share_no, type, size, mode, mtime_ms, inode, symlink_target,
-      version, sequence, deleted, chunks, hash, modified_by, signature, signer)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+      version, sequence, deleted, chunks, hash, modified_by, signature, signer, same_as)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, NULL)
     ON CONFLICT (path_id, device_no) DO UPDATE SET type = ?4, size = ?5, mode = ?6, mtime_ms = ?7, inode = ?8,
       symlink_target = ?9, version = ?10, sequence = ?11, deleted = ?12, chunks = ?13, hash = ?14, modified_by = ?15,
-      signature = ?16, signer = ?17`,
+      signature = ?16, signer = ?17, same_as = NULL`,
+  /** a peer's entry whose content is the local entry's (?4): its own columns only */
+  upsertReference: `INSERT INTO files (path_id, device_no, share_no, inode, sequence, same_as) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+    ON CONFLICT (path_id, device_no) DO UPDATE SET ${FILE_CONTENT.map((c) => `${c} = NULL`).join(', ')},
+      inode = ?4, sequence = ?5, same_as = ?6`,
   oldLocal: 'SELECT chunks, deleted, type, size FROM files WHERE path_id = ? AND device_no = ?',
+  /** every row of a path, for a local write: [device_no, same_as, ...FILE_CONTENT] */
+  pathRows: `SELECT device_no, same_as, ${CONTENT_LIST} FROM files WHERE path_id = ?`,
+  /** the local row's content, for a peer's write: [...FILE_CONTENT] */
+  localContent: `SELECT ${CONTENT_LIST} FROM files WHERE path_id = ? AND device_no = ?`,
+  /** rows referring to the local row (?2) of a path (?1) get its content before it changes */
+  materialize: `UPDATE files SET (${CONTENT_LIST}, same_as) = (SELECT ${CONTENT_LIST}, NULL FROM files l WHERE l.path_id = ?1 AND l.device_no = ?2)
+    WHERE path_id = ?1 AND same_as = ?2`,
+  /** a peer's full row (?1, ?2) becomes a reference to the local row (?3) it equals */
+  toReference: `UPDATE files SET ${FILE_CONTENT.map((c) => `${c} = NULL`).join(', ')}, same_as = ?3 WHERE path_id = ?1 AND device_no = ?2`,
   chunkHits: 'SELECT path_id, idx FROM chunk_index WHERE h = ?',
   liveChunks: 'SELECT chunks FROM files WHERE path_id = ? AND device_no = ? AND deleted = 0',
   pathById: 'SELECT path, share_no FROM paths WHERE id = ?',
@@ -200,6 +229,9 @@ export class IndexStore {
           localDeviceId,
         ]);
         db.run('DELETE FROM chunk_index');
+        // references point at the old identity's rows, which are a peer's from now on: resolve them
+        db.run(`UPDATE files SET (${CONTENT_LIST}, same_as) = (SELECT ${CONTENT_LIST}, NULL FROM files l
+          WHERE l.path_id = files.path_id AND l.device_no = files.same_as) WHERE same_as IS NOT NULL`);
         const no = this.lookupDeviceNo(localDeviceId);
         if (no !== undefined) {
           for (const [pathId, chunks] of db.rows(SQL.localChunkLists, [no])) {
@@ -356,30 +388,69 @@ export class IndexStore {
     const chunks = encodeChunks(r.chunks);
     const version = encodeVersion(r.version, (id) => this.deviceNo(id));
     const signature = splitSignature(r.signature);
-    if (local) {
-      const old = this.db.rows(SQL.oldLocal, [pathId, devNo])[0];
-      this.noteLocalChunks(pathId, old, !r.deleted && r.type === 'file' ? chunks : null);
-      this.countLocal(shareNo, old, -1);
-      this.countLocal(shareNo, [null, r.deleted ? 1 : 0, typeCode, r.size], 1);
-    }
-    this.db.run(SQL.upsertFile, [
-      pathId,
-      devNo,
-      shareNo,
+    // in FILE_CONTENT's order
+    const entry: SqlValue[] = [
       typeCode,
       r.size,
       r.mode,
       r.mtimeMs,
-      r.inode,
       r.symlinkTarget,
       version,
-      r.sequence,
       r.deleted ? 1 : 0,
       chunks,
       storedHash(r.hash, chunks),
       this.deviceNo(r.modifiedBy),
       signature.rest,
       signature.key ? this.writerKeyNo(signature.key) : null,
+    ];
+    if (local) this.putLocalFile(shareNo, devNo, pathId, r, entry);
+    else {
+      const localNo = this.deviceNo(this.localDeviceId);
+      const mine = this.db.rows(SQL.localContent, [pathId, localNo])[0];
+      if (mine && sameContent(mine, 0, entry)) this.db.run(SQL.upsertReference, [pathId, devNo, shareNo, r.inode, r.sequence, localNo]);
+      else this.upsertFull(pathId, devNo, shareNo, r, entry);
+    }
+  }
+
+  /**
+   * The local entry of a path: rows referring to it get its old content first unless it stays the
+   * same, and peers' full rows equal to the new content become references to it.
+   */
+  private putLocalFile(shareNo: number, devNo: number, pathId: number, r: FileRecord, entry: SqlValue[]): void {
+    const rows = this.db.rows(SQL.pathRows, [pathId]);
+    const C = 2; // where FILE_CONTENT starts in a pathRows row
+    const mine = rows.find((row) => row[0] === devNo);
+    const old = mine && [mine[C + 7]!, mine[C + 6]!, mine[C]!, mine[C + 1]!]; // as SQL.oldLocal: chunks, deleted, type, size
+    this.noteLocalChunks(pathId, old, !r.deleted && r.type === 'file' ? (entry[7] as Uint8Array) : null);
+    this.countLocal(shareNo, old, -1);
+    this.countLocal(shareNo, [null, entry[6]!, entry[0]!, r.size], 1);
+    const unchanged = mine !== undefined && sameContent(mine, C, entry);
+    if (!unchanged && rows.some((row) => row[1] === devNo)) this.db.run(SQL.materialize, [pathId, devNo]);
+    this.upsertFull(pathId, devNo, shareNo, r, entry);
+    for (const row of rows) {
+      if (row[0] !== devNo && row[1] === null && sameContent(row, C, entry)) this.db.run(SQL.toReference, [pathId, row[0]!, devNo]);
+    }
+  }
+
+  private upsertFull(pathId: number, devNo: number, shareNo: number, r: FileRecord, e: SqlValue[]): void {
+    this.db.run(SQL.upsertFile, [
+      pathId,
+      devNo,
+      shareNo,
+      e[0]!,
+      e[1]!,
+      e[2]!,
+      e[3]!,
+      r.inode,
+      e[4]!,
+      e[5]!,
+      r.sequence,
+      e[6]!,
+      e[7]!,
+      e[8]!,
+      e[9]!,
+      e[10]!,
+      e[11]!,
     ]);
   }
 
@@ -447,6 +518,7 @@ export class IndexStore {
           const old = this.db.rows(SQL.oldLocal, [pathId, devNo])[0];
           this.noteLocalChunks(pathId, old, null);
           this.countLocal(shareNo, old, -1);
+          this.db.run(SQL.materialize, [pathId, devNo]); // peers' entries that were this one keep what they say
           this.db.run('DELETE FROM files WHERE path_id = ? AND device_no = ?', [pathId, devNo]);
         }
         this.flushChunkIndex();
@@ -461,7 +533,7 @@ export class IndexStore {
     const devNo = this.lookupDeviceNo(deviceId);
     if (shareNo === undefined || devNo === undefined) return null;
     const r = this.db.rows(
-      `SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id
+      `SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id ${REFERENT}
        WHERE p.share_no = ? AND p.path = ? AND f.device_no = ?`,
       [shareNo, path, devNo],
     )[0];
@@ -490,7 +562,7 @@ export class IndexStore {
       where += ' AND p.path >= ? AND p.path < ? AND (p.path = ? OR p.path >= ?)';
       params.push(prefix, prefix + '0', prefix, prefix + '/');
     }
-    if (!opts.includeDeleted) where += ' AND f.deleted = 0';
+    if (!opts.includeDeleted) where += ` AND ${content('deleted')} = 0`;
     if (opts.pathContains) {
       // filtered before a row is decoded: a few rows out of a big share cost no more than a scan of its paths
       where += ' AND instr(p.path, ?) > 0';
@@ -498,7 +570,8 @@ export class IndexStore {
     }
     return this.db
       .rows(
-        `SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ?${where} ORDER BY p.path`,
+        `SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? ${REFERENT}
+         WHERE p.share_no = ?${where} ORDER BY p.path`,
         params,
       )
       .map((r) => this.decodeFile(shareId, r));
@@ -513,7 +586,7 @@ export class IndexStore {
     const devNo = this.lookupDeviceNo(deviceId);
     if (shareNo === undefined || devNo === undefined) return null;
     const r = this.db.rows(
-      `SELECT f.version, f.deleted FROM paths p JOIN files f ON f.path_id = p.id
+      `SELECT ${content('version')}, ${content('deleted')} FROM paths p JOIN files f ON f.path_id = p.id ${REFERENT}
        WHERE p.share_no = ? AND p.path = ? AND f.device_no = ?`,
       [shareNo, path, devNo],
     )[0];
@@ -526,7 +599,7 @@ export class IndexStore {
     const devNo = this.lookupDeviceNo(deviceId);
     if (shareNo === undefined || devNo === undefined) return null;
     const r = this.db.rows(
-      `SELECT ${STAT_COLS}, f.sequence FROM paths p JOIN files f ON f.path_id = p.id
+      `SELECT ${STAT_COLS}, f.sequence FROM paths p JOIN files f ON f.path_id = p.id ${REFERENT}
        WHERE p.share_no = ? AND p.path = ? AND f.device_no = ?`,
       [shareNo, path, devNo],
     )[0];
@@ -552,7 +625,8 @@ export class IndexStore {
     } else where = "instr(p.path, '/') = 0";
     return this.db
       .rows(
-        `SELECT ${STAT_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? WHERE p.share_no = ? AND ${where}`,
+        `SELECT ${STAT_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? ${REFERENT}
+         WHERE p.share_no = ? AND ${where}`,
         params,
       )
       .map(decodeStat);
@@ -593,7 +667,7 @@ export class IndexStore {
     if (shareNo === undefined || devNo === undefined) return [];
     return this.db
       .rows(
-        `SELECT ${FILE_COLS} FROM files f JOIN paths p ON p.id = f.path_id
+        `SELECT ${FILE_COLS} FROM ${FILES_EXPANDED} JOIN paths p ON p.id = f.path_id
          WHERE f.share_no = ? AND f.device_no = ? AND f.sequence > ? ORDER BY f.sequence, f.path_id LIMIT ?`,
         [shareNo, devNo, afterSeq, limit],
       )
@@ -614,10 +688,10 @@ export class IndexStore {
     const shareNo = this.lookupShareNo(shareId);
     if (shareNo === undefined) return [];
     return this.db
-      .rows(`SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id WHERE p.share_no = ? AND p.path = ? ORDER BY f.device_no`, [
-        shareNo,
-        path,
-      ])
+      .rows(
+        `SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id ${REFERENT} WHERE p.share_no = ? AND p.path = ? ORDER BY f.device_no`,
+        [shareNo, path],
+      )
       .map((r) => this.decodeFile(shareId, r));
   }
 
@@ -633,7 +707,7 @@ export class IndexStore {
     for (;;) {
       const rows = this.db.rows(
         `SELECT ${FILE_COLS} FROM (SELECT id, path FROM paths WHERE share_no = ? AND path > ? ORDER BY path LIMIT ?) p
-         LEFT JOIN files f ON f.path_id = p.id ORDER BY p.path, f.device_no`,
+         LEFT JOIN files f ON f.path_id = p.id ${REFERENT} ORDER BY p.path, f.device_no`,
         [shareNo, after, pageSize],
       );
       if (!rows.length) return;
@@ -719,7 +793,8 @@ export class IndexStore {
     const devNo = this.lookupDeviceNo(deviceId);
     if (devNo === undefined) return out;
     const rows = this.db.rows(
-      'SELECT type, count(*), total(size) FROM files WHERE share_no = ? AND device_no = ? AND deleted = 0 GROUP BY type',
+      `SELECT ${content('type')} AS t, count(*), total(${content('size')}) FROM ${FILES_EXPANDED}
+       WHERE f.share_no = ? AND f.device_no = ? AND ${content('deleted')} = 0 GROUP BY t`,
       [shareNo, devNo],
     );
     for (const [type, n, bytes] of rows) {
@@ -1043,6 +1118,17 @@ export class IndexStore {
       ...(signature ? { signature } : {}),
     };
   }
+}
+
+/** Whether a stored row's content (FILE_CONTENT's columns from `at`) is `entry`'s. */
+function sameContent(row: SqlValue[], at: number, entry: SqlValue[]): boolean {
+  for (let i = 0; i < entry.length; i++) {
+    const a = row[at + i]!;
+    const b = entry[i]!;
+    if (a === b) continue;
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || !Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)) return false;
+  }
+  return true;
 }
 
 function decodeShare(r: SqlValue[]): ShareRow {
