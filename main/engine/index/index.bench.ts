@@ -11,6 +11,7 @@ const FILES = Number(process.argv[2] ?? 10_000);
 const CHUNKS = Number(process.argv[3] ?? 10);
 const LOCAL = 'LOCAL-7Q2XK-4M8ZT-PL3VA-BD9RW-6HNQE-J5CYS-UF2GT';
 const PEER = 'PEER0-8R3YL-5N9AU-QM4WB-CE0SX-7IORF-K6DZT-VG3HU';
+const PEER2 = 'PEER2-3K8ZL-7N1AU-QM4WB-CE0SX-7IORF-K6DZT-VG3HU';
 
 function records(deviceId: string, shareId: string, seqBase: number, tag: string): FileRecord[] {
   const out: FileRecord[] = [];
@@ -121,6 +122,12 @@ try {
   let groups = 0;
   for (const g of o.store.iterateByPath('share-1')) groups += g.entries.length > 0 ? 1 : 0;
   console.log(`iterateByPath over ${groups} paths x 2 devices:         ${ms(t)}   wasm+external ${wasmMB()} MB`);
+  // what a sync leaves behind: a peer's entry for every path, equal to the local one (schema 5: references)
+  const echoed = local.map((r) => ({ ...r, deviceId: PEER2, mtimeMs: r.mtimeMs + 1, sequence: r.sequence + FILES, inode: 0 }));
+  j = o.db.stats().journalBytes;
+  t = start();
+  o.store.putFiles(echoed);
+  console.log(`putFiles ${FILES} peer records equal to the local ones:  ${ms(t)}   journal +${mib(o.db.stats().journalBytes - j)}`);
   await o.db.close();
   t = start();
   o = await IndexStore.open(dir, LOCAL, opts);

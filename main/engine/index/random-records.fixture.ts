@@ -124,6 +124,17 @@ export class RecordMaker {
   }
 }
 
+/**
+ * The same version as `of` as it comes back from a peer over the wire (the peer's own sequence, no
+ * inode, whole milliseconds), sometimes with a mode or mtime of its own.
+ */
+export function echo(make: RecordMaker, of: FileRecord, deviceId: string): FileRecord {
+  const r = { ...make.copy(of, deviceId), inode: 0, mtimeMs: Math.floor(of.mtimeMs) };
+  if (make.chance(0.2)) r.mode = make.pick([0o600, 0o755]);
+  if (make.chance(0.2)) r.mtimeMs = make.pick([3, 1_700_000_000_001]);
+  return r;
+}
+
 /** A record as JSON (bytes as hex), for a fixture file. */
 export function recordToJson(r: FileRecord): unknown {
   return {

@@ -81,7 +81,13 @@ function dropDerivedHashes(db: DurableDb): void {
   }
 }
 
-/** The columns of an entry's content: what a reference row (same_as) takes from the row it refers to. */
+/**
+ * The columns of an entry's content: what a reference row (same_as) takes from the row it refers to
+ * when its own is NULL. The ones that may be NULL in a full row (REFERENCE_EQUAL) must be equal for a
+ * reference; of the others a reference keeps its own value where it differs (REFERENCE_OWN): a
+ * peer's mtime is whole milliseconds on the wire (protocol/messages.ts) where the local one has the
+ * file system's fraction.
+ */
 export const FILE_CONTENT = [
   'type',
   'size',
@@ -96,6 +102,10 @@ export const FILE_CONTENT = [
   'signature',
   'signer',
 ] as const;
+
+export type FileContentColumn = (typeof FILE_CONTENT)[number];
+export const REFERENCE_EQUAL: readonly FileContentColumn[] = ['symlink_target', 'version', 'chunks', 'hash', 'signature', 'signer'];
+export const REFERENCE_OWN: readonly FileContentColumn[] = FILE_CONTENT.filter((c) => !REFERENCE_EQUAL.includes(c));
 
 // version 5: content columns may be NULL (a reference row), same_as added
 const FILES_V5 = `
@@ -152,12 +162,16 @@ function versionsToVarints(db: DurableDb): void {
   }
 }
 
-/** The SQL that turns every peer entry equal in content to the local device's (number ?1) into a reference to it. */
+/**
+ * The SQL that turns every peer entry with the local device's (number ?1) version and chunk list
+ * (REFERENCE_EQUAL) into a reference to it, keeping its own value of any other column that differs.
+ */
 export const SHARE_CONTENT_WITH_LOCAL = `
-  UPDATE files SET same_as = ?1, ${FILE_CONTENT.map((c) => `${c} = NULL`).join(', ')}
-  WHERE device_no <> ?1 AND same_as IS NULL AND EXISTS (
-    SELECT 1 FROM files l WHERE l.path_id = files.path_id AND l.device_no = ?1
-      AND ${FILE_CONTENT.map((c) => `l.${c} IS files.${c}`).join(' AND ')})`;
+  UPDATE files SET same_as = ?1, ${REFERENCE_EQUAL.map((c) => `${c} = NULL`).join(', ')},
+    ${REFERENCE_OWN.map((c) => `${c} = CASE WHEN files.${c} IS l.${c} THEN NULL ELSE files.${c} END`).join(', ')}
+  FROM files l
+  WHERE l.path_id = files.path_id AND l.device_no = ?1 AND l.same_as IS NULL
+    AND files.device_no <> ?1 AND files.same_as IS NULL AND ${REFERENCE_EQUAL.map((c) => `l.${c} IS files.${c}`).join(' AND ')}`;
 
 /** A peer's entry equal to this device's own becomes a reference to it (schema 5). */
 function shareContentWithLocal(db: DurableDb): void {

@@ -1,7 +1,7 @@
 // The index's bytes on disk per path (issue 11: <= 250 B per file with a peer's entry beside the
 // device's own): one-chunk files named as the scale bench names them, this device's entries as a
 // scan makes them, then a peer's entry for every path as a sync leaves it (same version and content,
-// the peer's own sequence, no inode), in batches of 1,000. Prints the snapshot's size per path and
+// the peer's own sequence, no inode, mtime in whole ms), in batches of 1,000. Prints the snapshot's size per path and
 // sqlite's dbstat per table and index.
 //   node --import tsx main/engine/index/size.bench.ts [files=10000] [order=local-first|peer-first|local-only]
 import { execFileSync } from 'node:child_process';
@@ -38,7 +38,8 @@ function local(i: number): FileRecord {
   };
 }
 
-const peer = (i: number): FileRecord => ({ ...local(i), deviceId: PEER, sequence: i + 1, inode: 0 });
+// as it comes back over the wire: whole milliseconds (protocol/messages.ts), no inode
+const peer = (i: number): FileRecord => ({ ...local(i), deviceId: PEER, sequence: i + 1, inode: 0, mtimeMs: Math.floor(local(i).mtimeMs) });
 
 const dir = mkdtempSync(join(tmpdir(), 'peerfold-index-size-'));
 try {

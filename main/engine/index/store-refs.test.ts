@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { IndexStore } from './store.ts';
 import { DurableDb } from './durable-db.ts';
 import { INDEX_MIGRATIONS } from './schema.ts';
-import { DEVICES, LOCAL, PEER, PEER2, RecordMaker, recordFromJson } from './random-records.fixture.ts';
+import { DEVICES, LOCAL, PEER, PEER2, RecordMaker, echo, recordFromJson } from './random-records.fixture.ts';
 import type { FileCounts, FileRecord, ShareRow } from './rows.ts';
 
 const SHARES = ['rw', 'ro'] as const;
@@ -122,6 +122,7 @@ test('randomized writes: every reader sees each device entry as written, referen
     const model = new Map<string, FileRecord>();
     const make = new RecordMaker(11);
     let references = 0;
+    let withOwn = 0; // references that keep their own mtime
     for (let step = 0; step < 400; step++) {
       const shareId = make.pick(SHARES);
       const roll = make.pick(['local', 'local', 'peer-copy', 'peer-copy', 'pull', 'peer', 'remove', 'forget'] as const);
@@ -130,10 +131,12 @@ test('randomized writes: every reader sees each device entry as written, referen
       const mine = model.get(key({ shareId, deviceId: LOCAL, path }));
       const theirs = model.get(key({ shareId, deviceId: PEER, path }));
       if (roll === 'local') batch.push(make.record(shareId, LOCAL, path));
-      else if (roll === 'peer-copy' && mine) batch.push(make.copy(mine, make.pick([PEER, PEER2])));
-      else if (roll === 'pull' && theirs)
-        batch.push(make.copy(theirs, LOCAL)); // the local entry becomes the peer's version
-      else if (roll === 'peer') batch.push(make.record(shareId, make.pick([PEER, PEER2]), path));
+      else if (roll === 'peer-copy' && mine)
+        batch.push(make.chance(0.5) ? make.copy(mine, make.pick([PEER, PEER2])) : echo(make, mine, make.pick([PEER, PEER2])));
+      else if (roll === 'pull' && theirs) {
+        // the local entry becomes the peer's version, with the file system's own fraction of a millisecond
+        batch.push({ ...make.copy(theirs, LOCAL), mtimeMs: make.chance(0.5) ? theirs.mtimeMs : theirs.mtimeMs + 0.5 });
+      } else if (roll === 'peer') batch.push(make.record(shareId, make.pick([PEER, PEER2]), path));
       else if (roll === 'remove') {
         store.removeLocalFiles(shareId, [path]);
         model.delete(key({ shareId, deviceId: LOCAL, path }));
@@ -147,6 +150,10 @@ test('randomized writes: every reader sees each device entry as written, referen
         for (const r of batch) model.set(key(r), r);
       }
       references = Math.max(references, db.rows('SELECT count(*) FROM files WHERE same_as IS NOT NULL')[0]![0] as number);
+      withOwn = Math.max(
+        withOwn,
+        db.rows('SELECT count(*) FROM files WHERE same_as IS NOT NULL AND mtime_ms IS NOT NULL')[0]![0] as number,
+      );
       if (step % 40 === 39) checkAgainst(store, model, `step ${step}`);
       if (step % 100 === 99) {
         await db.close();
@@ -155,6 +162,7 @@ test('randomized writes: every reader sees each device entry as written, referen
       }
     }
     assert.ok(references >= 5, `references were made (at most ${references} at once)`);
+    assert.ok(withOwn >= 2, `references with an mtime of their own were made (at most ${withOwn} at once)`);
     await db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -172,9 +180,15 @@ test("a peer's entry stored as a reference keeps what it said through the local 
     const theirs = make.copy(mine, PEER);
     store.putFiles([mine, theirs]);
     assert.equal(refs(), 1, "the peer's entry is a reference");
+    const wire = { ...make.copy(mine, PEER2), mtimeMs: Math.floor(mine.mtimeMs) + 0.5 === mine.mtimeMs ? mine.mtimeMs - 0.5 : 3 };
+    store.putFiles([wire]);
+    assert.equal(refs(), 2, 'an entry with an mtime of its own is a reference too');
+    assert.deepEqual(norm(store.getFile('rw', PEER2, 'a.txt')!), norm(wire));
     store.putFiles([{ ...mine, sequence: 99, mtimeMs: 5, version: { [LOCAL]: 77 } }]);
     assert.equal(refs(), 0, 'the local change broke it');
     assert.deepEqual(norm(store.getFile('rw', PEER, 'a.txt')!), norm(theirs), 'and the peer entry still says what it said');
+    assert.deepEqual(norm(store.getFile('rw', PEER2, 'a.txt')!), norm(wire), 'its own mtime too');
+    store.forgetDevice('rw', PEER2);
     store.putFiles([{ ...theirs, deviceId: LOCAL, sequence: 100 }]); // pulled back to the peer's version
     assert.equal(refs(), 1, 'the same content again: a reference again');
     store.removeLocalFiles('rw', ['a.txt']);

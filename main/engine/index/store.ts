@@ -17,7 +17,7 @@ import {
   splitSignature,
   storedHash,
 } from './blobs.ts';
-import { FILE_CONTENT, INDEX_MIGRATIONS } from './schema.ts';
+import { FILE_CONTENT, INDEX_MIGRATIONS, REFERENCE_EQUAL } from './schema.ts';
 import type {
   ChunkLocation,
   ConflictInfo,
@@ -93,20 +93,16 @@ const SQL = {
     ON CONFLICT (path_id, device_no) DO UPDATE SET type = ?4, size = ?5, mode = ?6, mtime_ms = ?7, inode = ?8,
       symlink_target = ?9, version = ?10, sequence = ?11, deleted = ?12, chunks = ?13, hash = ?14, modified_by = ?15,
       signature = ?16, signer = ?17, same_as = NULL`,
-  /** a peer's entry whose content is the local entry's (?4): its own columns only */
-  upsertReference: `INSERT INTO files (path_id, device_no, share_no, inode, sequence, same_as) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-    ON CONFLICT (path_id, device_no) DO UPDATE SET ${FILE_CONTENT.map((c) => `${c} = NULL`).join(', ')},
-      inode = ?4, sequence = ?5, same_as = ?6`,
   oldLocal: 'SELECT chunks, deleted, type, size FROM files WHERE path_id = ? AND device_no = ?',
   /** every row of a path, for a local write: [device_no, same_as, ...FILE_CONTENT] */
   pathRows: `SELECT device_no, same_as, ${CONTENT_LIST} FROM files WHERE path_id = ?`,
   /** the local row's content, for a peer's write: [...FILE_CONTENT] */
   localContent: `SELECT ${CONTENT_LIST} FROM files WHERE path_id = ? AND device_no = ?`,
   /** rows referring to the local row (?2) of a path (?1) get its content before it changes */
-  materialize: `UPDATE files SET (${CONTENT_LIST}, same_as) = (SELECT ${CONTENT_LIST}, NULL FROM files l WHERE l.path_id = ?1 AND l.device_no = ?2)
+  materialize: `UPDATE files SET (${CONTENT_LIST}, same_as) =
+      (SELECT ${FILE_CONTENT.map((c) => `coalesce(files.${c}, l.${c})`).join(', ')}, NULL FROM files l WHERE l.path_id = ?1 AND l.device_no = ?2)
     WHERE path_id = ?1 AND same_as = ?2`,
-  /** a peer's full row (?1, ?2) becomes a reference to the local row (?3) it equals */
-  toReference: `UPDATE files SET ${FILE_CONTENT.map((c) => `${c} = NULL`).join(', ')}, same_as = ?3 WHERE path_id = ?1 AND device_no = ?2`,
+
   chunkHits: 'SELECT path_id, idx FROM chunk_index WHERE h = ?',
   liveChunks: 'SELECT chunks FROM files WHERE path_id = ? AND device_no = ? AND deleted = 0',
   pathById: 'SELECT path, share_no FROM paths WHERE id = ?',
@@ -230,8 +226,8 @@ export class IndexStore {
         ]);
         db.run('DELETE FROM chunk_index');
         // references point at the old identity's rows, which are a peer's from now on: resolve them
-        db.run(`UPDATE files SET (${CONTENT_LIST}, same_as) = (SELECT ${CONTENT_LIST}, NULL FROM files l
-          WHERE l.path_id = files.path_id AND l.device_no = files.same_as) WHERE same_as IS NOT NULL`);
+        db.run(`UPDATE files SET (${CONTENT_LIST}, same_as) = (SELECT ${FILE_CONTENT.map((c) => `coalesce(files.${c}, l.${c})`).join(', ')}, NULL
+          FROM files l WHERE l.path_id = files.path_id AND l.device_no = files.same_as) WHERE same_as IS NOT NULL`);
         const no = this.lookupDeviceNo(localDeviceId);
         if (no !== undefined) {
           for (const [pathId, chunks] of db.rows(SQL.localChunkLists, [no])) {
@@ -407,8 +403,13 @@ export class IndexStore {
     else {
       const localNo = this.deviceNo(this.localDeviceId);
       const mine = this.db.rows(SQL.localContent, [pathId, localNo])[0];
-      if (mine && sameContent(mine, 0, entry)) this.db.run(SQL.upsertReference, [pathId, devNo, shareNo, r.inode, r.sequence, localNo]);
-      else this.upsertFull(pathId, devNo, shareNo, r, entry);
+      const own = mine ? referenceOwn(mine, 0, entry) : null;
+      if (own === null) this.upsertFull(pathId, devNo, shareNo, r, entry);
+      else {
+        const params: SqlValue[] = [pathId, devNo, shareNo, r.inode, r.sequence, localNo];
+        for (let i = 0; i < entry.length; i++) if (own & (1 << i)) params.push(entry[i]!);
+        this.db.run(upsertReferenceSql(own), params);
+      }
     }
   }
 
@@ -428,7 +429,9 @@ export class IndexStore {
     if (!unchanged && rows.some((row) => row[1] === devNo)) this.db.run(SQL.materialize, [pathId, devNo]);
     this.upsertFull(pathId, devNo, shareNo, r, entry);
     for (const row of rows) {
-      if (row[0] !== devNo && row[1] === null && sameContent(row, C, entry)) this.db.run(SQL.toReference, [pathId, row[0]!, devNo]);
+      if (row[0] === devNo || row[1] !== null) continue;
+      const own = referenceOwn(row, C, entry);
+      if (own !== null) this.db.run(toReferenceSql(own), [pathId, row[0]!, devNo]);
     }
   }
 
@@ -1120,14 +1123,60 @@ export class IndexStore {
   }
 }
 
+const EQUAL_MASK = FILE_CONTENT.reduce((m, c, i) => (REFERENCE_EQUAL.includes(c) ? m | (1 << i) : m), 0);
+
+/**
+ * Whether a row (FILE_CONTENT's columns from `at`) can be stored as a reference to the local entry
+ * `entry`, or the other way round: null if not (a REFERENCE_EQUAL column differs), else the bit mask
+ * (by FILE_CONTENT position) of the columns the reference keeps its own value of.
+ */
+function referenceOwn(row: SqlValue[], at: number, entry: SqlValue[]): number | null {
+  let own = 0;
+  for (let i = 0; i < entry.length; i++) {
+    if (sameValue(row[at + i]!, entry[i]!)) continue;
+    if (EQUAL_MASK & (1 << i)) return null;
+    own |= 1 << i;
+  }
+  return own;
+}
+
+const referenceSqlCache = new Map<string, string>();
+
+/** A peer's entry as a reference to the local one (?6), with its own values of the `own` columns (?7...). */
+function upsertReferenceSql(own: number): string {
+  const key = `u${own}`;
+  let sql = referenceSqlCache.get(key);
+  if (!sql) {
+    const cols = FILE_CONTENT.filter((_, i) => own & (1 << i));
+    const set = FILE_CONTENT.map((c) => (cols.includes(c) ? `${c} = ?${7 + cols.indexOf(c)}` : `${c} = NULL`));
+    sql = `INSERT INTO files (path_id, device_no, share_no, inode, sequence, same_as${cols.map((c) => `, ${c}`).join('')})
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6${cols.map((_, i) => `, ?${7 + i}`).join('')})
+      ON CONFLICT (path_id, device_no) DO UPDATE SET ${set.join(', ')}, inode = ?4, sequence = ?5, same_as = ?6`;
+    referenceSqlCache.set(key, sql);
+  }
+  return sql;
+}
+
+/** A peer's full row (?1, ?2) becomes a reference to the local row (?3): the columns it shares with it are dropped. */
+function toReferenceSql(own: number): string {
+  const key = `t${own}`;
+  let sql = referenceSqlCache.get(key);
+  if (!sql) {
+    const shared = FILE_CONTENT.filter((_, i) => !(own & (1 << i)));
+    sql = `UPDATE files SET ${shared.map((c) => `${c} = NULL`).join(', ')}, same_as = ?3 WHERE path_id = ?1 AND device_no = ?2`;
+    referenceSqlCache.set(key, sql);
+  }
+  return sql;
+}
+
+function sameValue(a: SqlValue, b: SqlValue): boolean {
+  if (a === b) return true;
+  return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
 /** Whether a stored row's content (FILE_CONTENT's columns from `at`) is `entry`'s. */
 function sameContent(row: SqlValue[], at: number, entry: SqlValue[]): boolean {
-  for (let i = 0; i < entry.length; i++) {
-    const a = row[at + i]!;
-    const b = entry[i]!;
-    if (a === b) continue;
-    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || !Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)) return false;
-  }
+  for (let i = 0; i < entry.length; i++) if (!sameValue(row[at + i]!, entry[i]!)) return false;
   return true;
 }
 
