@@ -20,6 +20,7 @@
 //   (store.ts FILES_EXPANDED); a write to the local row first copies its content into the rows
 //   that refer to it, so what a peer's entry says never changes behind its back.
 import { CHUNK_ENTRY_BYTES, CorruptRowError, storedHash, blobToHash, decodeVersionV4, encodeVersionOfNumbers } from './blobs.ts';
+import type { SqlValue } from 'sql.js';
 import type { DurableDb, Migration } from './durable-db.ts';
 
 // version 3: files without rowid, derived hashes left out, writer keys kept once
@@ -58,27 +59,33 @@ const FILES_V3 = `
   CREATE INDEX files_by_sequence ON files (share_no, device_no, sequence);
 `;
 
-/** Leaves out (NULL) every stored hash that the chunk list gives again, a page of rows at a time. */
-function dropDerivedHashes(db: DurableDb): void {
+/**
+ * Calls `fn` with every files row's key and the columns `cols`, in key order, a page of rows at a
+ * time (memory stays flat; `fn` may update the row it is given).
+ */
+function forEachFileRow(db: DurableDb, cols: string, fn: (pathId: number, devNo: number, values: SqlValue[]) => void): void {
   let after: [number, number] = [-1, -1];
   for (;;) {
     const rows = db.rows(
-      `SELECT path_id, device_no, chunks, hash FROM files WHERE (path_id, device_no) > (?, ?)
-       ORDER BY path_id, device_no LIMIT 2000`,
+      `SELECT path_id, device_no, ${cols} FROM files WHERE (path_id, device_no) > (?, ?) ORDER BY path_id, device_no LIMIT 2000`,
       after,
     );
     if (!rows.length) return;
-    for (const [pathId, devNo, chunks, hash] of rows) {
-      const c = chunks as Uint8Array;
-      const h = hash as Uint8Array | null;
-      // a damaged chunk list keeps its hash: this step only compacts, it never judges
-      if (h?.length !== 32 || c.length % CHUNK_ENTRY_BYTES !== 0) continue;
-      if (storedHash(blobToHash(h), c) === null)
-        db.run('UPDATE files SET hash = NULL WHERE path_id = ? AND device_no = ?', [pathId as number, devNo as number]);
-    }
+    for (const [pathId, devNo, ...values] of rows) fn(pathId as number, devNo as number, values);
     const last = rows[rows.length - 1]!;
     after = [last[0] as number, last[1] as number];
   }
+}
+
+/** Leaves out (NULL) every stored hash that the chunk list gives again. */
+function dropDerivedHashes(db: DurableDb): void {
+  forEachFileRow(db, 'chunks, hash', (pathId, devNo, [chunks, hash]) => {
+    const c = chunks as Uint8Array;
+    const h = hash as Uint8Array | null;
+    // a damaged chunk list keeps its hash: this step only compacts, it never judges
+    if (h?.length !== 32 || c.length % CHUNK_ENTRY_BYTES !== 0) return;
+    if (storedHash(blobToHash(h), c) === null) db.run('UPDATE files SET hash = NULL WHERE path_id = ? AND device_no = ?', [pathId, devNo]);
+  });
 }
 
 /**
@@ -139,27 +146,17 @@ const FILES_V5 = `
   CREATE INDEX files_by_sequence ON files (share_no, device_no, sequence);
 `;
 
-/** Rewrites every version vector from schema 4's 12 bytes per entry to varints, a page of rows at a time. */
+/** Rewrites every version vector from schema 4's 12 bytes per entry to varints. */
 function versionsToVarints(db: DurableDb): void {
-  let after: [number, number] = [-1, -1];
-  for (;;) {
-    const rows = db.rows(
-      `SELECT path_id, device_no, version FROM files WHERE (path_id, device_no) > (?, ?) ORDER BY path_id, device_no LIMIT 2000`,
-      after,
-    );
-    if (!rows.length) return;
-    for (const [pathId, devNo, version] of rows) {
-      let v: Uint8Array;
-      try {
-        v = encodeVersionOfNumbers(decodeVersionV4(version as Uint8Array));
-      } catch (err) {
-        throw new CorruptRowError(`entry ${String(pathId)}/${String(devNo)}: ${(err as Error).message}`);
-      }
-      db.run('UPDATE files SET version = ? WHERE path_id = ? AND device_no = ?', [v, pathId as number, devNo as number]);
+  forEachFileRow(db, 'version', (pathId, devNo, [version]) => {
+    let v: Uint8Array;
+    try {
+      v = encodeVersionOfNumbers(decodeVersionV4(version as Uint8Array));
+    } catch (err) {
+      throw new CorruptRowError(`entry ${pathId}/${devNo}: ${(err as Error).message}`);
     }
-    const last = rows[rows.length - 1]!;
-    after = [last[0] as number, last[1] as number];
-  }
+    db.run('UPDATE files SET version = ? WHERE path_id = ? AND device_no = ?', [v, pathId, devNo]);
+  });
 }
 
 /**
