@@ -41,7 +41,7 @@ const key = (r: Pick<FileRecord, 'shareId' | 'deviceId' | 'path'>) => `${r.share
 const byPath = (a: FileRecord, b: FileRecord) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
 
 /** Every reader of the store against the model: what was written is what is read. */
-function checkAgainst(store: IndexStore, model: Map<string, FileRecord>, label: string): void {
+function checkAgainst(store: IndexStore, db: DurableDb, model: Map<string, FileRecord>, label: string): void {
   for (const shareId of SHARES) {
     for (const deviceId of DEVICES) {
       const want = [...model.values()].filter((r) => r.shareId === shareId && r.deviceId === deviceId).sort(byPath);
@@ -93,6 +93,16 @@ function checkAgainst(store: IndexStore, model: Map<string, FileRecord>, label: 
     const all = [...model.values()].filter((r) => r.shareId === shareId);
     const paths = [...new Set(all.map((r) => r.path))].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     const grouped = [...store.iterateByPath(shareId, 3)];
+    const shareNo = db.rows('SELECT no FROM shares WHERE id = ?', [shareId])[0]![0] as number;
+    const ids = db.rows('SELECT id FROM paths WHERE share_no = ?', [shareNo]).map((r) => r[0] as number);
+    const byIds = store.entriesForPathIds(shareId, ids).filter((g) => g.entries.length);
+    assert.deepEqual(
+      byIds
+        .map((g) => ({ path: g.path, entries: g.entries.map(norm) }))
+        .sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))),
+      grouped.map((g) => ({ path: g.path, entries: g.entries.map(norm) })),
+      `${label}: ${shareId} entriesForPathIds`,
+    );
     assert.deepEqual(
       grouped.map((g) => g.path),
       paths,
@@ -154,11 +164,11 @@ test('randomized writes: every reader sees each device entry as written, referen
         withOwn,
         db.rows('SELECT count(*) FROM files WHERE same_as IS NOT NULL AND mtime_ms IS NOT NULL')[0]![0] as number,
       );
-      if (step % 40 === 39) checkAgainst(store, model, `step ${step}`);
+      if (step % 40 === 39) checkAgainst(store, db, model, `step ${step}`);
       if (step % 100 === 99) {
         await db.close();
         ({ store, db } = await IndexStore.open(dir, LOCAL, { snapshotEveryMs: 0 }));
-        checkAgainst(store, model, `step ${step}, reopened`);
+        checkAgainst(store, db, model, `step ${step}, reopened`);
       }
     }
     assert.ok(references >= 5, `references were made (at most ${references} at once)`);

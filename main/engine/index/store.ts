@@ -766,7 +766,7 @@ export class IndexStore {
     for (let at = 0; at < ids.length; at += PATH_ID_BATCH) {
       const batch = ids.slice(at, at + PATH_ID_BATCH);
       const rows = this.db.rows(
-        `SELECT ${FILE_COLS}, p.id FROM paths p LEFT JOIN files f ON f.path_id = p.id
+        `SELECT ${FILE_COLS}, p.id FROM paths p LEFT JOIN files f ON f.path_id = p.id ${REFERENT}
          WHERE p.share_no = ? AND p.id IN (${batch.map(() => '?').join(',')}) ORDER BY p.id, f.device_no`,
         [shareNo, ...batch],
       );
