@@ -13,13 +13,14 @@
 //   table, with no second copy of it in a unique index.
 // - files.hash is NULL when it is the SHA-256 of the chunk hashes (blobs.ts storedHash), and a
 //   signature's 32-byte writer key (the same for every entry of a share) is kept once, in writer_keys.
-// - from version 5: version vectors are varints (blobs.ts), and a peer's entry whose content is the
-//   local device's entry for the same path (what a sync leaves behind) is stored as a reference to
-//   it: files.same_as holds the local device's number and every content column (FILE_CONTENT) is
-//   NULL; the row keeps only its own sequence and inode. Readers expand it with a self-join
-//   (store.ts FILES_EXPANDED); a write to the local row first copies its content into the rows
-//   that refer to it, so what a peer's entry says never changes behind its back.
-import { CHUNK_ENTRY_BYTES, CorruptRowError, storedHash, blobToHash, decodeVersionV4, encodeVersionOfNumbers } from './blobs.ts';
+// - from version 5: version vectors are varints (blobs.ts), and a peer's entry with the local
+//   device's version and chunk list for the same path (what a sync leaves behind) is stored as a
+//   reference to it: files.same_as holds the local device's number and the content columns
+//   (FILE_CONTENT) are NULL but for those it has of its own (REFERENCE_OWN); the row keeps its own
+//   sequence and inode. Readers expand it with a self-join (store.ts content(), REFERENT); a write
+//   to the local row first copies its content into the rows that refer to it, so what a peer's
+//   entry says never changes behind its back.
+import { CHUNK_ENTRY_BYTES, CorruptRowError, blobToHash, decodeVersionV4, encodeVersionOfNumbers, storedHash } from './blobs.ts';
 import type { SqlValue } from 'sql.js';
 import type { DurableDb, Migration } from './durable-db.ts';
 
