@@ -3,6 +3,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   CorruptRowError,
+  decodeVersion,
+  decodeVersionV4,
+  encodeVersion,
+  encodeVersionOfNumbers,
+  encodeVersionV4,
   chunkListDigest,
   decodeChunks,
   encodeChunks,
@@ -73,4 +78,33 @@ test('a stored signature whose parts do not fit is a clear error', () => {
   );
   assert.throws(() => joinSignature(new Uint8Array(32), null), CorruptRowError);
   assert.throws(() => joinSignature(new Uint8Array(31), new Uint8Array(64)), /writer key of 31 bytes/);
+});
+
+test('version vectors as varints: every counter up to 2^53 - 1 comes back, in device order, and a cut vector is a clear error', () => {
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+  const no = (id: string) => [300, 1, 128, 2 ** 31, 5, 2 ** 32 + 7, 0][ids.indexOf(id)]!;
+  const byNo = (n: number) => ids.find((id) => no(id) === n)!;
+  const v = { a: 0, b: 1, c: 127, d: 128, e: 2 ** 32 + 5, f: 2 ** 53 - 1, g: 16_384 };
+  const blob = encodeVersion(v, no);
+  assert.deepEqual(decodeVersion(blob, byNo), v);
+  assert.deepEqual(encodeVersion({ b: 1 }, no), Uint8Array.from([1, 1]), 'the usual vector is 2 bytes');
+  assert.deepEqual(encodeVersion({}, no).length, 0);
+  assert.deepEqual(encodeVersion({ e: 1, b: 2 }, no), encodeVersion({ b: 2, e: 1 }, no), 'one form whatever the key order');
+  assert.throws(() => decodeVersion(blob.subarray(0, blob.length - 1), byNo), CorruptRowError);
+  assert.throws(() => decodeVersion(Uint8Array.from([1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), byNo), CorruptRowError);
+  assert.throws(() => encodeVersion({ a: 1.5 }, no), TypeError);
+});
+
+test("schema 4's 12-byte version vectors are read as that code read them, for the migration", () => {
+  const old = encodeVersionV4({ 2: 7, 1: 2 ** 40 });
+  assert.equal(old.length, 24);
+  assert.deepEqual(
+    [...decodeVersionV4(old)],
+    [
+      [1, 2 ** 40],
+      [2, 7],
+    ],
+  );
+  assert.deepEqual([...decodeVersionV4(Buffer.concat([old, Buffer.alloc(5)]))].length, 2, 'a partial entry at the end was never read');
+  assert.deepEqual(decodeVersion(encodeVersionOfNumbers(decodeVersionV4(old)), String), { 1: 2 ** 40, 2: 7 });
 });
