@@ -57,6 +57,13 @@ function checkAgainst(store: IndexStore, db: DurableDb, model: Map<string, FileR
         [...want].sort((a, b) => a.sequence - b.sequence).map(norm),
         `${at}: filesSince`,
       );
+      assert.deepEqual(
+        [...store.liveStatsUnder(shareId, deviceId, '', 4)],
+        want
+          .filter((r) => !r.deleted)
+          .map(({ path, type, size, mode, mtimeMs, inode, deleted }) => ({ path, type, size, mode, mtimeMs, inode, deleted })),
+        `${at}: liveStatsUnder`,
+      );
       const counts: FileCounts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
       for (const r of want) {
         if (r.deleted) continue;

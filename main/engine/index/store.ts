@@ -653,8 +653,8 @@ export class IndexStore {
     let after: string | null = null;
     for (;;) {
       const rows: SqlValue[][] = this.db.rows(
-        `SELECT ${STAT_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ?
-         WHERE p.share_no = ? AND f.deleted = 0 AND p.path ${after === null ? '>=' : '>'} ?${range} ORDER BY p.path LIMIT ?`,
+        `SELECT ${STAT_COLS} FROM paths p JOIN files f ON f.path_id = p.id AND f.device_no = ? ${REFERENT}
+         WHERE p.share_no = ? AND ${content('deleted')} = 0 AND p.path ${after === null ? '>=' : '>'} ?${range} ORDER BY p.path LIMIT ?`,
         [devNo, shareNo, after ?? root, ...rangeParams, pageSize],
       );
       for (const r of rows) yield decodeStat(r);
