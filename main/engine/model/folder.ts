@@ -37,15 +37,13 @@ export const MARKER_FILE = `${PEERFOLD_DIR}/marker`;
 /** A scan's changes are recorded (and sent to peers) in batches of this many... */
 const SCAN_BATCH = 500;
 /**
- * ...or once the oldest change of a batch waited this long, twice as long for each batch the scan
- * wrote before. The first batches of a scan go out soon, so peers start pulling while the rest is
- * hashed (2,000 small files: the first 500 took ~0.5 s to find, then as long again to sign and
- * send; and a first batch holds little more than the folders, which the walk reports before any
- * file is hashed); later ones wait longer, since each batch is a durable commit here and an index
- * page, a need pass and an ack at every peer (a scan crawling at 40 files/s under load made
- * batches of 40-80 with a fixed 1 s).
+ * ...or once the oldest change of a batch waited this long. The first batch of a scan goes out
+ * soon, so peers start pulling while the rest is hashed (2,000 small files: the first 500 took
+ * ~0.5 s to find, then as long again to sign and send); later batches wait longer, since each
+ * batch is a durable commit here and an index page, a need pass and an ack at every peer.
  */
 const SCAN_FIRST_BATCH_MS = 150;
+const SCAN_BATCH_MS = 1000;
 
 export interface FolderContext {
   store: IndexStore;
@@ -562,15 +560,6 @@ export class Folder {
     return this.asPrevious(path, this.scanDir.byPath.get(path) ?? null);
   }
 
-  /**
-   * This device has no record of `path` at all, as the records the scan loaded for its folder
-   * show (a new file found while its folder is still the one walked): no lookup of its entry.
-   */
-  private unrecorded(path: string): boolean {
-    const slash = path.lastIndexOf('/');
-    return this.scanDir?.dir === (slash < 0 ? '' : path.slice(0, slash)) && !this.scanDir.byPath.has(path);
-  }
-
   private asPrevious(path: string, r: Omit<FileStat, 'path'> | null): PreviousState | undefined {
     if (!r || r.deleted) return undefined;
     return { type: r.type, size: r.size, mtimeMs: r.mtimeMs, inode: r.inode, mode: r.mode, racy: this.racy.has(path) };
@@ -591,16 +580,16 @@ export class Folder {
     let incomplete: string[] = [];
     const temps: string[] = [];
 
-    // a batch is also written once its oldest change waited (SCAN_FIRST_BATCH_MS, doubling),
+    // a batch is also written once its oldest change waited (SCAN_FIRST_BATCH_MS, SCAN_BATCH_MS),
     // even while the scan waits for a big file's hash: what was found so far goes to peers meanwhile
     let batchTimer: NodeJS.Timeout | null = null;
-    let written = 0;
+    let written = false;
     const flush = () => {
       if (batchTimer) clearTimeout(batchTimer);
       batchTimer = null;
       if (!batch.length || this.stopped) return;
       this.applyChanges(batch.splice(0));
-      written++;
+      written = true;
     };
     this.scanDir = null;
     const events: AsyncGenerator<ScanEvent> = scan({
@@ -622,11 +611,11 @@ export class Folder {
             seen.add(ev.entry.path);
             if (ev.entry.racy) this.racy.add(ev.entry.path);
             else this.racy.delete(ev.entry.path);
-            const prev = this.unrecorded(ev.entry.path) ? null : this.ctx.store.getFile(this.id, this.ctx.self.id, ev.entry.path);
+            const prev = this.ctx.store.getFile(this.id, this.ctx.self.id, ev.entry.path);
             const change = localChange(prev ?? undefined, toDiskEntry(ev.entry), this.ctx.self.id, this.counterFloor);
             if (change.kind !== 'none') {
               batch.push({ path: ev.entry.path, change, prev });
-              batchTimer ??= setTimeout(flush, SCAN_FIRST_BATCH_MS * 2 ** Math.min(written, 10));
+              batchTimer ??= setTimeout(flush, written ? SCAN_BATCH_MS : SCAN_FIRST_BATCH_MS);
             }
             if (batch.length >= SCAN_BATCH) flush();
             break;
