@@ -34,16 +34,6 @@ import type { PeerIndexWrite } from '../peer/index-exchange.ts';
 import type { PreviousState } from '../scan/scanner.ts';
 
 export const MARKER_FILE = `${PEERFOLD_DIR}/marker`;
-/** A scan's changes are recorded (and sent to peers) in batches of this many... */
-const SCAN_BATCH = 500;
-/**
- * ...or once the oldest change of a batch waited this long. The first batch of a scan goes out
- * soon, so peers start pulling while the rest is hashed (2,000 small files: the first 500 took
- * ~0.5 s to find, then as long again to sign and send); later batches wait longer, since each
- * batch is a durable commit here and an index page, a need pass and an ack at every peer.
- */
-const SCAN_FIRST_BATCH_MS = 150;
-const SCAN_BATCH_MS = 1000;
 
 export interface FolderContext {
   store: IndexStore;
@@ -580,16 +570,8 @@ export class Folder {
     let incomplete: string[] = [];
     const temps: string[] = [];
 
-    // a batch is also written once its oldest change waited (SCAN_FIRST_BATCH_MS, SCAN_BATCH_MS),
-    // even while the scan waits for a big file's hash: what was found so far goes to peers meanwhile
-    let batchTimer: NodeJS.Timeout | null = null;
-    let written = false;
     const flush = () => {
-      if (batchTimer) clearTimeout(batchTimer);
-      batchTimer = null;
-      if (!batch.length || this.stopped) return;
-      this.applyChanges(batch.splice(0));
-      written = true;
+      if (batch.length) this.applyChanges(batch.splice(0));
     };
     this.scanDir = null;
     const events: AsyncGenerator<ScanEvent> = scan({
@@ -600,47 +582,38 @@ export class Folder {
       ignore: this.ignore ?? undefined,
       maxChunksPerFile: this.ctx.maxChunksPerFile,
     });
-    try {
-      for await (const ev of events) {
-        if (this.stopped) return;
-        switch (ev.kind) {
-          case 'unchanged':
-            seen.add(ev.path);
-            break;
-          case 'changed': {
-            seen.add(ev.entry.path);
-            if (ev.entry.racy) this.racy.add(ev.entry.path);
-            else this.racy.delete(ev.entry.path);
-            const prev = this.ctx.store.getFile(this.id, this.ctx.self.id, ev.entry.path);
-            const change = localChange(prev ?? undefined, toDiskEntry(ev.entry), this.ctx.self.id, this.counterFloor);
-            if (change.kind !== 'none') {
-              batch.push({ path: ev.entry.path, change, prev });
-              batchTimer ??= setTimeout(flush, written ? SCAN_BATCH_MS : SCAN_FIRST_BATCH_MS);
-            }
-            if (batch.length >= SCAN_BATCH) flush();
-            break;
-          }
-          case 'error':
-            keep.add(ev.path);
-            newErrors.set(ev.path, ev.error);
-            break;
-          case 'ignored':
-            keep.add(ev.path);
-            if (isTempPath(ev.path)) temps.push(ev.path);
-            break;
-          case 'skipped':
-            keep.add(ev.path);
-            break;
-          case 'done':
-            roots = ev.summary.roots;
-            incomplete = ev.summary.incomplete;
-            break;
+    for await (const ev of events) {
+      if (this.stopped) return;
+      switch (ev.kind) {
+        case 'unchanged':
+          seen.add(ev.path);
+          break;
+        case 'changed': {
+          seen.add(ev.entry.path);
+          if (ev.entry.racy) this.racy.add(ev.entry.path);
+          else this.racy.delete(ev.entry.path);
+          const prev = this.ctx.store.getFile(this.id, this.ctx.self.id, ev.entry.path);
+          const change = localChange(prev ?? undefined, toDiskEntry(ev.entry), this.ctx.self.id, this.counterFloor);
+          if (change.kind !== 'none') batch.push({ path: ev.entry.path, change, prev });
+          if (batch.length >= 500) flush();
+          break;
         }
+        case 'error':
+          keep.add(ev.path);
+          newErrors.set(ev.path, ev.error);
+          break;
+        case 'ignored':
+          keep.add(ev.path);
+          if (isTempPath(ev.path)) temps.push(ev.path);
+          break;
+        case 'skipped':
+          keep.add(ev.path);
+          break;
+        case 'done':
+          roots = ev.summary.roots;
+          incomplete = ev.summary.incomplete;
+          break;
       }
-    } finally {
-      // a failed or stopped scan records nothing more; a finished one writes the rest just below
-      if (batchTimer) clearTimeout(batchTimer);
-      batchTimer = null;
     }
     flush();
     this.scanDir = null;

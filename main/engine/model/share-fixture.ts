@@ -125,8 +125,6 @@ export interface FixtureOptions {
   /** the share was joined: it waits for a peer's index */
   joined?: boolean;
   maxChunksPerFile?: number;
-  /** the scans' hash pool (default: two workers) */
-  pool?: HashPool;
 }
 
 export async function openShareFixture(opts: FixtureOptions = {}): Promise<ShareFixture> {
@@ -139,7 +137,7 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
   const { store } = await IndexStore.open(join(base, 'index'), SELF);
   store.addShare(row);
   if (opts.joined) store.setAwaitingPeerIndex(row.id, true);
-  const pool = opts.pool ?? new HashPool({ size: 2 });
+  const pool = new HashPool({ size: 2 });
   const source = new FakeChunkSource();
   const clock = new TestClock();
   const logs: string[] = [];
