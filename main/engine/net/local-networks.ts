@@ -1,7 +1,7 @@
 // This machine's networks, read from the OS (the thin shell around os.networkInterfaces() that
 // path.ts's decisions and the network watch use).
 import { networkInterfaces } from 'node:os';
-import type { LocalNetwork } from './path.ts';
+import { isLoopback, type LocalNetwork } from './path.ts';
 
 /** Every address of every interface, loopback included. */
 export function localNetworks(): LocalNetwork[] {
@@ -21,7 +21,7 @@ export function localNetworks(): LocalNetwork[] {
  */
 export function networkSignature(networks: readonly LocalNetwork[]): string {
   return networks
-    .filter((n) => !n.address.startsWith('127.') && n.address !== '::1' && !/^fe80:/i.test(n.address))
+    .filter((n) => !isLoopback(n.address) && !/^fe80:/i.test(n.address))
     .map((n) => `${n.address}/${n.netmask}`)
     .sort()
     .join(' ');

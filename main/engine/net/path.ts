@@ -42,6 +42,11 @@ function isRelay(type: string): boolean {
   return type.toLowerCase() === 'relay' || type.toLowerCase() === 'relayed';
 }
 
+/** A loopback address (127.0.0.0/8, ::1, ::ffff:127.x). */
+export function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.');
+}
+
 /** Is `address` loopback or inside one of `networks`? */
 export function onLocalNetwork(address: string, networks: readonly LocalNetwork[]): boolean {
   const v4 = ipv4ToInt(address.startsWith('::ffff:') ? address.slice(7) : address);

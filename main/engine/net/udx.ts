@@ -16,6 +16,7 @@ import { trackResource, untrackResource, type NetResource } from './resources.ts
 import { decodeProbe, encodeProbe, type ProbeDatagram } from './udx-probe.ts';
 import { bindingRequest, looksLikeStun, newTransactionId, parseBindingResponse, transactionIdOf, type MappedAddress } from './stun.ts';
 import { lookup } from 'node:dns/promises';
+import { isLoopback } from './path.ts';
 
 export type { UdxAddress, UdxStream };
 
@@ -235,7 +236,7 @@ export class UdxEndpoint implements NetResource {
   async candidates(stunServers: readonly string[], now = Date.now()): Promise<UdxCandidate[]> {
     const host = this.hostCandidates();
     // a socket bound to loopback cannot reach a STUN server on another machine: no lookup at all
-    if (!stunServers.length || this.host.startsWith('127.') || this.host === '::1') return host;
+    if (!stunServers.length || isLoopback(this.host)) return host;
     const key = stunServers.join(',');
     if (!this.reflexive || this.reflexive.servers !== key || now - this.reflexive.at > 60_000)
       this.reflexive = { servers: key, at: now, found: this.reflexiveCandidates(stunServers, 1_500) };

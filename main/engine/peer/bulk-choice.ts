@@ -136,8 +136,3 @@ export function forcedStripeCount(value: string | undefined): number | null {
   const n = Number(value);
   return Number.isInteger(n) && n >= 1 ? Math.min(n, MAX_TCP_STREAMS) : null;
 }
-
-/** A loopback address (127.0.0.0/8, ::1, ::ffff:127.x). */
-export function isLoopback(host: string): boolean {
-  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.');
-}

@@ -3,7 +3,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BulkCarrier, leastAsked, type BulkStreamLike } from './bulk-carrier.ts';
-import { MAX_TCP_STREAMS, forcedStripeCount, isLoopback, planBulk, planTcp, stripeCount, tcpTarget, tlsRole } from './bulk-choice.ts';
+import { MAX_TCP_STREAMS, forcedStripeCount, planBulk, planTcp, stripeCount, tcpTarget, tlsRole } from './bulk-choice.ts';
+import { isLoopback } from '../net/path.ts';
 import { BulkLink } from './bulk-link.ts';
 import type { Channel } from './pipe.ts';
 import { RequestTracker } from './request-tracker.ts';

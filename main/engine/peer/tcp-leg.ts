@@ -17,8 +17,9 @@ import type { BulkStream, StreamBinding } from '../net/bulk-tls.ts';
 import { TOKEN_BYTES } from '../net/bulk-tls.ts';
 import { errorMessage, type NetLog } from '../net/log.ts';
 import { dialTcpBulk, tcpSendBufferMax, type TcpBulkListener, type TcpIdentity } from '../net/tcp-bulk.ts';
+import { isLoopback } from '../net/path.ts';
 import type { TcpOffer } from '../protocol/messages.ts';
-import { MAX_TCP_STREAMS, forcedStripeCount, isLoopback, planTcp, stripeCount } from './bulk-choice.ts';
+import { MAX_TCP_STREAMS, forcedStripeCount, planTcp, stripeCount } from './bulk-choice.ts';
 
 export type TcpLegState = 'waiting' | 'dialing' | 'listening' | 'up' | 'off' | 'closed';
 
