@@ -178,8 +178,7 @@ export class BlockServer {
       const { bytesRead } = await file.handle.readv(bufs, run.offset);
       // a short read (the file shrank, or a partial read): one request at a time sorts it out
       if (bytesRead !== want) return null;
-      const st = await statAfterReads(file.handle);
-      if (st.size !== map.size || st.mtimeMs !== map.mtimeMs || st.ino !== map.inode) return null;
+      if (!statMatches(await statAfterReads(file.handle), map)) return null;
       this.runsRead++;
       return bufs;
     } finally {
@@ -416,8 +415,12 @@ async function readAt(handle: FileHandle, offset: number, size: number): Promise
  */
 async function readTrusted(handle: FileHandle, map: ChunkMap, req: BlockRequest): Promise<Buffer | null> {
   const data = await readAt(handle, req.offset, req.size);
-  const st = await statAfterReads(handle);
-  return data && st.size === map.size && st.mtimeMs === map.mtimeMs && st.ino === map.inode ? data : null;
+  return data && statMatches(await statAfterReads(handle), map) ? data : null;
+}
+
+/** The proof of a trusted read: the file still has the stat of the entry whose chunk list placed the range. */
+function statMatches(st: Stats, map: ChunkMap): boolean {
+  return st.size === map.size && st.mtimeMs === map.mtimeMs && st.ino === map.inode;
 }
 
 const statBatches = new WeakMap<FileHandle, Promise<Stats>>();
