@@ -1,7 +1,8 @@
 // Writer signatures on index entries (PROTOCOL.md, "Signed entries"). Only a device holding the
 // read-write secret can sign; every member checks a signature against the writer key hash H_W its
 // code carries, so a read-only or encrypted member can relay a writer's entries (it passes the
-// signature on unchanged) but cannot make one up.
+// signature on unchanged) but cannot make one up. Between two writers entries travel unsigned (the
+// link proved both hold S_rw: peer/index-exchange.ts `peerWrites`).
 //
 // A signature field is W || Ed25519(W's private key, signed bytes): the 32-byte public key comes
 // with it because members below read-write cannot derive W, only check it against H_W.

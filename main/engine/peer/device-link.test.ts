@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { IndexStore } from '../index/store.ts';
 import type { FileRecord } from '../index/rows.ts';
 import { loadOrCreateIdentity, type DeviceIdentity } from '../keys/identity.ts';
-import { createShareSecret, deriveShareKeys, type ShareKeys } from '../keys/secrets.ts';
-import { decodeMessage, encodeMessage } from '../protocol/messages.ts';
+import { createShareSecret, deriveShareKeys, weakenSecret, type ShareKeys } from '../keys/secrets.ts';
+import { decodeMessage, encodeMessage, type FileEntryWire } from '../protocol/messages.ts';
 import { DeviceLink, type DeviceLinkHost } from './device-link.ts';
 import { pipePair, type MemoryPipe } from './test-pipes.ts';
 
@@ -358,4 +358,62 @@ test('a long index goes out page after page without waiting for the peer to ackn
   release();
   await waitFor(() => a.link!.acknowledged(x.shareId) === 1600, 'b acked all');
   assert.ok(peerRowWrites <= 1, `${peerRowWrites} writes of b's row for b's (empty) index and four acks`);
+});
+
+/** The index entries one end sent over a pipe, by path. */
+function entriesSent(pipe: MemoryPipe): Map<string, FileEntryWire> {
+  const out = new Map<string, FileEntryWire>();
+  for (const m of pipe.sent) {
+    if (m.channel !== 'index') continue;
+    const msg = decodeMessage(m.bytes);
+    if (msg.type === 'indexUpdate') for (const e of msg.entries) out.set(e.path, e);
+  }
+  return out;
+}
+
+test('between two writers entries travel unsigned and are applied; a read-only member gets them signed by the writer that relays them', async () => {
+  const secret = createShareSecret();
+  const [rw, ro] = [deriveShareKeys(secret), deriveShareKeys(weakenSecret(secret, 'read-only'))];
+  const [a, b, r] = [await end('a', [rw]), await end('b', [rw]), await end('r', [ro])];
+  const rejected: string[] = [];
+  for (const e of [a, b, r]) e.host.entryRejected = (_s, from, path, reason) => rejected.push(`${e.name}: ${path} from ${from}: ${reason}`);
+  a.store.putFiles([record(a, rw.shareId, 'hello.txt', 1, 'from a')]);
+  const { ab } = connect(a, b, [rw.discoveryIdHex]);
+  await waitFor(() => hasFile(b, rw.shareId, a, 'hello.txt'), "a's entry at b");
+  assert.equal(entriesSent(ab).get('hello.txt')!.signature.length, 0, 'a writer sends a writer no signature');
+  assert.equal(b.store.getFile(rw.shareId, a.id.deviceId, 'hello.txt')!.signature ?? null, null);
+
+  // b took a's version (as a pull would) and passes it on to a read-only member: signed by b
+  const got = b.store.getFile(rw.shareId, a.id.deviceId, 'hello.txt')!;
+  b.store.putFiles([{ ...got, deviceId: b.id.deviceId, sequence: 1 }]);
+  const { ab: br } = connect(b, r, [rw.discoveryIdHex]);
+  await waitFor(() => hasFile(r, rw.shareId, b, 'hello.txt'), 'the version at r');
+  assert.equal(entriesSent(br).get('hello.txt')!.signature.length, 96, 'a read-only member gets a signed entry');
+  assert.equal(r.store.getFile(rw.shareId, b.id.deviceId, 'hello.txt')!.signature!.length, 96, 'and keeps the signature, to relay it');
+  assert.deepEqual(rejected, []);
+});
+
+test('a read-only member that sends an unsigned entry is still refused by a writer; an altered entry from a writer is refused by a read-only member', async () => {
+  const secret = createShareSecret();
+  const [rw, ro] = [deriveShareKeys(secret), deriveShareKeys(weakenSecret(secret, 'read-only'))];
+  const [a, r] = [await end('a', [rw]), await end('r', [ro])];
+  const rejected: string[] = [];
+  for (const e of [a, r]) e.host.entryRejected = (_s, from, path, reason) => rejected.push(`${e.name}: ${path} from ${from}: ${reason}`);
+  // r sends its own change unsigned (the test hook a forging device uses)
+  r.host.forgeEntry = (e) => ({ ...e, signature: new Uint8Array(0) });
+  r.store.putFiles([record(r, rw.shareId, 'planted.txt', 1, 'made up')]);
+  // a raises the version of what it sends under the signature it made
+  a.host.forgeEntry = (e) => ({ ...e, version: { ...e.version, [e.modifiedBy]: (e.version[e.modifiedBy] ?? 0) + 1000 } });
+  a.store.putFiles([record(a, rw.shareId, 'hello.txt', 1, 'from a')]);
+  const { ab: ar, ba: ra } = connect(a, r, [rw.discoveryIdHex]);
+  await waitFor(() => rejected.length === 2, 'both refusals');
+  assert.equal(entriesSent(ra).get('planted.txt')!.signature.length, 0);
+  assert.equal(entriesSent(ar).get('hello.txt')!.signature.length, 96);
+  assert.deepEqual(rejected.sort(), [
+    'a: planted.txt from r: it is not signed',
+    'r: hello.txt from a: its signature does not match its contents',
+  ]);
+  assert.equal(a.store.getFile(rw.shareId, r.id.deviceId, 'planted.txt'), null);
+  assert.equal(r.store.getFile(rw.shareId, a.id.deviceId, 'hello.txt'), null);
+  assert.ok(a.link!.isLive && r.link!.isLive, 'a refused entry is no protocol error');
 });

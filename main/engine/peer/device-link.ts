@@ -422,6 +422,7 @@ export class DeviceLink {
       signer: new EntrySigner(keys.discoveryId, keys.writerKeyHash, keys.readWriteSecret),
       rejected: (path, reason) => this.host.entryRejected(s.shareId, this.deviceName, path, reason),
       carriage: this.carriageOf(discoveryId, keys),
+      peerWrites: s.theirs === 'read-write',
       ...(this.host.forgeEntry ? { forge: (e: FileEntryWire) => this.host.forgeEntry!(e, keys.discoveryId) } : {}),
     });
     this.exchanges.set(discoveryId, ex);

@@ -89,6 +89,13 @@ export interface ExchangeDeps {
   forge?: (e: FileEntryWire) => FileEntryWire;
   /** default plain */
   carriage?: Carriage;
+  /**
+   * The peer proved the read-write secret for this share on this link (a proof is checked at the
+   * weaker of both devices' levels, so this device is a writer too). Entries then travel unsigned
+   * both ways (PROTOCOL.md, "Signed entries"): a device that holds S_rw can sign any entry it
+   * likes, so its signature proves nothing, and a writer keeps no signature it receives.
+   */
+  peerWrites?: boolean;
 }
 
 export class IndexExchange {
@@ -104,6 +111,8 @@ export class IndexExchange {
   private ackedSeq = 0;
   private readonly assembler: IndexAssembler;
   private readonly carriage: Carriage;
+  /** entries go out and come in unsigned: both ends proved S_rw (ExchangeDeps.peerWrites) */
+  private readonly betweenWriters: boolean;
 
   constructor(
     readonly shareId: string,
@@ -111,6 +120,7 @@ export class IndexExchange {
     private readonly deps: ExchangeDeps,
   ) {
     this.carriage = deps.carriage ?? { kind: 'plain' };
+    this.betweenWriters = this.carriage.kind === 'plain' && deps.peerWrites === true && deps.signer.canSign;
     this.assembler = new IndexAssembler(this.carriage.kind === 'plain' ? 'plain' : 'encrypted');
   }
 
@@ -213,15 +223,15 @@ export class IndexExchange {
   }
 
   /**
-   * An entry as it goes out: a writer signs it; a member that cannot sign passes on the signature
-   * it received with that version, and sends nothing for a version no writer signed (its own local
-   * change: no other device would accept it).
+   * An entry as it goes out: a writer signs it (unless the peer is a writer too); a member that
+   * cannot sign passes on the signature it received with that version, and sends nothing for a
+   * version no writer signed (its own local change: no other device would accept it).
    */
   private seal(r: FileRecord): FileEntryWire | null {
     const { signer, forge } = this.deps;
-    if (!forge || this.carriage.kind !== 'plain') return signedForSending(signer, r);
-    const e = toWire(r);
-    if (signer.canSign) e.signature = signer.sign(e);
+    if (!forge || this.carriage.kind !== 'plain') return this.betweenWriters ? unsigned(r) : signedForSending(signer, r);
+    const e = this.betweenWriters ? unsigned(r) : toWire(r);
+    if (signer.canSign && !this.betweenWriters) e.signature = signer.sign(e);
     return forge(e);
   }
 
@@ -252,6 +262,8 @@ export class IndexExchange {
       const bad = malformedWirePath(plain.path);
       if (bad) return { refused: `its path ${JSON.stringify(plain.path)} is malformed: ${bad}` };
     }
+    // a writer that proved S_rw could sign whatever it sent: nothing to check, nothing to keep
+    if (this.betweenWriters) return { ...fromWire(plain, this.shareId, peer.deviceId), signature: null };
     // not a protocol violation: a relay may pass on what another device forged; only the entry goes
     const forged = signer.check(plain, plain.signature);
     if (forged) return { refused: forged };
@@ -312,6 +324,11 @@ export class IndexExchange {
     if (mayChangeNeed) this.deps.remoteIndexChanged();
     await this.deps.send({ type: 'indexAck', share: this.discoveryId, indexId: batch.indexId, sequence: maxSeq });
   }
+}
+
+/** An entry as it goes from one writer to another: with no signature (ExchangeDeps.peerWrites). */
+function unsigned(r: FileRecord): FileEntryWire {
+  return { ...toWire(r), signature: new Uint8Array(0) };
 }
 
 /**
