@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { sha, waitUntil, type Device } from '../e2e/harness.ts';
 import { longLinkUnavailable, openLongLink, type LinkShape, type LongLink } from '../e2e/long-link/long-link.ts';
 import { pairAcross } from '../e2e/long-link/ns-device.ts';
-import { benchCluster, benchDeviceEnv, fmt, KiB, mb, median, MiB, now, writeRandomFile } from './lib.ts';
+import { benchCluster, benchDeviceEnv, cpuSecondsOf, fmt, KiB, mb, median, MiB, now, writeRandomFile } from './lib.ts';
 import { latency, type LatencyFigures } from './sync.ts';
 import { status, SyncthingCluster } from './syncthing.ts';
 import { spawnSync } from 'node:child_process';
@@ -53,6 +53,8 @@ export interface WanRun {
   perSecond: number[];
   /** null: the rate held; else what fell how far */
   collapse: string | null;
+  /** CPU-seconds of the sender's and the receiver's process over the run, when measured */
+  cpuSeconds?: [number, number];
   /** what carried Peerfold's chunks at the end (PeerInfo.transport) */
   transport?: string;
 }
@@ -199,6 +201,8 @@ interface RunSides {
   arrived: (want: { files: number; bytes: number }) => Promise<boolean>;
   /** what to add to the run's log line once it is done */
   note?: (run: WanRun) => Promise<string>;
+  /** CPU-seconds each side's process has used so far (sender, receiver), when they are known */
+  cpu?: () => [number, number];
 }
 
 /**
@@ -222,6 +226,7 @@ async function runEachDataSet(
     want.files += ds.files;
     want.bytes += ds.bytes;
     const total = { ...want };
+    const cpuBefore = sides.cpu?.();
     const run = await timedRun(
       link,
       sides.tool,
@@ -233,7 +238,10 @@ async function runEachDataSet(
     );
     if (run.seconds !== null && digest(join(sides.to, name)) !== digest(join(sides.from, name)))
       throw new Error(`${sides.tool}: the ${data} data arrived different`);
-    const note = sides.note ? await sides.note(run) : '';
+    const cpuAfter = sides.cpu?.();
+    if (cpuBefore && cpuAfter) run.cpuSeconds = [cpuAfter[0] - cpuBefore[0], cpuAfter[1] - cpuBefore[1]];
+    const cpu = run.cpuSeconds ? `, CPU-s sender ${fmt(run.cpuSeconds[0], 2)} / receiver ${fmt(run.cpuSeconds[1], 2)}` : '';
+    const note = (sides.note ? await sides.note(run) : '') + cpu;
     opts.log(`wan ${c.key}: ${sides.tool} ${data}: ${run.seconds === null ? 'not done' : `${fmt(run.seconds, 1)} s`}${note}`);
     row.runs.push(run);
   }
@@ -264,6 +272,7 @@ async function peerfoldRow(
         run.transport = peer && `${peer.transport}${(peer.streams ?? 1) > 1 ? ` x${peer.streams}` : ''}`;
         return ` (chunks over ${run.transport})`;
       },
+      cpu: () => [cpuSecondsOf(a.proc?.pid), cpuSecondsOf(b.proc?.pid)],
     };
     await runEachDataSet(link, c, sets, opts, sides, row);
     if (c.latency && opts.latencyFiles > 0) {
