@@ -15,8 +15,8 @@ export interface ChunkPeers<L> {
   load(l: L): number;
   /** one try on one link: the chunk's bytes or the peer's status; throws when the link fails */
   ask(l: L): Promise<Uint8Array | ResponseStatus>;
-  /** the bytes hash to the chunk */
-  verify(data: Uint8Array): boolean;
+  /** the bytes hash to the chunk (possibly hashed on another thread: pull/chunk-verify.ts) */
+  verify(data: Uint8Array): boolean | Promise<boolean>;
   /** the peer sent bytes that do not match: drop it */
   corrupt(l: L): void;
   /** the peer did not answer within the answer timeout */
@@ -68,7 +68,7 @@ export async function fetchFromPeers<L>(peers: ChunkPeers<L>, signal: AbortSigna
       continue;
     }
     if (typeof got === 'string') continue;
-    if (!peers.verify(got)) {
+    if (!(await peers.verify(got))) {
       peers.corrupt(l);
       continue;
     }

@@ -2,7 +2,6 @@
 // device carrying every share both hold, and fetches chunks from them for the pullers (swarming).
 // Which link to keep when a device has two, when to redial, and which shares a link carries are
 // decided here; everything on one link is peer/device-link.ts.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PeerInfo, PeerVia, Settings, TrackerInfo, VersionVector } from '../../../shared/api.ts';
@@ -37,6 +36,7 @@ import { Throttle, rateLimited } from './throttle.ts';
 import { Trackers } from './trackers.ts';
 import { fetchFromPeers } from './chunk-fetch.ts';
 import { recycleFrame } from '../net/frame-pool.ts';
+import { ChunkVerifier } from '../pull/chunk-verify.ts';
 
 /** How long a link gets to answer after this machine's networks changed before it is redialed. */
 export const NETWORK_CHANGE_PROBE_MS = Number(process.env.PEERFOLD_NETWORK_PROBE_MS ?? 3_000);
@@ -105,6 +105,8 @@ export class Network implements ChunkSwarm {
   private stopped = false;
   listenPort = 0;
   private readonly recvThrottle = new Throttle(() => this.deps.settings().maxRecvKBps * 1024);
+  /** hashes big received chunks off the main thread */
+  private readonly verifier = new ChunkVerifier();
   readonly sendThrottle = new Throttle(() => this.deps.settings().maxSendKBps * 1024);
   private readonly linkHost: DeviceLinkHost;
   /** per share: peers' entries refused for a failed writer signature, since this start */
@@ -219,6 +221,7 @@ export class Network implements ChunkSwarm {
     await this.udx?.close('shutting down');
     await this.tcp?.close('shutting down');
     await shutdownNet('shutting down');
+    await this.verifier.close();
   }
 
   // ---- shares ---------------------------------------------------------------------------------
@@ -724,7 +727,7 @@ export class Network implements ChunkSwarm {
           if (rateLimited(l.origin.connectedVia, this.deps.settings().limitLan)) await this.recvThrottle.take(spec.size, signal);
           return l.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, signal);
         },
-        verify: (data) => createHash('sha256').update(data).digest().equals(spec.hash),
+        verify: (data) => this.verifier.verify(data, spec.hash),
         corrupt: (l) => {
           this.deps.log(`dropping ${l.deviceName}: it sent a chunk of ${path} that does not match its hash`);
           l.close('sent a corrupt chunk');

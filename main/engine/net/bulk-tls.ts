@@ -93,7 +93,7 @@ export class FrameReader {
         this.bodyHave = 0;
       }
       const use = Math.min(this.body.length - this.bodyHave, n - at);
-      chunk.copy(this.body, this.bodyHave, at, at + use);
+      copyBytes(this.body, this.bodyHave, chunk, at, at + use);
       this.bodyHave += use;
       at += use;
       if (this.bodyHave === this.body.length) {
@@ -103,6 +103,16 @@ export class FrameReader {
     }
     return out;
   }
+}
+
+/**
+ * Copies source[start, end) (not empty) to target at `at`. Into a SharedArrayBuffer (the frame
+ * pool's memory) `Buffer.copy` is V8's TypedArray set, which copies shared memory word by word
+ * (`relaxed_memmove`: 10 % of a receiver's samples, three times the plain copy); `fill` with a
+ * buffer of the region's exact length is one memcpy in Node's C++.
+ */
+function copyBytes(target: Buffer, at: number, source: Buffer, start: number, end: number): void {
+  target.fill(source.subarray(start, end), at, at + end - start);
 }
 
 export function frameHeader(len: number): Buffer {

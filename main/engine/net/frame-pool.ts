@@ -7,13 +7,16 @@
 // receiver's CPU per byte, second round"). A frame's memory comes from here, and the puller hands
 // it back once its chunk is on disk (recycleFrame); memory never handed back (a chunk that failed
 // its hash, an answer nobody waited for, a sealed share's blob) is collected as before.
+//
+// The memory is a SharedArrayBuffer: the thread that checks a received chunk's hash
+// (pull/chunk-verify.ts) reads it where it lies, with no copy on the way there.
 
 /** Sizes are rounded up to a multiple of this: chunks vary in size (content-defined), classes do not. */
 const CLASS_BYTES = 32 * 1024;
 /** Free memory kept per size class at most (a burst of answers beyond it is collected as before). */
 const MAX_FREE_BYTES_PER_CLASS = 4 * 1024 * 1024;
 
-const free = new Map<number, ArrayBuffer[]>();
+const free = new Map<number, SharedArrayBuffer[]>();
 /** memory handed out by frameBuffer and not handed back yet */
 const lent = new WeakSet<ArrayBufferLike>();
 
@@ -25,7 +28,7 @@ function classOf(len: number): number {
 export function frameBuffer(len: number): Buffer {
   const size = classOf(len);
   // never from Node's shared pool: the memory must be this frame's alone
-  const memory = free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size).buffer;
+  const memory = free.get(size)?.pop() ?? new SharedArrayBuffer(size);
   lent.add(memory);
   return Buffer.from(memory, 0, len);
 }
@@ -46,7 +49,7 @@ export function recycleFrame(view: Uint8Array): void {
   const size = memory.byteLength;
   let list = free.get(size);
   if (!list) free.set(size, (list = []));
-  if ((list.length + 1) * size <= MAX_FREE_BYTES_PER_CLASS) list.push(memory as ArrayBuffer);
+  if ((list.length + 1) * size <= MAX_FREE_BYTES_PER_CLASS) list.push(memory as SharedArrayBuffer);
 }
 
 /** Free memory held now, in bytes (tests). */
