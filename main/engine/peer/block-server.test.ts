@@ -8,7 +8,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { IndexStore } from '../index/store.ts';
 import type { FileRecord } from '../index/rows.ts';
 import { hashFile, HASH_BYTES } from '../scan/file-hash.ts';
-import { MAX_BLOCK_DATA, MAX_RUN_BYTES, type BlockRequest, type BlockResponse, type RequestRun } from '../protocol/messages.ts';
+import {
+  MAX_BATCH_BYTES,
+  MAX_BLOCK_DATA,
+  MAX_RUN_BYTES,
+  type BlockRequest,
+  type BlockResponse,
+  type RequestBatch,
+  type RequestRun,
+  type ResponseBatch,
+} from '../protocol/messages.ts';
 import { SendQueueFullError } from '../net/channel-sender.ts';
 import { BlockServer } from './block-server.ts';
 import { OpenFiles } from './open-files.ts';
@@ -464,6 +473,86 @@ test('a run of a file changed on disk since its entry is never served as the old
       assert.notEqual(a.status, 'ok');
       assert.equal(a.data.length, 0);
     }
+  } finally {
+    await f.dispose();
+  }
+});
+
+/** One requestBatch served; resolves with its one responseBatch (copied: the server reuses its buffers). */
+function askBatch(f: Fixture, id: number, requests: RequestBatch['requests']): Promise<ResponseBatch[]> {
+  const got: ResponseBatch[] = [];
+  return new Promise((resolve) => {
+    f.server.handleBatch({ type: 'requestBatch', id, share: DISCOVERY, requests }, async (m) => {
+      got.push({ ...m, answers: m.answers.map((a) => ({ status: a.status, data: new Uint8Array(a.data) })) });
+      // a second message for the same batch would show here
+      setTimeout(() => resolve(got), 50);
+    });
+  });
+}
+
+test('a batch of small files is answered in one message, each with its own bytes; a file changed or deleted since its entry fails alone', async () => {
+  const f = await fixture();
+  try {
+    const files: { data: Buffer; rec: FileRecord }[] = [];
+    for (let i = 0; i < 24; i++) files.push(await oldFile(f, `small-${i}.txt`, 1000 + i * 600));
+    // after its entry was recorded: one rewritten with the same size, one deleted, one replaced by a new file
+    writeFileSync(join(f.root, 'small-5.txt'), randomBytes(files[5]!.data.length));
+    rmSync(join(f.root, 'small-9.txt'));
+    writeFileSync(join(f.root, 'small-17.txt.new'), randomBytes(files[17]!.data.length));
+    renameSync(join(f.root, 'small-17.txt.new'), join(f.root, 'small-17.txt'));
+    for (const trusted of [true, false]) {
+      f.trusted.value = trusted;
+      const requests = files.map(({ rec }) => chunkRequest(rec, 0));
+      const [answer, ...more] = await askBatch(f, 100, requests);
+      assert.equal(more.length, 0, 'one message answers the batch');
+      assert.equal(answer!.id, 100);
+      assert.equal(answer!.answers.length, files.length);
+      answer!.answers.forEach((a, i) => {
+        if (i === 5 || i === 9 || i === 17) {
+          assert.equal(a.status, 'changed', `file ${i}, trusted ${trusted}`);
+          assert.equal(a.data.length, 0);
+        } else {
+          assert.equal(a.status, 'ok', `file ${i}, trusted ${trusted}`);
+          assert.ok(Buffer.from(a.data).equals(files[i]!.data), `file ${i}'s bytes`);
+        }
+      });
+    }
+    // the same batch once the files were scanned again: the new content of the changed ones arrives
+    const again = await f.record('small-5.txt');
+    const [answer] = await askBatch(f, 200, [chunkRequest(again, 0), chunkRequest(files[0]!.rec, 0)]);
+    assert.deepEqual(
+      answer!.answers.map((a) => a.status),
+      ['ok', 'ok'],
+    );
+  } finally {
+    await f.dispose();
+  }
+});
+
+test('a batch asking for more than a batch may hold is refused before anything is read: invalid-request for each request', async () => {
+  const f = await fixture();
+  try {
+    const { rec } = await oldFile(f, 'a.txt', 1000);
+    const half = MAX_BATCH_BYTES / 2 + 1;
+    const [answer] = await askBatch(f, 7, [
+      { ...chunkRequest(rec, 0), size: half },
+      { ...chunkRequest(rec, 0), size: half },
+    ]);
+    assert.deepEqual(
+      answer!.answers.map((a) => [a.status, a.data.length]),
+      [
+        ['invalid-request', 0],
+        ['invalid-request', 0],
+      ],
+    );
+    assert.equal(f.server.openFiles, 0, 'nothing was opened');
+    // a path the index does not know, with a chunk nobody has: that one not-found, the other served
+    const unknown = { path: '../../etc/passwd', hash: new Uint8Array(randomBytes(32)), offset: 0, size: 10 };
+    const [mixed] = await askBatch(f, 9, [chunkRequest(rec, 0), unknown]);
+    assert.deepEqual(
+      mixed!.answers.map((a) => a.status),
+      ['ok', 'not-found'],
+    );
   } finally {
     await f.dispose();
   }

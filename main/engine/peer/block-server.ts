@@ -13,15 +13,20 @@ import type { IndexStore } from '../index/store.ts';
 import { SendQueueFullError } from '../net/channel-sender.ts';
 import { frameBuffer } from '../net/frame-pool.ts';
 import {
+  MAX_BATCH_BYTES,
   MAX_BLOCK_DATA,
   MAX_RUN_BYTES,
+  batchRequests,
   responseBuffer,
   runRequests,
   type BlockRequest,
   type BlockResponse,
+  type RequestBatch,
   type RequestRun,
+  type ResponseBatch,
   type ResponseStatus,
 } from '../protocol/messages.ts';
+import { BatchAnswers } from './batch-answers.ts';
 import { OpenFiles, type OpenFile } from './open-files.ts';
 
 /** Requests this device serves to one peer at once; beyond it the peer is told to retry. */
@@ -75,6 +80,7 @@ export class BlockServer {
   private state: ServerState = 'open';
   private serving = 0;
   private runsRead = 0;
+  private batches = 0;
   private readonly files = new OpenFiles<ChunkMap>();
 
   constructor(private readonly deps: BlockServerDeps) {}
@@ -86,6 +92,11 @@ export class BlockServer {
   /** Runs served with one read (the rest of a run goes one request at a time). */
   get runsReadAtOnce(): number {
     return this.runsRead;
+  }
+
+  /** requestBatches served. */
+  get batchesServed(): number {
+    return this.batches;
   }
 
   /** Files held open for requests right now. */
@@ -139,6 +150,36 @@ export class BlockServer {
     this.serveRun(run, reqs, send)
       .catch((err) => this.deps.log(`serving ${run.path} failed: ${(err as Error).message}`))
       .finally(() => (this.serving -= reqs.length));
+  }
+
+  /**
+   * Serves a requestBatch (several requests of one share, small files each its own path): every
+   * request as if it had come alone, with its own status, all answered in one responseBatch once
+   * the last is settled. A batch asking for more than MAX_BATCH_BYTES in all is refused
+   * (`invalid-request` for each request) before anything is read; requests beyond MAX_SERVING are
+   * `overloaded`, as single ones would be.
+   */
+  handleBatch(batch: RequestBatch, send: (msg: ResponseBatch) => Promise<void>): void {
+    if (this.state === 'closed') return;
+    const reqs = batchRequests(batch);
+    // said once per link: the peer asks for small files in batches (what a user or a test can check)
+    if (this.batches++ === 0) this.deps.log(`answering requests for several files in one message (first batch: ${reqs.length})`);
+    const answers = new BatchAnswers(batch.id, reqs.length, send, this.deps.log);
+    const bytes = reqs.reduce((n, r) => n + r.size, 0);
+    if (bytes > MAX_BATCH_BYTES) {
+      reqs.forEach((_, i) => answers.settle(i, 'invalid-request'));
+      return;
+    }
+    reqs.forEach((r, i) => {
+      if (this.serving >= MAX_SERVING) return answers.settle(i, 'overloaded');
+      this.serving++;
+      this.serve(r, answers.sendFor(i))
+        .catch((err) => {
+          this.deps.log(`serving ${r.path} failed: ${(err as Error).message}`);
+          answers.settle(i, 'io-error');
+        })
+        .finally(() => this.serving--);
+    });
   }
 
   private async serveRun(run: RequestRun, reqs: BlockRequest[], send: (msg: BlockResponse) => Promise<void>): Promise<void> {

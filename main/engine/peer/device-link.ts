@@ -25,6 +25,11 @@ import {
   decodeMessage,
   encodeMessage,
   runRequests,
+  batchRequests,
+  MAX_BATCH_REQUESTS,
+  MAX_BATCH_BYTES,
+  type RequestBatch,
+  type ResponseBatch,
   type BlockRequest,
   type BlockResponse,
   type RequestRun,
@@ -51,6 +56,7 @@ import {
 } from './pipe.ts';
 import type { FlightBudget } from './flight-budget.ts';
 import { RequestTracker, type FlightLoad } from './request-tracker.ts';
+import { BatchAnswers } from './batch-answers.ts';
 import type { ForgeEntry } from './forgery.ts';
 import { ShareSet, ShareViolation, type ShareChanges } from './share-set.ts';
 
@@ -70,6 +76,11 @@ const MAX_HELD_BYTES = 32 * 1024 * 1024;
  * PEERFOLD_REQUEST_RUNS=0 makes it behave as a device from before runs (tests, comparisons).
  */
 const SERVES_RUNS = process.env.PEERFOLD_REQUEST_RUNS !== '0';
+/**
+ * Whether this device offers and uses requestBatch (PROTOCOL.md, "Block transfer").
+ * PEERFOLD_REQUEST_BATCHES=0 makes it behave as a device from before batches (tests, comparisons).
+ */
+const SERVES_BATCHES = process.env.PEERFOLD_REQUEST_BATCHES !== '0';
 
 export type LinkStore = ExchangeStore & BlockStore;
 
@@ -184,6 +195,7 @@ export class DeviceLink {
     this.tracker = new RequestTracker((m) => this.sendRequest(m), {
       budget: opts.flightBudget,
       sendRun: (m) => this.sendRequest(m),
+      sendBatch: (m) => this.sendRequest(m),
     });
     // a throw inside a timer would stop the daemon: every timer here is guarded
     this.timerLog = (_, m) => host.log(m);
@@ -292,6 +304,9 @@ export class DeviceLink {
     this.offerShares(alsoOffer);
     // runs of chunks in one request: a peer that does not send this gets single requests only
     if (SERVES_RUNS) this.sendAll(this.control, [{ type: 'requestRuns', maxChunks: MAX_RUN_CHUNKS, maxBytes: MAX_RUN_BYTES }]);
+    // several small files' requests in one message: a peer that does not send this gets none
+    if (SERVES_BATCHES)
+      this.sendAll(this.control, [{ type: 'requestBatches', maxRequests: MAX_BATCH_REQUESTS, maxBytes: MAX_BATCH_BYTES }]);
     this.bulk?.start((m) => this.sendAll(this.control, [m]));
     const held = this.held;
     this.held = [];
@@ -513,12 +528,12 @@ export class DeviceLink {
   }
 
   /** A block request: the bulk plug chooses which of its streams carries it. */
-  private sendRequest(msg: BlockRequest | RequestRun): Promise<void> {
+  private sendRequest(msg: BlockRequest | RequestRun | RequestBatch): Promise<void> {
     if (!this.bulk) return this.sendOn(this.blocks, msg);
     if (this.state === 'closed') return Promise.reject(new Error(`link closed: ${this.closeReason}`));
     if (msg.type === 'request') return this.bulk.sendRequest(encodeMessage(msg), msg.id, msg.size);
-    // a run: its ids follow the first one's, each with its chunk's size
-    const [first = 0, ...after] = msg.chunks.map((c) => c.size);
+    // a run or a batch: its ids follow the first one's, each with its size
+    const [first = 0, ...after] = (msg.type === 'requestRun' ? msg.chunks : msg.requests).map((c) => c.size);
     return this.bulk.sendRequest(encodeMessage(msg), msg.id, first, after);
   }
 
@@ -571,6 +586,11 @@ export class DeviceLink {
         if (!SERVES_RUNS) return;
         this.tracker.peerServesRuns(msg);
         this.host.log(`${this.deviceName} answers runs of up to ${msg.maxChunks} chunks (${msg.maxBytes} bytes) in one request`);
+        return;
+      case 'requestBatches':
+        if (!SERVES_BATCHES) return;
+        this.tracker.peerServesBatches(msg);
+        this.host.log(`${this.deviceName} answers batches of up to ${msg.maxRequests} requests (${msg.maxBytes} bytes) in one message`);
         return;
       case 'udxOffer':
       case 'tcpOffer':
@@ -683,9 +703,19 @@ export class DeviceLink {
       const sealing = this.sealedOn(msg.share);
       if (sealing) for (const r of runRequests(msg)) void this.serveSealed(sealing, r, reply ?? ((m) => this.sendOn(this.blocks, m)));
       else this.server.handleRun(msg, reply);
+    } else if (msg.type === 'requestBatch') {
+      if (!SERVES_BATCHES) return; // as a device without batches would: an unknown type, ignored
+      const sendBatch = (m: ResponseBatch) => this.sendOn(replyOn ?? this.blocks, m);
+      const sealing = this.sealedOn(msg.share);
+      if (!sealing) return this.server.handleBatch(msg, sendBatch);
+      const answers = new BatchAnswers(msg.id, msg.requests.length, sendBatch, (m) => this.host.log(`${this.deviceName}: ${m}`));
+      batchRequests(msg).forEach((r, i) => void this.serveSealed(sealing, r, answers.sendFor(i)));
     } else if (msg.type === 'response') {
       this.bulk?.answered(msg.id);
       this.tracker.answered(msg as BlockResponse);
+    } else if (msg.type === 'responseBatch') {
+      for (let i = 0; i < msg.answers.length; i++) this.bulk?.answered(msg.id + i);
+      this.tracker.answeredBatch(msg);
     } else this.close(`protocol violation: ${msg.type} on the data channel`);
   }
 

@@ -6,14 +6,17 @@
 
 import {
   MAX_BLOCK_DATA,
+  batchResponses,
   chunkRanges,
   type BlockRequest,
   type BlockResponse,
+  type RequestBatch,
   type RequestRun,
+  type ResponseBatch,
   type ResponseStatus,
 } from '../protocol/messages.ts';
 import { FlightBudget } from './flight-budget.ts';
-import { isPooledFrame } from '../net/frame-pool.ts';
+import { isPooledFrame, recycleFrame } from '../net/frame-pool.ts';
 import {
   DEFAULT_WINDOW,
   admits,
@@ -55,6 +58,8 @@ export interface TrackerOptions {
   answerTimeoutMs?: number;
   /** sends a requestRun (without it, or until the peer says it answers runs, every request goes alone) */
   sendRun?: (msg: RequestRun) => Promise<void>;
+  /** sends a requestBatch (without it, or until the peer says it answers batches, no batches) */
+  sendBatch?: (msg: RequestBatch) => Promise<void>;
 }
 
 /** How full a link is, for choosing where a request goes and whether the puller should ask for more. */
@@ -71,6 +76,18 @@ export interface RunLimits {
   maxChunks: number;
   maxBytes: number;
 }
+
+/** What the peer said it answers as one requestBatch (its requestBatches message). */
+export interface BatchLimits {
+  maxRequests: number;
+  maxBytes: number;
+}
+
+/**
+ * A request this large or smaller may go in a batch (a small file's chunk); larger ones go alone
+ * or as runs: a batch's answer waits for its slowest request, and a big chunk fills a message alone.
+ */
+export const BATCH_PART_MAX_BYTES = 64 * 1024;
 
 interface Waiter {
   signal: AbortSignal;
@@ -124,12 +141,15 @@ export class RequestTracker {
   private readonly now: () => number;
   private readonly answerTimeoutMs: number;
   private readonly sendRun: ((msg: RequestRun) => Promise<void>) | null;
+  private readonly sendBatch: ((msg: RequestBatch) => Promise<void>) | null;
   private readonly unsubscribe: () => void;
   /** per signal: how many requests and waits use it, and its one abort listener */
   private readonly watched = new Map<AbortSignal, { users: number; listener: () => void }>();
   /** set once the peer said it answers runs: requests sent in one turn go out as runs where they can */
   private runs: RunLimits | null = null;
-  /** requests sent in this turn, not yet handed to `send` (only while runs are on) */
+  /** set once the peer said it answers batches: small requests sent in one turn go out together */
+  private batches: BatchLimits | null = null;
+  /** requests sent in this turn, not yet handed to `send` (only while runs or batches are on) */
   private outbox: BlockRequest[] = [];
 
   constructor(
@@ -142,6 +162,7 @@ export class RequestTracker {
     this.now = opts.now ?? (() => performance.now());
     this.answerTimeoutMs = opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
     this.sendRun = opts.sendRun ?? null;
+    this.sendBatch = opts.sendBatch ?? null;
     // room freed on another link may be what a request here waits for (the global bound)
     this.unsubscribe = this.budget.onRoom(() => this.pump());
   }
@@ -177,6 +198,14 @@ export class RequestTracker {
    */
   peerServesRuns(limits: RunLimits): void {
     this.runs = this.sendRun && limits.maxChunks >= 2 && limits.maxBytes > 0 ? { ...limits } : null;
+  }
+
+  /**
+   * The peer answers requestBatch within `limits` (its requestBatches): from now on, small
+   * requests that go out in one turn of the event loop for one share are sent as one batch.
+   */
+  peerServesBatches(limits: BatchLimits): void {
+    this.batches = this.sendBatch && limits.maxRequests >= 2 && limits.maxBytes > 0 ? { ...limits } : null;
   }
 
   /** Fetches one chunk (in parts of at most MAX_BLOCK_DATA); the caller verifies its hash. */
@@ -234,6 +263,20 @@ export class RequestTracker {
     if (msg.status === 'ok') this.window = delivered(this.window, this.windowConfig, msg.data.length, now - p.sentAt, now);
     else if (msg.status === 'overloaded') this.window = overloaded(this.window, this.inFlightNow);
     p.resolve({ ...msg, data: ownedBytes(msg.data) });
+  }
+
+  /** The answers to a requestBatch: each as the response to its own id. */
+  answeredBatch(msg: ResponseBatch): void {
+    let frame: Uint8Array | null = null;
+    for (const res of batchResponses(msg)) {
+      // the answers share one frame: a pooled one is copied out of and handed back once, here
+      if (isPooledFrame(res.data)) {
+        frame = res.data;
+        res.data = new Uint8Array(res.data);
+      }
+      this.answered(res);
+    }
+    if (frame) recycleFrame(frame);
   }
 
   /** Fails every request in flight and every wait for a slot; later calls fail at once. */
@@ -391,34 +434,49 @@ export class RequestTracker {
       p.timer = setTimeout(() => this.unanswered(id, p), this.answerTimeoutMs);
       p.timer.unref?.();
     }
-    if (!this.runs) {
+    if (!this.runs && !this.batches) {
       this.send(msg).catch((err) => this.sendFailed([msg], err as Error));
       return;
     }
-    if (!this.outbox.length) process.nextTick(this.flush);
+    if (!this.outbox.length) {
+      // with batches, the answers and file starts of one whole turn of the event loop (setImmediate)
+      // gather: one batch's answer lets many requests go, in callbacks of one poll phase. Never longer.
+      if (this.batches) setImmediate(this.flush);
+      else process.nextTick(this.flush);
+    }
     this.outbox.push(msg);
   }
 
-  /** The requests sent in one turn: consecutive ranges of one file, with consecutive ids, as runs. */
+  /**
+   * The requests sent in one turn: consecutive ranges of one file, with consecutive ids, as runs;
+   * small requests of one share, with consecutive ids, as batches.
+   */
   private readonly flush = (): void => {
     const out = this.outbox;
     this.outbox = [];
     if (this.state !== 'open') return;
-    for (const group of runsOf(out, this.runs ?? { maxChunks: 1, maxBytes: 0 })) {
+    for (const { kind, reqs: group } of packRequests(out, this.runs, this.batches)) {
       const first = group[0]!;
       let sent: Promise<void>;
       try {
         sent =
-          group.length === 1
+          kind === 'single'
             ? this.send(first)
-            : this.sendRun!({
-                type: 'requestRun',
-                id: first.id,
-                share: first.share,
-                path: first.path,
-                offset: first.offset,
-                chunks: group.map((r) => ({ hash: r.hash, size: r.size })),
-              });
+            : kind === 'run'
+              ? this.sendRun!({
+                  type: 'requestRun',
+                  id: first.id,
+                  share: first.share,
+                  path: first.path,
+                  offset: first.offset,
+                  chunks: group.map((r) => ({ hash: r.hash, size: r.size })),
+                })
+              : this.sendBatch!({
+                  type: 'requestBatch',
+                  id: first.id,
+                  share: first.share,
+                  requests: group.map((r) => ({ path: r.path, hash: r.hash, offset: r.offset, size: r.size })),
+                });
       } catch (err) {
         // thrown in a tick of its own: it must not reach the process
         sent = Promise.reject(err as Error);
@@ -490,6 +548,46 @@ export function runsOf(reqs: readonly BlockRequest[], limits: RunLimits): BlockR
     bytes += r.size;
   }
   if (group.length) out.push(group);
+  return out;
+}
+
+/** How a group of requests goes out: alone, as a requestRun, or as a requestBatch. */
+export interface Outgoing {
+  kind: 'single' | 'run' | 'batch';
+  reqs: BlockRequest[];
+}
+
+/**
+ * Splits requests (in the order sent) into messages: runs where runsOf finds them (with `runs`),
+ * and, with `batches`, requests of at most BATCH_PART_MAX_BYTES that would go alone, of one share
+ * and with ids counting up by one, gathered into batches within the peer's limits.
+ */
+export function packRequests(reqs: readonly BlockRequest[], runs: RunLimits | null, batches: BatchLimits | null): Outgoing[] {
+  const out: Outgoing[] = [];
+  let batch: BlockRequest[] = [];
+  let bytes = 0;
+  const close = () => {
+    if (batch.length) out.push({ kind: batch.length === 1 ? 'single' : 'batch', reqs: batch });
+    batch = [];
+    bytes = 0;
+  };
+  for (const group of runsOf(reqs, runs ?? { maxChunks: 1, maxBytes: 0 })) {
+    const r = group[0]!;
+    if (group.length > 1 || !batches || r.size > Math.min(BATCH_PART_MAX_BYTES, batches.maxBytes)) {
+      close();
+      out.push({ kind: group.length > 1 ? 'run' : 'single', reqs: group });
+      continue;
+    }
+    const last = batch[batch.length - 1];
+    if (
+      last &&
+      (r.id !== last.id + 1 || r.share !== last.share || batch.length >= batches.maxRequests || bytes + r.size > batches.maxBytes)
+    )
+      close();
+    batch.push(r);
+    bytes += r.size;
+  }
+  close();
   return out;
 }
 

@@ -7,6 +7,8 @@ import {
   DecodeError,
   EncodeError,
   IndexAssembler,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_REQUESTS,
   MAX_BLOCK_DATA,
   MAX_MESSAGE,
   ProtocolViolation,
@@ -103,6 +105,24 @@ const samples: Message[] = [
       { hash: h(6), size: 16_384 },
     ],
   },
+  { type: 'requestBatches', maxRequests: 64, maxBytes: 192 * 1024 },
+  {
+    type: 'requestBatch',
+    id: 9,
+    share,
+    requests: [
+      { path: 'a/one.txt', hash: h(7), offset: 0, size: 1000 },
+      { path: 'b/two.txt', hash: h(8), offset: 0, size: 16_384 },
+    ],
+  },
+  {
+    type: 'responseBatch',
+    id: 9,
+    answers: [
+      { status: 'ok', data: new Uint8Array(randomBytes(1000)) },
+      { status: 'changed', data: new Uint8Array(0) },
+    ],
+  },
 ];
 
 test('every message type round-trips', () => {
@@ -151,6 +171,60 @@ test('the sender cannot build an oversized message', () => {
     /hello\.deviceId/,
   );
 });
+
+test('a requestBatch holds at most 64 requests of at most 192 KiB each, and its full answer fits one message', () => {
+  const one = { path: 'a', hash: h(1), offset: 0, size: 1 };
+  const full = encodeMessage({ type: 'requestBatch', id: 1, share, requests: Array.from({ length: MAX_BATCH_REQUESTS }, () => one) });
+  assert.throws(
+    () => encodeMessage({ type: 'requestBatch', id: 1, share, requests: Array.from({ length: MAX_BATCH_REQUESTS + 1 }, () => one) }),
+    EncodeError,
+  );
+  assert.throws(
+    () => encodeMessage({ type: 'requestBatch', id: 1, share, requests: [{ ...one, size: MAX_BATCH_BYTES + 1 }] }),
+    EncodeError,
+  );
+  // a peer's message past the bounds does not decode: the count raised to 65 with a 65th entry after
+  const entryBytes = (full.length - 24) / MAX_BATCH_REQUESTS;
+  assert.equal(full[23], MAX_BATCH_REQUESTS, 'the list count follows header, id and share');
+  const over = Uint8Array.from([
+    ...full.subarray(0, 23),
+    MAX_BATCH_REQUESTS + 1,
+    ...full.subarray(24),
+    ...full.subarray(24, 24 + entryBytes),
+  ]);
+  assert.throws(() => decodeMessage(over), DecodeError);
+  const tooBig = Buffer.from(encodeMessage({ type: 'requestBatch', id: 1, share, requests: [{ ...one, size: MAX_BATCH_BYTES }] }));
+  // the size varint of the last (only) entry, raised by one past the bound
+  const sizeAt = tooBig.length - 3;
+  const raised = Buffer.concat([tooBig.subarray(0, sizeAt), encodeUintForTest(MAX_BATCH_BYTES + 1)]);
+  assert.throws(() => decodeMessage(raised), DecodeError);
+  // the answer to a full batch (every byte it may ask for, in 64 answers) fits one message
+  const sizes = Array.from(
+    { length: MAX_BATCH_REQUESTS },
+    (_, i) => Math.floor(MAX_BATCH_BYTES / MAX_BATCH_REQUESTS) + (i === 0 ? MAX_BATCH_BYTES % MAX_BATCH_REQUESTS : 0),
+  );
+  const answer = encodeMessage({
+    type: 'responseBatch',
+    id: 2 ** 40,
+    answers: sizes.map((n) => ({ status: 'ok' as const, data: new Uint8Array(n) })),
+  });
+  assert.ok(answer.length <= MAX_MESSAGE);
+  assert.ok(
+    encodeMessage({ type: 'responseBatch', id: 1, answers: [{ status: 'ok', data: new Uint8Array(MAX_BATCH_BYTES) }] }).length <=
+      MAX_MESSAGE,
+  );
+});
+
+/** The codec's unsigned varint (LEB128), to build a message the encoder refuses. */
+function encodeUintForTest(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return Uint8Array.from(out);
+}
 
 test('mutated and random messages never throw anything but DecodeError (fuzz)', () => {
   const encoded = samples.map(encodeMessage);

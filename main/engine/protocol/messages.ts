@@ -77,6 +77,13 @@ export const MAX_BLOCK_DATA = MAX_MESSAGE - 1024;
  */
 export const MAX_RUN_CHUNKS = 16;
 export const MAX_RUN_BYTES = 1024 * 1024;
+/**
+ * A requestBatch (PROTOCOL.md, "Block transfer"): at most this many requests, and this many bytes
+ * asked for in all, so that its one responseBatch fits one message (each answer's status and
+ * length cost at most 4 bytes, the header 12).
+ */
+export const MAX_BATCH_REQUESTS = 64;
+export const MAX_BATCH_BYTES = 192 * 1024;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 function fromHex(s: string, n: number): Uint8Array {
@@ -294,6 +301,14 @@ export const MESSAGE_SCHEMAS = {
     tag: 14,
     schema: struct({ maxChunks: uint(MAX_RUN_CHUNKS), maxBytes: uint(MAX_RUN_BYTES) }),
   },
+  /**
+   * on a live link: "I answer requestBatch of at most maxRequests requests and maxBytes bytes" (sent
+   * once; a device that never sends it gets no batches)
+   */
+  requestBatches: {
+    tag: 15,
+    schema: struct({ maxRequests: uint(MAX_BATCH_REQUESTS), maxBytes: uint(MAX_BATCH_BYTES) }),
+  },
   indexUpdate: {
     tag: 16,
     schema: struct({
@@ -350,6 +365,30 @@ export const MESSAGE_SCHEMAS = {
       chunks: list(chunkRefField, MAX_RUN_CHUNKS),
     }),
   },
+  /**
+   * several requests of one share in one message (small files: each its own path): the same as
+   * one request per entry, ids id, id + 1, ...; answered by one responseBatch (only to a peer that
+   * sent requestBatches, within its limits)
+   */
+  requestBatch: {
+    tag: 35,
+    schema: struct({
+      id: uint(),
+      share: shareField,
+      requests: list(
+        struct({ path: string(MAX_PATH_BYTES), hash: hashField, offset: uint(), size: uint(MAX_BATCH_BYTES) }),
+        MAX_BATCH_REQUESTS,
+      ),
+    }),
+  },
+  /** the answers to one requestBatch, in its order: answers[i] is the response to id + i */
+  responseBatch: {
+    tag: 36,
+    schema: struct({
+      id: uint(),
+      answers: list(struct({ status: responseStatusField, data: bytes(MAX_BATCH_BYTES) }), MAX_BATCH_REQUESTS),
+    }),
+  },
 } as const satisfies Record<string, { tag: number; schema: StructCodec<Fields> }>;
 
 type Schemas = typeof MESSAGE_SCHEMAS;
@@ -376,6 +415,9 @@ export type BlockRequest = MessageOf<'request'>;
 export type BlockResponse = MessageOf<'response'>;
 export type RequestRun = MessageOf<'requestRun'>;
 export type RequestRuns = MessageOf<'requestRuns'>;
+export type RequestBatch = MessageOf<'requestBatch'>;
+export type ResponseBatch = MessageOf<'responseBatch'>;
+export type RequestBatches = MessageOf<'requestBatches'>;
 
 /** The schema listing PROTOCOL.md carries (vectors.test.ts checks it is current). */
 export function describeMessages(): string {
@@ -724,6 +766,16 @@ export function runRequests(run: RequestRun): BlockRequest[] {
     offset += c.size;
   });
   return out;
+}
+
+/** The requests a requestBatch stands for: ids id, id + 1, ... */
+export function batchRequests(batch: RequestBatch): BlockRequest[] {
+  return batch.requests.map((r, i) => ({ type: 'request', id: batch.id + i, share: batch.share, ...r }));
+}
+
+/** The responses a responseBatch stands for: ids id, id + 1, ... */
+export function batchResponses(batch: ResponseBatch): BlockResponse[] {
+  return batch.answers.map((a, i) => ({ type: 'response', id: batch.id + i, status: a.status, data: a.data }));
 }
 
 /**
