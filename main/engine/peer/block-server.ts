@@ -10,6 +10,7 @@ import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IndexStore } from '../index/store.ts';
+import type { FileRecord } from '../index/rows.ts';
 import { SendQueueFullError } from '../net/channel-sender.ts';
 import { frameBuffer } from '../net/frame-pool.ts';
 import {
@@ -276,7 +277,11 @@ export class BlockServer {
     const quick = await this.fromOpenFile(shareId, root, req);
     if (quick) return quick;
     let located = false;
-    const rec = this.deps.store.fileStat(shareId, this.deps.self, req.path);
+    // a file not open here yet (a small file is asked for once) needs its chunk list either way:
+    // one query for its entry, not one for its stat and then one for the entry (chunkMap)
+    const rec = this.files.isOpen(join(root, req.path))
+      ? this.deps.store.fileStat(shareId, this.deps.self, req.path)
+      : this.deps.store.getFile(shareId, this.deps.self, req.path);
     if (rec && !rec.deleted && rec.type === 'file' && req.size > 0) {
       const got = await this.fromNamedFile(shareId, root, req, rec);
       if (got !== null) {
@@ -385,7 +390,7 @@ export class BlockServer {
     rec: NonNullable<ReturnType<BlockStore['fileStat']>>,
   ): ChunkMap | null {
     if (file.memo?.sequence === rec.sequence) return file.memo;
-    const full = this.deps.store.getFile(shareId, this.deps.self, path);
+    const full = 'chunks' in rec ? (rec as FileRecord) : this.deps.store.getFile(shareId, this.deps.self, path);
     if (!full || full.deleted || full.type !== 'file') return null;
     const n = full.chunks.length;
     const map: ChunkMap = {

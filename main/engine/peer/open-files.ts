@@ -86,6 +86,11 @@ export class OpenFiles<M> {
     return opened;
   }
 
+  /** Whether `path` is open here (or being opened) now. */
+  isOpen(path: string): boolean {
+    return this.entries.has(path) || this.opening.has(path);
+  }
+
   /** Lends `path` when it is open already; null when it is not (nothing is opened). */
   lendIfOpen(path: string): OpenFile<M> | null {
     const found = this.entries.get(path);
