@@ -711,13 +711,23 @@ export class Network implements ChunkSwarm {
   /** links already logged for leaving a request unanswered (once each) */
   private readonly unansweredLogged = new WeakSet<DeviceLink>();
 
-  async fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array> {
+  async fetch(
+    shareId: string,
+    path: string,
+    version: VersionVector,
+    spec: ChunkSpec,
+    signal: AbortSignal,
+    holders?: readonly string[],
+  ): Promise<Uint8Array> {
     const keys = this.keys.get(shareId);
     if (!keys) throw new Error('the share is not active');
     return fetchFromPeers<DeviceLink>(
       {
         links: () => this.linksFor(shareId),
         holds: (l) => {
+          // the puller read every device's entry for the path just before (a small file: two
+          // queries per file saved with two peers)
+          if (holders) return holders.includes(l.deviceId);
           // per chunk: fileVersion, not getFile (a 1 GiB file's chunk list is 16k entries)
           const rec = this.deps.store.fileVersion(shareId, l.deviceId, path);
           return !!rec && !rec.deleted && compareVectors(rec.version, version) === 'equal';

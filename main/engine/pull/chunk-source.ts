@@ -4,7 +4,18 @@ import type { ChunkSpec } from './file-puller.ts';
 
 /** Fetches a verified chunk of a file's global version from connected peers (the network implements it). */
 export interface ChunkSwarm {
-  fetch(shareId: string, path: string, version: VersionVector, spec: ChunkSpec, signal: AbortSignal): Promise<Uint8Array>;
+  /**
+   * `holders`: the devices whose entry the puller saw at exactly `version` (asked first, without a
+   * lookup per chunk and peer); without it the swarm looks them up in the index.
+   */
+  fetch(
+    shareId: string,
+    path: string,
+    version: VersionVector,
+    spec: ChunkSpec,
+    signal: AbortSignal,
+    holders?: readonly string[],
+  ): Promise<Uint8Array>;
   /**
    * A chunk `fetch` gave is written and nobody holds it any more: the memory of the answer it
    * came in may take the next one (net/frame-pool.ts).

@@ -66,6 +66,23 @@ test('a planned path is carried out with its records as they are now, and not at
   assert.equal(resolvePlanned(planned, [], SELF, false), null);
 });
 
+test('a resolved file names the peers that hold exactly its global version: asked for its chunks without a lookup per chunk', () => {
+  const planned = { path: 'a.txt', kind: 'fetch' as const, type: 'file' as const, size: 12 };
+  const v = { [PEER]: 2 };
+  const n = resolvePlanned(
+    planned,
+    [
+      rec(PEER, 'a.txt', { version: v, size: 12 }),
+      rec('SAME-VERSION', 'a.txt', { version: { ...v }, size: 12 }),
+      rec('OLDER', 'a.txt', { version: { [PEER]: 1 } }),
+      rec('GONE', 'a.txt', { version: { [PEER]: 1 }, deleted: true }),
+    ],
+    SELF,
+    false,
+  );
+  assert.deepEqual([...(n?.holders ?? [])].sort(), [PEER, 'SAME-VERSION'].sort());
+});
+
 test('a plan makes folders shallowest first, so those of one depth can be made together after their parents', () => {
   const dir = (path: string) => ({ path, kind: 'fetch' as const, type: 'dir' as const, size: 0 });
   const plan = planPull([dir('b/x/y'), dir('a/z'), dir('b'), dir('a'), dir('b/x'), dir('c'), dir('a/z/q/r'), dir('a/z/q')]);

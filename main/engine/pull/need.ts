@@ -3,6 +3,7 @@
 import type { FileRecord, PathEntries } from '../index/rows.ts';
 import type { IndexStore } from '../index/store.ts';
 import { decide, type Decision } from '../sync/decide.ts';
+import { compareVectors } from '../sync/vv.ts';
 import { readOnlyChange, sharedGlobal } from '../sync/read-only.ts';
 import { tempRelPath } from './file-puller.ts';
 import { unsafeRemotePath } from './path-safety.ts';
@@ -13,6 +14,11 @@ export interface NeedItem {
   global: FileRecord;
   local: FileRecord | undefined;
   decision: Exclude<Decision, { kind: 'none' }>;
+  /**
+   * The other devices whose entry was exactly the global version when the item was resolved
+   * (resolvePlanned): whom to ask for its chunks first, without a lookup per chunk and peer.
+   */
+  holders?: readonly string[];
 }
 
 export interface NeedTotals {
@@ -321,5 +327,8 @@ export function resolvePlanned(p: PlannedPath, entries: readonly FileRecord[], s
   const local = entries.find((e) => e.deviceId === self);
   const decision = decide(local, global, self);
   if (decision.kind !== p.kind) return null;
-  return { path: p.path, global, local, decision };
+  const holders = entries
+    .filter((e) => e.deviceId !== self && !e.deleted && compareVectors(e.version, global.version) === 'equal')
+    .map((e) => e.deviceId);
+  return { path: p.path, global, local, decision, holders };
 }

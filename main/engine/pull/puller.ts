@@ -534,7 +534,7 @@ export class Puller {
           remote: (spec, signal) => {
             const swarm = this.ctx.swarm();
             if (!swarm) throw new Error('no peer is connected that has this file');
-            return swarm.fetch(this.ctx.shareId, n.path, g.version, spec, signal);
+            return swarm.fetch(this.ctx.shareId, n.path, g.version, spec, signal, n.holders);
           },
           written: (data) => this.ctx.swarm()?.recycle?.(data),
         },
