@@ -13,8 +13,7 @@ const MiB = 1024 * KiB;
 const share = 'ab'.repeat(20);
 const other = 'cd'.repeat(20);
 const hash = (n: number) => new Uint8Array(32).fill(n & 0xff);
-// two turns: a request goes out in the turn after it was asked for (the tracker gathers one turn's requests)
-const tick = () => new Promise((r) => setImmediate(() => setImmediate(r)));
+const tick = () => new Promise((r) => setImmediate(r));
 
 function tracker(window: WindowConfig = { initialBytes: 2 * MiB, minBytes: 1 * MiB, maxBytes: 64 * MiB, maxRequests: 256 }) {
   const singles: BlockRequest[] = [];

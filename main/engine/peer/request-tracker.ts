@@ -438,12 +438,8 @@ export class RequestTracker {
       this.send(msg).catch((err) => this.sendFailed([msg], err as Error));
       return;
     }
-    if (!this.outbox.length) {
-      // with batches, the answers and file starts of one whole turn of the event loop (setImmediate)
-      // gather: one batch's answer lets many requests go, in callbacks of one poll phase. Never longer.
-      if (this.batches) setImmediate(this.flush);
-      else process.nextTick(this.flush);
-    }
+    // the requests of this turn go together (a batch's answer lets many go at once): never held longer
+    if (!this.outbox.length) process.nextTick(this.flush);
     this.outbox.push(msg);
   }
 
