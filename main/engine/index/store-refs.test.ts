@@ -115,8 +115,23 @@ function checkAgainst(store: IndexStore, db: DurableDb, model: Map<string, FileR
       paths,
       `${label}: ${shareId} iterateByPath paths`,
     );
+    // many paths at once, a missing one among them
+    const byPaths = store.entriesForPaths(shareId, [...paths, 'not/there']);
+    assert.deepEqual(
+      [...byPaths.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+      paths,
+      `${label}: ${shareId} entriesForPaths paths`,
+    );
     for (const g of grouped) {
       const want = DEVICES.map((d) => model.get(key({ shareId, deviceId: d, path: g.path }))).filter((r): r is FileRecord => !!r);
+      assert.deepEqual(
+        byPaths
+          .get(g.path)!
+          .map(norm)
+          .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+        want.map(norm).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+        `${label}: entriesForPaths ${g.path}`,
+      );
       const got = [...g.entries].sort((a, b) => DEVICES.indexOf(a.deviceId as never) - DEVICES.indexOf(b.deviceId as never));
       assert.deepEqual(got.map(norm), want.map(norm), `${label}: iterateByPath ${g.path}`);
       assert.deepEqual(

@@ -699,6 +699,31 @@ export class IndexStore {
   }
 
   /**
+   * Every device's records for each of some paths (entriesForPath for many), one query per
+   * PATH_ID_BATCH paths: by path, paths with no records left out.
+   */
+  entriesForPaths(shareId: string, paths: readonly string[]): Map<string, FileRecord[]> {
+    const out = new Map<string, FileRecord[]>();
+    const shareNo = this.lookupShareNo(shareId);
+    if (shareNo === undefined) return out;
+    for (let at = 0; at < paths.length; at += PATH_ID_BATCH) {
+      const batch = paths.slice(at, at + PATH_ID_BATCH);
+      const rows = this.db.rows(
+        `SELECT ${FILE_COLS} FROM paths p JOIN files f ON f.path_id = p.id ${REFERENT}
+         WHERE p.share_no = ? AND p.path IN (${batch.map(() => '?').join(',')}) ORDER BY p.path, f.device_no`,
+        [shareNo, ...batch],
+      );
+      for (const r of rows) {
+        const path = r[0] as string;
+        let group = out.get(path);
+        if (!group) out.set(path, (group = []));
+        group.push(this.decodeFile(shareId, r));
+      }
+    }
+    return out;
+  }
+
+  /**
    * Every path of a share with all devices' records for it, in path order, read a page at a time
    * (so memory stays flat and writes or snapshots between pages are fine: each page is a fresh query
    * that resumes after the last path seen).

@@ -34,6 +34,8 @@ import type { PeerIndexWrite } from '../peer/index-exchange.ts';
 import type { PreviousState } from '../scan/scanner.ts';
 
 export const MARKER_FILE = `${PEERFOLD_DIR}/marker`;
+/** Paths of a peer's index batch looked up per query to tell whether it only echoes (onlyEchoes). */
+const ECHO_BATCH = 250;
 
 export interface FolderContext {
   store: IndexStore;
@@ -239,16 +241,31 @@ export class Folder {
     return mayChangeNeed;
   }
 
-  /** The peer's entries, not yet written, leave every path's need as it is (sync/peer-echo.ts). */
+  /**
+   * The peer's entries, not yet written, leave every path's need as it is (sync/peer-echo.ts). The
+   * first entry is looked up alone (a page of new versions is told by it), the rest a batch of
+   * paths per query: a query per echoed entry was 16 % of the main thread of a device whose 2,000
+   * small files a peer had just pulled (bench/README.md, "Small files, third round").
+   */
   private onlyEchoes(write: PeerIndexWrite): boolean {
     // a device that syncs to its peers' versions only cannot judge by its own entry
     if (this.row.access !== 'read-write' || !write.records.length) return false;
     const self = this.ctx.self.id;
-    for (const r of write.records) {
-      const entries = this.ctx.store.entriesForPath(this.id, r.path);
-      const local = entries.find((e) => e.deviceId === self);
-      const before = entries.find((e) => e.deviceId === write.device);
-      if (!echoLeavesNeed(local, before, r)) return false;
+    const echoes = (r: FileRecord, entries: readonly FileRecord[]) =>
+      echoLeavesNeed(
+        entries.find((e) => e.deviceId === self),
+        entries.find((e) => e.deviceId === write.device),
+        r,
+      );
+    const [first, ...rest] = write.records;
+    if (!echoes(first!, this.ctx.store.entriesForPath(this.id, first!.path))) return false;
+    for (let at = 0; at < rest.length; at += ECHO_BATCH) {
+      const batch = rest.slice(at, at + ECHO_BATCH);
+      const byPath = this.ctx.store.entriesForPaths(
+        this.id,
+        batch.map((r) => r.path),
+      );
+      for (const r of batch) if (!echoes(r, byPath.get(r.path) ?? [])) return false;
     }
     return true;
   }
