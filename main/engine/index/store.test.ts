@@ -782,3 +782,32 @@ test('an entry whose writer key is missing from the database is a clear error, n
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('writeStamp changes with every write or removal of a record, and only then', async () => {
+  await withStore((store) => {
+    store.addShare(share('s2'));
+    const stamps = [store.writeStamp()];
+    const changed = (what: string) => {
+      const now = store.writeStamp();
+      assert.notEqual(now, stamps[stamps.length - 1], what);
+      stamps.push(now);
+    };
+    store.getFile('s1', LOCAL, 'a');
+    store.entriesForPaths('s1', ['a']);
+    assert.equal(store.writeStamp(), stamps[0], 'reads leave it');
+    store.putFiles([file('a')]);
+    changed('a local record');
+    store.putFiles([file('a', { deviceId: PEER, version: { [PEER]: 1 }, modifiedBy: PEER })]);
+    changed("a peer's record");
+    store.removeLocalFiles('s1', ['a']);
+    changed('a local record removed');
+    store.forgetDevice('s1', PEER);
+    changed('a device forgotten');
+    store.putFiles([file('b', { shareId: 's2' })]);
+    changed('a record of another share');
+    store.removeShare('s2');
+    changed('a share removed');
+    assert.throws(() => store.putFiles([file('c'), file('', { sequence: 9 })]));
+    changed('a batch rolled back');
+  });
+});

@@ -195,6 +195,8 @@ export class IndexStore {
    * note is a need pass that misses a change (pull/need-book.test.ts).
    */
   private readonly changedPaths = new Map<number, Set<number> | 'all'>();
+  /** counts writes of records (any share, any device): see writeStamp() */
+  private writes = 0;
 
   /** Opens the index database in `dir` (the home folder's index directory) with this module's schema. */
   static async open(dir: string, localDeviceId: string, options: Omit<DurableDbOptions, 'migrations'> = {}): Promise<OpenIndexResult> {
@@ -216,6 +218,7 @@ export class IndexStore {
       this.lastWriterKey = null;
       this.localCounts.clear();
       for (const no of this.changedPaths.keys()) this.changedPaths.set(no, 'all');
+      this.writes++;
     });
     const stored = db.get<{ value: SqlValue }>("SELECT value FROM meta WHERE key = 'local_device'");
     if (stored?.value !== localDeviceId) {
@@ -353,6 +356,7 @@ export class IndexStore {
     this.shareNoById.delete(id);
     this.localCounts.delete(no);
     this.changedPaths.delete(no);
+    this.writes++;
     return true;
   }
 
@@ -755,8 +759,17 @@ export class IndexStore {
 
   // ---- what changed since the last need pass ----------------------------------------------------
 
+  /**
+   * A number that changes whenever any record is written or removed (the places that tell the need
+   * pass which paths changed): records read while it stays the same are still as read.
+   */
+  writeStamp(): number {
+    return this.writes;
+  }
+
   /** A written path, for the share's next takeChangedPaths() (when someone is asking). */
   private noteChanged(shareNo: number, pathId: number): void {
+    this.writes++;
     const c = this.changedPaths.get(shareNo);
     if (c === undefined || c === 'all') return;
     c.add(pathId);
@@ -943,6 +956,7 @@ export class IndexStore {
     if (shareNo === undefined || devNo === undefined) return;
     // every path it had an entry for changes, and some paths go: the next need pass reads them all
     if (this.changedPaths.has(shareNo)) this.changedPaths.set(shareNo, 'all');
+    this.writes++;
     this.db.transaction(() => {
       this.db.run('DELETE FROM files WHERE share_no = ? AND device_no = ?', [shareNo, devNo]);
       this.db.run('DELETE FROM peers WHERE share_no = ? AND device_no = ?', [shareNo, devNo]);
