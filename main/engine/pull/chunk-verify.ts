@@ -7,7 +7,8 @@
 // SharedArrayBuffer is not copied on its way there); the main thread only posts and compares 32
 // bytes. What the worker cannot take (a small chunk, memory of the main thread's own, a worker that
 // failed) is hashed here as before. Either way a chunk counts only once its hash matched: the
-// caller writes nothing before the promise says so.
+// caller writes nothing before the promise says so. The worker is off by default (see the
+// constructor): its memory cost is not solved yet.
 
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -56,7 +57,13 @@ export class ChunkVerifier {
   private readonly posted: Job[][] = [];
   private idleTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly offThread = process.env.PEERFOLD_VERIFY_THREAD !== '0') {}
+  /**
+   * Off unless PEERFOLD_VERIFY_THREAD=1: with the worker the receiver's peak RSS in a 1 GiB pull
+   * rose from ~160 to 270-540 MB (frames the main thread let go stay alive while the worker's
+   * objects for them do), and at the load it was measured under no gain in CPU or rate showed
+   * (bench/README.md, "The big file's rate: verification off the main thread").
+   */
+  constructor(private readonly offThread = process.env.PEERFOLD_VERIFY_THREAD === '1') {}
 
   /** Whether `data` hashes to `hash`: true only once it was hashed and matched. */
   verify(data: Uint8Array, hash: Uint8Array): boolean | Promise<boolean> {
