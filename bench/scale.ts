@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep, type Device } from '../e2e/harness.ts';
-import { benchCluster, benchDeviceEnv, dirBytes, fmt, KiB, mb, now, peakRssOf } from './lib.ts';
+import { benchCluster, benchDeviceEnv, cpuSecondsOf, dirBytes, fmt, KiB, mb, now, peakRssOf } from './lib.ts';
 import { api, pidOf, status, SyncthingCluster, type Instance } from './syncthing.ts';
 
 /** One program's figures at one size. */
@@ -34,6 +34,15 @@ export interface ProgramScale {
   receiverBytesPerFile: number;
   /** the source's index after a clean stop (its own entries and the receiver's), per file */
   indexBytesPerFile: number;
+  /**
+   * CPU-seconds (user + system, every thread) of the source during its scan, and of the source and
+   * the receiver while the new device got everything: on a loaded machine these say more than
+   * wall time (the same work, whatever share of the cores the daemon got)
+   */
+  scanCpuSeconds?: number;
+  syncCpuSeconds?: [source: number, receiver: number];
+  /** seconds from the join until the new device held its first file (it makes folders first) */
+  firstFileSeconds?: number;
 }
 
 export interface ScaleFigures {
@@ -101,10 +110,17 @@ async function until(
   }
 }
 
-/** Waits for idle with at least `files` local files. */
-function settled(d: Device, shareId: string, files: number, log: (s: string) => void): Promise<string | null> {
+/** Waits for idle with at least `files` local files; `sawFiles` hears each count polled. */
+function settled(
+  d: Device,
+  shareId: string,
+  files: number,
+  log: (s: string) => void,
+  sawFiles?: (n: number) => void,
+): Promise<string | null> {
   return until(`${d.name} to hold ${files} files`, log, async () => {
     const s = await d.share(shareId);
+    sawFiles?.(s.localFiles);
     return {
       done: s.state === 'idle' && s.lastScanAt !== null && s.localFiles >= files && !s.needFiles && !s.pulling.length,
       said: `${s.localFiles} files, ${s.state}`,
@@ -126,17 +142,29 @@ async function peerfoldAt(
     const dataBytes = makeSmallFiles(a.dir, files);
     await sleep(3000); // both daemons idle and settled before the baseline
     const idle = [rssOf(a.proc?.pid), rssOf(b.proc?.pid)];
+    const cpu = () => [cpuSecondsOf(a.proc?.pid), cpuSecondsOf(b.proc?.pid)] as const;
+    const cpu0 = cpu();
     const t0 = now();
     const { share } = await a.call('share', { path: a.dir });
     let capped = await settled(a, share.id, files, log);
     const scanSeconds = (now() - t0) / 1000;
-    log(`scale/peerfold: ${files} files scanned in ${fmt(scanSeconds, 1)} s; a new device joins`);
+    const cpu1 = cpu();
+    log(
+      `scale/peerfold: ${files} files scanned in ${fmt(scanSeconds, 1)} s (${fmt(cpu1[0] - cpu0[0], 1)} CPU-s, load ${fmt(loadavg()[0]!)}); a new device joins`,
+    );
     const code = (await a.call('codes', { share: share.id })).readWrite!;
     const t1 = now();
+    let firstFileSeconds: number | undefined;
     await b.call('join', { code, path: b.dir });
-    capped ??= await settled(b, share.id, files, log);
+    capped ??= await settled(b, share.id, files, log, (n) => {
+      if (n > 0) firstFileSeconds ??= (now() - t1) / 1000;
+    });
     const syncSeconds = (now() - t1) / 1000;
-    log(`scale/peerfold: ${files} files synced in ${fmt(syncSeconds, 1)} s; waiting for the hash workers to exit`);
+    const cpu2 = cpu();
+    log(
+      `scale/peerfold: ${files} files synced in ${fmt(syncSeconds, 1)} s (first file after ${fmt(firstFileSeconds ?? Number.NaN, 1)} s; ` +
+        `CPU-s source ${fmt(cpu2[0] - cpu1[0], 1)}, receiver ${fmt(cpu2[1] - cpu1[1], 1)}; load ${fmt(loadavg()[0]!)}); waiting for the hash workers to exit`,
+    );
     await sleep(35_000);
     const figures: ProgramScale = {
       scanSeconds,
@@ -147,6 +175,9 @@ async function peerfoldAt(
       sourcePeakRssMB: peakRssOf(a.proc?.pid) / 1e6,
       receiverPeakRssMB: peakRssOf(b.proc?.pid) / 1e6,
       indexBytesPerFile: 0,
+      scanCpuSeconds: cpu1[0] - cpu0[0],
+      syncCpuSeconds: [cpu2[0] - cpu1[0], cpu2[1] - cpu1[1]],
+      ...(firstFileSeconds !== undefined ? { firstFileSeconds } : {}),
     };
     await a.stop();
     figures.indexBytesPerFile = dirBytes(join(a.home, 'index')) / files;
@@ -170,6 +201,8 @@ async function syncthingAt(files: number, log: (s: string) => void): Promise<Pro
     await c.connected(a, b);
     await sleep(3000);
     const idle = [rssOf(pidOf(a)), rssOf(pidOf(b))];
+    const cpu = () => [cpuSecondsOf(pidOf(a)), cpuSecondsOf(pidOf(b))] as const;
+    const cpu0 = cpu();
     const unpause = (i: Instance) => api(i, '/rest/config/folders/bench', { method: 'PATCH', body: JSON.stringify({ paused: false }) });
     const t0 = now();
     await unpause(a);
@@ -178,18 +211,27 @@ async function syncthingAt(files: number, log: (s: string) => void): Promise<Pro
       return { done: s.state === 'idle' && s.localFiles >= files, said: `${s.localFiles} files, ${s.state}` };
     });
     const scanSeconds = (now() - t0) / 1000;
-    log(`scale/syncthing: ${files} files scanned in ${fmt(scanSeconds, 1)} s; a new device joins`);
+    const cpu1 = cpu();
+    log(
+      `scale/syncthing: ${files} files scanned in ${fmt(scanSeconds, 1)} s (${fmt(cpu1[0] - cpu0[0], 1)} CPU-s, load ${fmt(loadavg()[0]!)}); a new device joins`,
+    );
     const t1 = now();
+    let firstFileSeconds: number | undefined;
     await unpause(b);
     capped ??= await until(`st-receiver to hold ${files} files`, log, async () => {
       const [sa, sb] = [await status(a), await status(b)];
+      if (sb.localFiles > 0) firstFileSeconds ??= (now() - t1) / 1000;
       return {
         done: sa.state === 'idle' && sb.state === 'idle' && !sb.needFiles && sb.localFiles >= files,
         said: `${sb.localFiles} files, ${sb.state}`,
       };
     });
     const syncSeconds = (now() - t1) / 1000;
-    log(`scale/syncthing: ${files} files synced in ${fmt(syncSeconds, 1)} s; 35 s idle before reading memory`);
+    const cpu2 = cpu();
+    log(
+      `scale/syncthing: ${files} files synced in ${fmt(syncSeconds, 1)} s (first file after ${fmt(firstFileSeconds ?? Number.NaN, 1)} s; ` +
+        `CPU-s source ${fmt(cpu2[0] - cpu1[0], 1)}, receiver ${fmt(cpu2[1] - cpu1[1], 1)}; load ${fmt(loadavg()[0]!)}); 35 s idle before reading memory`,
+    );
     await sleep(35_000);
     const figures: ProgramScale = {
       scanSeconds,
@@ -200,6 +242,9 @@ async function syncthingAt(files: number, log: (s: string) => void): Promise<Pro
       sourcePeakRssMB: peakRssOf(pidOf(a)) / 1e6,
       receiverPeakRssMB: peakRssOf(pidOf(b)) / 1e6,
       indexBytesPerFile: 0,
+      scanCpuSeconds: cpu1[0] - cpu0[0],
+      syncCpuSeconds: [cpu2[0] - cpu1[0], cpu2[1] - cpu1[1]],
+      ...(firstFileSeconds !== undefined ? { firstFileSeconds } : {}),
     };
     await c.stop(a);
     figures.indexBytesPerFile =
@@ -216,7 +261,8 @@ function logFigures(who: string, files: number, f: ProgramScale, log: (s: string
   log(
     `scale/${who}: ${files} files: scan ${fmt(f.scanSeconds, 1)} s, new device ${fmt(f.syncSeconds, 1)} s, ` +
       `peak RSS ${fmt(f.sourcePeakRssMB, 0)} / ${fmt(f.receiverPeakRssMB, 0)} MB, ` +
-      `beyond idle ${fmt(f.sourceBytesPerFile, 0)} / ${fmt(f.receiverBytesPerFile, 0)} B per file, index ${fmt(f.indexBytesPerFile, 0)} B per file` +
+      `beyond idle ${fmt(f.sourceBytesPerFile, 0)} / ${fmt(f.receiverBytesPerFile, 0)} B per file, index ${fmt(f.indexBytesPerFile, 0)} B per file, ` +
+      `CPU-s scan ${fmt(f.scanCpuSeconds ?? Number.NaN, 1)}, new device ${fmt(f.syncCpuSeconds?.[0] ?? Number.NaN, 1)} / ${fmt(f.syncCpuSeconds?.[1] ?? Number.NaN, 1)}` +
       (f.capped ? `; not done: ${f.capped}` : ''),
   );
 }
@@ -278,6 +324,17 @@ export function printScale(rows: ScaleFigures[]): void {
       'to a new device',
       (f, n) => (f.capped ? `not done: ${f.capped}` : `${fmt(f.syncSeconds, 1)} s (${fmt(n / f.syncSeconds, 0)} files/s)`),
       (f) => (f.capped ? Number.NaN : f.syncSeconds),
+    ],
+    [
+      'first file on the new device',
+      (f) => (f.firstFileSeconds === undefined ? '—' : `${fmt(f.firstFileSeconds, 1)} s`),
+      (f) => f.firstFileSeconds ?? Number.NaN,
+    ],
+    ['CPU-s of the scan', (f) => (f.scanCpuSeconds === undefined ? '—' : `${fmt(f.scanCpuSeconds, 1)} s`), (f) => f.scanCpuSeconds ?? Number.NaN],
+    [
+      'CPU-s to a new device, source / receiver',
+      (f) => (f.syncCpuSeconds ? `${fmt(f.syncCpuSeconds[0], 1)} / ${fmt(f.syncCpuSeconds[1], 1)} s` : '—'),
+      (f) => (f.syncCpuSeconds ? f.syncCpuSeconds[0] + f.syncCpuSeconds[1] : Number.NaN),
     ],
     ['peak RSS source / receiver', (f) => `${fmt(f.sourcePeakRssMB, 0)} / ${fmt(f.receiverPeakRssMB, 0)} MB`, (f) => f.receiverPeakRssMB],
     [
