@@ -330,7 +330,11 @@ export function printScale(rows: ScaleFigures[]): void {
       (f) => (f.firstFileSeconds === undefined ? '—' : `${fmt(f.firstFileSeconds, 1)} s`),
       (f) => f.firstFileSeconds ?? Number.NaN,
     ],
-    ['CPU-s of the scan', (f) => (f.scanCpuSeconds === undefined ? '—' : `${fmt(f.scanCpuSeconds, 1)} s`), (f) => f.scanCpuSeconds ?? Number.NaN],
+    [
+      'CPU-s of the scan',
+      (f) => (f.scanCpuSeconds === undefined ? '—' : `${fmt(f.scanCpuSeconds, 1)} s`),
+      (f) => f.scanCpuSeconds ?? Number.NaN,
+    ],
     [
       'CPU-s to a new device, source / receiver',
       (f) => (f.syncCpuSeconds ? `${fmt(f.syncCpuSeconds[0], 1)} / ${fmt(f.syncCpuSeconds[1], 1)} s` : '—'),
