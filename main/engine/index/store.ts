@@ -34,8 +34,6 @@ import type {
   VersionVector,
 } from './rows.ts';
 
-/** changed paths a share keeps before its next need pass reads every path instead */
-const CHANGED_PATHS_CAP = 25_000;
 /** path ids per query of entriesForPathIds (SQLite's default limit is 999 parameters) */
 const PATH_ID_BATCH = 500;
 
@@ -767,20 +765,43 @@ export class IndexStore {
     return this.writes;
   }
 
-  /** A written path, for the share's next takeChangedPaths() (when someone is asking). */
+  /**
+   * A written path, for the share's next takeChangedPaths() (when someone is asking). No cap: the
+   * set holds at most one id per path of the share, and a need pass reads each changed path once
+   * (a cap that turned many changes into a pass over every path made a new device's passes cost
+   * the share whenever an index arrived faster than the passes ran: pull/need.ts).
+   */
   private noteChanged(shareNo: number, pathId: number): void {
     this.writes++;
+    if (this.unnoted) return;
     const c = this.changedPaths.get(shareNo);
     if (c === undefined || c === 'all') return;
     c.add(pathId);
-    // past this many a pass over every path costs about as much, and the set stops growing
-    if (c.size > CHANGED_PATHS_CAP) this.changedPaths.set(shareNo, 'all');
+  }
+
+  /** set while writes run that the caller proved change no path's need (withoutChangeNotes) */
+  private unnoted = false;
+
+  /**
+   * Runs `write` without noting the paths it writes for the next need pass. Only for writes that
+   * leave every path's need as it was: a peer's entries that echo what this device holds
+   * (sync/peer-echo.ts); on the device a new one pulls from, those are every file of the share,
+   * which each later pass would read again for nothing. A forgotten device still turns the share to 'all'.
+   */
+  withoutChangeNotes<T>(write: () => T): T {
+    const was = this.unnoted;
+    this.unnoted = true;
+    try {
+      return write();
+    } finally {
+      this.unnoted = was;
+    }
   }
 
   /**
    * The ids of the share's paths whose entries (any device's) were written or removed since the
    * last call, or 'all' when every path must be read again (the first call, a forgotten device, a
-   * rolled-back transaction, very many changes). A written path may not have changed (a rolled-back
+   * rolled-back transaction). A written path may not have changed (a rolled-back
    * batch, an entry written again as it was): reading it again costs a little, missing one would
    * cost a wrong need.
    */

@@ -28,6 +28,9 @@ test("a peer's index that only echoes what this device holds starts no need pass
     await f.peerIndex(echoes.slice(20));
     await f.settled();
     assert.equal(needPasses, 0, 'an echo started a need pass');
+    // nor does a later pass read their paths again (on the device a new one pulls from, that was
+    // every path of the share, read by the first pass after a rescan or a change of its own)
+    assert.deepEqual(take(f.folder.id), [], 'the echoed paths are noted as changed');
     assert.deepEqual(f.store.getFile(f.folder.id, OTHER, paths[39]!)?.version, f.local(paths[39]!)!.version, 'the echo is recorded');
 
     // a batch is judged whole: echoes alone may change nothing, one new version among them may

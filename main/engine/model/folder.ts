@@ -229,7 +229,8 @@ export class Folder {
     let mayChangeNeed = true;
     await this.loop.enqueueRemoteIndex(() => {
       const echo = this.onlyEchoes(write);
-      const restarted = write.apply();
+      // an echo changes no path's need: the next need pass need not read its paths again
+      const restarted = echo ? this.ctx.store.withoutChangeNotes(() => write.apply()) : write.apply();
       mayChangeNeed = restarted || !echo;
       if (mayChangeNeed) this.puller.indexChanged();
       if (this.awaitingPeerIndex) {
@@ -518,8 +519,6 @@ export class Folder {
         this.lastScanAt = Date.now();
         // derived afresh after a full scan: device names, archived files removed by hand
         this.conflictCache = null;
-        // the need is looked at afresh too, not only where the index says entries changed
-        this.puller.fullPassNext();
         // a failed pull whose cause may have gone (space freed, permissions changed) is tried now
         if (await this.puller.rescanned()) this.loop.requestPull();
       }
