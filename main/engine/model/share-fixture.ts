@@ -103,11 +103,11 @@ export interface ShareFixture {
   states: ShareState[];
   /** the paths of every scan job that ran, in order (null: the whole share) */
   scans: (readonly string[] | null)[];
-  /** the peer's entry for a path: a new version of `content` (a string or bytes), or a deletion */
+  /** the peer's entry for a path: a new version of `content` (a string or bytes), or a deletion; sent at once unless held */
   peerWrites(
     path: string,
     content: string | Uint8Array | null,
-    opts?: { version?: VersionVector; type?: 'file' | 'dir'; device?: string },
+    opts?: { version?: VersionVector; type?: 'file' | 'dir'; device?: string; held?: boolean },
   ): FileRecord;
   /** index entries of the local device */
   local(path: string): FileRecord | null;
@@ -207,7 +207,8 @@ export async function openShareFixture(opts: FixtureOptions = {}): Promise<Share
         hash: bytes && o.type !== 'dir' ? sha(Buffer.concat(chunks.map((c) => c.hash))).toString('hex') : '',
         modifiedBy: device,
       };
-      void folder.enqueueRemoteIndex(peerWrite(device, [rec]));
+      // held: the caller sends it later, in a page of the peer's index (peerIndex)
+      if (!o.held) void folder.enqueueRemoteIndex(peerWrite(device, [rec]));
       return rec;
     },
     local: (path) => store.getFile(row.id, SELF, path),

@@ -6,7 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IndexStore } from '../index/store.ts';
 import type { FileRecord } from '../index/rows.ts';
-import { comparePaths, computeNeed, decisionKey, updateNeedBook, type Need, type NeedBook } from './need.ts';
+import {
+  comparePaths,
+  computeNeed,
+  decisionKey,
+  resolvePlanned,
+  updateNeedBook,
+  type Need,
+  type NeedBook,
+  type NeedSource,
+} from './need.ts';
+import { PlanQueue } from './plan-queue.ts';
 import { sharedGlobal } from '../sync/read-only.ts';
 import { RetryBook } from './retry.ts';
 
@@ -79,7 +89,9 @@ test('comparePaths orders as the index does (by code point), not as JS compares 
 /**
  * Random changes to a real index (every device's entries written, removed, forgotten, a batch
  * rolled back, failures and their waits, the share turning read-only): after each, a need pass
- * that reads only the changed paths plans exactly what a pass over every path plans.
+ * that reads only the changed paths plans exactly what a pass over every path plans. And a plan
+ * under way that takes in only what changed (planChanges into a PlanQueue) holds all of it, and
+ * nothing else that a pull would act on.
  */
 test('an incremental need pass decides exactly what a pass over every path decides (random indexes)', async () => {
   const rnd = random(11);
@@ -89,11 +101,14 @@ test('an incremental need pass decides exactly what a pass over every path decid
   for (let world = 0; world < 40; world++) {
     await withStore((store) => {
       let book: NeedBook | null = null;
+      let bookC: NeedBook | null = null;
+      let queue = new PlanQueue();
       let readOnly = false;
       let now = 1_000_000;
       let seq = 0;
       const failuresA = new RetryBook();
       const failuresB = new RetryBook();
+      const failuresC = new RetryBook();
       const someEntries = (n: number) =>
         Array.from({ length: n }, () => entry(rnd, DEVICES[rnd(3)]!, PATHS[rnd(PATHS.length)]!, rnd(4) ? ++seq : rnd(5)));
       for (let step = 0; step < 150; step++) {
@@ -125,16 +140,28 @@ test('an incremental need pass decides exactly what a pass over every path decid
               global,
             );
             const fails = rnd(4) !== 0;
-            for (const f of [failuresA, failuresB])
+            for (const f of [failuresA, failuresB, failuresC])
               if (fails) f.failed(path, key, new Error('disk says no'), now, global.size);
               else f.succeeded(path);
           }
         }
         if (rnd(3) === 0) continue; // changes pile up between passes too
         const wasBook: NeedBook | null = book;
-        const next = updateNeedBook(book, store, 's', SELF, readOnly, failuresA);
+        // both books read the same changes (taking them empties the store's set)
+        const changed = store.takeChangedPaths('s');
+        const source: NeedSource = {
+          takeChangedPaths: () => changed,
+          iterateByPath: (id) => store.iterateByPath(id),
+          entriesForPathIds: (id, ids) => store.entriesForPathIds(id, ids),
+          counts: (id, dev) => store.counts(id, dev),
+          entriesForPath: (id, path) => store.entriesForPath(id, path),
+        };
+        const next = updateNeedBook(book, source, 's', SELF, readOnly, failuresA);
         if (next.book === wasBook) incremental++;
         book = next.book;
+        const wasC: NeedBook | null = bookC;
+        const nextC = updateNeedBook(bookC, source, 's', SELF, readOnly, failuresC);
+        bookC = nextC.book;
         const a: Need = next.book.plan(next.local, failuresA, now, (path) => store.entriesForPath('s', path));
         const b = computeNeed(store.iterateByPath('s'), SELF, failuresB, now, readOnly);
         const why = `world ${world}, step ${step}`;
@@ -143,6 +170,32 @@ test('an incremental need pass decides exactly what a pass over every path decid
         assert.deepEqual([...a.ownedTemps].sort(), [...b.ownedTemps].sort(), why);
         assert.deepEqual(failuresA.errors(), failuresB.errors(), why);
         assert.equal(failuresA.nextRetryAt(), failuresB.nextRetryAt(), why);
+
+        const entriesOf = (path: string) => store.entriesForPath('s', path);
+        let c: Need;
+        if (nextC.book === wasC) {
+          c = nextC.book.planChanges(nextC.local, failuresC, now, entriesOf);
+          queue.add(c.items);
+        } else {
+          c = nextC.book.plan(nextC.local, failuresC, now, entriesOf);
+          queue = new PlanQueue(c.items);
+        }
+        assert.deepEqual(c.totals, b.totals, why);
+        assert.deepEqual([...c.ownedTemps].sort(), [...b.ownedTemps].sort(), why);
+        assert.deepEqual(
+          failuresC.errors().sort((x, y) => comparePaths(x.path, y.path)),
+          failuresB.errors().sort((x, y) => comparePaths(x.path, y.path)),
+          why,
+        );
+        // everything the full pass plans waits in the queue, as planned; what else waits is
+        // either nothing to do by now (its turn reads the index again) or a path that failed
+        // since it was queued (in a puller only a path taken from the queue can fail)
+        const waiting = new Map(queue.waiting().map((p) => [p.path, p]));
+        for (const item of b.items) assert.deepEqual(waiting.get(item.path), item, `${why}: ${item.path} is not in the plan`);
+        for (const [path, item] of waiting) {
+          if (b.items.some((x) => x.path === path) || failuresC.has(path)) continue;
+          assert.equal(resolvePlanned(item, entriesOf(path), SELF, readOnly), null, `${why}: ${path} is planned but not needed`);
+        }
         compared++;
         planned += a.items.length;
       }
@@ -168,5 +221,95 @@ test('a need book keeps only the paths that add something: none once every path 
     assert.equal(next.book, first.book, 'read incrementally');
     assert.equal(next.book.size, 0);
     assert.equal(next.book.plan(next.local, new RetryBook(), 0, () => []).totals.globalFiles, 50);
+  });
+});
+
+/**
+ * A new device gets a long index page by page while it pulls (issue 11, "Scale": at 100,000 files
+ * each page's pass planned the whole share again). With a plan under way, a pass after each page
+ * looks at that page's paths and the files pulled since, not at every path still needed: the work
+ * of all passes together is counted (paths read from the index and paths walked by a plan) and
+ * must grow with the pages, not with pages x share.
+ */
+test('a plan after N index pages costs work proportional to the pages, not to the share', async () => {
+  await withStore((store) => {
+    const PAGES = 30;
+    const PAGE = 500;
+    let read = 0;
+    const source: NeedSource = {
+      takeChangedPaths: (id) => store.takeChangedPaths(id),
+      iterateByPath: function* (id) {
+        for (const p of store.iterateByPath(id)) {
+          read++;
+          yield p;
+        }
+      },
+      entriesForPathIds: (id, ids) => {
+        const out = store.entriesForPathIds(id, ids);
+        read += out.length;
+        return out;
+      },
+      counts: (id, dev) => store.counts(id, dev),
+      entriesForPath: (id, path) => {
+        read++;
+        return store.entriesForPath(id, path);
+      },
+    };
+    const failures = new RetryBook();
+    const entriesOf = (path: string) => store.entriesForPath('s', path);
+    let book: NeedBook | null = null;
+    let queue: PlanQueue | null = null;
+    let seq = 0;
+    let pulled = 0;
+    const peerEntry = (path: string, type: 'dir' | 'file'): FileRecord => ({
+      ...entry(random(seq), P1, path, ++seq),
+      type,
+      size: type === 'file' ? 10 : 0,
+      deleted: false,
+      symlinkTarget: null,
+      version: { [P1]: 1 },
+    });
+    for (let page = 0; page < PAGES; page++) {
+      // the source's scan lists folders before their files: a page of folders, then pages of files
+      const records = Array.from({ length: PAGE }, (_, i) => {
+        const n = page * PAGE + i;
+        return page < 2 ? peerEntry(`dir${n}`, 'dir') : peerEntry(`dir${n % 1000}/file-${n}.bin`, 'file');
+      });
+      store.putFiles(records);
+      const next = updateNeedBook(book, source, 's', SELF, false, failures);
+      const goOn: boolean = queue !== null && next.book === book;
+      book = next.book;
+      const need: Need = goOn ? book.planChanges(next.local, failures, 0, entriesOf) : book.plan(next.local, failures, 0, entriesOf);
+      if (goOn) queue!.add(need.items);
+      else queue = new PlanQueue(need.items);
+      assert.equal(need.totals.needFiles, Math.max(0, page - 1) * PAGE - pulled, `page ${page}: every file known is needed`);
+      // the puller works meanwhile: some of what is planned is pulled, and recorded as this device's
+      const done: FileRecord[] = [];
+      const take = () => {
+        const d = queue!.nextDirDepth();
+        return d !== null ? queue!.takeDir(d) : queue!.takeFile();
+      };
+      for (let p = take(); p; p = done.length < 200 ? take() : null) {
+        done.push({ ...store.getFile('s', P1, p.path)!, deviceId: SELF });
+        if (p.type === 'file') pulled++;
+      }
+      store.putFiles(done.map((r) => ({ ...r, sequence: ++seq })));
+    }
+    const entries = PAGES * PAGE;
+    const work = read + book!.visits;
+    // each entry is read once when it arrives and once when this device's own entry is written,
+    // and walked once by the pass after each: about 4 per entry; a plan over every path still
+    // needed, once per page, walks ~PAGES/2 times each (here ~15, so ~7 times more in all)
+    assert.ok(work <= 5 * entries, `${work} paths read or walked for ${entries} entries in ${PAGES} pages`);
+    // and the plan holds everything still to do, as a pass over every path finds it
+    const all = computeNeed(store.iterateByPath('s'), SELF, new RetryBook(), 0);
+    assert.ok(all.items.length > 5000, 'most files still to pull');
+    assert.deepEqual(
+      queue!
+        .waiting()
+        .map((p) => p.path)
+        .sort(comparePaths),
+      all.items.map((p) => p.path),
+    );
   });
 });

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { FileRecord } from '../index/rows.ts';
-import { computeNeed, planPull, resolvePlanned } from './need.ts';
+import { computeNeed, resolvePlanned, type PlannedPath } from './need.ts';
+import { PlanQueue } from './plan-queue.ts';
 import { RetryBook } from './retry.ts';
 
 const SELF = 'SELF-DEVICE';
@@ -44,9 +45,9 @@ test('a need pass plans each path by name, decision, type and size, holding none
     { path: 'd', kind: 'fetch', type: 'dir', size: 0 },
     { path: 'gone.txt', kind: 'delete', type: 'file', size: 10 },
   ]);
-  const plan = planPull(need.items);
+  const plan = new PlanQueue(need.items);
   assert.deepEqual(
-    [plan.dirs, plan.files, plan.deletes].map((l) => l.map((p) => p.path)),
+    [drain(() => plan.takeDir(0)), drain(() => plan.takeFile()), drain(() => plan.takeDelete())].map((l) => l.map((p) => p.path)),
     [['d'], ['a.txt'], ['gone.txt']],
   );
 });
@@ -83,11 +84,49 @@ test('a resolved file names the peers that hold exactly its global version: aske
   assert.deepEqual([...(n?.holders ?? [])].sort(), [PEER, 'SAME-VERSION'].sort());
 });
 
+/** Everything `take` gives until it gives nothing. */
+function drain(take: () => PlannedPath | null): PlannedPath[] {
+  const out: PlannedPath[] = [];
+  for (let p = take(); p; p = take()) out.push(p);
+  return out;
+}
+
+/** The folders of a plan in the order they are made. */
+function dirsOf(plan: PlanQueue): string[] {
+  const out: string[] = [];
+  for (let depth = plan.nextDirDepth(); depth !== null; depth = plan.nextDirDepth())
+    out.push(...drain(() => plan.takeDir(depth)).map((d) => d.path));
+  return out;
+}
+
+const dir = (path: string): PlannedPath => ({ path, kind: 'fetch', type: 'dir', size: 0 });
+const file = (path: string): PlannedPath => ({ path, kind: 'fetch', type: 'file', size: 1 });
+const del = (path: string): PlannedPath => ({ path, kind: 'delete', type: 'file', size: 1 });
+
 test('a plan makes folders shallowest first, so those of one depth can be made together after their parents', () => {
-  const dir = (path: string) => ({ path, kind: 'fetch' as const, type: 'dir' as const, size: 0 });
-  const plan = planPull([dir('b/x/y'), dir('a/z'), dir('b'), dir('a'), dir('b/x'), dir('c'), dir('a/z/q/r'), dir('a/z/q')]);
+  const plan = new PlanQueue([dir('b/x/y'), dir('a/z'), dir('b'), dir('a'), dir('b/x'), dir('c'), dir('a/z/q/r'), dir('a/z/q')]);
+  assert.deepEqual(dirsOf(plan), ['a', 'b', 'c', 'a/z', 'b/x', 'a/z/q', 'b/x/y', 'a/z/q/r']);
+});
+
+test('a plan under way takes in later passes: folders still shallowest first, each path once, a moved path from its new list', () => {
+  const plan = new PlanQueue([dir('a/z'), file('a/z/1'), del('old/x'), del('old')]);
+  assert.equal(plan.takeDir(1)?.path, 'a/z');
+  // the next index page: a shallower folder, the same file again, a file that is now to be deleted
+  plan.add([dir('b'), dir('b/y'), file('a/z/1'), file('b/y/2'), file('c'), del('old/y')]);
+  plan.add([del('c')]);
+  assert.deepEqual(dirsOf(plan), ['b', 'b/y']);
   assert.deepEqual(
-    plan.dirs.map((d) => d.path),
-    ['a', 'b', 'c', 'a/z', 'b/x', 'a/z/q', 'b/x/y', 'a/z/q/r'],
+    drain(() => plan.takeFile()).map((p) => p.path),
+    ['a/z/1', 'b/y/2'],
+    'a/z/1 once; c left its place for its deletion',
   );
+  assert.deepEqual(
+    drain(() => plan.takeDelete()).map((p) => p.path),
+    ['old/y', 'old/x', 'old', 'c'].sort().reverse(),
+    'deepest first',
+  );
+  assert.equal(plan.size, 0);
+  // a path taken may be planned again (its pull left it needed)
+  plan.add([file('a/z/1')]);
+  assert.equal(plan.takeFile()?.path, 'a/z/1');
 });

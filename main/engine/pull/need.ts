@@ -48,16 +48,8 @@ export interface Need {
   /** what to do now (paths waiting after a failure are left out, but counted in the totals) */
   items: PlannedPath[];
   totals: NeedTotals;
-  /** the temp files pulls still want (an interrupted pull resumes from its temp file) */
-  ownedTemps: Set<string>;
-}
-
-/** The order of a pull: bookkeeping, folders top-down, files and symlinks, deletions deepest first. */
-export interface PullPlan {
-  adopts: PlannedPath[];
-  dirs: PlannedPath[];
-  files: PlannedPath[];
-  deletes: PlannedPath[];
+  /** the temp files pulls still want (an interrupted pull resumes from its temp file); kept up to date by the book */
+  ownedTemps: ReadonlySet<string>;
 }
 
 /** The content hash a file's temp name carries (an empty file has the hash of no bytes). */
@@ -149,8 +141,13 @@ export interface LocalTotals {
  * What a share needs, kept between need passes: only the paths that add something (a decision,
  * a global entry unlike the local one, a local change of a read-only share), so that a pass after
  * a few paths changed reads those paths only. Every decision is the one a pass over every path
- * makes (need.test.ts compares them on random indexes); the local entries' totals come from the
- * store (kept up to date by its writes), the rest from the kept paths.
+ * makes (need-book.test.ts compares them on random indexes); the local entries' totals come from
+ * the store (kept up to date by its writes), the rest from sums kept as paths come and go.
+ *
+ * Two ways to plan: `plan()` lists everything to do now (a new plan, O(paths kept)), and
+ * `planChanges()` only what changed since the last plan of either kind (O(paths changed and
+ * failures)), for a plan under way to take in: on a new device the book holds every file still
+ * needed, and a plan per index page over all of them cost the whole share per page.
  */
 export class NeedBook {
   private readonly paths = new Map<string, PathNeed>();
@@ -158,6 +155,19 @@ export class NeedBook {
   private order: string[] = [];
   /** paths kept since `order` was last sorted */
   private readonly added = new Set<string>();
+  /** paths whose need was read since the last plan (planChanges looks at these) */
+  private readonly touched = new Set<string>();
+  /** the paths with a failure after the last plan: one whose failure has gone may be planned again */
+  private failedAtPlan: string[] = [];
+  /** the sums over the kept paths (the local entries' totals are added when planning) */
+  private readonly sums = { files: 0, bytes: 0, needFiles: 0, needBytes: 0, localChanges: 0 };
+  /** the temp files the kept fetches of files build (an interrupted pull resumes from its temp file) */
+  readonly ownedTemps = new Set<string>();
+  /**
+   * Paths looked at: read from the index (update) or walked by a plan. Tests count it: a pass
+   * must cost the paths that changed, not the share.
+   */
+  visits = 0;
 
   constructor(
     readonly self: string,
@@ -169,6 +179,7 @@ export class NeedBook {
     const book = new NeedBook(self, readOnly);
     const local: LocalTotals = { files: 0, bytes: 0 };
     for (const { path, entries } of all) {
+      book.visits++;
       const own = entries.find((e) => e.deviceId === self);
       if (counted(own)) {
         local.files++;
@@ -176,7 +187,7 @@ export class NeedBook {
       }
       const n = pathNeed(path, entries, self, readOnly, failures);
       if (n) {
-        book.paths.set(path, n);
+        book.keep(path, n);
         book.order.push(path); // iterateByPath reads in index order
       }
     }
@@ -186,12 +197,39 @@ export class NeedBook {
   /** Some paths' entries as they are now (a path without entries left: an empty list). */
   update(changed: Iterable<PathEntries>, failures: RetryBook): void {
     for (const { path, entries } of changed) {
+      this.visits++;
+      this.touched.add(path);
       const n = entries.length ? pathNeed(path, entries, this.self, this.readOnly, failures) : null;
-      if (!n) this.paths.delete(path);
-      else {
-        if (!this.paths.has(path)) this.added.add(path);
-        this.paths.set(path, n);
+      const had = this.paths.get(path);
+      if (had) this.drop(path, had);
+      if (n) {
+        if (!had) this.added.add(path);
+        this.keep(path, n);
       }
+    }
+  }
+
+  private keep(path: string, n: PathNeed): void {
+    this.paths.set(path, n);
+    this.count(n, 1);
+  }
+
+  private drop(path: string, n: PathNeed): void {
+    this.paths.delete(path);
+    this.count(n, -1);
+  }
+
+  private count(n: PathNeed, sign: 1 | -1): void {
+    const s = this.sums;
+    s.files += sign * n.files;
+    s.bytes += sign * n.bytes;
+    if (n.localChange) s.localChanges += sign;
+    const p = n.planned;
+    if (p && p.kind !== 'adopt' && p.type !== 'dir') s.needFiles += sign;
+    if (p && p.kind === 'fetch' && p.type === 'file') s.needBytes += sign * p.size;
+    if (n.temp !== null) {
+      if (sign > 0) this.ownedTemps.add(n.temp);
+      else this.ownedTemps.delete(n.temp);
     }
   }
 
@@ -200,39 +238,71 @@ export class NeedBook {
     return this.paths.size;
   }
 
+  private totals(local: LocalTotals): NeedTotals {
+    const s = this.sums;
+    return {
+      globalFiles: local.files + s.files,
+      globalBytes: local.bytes + s.bytes,
+      needFiles: s.needFiles,
+      needBytes: s.needBytes,
+      localChanges: s.localChanges,
+    };
+  }
+
   /**
    * The need, in index order. `failures` learns which paths are no longer needed and which names
    * this file system cannot hold; paths waiting after a failure are counted but not planned.
    */
   plan(local: LocalTotals, failures: RetryBook, now: number, entriesOf: (path: string) => readonly FileRecord[]): Need {
     this.sort();
+    this.touched.clear();
     const items: PlannedPath[] = [];
-    const needed = new Set<string>();
-    const ownedTemps = new Set<string>();
-    const totals: NeedTotals = { globalFiles: local.files, globalBytes: local.bytes, needFiles: 0, needBytes: 0, localChanges: 0 };
     for (const path of this.order) {
-      const p = this.paths.get(path);
-      if (!p) continue;
-      totals.globalFiles += p.files;
-      totals.globalBytes += p.bytes;
-      if (p.localChange) totals.localChanges++;
-      const n = p.planned;
-      if (!n) continue;
-      needed.add(path);
-      if (n.kind !== 'adopt' && n.type !== 'dir') totals.needFiles++;
-      if (n.kind === 'fetch' && n.type === 'file') totals.needBytes += n.size;
-      if (p.temp !== null) ownedTemps.add(p.temp);
-      if (p.unsafe !== null) {
-        failures.refused(path, `not synced: ${p.unsafe}`);
-        continue;
-      }
-      // a path that failed since it was read is unchanged since (else it would have been read
-      // again): its decision, from its entries as they are, is the one its failure was for
-      if (failures.has(path) && failures.waiting(path, p.key ?? this.keyOf(path, entriesOf(path)), now)) continue;
-      items.push(n);
+      this.visits++;
+      const item = this.toDo(path, failures, now, entriesOf);
+      if (item) items.push(item);
     }
-    failures.keepOnly(needed);
-    return { items, totals, ownedTemps };
+    failures.keepOnly({ has: (path) => !!this.paths.get(path)?.planned });
+    this.failedAtPlan = failures.paths();
+    return { items, totals: this.totals(local), ownedTemps: this.ownedTemps };
+  }
+
+  /**
+   * What to do now that was not in the last plan, in index order: the paths read since (a plan under
+   * way may hold them already: PlanQueue keeps one of each) and the failed paths that may be tried
+   * again (their wait is over, their decision changed, or their failure has gone). Together with the plans before it, it
+   * holds everything `plan()` would list, and never something it would not list at the time.
+   * Totals as `plan()` gives them.
+   */
+  planChanges(local: LocalTotals, failures: RetryBook, now: number, entriesOf: (path: string) => readonly FileRecord[]): Need {
+    const look = new Set(this.touched);
+    this.touched.clear();
+    for (const path of failures.paths()) look.add(path);
+    for (const path of this.failedAtPlan) look.add(path);
+    const items: PlannedPath[] = [];
+    for (const path of [...look].sort(comparePaths)) {
+      this.visits++;
+      const item = this.toDo(path, failures, now, entriesOf);
+      if (item) items.push(item);
+    }
+    failures.keepOnly({ has: (path) => !!this.paths.get(path)?.planned });
+    this.failedAtPlan = failures.paths();
+    return { items, totals: this.totals(local), ownedTemps: this.ownedTemps };
+  }
+
+  /** What to do about one path now, if anything (a refused name is recorded as such). */
+  private toDo(path: string, failures: RetryBook, now: number, entriesOf: (path: string) => readonly FileRecord[]): PlannedPath | null {
+    const p = this.paths.get(path);
+    const n = p?.planned;
+    if (!p || !n) return null;
+    if (p.unsafe !== null) {
+      failures.refused(path, `not synced: ${p.unsafe}`);
+      return null;
+    }
+    // a path that failed since it was read is unchanged since (else it would have been read
+    // again): its decision, from its entries as they are, is the one its failure was for
+    if (failures.has(path) && failures.waiting(path, p.key ?? this.keyOf(path, entriesOf(path)), now)) return null;
+    return n;
   }
 
   private keyOf(path: string, entries: readonly FileRecord[]): string {
@@ -303,18 +373,6 @@ export function depthOf(path: string): number {
   let n = 0;
   for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) n++;
   return n;
-}
-
-export function planPull(items: readonly PlannedPath[]): PullPlan {
-  return {
-    adopts: items.filter((n) => n.kind === 'adopt'),
-    // shallowest first: the folders of one depth are made at once, each after its parent
-    dirs: items
-      .filter((n) => n.kind === 'fetch' && n.type === 'dir')
-      .sort((a, b) => depthOf(a.path) - depthOf(b.path) || a.path.localeCompare(b.path)),
-    files: items.filter((n) => n.kind === 'fetch' && n.type !== 'dir'),
-    deletes: items.filter((n) => n.kind === 'delete').sort((a, b) => b.path.localeCompare(a.path)),
-  };
 }
 
 /**

@@ -27,17 +27,15 @@ import type { ChunkSwarm } from './chunk-source.ts';
 import { buildTempFile, readVerified, tempRelPath, type ChunkSpec } from './file-puller.ts';
 import {
   contentHashOf,
-  depthOf,
   updateNeedBook,
   type NeedBook,
   decisionKey,
-  planPull,
   resolvePlanned,
   type NeedItem,
   type NeedTotals,
   type PlannedPath,
-  type PullPlan,
 } from './need.ts';
+import { PlanQueue } from './plan-queue.ts';
 import { RetryBook } from './retry.ts';
 import { chunkDemandBytes, mayStartFile } from './file-flight.ts';
 import { removeUnownedTemps } from './temp-files.ts';
@@ -111,12 +109,6 @@ interface Active {
   abort: AbortController;
 }
 
-/** A plan being carried out over one or more turns: `at` counts what is taken of each list. */
-interface Progressing {
-  plan: PullPlan;
-  at: { dirs: number; files: number; deletes: number };
-}
-
 /** While no file can start, how often the links' windows are looked at again (they grow). */
 const WINDOW_POLL_MS = 50;
 /**
@@ -140,14 +132,15 @@ export class Puller {
   /** paths whose pull failed: why, and when to try again */
   readonly failures = new RetryBook();
   summary: SyncSummary = { globalFiles: null, globalBytes: null, needFiles: 0, needBytes: 0, pulling: [], errors: [], localChanges: 0 };
-  private current: Progressing | null = null;
+  /** the plan under way: what waits its turn (later need passes add to it) */
+  private current: PlanQueue | null = null;
   /** the index changed since the current plan was made: make a new one */
   private stale = true;
   private stopped = false;
   /** temp files this device may have left (found by scans, or written by this puller) */
   private readonly temps = new Set<string>();
   /** the temp files the last need pass still wants (an interrupted pull resumes from them) */
-  private ownedTemps = new Set<string>();
+  private ownedTemps: ReadonlySet<string> = new Set<string>();
   /** what the share needed at the last need pass; the next reads only the paths changed since (null: all) */
   private book: NeedBook | null = null;
   /** duration and end (performance.now()) of the last need pass */
@@ -202,13 +195,14 @@ export class Puller {
   async turn(mustYield: () => boolean): Promise<TurnResult> {
     if (this.stopped) return 'nothing';
     if (!this.current || this.stale) {
-      this.current = null; // the old plan is garbage before the new one is built, not beside it
-      const items = this.needPass();
-      this.current = items.length && this.ctx.active() ? { plan: planPull(items), at: { dirs: 0, files: 0, deletes: 0 } } : null;
-      if (!this.current) {
+      // a plan under way takes in what changed; a new one lists everything to do
+      const plan = this.needPass();
+      if (!plan || !this.ctx.active()) {
+        this.current = null;
         this.ctx.changed();
         return 'nothing';
       }
+      this.current = plan;
     }
     const result = await this.execute(this.current, mustYield);
     if (result === 'yielded') return 'yielded';
@@ -216,20 +210,38 @@ export class Puller {
     return 'executed';
   }
 
-  /** Every path where this device differs from the global state; updates the summary. */
-  private needPass(): PlannedPath[] {
+  /**
+   * A need pass; updates the summary. With a plan under way (and the same book), only what changed
+   * since is looked at and added to it (paths in flight are left out: a pull of one finishes, and
+   * its record is a change the next pass reads); else a new plan of everything to do. The plan, or
+   * null when there is nothing to do.
+   */
+  private needPass(): PlanQueue | null {
     const started = performance.now();
     this.ctx.flush();
     this.stale = false;
     const { store, shareId } = this.ctx;
     const next = updateNeedBook(this.book, store, shareId, this.ctx.self, this.ctx.readOnly(), this.failures);
+    const goOn = this.current !== null && next.book === this.book;
     this.book = next.book;
-    const need = next.book.plan(next.local, this.failures, this.now(), (path) => store.entriesForPath(shareId, path));
+    const entriesOf = (path: string) => store.entriesForPath(shareId, path);
+    const need = goOn
+      ? next.book.planChanges(next.local, this.failures, this.now(), entriesOf)
+      : next.book.plan(next.local, this.failures, this.now(), entriesOf);
     this.ownedTemps = need.ownedTemps;
+    const items = this.active.size ? need.items.filter((n) => !this.active.has(n.path)) : need.items;
+    let plan: PlanQueue | null;
+    if (goOn) {
+      plan = this.current;
+      plan!.add(items);
+    } else {
+      this.current = null; // the old plan is garbage before the new one is built, not beside it
+      plan = items.length ? new PlanQueue(items) : null;
+    }
     this.summary = { ...need.totals, pulling: this.progress(), errors: this.failures.errors() };
     this.lastNeedAt = performance.now();
     this.lastNeedMs = this.lastNeedAt - started;
-    return need.items;
+    return plan;
   }
 
   /** A read-only share's local changes, read afresh from the index. */
@@ -292,34 +304,29 @@ export class Puller {
     return !this.stopped && this.ctx.active();
   }
 
-  private async execute(p: Progressing, mustYield: () => boolean): Promise<'done' | 'yielded'> {
-    if ((await this.pullDirs(p, mustYield)) === 'yielded') return 'yielded';
-    if ((await this.pullFiles(p, mustYield)) === 'yielded') return 'yielded';
-    // the plan may have been replaced by a newer one while files were in flight (refill)
-    const { plan, at } = p;
-    while (at.deletes < plan.deletes.length) {
+  private async execute(first: PlanQueue, mustYield: () => boolean): Promise<'done' | 'yielded'> {
+    if ((await this.pullDirs(first, mustYield)) === 'yielded') return 'yielded';
+    if ((await this.pullFiles(first, mustYield)) === 'yielded') return 'yielded';
+    // a pass while files were in flight may have made a new plan (refill)
+    const plan = this.current ?? first;
+    while (plan.hasDeletes()) {
       if (!this.canGoOn()) return 'done';
       if (mustYield()) return 'yielded';
-      await this.guard(plan.deletes[at.deletes++]!, (n) => this.pullDelete(n));
+      await this.guard(plan.takeDelete()!, (n) => this.pullDelete(n));
     }
     return 'done';
   }
 
-  private async pullDirs(p: Progressing, mustYield: () => boolean): Promise<'done' | 'yielded'> {
-    const { plan, at } = p;
-    if (plan.adopts.length) {
-      const adopts = plan.adopts.splice(0).flatMap((p) => this.resolve(p) ?? []);
-      if (adopts.length) this.ctx.record(adopts.map((n) => this.adopted(n)));
-    }
-    // the plan lists folders shallowest first: those of one depth are made together (a few file
-    // system calls each, one after another, cost a long link's worth of time for 50 folders)
-    while (at.dirs < plan.dirs.length) {
+  private async pullDirs(plan: PlanQueue, mustYield: () => boolean): Promise<'done' | 'yielded'> {
+    const adopts = plan.takeAdopts().flatMap((p) => this.resolve(p) ?? []);
+    if (adopts.length) this.ctx.record(adopts.map((n) => this.adopted(n)));
+    // folders come shallowest first: those of one depth are made together (a few file system
+    // calls each, one after another, cost a long link's worth of time for 50 folders)
+    for (let depth = plan.nextDirDepth(); depth !== null; depth = plan.nextDirDepth()) {
       if (!this.canGoOn()) return 'done';
       if (mustYield()) return 'yielded';
-      const depth = depthOf(plan.dirs[at.dirs]!.path);
       const group: PlannedPath[] = [];
-      while (at.dirs < plan.dirs.length && group.length < DIRS_AT_ONCE && depthOf(plan.dirs[at.dirs]!.path) === depth)
-        group.push(plan.dirs[at.dirs++]!);
+      for (let d = plan.takeDir(depth); d; d = group.length < DIRS_AT_ONCE ? plan.takeDir(depth) : null) group.push(d);
       await Promise.all(group.map((d) => this.guard(d, (n) => this.pullDir(n))));
     }
     return 'done';
@@ -327,22 +334,25 @@ export class Puller {
 
   /**
    * Every file of the plan has started and the index changed meanwhile (a long index still
-   * arriving page by page): a new plan from a fresh need pass, without the files in flight, so
-   * they are not waited for first. Across a long link that wait (the slowest file of the batch,
-   * then the pass) left the link idle once per index page. Null when there is no newer plan yet.
+   * arriving page by page): a need pass adds what changed to the plan, without the files in
+   * flight, so they are not waited for first. Across a long link that wait (the slowest file of
+   * the batch, then the pass) left the link idle once per index page. False when nothing was
+   * looked at (no change, or too soon after the last pass).
    */
-  private refill(): PullPlan | null {
-    if (!this.stale || this.spacingLeftMs() > 0 || !this.ctx.active()) return null;
-    const items = this.needPass().filter((n) => !this.active.has(n.path));
-    return items.length ? planPull(items) : null;
+  private refill(): boolean {
+    if (!this.stale || this.spacingLeftMs() > 0 || !this.ctx.active()) return false;
+    const plan = this.needPass();
+    // a full pass (the book was read again) is a new plan: the old one is dropped
+    if (plan) this.current = plan;
+    return plan !== null;
   }
 
   /**
    * The plan's files, many at once: another starts while the links' windows have room for more
    * requests (file-flight.ts), so small files keep a long link busy instead of a few per round trip.
    */
-  private async pullFiles(p: Progressing, mustYield: () => boolean): Promise<'done' | 'yielded'> {
-    let { plan, at } = p;
+  private async pullFiles(first: PlanQueue, mustYield: () => boolean): Promise<'done' | 'yielded'> {
+    let plan = first;
     let running = 0;
     let runningBytes = 0;
     let failure: unknown = null;
@@ -364,23 +374,21 @@ export class Puller {
       });
     for (;;) {
       if (!this.canGoOn() || mustYield() || failure) break;
-      if (at.files >= plan.files.length) {
+      const next = plan.nextFile();
+      if (!next) {
         if (running === 0) break;
-        const next = this.refill();
-        if (!next) {
+        if (!this.refill() || !this.current) {
           // the last files are in flight: a file finishing, or news in the index, may be next
           await wait();
           continue;
         }
-        // the old plan's deletions are in the new one if they are still wanted
-        p.plan = plan = next;
-        p.at = at = { dirs: 0, files: 0, deletes: 0 };
-        if ((await this.pullDirs(p, mustYield)) === 'yielded') break;
+        plan = this.current;
+        if ((await this.pullDirs(plan, mustYield)) === 'yielded') break;
         continue;
       }
-      if (mayStartFile(running, runningBytes, plan.files[at.files]!.size, this.demandBytes())) {
-        this.readAhead(plan.files, at.files);
-        const p = plan.files[at.files++]!;
+      if (mayStartFile(running, runningBytes, next.size, this.demandBytes())) {
+        this.readAhead(plan);
+        const p = plan.takeFile()!;
         const size = p.size;
         running++;
         runningBytes += size;
@@ -396,7 +404,7 @@ export class Puller {
       // full: a file finishing, or a window grown meanwhile, lets the next one go
       await wait();
     }
-    const yielded = at.files < plan.files.length && this.canGoOn();
+    const yielded = plan.nextFile() !== null && this.canGoOn();
     while (running > 0) await new Promise<void>((resolve) => (wake = resolve));
     if (failure) throw failure;
     return yielded ? 'yielded' : 'done';
@@ -413,12 +421,13 @@ export class Puller {
    */
   private ahead: { stamp: number; byPath: Map<string, FileRecord[]> } | null = null;
 
-  /** Reads the records of `files[from]` and the next ones in one query, unless they are read already and still good. */
-  private readAhead(files: readonly PlannedPath[], from: number): void {
+  /** Reads the records of the plan's next file and the ones after it in one query, unless they are read already and still good. */
+  private readAhead(plan: PlanQueue): void {
     const { store, shareId } = this.ctx;
     const stamp = store.writeStamp();
-    if (this.ahead?.stamp === stamp && this.ahead.byPath.has(files[from]!.path)) return;
-    const paths = files.slice(from, from + READ_AHEAD).map((f) => f.path);
+    const next = plan.nextFile();
+    if (!next || (this.ahead?.stamp === stamp && this.ahead.byPath.has(next.path))) return;
+    const paths = plan.nextFiles(READ_AHEAD).map((f) => f.path);
     const got = store.entriesForPaths(shareId, paths);
     this.ahead = { stamp, byPath: new Map(paths.map((path) => [path, got.get(path) ?? []])) };
   }

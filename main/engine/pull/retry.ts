@@ -118,7 +118,7 @@ export class RetryBook {
   }
 
   /** Forgets paths that no longer need anything. */
-  keepOnly(needed: ReadonlySet<string>): void {
+  keepOnly(needed: { has(path: string): boolean }): void {
     for (const p of this.failures.keys()) if (!needed.has(p)) this.failures.delete(p);
   }
 
@@ -164,6 +164,11 @@ export class RetryBook {
 
   has(path: string): boolean {
     return this.failures.has(path);
+  }
+
+  /** The paths with a failure (a copy: callers may change the book while they go through it). */
+  paths(): string[] {
+    return [...this.failures.keys()];
   }
 
   errors(): PathError[] {
