@@ -822,17 +822,29 @@ export class IndexStore {
     const shareNo = this.lookupShareNo(shareId);
     if (shareNo === undefined) return [];
     const out: PathEntries[] = [];
-    for (let at = 0; at < ids.length; at += PATH_ID_BATCH) {
-      const batch = ids.slice(at, at + PATH_ID_BATCH);
+    // in id order: a new device's changed paths are mostly runs of consecutive ids (paths are made
+    // as a peer's index arrives), read as a range of the primary key; ids scattered over a wide
+    // range are looked up one by one (IN), which costs ~2.5x as much per path
+    const sorted = Int32Array.from(ids).sort();
+    for (let at = 0; at < sorted.length;) {
+      const end = Math.min(at + PATH_ID_BATCH, sorted.length);
+      const lo = sorted[at]!;
+      const hi = sorted[end - 1]!;
+      const batch = sorted.subarray(at, end);
+      at = end;
+      const dense = hi - lo + 1 <= 2 * batch.length;
+      const wanted = dense && hi - lo + 1 > batch.length ? new Set(batch) : null;
       const rows = this.db.rows(
         `SELECT ${FILE_COLS}, p.id FROM paths p LEFT JOIN files f ON f.path_id = p.id ${REFERENT}
-         WHERE p.share_no = ? AND p.id IN (${batch.map(() => '?').join(',')}) ORDER BY p.id, f.device_no`,
-        [shareNo, ...batch],
+         WHERE +p.share_no = ? AND ${dense ? 'p.id BETWEEN ? AND ?' : `p.id IN (${Array.from(batch, () => '?').join(',')})`}
+         ORDER BY p.id, f.device_no`,
+        dense ? [shareNo, lo, hi] : [shareNo, ...batch],
       );
       let group: PathEntries | null = null;
       let groupId = -1;
       for (const r of rows) {
         const id = r[r.length - 1] as number;
+        if (wanted && !wanted.has(id)) continue;
         if (!group || groupId !== id) {
           group = { path: r[0] as string, entries: [] };
           groupId = id;
