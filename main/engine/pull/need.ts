@@ -256,31 +256,34 @@ export class NeedBook {
   plan(local: LocalTotals, failures: RetryBook, now: number, entriesOf: (path: string) => readonly FileRecord[]): Need {
     this.sort();
     this.touched.clear();
-    const items: PlannedPath[] = [];
-    for (const path of this.order) {
-      this.visits++;
-      const item = this.toDo(path, failures, now, entriesOf);
-      if (item) items.push(item);
-    }
-    failures.keepOnly({ has: (path) => !!this.paths.get(path)?.planned });
-    this.failedAtPlan = failures.paths();
-    return { items, totals: this.totals(local), ownedTemps: this.ownedTemps };
+    return this.needOf(this.order, local, failures, now, entriesOf);
   }
 
   /**
    * What to do now that was not in the last plan, in index order: the paths read since (a plan under
    * way may hold them already: PlanQueue keeps one of each) and the failed paths that may be tried
-   * again (their wait is over, their decision changed, or their failure has gone). Together with the plans before it, it
-   * holds everything `plan()` would list, and never something it would not list at the time.
-   * Totals as `plan()` gives them.
+   * again (their wait is over, their decision changed, or their failure has gone). Together with
+   * the plans before it, it holds everything `plan()` would list, and never something it would not
+   * list at the time. Totals as `plan()` gives them.
    */
   planChanges(local: LocalTotals, failures: RetryBook, now: number, entriesOf: (path: string) => readonly FileRecord[]): Need {
     const look = new Set(this.touched);
     this.touched.clear();
     for (const path of failures.paths()) look.add(path);
     for (const path of this.failedAtPlan) look.add(path);
+    return this.needOf([...look].sort(comparePaths), local, failures, now, entriesOf);
+  }
+
+  /** What to do about `paths` (in index order), the totals, and the failures of paths no longer needed dropped. */
+  private needOf(
+    paths: readonly string[],
+    local: LocalTotals,
+    failures: RetryBook,
+    now: number,
+    entriesOf: (path: string) => readonly FileRecord[],
+  ): Need {
     const items: PlannedPath[] = [];
-    for (const path of [...look].sort(comparePaths)) {
+    for (const path of paths) {
       this.visits++;
       const item = this.toDo(path, failures, now, entriesOf);
       if (item) items.push(item);
