@@ -16,3 +16,6 @@ export interface HashRequest {
 
 export type HashResponse =
   { id: number; ok: true; result: RawFileHash } | { id: number; ok: false; error: { message: string; code: string } };
+
+/** Files one worker reads at once (hash-worker.ts); the pool queues the rest behind them (hasher.ts placeTask). */
+export const WORKER_CONCURRENCY = 2;

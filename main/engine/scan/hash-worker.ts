@@ -1,9 +1,9 @@
-// Worker thread entry for HashPool (hasher.ts): hashes the files it is sent, one at a time.
+// Worker thread entry for HashPool (hasher.ts): hashes the files it is sent, a few at a time.
 // Bundled builds ship this as a separate file next to the bundle that contains hasher.ts.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { hashFile, HashError } from './file-hash.ts';
-import type { HashRequest, HashResponse, HashWorkerData } from './hash-protocol.ts';
+import { WORKER_CONCURRENCY, type HashRequest, type HashResponse, type HashWorkerData } from './hash-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('hash-worker.ts must run as a worker thread (see hasher.ts)');
@@ -26,16 +26,21 @@ async function handle(req: HashRequest): Promise<void> {
   }
 }
 
-// The pool queues a few files here (hasher.ts): they are hashed one after the other, so a worker
-// holds one file's buffers at a time.
+// The pool queues a few files here (hasher.ts). Up to WORKER_CONCURRENCY are read at once: while
+// one waits for a read or for its chunks' digests on the thread pool, this thread chunks
+// another, so a small file does not wait behind a big one and this thread's core stays busy.
 const queue: HashRequest[] = [];
-let running = false;
+let running = 0;
+const next = (): void => {
+  while (running < WORKER_CONCURRENCY && queue.length) {
+    running++;
+    void handle(queue.shift()!).finally(() => {
+      running--;
+      next();
+    });
+  }
+};
 port.on('message', (req: HashRequest) => {
   queue.push(req);
-  if (running) return;
-  running = true;
-  void (async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) await handle(next);
-    running = false;
-  })();
+  next();
 });

@@ -198,50 +198,53 @@ test('HashPool queues several files per worker: 300 files at once, big and small
   }
 });
 
-test('placeTask: an idle worker first, then a new one, then room in a queue; nothing waits behind a big file', () => {
+test('placeTask: a free reading slot first, then a new worker, then room in a queue; nothing waits behind a big file', () => {
   const MiB = 1024 * 1024;
+  // the least busy worker with a free reading slot (an idle one first)
   assert.equal(
     placeTask(
       [
-        { tasks: 1, bytes: 10 },
-        { tasks: 0, bytes: 0 },
+        { tasks: 1, waiting: 0 },
+        { tasks: 0, waiting: 0 },
       ],
       true,
       100,
     ),
     1,
   );
-  assert.equal(placeTask([{ tasks: 1, bytes: 10 }], true, 100), 'spawn');
+  // a worker reading one file reads another beside it (also beside a 512 MiB one) before a new worker starts
+  assert.equal(placeTask([{ tasks: 1, waiting: 0 }], true, 100), 0);
+  assert.equal(placeTask([{ tasks: 2, waiting: 0 }], true, 100), 'spawn');
   // the least loaded worker with room
   assert.equal(
     placeTask(
       [
-        { tasks: 3, bytes: 30 },
-        { tasks: 2, bytes: 20 },
+        { tasks: 4, waiting: 30 },
+        { tasks: 3, waiting: 20 },
       ],
       false,
       100,
     ),
     1,
   );
-  // a worker hashing a 512 MiB file takes nothing more; the small file goes to the other one
+  // a worker with a 512 MiB file waiting takes nothing more; the small file goes to the other one
   assert.equal(
     placeTask(
       [
-        { tasks: 1, bytes: 512 * MiB },
-        { tasks: 5, bytes: 50 },
+        { tasks: 3, waiting: 512 * MiB },
+        { tasks: 5, waiting: 50 },
       ],
       false,
       100,
     ),
     1,
   );
-  // a big file waits in the pool's queue for an idle worker rather than behind small ones
+  // a big file waits in the pool's queue for a free reading slot rather than behind small ones
   assert.equal(
     placeTask(
       [
-        { tasks: 2, bytes: 20 },
-        { tasks: 1, bytes: 512 * MiB },
+        { tasks: 3, waiting: 20 },
+        { tasks: 3, waiting: 512 * MiB },
       ],
       false,
       64 * MiB,
@@ -249,7 +252,7 @@ test('placeTask: an idle worker first, then a new one, then room in a queue; not
     null,
   );
   // queues are bounded in tasks as well as bytes
-  assert.equal(placeTask([{ tasks: 8, bytes: 80 }], false, 1), null);
+  assert.equal(placeTask([{ tasks: 8, waiting: 80 }], false, 1), null);
 });
 
 test('HashPool: workers idle for idleMs exit, and the next files start them again (a big file across several reads too)', async () => {
@@ -328,6 +331,30 @@ test('hashFile: small files read in one blocking call hash exactly as when strea
       (e: unknown) => e instanceof HashError && e.code === 'ENOTREG',
     );
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('HashPool of one worker: a small file is read beside a big one and answered first', async () => {
+  const dir = await tempDir();
+  const pool = new HashPool({ size: 1 });
+  try {
+    const big = randomBytes(48 * 1024 * 1024);
+    const small = randomBytes(20_000);
+    writeFileSync(join(dir, 'big'), big);
+    writeFileSync(join(dir, 'small'), small);
+    const order: string[] = [];
+    const jobs = [
+      pool.hash(join(dir, 'big'), big.length).then((h) => (order.push('big'), h)),
+      pool.hash(join(dir, 'small'), small.length).then((h) => (order.push('small'), h)),
+    ];
+    const [gotBig, gotSmall] = await Promise.all(jobs);
+    assert.equal(pool.workers, 1);
+    assert.deepEqual(order, ['small', 'big']);
+    assert.equal(gotBig.hash, expected(big).hash);
+    assert.equal(gotSmall.hash, expected(small).hash);
+  } finally {
+    await pool.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

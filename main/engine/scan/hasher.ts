@@ -3,14 +3,13 @@
 // idle daemon holds no hashing threads.
 
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_CDC_PARAMS, validateParams, type CdcParams } from './cdc.ts';
 import { HashError, HASH_BYTES } from './file-hash.ts';
-import type { HashRequest, HashResponse, HashWorkerData } from './hash-protocol.ts';
+import { WORKER_CONCURRENCY, type HashRequest, type HashResponse, type HashWorkerData } from './hash-protocol.ts';
 
 export { HashError } from './file-hash.ts';
 
@@ -35,7 +34,11 @@ export interface FileHash {
 }
 
 export interface HashPoolOptions {
-  /** worker threads; default os.availableParallelism(), at least 2 */
+  /**
+   * Worker threads; default 1. Each is a V8 isolate of its own (~18 MB resident at a scan's peak),
+   * and one is enough: it only chunks, while its chunks' SHA-256 runs on libuv's thread pool on the
+   * other cores (file-hash.ts ChunkDigests), and it reads two files at once (hash-worker.ts).
+   */
   size?: number;
   params?: CdcParams;
   /** reads of a file that keeps changing before reporting it; default 3 */
@@ -94,8 +97,6 @@ interface Slot {
   worker: Worker;
   /** sent to this worker, not answered yet (the first is being hashed, the rest wait there) */
   tasks: Map<number, Task>;
-  /** sum of the size hints of `tasks` */
-  bytes: number;
   idleTimer: NodeJS.Timeout | null;
 }
 
@@ -110,24 +111,39 @@ const QUEUE_BYTES_PER_WORKER = 4 * 1024 * 1024;
 
 /**
  * Which worker the next task goes to (an index into `workers`), 'spawn' for a new one, or null to
- * keep it in the pool's queue: an idle worker first, then a new one, then the least loaded worker
- * with room, where room means fewer than QUEUE_PER_WORKER tasks and, behind what it is hashing,
- * no more than QUEUE_BYTES_PER_WORKER (a big file is never queued behind, nor small ones behind it).
+ * keep it in the pool's queue. A worker reads WORKER_CONCURRENCY files at once, so one with a free
+ * reading slot starts the task at once (the least busy first); then a new worker; then the least
+ * loaded worker with room, where room means fewer than QUEUE_PER_WORKER tasks and no more than
+ * QUEUE_BYTES_PER_WORKER waiting behind the files it reads (a big file never waits behind small
+ * ones there, nor small ones behind it). `waiting` is the bytes of a worker's tasks that wait.
  */
 export function placeTask(
-  workers: readonly { tasks: number; bytes: number }[],
+  workers: readonly { tasks: number; waiting: number }[],
   canSpawn: boolean,
   sizeHint: number,
 ): number | 'spawn' | null {
+  let free = -1;
   let best = -1;
   for (let k = 0; k < workers.length; k++) {
     const w = workers[k]!;
-    if (w.tasks === 0) return k;
-    if (w.tasks >= QUEUE_PER_WORKER || w.bytes + sizeHint > QUEUE_BYTES_PER_WORKER) continue;
+    if (w.tasks < WORKER_CONCURRENCY) {
+      if (free < 0 || w.tasks < workers[free]!.tasks) free = k;
+      continue;
+    }
+    if (w.tasks >= QUEUE_PER_WORKER || w.waiting + sizeHint > QUEUE_BYTES_PER_WORKER) continue;
     if (best < 0 || w.tasks < workers[best]!.tasks) best = k;
   }
+  if (free >= 0) return free;
   if (canSpawn) return 'spawn';
   return best < 0 ? null : best;
+}
+
+/** Bytes of a worker's tasks that wait behind the ones it reads (the oldest: it starts them in order). */
+function waitingBytes(tasks: Map<number, Task>): number {
+  let k = 0;
+  let bytes = 0;
+  for (const t of tasks.values()) if (k++ >= WORKER_CONCURRENCY) bytes += t.sizeHint;
+  return bytes;
 }
 
 function toFileHash(raw: Extract<HashResponse, { ok: true }>['result']): FileHash {
@@ -150,7 +166,7 @@ export class HashPool {
   private closed = false;
 
   constructor(opts: HashPoolOptions = {}) {
-    this.size = Math.max(2, opts.size ?? availableParallelism());
+    this.size = Math.max(1, opts.size ?? 1);
     const params = opts.params ?? DEFAULT_CDC_PARAMS;
     validateParams(params);
     this.data = { params: { ...params }, maxAttempts: opts.maxAttempts ?? 3, readSize: opts.readSize ?? 1024 * 1024 };
@@ -202,7 +218,7 @@ export class HashPool {
   private pickSlot(next: Task): Slot | undefined | 'spawn' {
     const slots = [...this.slots];
     const k = placeTask(
-      slots.map((s) => ({ tasks: s.tasks.size, bytes: s.bytes })),
+      slots.map((s) => ({ tasks: s.tasks.size, waiting: waitingBytes(s.tasks) })),
       this.slots.size < this.size,
       next.sizeHint,
     );
@@ -228,7 +244,6 @@ export class HashPool {
       }
       const task = this.queue.shift()!;
       slot.tasks.set(task.id, task);
-      slot.bytes += task.sizeHint;
       if (slot.idleTimer) {
         clearTimeout(slot.idleTimer);
         slot.idleTimer = null;
@@ -244,13 +259,12 @@ export class HashPool {
     const worker = this.workerUrl.pathname.endsWith('.ts')
       ? new Worker(tsxBootstrap(this.workerUrl), { eval: true, workerData: this.data, execArgv: [], resourceLimits })
       : new Worker(this.workerUrl, { workerData: this.data, execArgv: [], resourceLimits });
-    const slot: Slot = { worker, tasks: new Map(), bytes: 0, idleTimer: null };
+    const slot: Slot = { worker, tasks: new Map(), idleTimer: null };
     this.slots.add(slot);
     worker.on('message', (msg: HashResponse) => {
       const task = slot.tasks.get(msg.id);
       if (!task) return;
       slot.tasks.delete(msg.id);
-      slot.bytes -= task.sizeHint;
       if (msg.ok) task.resolve(toFileHash(msg.result));
       else task.reject(new HashError(msg.error.message, msg.error.code));
       this.dispatch();

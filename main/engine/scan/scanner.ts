@@ -89,7 +89,10 @@ export interface ScanOptions {
   onProgress?: (p: ScanProgress) => void;
   progressMs?: number;
   signal?: AbortSignal;
-  /** files handed to the pool at once; default 16 x pool size (small files go by in a blink) */
+  /**
+   * Files handed to the pool at once; default 16 x pool size, at least 32 (small files go by in a
+   * blink, and the walk goes on while the one worker reads a big file)
+   */
   maxInFlight?: number;
   /** a file cut into more chunks than this cannot be sent in an index: it is an error, not an entry (default MAX_CHUNKS_PER_FILE) */
   maxChunksPerFile?: number;
@@ -154,7 +157,7 @@ export async function* scan(opts: ScanOptions): AsyncGenerator<ScanEvent> {
   if (matcher instanceof IgnoreRules && (await matcher.reload())) paths = [''];
 
   const summary: ScanSummary = { roots: [], incomplete: [], entries: 0, filesHashed: 0, bytesHashed: 0, errors: 0, durationMs: 0 };
-  const maxInFlight = Math.max(1, opts.maxInFlight ?? opts.pool.size * 16);
+  const maxInFlight = Math.max(1, opts.maxInFlight ?? Math.max(2, opts.pool.size) * 16);
   // Files being hashed, and the events of those done, in the order they finished.
   let inFlight = 0;
   const settled: ScanEvent[][] = [];
