@@ -145,13 +145,39 @@ export class Chunker {
       const end = i + Math.min(regionEnd - len, n - i);
       let j = i;
       let found = false;
-      while (j < end) {
+      // Four bytes a round, one loop test for four lookups: 1.3-1.9x the bytes per CPU-second of
+      // the one-byte loop (bench/README.md, "The scan on one hash worker"). Same cuts.
+      const end4 = end - 3;
+      while (j < end4) {
         fp = ((fp << 1) + gear[buf[j]]) | 0;
-        j++;
+        if ((fp & mask) === 0) {
+          j += 1;
+          found = true;
+          break;
+        }
+        fp = ((fp << 1) + gear[buf[j + 1]]) | 0;
+        if ((fp & mask) === 0) {
+          j += 2;
+          found = true;
+          break;
+        }
+        fp = ((fp << 1) + gear[buf[j + 2]]) | 0;
+        if ((fp & mask) === 0) {
+          j += 3;
+          found = true;
+          break;
+        }
+        fp = ((fp << 1) + gear[buf[j + 3]]) | 0;
+        j += 4;
         if ((fp & mask) === 0) {
           found = true;
           break;
         }
+      }
+      while (!found && j < end) {
+        fp = ((fp << 1) + gear[buf[j]]) | 0;
+        j++;
+        if ((fp & mask) === 0) found = true;
       }
       len += j - i;
       i = j;
