@@ -99,7 +99,7 @@ export function describeFsError(err: unknown, path: string): HashError {
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /** Bytes of chunks handed to the thread pool and not yet hashed, per file being read. */
-const DIGESTS_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+const DIGESTS_IN_FLIGHT_BYTES = 2 * 1024 * 1024;
 
 /**
  * The SHA-256s of a streamed file's chunks, computed on libuv's thread pool (WebCrypto's digest)
