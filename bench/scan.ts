@@ -152,9 +152,7 @@ export async function benchScan(opts: {
 
 export function printScan(r: ScanFigures): void {
   console.log(`scan (issue 2): ${r.files} files, ${fmt(mb(r.dataBytes))} MB`);
-  console.log(
-    `  peerfold scan          ${fmt(r.scanMBps)} MB/s (${fmt(r.scanSeconds, 2)} s: walk, chunk on 1 worker thread, SHA-256 on the thread pool, index)`,
-  );
+  console.log(`  peerfold scan          ${fmt(r.scanMBps)} MB/s (${fmt(r.scanSeconds, 2)} s: walk, hash on 1 worker thread, index)`);
   console.log(`  sha256sum, 1 process   ${fmt(r.sha256sum1MBps)} MB/s (${fmt(r.sha256sum1Seconds, 2)} s, same data, same run)`);
   console.log(`  sha256sum, 2 processes ${fmt(r.sha256sum2MBps)} MB/s (${fmt(r.sha256sum2Seconds, 2)} s)`);
   console.log(`  database               ${fmt(r.dbBytes / 1e6, 2)} MB = ${fmt(r.dbPercentOfData, 3)}% of the data`);

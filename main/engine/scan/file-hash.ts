@@ -5,7 +5,7 @@
 
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Chunker, DEFAULT_CDC_PARAMS, type CdcParams } from './cdc.ts';
 
 export const HASH_BYTES = 32;
@@ -98,71 +98,6 @@ export function describeFsError(err: unknown, path: string): HashError {
 // block waiting for a writer; we then see it is not a regular file and say so.
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
-/** Bytes of chunks handed to the thread pool and not yet hashed, per file being read. */
-const DIGESTS_IN_FLIGHT_BYTES = 2 * 1024 * 1024;
-
-/**
- * The SHA-256s of a streamed file's chunks, computed on libuv's thread pool (WebCrypto's digest)
- * instead of the reading thread: the thread that reads runs the chunker while other cores hash,
- * so one hash worker keeps up where two were needed (bench/README.md, "The scan on one hash
- * worker"). A chunk's bytes are gathered into one buffer (they can span reads, and a read buffer
- * is reused at once); digest() copies them when it is called, so that buffer is reused too.
- * At most DIGESTS_IN_FLIGHT_BYTES wait for the pool.
- */
-class ChunkDigests {
-  private readonly pending: { size: number; digest: Promise<ArrayBuffer> }[] = [];
-  private readonly done: Uint8Array[] = [];
-  private readonly sizes: number[] = [];
-  private gathered: Buffer | null = null;
-  private gatheredLen = 0;
-  private inFlight = 0;
-
-  /** Bytes of the current chunk that continues in the next read. */
-  add(bytes: Uint8Array): void {
-    if (!bytes.length) return;
-    const need = this.gatheredLen + bytes.length;
-    if (!this.gathered || this.gathered.length < need) {
-      const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.gathered?.length ?? 0), 64 * 1024));
-      if (this.gathered) this.gathered.copy(grown, 0, 0, this.gatheredLen);
-      this.gathered = grown;
-    }
-    this.gathered.set(bytes, this.gatheredLen);
-    this.gatheredLen = need;
-  }
-
-  /** The current chunk ends with `tail` (it may be empty); waits while the pool is too far behind. */
-  async endChunk(tail: Uint8Array): Promise<void> {
-    let whole = tail;
-    if (this.gatheredLen) {
-      this.add(tail);
-      whole = this.gathered!.subarray(0, this.gatheredLen);
-      this.gatheredLen = 0;
-    }
-    this.pending.push({ size: whole.length, digest: webcrypto.subtle.digest('SHA-256', whole) });
-    this.sizes.push(whole.length);
-    this.inFlight += whole.length;
-    while (this.inFlight > DIGESTS_IN_FLIGHT_BYTES) await this.settleOne();
-  }
-
-  private async settleOne(): Promise<void> {
-    const p = this.pending.shift()!;
-    this.done.push(new Uint8Array(await p.digest));
-    this.inFlight -= p.size;
-  }
-
-  async finish(): Promise<{ chunkHashes: Uint8Array; chunkSizes: Uint32Array }> {
-    while (this.pending.length) await this.settleOne();
-    const chunkHashes = new Uint8Array(this.done.length * HASH_BYTES);
-    this.done.forEach((d, k) => chunkHashes.set(d, k * HASH_BYTES));
-    return { chunkHashes, chunkSizes: Uint32Array.from(this.sizes) };
-  }
-
-  /** After a failed read: let no digest become an unhandled rejection. */
-  abandon(): void {
-    for (const p of this.pending.splice(0)) p.digest.catch(() => {});
-  }
-}
-
 async function hashOnce(
   path: string,
   opts: Required<Omit<HashFileOptions, 'onRead' | 'blockingSmallFiles'>> & HashFileOptions,
@@ -170,7 +105,6 @@ async function hashOnce(
 ): Promise<{ result: RawFileHash; stable: boolean }> {
   let fh: FileHandle;
   let reading: Promise<{ bytesRead: number }> | undefined;
-  let digests: ChunkDigests | undefined;
   try {
     fh = await open(path, OPEN_FLAGS);
   } catch (err) {
@@ -181,12 +115,21 @@ async function hashOnce(
     if (!before.isFile()) throw new HashError(`${path} is no longer a regular file`, 'ENOTREG');
 
     const chunker = new Chunker(opts.params);
-    digests = new ChunkDigests();
+    const hashes: Uint8Array[] = [];
+    const sizes: number[] = [];
+    let h: Hash = createHash('sha256');
+    const endChunk = (size: number) => {
+      hashes.push(h.digest());
+      sizes.push(size);
+      h = createHash('sha256');
+    };
+
     // Two buffers: the next read runs on the thread pool while this thread chunks and hashes
     // the previous one.
     const bufs = [Buffer.allocUnsafe(opts.readSize), Buffer.allocUnsafe(opts.readSize)];
     let which = 0;
     let total = 0;
+    let chunkStartPending = 0; // bytes of the current chunk hashed in previous buffers
     reading = fh.read(bufs[which], 0, opts.readSize, null);
     for (;;) {
       let n: number;
@@ -202,17 +145,18 @@ async function hashOnce(
       const data = buf.subarray(0, n);
       let start = 0;
       for (const cut of chunker.push(data)) {
-        await digests.endChunk(data.subarray(start, cut));
+        h.update(data.subarray(start, cut));
+        endChunk(chunkStartPending + cut - start);
+        chunkStartPending = 0;
         start = cut;
       }
-      digests.add(data.subarray(start));
+      h.update(data.subarray(start));
+      chunkStartPending += n - start;
       total += n;
       if (opts.onRead) await opts.onRead(attempt, total);
     }
     const last = chunker.finish();
-    if (last > 0) await digests.endChunk(new Uint8Array(0));
-    const { chunkHashes, chunkSizes } = await digests.finish();
-    digests = undefined;
+    if (last > 0) endChunk(last);
 
     const afterFd = await fh.stat();
     let afterPath: Stats;
@@ -224,20 +168,21 @@ async function hashOnce(
     const stable =
       total === before.size && sameIdentity(identity(before), identity(afterFd)) && sameIdentity(identity(before), identity(afterPath));
 
+    const chunkHashes = new Uint8Array(hashes.length * 32);
+    hashes.forEach((d, k) => chunkHashes.set(d, k * 32));
     const result: RawFileHash = {
       size: total,
       mtimeMs: before.mtimeMs,
       inode: before.ino,
       mode: before.mode & 0o7777,
       chunkHashes,
-      chunkSizes,
+      chunkSizes: Uint32Array.from(sizes),
       hash: createHash('sha256').update(chunkHashes).digest('hex'),
       racy: Date.now() - before.mtimeMs < RACY_MS,
     };
     return { result, stable };
   } finally {
-    // a read or digest still in flight after an exception must not become an unhandled rejection
-    digests?.abandon();
+    // a read still in flight after an exception must not become an unhandled rejection
     await reading?.catch(() => {});
     await fh.close().catch(() => {});
   }

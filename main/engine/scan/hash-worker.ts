@@ -27,8 +27,8 @@ async function handle(req: HashRequest): Promise<void> {
 }
 
 // The pool queues a few files here (hasher.ts). Up to WORKER_CONCURRENCY are read at once: while
-// one waits for a read or for its chunks' digests on the thread pool, this thread chunks
-// another, so a small file does not wait behind a big one and this thread's core stays busy.
+// a big file waits for its next read on the thread pool, this thread hashes small ones, so a small
+// file does not wait behind a big one and this thread's core stays busy.
 const queue: HashRequest[] = [];
 let running = 0;
 const next = (): void => {

@@ -35,9 +35,9 @@ export interface FileHash {
 
 export interface HashPoolOptions {
   /**
-   * Worker threads; default 1. Each is a V8 isolate of its own (~18 MB resident at a scan's peak),
-   * and one is enough: it only chunks, while its chunks' SHA-256 runs on libuv's thread pool on the
-   * other cores (file-hash.ts ChunkDigests), and it reads two files at once (hash-worker.ts).
+   * Worker threads; default 1. Each is a V8 isolate of its own (~10 MB resident at a scan's peak),
+   * and one keeps up with the main thread's indexing: it reads two files at once (hash-worker.ts),
+   * and the chunker does 4 bytes a round (cdc.ts). bench/README.md, "The scan on one hash worker".
    */
   size?: number;
   params?: CdcParams;
