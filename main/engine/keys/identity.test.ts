@@ -57,49 +57,64 @@ interface Side {
   channels: DataChannel[];
   localSdp: string;
   remoteSdp: string;
+  /** the peer's candidates that came before its description (addRemoteCandidate throws then) */
+  early: { c: string; mid: string }[];
 }
 
 /** Two PeerConnections in this process, signaling handed over directly; resolves once both data channels are open or either fails. */
 async function loopback(
   a: { cert?: string; key?: string },
   b: { cert?: string; key?: string },
-): Promise<{ result: 'open' | 'failed'; sides: [Side, Side] }> {
+): Promise<{ result: 'open' | 'failed'; why: string; sides: [Side, Side] }> {
   const mk = (name: string, c: { cert?: string; key?: string }): Side => ({
     pc: new nodeDataChannel.PeerConnection(name, { iceServers: [], certificatePemFile: c.cert, keyPemFile: c.key }),
     channels: [],
     localSdp: '',
     remoteSdp: '',
+    early: [],
   });
   const sides: [Side, Side] = [mk('a', a), mk('b', b)];
   return new Promise((resolve) => {
     let done = false;
     let opened = 0;
-    const finish = (result: 'open' | 'failed') => {
+    const refused: string[] = [];
+    const finish = (result: 'open' | 'failed', why = '') => {
       if (!done) {
         done = true;
-        resolve({ result, sides });
+        resolve({ result, why, sides });
       }
     };
     for (const [i, s] of sides.entries()) {
       const peer = sides[1 - i]!;
-      s.pc.onLocalDescription((sdp, type) => {
-        try {
-          s.localSdp = sdp;
-          peer.remoteSdp = sdp;
-          peer.pc.setRemoteDescription(sdp, type);
-        } catch {
-          finish('failed');
-        }
-      });
-      s.pc.onLocalCandidate((c, mid) => {
-        try {
-          peer.pc.addRemoteCandidate(c, mid);
-        } catch {
-          finish('failed');
-        }
-      });
+      // each signal crosses "the network" a turn later, as it does between two devices: applied
+      // from inside libdatachannel's own callback, a candidate now and then finds no ICE transport
+      s.pc.onLocalDescription((sdp, type) =>
+        setTimeout(() => {
+          try {
+            s.localSdp = sdp;
+            peer.remoteSdp = sdp;
+            peer.pc.setRemoteDescription(sdp, type);
+            for (const { c, mid } of peer.early.splice(0)) peer.pc.addRemoteCandidate(c, mid);
+          } catch (err) {
+            finish('failed', `side ${1 - i} refused the description or its early candidates: ${String(err)}`);
+          }
+        }),
+      );
+      s.pc.onLocalCandidate((c, mid) =>
+        setTimeout(() => {
+          try {
+            // the same rule as the engine's links: a candidate waits for the description it belongs to
+            if (peer.remoteSdp) peer.pc.addRemoteCandidate(c, mid);
+            else peer.early.push({ c, mid });
+          } catch (err) {
+            // as the engine's links do (net/transport.ts): one refused candidate is no reason to give up
+            refused.push(String(err));
+          }
+        }),
+      );
       s.pc.onStateChange((st) => {
-        if (st === 'failed' || st === 'closed') finish('failed');
+        if (st === 'failed' || st === 'closed')
+          finish('failed', `side ${i} went ${st}; candidates refused: ${refused.join('; ') || 'none'}`);
       });
       s.pc.onDataChannel((dc) => {
         s.channels.push(dc);
@@ -129,9 +144,9 @@ function closeAll(sides: Side[]) {
 test('DTLS comes up with our certificates and the SDP fingerprints are our fingerprints', async () => {
   const a = loadOrCreateIdentity(tempHome());
   const b = loadOrCreateIdentity(tempHome());
-  const { result, sides } = await loopback({ cert: a.certPemPath, key: a.keyPemPath }, { cert: b.certPemPath, key: b.keyPemPath });
+  const { result, why, sides } = await loopback({ cert: a.certPemPath, key: a.keyPemPath }, { cert: b.certPemPath, key: b.keyPemPath });
   try {
-    assert.equal(result, 'open');
+    assert.equal(result, 'open', why);
     assert.equal(parseSdpFingerprint(sides[0].localSdp), a.fingerprint);
     assert.equal(parseSdpFingerprint(sides[1].localSdp), b.fingerprint);
     // What each side learns about the other: from the remote SDP, and from DTLS itself.
