@@ -59,6 +59,8 @@ interface Side {
   remoteSdp: string;
   /** the peer's candidates that came before its description (addRemoteCandidate throws then) */
   early: { c: string; mid: string }[];
+  /** the offerer's own candidates, held until it has applied the answer (see loopback) */
+  held: { c: string; mid: string }[];
 }
 
 /** Two PeerConnections in this process, signaling handed over directly; resolves once both data channels are open or either fails. */
@@ -72,6 +74,7 @@ async function loopback(
     localSdp: '',
     remoteSdp: '',
     early: [],
+    held: [],
   });
   const sides: [Side, Side] = [mk('a', a), mk('b', b)];
   return new Promise((resolve) => {
@@ -86,8 +89,19 @@ async function loopback(
     };
     for (const [i, s] of sides.entries()) {
       const peer = sides[1 - i]!;
-      // each signal crosses "the network" a turn later, as it does between two devices: applied
-      // from inside libdatachannel's own callback, a candidate now and then finds no ICE transport
+      const offerer = i === 0;
+      // each signal crosses "the network" a turn later, as it does between two devices
+      const sendCandidate = (c: string, mid: string) =>
+        setTimeout(() => {
+          try {
+            // a candidate waits for the description it belongs to (addRemoteCandidate throws before it)
+            if (peer.remoteSdp) peer.pc.addRemoteCandidate(c, mid);
+            else peer.early.push({ c, mid });
+          } catch (err) {
+            // as the engine's links do (net/transport.ts): one refused candidate is no reason to give up
+            refused.push(String(err));
+          }
+        });
       s.pc.onLocalDescription((sdp, type) =>
         setTimeout(() => {
           try {
@@ -95,23 +109,25 @@ async function loopback(
             peer.remoteSdp = sdp;
             peer.pc.setRemoteDescription(sdp, type);
             for (const { c, mid } of peer.early.splice(0)) peer.pc.addRemoteCandidate(c, mid);
+            // the answer is applied: the offerer's held candidates may go now
+            for (const { c, mid } of peer.held.splice(0)) sendCandidate(c, mid);
           } catch (err) {
             finish('failed', `side ${1 - i} refused the description or its early candidates: ${String(err)}`);
           }
         }),
       );
-      s.pc.onLocalCandidate((c, mid) =>
-        setTimeout(() => {
-          try {
-            // the same rule as the engine's links: a candidate waits for the description it belongs to
-            if (peer.remoteSdp) peer.pc.addRemoteCandidate(c, mid);
-            else peer.early.push({ c, mid });
-          } catch (err) {
-            // as the engine's links do (net/transport.ts): one refused candidate is no reason to give up
-            refused.push(String(err));
-          }
-        }),
-      );
+      // The offerer holds its candidates until it has applied the answer, as the engine's links do
+      // (net/transport.ts). Sent at once, they let the answerer's ICE checks reach the offerer
+      // before its answer is in; setting the answer then connects ICE at once, and the offerer's
+      // DTLS checked the answerer's certificate in that same millisecond, before it had the
+      // answer's fingerprint: "DTLS alert: unknown CA", the offerer fails, and its later
+      // candidates meet "Got a remote candidate without ICE transport" (that message is the
+      // aftermath, not the cause). Without the hold 2 of 360 loopbacks failed so at load 13;
+      // with it none of 600.
+      s.pc.onLocalCandidate((c, mid) => {
+        if (offerer && !s.remoteSdp) s.held.push({ c, mid });
+        else sendCandidate(c, mid);
+      });
       s.pc.onStateChange((st) => {
         if (st === 'failed' || st === 'closed')
           finish('failed', `side ${i} went ${st}; candidates refused: ${refused.join('; ') || 'none'}`);
