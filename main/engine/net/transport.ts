@@ -16,9 +16,10 @@
 // candidates one by one; a tracker carries one offer and one answer each way and nothing else, so
 // a link made with `trickle: false` sends one description holding every candidate it gathered.
 
-import nodeDataChannel from 'node-datachannel';
+import type * as NodeDataChannel from 'node-datachannel';
 import type { DataChannel, IceServer, PeerConnection, RtcConfig } from 'node-datachannel';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { ChannelSender, DEFAULT_SENDER_LIMITS, MAX_MESSAGE_BYTES, type SenderLimits } from './channel-sender.ts';
 import { defaultNetLog, errorMessage, guard, type NetLog } from './log.ts';
 import { RateMeter } from './rate.ts';
@@ -38,6 +39,17 @@ export type LinkVia = 'lan' | 'manual' | 'internet' | 'relay';
 export type LinkRole = 'offerer' | 'answerer';
 
 export const LINK_CHANNELS: readonly LinkChannel[] = ['index', 'data'];
+
+let loadedNative: typeof NodeDataChannel | null = null;
+/**
+ * node-datachannel, loaded when the first link is made: a daemon that only scans, or whose peers
+ * are all reached over TCP, never maps libdatachannel (~3.7 MB resident; bench/README.md, "Memory,
+ * fifth round"). Synchronous, so creating a link stays synchronous.
+ */
+function nodeDataChannel(): typeof NodeDataChannel {
+  loadedNative ??= createRequire(import.meta.url)('node-datachannel') as typeof NodeDataChannel;
+  return loadedNative;
+}
 const CHANNEL_IDS: Record<LinkChannel, number> = { index: 0, data: 1 };
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
@@ -282,7 +294,7 @@ export class PeerLink implements NetResource {
     maybeEnableNativeLogFromEnv(this.log);
     nativeInUse = true;
     try {
-      this.pc = new nodeDataChannel.PeerConnection(`peerfold-${role}-${this.id}`, config);
+      this.pc = new (nodeDataChannel().PeerConnection)(`peerfold-${role}-${this.id}`, config);
     } catch (err) {
       this.pc = null as unknown as PeerConnection;
       this.close(`cannot create peer connection: ${errorMessage(err)}`);
@@ -707,7 +719,7 @@ let nativeLogOn = false;
  */
 export function enableNativeLog(level: 'Verbose' | 'Debug' | 'Info' | 'Warning' | 'Error', log: NetLog = defaultNetLog): void {
   nativeLogOn = true;
-  nodeDataChannel.initLogger(
+  nodeDataChannel().initLogger(
     level,
     guard(log, 'native log', (l: string, message: string) => {
       log(l === 'Error' || l === 'Fatal' ? 'error' : l === 'Warning' ? 'warn' : 'debug', `libdatachannel: ${message}`);
@@ -737,7 +749,7 @@ export async function shutdownNet(reason = 'shutting down'): Promise<void> {
   if (nativeInUse) {
     nativeInUse = false;
     try {
-      nodeDataChannel.cleanup();
+      nodeDataChannel().cleanup();
     } catch {
       // nothing left to clean
     }
