@@ -12,6 +12,7 @@ import { loadOrCreateIdentity, type DeviceIdentity } from '../keys/identity.ts';
 import { createShareSecret, deriveShareKeys, weakenSecret, type ShareKeys } from '../keys/secrets.ts';
 import { decodeMessage, encodeMessage, type FileEntryWire } from '../protocol/messages.ts';
 import { DeviceLink, type DeviceLinkHost } from './device-link.ts';
+import { INDEX_PAGE, INDEX_WINDOW } from './index-exchange.ts';
 import { pipePair, type MemoryPipe } from './test-pipes.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'peerfold-link-'));
@@ -358,6 +359,33 @@ test('a long index goes out page after page without waiting for the peer to ackn
   release();
   await waitFor(() => a.link!.acknowledged(x.shareId) === 1600, 'b acked all');
   assert.ok(peerRowWrites <= 1, `${peerRowWrites} writes of b's row for b's (empty) index and four acks`);
+});
+
+test('a peer that writes index pages slowly has at most the window of them waiting: the sender waits for its acks, and every entry arrives', async () => {
+  const x = deriveShareKeys(createShareSecret());
+  const [a, b] = [await end('a', [x]), await end('b', [x])];
+  const pages = INDEX_WINDOW.pages * 3;
+  a.store.putFiles(Array.from({ length: pages * INDEX_PAGE }, (_, i) => record(a, x.shareId, `f${i}.txt`, i + 1)));
+  const { ab } = connect(a, b, [x.discoveryIdHex]);
+  const pagesSent = () =>
+    ab.sent
+      .filter((m) => m.channel === 'index')
+      .map((m) => decodeMessage(m.bytes))
+      .filter((m) => m.type === 'indexUpdate' && m.entries.length > 0).length;
+  // b writes a page every 30 ms (a share loop busy pulling): what a sent and b has not written waits in b's link
+  let written = 0;
+  let mostWaiting = 0;
+  b.host.applyRemoteIndex = async (_shareId, write) => {
+    mostWaiting = Math.max(mostWaiting, pagesSent() - written);
+    await new Promise((r) => setTimeout(r, 30));
+    write.apply();
+    if (write.records.length) written++;
+    return true;
+  };
+  await waitFor(() => hasFile(b, x.shareId, a, `f${pages * INDEX_PAGE - 1}.txt`), 'the last entry written', 60_000);
+  assert.equal(written, pages);
+  assert.ok(mostWaiting <= INDEX_WINDOW.pages, `${mostWaiting} pages sent and not yet written at once (window ${INDEX_WINDOW.pages})`);
+  await waitFor(() => a.link!.acknowledged(x.shareId) === pages * INDEX_PAGE, 'b acked all');
 });
 
 /** The index entries one end sent over a pipe, by path. */

@@ -40,6 +40,23 @@ export type Carriage = { kind: 'plain' } | { kind: 'relay' } | { kind: 'sealed';
 /** Entries read from the database per index message batch. */
 export const INDEX_PAGE = 500;
 
+/**
+ * How many pages of this device's index may be sent and not yet acknowledged (the peer acks a page
+ * once it has written it), and how long the send loop waits for an ack that moves before it lets a
+ * window more go. Without a window a device sending its whole index to a new one sent every page at
+ * once and the receiver held them all, decoded, in its link's queue while it applied them one by
+ * one between its pulls: at 100,000 files that was most of its 738 MB peak (bench/README.md, "Scale,
+ * sixth round"). Four pages keep the peer busy (it applies one per turn of its share loop; the ack
+ * comes back well before the third page is written). The wait gives up rather than stalls: a peer
+ * whose acks never name this index (or never come) gets everything anyway, each timeout doubling
+ * the window, and an ack that moves sets it back.
+ */
+export interface IndexWindow {
+  pages: number;
+  ackWaitMs: number;
+}
+export const INDEX_WINDOW: IndexWindow = { pages: 4, ackWaitMs: 10_000 };
+
 /** A batch of a peer's index entries, to be written as a job of the share (ExchangeDeps.applyRemote). */
 export interface PeerIndexWrite {
   /** the peer whose entries these are */
@@ -96,6 +113,8 @@ export interface ExchangeDeps {
    * likes, so its signature proves nothing, and a writer keeps no signature it receives.
    */
   peerWrites?: boolean;
+  /** default INDEX_WINDOW (tests make it small) */
+  window?: IndexWindow;
 }
 
 export class IndexExchange {
@@ -113,6 +132,13 @@ export class IndexExchange {
   private readonly carriage: Carriage;
   /** entries go out and come in unsigned: both ends proved S_rw (ExchangeDeps.peerWrites) */
   private readonly betweenWriters: boolean;
+  private readonly window: IndexWindow;
+  /** the highest sequence of each page sent and not yet acknowledged, in order */
+  private readonly unacked: number[] = [];
+  /** pages that may be unacknowledged now: window.pages, doubled at each wait that timed out */
+  private windowPages: number;
+  /** wakes the send loop waiting for room (an ack, or the exchange stopped) */
+  private wake: (() => void) | null = null;
 
   constructor(
     readonly shareId: string,
@@ -122,6 +148,8 @@ export class IndexExchange {
     this.carriage = deps.carriage ?? { kind: 'plain' };
     this.betweenWriters = this.carriage.kind === 'plain' && deps.peerWrites === true && deps.signer.canSign;
     this.assembler = new IndexAssembler(this.carriage.kind === 'plain' ? 'plain' : 'encrypted');
+    this.window = deps.window ?? INDEX_WINDOW;
+    this.windowPages = this.window.pages;
   }
 
   get current(): SendState {
@@ -151,8 +179,14 @@ export class IndexExchange {
     };
   }
 
+  /** Pages sent to the peer and not yet acknowledged (tests). */
+  get pagesInFlight(): number {
+    return this.unacked.length;
+  }
+
   stop(): void {
     this.state = 'stopped';
+    this.wake?.();
   }
 
   /** An index message from the peer, in order. Throws ProtocolViolation for a broken or hostile one. */
@@ -170,7 +204,35 @@ export class IndexExchange {
       this.state = 'idle';
       this.push(true);
     }
-    if (msg.indexId === mine) this.ackedSeq = msg.sequence;
+    if (msg.indexId !== mine) return;
+    this.ackedSeq = msg.sequence;
+    let acked = 0;
+    while (acked < this.unacked.length && this.unacked[acked]! <= msg.sequence) acked++;
+    if (!acked) return;
+    this.unacked.splice(0, acked);
+    this.windowPages = this.window.pages;
+    this.wake?.();
+  }
+
+  /**
+   * Waits until fewer than the window's pages are unacknowledged (INDEX_WINDOW). A wait with no
+   * ack for ackWaitMs doubles the window instead: this never waits forever.
+   */
+  private async room(): Promise<void> {
+    while (!this.stopped && this.unacked.length >= this.windowPages) {
+      const acked = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          this.wake = null;
+          resolve(false);
+        }, this.window.ackWaitMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          this.wake = null;
+          resolve(true);
+        };
+      });
+      if (!acked) this.windowPages *= 2;
+    }
   }
 
   /**
@@ -200,6 +262,8 @@ export class IndexExchange {
     const { store, self } = this.deps;
     const indexId = store.localIndexId(this.shareId);
     while (!this.stopped && this.deps.active()) {
+      await this.room();
+      if (this.stopped || !this.deps.active()) return;
       const page = store.filesSince(this.shareId, self, this.sentUpTo, INDEX_PAGE);
       const maxSequence = store.maxSequence(this.shareId, self);
       if (!page.length) {
@@ -208,16 +272,23 @@ export class IndexExchange {
       }
       first = false;
       const entries: FileEntryWire[] = [];
+      // the peer acks the highest sequence among the entries it got: the last one sent, not the page's
+      let lastSent = 0;
       for (const r of page) {
         const e = await this.outgoing(r);
         if (this.stopped) return;
         // an entry no message can carry (indexed before scans refused such files) must not stop the rest
-        if (e && e.chunks.length <= MAX_CHUNKS_PER_FILE) entries.push(e);
+        if (e && e.chunks.length <= MAX_CHUNKS_PER_FILE) {
+          entries.push(e);
+          lastSent = r.sequence;
+        }
       }
       for (const m of splitIndexUpdate({ share: this.discoveryId, indexId, maxSequence }, entries)) {
         if (this.stopped) return;
         await this.deps.send(m);
       }
+      // a page with nothing to send is acked by nobody: it takes no room in the window
+      if (entries.length && lastSent > this.ackedSeq) this.unacked.push(lastSent);
       this.sentUpTo = page[page.length - 1]!.sequence;
     }
   }
