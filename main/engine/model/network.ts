@@ -737,7 +737,13 @@ export class Network implements ChunkSwarm {
           if (rateLimited(l.origin.connectedVia, this.deps.settings().limitLan)) await this.recvThrottle.take(spec.size, signal);
           return l.fetchChunk(keys.discoveryIdHex, path, spec.hash, spec.offset, spec.size, signal);
         },
-        verify: (data) => this.verifier.verify(data, spec.hash),
+        verify: (data) => {
+          const ok = this.verifier.verify(data, spec.hash);
+          // bytes that failed their hash are dropped here: their frame may take the next answer
+          if (ok === false) recycleFrame(data);
+          else if (ok !== true) return ok.then((v) => (v || recycleFrame(data), v));
+          return ok;
+        },
         corrupt: (l) => {
           this.deps.log(`dropping ${l.deviceName}: it sent a chunk of ${path} that does not match its hash`);
           l.close('sent a corrupt chunk');

@@ -16,12 +16,15 @@ import {
   decodeMessage,
   encodeMessage,
   responseBuffer,
+  hasFrameRoom,
+  FRAME_ROOM,
   splitIndexUpdate,
   type FileEntryWire,
   type IndexChunks,
   type IndexUpdate,
   type Message,
 } from './messages.ts';
+import { frameBuffer, recycleFrame } from '../net/frame-pool.ts';
 
 const devA = deviceIdFromFingerprint('11'.repeat(32));
 const devB = deviceIdFromFingerprint('22'.repeat(32));
@@ -352,10 +355,30 @@ test('a response whose data was read into responseBuffer() encodes in place to t
   assert.notEqual(enc.buffer, whole.buffer);
   assert.deepEqual(decodeMessage(enc), { type: 'response', id: 5, status: 'ok', data: new Uint8Array(tail) });
   // and the bytes before its data are left alone
-  const before = Buffer.from(whole.buffer, 0, 26);
+  const before = Buffer.from(whole.buffer, whole.byteOffset - 20, 30);
   const snapshot = Buffer.from(before);
   encodeMessage({ type: 'response', id: 6, status: 'ok', data: tail });
   assert.deepEqual(before, snapshot);
+  assert.ok(!hasFrameRoom(enc));
+});
+
+test('a response read into a frame of the arena encodes in place there, with room for a frame header before it', () => {
+  const other = responseBuffer(5000, frameBuffer);
+  other.fill(7);
+  const data = responseBuffer(74_000, frameBuffer);
+  assert.notEqual(data.byteOffset, 20, 'not at the start of its memory');
+  data.set(randomBytes(data.length));
+  const inPlace = encodeMessage({ type: 'response', id: 300, status: 'ok', data });
+  assert.equal(inPlace.buffer, data.buffer);
+  assert.ok(hasFrameRoom(inPlace));
+  assert.ok(inPlace.byteOffset - FRAME_ROOM >= data.byteOffset - 20, 'the frame header fits in the room');
+  assert.deepEqual(decodeMessage(inPlace), { type: 'response', id: 300, status: 'ok', data: new Uint8Array(data) });
+  assert.ok(
+    other.every((b) => b === 7),
+    'the frame before is untouched',
+  );
+  recycleFrame(other);
+  recycleFrame(data);
 });
 
 test('chunkRanges splits a chunk larger than one response', () => {

@@ -459,10 +459,21 @@ export function messageSize(msg: Message): number {
 
 /**
  * Bytes kept free before a response's data read into responseBuffer(): room for the message's
- * header (format, tag, id, status, data length: at most 1 + 1 + 8 + 1 + 3).
+ * header (format, tag, id, status, data length: at most 1 + 1 + 8 + 1 + 3) and, before it, for a
+ * bulk stream's 4-byte frame header (FRAME_ROOM).
  */
-const RESPONSE_HEADROOM = 16;
-const withHeadroom = new WeakSet<ArrayBufferLike>();
+const RESPONSE_HEADROOM = 20;
+/** Bytes before a response encoded in place that are free: a bulk stream may write its frame header there. */
+export const FRAME_ROOM = 4;
+/** the views responseBuffer() gave (their memory may be shared with other frames: net/frame-pool.ts) */
+const withHeadroom = new WeakSet<Uint8Array>();
+/** responses encoded in place, with FRAME_ROOM free bytes before them */
+const withFrameRoom = new WeakSet<Uint8Array>();
+
+/** Whether the FRAME_ROOM bytes before `bytes` (an encoded message) are free to write a frame header into. */
+export function hasFrameRoom(bytes: Uint8Array): boolean {
+  return withFrameRoom.has(bytes);
+}
 
 /**
  * A buffer for `size` bytes of a response's data (the block server reads a chunk into it). A
@@ -473,24 +484,26 @@ export function responseBuffer(size: number, alloc: (bytes: number) => Buffer = 
   // never from Node's shared pool: the room before the data must be this buffer's own (`alloc`
   // gives a buffer of at least the bytes asked for, that starts its ArrayBuffer)
   const whole = alloc(RESPONSE_HEADROOM + size);
-  withHeadroom.add(whole.buffer);
-  return whole.subarray(RESPONSE_HEADROOM, RESPONSE_HEADROOM + size);
+  const data = whole.subarray(RESPONSE_HEADROOM, RESPONSE_HEADROOM + size);
+  withHeadroom.add(data);
+  return data;
 }
 
 /** The response encoded around its data when that lies in a responseBuffer(); null otherwise. */
 function encodeResponseInPlace(msg: BlockResponse, size: number): Uint8Array | null {
   const data = msg.data;
   const head = size - data.length;
-  if (data.byteOffset !== RESPONSE_HEADROOM || head > RESPONSE_HEADROOM || !withHeadroom.has(data.buffer)) return null;
+  if (head > RESPONSE_HEADROOM - FRAME_ROOM || !withHeadroom.has(data)) return null;
   const fields = MESSAGE_SCHEMAS.response.schema.entries;
   if (fields[fields.length - 1]![0] !== 'data') return null;
-  const out = new Uint8Array(data.buffer, RESPONSE_HEADROOM - head, size);
+  const out = new Uint8Array(data.buffer, data.byteOffset - head, size);
   const w = new Writer(out);
   w.byte(WIRE_FORMAT);
   w.varint(MESSAGE_SCHEMAS.response.tag);
   for (const [name, codec] of fields.slice(0, -1)) codec.write(w, (msg as unknown as Record<string, unknown>)[name]);
   w.varint(data.length);
   if (w.pos !== head) throw new EncodeError(`response header of ${w.pos} bytes, expected ${head}`);
+  withFrameRoom.add(out);
   return out;
 }
 

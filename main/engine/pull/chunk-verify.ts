@@ -1,17 +1,18 @@
 // Checks that a chunk received from a peer hashes to what the index says, off the main thread when
-// the chunk is big and in memory a thread may share (net/frame-pool.ts: a bulk stream's answers).
+// the chunk is big and lies in the frame arena (net/frame-pool.ts: a bulk stream's answers).
 //
 // On a big file's pull SHA-256 of every chunk received was a fifth of the receiver's main thread
 // (bench/README.md, "The big file's rate: verification off the main thread"), and that thread is
-// the one that bounds the rate. One worker thread hashes batches of chunks where they lie (a
-// SharedArrayBuffer is not copied on its way there); the main thread only posts and compares 32
-// bytes. What the worker cannot take (a small chunk, memory of the main thread's own, a worker that
-// failed) is hashed here as before. Either way a chunk counts only once its hash matched: the
-// caller writes nothing before the promise says so. The worker is off by default (see the
-// constructor): its memory cost is not solved yet.
+// the one that bounds the rate. One worker thread hashes batches of chunks where they lie: it is
+// given the frame arena (one SharedArrayBuffer) once when it starts, and each batch is only offsets
+// and lengths into it; the main thread posts and compares 32 bytes. What the worker cannot take (a
+// small chunk, memory outside the arena, a worker that failed) is hashed here as before. Either
+// way a chunk counts only once its hash matched: the caller writes nothing before the promise
+// says so. PEERFOLD_VERIFY_THREAD=0 keeps all hashing on the main thread.
 
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { arenaOffset, frameArena } from '../net/frame-pool.ts';
 
 /** Chunks below this are hashed on the main thread: posting one costs about what hashing it does. */
 export const OFF_THREAD_MIN_BYTES = 16 * 1024;
@@ -29,19 +30,23 @@ export function chunkMatches(data: Uint8Array, hash: Uint8Array): boolean {
 // The worker is a few lines of plain JavaScript run from a string: no file of its own to find
 // beside a bundle or to load through tsx (scan/hasher.ts does that for its bigger workers).
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const arena = new Uint8Array(workerData);
 parentPort.on('message', (batch) => {
-  const out = new Uint8Array(batch.length * ${DIGEST_BYTES});
-  for (let i = 0; i < batch.length; i++) {
-    const [memory, offset, length] = batch[i];
-    out.set(createHash('sha256').update(new Uint8Array(memory, offset, length)).digest(), i * ${DIGEST_BYTES});
+  const n = batch.length / 2;
+  const out = new Uint8Array(n * ${DIGEST_BYTES});
+  for (let i = 0; i < n; i++) {
+    const at = batch[2 * i];
+    out.set(createHash('sha256').update(arena.subarray(at, at + batch[2 * i + 1])).digest(), i * ${DIGEST_BYTES});
   }
   parentPort.postMessage(out, [out.buffer]);
 });`;
 
 interface Job {
   data: Uint8Array;
+  /** where data lies in the frame arena */
+  at: number;
   hash: Uint8Array;
   resolve: (ok: boolean) => void;
 }
@@ -58,19 +63,19 @@ export class ChunkVerifier {
   private idleTimer: NodeJS.Timeout | null = null;
 
   /**
-   * Off unless PEERFOLD_VERIFY_THREAD=1: with the worker the receiver's peak RSS in a 1 GiB pull
-   * rose from ~160 to 270-540 MB (frames the main thread let go stay alive while the worker's
-   * objects for them do), and at the load it was measured under no gain in CPU or rate showed
-   * (bench/README.md, "The big file's rate: verification off the main thread").
+   * On unless PEERFOLD_VERIFY_THREAD=0. With frames of their own the worker cost 270-540 MB of
+   * peak RSS in a 1 GiB pull; with the arena it costs ~25-35 MB (the thread), and takes ~1 CPU-s
+   * per GiB off the receiver's main thread, the thread that bounds the rate (bench/README.md, "The
+   * big file, fourth round").
    */
-  constructor(private readonly offThread = process.env.PEERFOLD_VERIFY_THREAD === '1') {}
+  constructor(private readonly offThread = process.env.PEERFOLD_VERIFY_THREAD !== '0') {}
 
   /** Whether `data` hashes to `hash`: true only once it was hashed and matched. */
   verify(data: Uint8Array, hash: Uint8Array): boolean | Promise<boolean> {
-    if (!this.offThread || data.byteLength < OFF_THREAD_MIN_BYTES || !(data.buffer instanceof SharedArrayBuffer))
-      return chunkMatches(data, hash);
+    const at = this.offThread && data.byteLength >= OFF_THREAD_MIN_BYTES ? arenaOffset(data) : -1;
+    if (at < 0) return chunkMatches(data, hash);
     return new Promise<boolean>((resolve) => {
-      this.queued.push({ data, hash, resolve });
+      this.queued.push({ data, at, hash, resolve });
       this.flush();
     });
   }
@@ -88,7 +93,12 @@ export class ChunkVerifier {
         worker.ref();
       }
       this.posted.push(batch);
-      worker.postMessage(batch.map((j) => [j.data.buffer, j.data.byteOffset, j.data.byteLength]));
+      const where = new Float64Array(batch.length * 2);
+      batch.forEach((j, i) => {
+        where[2 * i] = j.at;
+        where[2 * i + 1] = j.data.byteLength;
+      });
+      worker.postMessage(where, [where.buffer]);
     }
   }
 
@@ -96,7 +106,13 @@ export class ChunkVerifier {
     let worker: Worker;
     try {
       // a young generation of 1 MiB semi-spaces: what the worker allocates is 32 bytes a chunk
-      worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 3 } });
+      // the arena exists: the chunk that starts the worker lies in it
+      worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        execArgv: [],
+        workerData: frameArena(),
+        resourceLimits: { maxYoungGenerationSizeMb: 3 },
+      });
     } catch {
       // out of threads or memory: the main thread hashes, as it always could
       return null;
