@@ -18,6 +18,7 @@ import { errorMessage, guard, type NetLog } from './log.ts';
 import { normalizeFingerprint } from '../keys/device-id.ts';
 import { readIntoOneBuffer } from './tls-read-buffer.ts';
 import { frameBuffer, isPooledFrame, recycleFrame } from './frame-pool.ts';
+import { FRAME_ROOM, hasFrameRoom } from '../protocol/messages.ts';
 
 /** Largest message a frame may carry: one data-channel message (256 KiB). */
 export const MAX_FRAME_BYTES = 256 * 1024;
@@ -176,8 +177,10 @@ export class BulkStream {
   private lastHeard = Date.now();
   private lastSent = Date.now();
   private lastTick = Date.now();
-  /** the socket is corked until the end of this turn (write) */
-  private corked = false;
+  /** small frames (and big frames' headers) written this turn, sent as one buffer at its end (write) */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushQueued = false;
   private readonly timer: NodeJS.Timeout;
   bytesIn = 0;
   bytesOut = 0;
@@ -188,6 +191,11 @@ export class BulkStream {
     private readonly log: NetLog,
     private readonly highWater = HIGH_WATER,
   ) {
+    // Every write is one buffer, and the socket writes each on its own: Node's writev copies all the
+    // buffers it gathers into one before TLS encrypts them (a big frame copied once more: a tenth of
+    // a sender's main thread). What writev gave (several small frames in one TLS record and one
+    // system call) write() does itself, by gathering a turn's small frames into one buffer.
+    (sock as unknown as { _writev: unknown })._writev = null;
     sock.on(
       'drain',
       guard(log, 'bulk stream drain', () => this.flush()),
@@ -265,36 +273,59 @@ export class BulkStream {
   }
 
   /**
-   * Frames written in one turn of the event loop go out together, uncorked once the turn's
-   * callbacks and promise jobs are done: a burst of small messages (the requests one answer lets
-   * go, the answers one read lets out) is one TLS record and one system call, not one each.
+   * Small frames written in one turn of the event loop go out together, as one buffer once the
+   * turn's callbacks and promise jobs are done: a burst of small messages (the requests one answer
+   * lets go) is one TLS record and one system call, not one each. A big frame goes as its own
+   * buffer after them; an answer encoded in place (protocol/messages.ts hasFrameRoom) gets its
+   * frame header in the free bytes before it, so it is one buffer, never copied here.
    */
   private write(bytes: Uint8Array): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.sock.cork();
-      process.nextTick(this.uncork);
-    }
-    if (bytes.length && bytes.length <= SMALL_FRAME) {
+    const len = bytes.length;
+    if (len <= SMALL_FRAME) {
       // header and body in one buffer: one piece for the socket to gather instead of two
-      const frame = Buffer.allocUnsafe(4 + bytes.length);
-      frame.writeUInt32BE(bytes.length, 0);
+      const frame = Buffer.allocUnsafe(4 + len);
+      frame.writeUInt32BE(len, 0);
       frame.set(bytes, 4);
-      this.sock.write(frame);
+      this.queueSmall(frame);
+    } else if (hasFrameRoom(bytes)) {
+      const framed = Buffer.from(bytes.buffer, bytes.byteOffset - FRAME_ROOM, FRAME_ROOM + len);
+      framed.writeUInt32BE(len, 0);
+      this.writeBig(framed, bytes);
     } else {
-      this.sock.write(frameHeader(bytes.length));
-      // pooled memory (a chunk the block server read into frameBuffer memory) goes back to the pool
-      // once TLS and the socket are done with it; a carrier that does not say so leaves it to the GC
-      if (isPooledFrame(bytes)) this.sock.write(bytes, (err) => err || recycleFrame(bytes));
-      else if (bytes.length) this.sock.write(bytes);
+      // the header goes with the small frames before it, the body alone
+      this.queueSmall(frameHeader(len));
+      this.writeBig(bytes, bytes);
     }
-    this.bytesOut += bytes.length;
+    this.bytesOut += len;
     this.lastSent = Date.now();
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    if (!this.sock.destroyed) this.sock.uncork();
+  private queueSmall(frame: Buffer): void {
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.sendPending);
+    }
+  }
+
+  /** `frame` (header and body) as one write; `body`'s memory goes back to the frame pool once the socket wrote it. */
+  private writeBig(frame: Uint8Array, body: Uint8Array): void {
+    this.sendPending();
+    // pooled memory (a chunk the block server read into frameBuffer memory) goes back to the pool
+    // once TLS and the socket are done with it; a carrier that does not say so leaves it to the GC
+    if (isPooledFrame(body)) this.sock.write(frame, (err) => err || recycleFrame(body));
+    else this.sock.write(frame);
+  }
+
+  private readonly sendPending = (): void => {
+    this.flushQueued = false;
+    const n = this.pending.length;
+    if (!n) return;
+    const one = n === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.sock.destroyed) this.sock.write(one);
   };
 
   private flush(): void {

@@ -9,6 +9,8 @@ import { createDeviceCertificate } from '../keys/cert.ts';
 import type { BulkStream, StreamBinding } from './bulk-tls.ts';
 import { TcpBulkListener, dialTcpBulk } from './tcp-bulk.ts';
 import { waitFor } from './test-support.ts';
+import { frameArenaStats, frameBuffer, recycleFrame } from './frame-pool.ts';
+import { encodeMessage, hasFrameRoom, responseBuffer } from '../protocol/messages.ts';
 
 const log = () => undefined;
 const certA = createDeviceCertificate();
@@ -63,6 +65,39 @@ test('a TCP bulk stream with both certificates pinned carries messages both ways
   const closed = new Promise<string>((resolve) => sb.onClose(resolve));
   sa.close('done here');
   assert.match(await closed, /closed|ended/);
+});
+
+test('answers encoded in place in pooled frames go out whole among small and big messages, in order, and their frames come back', async () => {
+  const l = await listener();
+  const { accepted } = expectA(l);
+  const sa = await dialA(l.port);
+  await waitFor(() => accepted.length === 1, 'the listener to bind the stream');
+  const sb = accepted[0]!;
+  const outBefore = frameArenaStats().out;
+  const sent: Uint8Array[] = [];
+  for (let i = 0; i < 120; i++) {
+    if (i % 3 === 0) {
+      // as the block server answers: a chunk read into a frame, its response encoded around it
+      const data = responseBuffer(20_000 + i * 1000, frameBuffer);
+      data.set(randomBytes(data.length));
+      const msg = encodeMessage({ type: 'response', id: i, status: 'ok', data });
+      assert.ok(hasFrameRoom(msg));
+      sent.push(msg);
+    } else sent.push(randomBytes(i % 3 === 1 ? 10 + i : 5000 + i * 500));
+  }
+  const copies = sent.map((m) => Buffer.from(m));
+  const got: Buffer[] = [];
+  sb.onMessage((m) => {
+    got.push(Buffer.from(m));
+    // the receiving end (in this process too) takes its big frames from the pool: done with them
+    recycleFrame(m);
+  });
+  // all handed over in one turn (as the answers one read lets out): small ones gathered, big ones one write each
+  await Promise.all(sent.map((m) => sa.send(m)));
+  await waitFor(() => got.length === sent.length, 'every message');
+  for (let i = 0; i < sent.length; i++) assert.ok(got[i]!.equals(copies[i]!), `message ${i} arrived whole`);
+  await waitFor(() => frameArenaStats().out === outBefore, 'the frames back in the pool once written');
+  sa.close('done here');
 });
 
 test('a dial to a port nobody listens on is refused at once, with where it tried', async () => {
