@@ -25,6 +25,7 @@ import { Network } from './model/network.ts';
 import { PendingJoins } from './model/pending-joins.ts';
 import { inviteIdIn, noShareMessage, pendingJoinMessage } from './model/share-ref.ts';
 import { guard } from './net/log.ts';
+import { IdleGc } from './idle-gc.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -46,6 +47,8 @@ export class Engine {
   private indexRecovered: string | null = null;
   private closed = false;
   private stopListeners: (() => void)[] = [];
+  /** one full collection when the process goes quiet after a sync (idle-gc.ts) */
+  private readonly idleGc = new IdleGc();
   private handlers!: Handlers;
   network!: Network;
   invites!: Invites;
@@ -278,6 +281,7 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.idleGc.stop();
     this.pendingJoins.stop();
     await this.network.stop();
     for (const f of this.folders.values()) await f.stop();
