@@ -348,3 +348,71 @@ test(
     }
   },
 );
+
+test(
+  'firewalls that drop inbound TCP (network namespaces): a device that cannot be dialed dials its peer instead (tcp); when neither can be, udx carries the chunk data; every byte arrives',
+  { skip: netnsUnavailable() ?? false, timeout: 300_000 },
+  async () => {
+    const si = new SmallInternet();
+    nets.push(si);
+    // three devices with addresses of their own on one segment, each behind a firewall:
+    //   alpha drops inbound TCP but to its signaling port (peers can make links with it; its TCP
+    //     bulk port cannot be reached);
+    //   bravo drops all inbound TCP (it makes its links itself, and cannot be dialed);
+    //   charlie drops it only to its signaling port (it makes its links itself; its bulk port is open).
+    // So bravo and charlie each make the link with alpha and are its TCP client, and their dials
+    // to alpha's bulk port are dropped: alpha dials them back, which reaches charlie only.
+    const [na, nb, nc] = ['fw_alpha', 'fw_bravo', 'fw_charlie'].map((r) => si.addCoreDevice(r));
+    const c = cluster();
+    const env = (address: string) => ({ PEERFOLD_LAN_TARGETS: '127.255.255.255', PEERFOLD_BIND_ADDRESS: address });
+    const a = await c.add('alpha', env(na!.address), { netns: { net: si.net, ns: na!.ns } });
+    const b = await c.add('bravo', env(nb!.address), { netns: { net: si.net, ns: nb!.ns } });
+    const ch = await c.add('charlie', env(nc!.address), { netns: { net: si.net, ns: nc!.ns } });
+    const alphaPort = (await a.status()).device.listenPort;
+    si.net.dropInboundTcp(na!.ns, { except: alphaPort });
+    si.net.dropInboundTcp(nb!.ns);
+    si.net.dropInboundTcp(nc!.ns, { only: (await ch.status()).device.listenPort });
+    try {
+      writeFileSync(join(a.dir, 'hello.txt'), 'behind a firewall\n');
+      const { share, codes } = await a.call('share', { path: a.dir });
+      for (const d of [b, ch]) {
+        await d.call('join', { code: codes.readWrite!, path: d.dir });
+        await d.call('addPeer', { share: share.id, address: `${na!.address}:${alphaPort}` });
+      }
+      const [idA, idB, idC] = await Promise.all([a, b, ch].map(async (d) => (await d.status()).device.id));
+      const transportBetween = async (d: Device, id: string) =>
+        (await d.call('peers', {})).find((p) => p.deviceId === id && p.connected)?.transport;
+      await waitUntil(
+        'the blocks between alpha and charlie to go over TCP, between alpha and bravo over udx (both ends say so)',
+        async () =>
+          (await transportBetween(a, idC!)) === 'tcp' &&
+          (await transportBetween(ch, idA!)) === 'tcp' &&
+          (await transportBetween(a, idB!)) === 'udx' &&
+          (await transportBetween(b, idA!)) === 'udx',
+        120_000,
+        500,
+      );
+      // written once the streams are up: their chunks go over them
+      const files = { 'hello.txt': Buffer.from('behind a firewall\n'), 'big.bin': randomBytes(6 * 1024 * 1024) };
+      writeFileSync(join(a.dir, 'big.bin'), files['big.bin']);
+      const trees = await converged([a, b, ch], share.id, 180_000);
+      assertSame(b, files, trees);
+      assertSame(ch, files, trees);
+      assert.equal(await transportBetween(a, idC!), 'tcp', 'alpha to charlie still over TCP');
+      assert.equal(await transportBetween(a, idB!), 'udx', 'alpha to bravo still over udx');
+      const dotted = (ip: string) => ip.replace(/\./g, '\\.');
+      assert.match(
+        a.log,
+        new RegExp(`charlie: tcp: no TCP connection from the peer yet; dialing it at ${dotted(nc!.address)}:\\d+ instead`),
+      );
+      assert.match(
+        ch.log,
+        /tcp: cannot reach the peer's TCP port \(no TCP connection to .* within \d+ ms\); waiting for the peer to dial this device/,
+      );
+      assert.match(a.log, new RegExp(`bravo: tcp: no TCP connection from the peer yet; dialing it at ${dotted(nb!.address)}:\\d+ instead`));
+    } catch (err) {
+      console.error(c.logs());
+      throw err;
+    }
+  },
+);

@@ -260,6 +260,17 @@ export class Internet {
     for (const chain of ['FORWARD', 'INPUT']) ipt(['-I', chain, '-p', 'udp', '-s', peer, '-j', 'DROP']);
   }
 
+  /**
+   * A firewall in front of `ns` that drops inbound TCP connection attempts (SYNs): to every port
+   * but `except` (say a daemon's signaling port, by which its peers reach it), or only to `only`;
+   * UDP passes.
+   */
+  dropInboundTcp(ns: Netns, ports: { except?: number; only?: number } = {}): void {
+    const match =
+      ports.except !== undefined ? ['!', '--dport', String(ports.except)] : ports.only !== undefined ? ['--dport', String(ports.only)] : [];
+    this.run(ns, 'iptables', ['-w', '-I', 'INPUT', '-p', 'tcp', '--syn', ...match, '-j', 'DROP']);
+  }
+
   /** Undoes dropUdp(). */
   allowUdp(ns: Netns, peer: string): void {
     const ipt = (args: string[]) => this.run(ns, 'iptables', ['-w', ...args]);

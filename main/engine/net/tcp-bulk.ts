@@ -117,6 +117,15 @@ export class TcpBulkListener implements NetResource {
     };
   }
 
+  /**
+   * Whether a connection from `host` is still in its handshake (connected, not bound yet): a link
+   * waiting for its peer's connection does not dial the peer instead while one is on its way.
+   */
+  handshaking(host: string): boolean {
+    for (const s of this.sockets) if (s.remoteAddress === host && this.deadlines.has(`${s.remoteAddress}:${s.remotePort}`)) return true;
+    return false;
+  }
+
   /** The expectation of the device of that certificate that sent that token. */
   private find(fingerprint: string, token: Buffer | undefined): TcpExpectation | null {
     if (!token) return null;

@@ -89,6 +89,18 @@ export function tcpTarget(path: SelectedPath | null): string | null {
   return isIP(host) ? host : null;
 }
 
+/**
+ * How long the TLS server of a link's TCP streams waits for the client's connection before it
+ * dials the client's port itself (tcp-leg.ts, reverse dial): the client's own dial gives up after
+ * TCP_CONNECT_TIMEOUT_MS (3 s), and a connection that made it is bound within a round trip or two.
+ */
+export const REVERSE_DIAL_AFTER_MS = Number(process.env.PEERFOLD_TCP_REVERSE_AFTER_MS ?? 5_000);
+/**
+ * How much longer than REVERSE_DIAL_AFTER_MS a client whose dial failed waits for the server's
+ * reverse dial before it gives TCP up on the link: that dial's connect timeout and its TLS bind.
+ */
+export const REVERSE_WAIT_MS = 15_000;
+
 /** Most TCP streams one link stripes its blocks over (the listener refuses more). */
 export const MAX_TCP_STREAMS = 4;
 /** Below this round trip a path is a LAN (or loopback): one stream, since the CPU, not the window, is the limit there. */

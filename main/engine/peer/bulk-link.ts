@@ -59,6 +59,8 @@ export interface BulkLinkDeps {
   cutAfterBytes?: number;
   /** TCP streams the dialer opens whatever the path (PEERFOLD_TCP_STREAMS); default chosen from the path */
   tcpStreams?: number | null;
+  /** the reverse dial's waits (tests; tcp-leg.ts): before the server dials, and the client's for that dial */
+  tcpReverse?: { afterMs: number; waitMs: number };
 }
 
 export class BulkLink implements BulkPlug {
@@ -96,11 +98,13 @@ export class BulkLink implements BulkPlug {
         identity: deps.identity,
         peerHost: deps.peerHost ?? (() => null),
         ...(deps.tcpStreams !== undefined ? { streams: deps.tcpStreams } : {}),
+        ...(deps.tcpReverse ? { reverseAfterMs: deps.tcpReverse.afterMs, reverseWaitMs: deps.tcpReverse.waitMs } : {}),
         netLog: tcpLog,
       },
       {
         up: (stream) => this.tcpUp(stream),
         chose: (count, why) => count > 1 && deps.log(`tcp: the blocks are striped over ${count} TCP streams (${why})`),
+        note: (message) => deps.log(`tcp: ${message}`),
         off: (reason) =>
           deps.log(
             `tcp: no TCP stream on this link: ${reason}; ${carrierAfterGivingUp({

@@ -172,8 +172,17 @@ after(async () => {
   for (const l of listeners) await l.close();
 });
 
+/** The reverse dial's waits in these tests (the daemon's: 5 s, then 15 s more). */
+const quickReverse = { afterMs: 300, waitMs: 1500 };
+
 /** Two devices' BulkLinks for one link, their offers passed to each other; udx off, TCP as given. */
-async function linkedPair(opts: { bTcp: boolean; closeBListener?: boolean; streams?: number; cutAAfter?: number }) {
+async function linkedPair(opts: {
+  bTcp: boolean;
+  closeBListener?: boolean;
+  closeAListener?: boolean;
+  streams?: number;
+  cutAAfter?: number;
+}) {
   const [ca, cb] = [createDeviceCertificate(), createDeviceCertificate()];
   const open = async (c: typeof ca) => {
     const l = await TcpBulkListener.open({ identity: c, bindAddress: '127.0.0.1', log: () => undefined });
@@ -194,6 +203,7 @@ async function linkedPair(opts: { bTcp: boolean; closeBListener?: boolean; strea
     dataChannel: dcA,
     log: (m) => logs.a.push(m),
     tcpStreams: opts.streams ?? null,
+    tcpReverse: quickReverse,
     ...(opts.cutAAfter !== undefined ? { cutAfterBytes: opts.cutAAfter } : {}),
   });
   const b = new BulkLink({
@@ -206,9 +216,11 @@ async function linkedPair(opts: { bTcp: boolean; closeBListener?: boolean; strea
     dataChannel: dcB,
     log: (m) => logs.b.push(m),
     tcpStreams: opts.streams ?? null,
+    tcpReverse: quickReverse,
   });
   links.push(a, b);
   if (opts.closeBListener) await lb!.close();
+  if (opts.closeAListener) await la.close();
   const offers = { a: [] as BulkOffer[], b: [] as BulkOffer[] };
   a.start((m) => (offers.a.push(m), b.peerOffered(m)));
   b.start((m) => (offers.b.push(m), a.peerOffered(m)));
@@ -244,11 +256,17 @@ test('two links with TCP on both ends carry their blocks over a TCP stream both 
   );
 });
 
-test('a refused TCP port, or TCP off at the peer, leaves the blocks on the data channel (udx off too)', async () => {
-  const refused = await linkedPair({ bTcp: true, closeBListener: true });
+test('a TCP port refused both ways, or TCP off at the peer, leaves the blocks on the data channel (udx off too)', async () => {
+  const refused = await linkedPair({ bTcp: true, closeBListener: true, closeAListener: true });
+  await waitFor(() => refused.logs.b.some((l) => /the reverse dial failed \(cannot connect to 127\.0\.0\.1/.test(l)), 'bravo to try alpha');
   await waitFor(
-    () => refused.logs.a.some((l) => /no TCP stream on this link: cannot connect to 127\.0\.0\.1/.test(l)),
-    'the dial to be refused',
+    () =>
+      refused.logs.a.some((l) =>
+        /no TCP stream on this link: cannot connect to 127\.0\.0\.1:\d+ by TCP: .*, and the peer's dial to this device did not come/.test(
+          l,
+        ),
+      ),
+    'alpha to give up waiting',
   );
   assert.equal(refused.a.transport, 'datachannel');
   await refused.a.send(Buffer.from('r'));
@@ -258,6 +276,34 @@ test('a refused TCP port, or TCP off at the peer, leaves the blocks on the data 
   await waitFor(() => off.logs.a.some((l) => /the peer does not use TCP/.test(l)), 'alpha to learn');
   assert.equal(off.a.transport, 'datachannel');
   assert.equal(off.b.transport, 'datachannel');
+});
+
+test("reverse dial: when the dialer cannot reach the peer's TCP port but the peer can reach its, the peer dials and the blocks go over TCP both ways", async () => {
+  const { a, b, logs, dcA, dcB } = await linkedPair({ bTcp: true, closeBListener: true });
+  await waitFor(() => a.transport === 'tcp' && b.transport === 'tcp', 'both ends on TCP');
+  assert.ok(
+    logs.a.some((l) =>
+      /tcp: cannot reach the peer's TCP port \(cannot connect to 127\.0\.0\.1.*\); waiting for the peer to dial this device/.test(l),
+    ),
+    logs.a.join('\n'),
+  );
+  assert.ok(
+    logs.b.some((l) => /tcp: no TCP connection from the peer yet; dialing it at 127\.0\.0\.1:\d+ instead/.test(l)),
+    logs.b.join('\n'),
+  );
+  const atB: string[] = [];
+  b.onMessage((m, replyOn) => {
+    atB.push(Buffer.from(m).toString());
+    void replyOn!.send(Buffer.from(`answer to ${Buffer.from(m).toString()}`));
+  });
+  const atA: string[] = [];
+  a.onMessage((m) => atA.push(Buffer.from(m).toString()));
+  await a.send(Buffer.from('request 1'));
+  await waitFor(() => atA.length === 1, 'the answer');
+  assert.deepEqual([atB, atA], [['request 1'], ['answer to request 1']]);
+  assert.deepEqual([dcA.sent, dcB.sent], [[], []]);
+  assert.equal(a.streams, 1);
+  assert.equal(b.streams, 1);
 });
 
 test('requests in flight are sent again, same id, when their carrier lost them; a second answer is ignored', async () => {
