@@ -546,7 +546,7 @@ export class Network implements ChunkSwarm {
         remoteFingerprint: link.remoteFingerprint,
         identity: () => this.identityPems(),
         dataChannel: channelOf(link, 'data'),
-        log: (m) => this.deps.log(`${link.peer?.deviceName ?? 'peer'}: ${m}`),
+        log: (m) => this.deps.log(`${link.peer?.deviceName || 'peer'}: ${m}`),
         ...(process.env.PEERFOLD_FAULT_UDX_CUT_BYTES ? { cutAfterBytes: Number(process.env.PEERFOLD_FAULT_UDX_CUT_BYTES) } : {}),
       }),
       flightBudget: this.flightBudget,

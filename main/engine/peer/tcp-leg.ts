@@ -167,19 +167,25 @@ export class TcpLeg {
     this.clearReverseTimer();
     this.reverseTimer = setTimeout(() => {
       this.reverseTimer = null;
-      if (this.state !== 'listening' || this.live.size > 0 || !this.peer) return;
-      const host = this.deps.peerHost();
-      if (!host) return;
-      // the client's connection is on its way (a busy machine takes its time over TLS): wait more
-      if (this.deps.listener?.handshaking(host)) return this.reverseLater();
-      this.events.note?.(`no TCP connection from the peer yet; dialing it at ${host}:${this.peer.port} instead`);
-      this.firstDial(host, this.peer.port, (why) => {
-        // its own connection may still come: keep listening, as before the reverse dial
-        this.state = 'listening';
-        this.events.note?.(`the reverse dial failed (${why}); still listening for the peer's connection`);
-      });
+      // after this turn's I/O: when this process was stalled, timers run before the connections
+      // that came in meanwhile are seen, and the client's would look missing
+      setImmediate(() => this.reverseNow());
     }, this.deps.reverseAfterMs ?? REVERSE_DIAL_AFTER_MS);
     this.reverseTimer.unref();
+  }
+
+  private reverseNow(): void {
+    if (this.state !== 'listening' || this.live.size > 0 || !this.peer) return;
+    const host = this.deps.peerHost();
+    if (!host) return;
+    // the client's connection is on its way (a busy machine takes its time over TLS): wait more
+    if (this.deps.listener?.handshaking(host)) return this.reverseLater();
+    this.events.note?.(`no TCP connection from the peer yet; dialing it at ${host}:${this.peer.port} instead`);
+    this.firstDial(host, this.peer.port, (why) => {
+      // its own connection may still come: keep listening, as before the reverse dial
+      this.state = 'listening';
+      this.events.note?.(`the reverse dial failed (${why}); still listening for the peer's connection`);
+    });
   }
 
   /** The client's dial failed: the server dials this device in a moment if it can; wait for that. */
