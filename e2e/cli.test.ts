@@ -120,7 +120,7 @@ test('without a daemon: commands say so and exit 1; bad usage exits 2', async ()
   assert.match(help.stdout, /exit codes/);
 });
 
-test('a real daemon: share, status, files, pause, resume, refusals, web auth, stop, restart, SIGTERM', { timeout: 180_000 }, async () => {
+test('a real daemon: share, status, files, pause, resume, refusals, web auth, stop, restart, SIGTERM', { timeout: 600_000 }, async () => {
   const home = join(tmp, 'home');
   const folder = join(tmp, 'Photos');
   mkdirSync(join(folder, 'sub'), { recursive: true });
@@ -257,7 +257,7 @@ function procState(pid: number): string | null {
 
 test(
   'stop returns as soon as the daemon has stopped, even while its parent has not reaped it',
-  { timeout: 180_000, skip: !existsSync('/proc/self/stat') && 'needs /proc' },
+  { timeout: 600_000, skip: !existsSync('/proc/self/stat') && 'needs /proc' },
   async (t) => {
     const home = join(tmp, 'home-zombie');
     mkdirSync(home, { recursive: true });
