@@ -118,7 +118,8 @@ export class Device {
         if (proc.exitCode !== null) throw new Error(`daemon exited: ${this.log}`);
         return connectToDaemon(this.home, this.forwarded ? { port: this.forwarded.port } : {});
       },
-      60_000,
+      // a restarted daemon took over 60 s to answer at load 50-60 (e2e/links, kill -9 and restart)
+      180_000,
       150,
     );
     const settings = await this.call('getSettings', {});

@@ -172,8 +172,8 @@ after(async () => {
   for (const l of listeners) await l.close();
 });
 
-/** The reverse dial's waits in these tests (the daemon's: 5 s, then 15 s more). */
-const quickReverse = { afterMs: 300, waitMs: 1500 };
+/** The reverse dial's waits in these tests (the daemon's: 5 s, then 15 s more; a 1.5 s wait was too short for the dial back and its TLS at load 50). */
+const quickReverse = { afterMs: 300, waitMs: 8000 };
 
 /** Two devices' BulkLinks for one link, their offers passed to each other; udx off, TCP as given. */
 async function linkedPair(opts: {
