@@ -203,6 +203,31 @@ interface RunSides {
   note?: (run: WanRun) => Promise<string>;
   /** CPU-seconds each side's process has used so far (sender, receiver), when they are known */
   cpu?: () => [number, number];
+  /** for BENCH_WAN_TRACE: what each side's index holds now (the sender's scan, the receiver's pull) */
+  progress?: () => Promise<string>;
+}
+
+/**
+ * BENCH_WAN_TRACE=1: a line every 200 ms of a run, the time from the rename, each side's progress
+ * and CPU-seconds since the rename, to see where a small-file run spends its time (scan, index, pull).
+ */
+function traceRun(sides: RunSides, log: (s: string) => void): () => void {
+  if (process.env.BENCH_WAN_TRACE !== '1' || !sides.progress) return () => {};
+  const t0 = now();
+  const cpu0 = sides.cpu?.() ?? [0, 0];
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void sides.progress!()
+      .then((p) => {
+        const c = sides.cpu?.() ?? [0, 0];
+        log(`  +${String(Math.round(now() - t0)).padStart(5)} ms ${p}, CPU-s ${fmt(c[0] - cpu0[0], 2)} / ${fmt(c[1] - cpu0[1], 2)}`);
+      })
+      .catch(() => {})
+      .finally(() => (busy = false));
+  }, 200);
+  return () => clearInterval(timer);
 }
 
 /**
@@ -227,6 +252,7 @@ async function runEachDataSet(
     want.bytes += ds.bytes;
     const total = { ...want };
     const cpuBefore = sides.cpu?.();
+    const stopTrace = traceRun(sides, opts.log);
     const run = await timedRun(
       link,
       sides.tool,
@@ -235,7 +261,7 @@ async function runEachDataSet(
       opts.capMs,
       () => renameSync(staged, join(sides.from, name)),
       () => sides.arrived(total),
-    );
+    ).finally(stopTrace);
     if (run.seconds !== null && digest(join(sides.to, name)) !== digest(join(sides.from, name)))
       throw new Error(`${sides.tool}: the ${data} data arrived different`);
     const cpuAfter = sides.cpu?.();
@@ -273,6 +299,10 @@ async function peerfoldRow(
         return ` (chunks over ${run.transport})`;
       },
       cpu: () => [cpuSecondsOf(a.proc?.pid), cpuSecondsOf(b.proc?.pid)],
+      progress: async () => {
+        const [sa, sb] = await Promise.all([a.share(shareId), b.share(shareId)]);
+        return `sender ${sa.localFiles} files (${sa.state}), receiver ${sb.localFiles} of ${sb.globalFiles} (${sb.state})`;
+      },
     };
     await runEachDataSet(link, c, sets, opts, sides, row);
     if (c.latency && opts.latencyFiles > 0) {
