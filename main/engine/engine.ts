@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiEvents, EventName, Method, Params, Result, Settings, StatusResult } from '../../shared/api.ts';
+import { calmJitTiering } from './config/jit-tiering.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { SettingsFile } from './config/settings.ts';
 import { SharesFile } from './config/shares-file.ts';
@@ -67,6 +68,7 @@ export class Engine {
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {
+    calmJitTiering();
     const home = opts.home;
     mkdirSync(home, { recursive: true, mode: 0o700 });
     const overrides: Partial<Settings> = {};
