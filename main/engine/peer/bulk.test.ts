@@ -176,6 +176,20 @@ after(async () => {
 const quickReverse = { afterMs: 300, waitMs: 8000 };
 
 /** Two devices' BulkLinks for one link, their offers passed to each other; udx off, TCP as given. */
+/** `a` sends "request 1", `b` answers it on the carrier it came by: what each end received. */
+async function oneRequestAnswered(a: BulkLink, b: BulkLink): Promise<{ atA: string[]; atB: string[] }> {
+  const atB: string[] = [];
+  b.onMessage((m, replyOn) => {
+    atB.push(Buffer.from(m).toString());
+    void replyOn!.send(Buffer.from(`answer to ${Buffer.from(m).toString()}`));
+  });
+  const atA: string[] = [];
+  a.onMessage((m) => atA.push(Buffer.from(m).toString()));
+  await a.send(Buffer.from('request 1'));
+  await waitFor(() => atA.length === 1, 'the answer');
+  return { atA, atB };
+}
+
 async function linkedPair(opts: {
   bTcp: boolean;
   closeBListener?: boolean;
@@ -230,15 +244,7 @@ async function linkedPair(opts: {
 test('two links with TCP on both ends carry their blocks over a TCP stream both ways, the data channel untouched', async () => {
   const { a, b, dcA, dcB, logs } = await linkedPair({ bTcp: true });
   await waitFor(() => a.transport === 'tcp' && b.transport === 'tcp', 'both ends on TCP');
-  const atB: string[] = [];
-  b.onMessage((m, replyOn) => {
-    atB.push(Buffer.from(m).toString());
-    void replyOn!.send(Buffer.from(`answer to ${Buffer.from(m).toString()}`));
-  });
-  const atA: string[] = [];
-  a.onMessage((m) => atA.push(Buffer.from(m).toString()));
-  await a.send(Buffer.from('request 1'));
-  await waitFor(() => atA.length === 1, 'the answer');
+  const { atA, atB } = await oneRequestAnswered(a, b);
   assert.deepEqual(atB, ['request 1']);
   assert.deepEqual(atA, ['answer to request 1']);
   assert.deepEqual([dcA.sent, dcB.sent], [[], []]);
@@ -291,15 +297,7 @@ test("reverse dial: when the dialer cannot reach the peer's TCP port but the pee
     logs.b.some((l) => /tcp: no TCP connection from the peer yet; dialing it at 127\.0\.0\.1:\d+ instead/.test(l)),
     logs.b.join('\n'),
   );
-  const atB: string[] = [];
-  b.onMessage((m, replyOn) => {
-    atB.push(Buffer.from(m).toString());
-    void replyOn!.send(Buffer.from(`answer to ${Buffer.from(m).toString()}`));
-  });
-  const atA: string[] = [];
-  a.onMessage((m) => atA.push(Buffer.from(m).toString()));
-  await a.send(Buffer.from('request 1'));
-  await waitFor(() => atA.length === 1, 'the answer');
+  const { atA, atB } = await oneRequestAnswered(a, b);
   assert.deepEqual([atB, atA], [['request 1'], ['answer to request 1']]);
   assert.deepEqual([dcA.sent, dcB.sent], [[], []]);
   assert.equal(a.streams, 1);
