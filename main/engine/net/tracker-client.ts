@@ -115,6 +115,7 @@ export class TrackerClient implements NetResource {
   /** the remote peer of each link being made or handed to the owner (opened), until the owner's verdict */
   private readonly linkPeer = new Map<PeerLink, { peer: string; opened: boolean }>();
   private skipped = 0;
+  private skippedInProgress = 0;
 
   constructor(private readonly opts: TrackerClientOptions) {
     this.url = opts.url;
@@ -440,10 +441,13 @@ export class TrackerClient implements NetResource {
   private mayLinkWith(peer: string): boolean {
     const may = this.backoff.check(peer, Date.now());
     if (may.ok) return true;
-    if (may.reason !== 'in progress' && this.skipped++ % 50 === 0) {
+    // 'in progress' counted apart: a peer stuck there gets no link at all, and that must show too
+    if (may.reason === 'in progress' ? this.skippedInProgress++ % 50 === 0 : this.skipped++ % 50 === 0) {
       this.log(
         'info',
-        `tracker ${this.url}: skipping peer ${peer.slice(0, 8)} (${may.reason}) for ${Math.round((may.until - Date.now()) / 1000)} s`,
+        may.reason === 'in progress'
+          ? `tracker ${this.url}: skipping peer ${peer.slice(0, 8)} (a link with it is being made)`
+          : `tracker ${this.url}: skipping peer ${peer.slice(0, 8)} (${may.reason}) for ${Math.round((may.until - Date.now()) / 1000)} s`,
       );
     }
     return false;
@@ -460,7 +464,14 @@ export class TrackerClient implements NetResource {
       // closed unjudged: one that never opened says nothing of the peer; one cut in the share
       // handshake (before the owner could refuse it) cost a handshake all the same
       if (entry.opened) this.refused(peer, Date.now());
-      else this.backoff.abandoned(peer);
+      else {
+        this.backoff.abandoned(peer);
+        // the peer answered, yet no path came up: the one sign of a path that died (e2e/internet)
+        this.log(
+          'info',
+          `tracker ${this.url}: a link with peer ${peer.slice(0, 8)} ended before it opened: ${link.closeReason ?? 'closed'}`,
+        );
+      }
     });
   }
 
